@@ -73,12 +73,13 @@ def runs(
 ) -> pd.DataFrame:
     """Runs as a DataFrame, one row per run with ``params.*`` and ``metrics.*`` columns.
 
-        mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
+    mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
     """
     from . import queries, tracking
 
-    return queries.runs_frame(tracking.default_registry(), experiment=experiment, where=where,
-                              sort=sort, limit=limit)
+    return queries.runs_frame(
+        tracking.default_registry(), experiment=experiment, where=where, sort=sort, limit=limit
+    )
 
 
 def metrics(run: str = "last", key: str | None = None) -> pd.DataFrame:
@@ -119,9 +120,15 @@ def snapshot(
 
     run = tracking.active_run()
     registry = run.registry if run is not None else tracking.default_registry()
-    return tracking.record_snapshot(registry, data, name=name, role=role,
-                                    run_id=run.id if run else None, materialize=materialize,
-                                    index=index)
+    return tracking.record_snapshot(
+        registry,
+        data,
+        name=name,
+        role=role,
+        run_id=run.id if run else None,
+        materialize=materialize,
+        index=index,
+    )
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _MAX_PARAM_REPR = 2000
 _MAX_ESTIMATOR_PARAMS = 200
@@ -98,8 +98,8 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, dict):
         if not all(isinstance(k, (str, int, float, bool)) for k in value):
             return _UNSUPPORTED
-        items = {str(k): _json_ready(v) for k, v in value.items()}
-        return _UNSUPPORTED if any(i is _UNSUPPORTED for i in items.values()) else items
+        entries = {str(k): _json_ready(v) for k, v in value.items()}
+        return _UNSUPPORTED if any(i is _UNSUPPORTED for i in entries.values()) else entries
     return _UNSUPPORTED
 
 
@@ -251,7 +251,7 @@ def estimator_params(namespace: Mapping[str, Any], names: Iterable[str]) -> dict
         try:
             raw = value.get_params(deep=True)
         except Exception as exc:  # a broken get_params must not stop the user's cell
-            log.debug("get_params() failed on %s: %s", name, exc)
+            logger.debug("get_params() failed on %s: %s", name, exc)
             continue
         for key, param in list(raw.items())[:_MAX_ESTIMATOR_PARAMS]:
             normalised = _json_ready(param)

@@ -53,8 +53,12 @@ def _registry(path: str | None) -> Registry:
 
 
 registry_option = click.option(
-    "--registry", "registry_path", default=None, metavar="PATH",
-    help="Registry file or directory (default: MLOPS_REGISTRY, else the nearest .mlops/).")
+    "--registry",
+    "registry_path",
+    default=None,
+    metavar="PATH",
+    help="Registry file or directory (default: MLOPS_REGISTRY, else the nearest .mlops/).",
+)
 
 
 def _cell(value: Any) -> str:
@@ -71,8 +75,10 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain-text table with aligned columns."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(h), *[len(r[i]) for r in cells]]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(line.rstrip() for line in lines)
 
@@ -103,32 +109,81 @@ def init(directory: str | None) -> None:
 @click.option("--where", "-w", default=None, help='A filter, e.g. "accuracy > 0.9".')
 @click.option("--sort", "-s", multiple=True, help="Field, param or metric; -name for descending.")
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="At most this many.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @friendly
-def runs(registry_path: str | None, experiment: str | None, where: str | None,
-         sort: tuple[str, ...], limit: int, fmt: str) -> None:
+def runs(
+    registry_path: str | None,
+    experiment: str | None,
+    where: str | None,
+    sort: tuple[str, ...],
+    limit: int,
+    fmt: str,
+) -> None:
     """List runs, newest first, with their parameters and last metric values."""
     registry = _registry(registry_path)
     if fmt == "csv":
-        frame = queries.runs_frame(registry, experiment=experiment, where=where,
-                                   sort=list(sort) or None, limit=limit)
+        frame = queries.runs_frame(
+            registry, experiment=experiment, where=where, sort=list(sort) or None, limit=limit
+        )
         click.echo(frame.to_csv(index=False), nl=False)
         return
-    page = queries.list_runs(registry, experiment=experiment, where=where,
-                             sort=list(sort) or None, limit=limit)
+    page = queries.list_runs(
+        registry, experiment=experiment, where=where, sort=list(sort) or None, limit=limit
+    )
     if fmt == "json":
-        click.echo(json.dumps({"total": page.total, "runs": [
-            {"id": r.id, "name": r.name, "experiment": r.experiment, "status": r.status,
-             "started_at": r.started_at, "duration": r.duration, "params": r.params,
-             "metrics": r.metrics} for r in page.runs]}, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "total": page.total,
+                    "runs": [
+                        {
+                            "id": r.id,
+                            "name": r.name,
+                            "experiment": r.experiment,
+                            "status": r.status,
+                            "started_at": r.started_at,
+                            "duration": r.duration,
+                            "params": r.params,
+                            "metrics": r.metrics,
+                        }
+                        for r in page.runs
+                    ],
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return
-    headers = ["id", "name", "experiment", "status", "started", "duration",
-               *page.param_keys[:6], *page.metric_keys]
-    rows = [[r.id, r.name, r.experiment, r.status, _when(r.started_at),
-             None if r.duration is None else f"{r.duration:.2f}s",
-             *[r.params.get(k) for k in page.param_keys[:6]],
-             *[r.metrics.get(k) for k in page.metric_keys]] for r in page.runs]
+    headers = [
+        "id",
+        "name",
+        "experiment",
+        "status",
+        "started",
+        "duration",
+        *page.param_keys[:6],
+        *page.metric_keys,
+    ]
+    rows = [
+        [
+            r.id,
+            r.name,
+            r.experiment,
+            r.status,
+            _when(r.started_at),
+            None if r.duration is None else f"{r.duration:.2f}s",
+            *[r.params.get(k) for k in page.param_keys[:6]],
+            *[r.metrics.get(k) for k in page.metric_keys],
+        ]
+        for r in page.runs
+    ]
     click.echo(format_table(headers, rows))
     if page.total > len(page.runs):
         click.echo(f"({len(page.runs)} of {page.total} runs; use --limit to see more)")
@@ -137,8 +192,14 @@ def runs(registry_path: str | None, experiment: str | None, where: str | None,
 @main.command()
 @registry_option
 @click.argument("run", default="last")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--code/--no-code", default=True, show_default=True, help="Print the cells' code.")
 @friendly
 def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
@@ -146,37 +207,76 @@ def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
     detail = queries.run_detail(_registry(registry_path), run)
     r = detail.run
     if fmt == "json":
-        click.echo(json.dumps({
-            "id": r.id, "name": r.name, "experiment": r.experiment, "status": r.status,
-            "started_at": r.started_at, "ended_at": r.ended_at, "error": detail.error,
-            "git_commit": detail.git_commit, "git_dirty": detail.git_dirty,
-            "params": {p.key: p.value for p in detail.params},
-            "metrics": {m.key: {"last": m.last, "min": m.min, "max": m.max, "count": m.count}
-                        for m in detail.metrics},
-            "series": {k: list(v) for k, v in detail.series.items()},
-            "code": [c.source for c in detail.code], "tags": detail.tags,
-            "snapshots": [{"name": s.name, "role": s.role, "fingerprint": s.fingerprint,
-                           "rows": s.n_rows} for s in detail.snapshots],
-        }, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "experiment": r.experiment,
+                    "status": r.status,
+                    "started_at": r.started_at,
+                    "ended_at": r.ended_at,
+                    "error": detail.error,
+                    "git_commit": detail.git_commit,
+                    "git_dirty": detail.git_dirty,
+                    "params": {p.key: p.value for p in detail.params},
+                    "metrics": {
+                        m.key: {"last": m.last, "min": m.min, "max": m.max, "count": m.count}
+                        for m in detail.metrics
+                    },
+                    "series": {k: list(v) for k, v in detail.series.items()},
+                    "code": [c.source for c in detail.code],
+                    "tags": detail.tags,
+                    "snapshots": [
+                        {
+                            "name": s.name,
+                            "role": s.role,
+                            "fingerprint": s.fingerprint,
+                            "rows": s.n_rows,
+                        }
+                        for s in detail.snapshots
+                    ],
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return
     click.echo(f"Run {r.name} ({r.id}) in {r.experiment}: {r.status}")
-    click.echo(f"  started {_when(r.started_at)}"
-               + (f", took {r.duration:.2f}s" if r.duration is not None else ""))
+    click.echo(
+        f"  started {_when(r.started_at)}"
+        + (f", took {r.duration:.2f}s" if r.duration is not None else "")
+    )
     if detail.git_commit:
         click.echo(f"  git {detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}")
     if detail.error:
         click.echo(f"  error: {detail.error}")
     if detail.params:
-        click.echo("\nParameters\n" + format_table(
-            ["key", "value", "source"], [[p.key, p.value, p.source] for p in detail.params]))
+        click.echo(
+            "\nParameters\n"
+            + format_table(
+                ["key", "value", "source"], [[p.key, p.value, p.source] for p in detail.params]
+            )
+        )
     if detail.metrics:
-        click.echo("\nMetrics\n" + format_table(
-            ["key", "last", "min", "max", "points"],
-            [[m.key, m.last, m.min, m.max, m.count] for m in detail.metrics]))
+        click.echo(
+            "\nMetrics\n"
+            + format_table(
+                ["key", "last", "min", "max", "points"],
+                [[m.key, m.last, m.min, m.max, m.count] for m in detail.metrics],
+            )
+        )
     if detail.snapshots:
-        click.echo("\nData\n" + format_table(
-            ["name", "role", "rows", "columns", "fingerprint"],
-            [[s.name, s.role, s.n_rows, s.n_columns, s.fingerprint[:16]] for s in detail.snapshots]))
+        click.echo(
+            "\nData\n"
+            + format_table(
+                ["name", "role", "rows", "columns", "fingerprint"],
+                [
+                    [s.name, s.role, s.n_rows, s.n_columns, s.fingerprint[:16]]
+                    for s in detail.snapshots
+                ],
+            )
+        )
     if code and detail.code:
         click.echo("\nCode")
         for cell in detail.code:
@@ -192,11 +292,16 @@ def compare(registry_path: str | None, runs_: tuple[str, ...]) -> None:
     """Compare runs: parameters that differ (marked *) and metrics side by side."""
     comparison = queries.compare(_registry(registry_path), list(runs_))
     labels = [f"{d.run.name} ({d.run.id[:6]})" for d in comparison.runs]
-    click.echo(format_table(["", "parameter", *labels],
-                            [["*" if differs else "", key, *values]
-                             for key, values, differs in comparison.params]))
+    click.echo(
+        format_table(
+            ["", "parameter", *labels],
+            [["*" if differs else "", key, *values] for key, values, differs in comparison.params],
+        )
+    )
     click.echo()
-    click.echo(format_table(["metric", *labels], [[key, *values] for key, values in comparison.metrics]))
+    click.echo(
+        format_table(["metric", *labels], [[key, *values] for key, values in comparison.metrics])
+    )
 
 
 @main.command()
@@ -205,8 +310,10 @@ def compare(registry_path: str | None, runs_: tuple[str, ...]) -> None:
 def status(registry_path: str | None) -> None:
     """Which registry applies here and what it holds."""
     registry = _registry(registry_path)
-    counts = {table: registry.query_one(f"SELECT COUNT(*) FROM {table}")[0]  # type: ignore[index]
-              for table in ("experiments", "runs", "snapshots")}
+    counts = {
+        table: registry.query_one(f"SELECT COUNT(*) FROM {table}")[0]  # type: ignore[index]
+        for table in ("experiments", "runs", "snapshots")
+    }
     click.echo(f"Registry {registry.path}")
     click.echo(", ".join(f"{n} {t}" for t, n in counts.items()))
 

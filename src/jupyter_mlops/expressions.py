@@ -25,11 +25,10 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import Union
 
 from .errors import ExpressionError
 
-Value = Union[int, float, str, bool, None]
+Value = int | float | str | bool | None
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class Negative:
     operand: Expression
 
 
-Expression = Union[Name, Literal, Compare, Membership, Logical, Not, Arithmetic, Negative]
+Expression = Name | Literal | Compare | Membership | Logical | Not | Arithmetic | Negative
 
 _COMPARE_OPS = {
     ast.Eq: "==",
@@ -98,8 +97,18 @@ _COMPARE_OPS = {
     ast.GtE: ">=",
 }
 _ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_WORD_TOKENS = {"AND": "and", "OR": "or", "NOT": "not", "IN": "in", "true": "True",
-                "TRUE": "True", "false": "False", "FALSE": "False", "null": "None", "NULL": "None"}
+_WORD_TOKENS = {
+    "AND": "and",
+    "OR": "or",
+    "NOT": "not",
+    "IN": "in",
+    "true": "True",
+    "TRUE": "True",
+    "false": "False",
+    "FALSE": "False",
+    "null": "None",
+    "NULL": "None",
+}
 _BACKTICK = re.compile(r"`([^`]*)`")
 _MAX_LENGTH = 2000
 
@@ -251,10 +260,10 @@ def _convert(node: ast.AST, text: str, quoted: dict[str, str]) -> Expression:
                 return convert(node.operand)
             raise refuse("The operator ~")
         if isinstance(node, ast.BinOp):
-            op = _ARITH_OPS.get(type(node.op))
-            if op is None:
+            arithmetic = _ARITH_OPS.get(type(node.op))
+            if arithmetic is None:
                 raise refuse(f"The operator {type(node.op).__name__}")
-            return Arithmetic(op, convert(node.left), convert(node.right))
+            return Arithmetic(arithmetic, convert(node.left), convert(node.right))
         if isinstance(node, ast.Compare):
             parts: list[Expression] = []
             left = convert(node.left)
@@ -264,11 +273,11 @@ def _convert(node: ast.AST, text: str, quoted: dict[str, str]) -> Expression:
                         raise refuse("Chaining `in` with other comparisons")
                     negated = isinstance(op_node, ast.NotIn)
                     return Membership(left, _literal_values(right_node), negated)
-                op = _COMPARE_OPS.get(type(op_node))
-                if op is None:
+                comparison = _COMPARE_OPS.get(type(op_node))
+                if comparison is None:
                     raise refuse(f"The comparison {type(op_node).__name__}")
                 right = convert(right_node)
-                parts.append(Compare(op, left, right))
+                parts.append(Compare(comparison, left, right))
                 left = right
             return parts[0] if len(parts) == 1 else Logical("and", tuple(parts))
         if isinstance(node, ast.Call):

@@ -41,8 +41,10 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting the kernel."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise InvalidInputError(f"%mlops {self.prog.split()[-1]}: {message}",
-                                hint=f"See %mlops help {self.prog.split()[-1]}.")
+        raise InvalidInputError(
+            f"%mlops {self.prog.split()[-1]}: {message}",
+            hint=f"See %mlops help {self.prog.split()[-1]}.",
+        )
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         raise InvalidInputError(message or "invalid arguments")
@@ -52,7 +54,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 class Command:
     name: str
     summary: str
-    build: Callable[[argparse.ArgumentParser], None]
+    build: Callable[[argparse.ArgumentParser], object]
     handler: Callable[[MlopsMagics, argparse.Namespace, str | None], Any]
     cell: bool = False  # used as %%mlops NAME
 
@@ -60,8 +62,9 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, summary: str, *, cell: bool = False
-            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def command(
+    name: str, summary: str, *, cell: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a subcommand: ``summary`` is its line in ``%mlops help``."""
 
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,8 +75,9 @@ def command(name: str, summary: str, *, cell: bool = False
     return register
 
 
-def arguments(build: Callable[[argparse.ArgumentParser], None]
-              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def arguments(
+    build: Callable[[argparse.ArgumentParser], object],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def attach(handler: Callable[..., Any]) -> Callable[..., Any]:
         handler._arguments = build  # type: ignore[attr-defined]
         return handler
@@ -83,8 +87,9 @@ def arguments(build: Callable[[argparse.ArgumentParser], None]
 
 def parser_for(name: str) -> argparse.ArgumentParser:
     spec = COMMANDS[name]
-    parser = _ArgumentParser(prog=f"%{'%' if spec.cell else ''}mlops {name}",
-                             description=spec.summary, add_help=False)
+    parser = _ArgumentParser(
+        prog=f"%{'%' if spec.cell else ''}mlops {name}", description=spec.summary, add_help=False
+    )
     spec.build(parser)
     return parser
 
@@ -115,25 +120,42 @@ class NotebookSession:
         self.shell = shell
         self.cell_id: str | None = None
         self.raw_cell: str = ""
-        self.execution_count: int | None = None
         self.capture: dict[str, bool] = {}  # run id -> automatic capture on
         self.in_cell_magic = False
         self.debug = False
+
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        return self.shell.user_ns  # type: ignore[no-any-return,unused-ignore]
+
+    @property
+    def execution_count(self) -> int | None:
+        """The number of the cell being executed (IPython versions differ in when they count)."""
+        result = getattr(self.shell.displayhook, "exec_result", None)
+        return getattr(result, "execution_count", None)
 
     # where the notebook is, if the frontend said
     def notebook_path(self) -> str | None:
         import os
 
-        for candidate in (self.shell.user_ns.get("__session__"), os.environ.get("JPY_SESSION_NAME"),
-                          self.shell.user_ns.get("__vsc_ipynb_file__")):
+        for candidate in (
+            self.user_ns.get("__session__"),
+            os.environ.get("JPY_SESSION_NAME"),
+            self.user_ns.get("__vsc_ipynb_file__"),
+        ):
             if isinstance(candidate, str) and candidate.endswith(".ipynb"):
                 return candidate
         return None
 
     def run_context(self) -> dict[str, Any]:
         """What tracking.start_run learns about the notebook when called from a cell."""
-        return {"notebook_path": self.notebook_path(), "cell_id": self.cell_id, "kind": "notebook",
-                "cell_source": self.raw_cell, "execution_count": self.execution_count}
+        return {
+            "notebook_path": self.notebook_path(),
+            "cell_id": self.cell_id,
+            "kind": "notebook",
+            "cell_source": self.raw_cell,
+            "execution_count": self.execution_count,
+        }
 
     def register(self) -> None:
         events = self.shell.events
@@ -143,8 +165,10 @@ class NotebookSession:
 
     def unregister(self) -> None:
         events = self.shell.events
-        for name, callback in (("pre_run_cell", self.pre_run_cell),
-                               ("post_run_cell", self.post_run_cell)):
+        for name, callback in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+        ):
             try:
                 events.unregister(name, callback)
             except ValueError:
@@ -157,7 +181,6 @@ class NotebookSession:
     def pre_run_cell(self, info: Any) -> None:
         self.cell_id = getattr(info, "cell_id", None)
         self.raw_cell = getattr(info, "raw_cell", "") or ""
-        self.execution_count = self.shell.execution_count  # this cell's number, before it runs
         run = tracking.active_run()
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
@@ -169,20 +192,28 @@ class NotebookSession:
             return
         info = getattr(result, "info", None)
         source = getattr(info, "raw_cell", self.raw_cell) or self.raw_cell
-        run.record_cell(source, execution_count=self.execution_count, cell_id=self.cell_id)
+        run.record_cell(
+            source, execution_count=getattr(result, "execution_count", None), cell_id=self.cell_id
+        )
         if self.capture.get(run.id, True):
             self.capture_after(run, self.python_of(source))
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        if isinstance(error, UsageError):  # a mistyped magic ran nothing: the run goes on
+            error = None
         try:
             if error is not None and run.status == "running":
                 status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"
                 run.end(status, error=tracking.describe_exception(error))
-                _warn(f'run "{run.name}" ({run.id}) marked {status}; %mlops start begins a new one.')
+                _warn(
+                    f'run "{run.name}" ({run.id}) marked {status}; %mlops start begins a new one.'
+                )
             elif run.status == "running":
                 run.flush()
         except RecordingError as exc:
-            _warn(f"not recorded yet for run {run.id}: {exc.message}. "
-                  "It is kept in memory and retried after the next cell.")
+            _warn(
+                f"not recorded yet for run {run.id}: {exc.message}. "
+                "It is kept in memory and retried after the next cell."
+            )
 
     def python_of(self, source: str) -> str:
         try:
@@ -195,20 +226,24 @@ class NotebookSession:
         names = set(explicit)
         if self.capture.get(run.id, True):
             names |= capture.names_read_first(python)
-        for name, value in capture.data_inputs(self.shell.user_ns, names).items():
+        for name, value in capture.data_inputs(self.user_ns, names).items():
             size = _nbytes(value)
             if name not in explicit and size > AUTO_SNAPSHOT_MAX_BYTES:
-                _warn(f"{name} ({size / 2**30:.1f} GiB) was not snapshotted automatically; "
-                      f"use --snapshot {name} to include it.")
+                _warn(
+                    f"{name} ({size / 2**30:.1f} GiB) was not snapshotted automatically; "
+                    f"use --snapshot {name} to include it."
+                )
                 continue
             try:
                 run.snapshot(value, name=name, role=guess_role(name), variable=name)
             except MlopsError as exc:
                 _warn(f"snapshot of {name} not recorded: {exc.message}")
-        missing = [n for n in explicit if n not in self.shell.user_ns]
+        missing = [n for n in explicit if n not in self.user_ns]
         if missing:
-            raise InvalidInputError(f"--snapshot names {', '.join(missing)}, which is not defined",
-                                    hint="Define the variable before the run, or drop --snapshot.")
+            raise InvalidInputError(
+                f"--snapshot names {', '.join(missing)}, which is not defined",
+                hint="Define the variable before the run, or drop --snapshot.",
+            )
 
     def capture_after(self, run: tracking.Run, python: str) -> None:
         """Record literal parameters and fitted estimators' parameters of the code that ran."""
@@ -218,10 +253,10 @@ class NotebookSession:
                 return
             literals = capture.literal_assignments(tree)
             if literals:
-                run.log_params(literals, source="literal")
-            estimators = capture.estimator_params(self.shell.user_ns, capture.names_mentioned(tree))
+                run.record_params(literals, source="literal")
+            estimators = capture.estimator_params(self.user_ns, capture.names_mentioned(tree))
             if estimators:
-                run.log_params(estimators, source="estimator")
+                run.record_params(estimators, source="estimator")
         except MlopsError as exc:
             _warn(f"parameters not captured: {exc.message}")
 
@@ -264,15 +299,21 @@ class MlopsMagics(Magics):
             spec = COMMANDS.get(name)
             if spec is None:
                 known = ", ".join(sorted(COMMANDS))
-                raise InvalidInputError(f'Unknown subcommand "{name}"',
-                                        hint=f"Subcommands: {known}. See %mlops help.")
+                raise InvalidInputError(
+                    f'Unknown subcommand "{name}"', hint=f"Subcommands: {known}. See %mlops help."
+                )
             if spec.cell and cell is None:
-                raise InvalidInputError(f"%mlops {name} needs a cell: write %%mlops {name} "
-                                        "on the first line of the cell", hint="See %mlops help.")
+                raise InvalidInputError(
+                    f"%mlops {name} needs a cell: write %%mlops {name} "
+                    "on the first line of the cell",
+                    hint="See %mlops help.",
+                )
             if cell is not None and not spec.cell:
-                raise InvalidInputError(f"%%mlops {name} is not a cell magic",
-                                        hint=f"Use %mlops {name} on a line of its own.")
-            args = parser_for(name).parse_args(rest)
+                raise InvalidInputError(
+                    f"%%mlops {name} is not a cell magic",
+                    hint=f"Use %mlops {name} on a line of its own.",
+                )
+            args = parser_for(name).parse_args(_glue_dashed_values(rest))
             return spec.handler(self, args, cell)
         except MlopsError as exc:
             if debug:
@@ -281,35 +322,71 @@ class MlopsMagics(Magics):
 
     # -- helpers for handlers -------------------------------------------------------
 
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        assert self.shell is not None
+        return self.shell.user_ns  # type: ignore[no-any-return,unused-ignore]
+
     def registry(self, *, create: bool = False) -> Registry:
         return tracking.default_registry(create=create)
 
-    def value_of(self, text: str) -> Any:
-        """A literal, or a (dotted) name from the user's namespace; nothing is evaluated."""
+    def value_of(self, text: str, *, text_allowed: bool = False) -> Any:
+        """A literal, or a (dotted) name from the user's namespace; nothing is evaluated.
+
+        With ``text_allowed`` (parameters), a word that names no variable is taken as text,
+        as on a command line: ``optimizer=adam``.
+        """
         try:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):
             pass
         head, *attributes = text.split(".")
-        if not head.isidentifier() or head not in self.shell.user_ns:
-            raise InvalidInputError(f'"{text}" is neither a number, a string nor a defined variable',
-                                    hint="Write name=0.9, name=\"text\" or name=variable.")
-        value = self.shell.user_ns[head]
+        if not head.isidentifier() or head not in self.user_ns:
+            if text_allowed:
+                return text
+            raise InvalidInputError(
+                f'"{text}" is neither a number nor a defined variable',
+                hint="Metrics are numbers: write name=0.9 or name=variable.",
+            )
+        value = self.user_ns[head]
         for attribute in attributes:
             if not attribute.isidentifier() or attribute.startswith("_"):
                 raise InvalidInputError(f'"{text}" is not a plain attribute path')
             value = getattr(value, attribute)
         return value
 
-    def pairs(self, items: list[str]) -> dict[str, Any]:
+    def pairs(self, items: list[str], *, text_allowed: bool = False) -> dict[str, Any]:
         found = {}
         for item in items:
             key, sep, text = item.partition("=")
             if not sep or not key:
-                raise InvalidInputError(f'"{item}" is not of the form name=value',
-                                        hint="For example: %mlops log accuracy=0.93 loss=0.2")
-            found[key] = self.value_of(text)
+                raise InvalidInputError(
+                    f'"{item}" is not of the form name=value',
+                    hint="For example: %mlops log accuracy=0.93 loss=0.2",
+                )
+            try:
+                found[key] = self.value_of(text, text_allowed=text_allowed)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f'"{key}": {exc.message}', hint=exc.hint) from None
         return found
+
+
+_VALUE_OPTIONS = ("--sort", "-s", "--where", "-w")
+
+
+def _glue_dashed_values(words: list[str]) -> list[str]:
+    """Let ``--sort -accuracy`` mean descending, not a second option (argparse's reading)."""
+    glued: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word in _VALUE_OPTIONS and index + 1 < len(words) and words[index + 1].startswith("-"):
+            glued.append(f"{word}={words[index + 1]}")
+            index += 2
+            continue
+        glued.append(word)
+        index += 1
+    return glued
 
 
 # -- subcommands -----------------------------------------------------------------------------------------
@@ -320,8 +397,9 @@ class MlopsMagics(Magics):
 def _help(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     if args.subcommand:
         if args.subcommand not in COMMANDS:
-            raise InvalidInputError(f'Unknown subcommand "{args.subcommand}"',
-                                    hint="%mlops help lists them.")
+            raise InvalidInputError(
+                f'Unknown subcommand "{args.subcommand}"', hint="%mlops help lists them."
+            )
         print(parser_for(args.subcommand).format_help())
         return
     width = max(len(name) for name in COMMANDS)
@@ -357,8 +435,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", "-e", default=None)
     parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--snapshot", action="append", default=[], metavar="VAR")
-    parser.add_argument("--no-capture", action="store_true",
-                        help="record only what the code logs explicitly")
+    parser.add_argument(
+        "--no-capture", action="store_true", help="record only what the code logs explicitly"
+    )
 
 
 def _tags(items: list[str]) -> dict[str, str]:
@@ -374,15 +453,21 @@ def _tags(items: list[str]) -> dict[str, str]:
 def _start(magics: MlopsMagics, args: argparse.Namespace) -> tracking.Run:
     session = magics.session
     run = tracking.start_run(
-        args.name, experiment=args.experiment, tags=_tags(args.tag), kind="notebook",
-        registry=magics.registry(), notebook_path=session.notebook_path(), cell_id=session.cell_id,
+        args.name,
+        experiment=args.experiment,
+        tags=_tags(args.tag),
+        kind="notebook",
+        registry=magics.registry(),
+        notebook_path=session.notebook_path(),
+        cell_id=session.cell_id,
     )
     session.capture[run.id] = not args.no_capture
     return run
 
 
-@command("run", "Record this cell as one run: %%mlops run NAME [--experiment E] [--tag k=v]",
-         cell=True)
+@command(
+    "run", "Record this cell as one run: %%mlops run NAME [--experiment E] [--tag k=v]", cell=True
+)
 @arguments(_run_arguments)
 def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
     assert cell is not None
@@ -455,8 +540,10 @@ def _execute(shell: Any, python: str, number: int | None) -> Any:
 def _start_command(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     current = tracking.active_run()
     if current is not None:
-        raise InvalidInputError(f'Run "{current.name}" ({current.id}) is already active',
-                                hint="End it first with %mlops end.")
+        raise InvalidInputError(
+            f'Run "{current.name}" ({current.id}) is already active',
+            hint="End it first with %mlops end.",
+        )
     run = _start(magics, args)
     if args.snapshot:
         magics.session.snapshot_inputs(run, "", explicit=tuple(args.snapshot))
@@ -464,30 +551,43 @@ def _start_command(magics: MlopsMagics, args: argparse.Namespace, cell: str | No
 
 
 @command("end", "End the active run (finished, or --status failed|killed)")
-@arguments(lambda p: p.add_argument("--status", default="finished",
-                                    choices=["finished", "failed", "killed"]))
+@arguments(
+    lambda p: p.add_argument(
+        "--status", default="finished", choices=["finished", "failed", "killed"]
+    )
+)
 def _end(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     run = tracking.active_run()
     if run is None:
-        raise NoActiveRunError("%mlops end: no run is active",
-                               hint="Start one with %mlops start NAME.")
-    run.record_cell(magics.session.raw_cell, execution_count=magics.session.execution_count,
-                    cell_id=magics.session.cell_id)
+        raise NoActiveRunError(
+            "%mlops end: no run is active", hint="Start one with %mlops start NAME."
+        )
+    run.record_cell(
+        magics.session.raw_cell,
+        execution_count=magics.session.execution_count,
+        cell_id=magics.session.cell_id,
+    )
     run.end(args.status)
     print(f'Run "{run.name}" ({run.id}) {args.status}.')
 
 
 @command("log", "Log metrics to the active run: %mlops log accuracy=0.93 [--step N]")
-@arguments(lambda p: (p.add_argument("values", nargs="+", metavar="NAME=VALUE"),
-                      p.add_argument("--step", type=int, default=None)))
+@arguments(
+    lambda p: (
+        p.add_argument("values", nargs="+", metavar="NAME=VALUE"),
+        p.add_argument("--step", type=int, default=None),
+    )
+)
 def _log(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    tracking.require_active_run().log(magics.pairs(args.values), step=args.step)
+    values = magics.pairs(args.values)
+    tracking.require_active_run().log(values, step=args.step)
 
 
 @command("param", "Record parameters on the active run: %mlops param lr=0.1 layers=3")
 @arguments(lambda p: p.add_argument("values", nargs="+", metavar="NAME=VALUE"))
 def _param(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    tracking.require_active_run().log_params(magics.pairs(args.values))
+    values = magics.pairs(args.values, text_allowed=True)
+    tracking.require_active_run().log_params(values)
 
 
 @command("tag", "Label the active run: %mlops tag team=growth")
@@ -500,42 +600,62 @@ def _snapshot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="VAR_OR_PATH")
     parser.add_argument("--name", default=None)
     parser.add_argument("--role", default=None, choices=list(tracking.ROLES))
-    parser.add_argument("--materialize", action="store_true",
-                        help="store the data itself (parquet) so the run can be reproduced")
+    parser.add_argument(
+        "--materialize",
+        action="store_true",
+        help="store the data itself (parquet) so the run can be reproduced",
+    )
     parser.add_argument("--index", default="auto", choices=["auto", "include", "ignore"])
 
 
-@command("snapshot", "Fingerprint and profile data: %mlops snapshot df --name train [--materialize]")
+@command(
+    "snapshot", "Fingerprint and profile data: %mlops snapshot df --name train [--materialize]"
+)
 @arguments(_snapshot_arguments)
 def _snapshot(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     target = args.data
-    if target in magics.shell.user_ns:
-        data, variable = magics.shell.user_ns[target], target
+    if target in magics.user_ns:
+        data, variable = magics.user_ns[target], target
     elif Path(target).suffix.lower() in (".csv", ".parquet", ".pq") or Path(target).exists():
         data, variable = target, None
     else:
-        raise InvalidInputError(f'"{target}" is neither a variable nor a CSV/parquet file',
-                                hint="Give a DataFrame, Series or array variable, or a file path.")
+        raise InvalidInputError(
+            f'"{target}" is neither a variable nor a CSV/parquet file',
+            hint="Give a DataFrame, Series or array variable, or a file path.",
+        )
     role = args.role or guess_role(args.name or target)
     run = tracking.active_run()
     started = time.perf_counter()
     record = tracking.record_snapshot(
-        magics.registry(), data, name=args.name or variable, role=role,
-        run_id=run.id if run else None, variable=variable, materialize=args.materialize,
-        index=args.index)
+        magics.registry(),
+        data,
+        name=args.name or variable,
+        role=role,
+        run_id=run.id if run else None,
+        variable=variable,
+        materialize=args.materialize,
+        index=args.index,
+    )
     took = time.perf_counter() - started
     linked = f', linked to run "{run.name}" as {role}' if run else ""
     seen = " (already recorded)" if record.reused else ""
     stored = ", data stored" if record.artifact_sha256 else ""
-    print(f'Snapshot "{record.name}": {record.n_rows:,} rows x {record.n_columns} columns, '
-          f"fingerprint {record.fingerprint[:12]}{seen}{stored}{linked} [{took:.2f} s]")
+    print(
+        f'Snapshot "{record.name}": {record.n_rows:,} rows x {record.n_columns} columns, '
+        f"fingerprint {record.fingerprint[:12]}{seen}{stored}{linked} [{took:.2f} s]"
+    )
 
 
 def _runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", "-e", default=None)
     parser.add_argument("--where", "-w", default=None, help='a filter, e.g. "accuracy > 0.9"')
-    parser.add_argument("--sort", "-s", action="append", default=None,
-                        help="a field, param or metric; -name for descending")
+    parser.add_argument(
+        "--sort",
+        "-s",
+        action="append",
+        default=None,
+        help="a field, param or metric; -name for descending",
+    )
     parser.add_argument("--limit", "-n", type=int, default=100)
 
 
@@ -544,8 +664,13 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
 def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from .widgets import RunsTableView
 
-    page = queries.list_runs(magics.registry(), experiment=args.experiment, where=args.where,
-                             sort=args.sort, limit=args.limit)
+    page = queries.list_runs(
+        magics.registry(),
+        experiment=args.experiment,
+        where=args.where,
+        sort=args.sort,
+        limit=args.limit,
+    )
     display(RunsTableView(page))
 
 

@@ -157,19 +157,25 @@ def resolve_run(registry: Registry, ref: str) -> str:
     if row is not None:
         return str(row["id"])
     if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref):
-        rows = registry.query("SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT 2",
-                              (ref, ref + "g"))
+        rows = registry.query(
+            "SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT 2", (ref, ref + "g")
+        )
         if len(rows) == 1:
             return str(rows[0]["id"])
         if len(rows) > 1:
-            raise NotFoundError(f'Run id prefix "{ref}" matches several runs',
-                                hint="Give more characters of the id.")
-    row = registry.query_one("SELECT id FROM runs WHERE name = ? ORDER BY started_at DESC LIMIT 1",
-                             (ref,))
+            raise NotFoundError(
+                f'Run id prefix "{ref}" matches several runs',
+                hint="Give more characters of the id.",
+            )
+    row = registry.query_one(
+        "SELECT id FROM runs WHERE name = ? ORDER BY started_at DESC LIMIT 1", (ref,)
+    )
     if row is not None:
         return str(row["id"])
-    raise NotFoundError(f'No run with id or name "{ref}"',
-                        hint="See %mlops runs (or `jupyter mlops runs`) for the runs recorded.")
+    raise NotFoundError(
+        f'No run with id or name "{ref}"',
+        hint="See %mlops runs (or `jupyter mlops runs`) for the runs recorded.",
+    )
 
 
 # -- compiling filters and sort keys ------------------------------------------------------------
@@ -229,15 +235,29 @@ class _Compiler:
 
     def _unknown(self, shown: str, kind: str | None, key: str) -> ExpressionError:
         candidates = list(RUN_FIELDS)
-        for table, prefix in (("metric_summaries", "metrics."), ("params", "params."), ("tags", "tags.")):
-            keys = [r[0] for r in self.registry.query(f"SELECT DISTINCT key FROM {table} LIMIT 500")]
+        for table, prefix in (
+            ("metric_summaries", "metrics."),
+            ("params", "params."),
+            ("tags", "tags."),
+        ):
+            keys = [
+                r[0] for r in self.registry.query(f"SELECT DISTINCT key FROM {table} LIMIT 500")
+            ]
             candidates += keys + [prefix + k for k in keys]
         close = difflib.get_close_matches(shown, candidates, n=3)
         what = {"metrics": "metric", "params": "parameter", "tags": "tag"}.get(kind or "", "column")
-        hint = f"Did you mean {', '.join(close)}?" if close else (
-            "Known run fields: " + ", ".join(RUN_FIELDS) + "; metrics and params by their names.")
-        return ExpressionError(f'Unknown {what} "{shown}" in {self.source!r}',
-                               expression=self.source, hint=hint)
+        hint = (
+            f"Did you mean {', '.join(close)}?"
+            if close
+            else (
+                "Known run fields: "
+                + ", ".join(RUN_FIELDS)
+                + "; metrics and params by their names."
+            )
+        )
+        return ExpressionError(
+            f'Unknown {what} "{shown}" in {self.source!r}', expression=self.source, hint=hint
+        )
 
     def where(self, node: ex.Expression, params: list[Any]) -> str:
         if isinstance(node, ex.Name):
@@ -251,8 +271,9 @@ class _Compiler:
             left = self.where(node.left, params)
             if isinstance(node.right, ex.Literal) and node.right.value is None:
                 if node.op not in ("==", "!="):
-                    raise ExpressionError(f"Cannot order against None in {self.source!r}",
-                                          expression=self.source)
+                    raise ExpressionError(
+                        f"Cannot order against None in {self.source!r}", expression=self.source
+                    )
                 return f"({left} IS {'NOT ' if node.op == '!=' else ''}NULL)"
             right = self.where(node.right, params)
             op = "=" if node.op == "==" else node.op
@@ -286,15 +307,18 @@ def _order_by(compiler: _Compiler, sort: str | Sequence[str] | None) -> str:
         descending = key.startswith("-")
         name = key.lstrip("-+").strip()
         if not name:
-            raise InvalidInputError(f'"{key}" is not a sort key',
-                                    hint="Sort by a field, metric or param, e.g. -accuracy.")
+            raise InvalidInputError(
+                f'"{key}" is not a sort key',
+                hint="Sort by a field, metric or param, e.g. -accuracy.",
+            )
         try:
             parsed = ex.parse(name)
         except ExpressionError:
             parsed = ex.Name(tuple(name.split(".")))
         if not isinstance(parsed, ex.Name):
-            raise InvalidInputError(f'"{name}" is not a sort key',
-                                    hint="Sort by one name, e.g. -accuracy or params.lr.")
+            raise InvalidInputError(
+                f'"{name}" is not a sort key', hint="Sort by one name, e.g. -accuracy or params.lr."
+            )
         column = compiler.column(parsed)
         clauses.append(f"({column} IS NULL), {column} {'DESC' if descending else 'ASC'}")
     clauses.append("runs.started_at DESC")
@@ -319,27 +343,50 @@ def list_runs(
     value for a sort key come last.
     """
     rows, total = _select(registry, experiment, where, sort, limit, offset, count=True)
-    params_by_run, metrics_by_run = _values_for(registry, [row[0] for row in rows],
-                                                everything=len(rows) == total)
+    params_by_run, metrics_by_run = _values_for(
+        registry, [row[0] for row in rows], everything=len(rows) == total
+    )
     runs = tuple(
-        RunRow(*row, params=params_by_run.get(row[0], {}), metrics=metrics_by_run.get(row[0], {}))
-        for row in rows
+        _run_row(row, params_by_run.get(row[0], {}), metrics_by_run.get(row[0], {})) for row in rows
     )
     param_keys = sorted({k for r in runs for k in r.params})
     metric_keys = sorted({k for r in runs for k in r.metrics})
     return RunsPage(runs, total, offset, limit, tuple(param_keys), tuple(metric_keys))
 
 
-_RUN_COLUMNS = ("run_id", "name", "experiment", "status", "kind", "started_at", "ended_at",
-                "notebook_path", "previous_run_id")
+def _run_row(row: Sequence[Any], params: dict[str, Any], metrics: dict[str, float | None]) -> RunRow:
+    run_id, name, experiment, status, kind, started_at, ended_at, notebook_path, previous = row
+    return RunRow(run_id, name, experiment, status, kind, started_at, ended_at, notebook_path,
+                  previous, params=params, metrics=metrics)
 
 
-def _select(registry: Registry, experiment: str | None, where: str | None,
-            sort: str | Sequence[str] | None, limit: int | None, offset: int, *, count: bool
-            ) -> tuple[list[tuple[Any, ...]], int]:
+_RUN_COLUMNS = (
+    "run_id",
+    "name",
+    "experiment",
+    "status",
+    "kind",
+    "started_at",
+    "ended_at",
+    "notebook_path",
+    "previous_run_id",
+)
+
+
+def _select(
+    registry: Registry,
+    experiment: str | None,
+    where: str | None,
+    sort: str | Sequence[str] | None,
+    limit: int | None,
+    offset: int,
+    *,
+    count: bool,
+) -> tuple[list[tuple[Any, ...]], int]:
     """The runs' own fields (``_RUN_COLUMNS``) for one page, and the total without paging."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                              or limit < 1 or limit > 10**7):
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or limit > 10**7
+    ):
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidInputError(f"offset must be zero or more, got {offset!r}")
@@ -350,16 +397,20 @@ def _select(registry: Registry, experiment: str | None, where: str | None,
         row = registry.query_one("SELECT id FROM experiments WHERE name = ?", (experiment,))
         if row is None:
             names = [r[0] for r in registry.query("SELECT name FROM experiments ORDER BY name")]
-            raise NotFoundError(f'No experiment named "{experiment}"',
-                                hint=f"Experiments: {', '.join(names) or 'none yet'}.")
+            raise NotFoundError(
+                f'No experiment named "{experiment}"',
+                hint=f"Experiments: {', '.join(names) or 'none yet'}.",
+            )
         conditions.append("runs.experiment_id = ?")
         params.append(row["id"])
     if where:
         conditions.append(compiler.where(ex.parse(where), params))
     order = _order_by(compiler, sort)
     where_sql = " WHERE " + " AND ".join(conditions) if conditions else ""
-    base = (f"FROM runs JOIN experiments ON experiments.id = runs.experiment_id"
-            f" {' '.join(compiler.joins)}{where_sql}")
+    base = (
+        f"FROM runs JOIN experiments ON experiments.id = runs.experiment_id"
+        f" {' '.join(compiler.joins)}{where_sql}"
+    )
     bound = [*compiler.join_params, *params]
     page_sql = (
         "SELECT runs.id, runs.name, experiments.name, runs.status, runs.kind, runs.started_at,"
@@ -389,20 +440,27 @@ def _tuples(registry: Registry, sql: str, params: Sequence[Any]) -> list[tuple[A
         raise ExpressionError(f"The filter could not run: {exc}", expression=sql) from exc
 
 
-def _raw_values(registry: Registry, ids: list[str], everything: bool
-                ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _raw_values(
+    registry: Registry, ids: list[str], everything: bool
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(run_id, key, value, type) of params and (run_id, key, last) of metrics for ``ids``."""
     if not ids:
         return [], []
-    chunks: list[list[str] | None] = [None] if everything else [
-        ids[i:i + 900] for i in range(0, len(ids), 900)]
+    chunks: list[list[str] | None] = (
+        [None] if everything else [ids[i : i + 900] for i in range(0, len(ids), 900)]
+    )
     params: list[tuple[Any, ...]] = []
     metrics: list[tuple[Any, ...]] = []
     for chunk in chunks:
-        clause, bound = ("", []) if chunk is None else (
-            f" WHERE run_id IN ({', '.join('?' for _ in chunk)})", chunk)
+        clause, bound = (
+            ("", [])
+            if chunk is None
+            else (f" WHERE run_id IN ({', '.join('?' for _ in chunk)})", chunk)
+        )
         params += _tuples(registry, f"SELECT run_id, key, value, type FROM params{clause}", bound)
-        metrics += _tuples(registry, f"SELECT run_id, key, last FROM metric_summaries{clause}", bound)
+        metrics += _tuples(
+            registry, f"SELECT run_id, key, last FROM metric_summaries{clause}", bound
+        )
     return params, metrics
 
 
@@ -415,8 +473,9 @@ def _decoded(value: Any, type_name: str) -> Any:
     return decode_param(value, type_name)
 
 
-def _values_for(registry: Registry, ids: list[str], *, everything: bool
-                ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, float | None]]]:
+def _values_for(
+    registry: Registry, ids: list[str], *, everything: bool
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, float | None]]]:
     params, metrics = _raw_values(registry, ids, everything)
     params_by_run: dict[str, dict[str, Any]] = {}
     metrics_by_run: dict[str, dict[str, float | None]] = {}
@@ -457,7 +516,8 @@ def runs_frame(
         extra[f"params.{key}"] = base["run_id"].map(by_key[key])
     if metrics:
         wide = pd.DataFrame.from_records(metrics, columns=["run_id", "key", "last"]).pivot(
-            index="run_id", columns="key", values="last")
+            index="run_id", columns="key", values="last"
+        )
         wide = wide.reindex(base["run_id"]).astype("float64")
         for key in sorted(wide.columns):
             extra[f"metrics.{key}"] = wide[key].to_numpy()
@@ -466,8 +526,9 @@ def runs_frame(
     return base
 
 
-def best_run(registry: Registry, metric: str, *, maximize: bool = True,
-             experiment: str | None = None) -> RunRow:
+def best_run(
+    registry: Registry, metric: str, *, maximize: bool = True, experiment: str | None = None
+) -> RunRow:
     """The run with the highest (or lowest) last value of ``metric``.
 
     Answered from the ``(key, last)`` index of metric summaries: one index probe,
@@ -477,7 +538,9 @@ def best_run(registry: Registry, metric: str, *, maximize: bool = True,
     if experiment is None:
         row = registry.query_one(
             f"SELECT run_id FROM metric_summaries WHERE key = ? AND last IS NOT NULL"
-            f" ORDER BY last {order} LIMIT 1", (metric,))
+            f" ORDER BY last {order} LIMIT 1",
+            (metric,),
+        )
     else:
         row = registry.query_one(
             "SELECT metric_summaries.run_id FROM metric_summaries"
@@ -485,11 +548,14 @@ def best_run(registry: Registry, metric: str, *, maximize: bool = True,
             " JOIN experiments ON experiments.id = runs.experiment_id"
             f" WHERE metric_summaries.key = ? AND metric_summaries.last IS NOT NULL"
             f" AND experiments.name = ? ORDER BY metric_summaries.last {order} LIMIT 1",
-            (metric, experiment))
+            (metric, experiment),
+        )
     if row is None:
-        raise NotFoundError(f'No run has logged "{metric}"'
-                            + (f' in experiment "{experiment}"' if experiment else ""),
-                            hint="Check the metric's name with %mlops runs.")
+        raise NotFoundError(
+            f'No run has logged "{metric}"'
+            + (f' in experiment "{experiment}"' if experiment else ""),
+            hint="Check the metric's name with %mlops runs.",
+        )
     return run_detail(registry, row[0], series=False).run
 
 
@@ -521,10 +587,19 @@ def run_detail(registry: Registry, ref: str, *, series: bool = True) -> RunDetai
         for r in registry.query("SELECT * FROM params WHERE run_id = ? ORDER BY key", (run_id,))
     )
     summaries = tuple(
-        MetricSummary(r["key"], r["last"], r["last_step"], r["min"], r["min_step"], r["max"],
-                      r["max_step"], r["count"])
-        for r in registry.query("SELECT * FROM metric_summaries WHERE run_id = ? ORDER BY key",
-                                (run_id,))
+        MetricSummary(
+            r["key"],
+            r["last"],
+            r["last_step"],
+            r["min"],
+            r["min_step"],
+            r["max"],
+            r["max_step"],
+            r["count"],
+        )
+        for r in registry.query(
+            "SELECT * FROM metric_summaries WHERE run_id = ? ORDER BY key", (run_id,)
+        )
     )
     curves: dict[str, tuple[tuple[int, float | None], ...]] = {}
     if series:
@@ -537,38 +612,80 @@ def run_detail(registry: Registry, ref: str, *, series: bool = True) -> RunDetai
     )
     environment = None
     if row["environment_id"] is not None:
-        env = registry.query_one("SELECT * FROM environments WHERE id = ?", (row["environment_id"],))
+        env = registry.query_one(
+            "SELECT * FROM environments WHERE id = ?", (row["environment_id"],)
+        )
         if env is not None:
-            environment = {"python": env["python"], "platform": env["platform"],
-                           "packages": json.loads(env["packages"])}
+            environment = {
+                "python": env["python"],
+                "platform": env["platform"],
+                "packages": json.loads(env["packages"]),
+            }
     snapshots = tuple(
-        SnapshotLink(r["id"], r["name"], r["role"], r["variable"], r["fingerprint"], r["kind"],
-                     r["n_rows"], r["n_columns"], r["artifact_sha256"] is not None)
+        SnapshotLink(
+            r["id"],
+            r["name"],
+            r["role"],
+            r["variable"],
+            r["fingerprint"],
+            r["kind"],
+            r["n_rows"],
+            r["n_columns"],
+            r["artifact_sha256"] is not None,
+        )
         for r in registry.query(
             "SELECT snapshots.*, run_snapshots.role, run_snapshots.variable FROM run_snapshots"
             " JOIN snapshots ON snapshots.id = run_snapshots.snapshot_id"
-            " WHERE run_snapshots.run_id = ? ORDER BY snapshots.name", (run_id,))
+            " WHERE run_snapshots.run_id = ? ORDER BY snapshots.name",
+            (run_id,),
+        )
     )
-    tags = {r["key"]: r["value"] for r in registry.query(
-        "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,))}
-    run = RunRow(row["id"], row["name"], row["experiment"], row["status"], row["kind"],
-                 row["started_at"], row["ended_at"], row["notebook_path"], row["previous_run_id"],
-                 params={p.key: p.value for p in params},
-                 metrics={m.key: m.last for m in summaries})
+    tags = {
+        r["key"]: r["value"]
+        for r in registry.query(
+            "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,)
+        )
+    }
+    run = RunRow(
+        row["id"],
+        row["name"],
+        row["experiment"],
+        row["status"],
+        row["kind"],
+        row["started_at"],
+        row["ended_at"],
+        row["notebook_path"],
+        row["previous_run_id"],
+        params={p.key: p.value for p in params},
+        metrics={m.key: m.last for m in summaries},
+    )
     return RunDetail(
-        run=run, error=row["error"], git_commit=row["git_commit"], git_branch=row["git_branch"],
+        run=run,
+        error=row["error"],
+        git_commit=row["git_commit"],
+        git_branch=row["git_branch"],
         git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
-        params=params, metrics=summaries, series=curves, code=code, environment=environment,
-        snapshots=snapshots, tags=tags,
+        params=params,
+        metrics=summaries,
+        series=curves,
+        code=code,
+        environment=environment,
+        snapshots=snapshots,
+        tags=tags,
     )
 
 
-def metric_points(registry: Registry, run_id: str, key: str) -> tuple[tuple[int, float | None], ...]:
+def metric_points(
+    registry: Registry, run_id: str, key: str
+) -> tuple[tuple[int, float | None], ...]:
     """(step, value) pairs of one metric of one run, by step; ``None`` stands for NaN."""
     return tuple(
-        (step, value) for step, value in _tuples(
-            registry, "SELECT step, value FROM metrics WHERE run_id = ? AND key = ?"
-            " ORDER BY step, timestamp", (run_id, key))
+        (step, value)
+        for step, value in _tuples(
+            registry,
+            "SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, timestamp",
+            (run_id, key),
+        )
     )
 
 
@@ -582,8 +699,10 @@ def metrics_frame(registry: Registry, ref: str, key: str | None = None) -> pd.Da
     if key is not None:
         sql += " AND key = ?"
         bound.append(key)
-    frame = pd.DataFrame.from_records(_tuples(registry, sql + " ORDER BY key, step, timestamp", bound),
-                                      columns=["key", "step", "value", "timestamp"])
+    frame = pd.DataFrame.from_records(
+        _tuples(registry, sql + " ORDER BY key, step, timestamp", bound),
+        columns=["key", "step", "value", "timestamp"],
+    )
     frame["value"] = frame["value"].astype("float64")
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
     return frame
@@ -597,7 +716,7 @@ class Comparison:
     """Runs side by side: which parameters differ, each metric's values, curves to overlay."""
 
     runs: tuple[RunDetail, ...]
-    params: tuple[tuple[str, tuple[Any, ...], bool], ...]     # (key, values per run, differs)
+    params: tuple[tuple[str, tuple[Any, ...], bool], ...]  # (key, values per run, differs)
     metrics: tuple[tuple[str, tuple[float | None, ...]], ...]  # (key, last value per run)
 
     @property
@@ -611,8 +730,9 @@ _MISSING = object()
 def compare(registry: Registry, refs: Sequence[str]) -> Comparison:
     """Compare two or more runs: parameters (marking the ones that differ) and metrics."""
     if len(refs) < 2:
-        raise InvalidInputError("Compare needs at least two runs",
-                                hint="For example: %mlops compare baseline tuned")
+        raise InvalidInputError(
+            "Compare needs at least two runs", hint="For example: %mlops compare baseline tuned"
+        )
     details = tuple(run_detail(registry, ref) for ref in refs)
     param_keys = sorted({p.key for d in details for p in d.params})
     params = []

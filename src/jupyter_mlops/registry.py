@@ -38,7 +38,7 @@ from .schema import MIGRATIONS
 if TYPE_CHECKING:
     import sqlite_utils
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 ENV_VAR = "MLOPS_REGISTRY"
 DIRECTORY_NAME = ".mlops"
@@ -195,7 +195,9 @@ class Registry:
         except sqlite3.DatabaseError as exc:
             raise _translate(exc, self.path, "read from the registry") from exc
 
-    def query_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+    def query_one(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> sqlite3.Row | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
@@ -282,9 +284,9 @@ class Registry:
                         [(run_id,) for run_id in crashed],
                     )
             except RecordingError as exc:  # a read-only registry can still be read
-                log.warning("Could not mark crashed runs: %s", exc)
+                logger.warning("Could not mark crashed runs: %s", exc)
                 return []
-            log.info("Marked %d run(s) as crashed: %s", len(crashed), ", ".join(crashed))
+            logger.info("Marked %d run(s) as crashed: %s", len(crashed), ", ".join(crashed))
         return crashed
 
     def integrity_check(self) -> str:
@@ -302,18 +304,10 @@ class Registry:
         if version > len(MIGRATIONS):
             raise _newer_schema(self.path)
         with self.transaction("the registry's schema"):
-            tables = {
-                row[0]
-                for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-            if tables and "schema_migrations" not in tables:
-                raise RegistryCorruptError(
-                    f"{self.path} is an SQLite database but not a jupyter-mlops registry"
-                    f" (it has tables {', '.join(sorted(tables)[:5])})",
-                    hint=f"Point {ENV_VAR} elsewhere or run %mlops init in another directory;"
-                    " this file is left untouched.",
-                )
-            if not tables:
+            has_migrations = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+            ).fetchone()
+            if not has_migrations:
                 self.conn.execute(
                     "CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
                 )
@@ -330,7 +324,7 @@ class Registry:
                     "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                     (migration.name, time.time()),
                 )
-                log.info("Applied migration %s to %s", migration.name, self.path)
+                logger.info("Applied migration %s to %s", migration.name, self.path)
             if not applied:
                 from . import __version__
 
@@ -364,6 +358,18 @@ def _connect(path: Path) -> sqlite3.Connection:
             path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
         conn.row_factory = sqlite3.Row
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if tables and "schema_migrations" not in tables:
+            conn.close()
+            raise RegistryCorruptError(
+                f"{path} is an SQLite database but not a jupyter-mlops registry"
+                f" (it has tables {', '.join(sorted(tables)[:5])})",
+                hint=f"Point {ENV_VAR} elsewhere or run %mlops init in another directory;"
+                " this file is left untouched.",
+            )
+        # Only now that the file is known to be ours (or empty) may its settings change.
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")

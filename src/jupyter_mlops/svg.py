@@ -13,8 +13,18 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 _FONT = "font-family:var(--jp-ui-font-family,sans-serif);font-size:11px"
 _INK = "var(--jp-ui-font-color1,#333)"
 _GRID = "var(--jp-border-color2,#ddd)"
@@ -27,10 +37,11 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         return [low]
     raw = (high - low) / max(count - 1, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = min((m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw),
-               default=10 * magnitude)
+    step = min(
+        (m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), default=10 * magnitude
+    )
     first = math.ceil(low / step) * step
-    ticks = []
+    ticks: list[float] = []
     value = first
     while value <= high + step * 1e-9 and len(ticks) < 20:
         ticks.append(round(value, 12))
@@ -55,17 +66,26 @@ def line_chart(
     x_label: str = "step",
 ) -> str:
     """Overlaid curves, one per entry of ``series`` ((x, y) points; ``None``/NaN are gaps)."""
-    points = [(x, y) for values in series.values() for x, y in values
-              if y is not None and math.isfinite(y)]
+    points = [
+        (x, y)
+        for values in series.values()
+        for x, y in values
+        if y is not None and math.isfinite(y)
+    ]
     left, right, top, bottom = 52, 12, 24 if title else 10, 34
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" style="{_FONT}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" style="{_FONT}">'
+    ]
     if title:
-        parts.append(f'<text x="{left}" y="15" fill="{_INK}" font-weight="bold">'
-                     f'{html.escape(title)}</text>')
+        parts.append(
+            f'<text x="{left}" y="15" fill="{_INK}" font-weight="bold">{html.escape(title)}</text>'
+        )
     if not points:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-                     f'fill="{_INK}">no finite values</text></svg>')
+        parts.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
+            f'fill="{_INK}">no finite values</text></svg>'
+        )
         return "".join(parts)
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
@@ -86,29 +106,39 @@ def line_chart(
 
     for tick in _nice_ticks(y0, y1):
         y = sy(tick)
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="{_GRID}" stroke-width="1"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'fill="{_INK}">{_fmt(tick)}</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{_GRID}" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
+            f'fill="{_INK}">{_fmt(tick)}</text>'
+        )
     for tick in _nice_ticks(x0, x1):
         x = sx(tick)
-        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
-                     f'fill="{_INK}">{_fmt(tick)}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle" '
-                 f'fill="{_INK}">{html.escape(x_label)}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
+            f'fill="{_INK}">{_fmt(tick)}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle" '
+        f'fill="{_INK}">{html.escape(x_label)}</text>'
+    )
     for index, (label, values) in enumerate(series.items()):
         colour = PALETTE[index % len(PALETTE)]
         segments: list[list[str]] = [[]]
-        for x, y in sorted(values, key=lambda p: p[0]):
-            if y is None or not math.isfinite(y):
+        for x, maybe_y in sorted(values, key=lambda p: p[0]):
+            if maybe_y is None or not math.isfinite(maybe_y):
                 segments.append([])
                 continue
-            segments[-1].append(f"{sx(x):.1f},{sy(y):.1f}")
+            segments[-1].append(f"{sx(x):.1f},{sy(maybe_y):.1f}")
         for segment in segments:
             if len(segment) > 1:
-                parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
-                             f'points="{" ".join(segment)}"><title>{html.escape(label)}</title>'
-                             "</polyline>")
+                parts.append(
+                    f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
+                    f'points="{" ".join(segment)}"><title>{html.escape(label)}</title>'
+                    "</polyline>"
+                )
             elif len(segment) == 1:
                 cx, cy = segment[0].split(",")
                 parts.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>')
@@ -116,9 +146,11 @@ def line_chart(
         for index, label in enumerate(series):
             colour = PALETTE[index % len(PALETTE)]
             y = top + 4 + index * 14
-            parts.append(f'<rect x="{width - right - 110}" y="{y}" width="10" height="3" '
-                         f'fill="{colour}"/><text x="{width - right - 96}" y="{y + 5}" '
-                         f'fill="{_INK}">{html.escape(label[:18])}</text>')
+            parts.append(
+                f'<rect x="{width - right - 110}" y="{y}" width="10" height="3" '
+                f'fill="{colour}"/><text x="{width - right - 96}" y="{y + 5}" '
+                f'fill="{_INK}">{html.escape(label[:18])}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -149,39 +181,52 @@ def bar_chart(
     peak = max((v for vs in data.values() for v in vs), default=0.0) or 1.0
     left, right, top, bottom = 40, 10, 24 if title else 10, 40
     plot_w, plot_h = width - left - right, height - top - bottom
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" style="{_FONT}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" style="{_FONT}">'
+    ]
     if title:
-        parts.append(f'<text x="{left}" y="15" fill="{_INK}" font-weight="bold">'
-                     f'{html.escape(title)}</text>')
+        parts.append(
+            f'<text x="{left}" y="15" fill="{_INK}" font-weight="bold">{html.escape(title)}</text>'
+        )
     if not labels:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-                     f'fill="{_INK}">no values</text></svg>')
+        parts.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
+            f'fill="{_INK}">no values</text></svg>'
+        )
         return "".join(parts)
     slot = plot_w / len(labels)
     bar = slot * 0.8 / max(len(data), 1)
     for tick in _nice_ticks(0, peak, 4):
         y = top + (1 - tick / peak) * plot_h
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="{_GRID}"/><text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'fill="{_INK}">{_fmt(tick)}</text>')
-    for g, (name, values) in enumerate(data.items()):
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{_GRID}"/><text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
+            f'fill="{_INK}">{_fmt(tick)}</text>'
+        )
+    for g, (name, shares) in enumerate(data.items()):
         colour = PALETTE[g % len(PALETTE)]
-        for i, value in enumerate(values):
+        for i, value in enumerate(shares):
             h = value / peak * plot_h
             x = left + i * slot + slot * 0.1 + g * bar
-            parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
-                         f'height="{h:.1f}" fill="{colour}" opacity="0.8"><title>'
-                         f'{html.escape(name)} {html.escape(labels[i])}: {_fmt(value)}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
+                f'height="{h:.1f}" fill="{colour}" opacity="0.8"><title>'
+                f"{html.escape(name)} {html.escape(labels[i])}: {_fmt(value)}</title></rect>"
+            )
     step = max(1, math.ceil(len(labels) / max(plot_w // 40, 1)))
     for i in range(0, len(labels), step):
         x = left + (i + 0.5) * slot
-        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
-                     f'fill="{_INK}">{html.escape(labels[i][:10])}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
+            f'fill="{_INK}">{html.escape(labels[i][:10])}</text>'
+        )
     for g, name in enumerate(data):
         colour = PALETTE[g % len(PALETTE)]
         x = left + g * 100
-        parts.append(f'<rect x="{x}" y="{height - 12}" width="10" height="8" fill="{colour}"/>'
-                     f'<text x="{x + 14}" y="{height - 4}" fill="{_INK}">{html.escape(name)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{height - 12}" width="10" height="8" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{height - 4}" fill="{_INK}">{html.escape(name)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

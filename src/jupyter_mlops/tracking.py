@@ -41,7 +41,7 @@ from .capture import GitProbe, current_environment
 from .errors import InvalidInputError, MlopsError, NoActiveRunError
 from .registry import Registry, locate, process_token
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STATUSES = ("running", "finished", "failed", "killed", "crashed")
 ROLES = ("train", "test", "reference", "input")
@@ -103,7 +103,11 @@ def check_key(kind: str, key: object) -> str:
 
 def encode_param(value: Any) -> tuple[Any, str]:
     """(value as stored in SQLite, its type name); see :func:`decode_param`."""
-    if hasattr(value, "item") and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
+    if (
+        hasattr(value, "item")
+        and type(value).__module__ == "numpy"
+        and getattr(value, "ndim", 1) == 0
+    ):
         value = value.item()
     if value is None:
         return None, "none"
@@ -206,8 +210,14 @@ class Run:
 
     # -- recording -----------------------------------------------------------------
 
-    def log(self, metrics: Mapping[str, object] | None = None, /, *, step: int | None = None,
-            **named: object) -> None:
+    def log(
+        self,
+        metrics: Mapping[str, object] | None = None,
+        /,
+        *,
+        step: int | None = None,
+        **named: object,
+    ) -> None:
         """Buffer metric values: ``run.log(acc=0.9)``, ``run.log({"val-loss": 0.3}, step=2)``.
 
         Without ``step``, each key counts its own steps from 0.
@@ -231,8 +241,15 @@ class Run:
                 summary = self._summaries.get(key)
                 if summary is None:
                     finite = value if value == value else None
-                    self._summaries[key] = _Summary(value, at, finite, at if finite is not None else None,
-                                                    finite, at if finite is not None else None, 1)
+                    self._summaries[key] = _Summary(
+                        value,
+                        at,
+                        finite,
+                        at if finite is not None else None,
+                        finite,
+                        at if finite is not None else None,
+                        1,
+                    )
                 else:
                     summary.add(at, value)
                 self._dirty_summaries.add(key)
@@ -241,10 +258,12 @@ class Run:
             ):
                 self.flush()
 
-    def log_params(self, params: Mapping[str, object] | None = None, /, *, source: str = "explicit",
-                   **named: object) -> None:
+    def log_params(self, params: Mapping[str, object] | None = None, /, **named: object) -> None:
         """Record parameters; a key set twice keeps the last value."""
-        items = named if params is None else {**params, **named}
+        self.record_params(named if params is None else {**params, **named}, source="explicit")
+
+    def record_params(self, items: Mapping[str, object], *, source: str) -> None:
+        """Record parameters with where they came from: explicit, literal, estimator, pipeline."""
         with self._lock:
             self._check_open()
             for key, value in items.items():
@@ -260,8 +279,9 @@ class Run:
                 check_key("tag", key)
                 self._tags[key] = str(value)
 
-    def record_cell(self, source: str, *, execution_count: int | None = None,
-                    cell_id: str | None = None) -> None:
+    def record_cell(
+        self, source: str, *, execution_count: int | None = None, cell_id: str | None = None
+    ) -> None:
         """Keep the source of a cell that ran as part of this run (once per execution)."""
         with self._lock:
             seen = (execution_count, cell_id, source)
@@ -271,14 +291,29 @@ class Run:
             self._cells.append((self._cell_seq, execution_count, cell_id, source, time.time()))
             self._cell_seq += 1
 
-    def snapshot(self, data: object, *, name: str | None = None, role: str = "input",
-                 variable: str | None = None, materialize: bool = False,
-                 index: str = "auto") -> SnapshotRecord:
+    def snapshot(
+        self,
+        data: object,
+        *,
+        name: str | None = None,
+        role: str = "input",
+        variable: str | None = None,
+        materialize: bool = False,
+        index: str = "auto",
+    ) -> SnapshotRecord:
         """Fingerprint and profile ``data`` and link it to this run with ``role``."""
         with self._lock:
             self._check_open()
-            return record_snapshot(self.registry, data, name=name, role=role, run_id=self.id,
-                                   variable=variable, materialize=materialize, index=index)
+            return record_snapshot(
+                self.registry,
+                data,
+                name=name,
+                role=role,
+                run_id=self.id,
+                variable=variable,
+                materialize=materialize,
+                index=index,
+            )
 
     # -- writing ---------------------------------------------------------------------
 
@@ -309,9 +344,15 @@ class Run:
                 self._cells = cells + self._cells
                 raise
 
-    def _write(self, conn: sqlite3.Connection, points: list[tuple[str, int, float, float]],
-               summaries: list[tuple[str, _Summary]], params: dict[str, tuple[Any, str, str]],
-               tags: dict[str, str], cells: list[tuple[int, int | None, str | None, str, float]]) -> None:
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        points: list[tuple[str, int, float, float]],
+        summaries: list[tuple[str, _Summary]],
+        params: dict[str, tuple[Any, str, str]],
+        tags: dict[str, str],
+        cells: list[tuple[int, int | None, str | None, str, float]],
+    ) -> None:
         run_id = self.id
         if points:
             conn.executemany(
@@ -323,14 +364,28 @@ class Run:
                 "INSERT OR REPLACE INTO metric_summaries"
                 " (run_id, key, last, last_step, min, min_step, max, max_step, count)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, key, _nan_to_none(s.last), s.last_step, s.min, s.min_step, s.max,
-                  s.max_step, s.count) for key, s in summaries],
+                [
+                    (
+                        run_id,
+                        key,
+                        _nan_to_none(s.last),
+                        s.last_step,
+                        s.min,
+                        s.min_step,
+                        s.max,
+                        s.max_step,
+                        s.count,
+                    )
+                    for key, s in summaries
+                ],
             )
         if params:
             conn.executemany(
                 "INSERT OR REPLACE INTO params (run_id, key, value, type, source) VALUES (?, ?, ?, ?, ?)",
-                [(run_id, key, value, type_name, source)
-                 for key, (value, type_name, source) in params.items()],
+                [
+                    (run_id, key, value, type_name, source)
+                    for key, (value, type_name, source) in params.items()
+                ],
             )
         if tags:
             conn.executemany(
@@ -386,8 +441,9 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         try:
             if exc_type is None:
                 self.end("finished")
@@ -396,7 +452,7 @@ class Run:
             try:
                 self.end(status, error=describe_exception(exc))
             except MlopsError as failure:  # never hide the user's own exception behind ours
-                log.error("Could not record the end of run %s: %s", self.id, failure)
+                logger.error("Could not record the end of run %s: %s", self.id, failure)
         finally:
             _forget(self)
 
@@ -419,15 +475,20 @@ def describe_exception(exc: BaseException | None) -> str | None:
 
 _active: list[Run] = []
 _registries: dict[Path, Registry] = {}
+_chosen: Registry | None = None
 _environment_ids: dict[tuple[Path, str], int] = {}
 _experiment_ids: dict[tuple[Path, str], int] = {}
 
 
 def default_registry(*, create: bool = False) -> Registry:
-    """The registry that applies here, opened once per process and kept open.
+    """The registry runs record into: the one chosen with :func:`use_registry` (or
+    ``mlops.init``), else the one that applies from the working directory, opened once
+    per process and kept open.
 
     With ``create=True`` a missing registry is created in the working directory.
     """
+    if _chosen is not None:
+        return _chosen
     found = locate()
     if found is None:
         if not create:
@@ -435,16 +496,19 @@ def default_registry(*, create: bool = False) -> Registry:
         registry = Registry.init()
         _registries[registry.path] = registry
         return registry
-    registry = _registries.get(found)
-    if registry is None:
-        registry = Registry.open(found, create=True)
-        _registries[found] = registry
-    return registry
+    cached = _registries.get(found)
+    if cached is None:
+        cached = Registry.open(found, create=True)
+        _registries[found] = cached
+    return cached
 
 
-def use_registry(registry: Registry) -> None:
-    """Make ``registry`` the one this process records into (until the location changes)."""
-    _registries[registry.path] = registry
+def use_registry(registry: Registry | None) -> None:
+    """Make ``registry`` the one this process records into; ``None`` goes back to locating."""
+    global _chosen
+    _chosen = registry
+    if registry is not None:
+        _registries[registry.path] = registry
 
 
 def active_run() -> Run | None:
@@ -462,8 +526,9 @@ def require_active_run() -> Run:
     return _active[-1]
 
 
-def log(metrics: Mapping[str, object] | None = None, /, *, step: int | None = None,
-        **named: object) -> None:
+def log(
+    metrics: Mapping[str, object] | None = None, /, *, step: int | None = None, **named: object
+) -> None:
     """Log metrics to the active run: ``mlops.log(accuracy=0.93)``, ``mlops.log(loss=l, step=i)``."""
     require_active_run().log(metrics, step=step, **named)
 
@@ -543,16 +608,31 @@ def start_run(
             " heartbeat_at, host, pid, process_token, notebook_path, cell_id, git_commit,"
             " git_branch, environment_id) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " ?, ?, ?)",
-            (run_id, experiment_id, name, kind, previous_run_id, now, now, socket.gethostname(),
-             pid, process_token(pid), notebook_path, cell_id, git.commit, git.branch,
-             environment_id),
+            (
+                run_id,
+                experiment_id,
+                name,
+                kind,
+                previous_run_id,
+                now,
+                now,
+                socket.gethostname(),
+                pid,
+                process_token(pid),
+                notebook_path,
+                cell_id,
+                git.commit,
+                git.branch,
+                environment_id,
+            ),
         )
     run = Run(registry, run_id=run_id, name=name, experiment=experiment, kind=kind, git=git)
     if tags:
         run.set_tags(tags)
     if context.get("cell_source"):
-        run.record_cell(context["cell_source"], execution_count=context.get("execution_count"),
-                        cell_id=cell_id)
+        run.record_cell(
+            context["cell_source"], execution_count=context.get("execution_count"), cell_id=cell_id
+        )
     _active.append(run)
     _heartbeat.add(run)
     return run
@@ -577,8 +657,9 @@ def _experiment_id(registry: Registry, conn: sqlite3.Connection, name: str) -> i
     cached = _experiment_ids.get(key)
     if cached is not None:
         return cached
-    conn.execute("INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?, ?)",
-                 (name, time.time()))
+    conn.execute(
+        "INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?, ?)", (name, time.time())
+    )
     experiment_id = conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0]
     _experiment_ids[key] = experiment_id
     return int(experiment_id)
@@ -594,13 +675,20 @@ def _environment_id(registry: Registry, conn: sqlite3.Connection, environment: A
         "INSERT OR IGNORE INTO environments (hash, python, platform, packages) VALUES (?, ?, ?, ?)",
         (digest, environment.python, environment.platform, json.dumps(dict(environment.packages))),
     )
-    environment_id = conn.execute("SELECT id FROM environments WHERE hash = ?", (digest,)).fetchone()[0]
+    environment_id = conn.execute(
+        "SELECT id FROM environments WHERE hash = ?", (digest,)
+    ).fetchone()[0]
     _environment_ids[key] = environment_id
     return int(environment_id)
 
 
-def _previous_run(conn: sqlite3.Connection, experiment_id: int, name: str,
-                  notebook_path: str | None, cell_id: str | None) -> str | None:
+def _previous_run(
+    conn: sqlite3.Connection,
+    experiment_id: int,
+    name: str,
+    notebook_path: str | None,
+    cell_id: str | None,
+) -> str | None:
     if cell_id:
         row = conn.execute(
             "SELECT id FROM runs WHERE cell_id = ? AND notebook_path IS ? "
@@ -647,7 +735,7 @@ def record_snapshot(
     Data already recorded under the same name with the same fingerprint is not
     profiled again: the existing snapshot is linked.
     """
-    from . import snapshot as snapshots
+    from . import snapshots
 
     if role not in ROLES:
         raise InvalidInputError(
@@ -670,8 +758,9 @@ def record_snapshot(
         with registry.transaction(f'snapshot "{name}"') as conn:
             if artifact is not None:
                 _record_artifact(conn, registry, artifact, "parquet")
-                conn.execute("UPDATE snapshots SET artifact_sha256 = ? WHERE id = ?",
-                             (artifact, snapshot_id))
+                conn.execute(
+                    "UPDATE snapshots SET artifact_sha256 = ? WHERE id = ?", (artifact, snapshot_id)
+                )
             if run_id is not None:
                 _link_snapshot(conn, run_id, snapshot_id, role, variable)
         return SnapshotRecord(snapshot_id, name, fingerprint, n_rows, n_columns, True, artifact)
@@ -685,18 +774,31 @@ def record_snapshot(
             "INSERT INTO snapshots (id, name, fingerprint, kind, n_rows, n_columns, schema, profile,"
             " index_policy, source_path, artifact_sha256, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (snapshot_id, name, taken.fingerprint, taken.kind, taken.n_rows, taken.n_columns,
-             json.dumps(stored["schema"]), json.dumps(stored["profile"]), taken.index_policy,
-             taken.source_path, artifact, time.time()),
+            (
+                snapshot_id,
+                name,
+                taken.fingerprint,
+                taken.kind,
+                taken.n_rows,
+                taken.n_columns,
+                json.dumps(stored["schema"]),
+                json.dumps(stored["profile"]),
+                taken.index_policy,
+                taken.source_path,
+                artifact,
+                time.time(),
+            ),
         )
         if run_id is not None:
             _link_snapshot(conn, run_id, snapshot_id, role, variable)
-    return SnapshotRecord(snapshot_id, name, taken.fingerprint, taken.n_rows, taken.n_columns,
-                          False, artifact)
+    return SnapshotRecord(
+        snapshot_id, name, taken.fingerprint, taken.n_rows, taken.n_columns, False, artifact
+    )
 
 
-def _link_snapshot(conn: sqlite3.Connection, run_id: str, snapshot_id: str, role: str,
-                   variable: str | None) -> None:
+def _link_snapshot(
+    conn: sqlite3.Connection, run_id: str, snapshot_id: str, role: str, variable: str | None
+) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO run_snapshots (run_id, snapshot_id, role, variable) VALUES (?, ?, ?, ?)",
         (run_id, snapshot_id, role, variable),
@@ -727,8 +829,9 @@ class _Heartbeat:
         with self._lock:
             self._runs[run.id] = run.registry.path
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="mlops-heartbeat",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="mlops-heartbeat", daemon=True
+                )
                 self._thread.start()
 
     def discard(self, run: Run) -> None:
@@ -745,12 +848,14 @@ class _Heartbeat:
                 try:
                     conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
                     try:
-                        conn.executemany("UPDATE runs SET heartbeat_at = ? WHERE id = ?",
-                                         [(time.time(), run_id) for run_id in run_ids])
+                        conn.executemany(
+                            "UPDATE runs SET heartbeat_at = ? WHERE id = ?",
+                            [(time.time(), run_id) for run_id in run_ids],
+                        )
                     finally:
                         conn.close()
                 except sqlite3.Error as exc:
-                    log.debug("Heartbeat for %s skipped: %s", path, exc)
+                    logger.debug("Heartbeat for %s skipped: %s", path, exc)
 
 
 _heartbeat = _Heartbeat()

@@ -66,15 +66,20 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]],
-           numeric: Sequence[bool] | None = None, row_classes: Sequence[str] | None = None) -> str:
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric: Sequence[bool] | None = None,
+    row_classes: Sequence[str] | None = None,
+) -> str:
     numeric = numeric or [False] * len(headers)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = []
     for index, row in enumerate(rows):
         cls = f' class="{row_classes[index]}"' if row_classes and row_classes[index] else ""
-        cells = "".join(f'<td class="num">{c}</td>' if n else f"<td>{c}</td>"
-                        for c, n in zip(row, numeric))
+        cells = "".join(
+            f'<td class="num">{c}</td>' if n else f"<td>{c}</td>" for c, n in zip(row, numeric)
+        )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f'<table class="mlops-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
@@ -121,19 +126,25 @@ def _sort_value(run: RunRow, key: str) -> tuple[int, Any]:
     return (0, str(value))
 
 
-def runs_table_html(runs: Sequence[RunRow], param_keys: Sequence[str],
-                    metric_keys: Sequence[str]) -> str:
+def runs_table_html(
+    runs: Sequence[RunRow], param_keys: Sequence[str], metric_keys: Sequence[str]
+) -> str:
     headers = [*_FIXED_COLUMNS, *param_keys, *metric_keys]
     numeric = [False] * 5 + [True] + [False] * len(param_keys) + [True] * len(metric_keys)
     rows = []
     for run in runs:
-        rows.append([
-            f'<span class="mlops-status-{html.escape(run.status)}">{html.escape(run.status)}</span>',
-            _text(run.name), f"<code>{html.escape(run.id)}</code>", _text(run.experiment),
-            _when(run.started_at), _duration(run.duration),
-            *[_text(run.params.get(k)) for k in param_keys],
-            *[_text(run.metrics.get(k)) for k in metric_keys],
-        ])
+        rows.append(
+            [
+                f'<span class="mlops-status-{html.escape(run.status)}">{html.escape(run.status)}</span>',
+                _text(run.name),
+                f"<code>{html.escape(run.id)}</code>",
+                _text(run.experiment),
+                _when(run.started_at),
+                _duration(run.duration),
+                *[_text(run.params.get(k)) for k in param_keys],
+                *[_text(run.metrics.get(k)) for k in metric_keys],
+            ]
+        )
     return _table(headers, rows, numeric)
 
 
@@ -143,13 +154,23 @@ class RunsTableView(_View):
     def __init__(self, page: RunsPage, *, title: str = "") -> None:
         self.page = page
         self.title = title
-        options = [*_FIXED_COLUMNS, *[f"params.{k}" for k in page.param_keys],
-                   *[f"metrics.{k}" for k in page.metric_keys]]
-        self.sort_by = widgets.Dropdown(options=options, value="started", description="Sort by",
-                                        layout=widgets.Layout(width="260px"))
-        self.descending = widgets.ToggleButton(value=True, description="descending",
-                                               icon="sort-amount-desc",
-                                               layout=widgets.Layout(width="120px"))
+        options = [
+            *_FIXED_COLUMNS,
+            *[f"params.{k}" for k in page.param_keys],
+            *[f"metrics.{k}" for k in page.metric_keys],
+        ]
+        self.sort_by = widgets.Dropdown(
+            options=options,
+            value="started",
+            description="Sort by",
+            layout=widgets.Layout(width="260px"),
+        )
+        self.descending = widgets.ToggleButton(
+            value=True,
+            description="descending",
+            icon="sort-amount-desc",
+            layout=widgets.Layout(width="120px"),
+        )
         self.table = widgets.HTML()
         self.summary = widgets.HTML()
         self.sort_by.observe(lambda _: self._render(), names="value")
@@ -169,11 +190,14 @@ class RunsTableView(_View):
 
     def _render(self) -> None:
         self.table.value = _TABLE_STYLE + runs_table_html(
-            self.sorted_runs(), self.page.param_keys, self.page.metric_keys)
+            self.sorted_runs(), self.page.param_keys, self.page.metric_keys
+        )
         shown = len(self.page.runs)
-        self.summary.value = (f"<small>{shown} of {self.page.total} run(s)"
-                              f"{' — use --limit to see more' if shown < self.page.total else ''}"
-                              "</small>")
+        self.summary.value = (
+            f"<small>{shown} of {self.page.total} run(s)"
+            f"{' — use --limit to see more' if shown < self.page.total else ''}"
+            "</small>"
+        )
 
     def static_html(self) -> str:
         if not self.page.runs:
@@ -187,44 +211,103 @@ class RunsTableView(_View):
 def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
     """(title, html) sections describing one run; shared by the widget and its static form."""
     run = detail.run
-    overview = _table(["field", "value"], [
-        ["name", _text(run.name)], ["id", f"<code>{html.escape(run.id)}</code>"],
-        ["experiment", _text(run.experiment)],
-        ["status", f'<span class="mlops-status-{html.escape(run.status)}">'
-                   f"{html.escape(run.status)}</span>"],
-        ["started", _when(run.started_at)], ["duration", _duration(run.duration)],
-        ["notebook", _text(run.notebook_path)], ["previous run", _text(run.previous_run_id)],
-        ["git", _text(f"{detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}"
-                      if detail.git_commit else None)],
-        ["error", _text(detail.error)],
-        *[[f"tag {html.escape(k)}", _text(v)] for k, v in detail.tags.items()],
-    ])
-    params = _table(["parameter", "value", "source"],
-                    [[_text(p.key), _text(p.value), _text(p.source)] for p in detail.params]) \
-        if detail.params else "<p>No parameters recorded.</p>"
-    metrics = _table(["metric", "last", "min", "max", "points"],
-                     [[_text(m.key), _text(m.last), _text(m.min), _text(m.max), str(m.count)]
-                      for m in detail.metrics], [False, True, True, True, True]) \
-        if detail.metrics else "<p>No metrics logged.</p>"
-    curves = "".join(line_chart({key: list(points)}, title=key)
-                     for key, points in detail.series.items())
-    code = "".join(f'<div><small>[{c.execution_count if c.execution_count is not None else " "}]'
-                   f'</small><div class="mlops-code">{html.escape(c.source)}</div></div>'
-                   for c in detail.code) or "<p>No code recorded.</p>"
-    snapshots = _table(["name", "role", "variable", "rows", "columns", "fingerprint", "stored"],
-                       [[_text(s.name), _text(s.role), _text(s.variable), str(s.n_rows),
-                         str(s.n_columns), f"<code>{html.escape(s.fingerprint[:16])}</code>",
-                         "yes" if s.materialized else "no"] for s in detail.snapshots]) \
-        if detail.snapshots else "<p>No data snapshots.</p>"
+    overview = _table(
+        ["field", "value"],
+        [
+            ["name", _text(run.name)],
+            ["id", f"<code>{html.escape(run.id)}</code>"],
+            ["experiment", _text(run.experiment)],
+            [
+                "status",
+                f'<span class="mlops-status-{html.escape(run.status)}">'
+                f"{html.escape(run.status)}</span>",
+            ],
+            ["started", _when(run.started_at)],
+            ["duration", _duration(run.duration)],
+            ["notebook", _text(run.notebook_path)],
+            ["previous run", _text(run.previous_run_id)],
+            [
+                "git",
+                _text(
+                    f"{detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}"
+                    if detail.git_commit
+                    else None
+                ),
+            ],
+            ["error", _text(detail.error)],
+            *[[f"tag {html.escape(k)}", _text(v)] for k, v in detail.tags.items()],
+        ],
+    )
+    params = (
+        _table(
+            ["parameter", "value", "source"],
+            [[_text(p.key), _text(p.value), _text(p.source)] for p in detail.params],
+        )
+        if detail.params
+        else "<p>No parameters recorded.</p>"
+    )
+    metrics = (
+        _table(
+            ["metric", "last", "min", "max", "points"],
+            [
+                [_text(m.key), _text(m.last), _text(m.min), _text(m.max), str(m.count)]
+                for m in detail.metrics
+            ],
+            [False, True, True, True, True],
+        )
+        if detail.metrics
+        else "<p>No metrics logged.</p>"
+    )
+    curves = "".join(
+        line_chart({key: list(points)}, title=key) for key, points in detail.series.items()
+    )
+    code = (
+        "".join(
+            f"<div><small>[{c.execution_count if c.execution_count is not None else ' '}]"
+            f'</small><div class="mlops-code">{html.escape(c.source)}</div></div>'
+            for c in detail.code
+        )
+        or "<p>No code recorded.</p>"
+    )
+    snapshots = (
+        _table(
+            ["name", "role", "variable", "rows", "columns", "fingerprint", "stored"],
+            [
+                [
+                    _text(s.name),
+                    _text(s.role),
+                    _text(s.variable),
+                    str(s.n_rows),
+                    str(s.n_columns),
+                    f"<code>{html.escape(s.fingerprint[:16])}</code>",
+                    "yes" if s.materialized else "no",
+                ]
+                for s in detail.snapshots
+            ],
+        )
+        if detail.snapshots
+        else "<p>No data snapshots.</p>"
+    )
     if detail.environment:
         env = detail.environment
-        environment = _table(["package", "version"],
-                             [["python", _text(env["python"])], ["platform", _text(env["platform"])],
-                              *[[_text(k), _text(v)] for k, v in env["packages"].items()]])
+        environment = _table(
+            ["package", "version"],
+            [
+                ["python", _text(env["python"])],
+                ["platform", _text(env["platform"])],
+                *[[_text(k), _text(v)] for k, v in env["packages"].items()],
+            ],
+        )
     else:
         environment = "<p>No environment recorded.</p>"
-    return [("Overview", overview), ("Parameters", params), ("Metrics", metrics + curves),
-            ("Code", code), ("Data", snapshots), ("Environment", environment)]
+    return [
+        ("Overview", overview),
+        ("Parameters", params),
+        ("Metrics", metrics + curves),
+        ("Code", code),
+        ("Data", snapshots),
+        ("Environment", environment),
+    ]
 
 
 class RunView(_View):
@@ -236,13 +319,17 @@ class RunView(_View):
         tabs = widgets.Tab(children=[widgets.HTML(_TABLE_STYLE + body) for _, body in sections])
         for index, (title, _) in enumerate(sections):
             tabs.set_title(index, title)
-        header = widgets.HTML(f"<b>Run {html.escape(detail.run.name)}</b> "
-                              f"<code>{html.escape(detail.run.id)}</code> — "
-                              f"{html.escape(detail.run.status)}")
+        header = widgets.HTML(
+            f"<b>Run {html.escape(detail.run.name)}</b> "
+            f"<code>{html.escape(detail.run.id)}</code> — "
+            f"{html.escape(detail.run.status)}"
+        )
         super().__init__([header, tabs])
 
     def static_html(self) -> str:
-        return "".join(f"<h4>{html.escape(title)}</h4>{body}" for title, body in run_sections(self.detail))
+        return "".join(
+            f"<h4>{html.escape(title)}</h4>{body}" for title, body in run_sections(self.detail)
+        )
 
 
 # -- comparisons -------------------------------------------------------------------------------------
@@ -252,19 +339,38 @@ def comparison_sections(comparison: Comparison) -> list[tuple[str, str]]:
     labels = [f"{d.run.name} ({d.run.id[:6]})" for d in comparison.runs]
     param_rows = [[_text(key), *[_text(v) for v in values]] for key, values, _ in comparison.params]
     param_classes = ["mlops-diff" if differs else "" for _, _, differs in comparison.params]
-    params = _table(["parameter", *labels], param_rows, row_classes=param_classes) \
-        if comparison.params else "<p>No parameters recorded.</p>"
-    metrics = _table(["metric", *labels], [[_text(key), *[_text(v) for v in values]]
-                                           for key, values in comparison.metrics],
-                     [False, *[True] * len(labels)]) if comparison.metrics else "<p>No metrics.</p>"
+    params = (
+        _table(["parameter", *labels], param_rows, row_classes=param_classes)
+        if comparison.params
+        else "<p>No parameters recorded.</p>"
+    )
+    metrics = (
+        _table(
+            ["metric", *labels],
+            [[_text(key), *[_text(v) for v in values]] for key, values in comparison.metrics],
+            [False, *[True] * len(labels)],
+        )
+        if comparison.metrics
+        else "<p>No metrics.</p>"
+    )
     keys = sorted({key for d in comparison.runs for key in d.series})
     curves = "".join(
-        line_chart({label: list(d.series[key]) for label, d in zip(labels, comparison.runs)
-                    if key in d.series}, title=key)
-        for key in keys)
+        line_chart(
+            {
+                label: list(d.series[key])
+                for label, d in zip(labels, comparison.runs)
+                if key in d.series
+            },
+            title=key,
+        )
+        for key in keys
+    )
     differing = len(comparison.differing_params)
-    return [(f"Parameters ({differing} differ)", params), ("Metrics", metrics),
-            ("Curves", curves or "<p>No metric series to overlay.</p>")]
+    return [
+        (f"Parameters ({differing} differ)", params),
+        ("Metrics", metrics),
+        ("Curves", curves or "<p>No metric series to overlay.</p>"),
+    ]
 
 
 class ComparisonView(_View):
@@ -279,12 +385,16 @@ class ComparisonView(_View):
         super().__init__([tabs])
 
     def static_html(self) -> str:
-        return "".join(f"<h4>{html.escape(t)}</h4>{b}" for t, b in comparison_sections(self.comparison))
+        return "".join(
+            f"<h4>{html.escape(t)}</h4>{b}" for t, b in comparison_sections(self.comparison)
+        )
 
 
 def message(text: str, *, level: str = "info") -> widgets.HTML:
     """A one-line note in the notebook, escaped."""
-    colour = {"info": "var(--jp-ui-font-color1)", "warning": "var(--jp-warn-color1,#a60)",
-              "error": "var(--jp-error-color1,#c00)"}[level]
+    colour = {
+        "info": "var(--jp-ui-font-color1)",
+        "warning": "var(--jp-warn-color1,#a60)",
+        "error": "var(--jp-error-color1,#c00)",
+    }[level]
     return widgets.HTML(f'<span style="color:{colour}">{html.escape(text)}</span>')
-

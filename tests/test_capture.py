@@ -1,0 +1,134 @@
+"""Automatic capture: literal parameters, inputs read, fitted estimators, git files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_mlops import capture
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("lr = 0.1\ndepth = 6", {"lr": 0.1, "depth": 6}),
+        ("lr = 0.1; depth = 6", {"lr": 0.1, "depth": 6}),
+        ("a, b = 1, 'x'", {"a": 1, "b": "x"}),
+        ("n: int = 3", {"n": 3}),
+        ("a = b = -2.5", {"a": -2.5, "b": -2.5}),
+        ("layers = [64, 32]\nopts = {'x': (1, 2)}", {"layers": [64, 32], "opts": {"x": [1, 2]}}),
+        ("flag = True\nnothing = None", {"flag": True, "nothing": None}),
+        ("tags = {'b', 'a'}", {"tags": ["a", "b"]}),
+        ("lr = 0.1\nlr = 0.2", {"lr": 0.2}),
+        ("model = fit(lr)\nx = y", {}),
+        ("_private = 1\nobj.attr = 2\nd['k'] = 3", {}),
+        ("def f():\n    inner = 1\n", {}),
+        ("if True:\n    nested = 1\n", {}),
+        ("big = " + repr(list(range(5000))), {}),
+        ("this is not python", {}),
+    ],
+)
+def test_literal_assignments(source: str, expected: dict) -> None:
+    assert capture.literal_assignments(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "inputs"),
+    [
+        ("df = df.dropna()", {"df"}),
+        ("df = load()\ndf.head()", {"load"}),
+        ("model.fit(X_train, y_train)", {"model", "X_train", "y_train"}),
+        ("total += x", {"total", "x"}),
+        ("for row in rows:\n    acc = acc + row", {"rows", "acc"}),
+        ("import numpy as np\nnp.mean(a)", {"a"}),
+        ("def f(z):\n    return w\nf(v)", {"v"}),
+        ("s = [t for t in things]", {"things"}),
+        ("%broken", set()),
+    ],
+)
+def test_names_read_first(source: str, inputs: set[str]) -> None:
+    found = capture.names_read_first(source)
+    assert inputs <= found
+    assert found - inputs <= {"t"}  # comprehension variables may show; assignments never do
+
+
+def test_data_inputs_pick_frames_series_and_arrays() -> None:
+    namespace = {
+        "df": pd.DataFrame({"a": [1, 2]}),
+        "s": pd.Series([1.0, 2.0]),
+        "x": np.ones((3, 2)),
+        "one": np.ones(1),
+        "n": 3,
+        "_hidden": pd.DataFrame({"a": [1]}),
+    }
+    assert set(capture.data_inputs(namespace, namespace)) == {"df", "s", "x"}
+
+
+def test_estimator_params_of_fitted_scikit_learn_models() -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    fitted = LogisticRegression(C=0.5, max_iter=300).fit(X, y)
+    unfitted = LogisticRegression(C=9.0)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=2.0)).fit(X, y)
+    params = capture.estimator_params(
+        {"model": fitted, "later": unfitted, "pipe": pipe}, ["model", "later", "pipe", "missing"]
+    )
+    assert params["model.estimator"] == "LogisticRegression"
+    assert params["model.C"] == 0.5 and params["model.max_iter"] == 300
+    assert not any(key.startswith("later.") for key in params)
+    assert params["pipe.estimator"] == "Pipeline"
+    assert params["pipe.logisticregression__C"] == 2.0
+    assert params["pipe.logisticregression"] == "LogisticRegression"
+
+
+def test_is_fitted_estimator_needs_both_methods_and_fitted_state() -> None:
+    class Duck:
+        def fit(self) -> None: ...
+        def get_params(self) -> dict:
+            return {}
+
+    duck = Duck()
+    assert not capture.is_fitted_estimator(duck)
+    duck.coef_ = 1  # type: ignore[attr-defined]
+    assert capture.is_fitted_estimator(duck)
+    assert not capture.is_fitted_estimator(Duck)
+    assert not capture.is_fitted_estimator(object())
+
+
+def test_read_head_through_a_symbolic_ref_and_packed_refs(tmp_path: Path) -> None:
+    git_dir = tmp_path / ".git"
+    (git_dir / "refs" / "heads").mkdir(parents=True)
+    (git_dir / "HEAD").write_text("ref: refs/heads/feature\n")
+    (git_dir / "packed-refs").write_text("# pack-refs\n" + "a" * 40 + " refs/heads/feature\n")
+    assert capture.read_head(git_dir) == ("a" * 40, "feature")
+    (git_dir / "refs" / "heads" / "feature").write_text("b" * 40 + "\n")
+    assert capture.read_head(git_dir) == ("b" * 40, "feature")
+    (git_dir / "HEAD").write_text("c" * 40 + "\n")
+    assert capture.read_head(git_dir) == ("c" * 40, None)
+
+
+def test_git_dir_of_follows_a_worktree_file(tmp_path: Path) -> None:
+    real = tmp_path / "main" / ".git" / "worktrees" / "wt"
+    real.mkdir(parents=True)
+    worktree = tmp_path / "wt"
+    worktree.mkdir()
+    (worktree / ".git").write_text(f"gitdir: {real}\n")
+    assert capture.git_dir_of(worktree / "sub") in (None, real)
+    (worktree / "sub").mkdir()
+    assert capture.git_dir_of(worktree / "sub") == real
+
+
+def test_environment_lists_imported_distributions() -> None:
+    import sklearn  # noqa: F401
+
+    environment = capture.current_environment()
+    packages = dict(environment.packages)
+    assert packages["scikit-learn"] == __import__("sklearn").__version__
+    assert environment.hash == capture.current_environment().hash

@@ -1,0 +1,102 @@
+"""``jupyter mlops ...`` through click's runner and, once, through the installed script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import jupyter_mlops as mlops
+from jupyter_mlops.cli import main
+from jupyter_mlops.registry import Registry
+
+
+@pytest.fixture
+def runs(registry: Registry) -> Registry:
+    for name, lr, acc in (("slow", 0.01, 0.8), ("fast", 0.1, 0.9)):
+        with mlops.start_run(name, experiment="cli") as run:
+            run.log_params(lr=lr)
+            for step in range(3):
+                run.log(acc=acc - (2 - step) * 0.1, step=step)
+    return registry
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_creates_a_registry(tmp_path: Path) -> None:
+    code, out, _ = invoke("init", str(tmp_path / "project"))
+    assert code == 0 and "Registry ready" in out
+    assert (tmp_path / "project" / ".mlops" / "registry.db").is_file()
+
+
+def test_runs_table_sorted_and_filtered(runs: Registry) -> None:
+    code, out, _ = invoke("runs", "--sort", "-acc")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["id", "name", "experiment", "status"]
+    assert [line.split()[1] for line in lines[2:]] == ["fast", "slow"]
+    code, out, _ = invoke("runs", "--where", "lr < 0.05")
+    assert [line.split()[1] for line in out.splitlines()[2:]] == ["slow"]
+
+
+def test_runs_as_json_and_csv(runs: Registry) -> None:
+    code, out, _ = invoke("runs", "--format", "json")
+    data = json.loads(out)
+    assert data["total"] == 2 and {r["name"] for r in data["runs"]} == {"fast", "slow"}
+    code, out, _ = invoke("runs", "--format", "csv", "--sort", "name")
+    header, first, second = out.strip().splitlines()
+    assert "params.lr" in header and first.split(",")[1] == "fast"
+
+
+def test_show_and_compare(runs: Registry) -> None:
+    code, out, _ = invoke("show", "fast")
+    assert code == 0 and "Run fast" in out and "Parameters" in out and "0.9" in out
+    code, out, _ = invoke("show", "fast", "--format", "json")
+    assert json.loads(out)["series"]["acc"][2][1] == pytest.approx(0.9)
+    code, out, _ = invoke("compare", "slow", "fast")
+    assert code == 0 and "*  lr" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("show", "nobody"), 'No run with id or name "nobody"'),
+        (("runs", "--where", "acc >"), "Cannot parse"),
+        (("runs", "--where", "ghost > 1"), 'Unknown column "ghost"'),
+        (("compare", "fast"), "at least two"),
+    ],
+)
+def test_errors_exit_non_zero_with_message_and_hint(
+    runs: Registry, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err = invoke(*args)
+    assert code == 1 and message in err and "Hint:" in err and "Traceback" not in out + err
+
+
+def test_no_registry_is_explained(tmp_path: Path) -> None:
+    code, _, err = invoke("runs")
+    assert code == 1 and "No registry found" in err and "jupyter mlops init" in err
+
+
+def test_every_command_has_help() -> None:
+    for name, command in main.commands.items():
+        assert command.help, f"jupyter mlops {name} has no help text"
+        code, out, _ = invoke(name, "--help")
+        assert code == 0 and command.help.split("\n")[0][:30] in out.replace("\n", " ")
+
+
+def test_jupyter_subcommand_is_installed(runs: Registry) -> None:
+    scripts = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        [str(scripts / "jupyter"), "mlops", "--help"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0 and "runs" in done.stdout
