@@ -354,10 +354,23 @@ def list_runs(
     return RunsPage(runs, total, offset, limit, tuple(param_keys), tuple(metric_keys))
 
 
-def _run_row(row: Sequence[Any], params: dict[str, Any], metrics: dict[str, float | None]) -> RunRow:
+def _run_row(
+    row: Sequence[Any], params: dict[str, Any], metrics: dict[str, float | None]
+) -> RunRow:
     run_id, name, experiment, status, kind, started_at, ended_at, notebook_path, previous = row
-    return RunRow(run_id, name, experiment, status, kind, started_at, ended_at, notebook_path,
-                  previous, params=params, metrics=metrics)
+    return RunRow(
+        run_id,
+        name,
+        experiment,
+        status,
+        kind,
+        started_at,
+        ended_at,
+        notebook_path,
+        previous,
+        params=params,
+        metrics=metrics,
+    )
 
 
 _RUN_COLUMNS = (

@@ -1,103 +1,17 @@
-"""ipywidgets views of what the core returns: run tables, one run, comparisons.
-
-Each view is a widget that also carries a static HTML rendering, so a notebook
-exported to HTML, or opened where widgets do not run, still shows the table and the
-curves. Every name and value from the registry is escaped before it is put in HTML.
-
-    RunsTableView(list_runs(registry, limit=50))
-    RunView(run_detail(registry, "baseline"))
-    ComparisonView(compare(registry, ["baseline", "tuned"]))
-"""
+"""Views of runs: the runs table, one run in tabs, a comparison of runs."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
-from .queries import Comparison, RunDetail, RunRow, RunsPage
-from .svg import line_chart
-
-_TABLE_STYLE = (
-    "<style>.mlops-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
-    ".mlops-table th,.mlops-table td{padding:3px 8px;border-bottom:1px solid "
-    "var(--jp-border-color2,#ddd);text-align:left;white-space:nowrap}"
-    ".mlops-table th{font-weight:600}.mlops-table td.num{text-align:right;"
-    "font-variant-numeric:tabular-nums}.mlops-diff{background:var(--jp-warn-color3,#fff3cd)}"
-    ".mlops-status-failed,.mlops-status-crashed,.mlops-status-killed{color:var(--jp-error-color1,#c00)}"
-    ".mlops-status-running{color:var(--jp-info-color1,#07c)}"
-    ".mlops-code{font-family:var(--jp-code-font-family,monospace);font-size:12px;"
-    "white-space:pre;overflow:auto;background:var(--jp-layout-color2,#f5f5f5);padding:6px;margin:4px 0}"
-    "</style>"
-)
-
-
-def _text(value: Any) -> str:
-    """A value as escaped text for a table cell."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        return html.escape(json.dumps(value)[:80])
-    return html.escape(str(value)[:120])
-
-
-def _when(epoch: float | None) -> str:
-    if epoch is None:
-        return ""
-    return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    numeric: Sequence[bool] | None = None,
-    row_classes: Sequence[str] | None = None,
-) -> str:
-    numeric = numeric or [False] * len(headers)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for index, row in enumerate(rows):
-        cls = f' class="{row_classes[index]}"' if row_classes and row_classes[index] else ""
-        cells = "".join(
-            f'<td class="num">{c}</td>' if n else f"<td>{c}</td>" for c, n in zip(row, numeric)
-        )
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f'<table class="mlops-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
-class _View(widgets.VBox):
-    """A VBox that also offers static HTML, for frontends without a widget manager."""
-
-    def static_html(self) -> str:
-        """The view as HTML without widgets; each view renders its own."""
-        return ""
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = _TABLE_STYLE + self.static_html()
-        return bundle
-
-
-# -- runs ----------------------------------------------------------------------------------------
+from ..queries import Comparison, RunDetail, RunRow, RunsPage
+from ..svg import line_chart
+from .base import TABLE_STYLE, View, duration, table, text, when
 
 _FIXED_COLUMNS = ("status", "name", "id", "experiment", "started", "duration")
 
@@ -136,19 +50,19 @@ def runs_table_html(
         rows.append(
             [
                 f'<span class="mlops-status-{html.escape(run.status)}">{html.escape(run.status)}</span>',
-                _text(run.name),
+                text(run.name),
                 f"<code>{html.escape(run.id)}</code>",
-                _text(run.experiment),
-                _when(run.started_at),
-                _duration(run.duration),
-                *[_text(run.params.get(k)) for k in param_keys],
-                *[_text(run.metrics.get(k)) for k in metric_keys],
+                text(run.experiment),
+                when(run.started_at),
+                duration(run.duration),
+                *[text(run.params.get(k)) for k in param_keys],
+                *[text(run.metrics.get(k)) for k in metric_keys],
             ]
         )
-    return _table(headers, rows, numeric)
+    return table(headers, rows, numeric)
 
 
-class RunsTableView(_View):
+class RunsTableView(View):
     """Runs as a table, with a sort picker (any field, parameter or metric) and direction."""
 
     def __init__(self, page: RunsPage, *, title: str = "") -> None:
@@ -189,7 +103,7 @@ class RunsTableView(_View):
         return present + missing
 
     def _render(self) -> None:
-        self.table.value = _TABLE_STYLE + runs_table_html(
+        self.table.value = TABLE_STYLE + runs_table_html(
             self.sorted_runs(), self.page.param_keys, self.page.metric_keys
         )
         shown = len(self.page.runs)
@@ -211,46 +125,46 @@ class RunsTableView(_View):
 def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
     """(title, html) sections describing one run; shared by the widget and its static form."""
     run = detail.run
-    overview = _table(
+    overview = table(
         ["field", "value"],
         [
-            ["name", _text(run.name)],
+            ["name", text(run.name)],
             ["id", f"<code>{html.escape(run.id)}</code>"],
-            ["experiment", _text(run.experiment)],
+            ["experiment", text(run.experiment)],
             [
                 "status",
                 f'<span class="mlops-status-{html.escape(run.status)}">'
                 f"{html.escape(run.status)}</span>",
             ],
-            ["started", _when(run.started_at)],
-            ["duration", _duration(run.duration)],
-            ["notebook", _text(run.notebook_path)],
-            ["previous run", _text(run.previous_run_id)],
+            ["started", when(run.started_at)],
+            ["duration", duration(run.duration)],
+            ["notebook", text(run.notebook_path)],
+            ["previous run", text(run.previous_run_id)],
             [
                 "git",
-                _text(
+                text(
                     f"{detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}"
                     if detail.git_commit
                     else None
                 ),
             ],
-            ["error", _text(detail.error)],
-            *[[f"tag {html.escape(k)}", _text(v)] for k, v in detail.tags.items()],
+            ["error", text(detail.error)],
+            *[[f"tag {html.escape(k)}", text(v)] for k, v in detail.tags.items()],
         ],
     )
     params = (
-        _table(
+        table(
             ["parameter", "value", "source"],
-            [[_text(p.key), _text(p.value), _text(p.source)] for p in detail.params],
+            [[text(p.key), text(p.value), text(p.source)] for p in detail.params],
         )
         if detail.params
         else "<p>No parameters recorded.</p>"
     )
     metrics = (
-        _table(
+        table(
             ["metric", "last", "min", "max", "points"],
             [
-                [_text(m.key), _text(m.last), _text(m.min), _text(m.max), str(m.count)]
+                [text(m.key), text(m.last), text(m.min), text(m.max), str(m.count)]
                 for m in detail.metrics
             ],
             [False, True, True, True, True],
@@ -270,13 +184,13 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
         or "<p>No code recorded.</p>"
     )
     snapshots = (
-        _table(
+        table(
             ["name", "role", "variable", "rows", "columns", "fingerprint", "stored"],
             [
                 [
-                    _text(s.name),
-                    _text(s.role),
-                    _text(s.variable),
+                    text(s.name),
+                    text(s.role),
+                    text(s.variable),
                     str(s.n_rows),
                     str(s.n_columns),
                     f"<code>{html.escape(s.fingerprint[:16])}</code>",
@@ -290,12 +204,12 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
     )
     if detail.environment:
         env = detail.environment
-        environment = _table(
+        environment = table(
             ["package", "version"],
             [
-                ["python", _text(env["python"])],
-                ["platform", _text(env["platform"])],
-                *[[_text(k), _text(v)] for k, v in env["packages"].items()],
+                ["python", text(env["python"])],
+                ["platform", text(env["platform"])],
+                *[[text(k), text(v)] for k, v in env["packages"].items()],
             ],
         )
     else:
@@ -310,13 +224,13 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
     ]
 
 
-class RunView(_View):
+class RunView(View):
     """One run in tabs: overview, parameters, metrics with curves, code, data, environment."""
 
     def __init__(self, detail: RunDetail) -> None:
         self.detail = detail
         sections = run_sections(detail)
-        tabs = widgets.Tab(children=[widgets.HTML(_TABLE_STYLE + body) for _, body in sections])
+        tabs = widgets.Tab(children=[widgets.HTML(TABLE_STYLE + body) for _, body in sections])
         for index, (title, _) in enumerate(sections):
             tabs.set_title(index, title)
         header = widgets.HTML(
@@ -337,17 +251,17 @@ class RunView(_View):
 
 def comparison_sections(comparison: Comparison) -> list[tuple[str, str]]:
     labels = [f"{d.run.name} ({d.run.id[:6]})" for d in comparison.runs]
-    param_rows = [[_text(key), *[_text(v) for v in values]] for key, values, _ in comparison.params]
+    param_rows = [[text(key), *[text(v) for v in values]] for key, values, _ in comparison.params]
     param_classes = ["mlops-diff" if differs else "" for _, _, differs in comparison.params]
     params = (
-        _table(["parameter", *labels], param_rows, row_classes=param_classes)
+        table(["parameter", *labels], param_rows, row_classes=param_classes)
         if comparison.params
         else "<p>No parameters recorded.</p>"
     )
     metrics = (
-        _table(
+        table(
             ["metric", *labels],
-            [[_text(key), *[_text(v) for v in values]] for key, values in comparison.metrics],
+            [[text(key), *[text(v) for v in values]] for key, values in comparison.metrics],
             [False, *[True] * len(labels)],
         )
         if comparison.metrics
@@ -373,13 +287,13 @@ def comparison_sections(comparison: Comparison) -> list[tuple[str, str]]:
     ]
 
 
-class ComparisonView(_View):
+class ComparisonView(View):
     """Runs side by side: differing parameters highlighted, metrics, overlaid curves."""
 
     def __init__(self, comparison: Comparison) -> None:
         self.comparison = comparison
         sections = comparison_sections(comparison)
-        tabs = widgets.Tab(children=[widgets.HTML(_TABLE_STYLE + body) for _, body in sections])
+        tabs = widgets.Tab(children=[widgets.HTML(TABLE_STYLE + body) for _, body in sections])
         for index, (title, _) in enumerate(sections):
             tabs.set_title(index, title)
         super().__init__([tabs])
@@ -388,13 +302,3 @@ class ComparisonView(_View):
         return "".join(
             f"<h4>{html.escape(t)}</h4>{b}" for t, b in comparison_sections(self.comparison)
         )
-
-
-def message(text: str, *, level: str = "info") -> widgets.HTML:
-    """A one-line note in the notebook, escaped."""
-    colour = {
-        "info": "var(--jp-ui-font-color1)",
-        "warning": "var(--jp-warn-color1,#a60)",
-        "error": "var(--jp-error-color1,#c00)",
-    }[level]
-    return widgets.HTML(f'<span style="color:{colour}">{html.escape(text)}</span>')

@@ -1,96 +1,15 @@
-"""``jupyter mlops ...``: a thin shell over the core.
-
-Each command opens the registry, calls one function of the core and prints the
-result; an error of ours becomes a message and a hint on stderr and a non-zero exit.
-
-    jupyter mlops init
-    jupyter mlops runs --where "accuracy > 0.9" --sort -accuracy
-    jupyter mlops show baseline
-"""
+"""``jupyter mlops init | status | runs | show | compare``."""
 
 from __future__ import annotations
 
-import datetime as _dt
-import functools
 import json
-import math
-import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from . import __version__, queries
-from .errors import MlopsError
-from .registry import Registry
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(error: MlopsError) -> None:
-    click.echo(f"Error: {error.message}", err=True)
-    if error.hint:
-        click.echo(f"Hint: {error.hint}", err=True)
-    sys.exit(1)
-
-
-def friendly(command: F) -> F:
-    """Turn our errors into a message, a hint and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except MlopsError as error:
-            _fail(error)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _registry(path: str | None) -> Registry:
-    return Registry.open(path) if path else Registry.open()
-
-
-registry_option = click.option(
-    "--registry",
-    "registry_path",
-    default=None,
-    metavar="PATH",
-    help="Registry file or directory (default: MLOPS_REGISTRY, else the nearest .mlops/).",
-)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table with aligned columns."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(h), *[len(r[i]) for r in cells]]) for i, h in enumerate(headers)]
-    lines = [
-        "  ".join(h.ljust(w) for h, w in zip(headers, widths)),
-        "  ".join("-" * w for w in widths),
-    ]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _when(epoch: float | None) -> str:
-    return "" if epoch is None else _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="jupyter-mlops")
-def main() -> None:
-    """Track runs, guard models and ship notebooks as pipelines, from the command line."""
+from .. import queries
+from ..registry import Registry
+from . import format_table, friendly, main, open_registry, registry_option, when
 
 
 @main.command()
@@ -127,7 +46,7 @@ def runs(
     fmt: str,
 ) -> None:
     """List runs, newest first, with their parameters and last metric values."""
-    registry = _registry(registry_path)
+    registry = open_registry(registry_path)
     if fmt == "csv":
         frame = queries.runs_frame(
             registry, experiment=experiment, where=where, sort=list(sort) or None, limit=limit
@@ -177,7 +96,7 @@ def runs(
             r.name,
             r.experiment,
             r.status,
-            _when(r.started_at),
+            when(r.started_at),
             None if r.duration is None else f"{r.duration:.2f}s",
             *[r.params.get(k) for k in page.param_keys[:6]],
             *[r.metrics.get(k) for k in page.metric_keys],
@@ -204,7 +123,7 @@ def runs(
 @friendly
 def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
     """Show one run (id, id prefix, name or 'last'): params, metrics, code, data."""
-    detail = queries.run_detail(_registry(registry_path), run)
+    detail = queries.run_detail(open_registry(registry_path), run)
     r = detail.run
     if fmt == "json":
         click.echo(
@@ -244,7 +163,7 @@ def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
         return
     click.echo(f"Run {r.name} ({r.id}) in {r.experiment}: {r.status}")
     click.echo(
-        f"  started {_when(r.started_at)}"
+        f"  started {when(r.started_at)}"
         + (f", took {r.duration:.2f}s" if r.duration is not None else "")
     )
     if detail.git_commit:
@@ -290,7 +209,7 @@ def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
 @friendly
 def compare(registry_path: str | None, runs_: tuple[str, ...]) -> None:
     """Compare runs: parameters that differ (marked *) and metrics side by side."""
-    comparison = queries.compare(_registry(registry_path), list(runs_))
+    comparison = queries.compare(open_registry(registry_path), list(runs_))
     labels = [f"{d.run.name} ({d.run.id[:6]})" for d in comparison.runs]
     click.echo(
         format_table(
@@ -309,14 +228,10 @@ def compare(registry_path: str | None, runs_: tuple[str, ...]) -> None:
 @friendly
 def status(registry_path: str | None) -> None:
     """Which registry applies here and what it holds."""
-    registry = _registry(registry_path)
+    registry = open_registry(registry_path)
     counts = {
         table: registry.query_one(f"SELECT COUNT(*) FROM {table}")[0]  # type: ignore[index]
         for table in ("experiments", "runs", "snapshots")
     }
     click.echo(f"Registry {registry.path}")
     click.echo(", ".join(f"{n} {t}" for t, n in counts.items()))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,316 @@
+"""The tracking subcommands: init, status, run, start, end, log, param, tag, snapshot,
+runs, show, compare, and help."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import time
+from pathlib import Path
+from typing import Any
+
+from IPython.display import display
+
+from .. import queries, tracking
+from ..errors import InvalidInputError, MlopsError, NoActiveRunError
+from ..registry import Registry
+from .base import COMMANDS, MlopsMagics, arguments, command, parser_for
+from .session import NotebookSession, guess_role, warn
+
+
+@command("help", "List the subcommands, or explain one: %mlops help runs")
+@arguments(lambda p: p.add_argument("subcommand", nargs="?"))
+def _help(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    if args.subcommand:
+        if args.subcommand not in COMMANDS:
+            raise InvalidInputError(
+                f'Unknown subcommand "{args.subcommand}"', hint="%mlops help lists them."
+            )
+        print(parser_for(args.subcommand).format_help())
+        return
+    width = max(len(name) for name in COMMANDS)
+    lines = ["%mlops subcommands (%mlops help NAME for details):"]
+    for name in sorted(COMMANDS):
+        spec = COMMANDS[name]
+        prefix = "%%" if spec.cell else "% "
+        lines.append(f"  {prefix}mlops {name.ljust(width)}  {spec.summary}")
+    lines.append("Add --debug after %mlops to see the full traceback of an error.")
+    print("\n".join(lines))
+
+
+@command("init", "Create (or open) the registry .mlops/registry.db in a directory")
+@arguments(lambda p: p.add_argument("directory", nargs="?", default=None))
+def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    registry = Registry.init(Path(args.directory) if args.directory else None)
+    tracking.use_registry(registry)
+    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    print(f"Registry ready at {registry.path} ({count} run(s) recorded).")
+
+
+@command("status", "Which registry is used and which run is active")
+def _status(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    registry = magics.registry()
+    run = tracking.active_run()
+    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    active = f'run "{run.name}" ({run.id}) is active' if run else "no run is active"
+    print(f"Registry {registry.path}: {count} run(s); {active}.")
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", default=None)
+    parser.add_argument("--experiment", "-e", default=None)
+    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--snapshot", action="append", default=[], metavar="VAR")
+    parser.add_argument(
+        "--no-capture", action="store_true", help="record only what the code logs explicitly"
+    )
+
+
+def _tags(items: list[str]) -> dict[str, str]:
+    tags = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f'--tag "{item}" is not of the form key=value')
+        tags[key] = value
+    return tags
+
+
+def _start(magics: MlopsMagics, args: argparse.Namespace) -> tracking.Run:
+    session = magics.session
+    run = tracking.start_run(
+        args.name,
+        experiment=args.experiment,
+        tags=_tags(args.tag),
+        kind="notebook",
+        registry=magics.registry(),
+        notebook_path=session.notebook_path(),
+        cell_id=session.cell_id,
+    )
+    session.capture[run.id] = not args.no_capture
+    return run
+
+
+@command(
+    "run", "Record this cell as one run: %%mlops run NAME [--experiment E] [--tag k=v]", cell=True
+)
+@arguments(_run_arguments)
+def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
+    assert cell is not None
+    __tracebackhide__ = True  # noqa: F841 - read by IPython's traceback printer
+    session = magics.session
+    shell = magics.shell
+    python = session.python_of(cell)
+    run: tracking.Run | None
+    try:
+        run = _start(magics, args)
+    except InvalidInputError:
+        raise  # the arguments are wrong: nothing runs
+    except MlopsError as exc:
+        warn(f"this cell runs without being recorded: {exc.message}")
+        run = None
+    if run is not None:
+        try:
+            session.snapshot_inputs(run, python, explicit=tuple(args.snapshot))
+        except InvalidInputError:
+            run.end("failed", error="--snapshot named an undefined variable")
+            raise
+    session.in_cell_magic = True
+    try:
+        value = _execute(shell, python, session.execution_count)
+    except BaseException as exc:
+        if run is not None:
+            status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
+            try:
+                _record_cell_magic(session, run, cell, python)
+                run.end(status, error=tracking.describe_exception(exc))
+            except MlopsError as failure:
+                warn(f"the {status} run {run.id} was not fully recorded: {failure.message}")
+        raise
+    finally:
+        session.in_cell_magic = False
+    if run is not None:
+        try:
+            _record_cell_magic(session, run, cell, python)
+            run.end("finished")
+        except MlopsError as exc:
+            warn(f"run {run.id} is not fully recorded: {exc.message}. Your results are intact.")
+    return value
+
+
+def _record_cell_magic(session: NotebookSession, run: tracking.Run, body: str, python: str) -> None:
+    source = session.raw_cell if session.raw_cell.rstrip().endswith(body.rstrip()) else body
+    run.record_cell(source, execution_count=session.execution_count, cell_id=session.cell_id)
+    if session.capture.get(run.id, True):
+        session.capture_after(run, python)
+
+
+def _execute(shell: Any, python: str, number: int | None) -> Any:
+    """Run ``python`` in the user's namespace like a cell; return its last expression's value."""
+    filename = shell.compile.cache(python, number if number is not None else shell.execution_count)
+    tree = shell.compile.ast_parse(python, filename=filename)
+    tree = shell.transform_ast(tree)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    namespace = shell.user_ns
+    __tracebackhide__ = True  # noqa: F841 - IPython shows the user's frames, not these
+    exec(shell.compile(tree, filename, "exec"), namespace)
+    if last is not None:
+        return eval(shell.compile(last, filename, "eval"), namespace)
+    return None
+
+
+@command("start", "Start a run that spans the next cells, until %mlops end")
+@arguments(_run_arguments)
+def _start_command(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    current = tracking.active_run()
+    if current is not None:
+        raise InvalidInputError(
+            f'Run "{current.name}" ({current.id}) is already active',
+            hint="End it first with %mlops end.",
+        )
+    run = _start(magics, args)
+    if args.snapshot:
+        magics.session.snapshot_inputs(run, "", explicit=tuple(args.snapshot))
+    print(f'Started run "{run.name}" ({run.id}) in experiment "{run.experiment}".')
+
+
+@command("end", "End the active run (finished, or --status failed|killed)")
+@arguments(
+    lambda p: p.add_argument(
+        "--status", default="finished", choices=["finished", "failed", "killed"]
+    )
+)
+def _end(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    run = tracking.active_run()
+    if run is None:
+        raise NoActiveRunError(
+            "%mlops end: no run is active", hint="Start one with %mlops start NAME."
+        )
+    run.record_cell(
+        magics.session.raw_cell,
+        execution_count=magics.session.execution_count,
+        cell_id=magics.session.cell_id,
+    )
+    run.end(args.status)
+    print(f'Run "{run.name}" ({run.id}) {args.status}.')
+
+
+@command("log", "Log metrics to the active run: %mlops log accuracy=0.93 [--step N]")
+@arguments(
+    lambda p: (
+        p.add_argument("values", nargs="+", metavar="NAME=VALUE"),
+        p.add_argument("--step", type=int, default=None),
+    )
+)
+def _log(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    values = magics.pairs(args.values)
+    tracking.require_active_run().log(values, step=args.step)
+
+
+@command("param", "Record parameters on the active run: %mlops param lr=0.1 layers=3")
+@arguments(lambda p: p.add_argument("values", nargs="+", metavar="NAME=VALUE"))
+def _param(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    values = magics.pairs(args.values, text_allowed=True)
+    tracking.require_active_run().log_params(values)
+
+
+@command("tag", "Label the active run: %mlops tag team=growth")
+@arguments(lambda p: p.add_argument("values", nargs="+", metavar="KEY=VALUE"))
+def _tag(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    tracking.require_active_run().set_tags(_tags(args.values))
+
+
+def _snapshot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", metavar="VAR_OR_PATH")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--role", default=None, choices=list(tracking.ROLES))
+    parser.add_argument(
+        "--materialize",
+        action="store_true",
+        help="store the data itself (parquet) so the run can be reproduced",
+    )
+    parser.add_argument("--index", default="auto", choices=["auto", "include", "ignore"])
+
+
+@command(
+    "snapshot", "Fingerprint and profile data: %mlops snapshot df --name train [--materialize]"
+)
+@arguments(_snapshot_arguments)
+def _snapshot(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    target = args.data
+    if target in magics.user_ns:
+        data, variable = magics.user_ns[target], target
+    elif Path(target).suffix.lower() in (".csv", ".parquet", ".pq") or Path(target).exists():
+        data, variable = target, None
+    else:
+        raise InvalidInputError(
+            f'"{target}" is neither a variable nor a CSV/parquet file',
+            hint="Give a DataFrame, Series or array variable, or a file path.",
+        )
+    role = args.role or guess_role(args.name or target)
+    run = tracking.active_run()
+    started = time.perf_counter()
+    record = tracking.record_snapshot(
+        magics.registry(),
+        data,
+        name=args.name or variable,
+        role=role,
+        run_id=run.id if run else None,
+        variable=variable,
+        materialize=args.materialize,
+        index=args.index,
+    )
+    took = time.perf_counter() - started
+    linked = f', linked to run "{run.name}" as {role}' if run else ""
+    seen = " (already recorded)" if record.reused else ""
+    stored = ", data stored" if record.artifact_sha256 else ""
+    print(
+        f'Snapshot "{record.name}": {record.n_rows:,} rows x {record.n_columns} columns, '
+        f"fingerprint {record.fingerprint[:12]}{seen}{stored}{linked} [{took:.2f} s]"
+    )
+
+
+def _runs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--experiment", "-e", default=None)
+    parser.add_argument("--where", "-w", default=None, help='a filter, e.g. "accuracy > 0.9"')
+    parser.add_argument(
+        "--sort",
+        "-s",
+        action="append",
+        default=None,
+        help="a field, param or metric; -name for descending",
+    )
+    parser.add_argument("--limit", "-n", type=int, default=100)
+
+
+@command("runs", "List runs: %mlops runs [--experiment E] [--where EXPR] [--sort -acc] [--limit N]")
+@arguments(_runs_arguments)
+def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..widgets import RunsTableView
+
+    page = queries.list_runs(
+        magics.registry(),
+        experiment=args.experiment,
+        where=args.where,
+        sort=args.sort,
+        limit=args.limit,
+    )
+    display(RunsTableView(page))
+
+
+@command("show", "Show one run: parameters, metrics and curves, code, data, environment")
+@arguments(lambda p: p.add_argument("run", nargs="?", default="last", metavar="RUN"))
+def _show(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..widgets import RunView
+
+    display(RunView(queries.run_detail(magics.registry(), args.run)))
+
+
+@command("compare", "Compare runs: %mlops compare RUN RUN [RUN...]")
+@arguments(lambda p: p.add_argument("runs", nargs="+", metavar="RUN"))
+def _compare(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..widgets import ComparisonView
+
+    display(ComparisonView(queries.compare(magics.registry(), args.runs)))

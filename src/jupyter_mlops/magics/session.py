@@ -1,0 +1,193 @@
+"""Following the notebook's cells while a run is active: the pre/post cell hooks.
+
+Before a cell runs, the data it is about to read is snapshotted; after it runs, its
+source, literal parameters and fitted estimators are recorded and the run's buffer is
+written. The core learns the notebook and cell of API-started runs through
+:func:`jupyter_mlops.tracking.set_context_provider`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .. import capture, tracking
+from ..errors import InvalidInputError, MlopsError, RecordingError
+
+# Automatic snapshots skip objects larger than this (take them with --snapshot VAR).
+AUTO_SNAPSHOT_MAX_BYTES = 1 << 30
+
+
+def guess_role(variable: str) -> str:
+    """A snapshot role from a variable's name: ``X_train`` is train, ``df_test`` is test."""
+    lowered = variable.lower()
+    if "train" in lowered:
+        return "train"
+    if any(word in lowered for word in ("test", "valid", "holdout", "eval")):
+        return "test"
+    if "ref" in lowered:
+        return "reference"
+    return "input"
+
+
+def warn(text: str) -> None:
+    """One line on stderr: how the magics report what was not recorded."""
+    print(f"jupyter-mlops: {text}", file=sys.stderr)
+
+
+class NotebookSession:
+    """Per-kernel state: the current cell, and what automatic capture has done."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.cell_id: str | None = None
+        self.raw_cell: str = ""
+        self.capture: dict[str, bool] = {}  # run id -> automatic capture on
+        self.in_cell_magic = False
+        self.debug = False
+
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        return self.shell.user_ns  # type: ignore[no-any-return,unused-ignore]
+
+    @property
+    def execution_count(self) -> int | None:
+        """The number of the cell being executed (IPython versions differ in when they count)."""
+        result = getattr(self.shell.displayhook, "exec_result", None)
+        return getattr(result, "execution_count", None)
+
+    # where the notebook is, if the frontend said
+    def notebook_path(self) -> str | None:
+        import os
+
+        for candidate in (
+            self.user_ns.get("__session__"),
+            os.environ.get("JPY_SESSION_NAME"),
+            self.user_ns.get("__vsc_ipynb_file__"),
+        ):
+            if isinstance(candidate, str) and candidate.endswith(".ipynb"):
+                return candidate
+        return None
+
+    def run_context(self) -> dict[str, Any]:
+        """What tracking.start_run learns about the notebook when called from a cell."""
+        return {
+            "notebook_path": self.notebook_path(),
+            "cell_id": self.cell_id,
+            "kind": "notebook",
+            "cell_source": self.raw_cell,
+            "execution_count": self.execution_count,
+        }
+
+    def register(self) -> None:
+        events = self.shell.events
+        events.register("pre_run_cell", self.pre_run_cell)
+        events.register("post_run_cell", self.post_run_cell)
+        tracking.set_context_provider(self.run_context)
+
+    def unregister(self) -> None:
+        events = self.shell.events
+        for name, callback in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+        ):
+            try:
+                events.unregister(name, callback)
+            except ValueError:
+                pass
+        tracking.set_context_provider(None)
+
+    def _is_cell_magic(self, source: str) -> bool:
+        return source.lstrip().startswith("%%mlops")
+
+    def pre_run_cell(self, info: Any) -> None:
+        self.cell_id = getattr(info, "cell_id", None)
+        self.raw_cell = getattr(info, "raw_cell", "") or ""
+        run = tracking.active_run()
+        if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
+            return
+        self.snapshot_inputs(run, self.python_of(self.raw_cell), explicit=())
+
+    def post_run_cell(self, result: Any) -> None:
+        run = tracking.active_run()
+        if run is None or self._is_cell_magic(self.raw_cell):
+            return
+        info = getattr(result, "info", None)
+        source = getattr(info, "raw_cell", self.raw_cell) or self.raw_cell
+        run.record_cell(
+            source, execution_count=getattr(result, "execution_count", None), cell_id=self.cell_id
+        )
+        if self.capture.get(run.id, True):
+            self.capture_after(run, self.python_of(source))
+        error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        if isinstance(error, UsageError):  # a mistyped magic ran nothing: the run goes on
+            error = None
+        try:
+            if error is not None and run.status == "running":
+                status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"
+                run.end(status, error=tracking.describe_exception(error))
+                warn(f'run "{run.name}" ({run.id}) marked {status}; %mlops start begins a new one.')
+            elif run.status == "running":
+                run.flush()
+        except RecordingError as exc:
+            warn(
+                f"not recorded yet for run {run.id}: {exc.message}. "
+                "It is kept in memory and retried after the next cell."
+            )
+
+    def python_of(self, source: str) -> str:
+        try:
+            return str(self.shell.transform_cell(source))
+        except Exception:
+            return source
+
+    def snapshot_inputs(self, run: tracking.Run, python: str, explicit: tuple[str, ...]) -> None:
+        """Snapshot the data the code reads before assigning it, and the ``explicit`` names."""
+        names = set(explicit)
+        if self.capture.get(run.id, True):
+            names |= capture.names_read_first(python)
+        for name, value in capture.data_inputs(self.user_ns, names).items():
+            size = _nbytes(value)
+            if name not in explicit and size > AUTO_SNAPSHOT_MAX_BYTES:
+                warn(
+                    f"{name} ({size / 2**30:.1f} GiB) was not snapshotted automatically; "
+                    f"use --snapshot {name} to include it."
+                )
+                continue
+            try:
+                run.snapshot(value, name=name, role=guess_role(name), variable=name)
+            except MlopsError as exc:
+                warn(f"snapshot of {name} not recorded: {exc.message}")
+        missing = [n for n in explicit if n not in self.user_ns]
+        if missing:
+            raise InvalidInputError(
+                f"--snapshot names {', '.join(missing)}, which is not defined",
+                hint="Define the variable before the run, or drop --snapshot.",
+            )
+
+    def capture_after(self, run: tracking.Run, python: str) -> None:
+        """Record literal parameters and fitted estimators' parameters of the code that ran."""
+        try:
+            tree = capture.parse_cell(python)
+            if tree is None:
+                return
+            literals = capture.literal_assignments(tree)
+            if literals:
+                run.record_params(literals, source="literal")
+            estimators = capture.estimator_params(self.user_ns, capture.names_mentioned(tree))
+            if estimators:
+                run.record_params(estimators, source="estimator")
+        except MlopsError as exc:
+            warn(f"parameters not captured: {exc.message}")
+
+
+def _nbytes(value: Any) -> int:
+    try:
+        if hasattr(value, "memory_usage"):
+            usage = value.memory_usage(index=True, deep=False)
+            return int(usage.sum() if hasattr(usage, "sum") else usage)
+        return int(getattr(value, "nbytes", 0))
+    except Exception:
+        return 0

@@ -1,0 +1,17 @@
+"""ipywidgets views of what the core returns: run tables, one run, comparisons.
+
+Each view is a widget that also carries a static HTML rendering, so a notebook
+exported to HTML, or opened where widgets do not run, still shows the table and the
+curves. Every name and value from the registry is escaped before it is put in HTML.
+
+    RunsTableView(list_runs(registry, limit=50))
+    RunView(run_detail(registry, "baseline"))
+    ComparisonView(compare(registry, ["baseline", "tuned"]))
+"""
+
+from __future__ import annotations
+
+from .base import View, message
+from .runs import ComparisonView, RunsTableView, RunView
+
+__all__ = ["ComparisonView", "RunView", "RunsTableView", "View", "message"]

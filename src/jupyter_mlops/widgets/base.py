@@ -1,0 +1,95 @@
+"""Pieces every view shares: escaping, tables, the static-HTML fallback."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+TABLE_STYLE = (
+    "<style>.mlops-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
+    ".mlops-table th,.mlops-table td{padding:3px 8px;border-bottom:1px solid "
+    "var(--jp-border-color2,#ddd);text-align:left;white-space:nowrap}"
+    ".mlops-table th{font-weight:600}.mlops-table td.num{text-align:right;"
+    "font-variant-numeric:tabular-nums}.mlops-diff{background:var(--jp-warn-color3,#fff3cd)}"
+    ".mlops-status-failed,.mlops-status-crashed,.mlops-status-killed{color:var(--jp-error-color1,#c00)}"
+    ".mlops-status-running{color:var(--jp-info-color1,#07c)}"
+    ".mlops-code{font-family:var(--jp-code-font-family,monospace);font-size:12px;"
+    "white-space:pre;overflow:auto;background:var(--jp-layout-color2,#f5f5f5);padding:6px;margin:4px 0}"
+    "</style>"
+)
+
+
+def text(value: Any) -> str:
+    """A value as escaped text for a table cell."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return f"{value:.6g}"
+    if isinstance(value, (list, dict)):
+        return html.escape(json.dumps(value)[:80])
+    return html.escape(str(value)[:120])
+
+
+def when(epoch: float | None) -> str:
+    if epoch is None:
+        return ""
+    return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric: Sequence[bool] | None = None,
+    row_classes: Sequence[str] | None = None,
+) -> str:
+    numeric = numeric or [False] * len(headers)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for index, row in enumerate(rows):
+        cls = f' class="{row_classes[index]}"' if row_classes and row_classes[index] else ""
+        cells = "".join(
+            f'<td class="num">{c}</td>' if n else f"<td>{c}</td>" for c, n in zip(row, numeric)
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f'<table class="mlops-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+class View(widgets.VBox):
+    """A VBox that also offers static HTML, for frontends without a widget manager."""
+
+    def static_html(self) -> str:
+        """The view as HTML without widgets; each view renders its own."""
+        return ""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/html"] = TABLE_STYLE + self.static_html()
+        return bundle
+
+
+def message(text: str, *, level: str = "info") -> widgets.HTML:
+    """A one-line note in the notebook, escaped."""
+    colour = {
+        "info": "var(--jp-ui-font-color1)",
+        "warning": "var(--jp-warn-color1,#a60)",
+        "error": "var(--jp-error-color1,#c00)",
+    }[level]
+    return widgets.HTML(f'<span style="color:{colour}">{html.escape(text)}</span>')
