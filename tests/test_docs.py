@@ -30,8 +30,11 @@ def _cli_paths(group: click.Group, prefix: str = "jupyter mlops") -> list[str]:
 
 
 def test_every_magic_subcommand_is_in_the_reference() -> None:
-    missing = [name for name, spec in magics.COMMANDS.items()
-               if f"{'%%' if spec.cell else '%'}mlops {name}" not in _headings()]
+    missing = [
+        name
+        for name, spec in magics.COMMANDS.items()
+        if f"{'%%' if spec.cell else '%'}mlops {name}" not in _headings()
+    ]
     assert missing == [], f"docs/reference.md has no entry for: {missing}"
 
 
