@@ -268,7 +268,7 @@ def test_check_snapshot_counts_discrete_numbers_exactly(registry: Registry) -> N
 
 
 def test_check_snapshot_estimates_a_partial_range_and_says_so(registry: Registry) -> None:
-    frame = pd.DataFrame({"x": RNG.uniform(0, 100, 5000)})
+    frame = pd.DataFrame({"x": RNG.uniform(0, 100, 30_000)})  # more than a profile samples
     store_snapshot(registry, frame, "uniform")
     outcome = check_snapshot(
         expect.between("x", 0, 50, mostly=0.4), load_snapshot_facts(registry, "uniform")
