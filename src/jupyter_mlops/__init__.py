@@ -238,7 +238,7 @@ def check(
         data=data,
         expect=expect,
         raise_on_failure=raise_on_failure,
-        find_run=lambda: _latest_run(registry),
+        find_run=lambda: gates.latest_run(registry),
     )
 
 
@@ -290,12 +290,6 @@ def _registry_and_run(run: Any) -> tuple[Registry, str | None]:
             run.flush()
         return run.registry, run.id
     return tracking.default_registry(), None
-
-
-def _latest_run(registry: Registry) -> str | None:
-    """The run rules read when none is named and none is active: the most recent one."""
-    row = registry.query_one("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")
-    return None if row is None else str(row[0])
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -24,7 +24,7 @@ import logging
 import math
 import numbers
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,7 +275,7 @@ def check(
     expect: Iterable[str | Expectation] = (),
     raise_on_failure: bool = True,
     notebook_path: str | None = None,
-    find_run: Any = None,
+    find_run: Callable[[], str | None] | None = None,
 ) -> GateEvaluation:
     """Evaluate rules and data expectations, store the evaluation, return it.
 
@@ -318,6 +318,12 @@ def check(
     if not evaluation.passed and raise_on_failure:
         raise gate_failure(evaluation)
     return evaluation
+
+
+def latest_run(registry: Registry) -> str | None:
+    """The most recent run's id (what rules read when no run is named), or ``None``."""
+    row = registry.query_one("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")
+    return None if row is None else str(row[0])
 
 
 def gate_failure(evaluation: GateEvaluation, *, promotion: str | None = None) -> GateFailedError:

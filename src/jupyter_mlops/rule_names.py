@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,20 +39,21 @@ class RuleNames:
     values: Mapping[str, Any]
     run_id: str | None
     model: str | None
-    find_run: Any = None  # called once when a name needs a run and none was given
-    used_aliases: dict[str, Any] = field(default_factory=dict)
-    _metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
-    _params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    source: str = ""
+    find_run: Callable[[], str | None] | None = None  # asked once, when a name needs a run
+    source: str = ""  # the rule being evaluated, for messages
+    used_aliases: dict[str, Any] = field(default_factory=dict, init=False)
+    _metrics: dict[str, dict[str, float | None]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _params: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def lookup(self, name: ex.Name) -> Operand:
         dotted, parts = name.dotted, name.parts
         if dotted in self.values:
             return Operand(self.values[dotted])
-        if len(parts) == 2 and parts[0] in ("metrics", "metric"):
-            return self._metric(self._subject(dotted), parts[1], dotted)
-        if len(parts) == 2 and parts[0] in ("params", "param"):
-            return self._param(self._subject(dotted), parts[1], dotted)
+        if len(parts) == 2 and parts[0] in ("metrics", "metric", "params", "param"):
+            kind = "metrics" if parts[0].startswith("metric") else "params"
+            return self._own(self._subject(dotted), kind, parts[1], dotted)
         run_id = self._subject(dotted, required=len(parts) == 1)
         if run_id is not None:
             if dotted in self.metrics_of(run_id):
@@ -94,16 +95,10 @@ class RuleNames:
             self._params[run_id] = {r[0]: decode_param(r[1], r[2]) for r in rows}
         return self._params[run_id]
 
-    def _metric(self, run_id: str | None, key: str, dotted: str) -> Operand:
+    def _own(self, run_id: str | None, kind: str, key: str, dotted: str) -> Operand:
+        """``metrics.key`` or ``params.key`` of the subject run."""
         assert run_id is not None
-        found = self.metrics_of(run_id)
-        if key not in found:
-            raise self._unknown(dotted, run_id)
-        return Operand(found[key])
-
-    def _param(self, run_id: str | None, key: str, dotted: str) -> Operand:
-        assert run_id is not None
-        found = self.params_of(run_id)
+        found = self.metrics_of(run_id) if kind == "metrics" else self.params_of(run_id)
         if key not in found:
             raise self._unknown(dotted, run_id)
         return Operand(found[key])

@@ -21,7 +21,6 @@ import click
 
 from .. import gates, models
 from ..errors import GateFailedError, InvalidInputError
-from ..registry import Registry
 from . import format_table, friendly, main, open_registry, registry_option, when
 
 EXIT_GATE_FAILED = 3
@@ -167,11 +166,6 @@ def _model_json(model: models.RegisteredModel) -> dict[str, Any]:
     }
 
 
-def _latest_run(registry: Registry) -> str | None:
-    row = registry.query_one("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")
-    return None if row is None else str(row[0])
-
-
 _value_option = click.option(
     "--value", "values", multiple=True, metavar="NAME=VALUE", help="A value rules may name."
 )
@@ -217,7 +211,7 @@ def gate_command(
             data=_data(data),
             data_name=data,
             expect=expect,
-            find_run=lambda: _latest_run(registry),
+            find_run=lambda: gates.latest_run(registry),
         )
     except GateFailedError as error:
         _fail_gate(error)

@@ -135,13 +135,18 @@ def _data(magics: MlopsMagics, text: str | None) -> tuple[Any, str | None]:
     return text, text
 
 
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    """What gate and promote both take: values for rules, and data with expectations."""
+    parser.add_argument("--value", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--data", default=None, metavar="VAR_OR_SNAPSHOT")
+    parser.add_argument("--expect", "-x", action="append", default=[], metavar="EXPECTATION")
+
+
 def _gate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("rules", nargs="*", metavar="RULE")
     parser.add_argument("--run", default=None, help="the run whose metrics the rules read")
     parser.add_argument("--model", "-m", default=None, help="whose aliases champion.x means")
-    parser.add_argument("--value", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--data", default=None, metavar="VAR_OR_SNAPSHOT")
-    parser.add_argument("--expect", "-x", action="append", default=[], metavar="EXPECTATION")
+    _check_arguments(parser)
 
 
 @command(
@@ -170,7 +175,7 @@ def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> An
         expect=args.expect,
         raise_on_failure=False,
         notebook_path=magics.session.notebook_path(),
-        find_run=lambda: _latest_run(magics),
+        find_run=lambda: gates.latest_run(registry),
     )
     display(GateView(evaluation))
     if not evaluation.passed:
@@ -178,18 +183,11 @@ def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> An
     return None
 
 
-def _latest_run(magics: MlopsMagics) -> str | None:
-    row = magics.registry().query_one("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")
-    return None if row is None else str(row[0])
-
-
 def _promote_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ref", metavar="NAME@VERSION")
     parser.add_argument("--alias", "-a", required=True, help="the alias to move, e.g. champion")
     parser.add_argument("--gate", "-g", action="append", default=[], metavar="RULE")
-    parser.add_argument("--value", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--data", default=None, metavar="VAR_OR_SNAPSHOT")
-    parser.add_argument("--expect", "-x", action="append", default=[], metavar="EXPECTATION")
+    _check_arguments(parser)
 
 
 @command(
