@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import MlopsError
-from .expectations import expect
 from .registry import Registry
 from .tracking import active_run, end_run, log, log_params, start_run
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .expectations import expect
     from .gates import GateEvaluation, Promotion
     from .models import ModelVersion
     from .queries import Comparison, RunDetail
@@ -290,6 +290,15 @@ def _registry_and_run(run: Any) -> tuple[Registry, str | None]:
             run.flush()
         return run.registry, run.id
     return tracking.default_registry(), None
+
+
+def __getattr__(name: str) -> Any:
+    """``mlops.expect`` is imported on first use, so that importing the package stays cheap."""
+    if name == "expect":
+        from .expectations import expect
+
+        return expect
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -32,16 +32,17 @@ Checking them, on a DataFrame (exact) or on a stored snapshot's schema and profi
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
-import inspect
 import math
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ExpressionError, InvalidInputError
+
+if TYPE_CHECKING:
+    import ast
 
 KINDS = ("integer", "float", "numeric", "string", "datetime", "bool", "category")
 """Dtype families ``expect.dtype`` accepts besides exact dtype names such as ``int64``."""
@@ -362,6 +363,9 @@ def parse_expectation(text: str) -> Expectation:
     Only a call of a whitelisted name with literal arguments is accepted; anything else
     raises :class:`ExpressionError` and nothing is evaluated.
     """
+    import ast  # the parser is only needed here: importing the package stays cheap
+    import inspect
+
     if isinstance(text, Expectation):
         return text
     if not isinstance(text, str) or not text.strip():
@@ -433,6 +437,8 @@ def parse_expectations(items: Iterable[str | Expectation]) -> tuple[Expectation,
 
 
 def _called_name(func: ast.expr) -> str | None:
+    import ast
+
     if isinstance(func, ast.Name):
         return func.id
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
@@ -451,6 +457,8 @@ def _called_name(func: ast.expr) -> str | None:
 
 def _literal(node: ast.expr, source: str) -> Any:
     """A literal argument: a constant, a signed number, or a list/tuple/set of those."""
+    import ast
+
     if isinstance(node, ast.Constant):
         if node.value is None or isinstance(node.value, (str, bool, int, float)):
             return node.value

@@ -7,6 +7,7 @@
     %mlops promote churn@4 --alias champion --gate "f1 >= champion.f1 - 0.01"
 
 A failed gate shows its table, then one line naming each failed rule, without a traceback.
+The core modules are imported by the subcommands that use them, so %load_ext stays quick.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from IPython.display import display
 
-from .. import expressions, gates, models, queries, tracking
+from .. import tracking
 from ..errors import ExpressionError, GateFailedError, InvalidInputError
 from .base import MlopsMagics, arguments, command
 
@@ -67,6 +68,8 @@ def _register_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_register_arguments)
 def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from .. import models, queries
+
     model = _object(magics, args.variable, "fitted model")
     registry = magics.registry()
     run_id, how = None, ""
@@ -107,6 +110,7 @@ def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
 )
 @arguments(lambda p: p.add_argument("name", nargs="?", default=None))
 def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from .. import models
     from ..widgets import ModelsView
 
     display(ModelsView(models.list_models(magics.registry(), args.name)))
@@ -115,6 +119,8 @@ def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
 def rules_from_words(words: list[str]) -> list[str]:
     """Rules from the words of a magic line: each quoted word is a rule; unquoted words
     that only make sense together (``accuracy >= 0.85``) are one rule."""
+    from .. import expressions
+
     if not words:
         return []
     try:
@@ -155,6 +161,7 @@ def _gate_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_gate_arguments)
 def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
+    from .. import gates
     from ..widgets import GateView
 
     registry = magics.registry()
@@ -196,6 +203,7 @@ def _promote_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_promote_arguments)
 def _promote(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from .. import gates
     from ..widgets import GateView
 
     data, data_name = _data(magics, args.data)
