@@ -17,6 +17,11 @@ From Python::
         mlops.log(accuracy=0.93)
     mlops.runs(where="accuracy > 0.9")          # a DataFrame, one row per run
 
+    mlops.register_model(model, "churn")        # churn version 1, 2, 3...
+    mlops.check(["accuracy >= 0.85"])           # raises GateFailedError when a rule fails
+    mlops.promote("churn@2", alias="champion", gates=["f1 >= champion.f1 - 0.01"])
+    model = mlops.load_model("churn@champion")
+
 Importing the package is cheap: pandas, IPython and ipywidgets are imported by the
 functions that need them.
 """
@@ -33,8 +38,11 @@ from .tracking import active_run, end_run, log, log_params, start_run
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .expectations import expect
+    from .gates import GateEvaluation, Promotion
+    from .models import ModelVersion
     from .queries import Comparison, RunDetail
-    from .tracking import SnapshotRecord
+    from .tracking import Run, SnapshotRecord
 
 __version__ = "0.1.0"
 
@@ -42,13 +50,19 @@ __all__ = [
     "MlopsError",
     "Registry",
     "active_run",
+    "check",
     "compare",
     "end_run",
+    "expect",
     "get_run",
     "init",
+    "load_model",
     "log",
     "log_params",
     "metrics",
+    "promote",
+    "register_model",
+    "registered_models",
     "runs",
     "snapshot",
     "start_run",
@@ -129,6 +143,162 @@ def snapshot(
         materialize=materialize,
         index=index,
     )
+
+
+def register_model(
+    model: Any,
+    name: str,
+    *,
+    run: str | Run | None = None,
+    snapshot: Any = None,
+    signature: Any = None,
+    description: str | None = None,
+    alias: str | None = None,
+) -> ModelVersion:
+    """Store a fitted model as the next version of ``name`` (1, 2, 3...).
+
+    It is linked to ``run`` (a run, its id or name) or else to the active run, so gates
+    can read its metrics; to its training snapshot (``snapshot``, else the run's snapshot
+    with role ``train`` when there is exactly one); and gets an input signature from that
+    snapshot's schema or from the fitted estimator. ``alias`` points an alias at it.
+
+        version = mlops.register_model(model, "churn", alias="challenger")
+        version.ref                 # 'churn@3'
+    """
+    from . import models, queries
+
+    registry, run_id = _registry_and_run(run)
+    if isinstance(run, str):
+        run_id = queries.resolve_run(registry, run)
+    return models.register(
+        registry,
+        model,
+        name,
+        run_id=run_id,
+        snapshot=snapshot,
+        signature=signature,
+        description=description,
+        alias=alias,
+    )
+
+
+def load_model(ref: str) -> Any:
+    """The model ``ref`` names: ``"churn@champion"`` (an alias), ``"churn@3"`` (a version),
+    ``"churn"`` (the latest version). Its file is checked against its sha256 first.
+
+        model = mlops.load_model("churn@champion")
+    """
+    from . import models, tracking
+
+    return models.load(tracking.default_registry(), ref)
+
+
+def registered_models(name: str | None = None) -> pd.DataFrame:
+    """Registered model versions as a DataFrame: aliases, run, flavor and ``metrics.*``.
+
+    mlops.registered_models("churn")
+    """
+    from . import models, tracking
+
+    return models.versions_frame(tracking.default_registry(), name)
+
+
+def check(
+    rules: str | list[str] | tuple[str, ...] = (),
+    *,
+    run: str | Run | None = None,
+    model: str | None = None,
+    values: dict[str, Any] | None = None,
+    data: Any = None,
+    expect: Any = (),
+    raise_on_failure: bool = True,
+) -> GateEvaluation:
+    """Evaluate gate rules and data expectations; store and return the evaluation.
+
+    Rules read the metrics (and ``params.x``) of ``run``: by default the active run, else
+    the most recent one. ``values`` supplies names the run does not have; ``model``
+    says whose aliases ``champion.f1`` means. ``data`` (a DataFrame, or a stored
+    snapshot's name) is checked against ``expect``. A failure raises
+    :class:`~jupyter_mlops.errors.GateFailedError` (its ``results`` list every line), so
+    the rest of a script or pipeline does not run; ``raise_on_failure=False`` returns the
+    failed evaluation instead.
+
+        mlops.check(["accuracy >= 0.85", "f1 > champion.f1 - 0.01"], model="churn")
+        mlops.check(data=df, expect=[mlops.expect.not_null("age"), 'between("age", 0, 120)'])
+    """
+    from . import gates
+
+    registry, run_id = _registry_and_run(run)
+    return gates.check(
+        registry,
+        rules,
+        run=run if isinstance(run, str) else run_id,
+        model=model,
+        values=values,
+        data=data,
+        expect=expect,
+        raise_on_failure=raise_on_failure,
+        find_run=lambda: gates.latest_run(registry),
+    )
+
+
+def promote(
+    ref: str,
+    *,
+    alias: str,
+    gates: str | list[str] | tuple[str, ...] = (),
+    values: dict[str, Any] | None = None,
+    data: Any = None,
+    expect: Any = (),
+) -> Promotion:
+    """Point ``alias`` at the version ``ref`` names when every gate passes.
+
+    Rules read the metrics of that version's run; ``champion.f1`` is the metric of the
+    run of the version ``champion`` points at now (with no champion yet, comparisons
+    with it pass, marked "no champion yet"). A failed gate raises
+    :class:`~jupyter_mlops.errors.GateFailedError` and leaves the alias where it was.
+
+        mlops.promote("churn@4", alias="champion", gates=["accuracy >= 0.85",
+                      "f1 >= champion.f1 - 0.01"])
+    """
+    from . import gates as gating
+    from . import tracking
+
+    return gating.promote(
+        tracking.default_registry(),
+        ref,
+        alias,
+        gates=gates,
+        values=values,
+        data=data,
+        expect=expect,
+    )
+
+
+def _registry_and_run(run: Any) -> tuple[Registry, str | None]:
+    """The registry to use and the id of the run meant: ``run`` when it is a Run, else
+    the active run when none is named. A running run's buffer is written first, so its
+    latest metrics are what gates read."""
+    from . import tracking
+
+    if run is None:
+        run = tracking.active_run()
+        if run is not None and run.registry.path != tracking.default_registry().path:
+            run = None
+    if isinstance(run, tracking.Run):
+        if run.status == "running":
+            run.flush()
+        return run.registry, run.id
+    return tracking.default_registry(), None
+
+
+def __getattr__(name: str) -> Any:
+    """``mlops.expect`` is imported on first use, so that importing the package stays cheap."""
+    if name == "expect":
+        from .expectations import expect
+
+        return expect
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -94,7 +94,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     """Attach each capability's commands to ``main`` (kept in their own modules)."""
-    from . import runs  # noqa: F401
+    from . import guard, runs  # noqa: F401
 
 
 _register_commands()

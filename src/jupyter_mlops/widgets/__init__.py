@@ -1,4 +1,5 @@
-"""ipywidgets views of what the core returns: run tables, one run, comparisons.
+"""ipywidgets views of what the core returns: run tables, one run, comparisons, gate
+verdicts, registered models.
 
 Each view is a widget that also carries a static HTML rendering, so a notebook
 exported to HTML, or opened where widgets do not run, still shows the table and the
@@ -7,11 +8,22 @@ curves. Every name and value from the registry is escaped before it is put in HT
     RunsTableView(list_runs(registry, limit=50))
     RunView(run_detail(registry, "baseline"))
     ComparisonView(compare(registry, ["baseline", "tuned"]))
+    GateView(check(registry, ["accuracy >= 0.85"], raise_on_failure=False))
+    ModelsView(list_models(registry))
 """
 
 from __future__ import annotations
 
 from .base import View, message
+from .guard import GateView, ModelsView
 from .runs import ComparisonView, RunsTableView, RunView
 
-__all__ = ["ComparisonView", "RunView", "RunsTableView", "View", "message"]
+__all__ = [
+    "ComparisonView",
+    "GateView",
+    "ModelsView",
+    "RunView",
+    "RunsTableView",
+    "View",
+    "message",
+]

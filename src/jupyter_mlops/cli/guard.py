@@ -1,0 +1,262 @@
+"""``jupyter mlops models | gate | promote``.
+
+A gate that fails exits with status 3 (the status pipeline steps use for a failed gate),
+after printing the table; other errors exit with 1.
+
+    jupyter mlops models churn
+    jupyter mlops gate "accuracy >= 0.85" --run tuned
+    jupyter mlops gate --data data/new.csv --expect 'not_null("age")'
+    jupyter mlops promote churn@4 --alias champion --gate "f1 >= champion.f1 - 0.01"
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import gates, models
+from ..errors import GateFailedError, InvalidInputError
+from . import format_table, friendly, main, open_registry, registry_option, when
+
+EXIT_GATE_FAILED = 3
+
+
+def _cell(value: Any, exact: bool = True) -> Any:
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    if not exact and value is not None:
+        return f"~{value:.6g}" if isinstance(value, float) else f"~{value}"
+    return value
+
+
+def print_results(results: Sequence[gates.GateResult]) -> None:
+    """The pass/fail table: rule, actual, expected, verdict, detail."""
+    click.echo(
+        format_table(
+            ["verdict", "rule", "actual", "expected", "detail"],
+            [
+                [r.verdict.upper(), r.rule, _cell(r.actual, r.exact), r.expected, r.detail]
+                for r in results
+            ],
+        )
+    )
+
+
+def _values(items: tuple[str, ...]) -> dict[str, Any]:
+    """``name=value`` pairs: numbers as numbers, true/false/none, anything else as text."""
+    found: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(
+                f'--value "{item}" is not of the form name=value', hint="--value latency_ms=42"
+            )
+        lowered = text.strip().lower()
+        if lowered in ("true", "false"):
+            found[key] = lowered == "true"
+        elif lowered in ("none", "null", ""):
+            found[key] = None
+        else:
+            try:
+                found[key] = int(text)
+            except ValueError:
+                try:
+                    found[key] = float(text)
+                except ValueError:
+                    found[key] = text
+    return found
+
+
+def _data(text: str | None) -> Any:
+    """A CSV or parquet file (read with pandas), else the name or id of a stored snapshot."""
+    if text is None:
+        return None
+    path = Path(text)
+    suffixes = [s.lower() for s in path.suffixes]
+    if path.is_file() and any(s in (".csv", ".tsv", ".parquet", ".pq") for s in suffixes):
+        import pandas as pd
+
+        if ".parquet" in suffixes or ".pq" in suffixes:
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if ".tsv" in suffixes else ",")
+    return text
+
+
+def _fail_gate(error: GateFailedError) -> None:
+    print_results(error.results)
+    click.echo(f"Error: {error.message}", err=True)
+    if error.hint:
+        click.echo(f"Hint: {error.hint}", err=True)
+    sys.exit(EXIT_GATE_FAILED)
+
+
+@main.command("models")
+@registry_option
+@click.argument("name", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@friendly
+def models_command(registry_path: str | None, name: str | None, fmt: str) -> None:
+    """List registered models (or model NAME): versions, aliases, runs and their metrics."""
+    found = models.list_models(open_registry(registry_path), name)
+    if fmt == "json":
+        click.echo(json.dumps([_model_json(m) for m in found], indent=2, default=str))
+        return
+    if not found:
+        click.echo("No models registered yet. Register one with %mlops register VAR --name NAME.")
+        return
+    for index, model in enumerate(found):
+        aliases = ", ".join(f"{a} -> v{v}" for a, v in model.aliases.items()) or "no aliases"
+        if index:
+            click.echo()
+        click.echo(f"{model.name}: {len(model.versions)} version(s); {aliases}")
+        keys = sorted({k for v in model.versions for k in v.metrics})[:8]
+        click.echo(
+            format_table(
+                ["version", "aliases", "flavor", "class", "run", "data", "registered", *keys],
+                [
+                    [
+                        v.version,
+                        ",".join(v.aliases),
+                        v.flavor,
+                        v.class_name,
+                        f"{v.run_name} ({v.run_id[:8]})" if v.run_id else "",
+                        v.snapshot_name,
+                        when(v.created_at),
+                        *[v.metrics.get(k) for k in keys],
+                    ]
+                    for v in model.versions
+                ],
+            )
+        )
+
+
+def _model_json(model: models.RegisteredModel) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "description": model.description,
+        "aliases": model.aliases,
+        "versions": [
+            {
+                "version": v.version,
+                "aliases": list(v.aliases),
+                "flavor": v.flavor,
+                "class": v.model_class,
+                "run_id": v.run_id,
+                "run_name": v.run_name,
+                "snapshot": v.snapshot_name,
+                "sha256": v.artifact_sha256,
+                "created_at": v.created_at,
+                "signature": None if v.signature is None else v.signature.to_dict(),
+                "metrics": v.metrics,
+            }
+            for v in model.versions
+        ],
+    }
+
+
+_value_option = click.option(
+    "--value", "values", multiple=True, metavar="NAME=VALUE", help="A value rules may name."
+)
+_data_option = click.option(
+    "--data",
+    default=None,
+    metavar="FILE_OR_SNAPSHOT",
+    help="A CSV/parquet file or a stored snapshot.",
+)
+_expect_option = click.option(
+    "--expect", "-x", "expect", multiple=True, metavar="EXPECTATION",
+    help='A data expectation, e.g. \'between("age", 0, 120)\'.',
+)  # fmt: skip
+
+
+@main.command("gate")
+@registry_option
+@click.argument("rules", nargs=-1, metavar="[RULE]...")
+@click.option("--run", default=None, help="The run the rules read (default: the latest).")
+@click.option("--model", "-m", default=None, help="The model whose aliases champion.x means.")
+@_value_option
+@_data_option
+@_expect_option
+@friendly
+def gate_command(
+    registry_path: str | None,
+    rules: tuple[str, ...],
+    run: str | None,
+    model: str | None,
+    values: tuple[str, ...],
+    data: str | None,
+    expect: tuple[str, ...],
+) -> None:
+    """Evaluate gate RULEs on a run and data expectations; exit 3 when one fails."""
+    registry = open_registry(registry_path)
+    try:
+        evaluation = gates.check(
+            registry,
+            list(rules),
+            run=run,
+            model=model,
+            values=_values(values),
+            data=_data(data),
+            data_name=data,
+            expect=expect,
+            find_run=lambda: gates.latest_run(registry),
+        )
+    except GateFailedError as error:
+        _fail_gate(error)
+        return
+    print_results(evaluation.results)
+    click.echo(f"Gate {evaluation.summary} (evaluation {evaluation.id}).")
+
+
+@main.command("promote")
+@registry_option
+@click.argument("ref", metavar="NAME@VERSION")
+@click.option("--alias", "-a", required=True, help="The alias to move, e.g. champion.")
+@click.option("--gate", "-g", "rules", multiple=True, metavar="RULE", help="A rule that must pass.")
+@_value_option
+@_data_option
+@_expect_option
+@friendly
+def promote_command(
+    registry_path: str | None,
+    ref: str,
+    alias: str,
+    rules: tuple[str, ...],
+    values: tuple[str, ...],
+    data: str | None,
+    expect: tuple[str, ...],
+) -> None:
+    """Point ALIAS at the version REF names when every gate passes; exit 3 when one fails."""
+    try:
+        promotion = gates.promote(
+            open_registry(registry_path),
+            ref,
+            alias,
+            gates=rules,
+            values=_values(values),
+            data=_data(data),
+            data_name=data,
+            expect=expect,
+        )
+    except GateFailedError as error:
+        _fail_gate(error)
+        return
+    if promotion.evaluation is not None:
+        print_results(promotion.evaluation.results)
+    if promotion.moved:
+        was = f" (was version {promotion.previous_version})" if promotion.previous_version else ""
+        click.echo(f"{promotion.ref} -> version {promotion.version}{was}.")
+    else:
+        click.echo(f"{promotion.ref} already points at version {promotion.version}.")

@@ -1,0 +1,231 @@
+"""The model and gate subcommands: register, models, gate, promote.
+
+    %mlops register model --name churn --alias challenger
+    %mlops models churn
+    %mlops gate "accuracy >= 0.85" "f1 > champion.f1 - 0.01" --model churn
+    %mlops gate --data train_df --expect 'between("age", 0, 120, mostly=0.99)'
+    %mlops promote churn@4 --alias champion --gate "f1 >= champion.f1 - 0.01"
+
+A failed gate shows its table, then one line naming each failed rule, without a traceback.
+The core modules are imported by the subcommands that use them, so %load_ext stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from IPython.display import display
+
+from .. import tracking
+from ..errors import ExpressionError, GateFailedError, InvalidInputError
+from .base import MlopsMagics, arguments, command
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return f"{size} bytes"
+
+
+def _object(magics: MlopsMagics, text: str, what: str) -> Any:
+    """The object a variable (or attribute path) of the user's namespace holds."""
+    head = text.split(".")[0]
+    if not head.isidentifier() or head not in magics.user_ns:
+        raise InvalidInputError(
+            f'"{text}" is not a defined variable', hint=f"Give the name of the {what}, e.g. model."
+        )
+    return magics.value_of(text)
+
+
+def _run_that_fitted(magics: MlopsMagics, variable: str, model: Any) -> tuple[str, str] | None:
+    """The latest run of this notebook that recorded fitting ``variable`` (same class)."""
+    row = magics.registry().query_one(
+        "SELECT runs.id, runs.name FROM params JOIN runs ON runs.id = params.run_id"
+        " WHERE params.key = ? AND params.source = 'estimator' AND params.value = ?"
+        " AND runs.notebook_path IS ? ORDER BY runs.started_at DESC LIMIT 1",
+        (f"{variable}.estimator", type(model).__name__, magics.session.notebook_path()),
+    )
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def _register_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("variable", metavar="VAR")
+    parser.add_argument("--name", "-n", required=True, help="the model's name, e.g. churn")
+    parser.add_argument("--run", default=None, help="the run that trained it (default: see below)")
+    parser.add_argument("--alias", "-a", default=None, help="point this alias at the new version")
+    parser.add_argument("--snapshot", default=None, help="the training data snapshot (name or id)")
+    parser.add_argument("--description", "-d", default=None)
+
+
+@command(
+    "register",
+    "Register a fitted model as a new version: %mlops register VAR --name churn [--alias A]",
+)
+@arguments(_register_arguments)
+def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from .. import models, queries
+
+    model = _object(magics, args.variable, "fitted model")
+    registry = magics.registry()
+    run_id, how = None, ""
+    if args.run is not None:
+        run_id = queries.resolve_run(registry, args.run)
+    elif (active := tracking.active_run()) is not None and active.registry.path == registry.path:
+        active.flush()
+        run_id, how = active.id, " (the active run)"
+    elif (fitted := _run_that_fitted(magics, args.variable, model)) is not None:
+        run_id, how = fitted[0], f", which fitted {args.variable}"
+    version = models.register(
+        registry,
+        model,
+        args.name,
+        run_id=run_id,
+        snapshot=args.snapshot,
+        description=args.description,
+        alias=args.alias,
+    )
+    parts = [
+        f"Registered {version.ref} ({version.flavor} {version.class_name}, {_size(version.size)})"
+    ]
+    if version.run_id:
+        parts.append(f"from run {version.run_name} ({version.run_id}){how}")
+    else:
+        parts.append("linked to no run (give --run to compare its metrics in gates)")
+    parts.append(f"training data: {version.snapshot_name or 'none linked'}")
+    if version.signature is not None:
+        count = version.signature.n_features
+        parts.append(f"signature: {count} input(s) from {version.signature.source}")
+    if args.alias:
+        parts.append(f"{args.alias} -> version {version.version}")
+    print("; ".join(parts) + ".")
+
+
+@command(
+    "models", "List registered models, their versions, aliases and metrics: %mlops models [NAME]"
+)
+@arguments(lambda p: p.add_argument("name", nargs="?", default=None))
+def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from .. import models
+    from ..widgets import ModelsView
+
+    display(ModelsView(models.list_models(magics.registry(), args.name)))
+
+
+def rules_from_words(words: list[str]) -> list[str]:
+    """Rules from the words of a magic line: each quoted word is a rule; unquoted words
+    that only make sense together (``accuracy >= 0.85``) are one rule."""
+    from .. import expressions
+
+    if not words:
+        return []
+    try:
+        for word in words:
+            expressions.parse(word)
+    except ExpressionError:
+        return [" ".join(words)]
+    return words
+
+
+def _data(magics: MlopsMagics, text: str | None) -> tuple[Any, str | None]:
+    """A variable of the notebook, or else the name or id of a stored snapshot."""
+    if text is None:
+        return None, None
+    head = text.split(".")[0]
+    if head.isidentifier() and head in magics.user_ns:
+        return magics.value_of(text), text
+    return text, text
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    """What gate and promote both take: values for rules, and data with expectations."""
+    parser.add_argument("--value", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--data", default=None, metavar="VAR_OR_SNAPSHOT")
+    parser.add_argument("--expect", "-x", action="append", default=[], metavar="EXPECTATION")
+
+
+def _gate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rules", nargs="*", metavar="RULE")
+    parser.add_argument("--run", default=None, help="the run whose metrics the rules read")
+    parser.add_argument("--model", "-m", default=None, help="whose aliases champion.x means")
+    _check_arguments(parser)
+
+
+@command(
+    "gate",
+    'Check rules and data expectations: %mlops gate "accuracy >= 0.85" [--data VAR --expect ...]',
+)
+@arguments(_gate_arguments)
+def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
+    from .. import gates
+    from ..widgets import GateView
+
+    registry = magics.registry()
+    run = args.run
+    active = tracking.active_run()
+    if run is None and active is not None and active.registry.path == registry.path:
+        active.flush()
+        run = active.id
+    data, data_name = _data(magics, args.data)
+    evaluation = gates.check(
+        registry,
+        rules_from_words(args.rules),
+        run=run,
+        model=args.model,
+        values=magics.pairs(args.value, text_allowed=True),
+        data=data,
+        data_name=data_name,
+        expect=args.expect,
+        raise_on_failure=False,
+        notebook_path=magics.session.notebook_path(),
+        find_run=lambda: gates.latest_run(registry),
+    )
+    display(GateView(evaluation))
+    if not evaluation.passed:
+        raise gates.gate_failure(evaluation)
+    return None
+
+
+def _promote_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ref", metavar="NAME@VERSION")
+    parser.add_argument("--alias", "-a", required=True, help="the alias to move, e.g. champion")
+    parser.add_argument("--gate", "-g", action="append", default=[], metavar="RULE")
+    _check_arguments(parser)
+
+
+@command(
+    "promote",
+    'Move an alias to a version if the gates pass: %mlops promote churn@4 --alias champion --gate "..."',
+)
+@arguments(_promote_arguments)
+def _promote(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from .. import gates
+    from ..widgets import GateView
+
+    data, data_name = _data(magics, args.data)
+    try:
+        promotion = gates.promote(
+            magics.registry(),
+            args.ref,
+            args.alias,
+            gates=args.gate,
+            values=magics.pairs(args.value, text_allowed=True),
+            data=data,
+            data_name=data_name,
+            expect=args.expect,
+            notebook_path=magics.session.notebook_path(),
+        )
+    except GateFailedError as failure:
+        display(GateView.of_results(failure.results, caption=f"{args.ref} → {args.alias}"))
+        raise
+    if promotion.evaluation is not None:
+        display(GateView(promotion.evaluation))
+    if promotion.moved:
+        was = f" (was version {promotion.previous_version})" if promotion.previous_version else ""
+        print(f"{promotion.ref} -> version {promotion.version}{was}.")
+    else:
+        print(f"{promotion.ref} already points at version {promotion.version}.")
