@@ -41,7 +41,8 @@ class PipelineExporter(Exporter):
     image = Unicode("", help="Image the Kubeflow components run.").tag(config=True)
 
     def _file_extension_default(self) -> str:
-        return f"{PIPELINE_SUFFIX}/{SPEC_FILENAME}"
+        # nbconvert wants a dotted extension here; the real one is set per conversion.
+        return ".json"
 
     def from_notebook_node(
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
@@ -54,11 +55,13 @@ class PipelineExporter(Exporter):
         targets: list[str] = []
         for item in self.targets:
             targets.extend(t.strip() for t in str(item).split(",") if t.strip())
+        # --output-dir sets FilesWriter.build_directory; paths in the spec are relative to it.
+        build = str(self.config.get("FilesWriter", {}).get("build_directory", "") or directory)
         pipeline = build_pipeline_files(
             nb_copy,
             name=name,
             notebook_path=source if source.is_file() else None,
-            output_dir=directory / f"{name}{PIPELINE_SUFFIX}",
+            output_dir=Path(build) / f"{name}{PIPELINE_SUFFIX}",
             targets=tuple(targets),
             base_image=self.base_image or None,
             image=self.image or None,
