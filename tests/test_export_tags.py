@@ -129,7 +129,7 @@ def test_layout_untagged_cell_doing_work_before_first_step_is_an_error(source, s
         (("step:a", "step:b"), "two step tags"),
         (("parameters", "step:a"), "tagged both parameters and step"),
         (("setup", "step:a"), "tagged both setup and step"),
-        (("step:9bad",), 'not a valid step name'),
+        (("step:9bad",), "not a valid step name"),
         (("drift:not a name",), "must name a variable"),
     ],
 )

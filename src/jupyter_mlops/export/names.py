@@ -555,6 +555,8 @@ def scope_free_names(body: list[ast.stmt], parameters: set[str]) -> tuple[set[st
                 loads.add(node.id)
             else:
                 local.add(node.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            loads.add(node.target.id)  # x += 1 reads x first
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             local.add(node.name)
             inner_parameters = (

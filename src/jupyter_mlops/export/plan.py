@@ -126,6 +126,8 @@ def plan_pipeline(
         for name in names.writes:
             if name in hoisted_names and _is_import_binding(names, name):
                 continue
+            if _configures_shared_object(name, names, setup, hoisted_names):
+                continue
             producers[name] = draft.name
             deleted_by.pop(name, None)
         for name in names.deletes:
@@ -378,6 +380,21 @@ def _undefined(
 def _is_import_binding(names: CodeNames, name: str) -> bool:
     binding = names.binding(name)
     return binding is not None and binding.kind == "import"
+
+
+def _configures_shared_object(
+    name: str, names: CodeNames, setup: CodeNames, hoisted_names: set[str]
+) -> bool:
+    """``np.random.seed(0)`` or ``mlops.log(...)`` in a step calls a method on a module,
+    function or class from setup code: it configures the process, it is no value to
+    pass on. (A setup *value* changed in place, like a dict, is passed on.)"""
+    binding = names.binding(name)
+    if binding is not None and binding.kind != "mutated":
+        return False
+    if name in RUNTIME_NAMES or name in hoisted_names:
+        return True
+    shared = setup.binding(name)
+    return shared is not None and shared.kind in ("import", "def", "class")
 
 
 def _static_problem(binding: Binding | None) -> str | None:
