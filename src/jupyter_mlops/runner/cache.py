@@ -1,9 +1,10 @@
 """Which step results can be reused: an index from a content key to a step's outputs.
 
 A step's key hashes its module and the shared setup module, the values of the
-parameters it reads, the sha256 of each input artifact and of the files its code
-names. An entry also records the files the step actually read and wrote with their
-sha256; it is reused only while those still hash the same. Timestamps play no part.
+parameters it reads and the sha256 of each input artifact. An entry also records
+the files the step read (seen by an audit hook, plus the paths its code names
+literally) and wrote, with their sha256; it is reused only while those still hash
+the same. Timestamps play no part.
 
 The index sits behind :class:`StepCacheIndex` so that it can move into the registry's
 tables without the runner changing; :class:`FileStepCacheIndex` keeps one small JSON
@@ -59,7 +60,6 @@ def step_key(
     setup_sha: str,
     params: dict[str, Any],
     inputs: dict[str, str],
-    hinted_files: dict[str, str | None],
 ) -> str:
     """The content key of one step execution."""
     payload = json.dumps(
@@ -68,7 +68,6 @@ def step_key(
             "setup": setup_sha,
             "params": params,
             "inputs": inputs,
-            "files": hinted_files,
         },
         sort_keys=True,
         default=repr,

@@ -101,8 +101,11 @@ def _parse_text(parameter: ParameterSpec, text: str) -> Any:
             if not isinstance(value, list if expected == "list" else dict):
                 raise ValueError(text)
             return value
-        if expected == "none":
-            return _literal(stripped) if stripped else None
+        if expected == "none":  # declared as None: a literal if it is one, else text
+            try:
+                return _literal(stripped) if stripped else None
+            except ValueError:
+                return text
     except ValueError:
         raise _bad(parameter, repr(text)) from None
     raise _bad(parameter, repr(text))

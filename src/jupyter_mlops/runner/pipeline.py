@@ -159,7 +159,6 @@ def run_pipeline(
             setup_sha=setup_sha,
             params=step_params,
             inputs={n: ref["sha"] for n, ref in inputs.items()},
-            hinted_files=_hinted_files(step, work),
         )
         reusable = _reusable(spec, step, key, index, store, work, forced, from_step, use_cache)
         if reusable is not None:
@@ -315,6 +314,7 @@ def _run_step(
         "artifacts_root": str(store.root.resolve()),
         "result_path": str(result_path),
         "gate": step.gate,
+        "file_hints": list(step.file_hints),
     }
     request_path.write_text(json.dumps(request, indent=1, default=repr), encoding="utf-8")
     env = dict(os.environ)
@@ -366,14 +366,6 @@ def _finish(
     logger.info("%s", result.progress_line())
     if on_progress is not None:
         on_progress(result)
-
-
-def _hinted_files(step: StepSpec, work: Path) -> dict[str, str | None]:
-    hinted: dict[str, str | None] = {}
-    for name in step.file_hints:
-        path = work / name
-        hinted[name] = sha256_file(path) if path.is_file() else None
-    return hinted
 
 
 def _file_sha(path: Path) -> str:

@@ -107,10 +107,8 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
     store = ArtifactStore(Path(request["artifacts_root"]))
     steps_dir = pipeline_dir / "steps"
     sys.path.insert(0, str(steps_dir))
-    ignored = tuple(
-        {os.path.join(os.path.abspath(p), "") for p in sys.path if p and os.path.isdir(p)}
-        | {os.path.join(str(store.root.resolve()), ""), os.path.join(str(pipeline_dir), "")}
-        | {os.path.join(os.path.abspath(p), "") for p in (sys.prefix, sys.base_prefix)}
+    ignored = _installation_roots() + tuple(
+        os.path.join(str(p), "") for p in (store.root.resolve(), pipeline_dir)
     )
     access = FileAccess(ignored_roots=ignored)
     record = step_api.reset_record()
@@ -150,9 +148,26 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
     result["snapshots"] = record.snapshots
     result["checks"] = record.checks
     read = [p for p in access.read if p not in access.written]
+    # Paths the code names literally count too: C++ readers (pyarrow) bypass the hook.
+    for hint in request.get("file_hints", ()):
+        full = os.path.abspath(hint)
+        if full not in access.written and full not in read:
+            read.append(full)
     result["files_read"] = file_digests(read, workdir)
     result["files_written"] = file_digests(list(access.written), workdir)
     return code
+
+
+def _installation_roots() -> tuple[str, ...]:
+    """Folders whose files belong to Python and its packages, not to the step's data."""
+    import site
+    import sysconfig
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    roots.update(p for p in sysconfig.get_paths().values() if p)
+    roots.update(site.getsitepackages())
+    roots.add(str(Path(__file__).resolve().parents[1]))  # jupyter_mlops itself
+    return tuple(os.path.join(os.path.abspath(r), "") for r in roots)
 
 
 class _MissingOutput(Exception):
