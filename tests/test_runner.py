@@ -183,9 +183,7 @@ def test_run_pipeline_failing_gate_stops_every_step_below_it(workdir):
 
 
 def test_run_pipeline_assertion_in_a_gate_and_gate_check_api_both_stop(workdir):
-    pipeline = light_pipeline(
-        workdir, gate="assert total > threshold, f'total {total} too small'"
-    )
+    pipeline = light_pipeline(workdir, gate="assert total > threshold, f'total {total} too small'")
     result = run(pipeline, workdir, params=["threshold=50"])
     assert result.status == "gate_failed"
     assert result.step("total_gate").message == "total 12.0 too small"

@@ -4,13 +4,17 @@
     run_pipeline("churn-pipeline", params=["lr=0.5"])
 
 ``python -m jupyter_mlops.runner DIR [-p name=value ...] [--from STEP]`` does the same
-from a shell (and is what the generated Dockerfile runs).
+from a shell (and is what the generated Dockerfile runs). Names are imported on first
+use so that a step process (``python -m jupyter_mlops.runner.step``) starts fast.
 """
 
 from __future__ import annotations
 
-from .pipeline import PipelineRunResult, StepResult, locate_registry_dir, run_pipeline
-from .spec import PipelineSpec
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .pipeline import PipelineRunResult, StepResult, locate_registry_dir, run_pipeline
+    from .spec import PipelineSpec
 
 __all__ = [
     "PipelineRunResult",
@@ -19,3 +23,15 @@ __all__ = [
     "locate_registry_dir",
     "run_pipeline",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PipelineSpec":
+        from .spec import PipelineSpec
+
+        return PipelineSpec
+    if name in __all__:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

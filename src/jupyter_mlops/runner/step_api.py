@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,6 +122,8 @@ def display(*objects: Any, **_options: Any) -> None:
 
 def shell(command: str) -> None:
     """Run a shell command the notebook ran with ``!``; fail the step when it fails."""
+    import subprocess
+
     sys.stdout.flush()
     completed = subprocess.run(command, shell=True, check=False)  # noqa: S602 - notebook's own
     if completed.returncode != 0:
