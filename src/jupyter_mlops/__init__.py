@@ -1,8 +1,8 @@
 """jupyter-mlops: track, guard and ship machine-learning work from Jupyter.
 
-%load_ext jupyter_mlops
-%%mlops run baseline --experiment churn
-...
+    %load_ext jupyter_mlops
+    %%mlops run baseline --experiment churn
+    ...
 """
 
 from __future__ import annotations
