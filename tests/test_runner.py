@@ -277,3 +277,13 @@ def test_runner_and_step_processes_import_no_jupyter_package():
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert completed.stdout.strip() == "[]", completed.stderr
+
+
+def test_run_pipeline_reruns_a_step_when_a_later_step_needs_more_of_its_values(workdir):
+    pipeline = light_pipeline(workdir)
+    run(pipeline, workdir)
+    light_pipeline(workdir, side="count = len(raw)\nsource = name")  # reads load's `name` too
+    again = run(pipeline, workdir)
+    assert again.ok, [s.message for s in again.steps]
+    assert statuses(again)["load"] == "ok" and statuses(again)["side"] == "ok"
+    assert statuses(again)["double"] == "cached"

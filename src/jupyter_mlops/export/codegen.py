@@ -108,8 +108,8 @@ def step_module_text(
 
     imports: list[str] = []
     if step.setup_names_used:
-        names = ", ".join(sorted(step.setup_names_used))
-        imports.append(f"from {SETUP_MODULE} import {names}")
+        shared = ", ".join(sorted(step.setup_names_used))
+        imports.append(f"from {SETUP_MODULE} import {shared}")
     imports.extend(RUNTIME_IMPORTS[name] for name in sorted(runtime) if name in RUNTIME_IMPORTS)
     text = header
     if imports:

@@ -52,8 +52,8 @@ class RequirementsLock:
 
 
 def requirements_lock(
-    modules: set[str] | tuple[str, ...], *, local: set[str] = frozenset()
-) -> RequirementsLock:  # noqa: E501
+    modules: set[str] | tuple[str, ...], *, local: set[str] | frozenset[str] = frozenset()
+) -> RequirementsLock:
     """Pin the distributions behind ``modules`` and everything they require."""
     stdlib = set(sys.stdlib_module_names)
     wanted = sorted(
@@ -102,8 +102,8 @@ def module_distributions(modules: list[str]) -> dict[str, list[str]]:
                 dist = metadata.distribution(candidate)
             except metadata.PackageNotFoundError:
                 continue
-            declared = (dist.read_text("top_level.txt") or module).split()
-            if module in declared:
+            top_level = (dist.read_text("top_level.txt") or module).split()
+            if module in top_level:
                 found[module] = [dist.metadata["Name"]]
                 break
     wanted = set(modules) - set(found)
@@ -130,7 +130,7 @@ def _closure(roots: list[str]) -> list[tuple[str, str]]:
     from packaging.markers import default_environment
     from packaging.requirements import InvalidRequirement, Requirement
 
-    environment = default_environment()
+    environment: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
     environment["extra"] = ""
     pinned: dict[str, str] = {}
     queue = list(roots)

@@ -44,7 +44,7 @@ class PipelineExporter(Exporter):
         # nbconvert wants a dotted extension here; the real one is set per conversion.
         return ".json"
 
-    def from_notebook_node(
+    def from_notebook_node(  # type: ignore[override]  # nbconvert's text exporters return str
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)

@@ -374,7 +374,8 @@ class _OrderedNames(ast.NodeVisitor):
     def visit_Global(self, node: ast.Global) -> None:  # no effect at module level
         return None
 
-    visit_Nonlocal = visit_Global
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        return None
 
     # -- expressions -------------------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:

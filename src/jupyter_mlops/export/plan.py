@@ -112,7 +112,7 @@ def plan_pipeline(
                 continue
             else:
                 raise _undefined(draft, names, name, layout, analyses, deleted_by)
-        entry = {
+        entry: dict[str, Any] = {
             "draft": draft,
             "names": names,
             "inputs": inputs,
@@ -133,12 +133,12 @@ def plan_pipeline(
         for name in names.deletes:
             producers.pop(name, None)
             deleted_by[name] = draft.name
-        for check_variable, cell in draft.drift:
+        for check_variable, drift_cell in draft.drift:
             if check_variable not in names.writes and check_variable not in names.reads:
                 raise ExportError(
-                    f'Cell {cell + 1} (step "{draft.name}"): tag drift:{check_variable} names a'
-                    " variable the step neither reads nor writes",
-                    cell_index=cell,
+                    f'Cell {drift_cell + 1} (step "{draft.name}"): tag drift:{check_variable}'
+                    " names a variable the step neither reads nor writes",
+                    cell_index=drift_cell,
                     step=draft.name,
                     variable=check_variable,
                     tag=f"drift:{check_variable}",
@@ -208,8 +208,8 @@ def read_parameters(cells: tuple[CodeCell, ...]) -> tuple[ParameterSpec, ...]:
                 isinstance(t, ast.Name) for t in statement.targets
             ):
                 targets = [t.id for t in statement.targets]  # type: ignore[attr-defined]
-                annotation = None
-                value_node = statement.value
+                annotation: ast.expr | None = None
+                value_node: ast.expr | None = statement.value
             elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
                 targets = [statement.target.id]
                 annotation = statement.annotation
@@ -219,7 +219,7 @@ def read_parameters(cells: tuple[CodeCell, ...]) -> tuple[ParameterSpec, ...]:
             else:
                 raise _parameter_error(cell, statement, None, "is not a name = value assignment")
             try:
-                value = ast.literal_eval(value_node)
+                value = ast.literal_eval(value_node)  # type: ignore[arg-type]  # checked above
             except (ValueError, SyntaxError, TypeError):
                 raise _parameter_error(
                     cell, statement, targets[0], "is not a literal value"
@@ -474,7 +474,7 @@ def _edges(planned: list[dict[str, Any]]) -> tuple[tuple[EdgeSpec, ...], dict[st
         if source not in depends[target]:
             depends[target].append(source)
     for target in depends:
-        depends[target].sort(key=order.get)
+        depends[target].sort(key=lambda name: order[name])
     edges = tuple(
         EdgeSpec(source, target, tuple(names))
         for (source, target), names in sorted(

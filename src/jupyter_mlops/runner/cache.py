@@ -1,7 +1,8 @@
 """Which step results can be reused: an index from a content key to a step's outputs.
 
 A step's key hashes its module and the shared setup module, the values of the
-parameters it reads and the sha256 of each input artifact. An entry also records
+parameters it reads, the sha256 of each input artifact and the names of the
+outputs later steps need from it. An entry also records
 the files the step read (seen by an audit hook, plus the paths its code names
 literally) and wrote, with their sha256; it is reused only while those still hash
 the same. Timestamps play no part.
@@ -60,6 +61,7 @@ def step_key(
     setup_sha: str,
     params: dict[str, Any],
     inputs: dict[str, str],
+    outputs: list[str],
 ) -> str:
     """The content key of one step execution."""
     payload = json.dumps(
@@ -68,6 +70,7 @@ def step_key(
             "setup": setup_sha,
             "params": params,
             "inputs": inputs,
+            "outputs": sorted(outputs),
         },
         sort_keys=True,
         default=repr,
