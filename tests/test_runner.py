@@ -287,3 +287,29 @@ def test_run_pipeline_reruns_a_step_when_a_later_step_needs_more_of_its_values(w
     assert again.ok, [s.message for s in again.steps]
     assert statuses(again)["load"] == "ok" and statuses(again)["side"] == "ok"
     assert statuses(again)["double"] == "cached"
+
+
+@pytest.mark.parametrize(
+    "path, mode, counted",
+    [
+        ("/w/data.csv", "r", "read"),
+        ("/w/out/report.json", "w", "written"),
+        ("/w/.mlops/artifacts/ab/abc", "rb", None),  # the registry is not a data input
+        ("/w/pipe/steps/train.py", "r", None),  # nor the pipeline's own code
+        ("/usr/lib/python3/x.py", "r", None),
+        ("/opt/py/site-packages/sklearn/data.csv", "r", None),
+        ("/data/external.csv", "r", "read"),  # outside the workdir, still a data file
+    ],
+)
+def test_file_access_counts_data_files_not_python_or_registry_files(path, mode, counted):
+    from jupyter_mlops.runner.step import FileAccess
+
+    access = FileAccess(
+        ignored_roots=("/opt/py/",), workdir="/w/", own_roots=("/w/.mlops/", "/w/pipe/")
+    )
+    access.hook("open", (path, mode, 0))
+    access.hook("import", (path,))  # other events are ignored
+    assert (path in access.read, path in access.written) == (
+        counted == "read",
+        counted == "written",
+    )

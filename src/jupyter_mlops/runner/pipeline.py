@@ -317,6 +317,7 @@ def _run_step(
         "params": params,
         "outputs": list(step.outputs),
         "artifacts_root": str(store.root.resolve()),
+        "registry_dir": str(store.root.resolve().parent),
         "result_path": str(result_path),
         "gate": step.gate,
         "file_hints": list(step.file_hints),

@@ -19,6 +19,7 @@ import json
 import os
 import runpy
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ _IGNORED_PREFIXES = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/", "/lib/", "/li
 class FileAccess:
     """Files a step opened, collected by an audit hook (``open`` events)."""
 
-    ignored_roots: tuple[str, ...]
+    ignored_roots: tuple[str, ...]  # Python, its packages, caches, the temp folder
+    workdir: str = ""  # files under the step's working directory count even there...
+    own_roots: tuple[str, ...] = ()  # ...except the pipeline's and the artifact store's
     read: dict[str, None] = field(default_factory=dict)
     written: dict[str, None] = field(default_factory=dict)
 
@@ -50,7 +53,12 @@ class FileAccess:
             full = os.path.abspath(os.fsdecode(path))
         except (TypeError, ValueError):
             return
-        if full.startswith(_IGNORED_PREFIXES) or full.startswith(self.ignored_roots):
+        if self.own_roots and full.startswith(self.own_roots):
+            return
+        in_workdir = bool(self.workdir) and full.startswith(self.workdir)
+        if not in_workdir and (
+            full.startswith(_IGNORED_PREFIXES) or full.startswith(self.ignored_roots)
+        ):
             return
         writing = (
             any(c in mode for c in "wax+") if isinstance(mode, str)
@@ -107,10 +115,14 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
     store = ArtifactStore(Path(request["artifacts_root"]))
     steps_dir = pipeline_dir / "steps"
     sys.path.insert(0, str(steps_dir))
-    ignored = _installation_roots() + tuple(
-        os.path.join(str(p), "") for p in (store.root.resolve(), pipeline_dir)
+    access = FileAccess(
+        ignored_roots=_installation_roots(),
+        workdir=os.path.join(str(workdir), ""),
+        own_roots=tuple(
+            os.path.join(str(Path(p).resolve()), "")
+            for p in (request.get("registry_dir") or store.root, pipeline_dir)
+        ),
     )
-    access = FileAccess(ignored_roots=ignored)
     record = step_api.reset_record()
     namespace: dict[str, Any] = dict(request.get("params", {}))
     try:
@@ -167,6 +179,10 @@ def _installation_roots() -> tuple[str, ...]:
     roots.update(p for p in sysconfig.get_paths().values() if p)
     roots.update(site.getsitepackages())
     roots.add(str(Path(__file__).resolve().parents[1]))  # jupyter_mlops itself
+    # Caches that libraries keep for themselves (fonts, compiled kernels, temp files).
+    home = Path.home()
+    roots.update(str(home / name) for name in (".cache", ".config", ".local", ".keras"))
+    roots.add(tempfile.gettempdir())
     return tuple(os.path.join(os.path.abspath(r), "") for r in roots)
 
 
