@@ -110,3 +110,21 @@ def test_translate_cell_refuses_what_cannot_run_outside_ipython(source, message,
     assert str(caught.value).startswith("Cell 7")
     assert caught.value.cell_index == 6
     assert hint in caught.value.hint
+
+
+@pytest.mark.parametrize("source, shown", [("model.fit?", "model.fit?"),
+                                           ("x = 1\nhelp_me??", "help_me??")])  # fmt: skip
+def test_parse_cell_names_ipython_only_syntax_when_ipython_is_here(source, shown):
+    pytest.importorskip("IPython")
+    from jupyter_mlops.export.names import parse_cell
+
+    with pytest.raises(ExportError, match="uses IPython syntax") as caught:
+        parse_cell(source, cell_index=2)
+    assert f"`{shown}`" in str(caught.value) and caught.value.cell_index == 2
+
+
+def test_parse_cell_plain_syntax_error_names_the_line():
+    from jupyter_mlops.export.names import parse_cell
+
+    with pytest.raises(ExportError, match="Cell 4 has a syntax error on line 2"):
+        parse_cell("x = 1\ny = (", cell_index=3)

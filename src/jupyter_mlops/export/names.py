@@ -123,12 +123,38 @@ def parse_cell(source: str, *, cell_index: int, step: str | None = None) -> ast.
         return ast.parse(source)
     except SyntaxError as exc:
         where = f"Cell {cell_index + 1}" + (f' (step "{step}")' if step else "")
+        ipython_only = _ipython_only_line(source)
+        if ipython_only:
+            raise ExportError(
+                f"{where} uses IPython syntax that cannot run outside IPython: `{ipython_only}`",
+                cell_index=cell_index,
+                step=step,
+                hint="Rewrite it in plain Python (help: obj? -> help(obj)), or tag the cell skip.",
+            ) from exc
         raise ExportError(
             f"{where} has a syntax error on line {exc.lineno}: {exc.msg}",
             cell_index=cell_index,
             step=step,
             hint="Fix the cell in the notebook (it would fail there too), then export again.",
         ) from exc
+
+
+def _ipython_only_line(source: str) -> str | None:
+    """The first line IPython would rewrite (``obj?``, ``%%``, ...), when IPython is
+    installed here and its rewrite of the cell is valid Python; else None."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return None
+    try:
+        rewritten = TransformerManager().transform_cell(source)
+        ast.parse(rewritten)
+    except Exception:  # noqa: BLE001 - not IPython syntax either: a plain syntax error
+        return None
+    for before, after in zip(source.splitlines(), rewritten.splitlines(), strict=False):
+        if before.strip() != after.strip():
+            return before.strip()
+    return source.strip().splitlines()[0] if source.strip() else None
 
 
 def analyse_code(source: str | ast.Module, *, cell_index: int = 0) -> CodeNames:
