@@ -324,8 +324,9 @@ def _run_step(
     }
     request_path.write_text(json.dumps(request, indent=1, default=repr), encoding="utf-8")
     env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_source_checkout_root(), env.get("PYTHONPATH", "")) if p
+    )
     env.setdefault("PYTHONHASHSEED", "0")
     started = time.perf_counter()
     with open(log_path, "wb") as log:
@@ -365,6 +366,20 @@ def _run_step(
         log_path=str(log_path),
     )
     return result, outcome
+
+
+def _source_checkout_root() -> str:
+    """The folder holding ``jupyter_mlops`` when it runs from a source tree put on
+    ``sys.path`` by hand, so that step processes import the same code; '' when it is
+    installed (putting site-packages on PYTHONPATH would shadow the standard library)."""
+    import site
+
+    root = Path(__file__).resolve().parents[2]
+    installed = {Path(p).resolve() for p in site.getsitepackages()}
+    user_site = site.getusersitepackages()
+    if user_site:
+        installed.add(Path(user_site).resolve())
+    return "" if root in installed else str(root)
 
 
 def _finish(
