@@ -150,6 +150,8 @@ def test_export_requirements_lock_pins_imports_and_core_not_jupyter(exported):
     assert pins["numpy"] == md.version("numpy")
     assert pins["pyarrow"] == md.version("pyarrow")
     assert pins["joblib"] == md.version("joblib")
+    assert pins["sqlite-utils"] == md.version("sqlite-utils")  # the registry, in every step
+    assert "scipy" not in pins  # only for drift checks
     for jupyter in ("jupyterlab", "ipython", "ipywidgets", "nbconvert", "jupyter-mlops"):
         assert jupyter not in pins
     assert "scikit-learn" not in pins  # the notebook does not import it
@@ -276,7 +278,25 @@ def test_export_records_the_run_it_was_exported_from(tmp_path):
     assert json.loads(result.spec_path.read_text())["source"]["exported_from_run_id"] == "r-42"
 
 
+def _require_installed_distribution() -> None:
+    import importlib.metadata as md
+
+    try:
+        md.distribution("jupyter-mlops")
+    except md.PackageNotFoundError:
+        pytest.skip("jupyter-mlops is not installed (pip install -e .), so no entry points")
+
+
+def test_nbconvert_exporter_entry_point_is_registered():
+    import importlib.metadata as md
+
+    _require_installed_distribution()
+    exporters = {e.name: e.value for e in md.entry_points(group="nbconvert.exporters")}
+    assert exporters["mlops-pipeline"] == "jupyter_mlops.export.exporter:PipelineExporter"
+
+
 def test_nbconvert_exporter_is_registered_and_writes_the_pipeline_directory(tmp_path):
+    _require_installed_distribution()
     path = tmp_path / "churn.ipynb"
     nbformat.write(churn_notebook(), path)
     completed = subprocess.run(
@@ -294,6 +314,7 @@ def test_nbconvert_exporter_is_registered_and_writes_the_pipeline_directory(tmp_
 
 
 def test_nbconvert_exporter_in_process_honours_output_dir_and_targets(tmp_path):
+    _require_installed_distribution()
     from nbconvert.exporters import get_exporter
     from nbconvert.writers import FilesWriter
     from traitlets.config import Config
@@ -311,3 +332,20 @@ def test_nbconvert_exporter_in_process_honours_output_dir_and_targets(tmp_path):
         "README.md", "pipeline.json", "requirements.lock", "steps"
     ]  # fmt: skip
     assert json.loads(output)["source"]["notebook"] == "../../churn.ipynb"
+
+
+def test_export_drift_tag_is_recorded_and_brings_scipy_into_the_lock(tmp_path):
+    import importlib.metadata as md
+
+    path = tmp_path / "nb.ipynb"
+    cells = [
+        code("import pandas as pd", "setup"),
+        code("df = pd.DataFrame({'a': [1, 2]})", "step:load"),
+        code("df['b'] = df.a * 2", "drift:df"),
+        code("n = len(df)", "step:count"),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    result = export_notebook(path, tmp_path / "out", targets="local")
+    data = json.loads(result.spec_path.read_text())
+    assert data["drift_checks"] == [{"step": "load", "variable": "df", "cell_index": 2}]
+    assert f"scipy=={md.version('scipy')}" in (tmp_path / "out/requirements.lock").read_text()

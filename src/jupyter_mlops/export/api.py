@@ -44,7 +44,7 @@ from ..runner.spec import (
 )
 from .codegen import setup_module_text, step_module_text
 from .container import default_base_image, dockerfile_text, dockerignore_text, readme_text
-from .environment import build_core_wheel, requirements_lock
+from .environment import CORE_RUNTIME, DRIFT_RUNTIME, build_core_wheel, requirements_lock
 from .layout import lay_out
 from .plan import plan_pipeline
 
@@ -196,7 +196,8 @@ def build_pipeline_files(
             )
         )
     local = _local_modules(plan.imported_modules, notebook_path, files, warnings)
-    lock = requirements_lock(set(plan.imported_modules), local=local)
+    runtime = CORE_RUNTIME + (DRIFT_RUNTIME if any(s.drift_checks for s in step_specs) else ())
+    lock = requirements_lock(set(plan.imported_modules), local=local, runtime=runtime)
     warnings.extend(
         f'"{module}" is imported but not installed here; add it to requirements.lock by hand'
         for module in lock.unresolved

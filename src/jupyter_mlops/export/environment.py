@@ -28,8 +28,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# What the jupyter-mlops core needs at run time in a pipeline step.
-CORE_RUNTIME = ("numpy", "pandas", "pyarrow", "joblib")
+# What the jupyter-mlops core needs at run time in a pipeline step: values between
+# steps (numpy, pandas, pyarrow, joblib) and the registry (sqlite-utils).
+CORE_RUNTIME = ("numpy", "pandas", "pyarrow", "joblib", "sqlite-utils")
+# Added when the pipeline checks drift (the statistics live in scipy).
+DRIFT_RUNTIME = ("scipy",)
 # Never installed in a pipeline image, even when a notebook imports them.
 JUPYTER_ONLY = frozenset(
     {
@@ -52,7 +55,10 @@ class RequirementsLock:
 
 
 def requirements_lock(
-    modules: set[str] | tuple[str, ...], *, local: set[str] | frozenset[str] = frozenset()
+    modules: set[str] | tuple[str, ...],
+    *,
+    local: set[str] | frozenset[str] = frozenset(),
+    runtime: tuple[str, ...] = CORE_RUNTIME,
 ) -> RequirementsLock:
     """Pin the distributions behind ``modules`` and everything they require."""
     stdlib = set(sys.stdlib_module_names)
@@ -73,7 +79,7 @@ def requirements_lock(
         imports.append((module, distribution))
         if distribution not in JUPYTER_ONLY:
             roots[distribution] = None
-    for name in CORE_RUNTIME:
+    for name in runtime:
         roots[_canonical(name)] = None
     pins = _closure(list(roots))
     lines = [
