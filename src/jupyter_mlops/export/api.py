@@ -1,0 +1,335 @@
+"""``export_notebook``: a tagged notebook in, a pipeline directory out.
+
+    result = export_notebook("churn.ipynb", "churn-pipeline", targets=("local", "docker"))
+    result.steps            # ("prepare", "train", "train_gate", "evaluate")
+
+Everything is generated and checked in memory first; nothing is written when the
+notebook cannot become a pipeline. The notebook is never modified, and every path
+written (in ``pipeline.json``, the Dockerfile, the README) is relative.
+
+What is written (``targets`` adds to the first four):
+
+==========================  ============================================================
+``pipeline.json``           the neutral spec: steps, edges, typed parameters, artifacts,
+                            gates, drift checks, code hashes, the source notebook
+``steps/*.py``              ``pipeline_setup.py`` and one module per step
+``requirements.lock``       pinned distributions the notebook imports (and what they need)
+``README.md``               steps, parameters, how to run
+``Dockerfile``,             ``docker`` target: an image with the lock and the core only
+``.dockerignore``,
+``wheels/*.whl``
+``kfp/pipeline.py``,        ``kfp`` target: Kubeflow Pipelines v2, compiled with the kfp SDK
+``kfp/pipeline.yaml``
+==========================  ============================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExportError
+from ..runner.spec import (
+    SETUP_MODULE,
+    SPEC_FILENAME,
+    DriftCheckSpec,
+    PipelineSpec,
+    SourceSpec,
+    StepSpec,
+)
+from .codegen import setup_module_text, step_module_text
+from .container import default_base_image, dockerfile_text, dockerignore_text, readme_text
+from .environment import CORE_RUNTIME, DRIFT_RUNTIME, build_core_wheel, requirements_lock
+from .layout import lay_out
+from .plan import plan_pipeline
+
+TARGETS = ("local", "docker", "kfp")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote."""
+
+    output_dir: Path
+    spec: PipelineSpec
+    files: tuple[str, ...]  # relative to output_dir
+    targets: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.spec.steps)
+
+    @property
+    def spec_path(self) -> Path:
+        return self.output_dir / SPEC_FILENAME
+
+
+@dataclass(frozen=True)
+class PipelineFiles:
+    """A pipeline generated in memory: relative path -> bytes."""
+
+    spec: PipelineSpec
+    files: dict[str, bytes]
+    warnings: tuple[str, ...]
+
+
+def export_notebook(
+    notebook: str | Path | Any,
+    output_dir: str | Path | None = None,
+    *,
+    targets: tuple[str, ...] | list[str] | str = ("local", "docker"),
+    live_namespace: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    run_id: str | None = None,
+    base_image: str | None = None,
+    image: str | None = None,
+) -> ExportResult:
+    """Export a tagged notebook (a path or an nbformat node) into ``output_dir``.
+
+    ``output_dir`` defaults to ``<notebook stem>-pipeline`` next to the notebook.
+    ``targets`` is any of local, docker, kfp (a comma-separated string works too).
+    ``live_namespace`` (the kernel's variables, passed by ``%mlops export``) lets the
+    export check the real values passed between steps. ``run_id`` is the tracked run
+    of the notebook that the export reflects, recorded in the spec. ``image`` is the
+    image the Kubeflow components run (default ``<name>-pipeline:latest``).
+
+    Example::
+
+        export_notebook("churn.ipynb", "build/churn", targets="local,kfp")
+    """
+    chosen = _targets(targets)
+    notebook_node, notebook_path = _read_notebook(notebook)
+    stem = name or (notebook_path.stem if notebook_path else "notebook")
+    if output_dir is None:
+        parent = notebook_path.parent if notebook_path else Path.cwd()
+        output_dir = parent / f"{stem}-pipeline"
+    out = Path(output_dir)
+    pipeline = build_pipeline_files(
+        notebook_node,
+        name=stem,
+        notebook_path=notebook_path,
+        output_dir=out,
+        targets=chosen,
+        live_namespace=live_namespace,
+        run_id=run_id,
+        base_image=base_image,
+        image=image,
+    )
+    _prepare_output_dir(out)
+    for relative, data in sorted(pipeline.files.items()):
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return ExportResult(
+        output_dir=out,
+        spec=pipeline.spec,
+        files=tuple(sorted(pipeline.files)),
+        targets=chosen,
+        warnings=pipeline.warnings,
+    )
+
+
+def build_pipeline_files(
+    notebook: Any,
+    *,
+    name: str,
+    notebook_path: Path | None,
+    output_dir: Path,
+    targets: tuple[str, ...],
+    live_namespace: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    base_image: str | None = None,
+    image: str | None = None,
+) -> PipelineFiles:
+    """Generate and check every file of the pipeline, in memory."""
+    layout = lay_out(notebook)
+    if not layout.steps:
+        raise ExportError(
+            "The notebook has no code to export: every code cell is parameters, setup or skip",
+            hint="Tag the cells that do the work step:NAME (or leave them untagged).",
+        )
+    plan = plan_pipeline(layout, live_namespace=live_namespace)
+    source_name = notebook_path.name if notebook_path else f"{name}.ipynb"
+    if notebook_path is not None:
+        notebook_ref = os.path.relpath(notebook_path.resolve(), output_dir.resolve())
+        notebook_sha = hashlib.sha256(notebook_path.read_bytes()).hexdigest()
+    else:
+        import nbformat
+
+        notebook_ref = source_name
+        notebook_sha = hashlib.sha256(nbformat.writes(notebook).encode()).hexdigest()
+
+    files: dict[str, bytes] = {}
+    warnings: list[str] = []
+    setup_text = setup_module_text(plan, pipeline=name, notebook=source_name)
+    _compile_or_fail(setup_text, f"steps/{SETUP_MODULE}.py", None)
+    files[f"steps/{SETUP_MODULE}.py"] = setup_text.encode()
+    step_specs: list[StepSpec] = []
+    for step in plan.steps:
+        code = step_module_text(plan, step, pipeline=name, notebook=source_name)
+        _compile_or_fail(code.text, f"steps/{code.module}.py", step.name)
+        files[f"steps/{code.module}.py"] = code.text.encode()
+        step_specs.append(
+            StepSpec(
+                name=step.name,
+                module=code.module,
+                code_sha256=code.sha256,
+                cells=tuple(c.index for c in step.draft.cells),
+                inputs=step.inputs,
+                outputs=step.outputs,
+                parameters=step.parameters,
+                depends_on=step.depends_on,
+                after=tuple(dict.fromkeys(t for t, _ in step.draft.after)),
+                gate=step.draft.gate,
+                gate_conditions=code.gate_conditions,
+                metrics=code.metrics,
+                drift_checks=tuple(
+                    DriftCheckSpec(step.name, variable, cell) for variable, cell in step.draft.drift
+                ),
+                file_hints=step.names.path_literals,
+            )
+        )
+    local = _local_modules(plan.imported_modules, notebook_path, files, warnings)
+    runtime = CORE_RUNTIME + (DRIFT_RUNTIME if any(s.drift_checks for s in step_specs) else ())
+    lock = requirements_lock(set(plan.imported_modules), local=local, runtime=runtime)
+    warnings.extend(
+        f'"{module}" is imported but not installed here; add it to requirements.lock by hand'
+        for module in lock.unresolved
+    )
+    files["requirements.lock"] = lock.text.encode()
+    spec = PipelineSpec(
+        name=name,
+        source=SourceSpec(notebook_ref, notebook_sha, run_id),
+        parameters=plan.parameters,
+        steps=tuple(step_specs),
+        edges=plan.edges,
+        artifacts=plan.artifacts,
+        setup_sha256=hashlib.sha256(setup_text.encode()).hexdigest(),
+        exporter_version=_version(),
+    )
+    if "docker" in targets:
+        wheel_name, wheel_bytes = build_core_wheel()
+        files[f"wheels/{wheel_name}"] = wheel_bytes
+        files["Dockerfile"] = dockerfile_text(
+            spec, wheel=wheel_name, base_image=base_image or default_base_image()
+        ).encode()
+        files[".dockerignore"] = dockerignore_text().encode()
+    if "kfp" in targets:
+        from .kfp_target import compile_kfp_pipeline, kfp_pipeline_source
+
+        kfp_source = kfp_pipeline_source(spec, image=image or f"{name.lower()}-pipeline:latest")
+        files["kfp/pipeline.py"] = kfp_source.encode()
+        files["kfp/pipeline.yaml"] = compile_kfp_pipeline(kfp_source).encode()
+    files["README.md"] = readme_text(spec, targets=targets).encode()
+    files[SPEC_FILENAME] = spec.to_json().encode()
+    return PipelineFiles(spec, files, tuple(warnings))
+
+
+def _targets(targets: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
+    if isinstance(targets, str):
+        targets = [t for t in targets.split(",")]
+    chosen = tuple(dict.fromkeys(t.strip().lower() for t in targets if t.strip()))
+    unknown = [t for t in chosen if t not in TARGETS]
+    if unknown:
+        raise ExportError(
+            f"Unknown export target {unknown[0]!r}",
+            hint=f"Targets: {', '.join(TARGETS)} (for example --target local,docker).",
+        )
+    return chosen or ("local",)
+
+
+def _read_notebook(notebook: str | Path | Any) -> tuple[Any, Path | None]:
+    import nbformat
+
+    if isinstance(notebook, (str, Path)):
+        path = Path(notebook)
+        if not path.is_file():
+            raise ExportError(
+                f"Notebook {path} does not exist", hint="Check the path (relative to here)."
+            )
+        try:
+            return nbformat.read(path, as_version=4), path
+        except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
+            raise ExportError(
+                f"{path} is not a readable notebook ({exc})",
+                hint="Open it in Jupyter to check it, or pass an .ipynb file.",
+            ) from exc
+    if not hasattr(notebook, "cells"):
+        raise ExportError(
+            f"Cannot export a {type(notebook).__name__}: pass a notebook path or an nbformat node"
+        )
+    return notebook, None
+
+
+def _prepare_output_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} exists and is not a directory", hint="Choose another -o DIR.")
+    if out.is_dir() and any(out.iterdir()) and not (out / SPEC_FILENAME).is_file():
+        raise ExportError(
+            f"{out} is not empty and holds no earlier export; refusing to write into it",
+            hint="Choose an empty or new directory with -o DIR.",
+        )
+    for stale in ("steps", "wheels", "kfp"):
+        if (out / stale).is_dir():
+            shutil.rmtree(out / stale)
+
+
+def _local_modules(
+    modules: tuple[str, ...],
+    notebook_path: Path | None,
+    files: dict[str, bytes],
+    warnings: list[str],
+) -> set[str]:
+    """Copy modules that sit next to the notebook (``import helpers``) into steps/."""
+    if notebook_path is None:
+        return set()
+    base = notebook_path.resolve().parent
+    found: set[str] = set()
+    for module in modules:
+        single = base / f"{module}.py"
+        package = base / module
+        sources: list[Path] = []
+        if single.is_file():
+            sources = [single]
+        elif (package / "__init__.py").is_file():
+            sources = [p for p in sorted(package.rglob("*.py")) if "__pycache__" not in p.parts]
+        if not sources:
+            continue
+        for source in sources:
+            relative = f"steps/{source.relative_to(base).as_posix()}"
+            if relative in files:
+                raise ExportError(
+                    f'The local module "{module}" has the same name as a generated step module',
+                    hint="Rename the step or the module.",
+                )
+            files[relative] = source.read_bytes()
+        found.add(module)
+        warnings.append(f'copied the local module "{module}" into steps/')
+    return found
+
+
+def _compile_or_fail(text: str, filename: str, step: str | None) -> None:
+    try:
+        compile(text, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise ExportError(
+            f"{filename} (step {step!r}) does not compile on line {exc.lineno}: {exc.msg}",
+            step=step,
+            hint="Top-level await and some IPython syntax cannot run outside a notebook;"
+            " rewrite the cell in plain Python.",
+        ) from exc
+
+
+def _version() -> str:
+    try:
+        from .. import __version__
+
+        return __version__
+    except ImportError:
+        return ""

@@ -1,0 +1,183 @@
+"""Write the Python modules of a pipeline: ``steps/pipeline_setup.py`` and one per step.
+
+A step module reads like the notebook cells it came from: a docstring that lists
+its inputs, parameters and outputs, an import of the setup names it uses, then each
+cell's code under a ``# --- cell N`` comment. The runner defines the inputs and
+parameters before the code runs and saves the outputs after it: no loading or
+saving is inlined, so the module stays the notebook's code.
+
+Two rewrites make cells mean in a pipeline what they meant in the notebook:
+
+- in a ``gate`` cell, a bare condition (``accuracy >= 0.85``) becomes
+  ``mlops_gate_check(accuracy >= 0.85, "accuracy >= 0.85")``, which fails the gate
+  when false (in the notebook it only displayed False);
+- in a ``metrics`` cell, a bare name (``accuracy``) becomes ``mlops.log(accuracy=accuracy)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass
+
+from ..runner.spec import SETUP_MODULE
+from .layout import CodeCell
+from .plan import PipelinePlan, PlannedStep
+
+RUNTIME_IMPORTS = {
+    "mlops": "from jupyter_mlops.runner import step_api as mlops",
+    "mlops_shell": "from jupyter_mlops.runner.step_api import shell as mlops_shell",
+    "mlops_gate_check": "from jupyter_mlops.runner.step_api import check as mlops_gate_check",
+    "display": "from jupyter_mlops.runner.step_api import display",
+}
+_TRACKING_IMPORTS = ("import jupyter_mlops as mlops", "import jupyter_mlops.api as mlops")
+
+
+@dataclass(frozen=True)
+class StepCode:
+    """A generated step module with what the spec records about it."""
+
+    step: str
+    module: str
+    text: str
+    gate_conditions: tuple[str, ...]
+    metrics: tuple[str, ...]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def setup_module_text(plan: PipelinePlan, *, pipeline: str, notebook: str) -> str:
+    """The shared setup module: setup cells, then imports found in step cells."""
+    parts = [
+        f'"""Setup code of the pipeline "{pipeline}", exported from {notebook}.\n\n'
+        "Every step imports the names it needs from here, so this code runs once in each\n"
+        'step process. Classes defined here can be passed between steps."""\n'
+    ]
+    for cell in plan.setup_cells:
+        parts.append(_cell_block(cell, _tracking_import_fixed(cell.source)))
+    if plan.hoisted_imports:
+        lines = [_tracking_import_fixed(statement) for statement in plan.hoisted_imports]
+        parts.append(
+            "# --- imports written in step cells, shared by every step\n" + "\n".join(lines)
+        )
+    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def step_module_text(
+    plan: PipelinePlan, step: PlannedStep, *, pipeline: str, notebook: str
+) -> StepCode:
+    """One step's module (see the module docstring)."""
+    gate_conditions: list[str] = []
+    metrics: dict[str, None] = dict.fromkeys(step.names.logged_metrics)
+    runtime = set(step.runtime_names_used)
+    blocks: list[str] = []
+    for cell in step.draft.cells:
+        source = cell.source
+        if cell.index in step.draft.gate_cells:
+            source, conditions = _gate_rewrite(cell)
+            gate_conditions.extend(conditions)
+            if any(c.startswith("bare:") for c in conditions):
+                runtime.add("mlops_gate_check")
+            gate_conditions[:] = [c.removeprefix("bare:") for c in gate_conditions]
+        if cell.index in step.draft.metrics_cells:
+            source, names = _metrics_rewrite(cell, source)
+            if names:
+                runtime.add("mlops")
+                metrics.update(dict.fromkeys(names))
+        blocks.append(_cell_block(cell, source))
+
+    cells = [c.index + 1 for c in step.draft.cells]
+    span = f"cell {cells[0]}" if len(cells) == 1 else f"cells {cells[0]}-{cells[-1]}"
+    doc = [f'Step "{step.name}" of the pipeline "{pipeline}", from {notebook} ({span}).', ""]
+    doc.append("Run by the jupyter-mlops runner in a process of its own. Before this code runs,")
+    doc.append(
+        "the runner defines:" if step.inputs or step.parameters else "the runner defines nothing."
+    )
+    for item in step.inputs:
+        doc.append(f'    {item.name:<20} input, from step "{item.from_step}"')
+    for name in step.parameters:
+        parameter = next(p for p in plan.parameters if p.name == name)
+        doc.append(f"    {name:<20} parameter, {parameter.type}, default {parameter.default!r}")
+    if step.outputs:
+        doc.append("After it runs, the runner saves: " + ", ".join(step.outputs) + ".")
+    if gate_conditions:
+        doc.append("This step is a gate: if a condition fails, no step downstream runs.")
+    header = '"""' + "\n".join(doc) + '\n"""\n'
+
+    imports: list[str] = []
+    if step.setup_names_used:
+        shared = ", ".join(sorted(step.setup_names_used))
+        imports.append(f"from {SETUP_MODULE} import {shared}")
+    imports.extend(RUNTIME_IMPORTS[name] for name in sorted(runtime) if name in RUNTIME_IMPORTS)
+    text = header
+    if imports:
+        text += "\n" + "\n".join(imports) + "\n"
+    text += "\n\n" + "\n\n".join(b.rstrip("\n") for b in blocks) + "\n"
+    return StepCode(
+        step=step.name,
+        module=step.draft.module,
+        text=text,
+        gate_conditions=tuple(gate_conditions),
+        metrics=tuple(metrics),
+    )
+
+
+def _cell_block(cell: CodeCell, source: str) -> str:
+    label = f"# --- cell {cell.index + 1}"
+    if cell.execution_count is not None:
+        label += f" [{cell.execution_count}]"
+    return f"{label} " + "-" * max(3, 78 - len(label)) + "\n" + source.rstrip() + "\n"
+
+
+def _tracking_import_fixed(source: str) -> str:
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip() in _TRACKING_IMPORTS:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines[i] = indent + RUNTIME_IMPORTS["mlops"]
+    return "\n".join(lines)
+
+
+def _gate_rewrite(cell: CodeCell) -> tuple[str, list[str]]:
+    lines = cell.source.split("\n")
+    conditions: list[str] = []
+    replacements: list[tuple[int, int, str]] = []
+    for statement in cell.tree.body:
+        if isinstance(statement, ast.Assert):
+            conditions.append(ast.get_source_segment(cell.source, statement.test) or "")
+        elif isinstance(statement, ast.Expr) and _is_condition(statement.value):
+            text = ast.get_source_segment(cell.source, statement.value) or ""
+            conditions.append("bare:" + text)
+            one_line = " ".join(text.split())
+            replacements.append(
+                (statement.lineno, statement.end_lineno or statement.lineno,
+                 f"mlops_gate_check({text}, {one_line!r})")
+            )  # fmt: skip
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            name = ast.unparse(statement.value.func)
+            if name in ("mlops.check", "mlops_gate_check") and statement.value.args:
+                conditions.append(ast.unparse(statement.value.args[0]))
+    for start, end, text in reversed(replacements):
+        new = text.split("\n")
+        new += [""] * ((end - start + 1) - len(new))
+        lines[start - 1 : end] = new
+    return "\n".join(lines), conditions
+
+
+def _is_condition(node: ast.expr) -> bool:
+    return isinstance(node, (ast.Compare, ast.BoolOp)) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    )
+
+
+def _metrics_rewrite(cell: CodeCell, source: str) -> tuple[str, list[str]]:
+    lines = source.split("\n")
+    names: list[str] = []
+    for statement in cell.tree.body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name):
+            name = statement.value.id
+            names.append(name)
+            lines[statement.lineno - 1] = f"mlops.log({name}={name})"
+    return "\n".join(lines), names

@@ -1,0 +1,139 @@
+"""The container files of a pipeline: Dockerfile, .dockerignore and README.md.
+
+The image installs the pinned lock, then the jupyter-mlops wheel with ``--no-deps``
+(the lock already holds the core's runtime needs), copies only ``pipeline.json`` and
+``steps/``, and runs as an unprivileged user. The base image is a build argument so
+that a registry mirror or a locally built stand-in can replace it:
+
+    podman build --build-arg BASE_IMAGE=localhost/python:3.11 -t churn ./churn-pipeline
+    podman run --rm -v "$PWD/data:/work" churn -p lr=0.5
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..runner.spec import PipelineSpec
+
+WORKDIR_IN_IMAGE = "/work"
+PIPELINE_IN_IMAGE = "/pipeline"
+
+
+def default_base_image() -> str:
+    """``python:3.X-slim`` for the Python the lock was made with."""
+    return f"python:{sys.version_info.major}.{sys.version_info.minor}-slim"
+
+
+def dockerfile_text(spec: PipelineSpec, *, wheel: str, base_image: str) -> str:
+    """The Dockerfile (hadolint-clean; see the inline comments for the choices)."""
+    image = _image_name(spec.name)
+    return f"""\
+# Pipeline "{spec.name}", exported by jupyter-mlops from {spec.source.notebook}.
+# Build:  podman build -t {image} .    (or docker build)
+# Run:    podman run --rm -v "$PWD:{WORKDIR_IN_IMAGE}" {image} [-p name=value] [--from STEP]
+# Steps read and write files relative to {WORKDIR_IN_IMAGE}; the registry (.mlops/) is kept there.
+ARG BASE_IMAGE={base_image}
+FROM ${{BASE_IMAGE}}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \\
+    PYTHONUNBUFFERED=1 \\
+    PIP_NO_CACHE_DIR=1 \\
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR {PIPELINE_IN_IMAGE}
+
+# Every package is pinned in requirements.lock (made from what the notebook imports).
+COPY requirements.lock ./
+RUN python -m pip install --no-cache-dir -r requirements.lock
+
+# The jupyter-mlops core and runner, without its Jupyter dependencies.
+COPY wheels/{wheel} ./wheels/
+RUN python -m pip install --no-cache-dir --no-deps ./wheels/{wheel} \\
+    && useradd --no-log-init --create-home --uid 10001 mlops \\
+    && mkdir -p {WORKDIR_IN_IMAGE} \\
+    && chown mlops {WORKDIR_IN_IMAGE}
+
+COPY pipeline.json ./
+COPY steps/ ./steps/
+
+# The unprivileged user created above, by its uid so any runtime can resolve it.
+USER 10001
+WORKDIR {WORKDIR_IN_IMAGE}
+ENTRYPOINT ["python", "-m", "jupyter_mlops.runner", "{PIPELINE_IN_IMAGE}"]
+CMD []
+"""
+
+
+def dockerignore_text() -> str:
+    """Send only what the image needs to the build."""
+    return (
+        "# Only these go into the image build context.\n"
+        "*\n"
+        "!pipeline.json\n"
+        "!requirements.lock\n"
+        "!steps/\n"
+        "!wheels/\n"
+        "**/__pycache__\n"
+        "**/*.pyc\n"
+    )
+
+
+def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
+    """A README for the pipeline directory: steps, parameters, and how to run it."""
+    lines = [
+        f"# Pipeline `{spec.name}`",
+        "",
+        f"Exported by jupyter-mlops from `{spec.source.notebook}`. Do not edit the steps by hand:",
+        "change the notebook and export it again.",
+        "",
+        "## Steps",
+        "",
+        "| step | cells | reads | after | gate |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for step in spec.steps:
+        reads = ", ".join(f"`{i.name}` ({i.from_step})" for i in step.inputs) or "-"
+        cells = ", ".join(str(c + 1) for c in step.cells)
+        after = ", ".join(step.depends_on) or "-"
+        gate = "yes: " + "; ".join(f"`{c}`" for c in step.gate_conditions) if step.gate else ""
+        lines.append(f"| `{step.name}` | {cells} | {reads} | {after} | {gate} |")
+    lines += ["", "## Parameters", ""]
+    if spec.parameters:
+        lines += ["| name | type | default |", "| --- | --- | --- |"]
+        lines += [f"| `{p.name}` | {p.type} | `{p.default!r}` |" for p in spec.parameters]
+    else:
+        lines.append("None.")
+    lines += [
+        "",
+        "## Run",
+        "",
+        "```sh",
+        "jupyter mlops pipeline run . -p name=value        # or: python -m jupyter_mlops.runner .",
+        "jupyter mlops pipeline run . --from STEP          # restart at a step",
+        "```",
+        "",
+        "Steps whose code, parameters and input bytes did not change are skipped.",
+        "Values between steps are stored in the registry's artifact store (`.mlops/artifacts`).",
+    ]
+    if "docker" in targets:
+        name = _image_name(spec.name)
+        lines += [
+            "",
+            "In a container (only `requirements.lock` and the jupyter-mlops core are installed):",
+            "",
+            "```sh",
+            f"podman build -t {name} .",
+            f'podman run --rm -v "$PWD/..:{WORKDIR_IN_IMAGE}" {name} -p name=value',
+            "```",
+        ]
+    if "kfp" in targets:
+        lines += [
+            "",
+            "On Kubeflow Pipelines: upload `kfp/pipeline.yaml` (built from `kfp/pipeline.py`).",
+            "Push the image above and pass its name when exporting (`image=`).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _image_name(name: str) -> str:
+    return name.lower().replace("_", "-") + "-pipeline"

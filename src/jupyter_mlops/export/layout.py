@@ -1,0 +1,421 @@
+"""From cell tags to the shape of a pipeline: parameters, setup code and steps.
+
+The tags (cell metadata ``tags``), compatible with papermill and Kale:
+
+=================  =======================================  ========================
+tag                meaning                                  also accepted
+=================  =======================================  ========================
+``parameters``     typed pipeline parameters with defaults  ``pipeline-parameters``
+``setup``          code every step needs                    ``imports``, ``functions``
+``step:NAME``      starts a step; untagged cells after it   ``block:NAME``
+                   belong to it
+``after:NAME``     explicit dependency                      ``prev:NAME``
+``metrics``        metrics the step reports                 ``pipeline-metrics``
+``gate``           a cell of conditions; failure stops
+                   everything downstream
+``drift:VAR``      check VAR against its reference
+``skip``           not exported                             ``skip-execution``
+=================  =======================================  ========================
+
+Any other tag (``remove-input``, ``hide-cell``...) is ignored. Decisions where the
+tags say nothing:
+
+- A notebook with no ``step:`` tag at all becomes one step, ``main``.
+- An untagged cell before the first step is setup code when it only declares
+  things: imports, ``def``/``class``, assignments of literal constants, calls that
+  configure an imported module (``np.random.seed(0)``, ``warnings.filterwarnings``),
+  and ``if``/``try`` blocks made of those. A cell that does work there
+  (``df = pd.read_csv(...)``) is an ExportError naming it: tag it ``step:NAME`` or
+  ``setup``.
+- A ``gate`` cell without a ``step:`` tag starts a step of its own named
+  ``<previous step>_gate``; untagged cells after it belong to that step. Every step
+  below a gate in the notebook runs after it, so a failed gate stops all of them.
+- ``metrics``, ``after:`` and ``drift:`` cells belong to the step they are in.
+- Markdown and raw cells are ignored; empty code cells too.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ExportError
+from ..runner.spec import SETUP_MODULE
+from .ipython_syntax import translate_cell
+from .names import parse_cell
+
+STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
+SINGLE_STEP_NAME = "main"
+
+_PARAMETERS = {"parameters", "pipeline-parameters"}
+_SETUP = {"setup", "imports", "functions"}
+_SKIP = {"skip", "skip-execution"}
+_METRICS = {"metrics", "pipeline-metrics"}
+_STEP_PREFIXES = ("step:", "block:")
+_AFTER_PREFIXES = ("after:", "prev:")
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    """A code cell with its tags, its source translated to plain Python, and its AST."""
+
+    index: int
+    source: str
+    tags: tuple[str, ...]
+    tree: ast.Module
+    execution_count: int | None = None
+
+
+@dataclass(frozen=True)
+class CellRoles:
+    """What a cell's tags say about it."""
+
+    parameters: bool = False
+    setup: bool = False
+    skip: bool = False
+    metrics: bool = False
+    gate: bool = False
+    step: str | None = None
+    after: tuple[str, ...] = ()
+    drift: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepDraft:
+    """A step as the tags lay it out, before any name analysis."""
+
+    name: str
+    cells: tuple[CodeCell, ...]
+    after: tuple[tuple[str, int], ...] = ()  # (step name, cell index of the tag)
+    gate_cells: tuple[int, ...] = ()
+    metrics_cells: tuple[int, ...] = ()
+    drift: tuple[tuple[str, int], ...] = ()  # (variable, cell index)
+
+    @property
+    def gate(self) -> bool:
+        return bool(self.gate_cells)
+
+    @property
+    def module(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def first_cell(self) -> int:
+        return self.cells[0].index if self.cells else 0
+
+
+@dataclass(frozen=True)
+class NotebookLayout:
+    """Parameters cells, setup cells and steps, in notebook order."""
+
+    parameter_cells: tuple[CodeCell, ...]
+    setup_cells: tuple[CodeCell, ...]
+    steps: tuple[StepDraft, ...]
+    skipped_cells: tuple[int, ...] = ()
+
+
+def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
+    """Read a cell's tags; unknown tags are ignored."""
+    found: dict[str, Any] = {"after": [], "drift": []}
+    steps: list[str] = []
+    for raw in tags:
+        tag = str(raw).strip()
+        lowered = tag.lower()
+        if lowered in _PARAMETERS:
+            found["parameters"] = True
+        elif lowered in _SETUP:
+            found["setup"] = True
+        elif lowered in _SKIP:
+            found["skip"] = True
+        elif lowered in _METRICS:
+            found["metrics"] = True
+        elif lowered == "gate":
+            found["gate"] = True
+        elif lowered.startswith(_STEP_PREFIXES):
+            steps.append(_name_after_colon(tag, cell_index))
+        elif lowered.startswith(_AFTER_PREFIXES):
+            found["after"].extend(
+                _checked_name(n.strip(), tag, cell_index)
+                for n in tag.split(":", 1)[1].split(",")
+                if n.strip()
+            )
+        elif lowered.startswith("drift:"):
+            variable = tag.split(":", 1)[1].strip()
+            if not variable.isidentifier():
+                raise ExportError(
+                    f'Cell {cell_index + 1}: tag "{tag}" must name a variable, as in drift:df',
+                    cell_index=cell_index,
+                    tag=tag,
+                )
+            found["drift"].append(variable)
+    if len(set(steps)) > 1:
+        raise ExportError(
+            f"Cell {cell_index + 1} has two step tags ({', '.join(steps)}); a cell starts one step",
+            cell_index=cell_index,
+            tag=steps[1],
+            hint="Keep one step:NAME tag on the cell.",
+        )
+    roles = CellRoles(
+        parameters=found.get("parameters", False),
+        setup=found.get("setup", False),
+        skip=found.get("skip", False),
+        metrics=found.get("metrics", False),
+        gate=found.get("gate", False),
+        step=steps[0] if steps else None,
+        after=tuple(found["after"]),
+        drift=tuple(found["drift"]),
+    )
+    exclusive = [
+        label
+        for label, on in (
+            ("parameters", roles.parameters), ("setup", roles.setup), ("step", roles.step)
+        )
+        if on
+    ]  # fmt: skip
+    if len(exclusive) > 1 and not roles.skip:
+        raise ExportError(
+            f"Cell {cell_index + 1} is tagged both {exclusive[0]} and {exclusive[1]}",
+            cell_index=cell_index,
+            tag=exclusive[1],
+            hint="A cell is parameters, setup code, or part of a step: keep one of the tags.",
+        )
+    return roles
+
+
+def lay_out(notebook: Any) -> NotebookLayout:
+    """Group a notebook's code cells into parameters, setup and steps by their tags."""
+    parameter_cells: list[CodeCell] = []
+    setup_cells: list[CodeCell] = []
+    skipped: list[int] = []
+    drafts: list[dict[str, Any]] = []
+    pending_setup: list[tuple[CodeCell, CellRoles]] = []
+    cells = list(enumerate(notebook.cells))
+    any_step = any(
+        cell_roles(_tags(cell), cell_index=i).step is not None
+        for i, cell in cells
+        if cell.get("cell_type") == "code"
+    )
+    if not any_step:
+        drafts.append(_new_draft(SINGLE_STEP_NAME, None))
+    for index, cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        tags = _tags(cell)
+        roles = cell_roles(tags, cell_index=index)
+        if roles.skip:
+            skipped.append(index)
+            continue
+        source = _source(cell)
+        translated = translate_cell(source, cell_index=index)
+        code = CodeCell(
+            index=index,
+            source=translated.source,
+            tags=tags,
+            tree=parse_cell(translated.source, cell_index=index),
+            execution_count=cell.get("execution_count"),
+        )
+        if roles.parameters:
+            parameter_cells.append(code)
+            continue
+        if roles.setup:
+            setup_cells.append(code)
+            continue
+        if roles.step is not None:
+            drafts.append(_new_draft(roles.step, index))
+        elif roles.gate and any_step:
+            previous = drafts[-1]["name"] if drafts else None
+            drafts.append(_new_draft(_gate_name(previous, drafts), index))
+        if not drafts:
+            if not code.tree.body:
+                continue
+            if roles.metrics or roles.after or roles.drift or roles.gate:
+                which = "metrics" if roles.metrics else "after:" if roles.after else "drift:"
+                raise ExportError(
+                    f"Cell {index + 1} is tagged {which} but comes before the first"
+                    " step:NAME cell, so it belongs to no step",
+                    cell_index=index,
+                    tag=which,
+                    hint="Tag the cell (or one above it) step:NAME.",
+                )
+            pending_setup.append((code, roles))
+            continue
+        draft = drafts[-1]
+        if draft["start"] is None:
+            draft["start"] = index
+        draft["cells"].append(code)
+        draft["after"].extend((name, index) for name in roles.after)
+        draft["drift"].extend((variable, index) for variable in roles.drift)
+        if roles.gate:
+            draft["gate"].append(index)
+        if roles.metrics:
+            draft["metrics"].append(index)
+    for code, _roles in pending_setup:
+        _require_declarative(code)
+        setup_cells.append(code)
+    setup_cells.sort(key=lambda c: c.index)
+    steps = [
+        StepDraft(
+            name=d["name"],
+            cells=tuple(d["cells"]),
+            after=tuple(d["after"]),
+            gate_cells=tuple(d["gate"]),
+            metrics_cells=tuple(d["metrics"]),
+            drift=tuple(d["drift"]),
+        )
+        for d in drafts
+        if d["cells"] or d["name"] != SINGLE_STEP_NAME
+    ]
+    _check_names(steps, drafts)
+    return NotebookLayout(tuple(parameter_cells), tuple(setup_cells), tuple(steps), tuple(skipped))
+
+
+def _new_draft(name: str, start: int | None) -> dict[str, Any]:
+    return {"name": name, "start": start, "cells": [], "after": [], "drift": [], "gate": [],
+            "metrics": []}  # fmt: skip
+
+
+def _gate_name(previous: str | None, drafts: list[dict[str, Any]]) -> str:
+    base = f"{previous}_gate" if previous else "gate"
+    taken = {d["name"] for d in drafts}
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}_{number}", number + 1
+    return name
+
+
+def _check_names(steps: list[StepDraft], drafts: list[dict[str, Any]]) -> None:
+    seen: dict[str, int] = {}
+    modules: dict[str, str] = {}
+    for draft in drafts:
+        name, start = draft["name"], draft["start"] or 0
+        if name in seen:
+            raise ExportError(
+                f'Cell {start + 1}: step name "{name}" is already used by the step that starts'
+                f" at cell {seen[name] + 1}",
+                cell_index=start,
+                step=name,
+                tag=f"step:{name}",
+                hint="Give each step a distinct name (step:NAME).",
+            )
+        seen[name] = start
+        module = name.replace("-", "_")
+        if module == SETUP_MODULE or module in modules:
+            other = modules.get(module, SETUP_MODULE)
+            raise ExportError(
+                f'Cell {start + 1}: step "{name}" would be written to steps/{module}.py,'
+                f' which "{other}" already uses',
+                cell_index=start,
+                step=name,
+                hint="Rename the step.",
+            )
+        modules[module] = name
+    known = set(seen)
+    for step in steps:
+        for target, cell in step.after:
+            if target not in known:
+                raise ExportError(
+                    f'Cell {cell + 1} (step "{step.name}"): tag after:{target} names a step'
+                    " that does not exist",
+                    cell_index=cell,
+                    step=step.name,
+                    tag=f"after:{target}",
+                    hint="Steps: " + ", ".join(sorted(known)),
+                )
+            if target == step.name:
+                raise ExportError(
+                    f'Cell {cell + 1}: step "{step.name}" cannot run after itself',
+                    cell_index=cell,
+                    step=step.name,
+                    tag=f"after:{target}",
+                )
+
+
+def _require_declarative(cell: CodeCell) -> None:
+    imported: set[str] = set()
+    for node in ast.walk(cell.tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported.update((a.asname or a.name.split(".")[0]) for a in node.names if a.name != "*")
+    for statement in cell.tree.body:
+        problem = _work_done(statement, imported)
+        if problem:
+            line = ast.get_source_segment(cell.source, problem) or ""
+            line = line.splitlines()[0] if line else ""
+            raise ExportError(
+                f"Cell {cell.index + 1} comes before the first step:NAME cell and does work"
+                f" (line {problem.lineno}: `{line[:80]}`), so it is neither setup code nor"
+                " part of a step",
+                cell_index=cell.index,
+                hint="Tag it step:NAME to make it a step, setup to run it before every step,"
+                " or skip to leave it out.",
+            )
+
+
+def _work_done(node: ast.stmt, imported: set[str]) -> ast.stmt | None:
+    """The statement that does work, or None when ``node`` only declares things."""
+    if isinstance(
+        node,
+        (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+         ast.Pass, ast.Global, ast.Nonlocal),
+    ):  # fmt: skip
+        return None
+    if isinstance(node, ast.Expr):
+        if isinstance(node.value, ast.Constant):
+            return None
+        if isinstance(node.value, ast.Call):
+            func = node.value.func
+            while isinstance(func, ast.Attribute):
+                func = func.value
+            if isinstance(func, ast.Name) and func.id in imported:
+                return None
+        return node
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        value = node.value
+        if value is None:
+            return None
+        try:
+            ast.literal_eval(value)
+            return None
+        except (ValueError, SyntaxError, TypeError):
+            return node
+    if isinstance(node, ast.If):
+        for child in node.body + node.orelse:
+            if _work_done(child, imported):
+                return child
+        return None
+    if isinstance(node, ast.Try):
+        for child in node.body + node.orelse + node.finalbody:
+            if _work_done(child, imported):
+                return child
+        for handler in node.handlers:
+            for child in handler.body:
+                if _work_done(child, imported):
+                    return child
+        return None
+    return node
+
+
+def _checked_name(name: str, tag: str, cell_index: int) -> str:
+    if not STEP_NAME.match(name):
+        raise ExportError(
+            f'Cell {cell_index + 1}: "{name}" in tag "{tag}" is not a valid step name',
+            cell_index=cell_index,
+            tag=tag,
+            hint="Step names start with a letter or _ and use letters, digits, _ and -.",
+        )
+    return name
+
+
+def _name_after_colon(tag: str, cell_index: int) -> str:
+    return _checked_name(tag.split(":", 1)[1].strip(), tag, cell_index)
+
+
+def _tags(cell: Any) -> tuple[str, ...]:
+    tags = cell.get("metadata", {}).get("tags", []) or []
+    return tuple(str(t) for t in tags)
+
+
+def _source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)

@@ -1,0 +1,532 @@
+"""Steps, parameters and the values passed between steps, checked before anything is written.
+
+Given the layout from the tags, this module decides each step's inputs (names read
+that an earlier step wrote), outputs (names a later step reads), parameters (names
+read from the ``parameters`` cell) and dependencies (inputs plus ``after:`` tags),
+and refuses, with an ExportError naming the cell, the step and the variable:
+
+- a name read that no earlier step, setup cell or parameter defines;
+- a cycle (through ``after:`` tags);
+- a value passed between steps that cannot be saved (open files, connections,
+  generators, locks, lambdas, functions or classes defined inside a step...),
+  checked against the live value when the kernel's namespace is given.
+
+A name is taken from the *latest* step before the reader that wrote it, as in the
+notebook when it is run from top to bottom. Imports written at the top level of a
+step cell are shared with every step (they go into the setup module).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ExportError
+from ..runner.spec import ArtifactSpec, EdgeSpec, ParameterSpec, StepInput
+from .ipython_syntax import RUNTIME_NAMES
+from .layout import CodeCell, NotebookLayout, StepDraft
+from .names import UNSERIALIZABLE_CALLS, Binding, CodeNames, analyse_cells
+
+BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__builtins__"}
+_TYPE_NAMES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
+               "dict": "dict", "List": "list", "Dict": "dict", "None": "none"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step with everything the code generators need."""
+
+    draft: StepDraft
+    names: CodeNames
+    inputs: tuple[StepInput, ...]
+    parameters: tuple[str, ...]
+    outputs: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    setup_names_used: tuple[str, ...]
+    runtime_names_used: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.draft.name
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    """The checked plan of a pipeline."""
+
+    parameters: tuple[ParameterSpec, ...]
+    setup_cells: tuple[CodeCell, ...]
+    setup_names: tuple[str, ...]
+    hoisted_imports: tuple[str, ...]
+    steps: tuple[PlannedStep, ...]
+    edges: tuple[EdgeSpec, ...]
+    artifacts: tuple[ArtifactSpec, ...]
+    imported_modules: tuple[str, ...]
+
+
+def plan_pipeline(
+    layout: NotebookLayout, *, live_namespace: Mapping[str, Any] | None = None
+) -> PipelinePlan:
+    """Check the layout and work out inputs, outputs and edges (see the module docstring)."""
+    parameters = read_parameters(layout.parameter_cells)
+    parameter_names = {p.name for p in parameters}
+    setup = analyse_cells([(c.index, c.tree) for c in layout.setup_cells])
+    analyses = {d.name: analyse_cells([(c.index, c.tree) for c in d.cells]) for d in layout.steps}
+    hoisted: dict[str, None] = {}
+    hoisted_names: set[str] = set()
+    for draft in layout.steps:
+        names = analyses[draft.name]
+        hoisted.update(dict.fromkeys(names.import_statements))
+        for cell in draft.cells:
+            for statement in cell.tree.body:
+                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    hoisted_names.update(
+                        a.asname or a.name.split(".")[0] for a in statement.names if a.name != "*"
+                    )
+    setup_names = set(setup.writes) | hoisted_names
+    _check_setup(layout, setup, parameter_names, setup_names)
+
+    producers: dict[str, str] = {}
+    deleted_by: dict[str, str] = {}
+    planned: list[dict[str, Any]] = []
+    by_name: dict[str, dict[str, Any]] = {}
+    for draft in layout.steps:
+        names = analyses[draft.name]
+        inputs: list[StepInput] = []
+        used_parameters: list[str] = []
+        used_setup: list[str] = []
+        used_runtime: list[str] = []
+        for name in names.reads:
+            if name in producers:
+                inputs.append(StepInput(name, producers[name]))
+            elif name in parameter_names:
+                used_parameters.append(name)
+            elif name in setup_names:
+                used_setup.append(name)
+            elif name in RUNTIME_NAMES:
+                used_runtime.append(name)
+            elif name in BUILTIN_NAMES:
+                continue
+            else:
+                raise _undefined(draft, names, name, layout, analyses, deleted_by)
+        entry: dict[str, Any] = {
+            "draft": draft,
+            "names": names,
+            "inputs": inputs,
+            "parameters": used_parameters,
+            "setup": used_setup,
+            "runtime": used_runtime,
+            "outputs": [],
+        }
+        planned.append(entry)
+        by_name[draft.name] = entry
+        for name in names.writes:
+            if name in hoisted_names and _is_import_binding(names, name):
+                continue
+            if _configures_shared_object(name, names, setup, hoisted_names):
+                continue
+            producers[name] = draft.name
+            deleted_by.pop(name, None)
+        for name in names.deletes:
+            producers.pop(name, None)
+            deleted_by[name] = draft.name
+        for check_variable, drift_cell in draft.drift:
+            if check_variable not in names.writes and check_variable not in names.reads:
+                raise ExportError(
+                    f'Cell {drift_cell + 1} (step "{draft.name}"): tag drift:{check_variable}'
+                    " names a variable the step neither reads nor writes",
+                    cell_index=drift_cell,
+                    step=draft.name,
+                    variable=check_variable,
+                    tag=f"drift:{check_variable}",
+                    hint="Put the drift tag on a cell of the step that has the data.",
+                )
+
+    for entry in planned:
+        for item in entry["inputs"]:
+            outputs = by_name[item.from_step]["outputs"]
+            if item.name not in outputs:
+                outputs.append(item.name)
+
+    _check_serializable(planned, by_name, setup_names, live_namespace)
+    edges, depends = _edges(planned)
+    _check_cycles(layout.steps, depends)
+
+    steps = tuple(
+        PlannedStep(
+            draft=e["draft"],
+            names=e["names"],
+            inputs=tuple(e["inputs"]),
+            parameters=tuple(e["parameters"]),
+            outputs=tuple(e["outputs"]),
+            depends_on=tuple(depends[e["draft"].name]),
+            setup_names_used=tuple(e["setup"]),
+            runtime_names_used=tuple(e["runtime"]),
+        )
+        for e in planned
+    )
+    artifacts = tuple(
+        ArtifactSpec(
+            name=output,
+            producer=step.name,
+            consumers=tuple(
+                s.name for s in steps if any(
+                    i.name == output and i.from_step == step.name for i in s.inputs
+                )
+            ),
+            format=_live_format(live_namespace, output),
+        )
+        for step in steps
+        for output in step.outputs
+    )  # fmt: skip
+    modules = set(setup.imported_modules)
+    for names in analyses.values():
+        modules.update(names.imported_modules)
+    return PipelinePlan(
+        parameters=parameters,
+        setup_cells=layout.setup_cells,
+        setup_names=tuple(sorted(setup_names)),
+        hoisted_imports=tuple(hoisted),
+        steps=steps,
+        edges=edges,
+        artifacts=artifacts,
+        imported_modules=tuple(sorted(modules)),
+    )
+
+
+def read_parameters(cells: tuple[CodeCell, ...]) -> tuple[ParameterSpec, ...]:
+    """Typed parameters from ``parameters`` cells: literal assignments only."""
+    found: dict[str, ParameterSpec] = {}
+    for cell in cells:
+        for statement in cell.tree.body:
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                continue
+            if isinstance(statement, ast.Assign) and all(
+                isinstance(t, ast.Name) for t in statement.targets
+            ):
+                targets = [t.id for t in statement.targets]  # type: ignore[attr-defined]
+                annotation: ast.expr | None = None
+                value_node: ast.expr | None = statement.value
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                targets = [statement.target.id]
+                annotation = statement.annotation
+                value_node = statement.value
+                if value_node is None:
+                    raise _parameter_error(cell, statement, targets[0], "has no default value")
+            else:
+                raise _parameter_error(cell, statement, None, "is not a name = value assignment")
+            try:
+                value = ast.literal_eval(value_node)  # type: ignore[arg-type]  # checked above
+            except (ValueError, SyntaxError, TypeError):
+                raise _parameter_error(
+                    cell, statement, targets[0], "is not a literal value"
+                ) from None
+            for target in targets:
+                found[target] = _typed_parameter(cell, statement, target, value, annotation)
+    return tuple(found.values())
+
+
+def _typed_parameter(
+    cell: CodeCell, statement: ast.stmt, name: str, value: Any, annotation: ast.expr | None
+) -> ParameterSpec:
+    if isinstance(value, tuple):
+        value = list(value)
+    inferred = _value_type(value)
+    declared, nullable = _annotation_type(annotation) if annotation is not None else (None, False)
+    if inferred is None:
+        raise _parameter_error(
+            cell,
+            statement,
+            name,
+            f"has a {type(value).__name__} value; parameters are"
+            " int, float, str, bool, list, dict or None",
+        )
+    kind = declared or inferred
+    if declared is not None and inferred != declared:
+        if inferred == "none" and nullable:
+            pass
+        elif declared == "float" and inferred == "int":
+            value = float(value)
+        else:
+            raise _parameter_error(
+                cell, statement, name, f"is annotated {declared} but its value is {inferred}"
+            )
+    return ParameterSpec(
+        name=name,
+        type=kind,
+        default=value,
+        nullable=nullable or value is None,
+        cell_index=cell.index,
+    )
+
+
+def _value_type(value: Any) -> str | None:
+    if value is None:
+        return "none"
+    for kind, label in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"),
+                        (list, "list"), (dict, "dict")):  # fmt: skip
+        if isinstance(value, kind):
+            return label
+    return None
+
+
+def _annotation_type(node: ast.expr) -> tuple[str | None, bool]:
+    """('float', True) for ``float | None`` or ``Optional[float]``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None, False
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, left_null = _annotation_type(node.left)
+        right, right_null = _annotation_type(node.right)
+        kinds = [k for k in (left, right) if k and k != "none"]
+        nullable = left == "none" or right == "none" or left_null or right_null
+        return (kinds[0] if kinds else "none"), nullable
+    if isinstance(node, ast.Subscript):
+        base = (
+            node.value.attr
+            if isinstance(node.value, ast.Attribute)
+            else getattr(node.value, "id", "")
+        )
+        if base == "Optional":
+            inner, _ = _annotation_type(node.slice)
+            return inner, True
+        return _TYPE_NAMES.get(base), False
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "none", True
+    name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+    return _TYPE_NAMES.get(name), False
+
+
+def _parameter_error(
+    cell: CodeCell, statement: ast.stmt, name: str | None, problem: str
+) -> ExportError:
+    what = f'parameter "{name}"' if name else f"line {statement.lineno}"
+    return ExportError(
+        f"Cell {cell.index + 1} (parameters): {what} {problem}",
+        cell_index=cell.index,
+        variable=name,
+        tag="parameters",
+        hint="A parameters cell holds only assignments of literals, such as lr = 0.1 or"
+        " features: list = ['a', 'b']; move other code into a step.",
+    )
+
+
+def _check_setup(
+    layout: NotebookLayout, setup: CodeNames, parameter_names: set[str], setup_names: set[str]
+) -> None:
+    for name in setup.reads:
+        if name in BUILTIN_NAMES or name in RUNTIME_NAMES or name in setup_names:
+            continue
+        cell, line = setup.read_at(name)
+        if name in parameter_names:
+            raise ExportError(
+                f'Cell {cell + 1} (setup) reads the parameter "{name}" on line {line}; setup'
+                " code runs before parameter values are known",
+                cell_index=cell,
+                variable=name,
+                tag="setup",
+                hint="Move the code that uses the parameter into a step.",
+            )
+        raise ExportError(
+            f'Cell {cell + 1} (setup) reads "{name}" on line {line}, which nothing before it'
+            " defines",
+            cell_index=cell,
+            variable=name,
+            tag="setup",
+            hint="Define it in a setup cell, or move this code into a step.",
+        )
+
+
+def _undefined(
+    draft: StepDraft,
+    names: CodeNames,
+    name: str,
+    layout: NotebookLayout,
+    analyses: dict[str, CodeNames],
+    deleted_by: dict[str, str],
+) -> ExportError:
+    cell, line = names.read_at(name)
+    where = f'Cell {cell + 1} (step "{draft.name}"), line {line}'
+    if name in deleted_by:
+        detail = f'reads "{name}", which step "{deleted_by[name]}" deleted with del'
+        hint = "Remove the del, or compute the value again in this step."
+    else:
+        later = next(
+            (d for d in layout.steps if d.name != draft.name and name in analyses[d.name].writes),
+            None,
+        )
+        if later is not None and later.first_cell > draft.first_cell:
+            detail = (
+                f'reads "{name}" before any step defines it (step "{later.name}", cell'
+                f" {later.first_cell + 1}, defines it later)"
+            )
+            hint = "Move the step that defines it above this one in the notebook."
+        else:
+            detail = f'reads "{name}", which no earlier step, setup cell or parameter defines'
+            hint = (
+                "Define it in an earlier step or a setup cell, add it to the parameters cell,"
+                " or import it."
+            )
+    return ExportError(
+        f"{where} {detail}", cell_index=cell, step=draft.name, variable=name, hint=hint
+    )
+
+
+def _is_import_binding(names: CodeNames, name: str) -> bool:
+    binding = names.binding(name)
+    return binding is not None and binding.kind == "import"
+
+
+def _configures_shared_object(
+    name: str, names: CodeNames, setup: CodeNames, hoisted_names: set[str]
+) -> bool:
+    """``np.random.seed(0)`` or ``mlops.log(...)`` in a step calls a method on a module,
+    function or class from setup code: it configures the process, it is no value to
+    pass on. (A setup *value* changed in place, like a dict, is passed on.)"""
+    binding = names.binding(name)
+    if binding is not None and binding.kind != "mutated":
+        return False
+    if name in RUNTIME_NAMES or name in hoisted_names:
+        return True
+    shared = setup.binding(name)
+    return shared is not None and shared.kind in ("import", "def", "class")
+
+
+def _static_problem(binding: Binding | None) -> str | None:
+    if binding is None:
+        return None
+    leaf = binding.detail.split(".")[-1]
+    if binding.kind == "def":
+        return "a function defined in that step (functions are saved by reference)"
+    if binding.kind == "class":
+        return "a class defined in that step"
+    if binding.kind == "lambda":
+        return "a lambda"
+    if binding.kind == "generator":
+        return f"a generator ({binding.detail})"
+    if binding.kind == "import":
+        return "a module"
+    if binding.kind in ("call", "with") and leaf in UNSERIALIZABLE_CALLS:
+        if binding.kind == "with" and leaf not in ("open", "connect", "urlopen", "Popen"):
+            return None
+        return f"{UNSERIALIZABLE_CALLS[leaf]} (from {binding.detail}(...))"
+    return None
+
+
+def _check_serializable(
+    planned: list[dict[str, Any]],
+    by_name: dict[str, dict[str, Any]],
+    setup_names: set[str],
+    live_namespace: Mapping[str, Any] | None,
+) -> None:
+    from ..runner.serialization import serialization_problem
+
+    for entry in planned:
+        for item in entry["inputs"]:
+            producer = by_name[item.from_step]
+            binding = producer["names"].binding(item.name)
+            problem: str | None
+            if live_namespace is not None and item.name in live_namespace:
+                value = live_namespace[item.name]
+                problem = serialization_problem(value)
+                kind = type(value)
+                if problem and kind.__module__ == "__main__" and kind.__name__ in setup_names:
+                    problem = None  # the class comes from setup code, importable in every step
+            else:
+                problem = _static_problem(binding)
+            if problem:
+                cell = binding.cell_index if binding else producer["draft"].first_cell
+                line = f", line {binding.line}" if binding else ""
+                raise ExportError(
+                    f'Cell {cell + 1} (step "{item.from_step}"{line}): "{item.name}" is passed to'
+                    f' step "{entry["draft"].name}", but it is {problem}, which cannot be'
+                    " saved between steps",
+                    cell_index=cell,
+                    step=item.from_step,
+                    variable=item.name,
+                    hint="Create it inside the step that uses it, or in a setup cell (setup"
+                    " code runs in every step); pass plain data between steps.",
+                )
+
+
+def _edges(planned: list[dict[str, Any]]) -> tuple[tuple[EdgeSpec, ...], dict[str, list[str]]]:
+    order = {e["draft"].name: i for i, e in enumerate(planned)}
+    variables: dict[tuple[str, str], list[str]] = {}
+    depends: dict[str, list[str]] = {e["draft"].name: [] for e in planned}
+    for entry in planned:
+        target = entry["draft"].name
+        for item in entry["inputs"]:
+            variables.setdefault((item.from_step, target), []).append(item.name)
+        for source, _cell in entry["draft"].after:
+            variables.setdefault((source, target), [])
+    # A gate guards everything below it in the notebook, not only the steps that
+    # read its values: a later step never runs when a gate above it failed.
+    for index, entry in enumerate(planned):
+        if entry["draft"].gate:
+            for later in planned[index + 1 :]:
+                variables.setdefault((entry["draft"].name, later["draft"].name), [])
+    for source, target in variables:
+        if source not in depends[target]:
+            depends[target].append(source)
+    for target in depends:
+        depends[target].sort(key=lambda name: order[name])
+    edges = tuple(
+        EdgeSpec(source, target, tuple(names))
+        for (source, target), names in sorted(
+            variables.items(), key=lambda kv: (order[kv[0][1]], order[kv[0][0]])
+        )
+    )
+    return edges, depends
+
+
+def _check_cycles(drafts: tuple[StepDraft, ...], depends: dict[str, list[str]]) -> None:
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for parent in depends[name]:
+            if state.get(parent) == 1:
+                return path[path.index(parent) :] + [parent]
+            if parent not in state:
+                found = visit(parent)
+                if found:
+                    return found
+        state[name] = 2
+        path.pop()
+        return None
+
+    for draft in drafts:
+        if draft.name not in state:
+            cycle = visit(draft.name)
+            if cycle:
+                by_name = {d.name: d for d in drafts}
+                tagged = next(
+                    ((d, t, c) for d in (by_name[n] for n in cycle) for t, c in d.after
+                     if t in cycle),
+                    None,
+                )  # fmt: skip
+                cell = tagged[2] if tagged else by_name[cycle[0]].first_cell
+                shown = " -> ".join(reversed(cycle))
+                raise ExportError(
+                    f"Cell {cell + 1}: the steps form a cycle ({shown}); each needs the other"
+                    " to run first",
+                    cell_index=cell,
+                    step=tagged[0].name if tagged else cycle[0],
+                    tag=f"after:{tagged[1]}" if tagged else None,
+                    hint="Remove the after: tag that points forward, or reorder the steps.",
+                )
+
+
+def _live_format(live_namespace: Mapping[str, Any] | None, name: str) -> str:
+    if live_namespace is None or name not in live_namespace:
+        return "auto"
+    from ..runner.serialization import choose_format
+
+    return choose_format(live_namespace[name])

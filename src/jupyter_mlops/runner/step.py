@@ -1,0 +1,208 @@
+"""One pipeline step, run in a process of its own.
+
+    python -m jupyter_mlops.runner.step REQUEST.json
+
+The request (written by the runner) names the step module, its inputs (artifact
+hashes and formats), its parameter values and the outputs to save. This process
+loads the inputs from the artifact store, runs the module with them defined, saves
+each output back into the store and writes a result JSON: outputs, metrics, gate
+checks, and the files the step read and wrote with their sha256 (so that a later
+run can tell whether an input file changed, whatever its timestamp says).
+
+Exit codes: 0 the step finished, 1 it failed, 3 its gate failed (GateFailedError,
+or an AssertionError in a ``gate`` step).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_GATE_FAILED = 3
+
+_IGNORED_PREFIXES = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/", "/lib/", "/lib64/", "/bin/")
+
+
+@dataclass
+class FileAccess:
+    """Files a step opened, collected by an audit hook (``open`` events)."""
+
+    ignored_roots: tuple[str, ...]  # Python, its packages, caches, the temp folder
+    workdir: str = ""  # files under the step's working directory count even there...
+    own_roots: tuple[str, ...] = ()  # ...except the pipeline's and the artifact store's
+    read: dict[str, None] = field(default_factory=dict)
+    written: dict[str, None] = field(default_factory=dict)
+
+    def hook(self, event: str, args: tuple[Any, ...]) -> None:
+        if event != "open":
+            return
+        path, mode, flags = args
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return
+        try:
+            full = os.path.abspath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return
+        if self.own_roots and full.startswith(self.own_roots):
+            return
+        in_workdir = bool(self.workdir) and full.startswith(self.workdir)
+        if not in_workdir and (
+            full.startswith(_IGNORED_PREFIXES) or full.startswith(self.ignored_roots)
+        ):
+            return
+        writing = (
+            any(c in mode for c in "wax+") if isinstance(mode, str)
+            else bool(flags & (os.O_WRONLY | os.O_RDWR))
+        )  # fmt: skip
+        if writing:
+            self.written[full] = None
+        elif full not in self.written:
+            self.read[full] = None
+
+
+def file_digests(paths: list[str], workdir: Path) -> dict[str, str]:
+    """sha256 of each existing regular file, keyed by a path relative to ``workdir``
+    when the file lies under it."""
+    from ..artifacts import sha256_file
+
+    digests: dict[str, str] = {}
+    for path in paths:
+        file = Path(path)
+        if not file.is_file():
+            continue
+        try:
+            key = str(file.relative_to(workdir))
+        except ValueError:
+            key = str(file)
+        digests[key] = sha256_file(file)
+    return digests
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m jupyter_mlops.runner.step REQUEST.json", file=sys.stderr)
+        return 2
+    request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    result_path = Path(request["result_path"])
+    started = time.perf_counter()
+    result: dict[str, Any] = {"step": request["step"], "outputs": {}}
+    code = run_request(request, result)
+    result["duration_s"] = time.perf_counter() - started
+    result_path.write_text(json.dumps(result, indent=1, default=repr), encoding="utf-8")
+    return code
+
+
+def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
+    """Run the step described by ``request``; fill ``result``; return the exit code."""
+    from ..artifacts import ArtifactStore
+    from ..errors import GateFailedError, MlopsError
+    from . import step_api
+    from .serialization import load_value, save_value
+
+    pipeline_dir = Path(request["pipeline_dir"]).resolve()
+    workdir = Path.cwd()
+    store = ArtifactStore(Path(request["artifacts_root"]))
+    steps_dir = pipeline_dir / "steps"
+    sys.path.insert(0, str(steps_dir))
+    access = FileAccess(
+        ignored_roots=_installation_roots(),
+        workdir=os.path.join(str(workdir), ""),
+        own_roots=tuple(
+            os.path.join(str(Path(p).resolve()), "")
+            for p in (request.get("registry_dir") or store.root, pipeline_dir)
+        ),
+    )
+    record = step_api.reset_record()
+    namespace: dict[str, Any] = dict(request.get("params", {}))
+    try:
+        for name, ref in request.get("inputs", {}).items():
+            namespace[name] = load_value(store, ref["sha"], ref["format"])
+        sys.addaudithook(access.hook)
+        module_globals = runpy.run_path(
+            str(pipeline_dir / request["module"]),
+            init_globals=namespace,
+            run_name=f"mlops_step_{request['step']}",
+        )
+        missing = [name for name in request.get("outputs", ()) if name not in module_globals]
+        if missing:
+            raise _MissingOutput(missing)
+        for name in request.get("outputs", ()):
+            fmt, sha = save_value(store, module_globals[name])
+            result["outputs"][name] = {"format": fmt, "sha": sha}
+        code = EXIT_OK
+        result["status"] = "ok"
+    except BaseException as exc:  # noqa: BLE001 - everything a step raises is reported
+        gate_failed = isinstance(exc, GateFailedError) or (
+            request.get("gate") and isinstance(exc, AssertionError)
+        )
+        code = EXIT_GATE_FAILED if gate_failed else EXIT_FAILED
+        result["status"] = "gate_failed" if gate_failed else "failed"
+        result["error"] = {
+            "type": type(exc).__name__,
+            "message": _message(exc),
+            "hint": exc.hint if isinstance(exc, MlopsError) else None,
+            "traceback": "".join(traceback.format_exception(exc)),
+        }
+        traceback.print_exception(exc, file=sys.stderr)
+    result["metrics"] = record.metrics
+    result["logged_params"] = record.params
+    result["snapshots"] = record.snapshots
+    result["checks"] = record.checks
+    read = [p for p in access.read if p not in access.written]
+    # Paths the code names literally count too: C++ readers (pyarrow) bypass the hook.
+    for hint in request.get("file_hints", ()):
+        full = os.path.abspath(hint)
+        if full not in access.written and full not in read:
+            read.append(full)
+    result["files_read"] = file_digests(read, workdir)
+    result["files_written"] = file_digests(list(access.written), workdir)
+    return code
+
+
+def _installation_roots() -> tuple[str, ...]:
+    """Folders whose files belong to Python and its packages, not to the step's data."""
+    import site
+    import sysconfig
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    roots.update(p for p in sysconfig.get_paths().values() if p)
+    roots.update(site.getsitepackages())
+    roots.add(str(Path(__file__).resolve().parents[1]))  # jupyter_mlops itself
+    # Caches that libraries keep for themselves (fonts, compiled kernels, temp files).
+    home = Path.home()
+    roots.update(str(home / name) for name in (".cache", ".config", ".local", ".keras"))
+    roots.add(tempfile.gettempdir())
+    return tuple(os.path.join(os.path.abspath(r), "") for r in roots)
+
+
+class _MissingOutput(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            "the step finished without defining "
+            + ", ".join(repr(n) for n in names)
+            + ", which later steps read (was it assigned only in a branch that did not run?)"
+        )
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, AssertionError) and not text:
+        tb = traceback.extract_tb(exc.__traceback__)
+        line = tb[-1].line if tb else ""
+        return f"assertion failed: {line}" if line else "assertion failed"
+    return text or type(exc).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

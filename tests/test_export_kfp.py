@@ -1,0 +1,153 @@
+"""The Kubeflow Pipelines target compiles, and loads back with every step, edge and parameter."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from jupyter_mlops.errors import ExportError
+from jupyter_mlops.export import export_notebook
+
+kfp = pytest.importorskip("kfp", reason="the kfp extra is not installed (pip install '.[kfp]')")
+yaml = pytest.importorskip("yaml")
+
+
+def code(source: str, *tags: str):
+    return new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kfp")
+    path = folder / "churn.ipynb"
+    cells = [
+        code("import numpy as np", "setup"),
+        code("lr = 0.5\nrows = 100\nname = 'churn'\nflags = ['a']\nverbose = False", "parameters"),
+        code("data = np.arange(rows) * 1.0", "step:prepare"),
+        code("data = data / data.max()", "step:scale"),
+        code("score = float((data * lr).mean())", "step:train"),
+        code("score > 0.1", "gate"),
+        code("report = {'score': score, 'name': name}", "step:report"),
+        code("audit = len(data)", "step:audit", "after:prepare"),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    result = export_notebook(path, folder / "out", targets=("local", "kfp"), image="reg/churn:1")
+    return result, yaml.safe_load((folder / "out/kfp/pipeline.yaml").read_text())
+
+
+def test_kfp_pipeline_loads_back_with_every_step(compiled):
+    from kfp import components
+
+    result, _ = compiled
+    loaded = components.load_component_from_file(str(result.output_dir / "kfp/pipeline.yaml"))
+    tasks = loaded.pipeline_spec.root.dag.tasks
+    inside_gate = {}
+    for task in tasks.values():
+        if task.component_ref.name.startswith("comp-condition"):
+            group = loaded.pipeline_spec.components[task.component_ref.name]
+            inside_gate.update(group.dag.tasks)
+    assert set(tasks) - {n for n in tasks if n.startswith("condition")} == {
+        "prepare", "scale", "train", "train-gate"
+    }  # fmt: skip
+    assert set(inside_gate) == {"report", "audit"}
+
+
+def test_kfp_pipeline_has_typed_run_time_parameters_with_defaults(compiled):
+    _, spec = compiled
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    typed = {name: (p["parameterType"], p.get("defaultValue")) for name, p in parameters.items()}
+    assert typed == {
+        "lr": ("NUMBER_DOUBLE", 0.5),
+        "rows": ("NUMBER_INTEGER", 100),
+        "name": ("STRING", "churn"),
+        "flags": ("LIST", ["a"]),
+        "verbose": ("BOOLEAN", False),
+    }
+    train = spec["root"]["dag"]["tasks"]["train"]
+    assert train["inputs"]["parameters"]["lr"]["componentInputParameter"] == "lr"
+
+
+def _artifact_producers(spec) -> dict[tuple[str, str], str]:
+    """(task, input name) -> producing task, through condition groups' channels."""
+    found: dict[tuple[str, str], str] = {}
+    for name, task in spec["root"]["dag"]["tasks"].items():
+        artifacts = task.get("inputs", {}).get("artifacts", {})
+        if name.startswith("condition"):
+            channels = {k: v["taskOutputArtifact"] for k, v in artifacts.items()}
+            group = spec["components"][task["componentRef"]["name"]]["dag"]["tasks"]
+            for inner_name, inner in group.items():
+                for key, ref in inner.get("inputs", {}).get("artifacts", {}).items():
+                    source = channels[ref["componentInputArtifact"]]
+                    found[(inner_name, key)] = (source["producerTask"], source["outputArtifactKey"])
+        else:
+            for key, ref in artifacts.items():
+                source = ref["taskOutputArtifact"]
+                found[(name, key)] = (source["producerTask"], source["outputArtifactKey"])
+    return found
+
+
+def test_kfp_pipeline_passes_artifacts_along_every_edge(compiled):
+    result, spec = compiled
+    producers = _artifact_producers(spec)
+    expected = {}
+    for edge in result.spec.edges:
+        for variable in edge.variables:
+            key = variable if edge.from_step != "scale" else f"{variable}_out"
+            expected[(edge.to_step.replace("_", "-"), variable)] = (
+                edge.from_step.replace("_", "-"),
+                key,
+            )
+    assert producers == expected
+    assert producers[("train", "data")] == ("scale", "data_out")  # scale re-writes data
+    assert ("prepare", "audit") in {(e.from_step, e.to_step) for e in result.spec.edges}
+    executors = spec["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {"reg/churn:1"}
+    train = next(e for n, e in executors.items() if n == "exec-train")["container"]
+    assert train["command"] == ["python", "-m", "jupyter_mlops.runner.kfp_step"]
+
+
+def test_kfp_gate_is_a_condition_that_guards_the_steps_below_it(compiled):
+    _, spec = compiled
+    condition = next(n for n in spec["root"]["dag"]["tasks"] if n.startswith("condition"))
+    trigger = spec["root"]["dag"]["tasks"][condition]["triggerPolicy"]["condition"]
+    assert "train-gate" in trigger and "passed" in trigger and "'true'" in trigger
+
+
+def test_kfp_export_without_the_sdk_says_how_to_install_it(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "kfp", None)  # what Python does for a missing package
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=[code("x = 1", "step:a")]), path)
+    with pytest.raises(ExportError, match="needs the Kubeflow Pipelines SDK") as caught:
+        export_notebook(path, tmp_path / "out", targets="kfp")
+    assert "jupyter-mlops[kfp]" in caught.value.hint
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lr, passed", [(0.5, "true"), (0.01, "false")])
+def test_kfp_step_runs_components_with_the_paths_kubeflow_hands_out(compiled, tmp_path, lr, passed):
+    import subprocess
+    import sys
+
+    result, _ = compiled
+    pipeline = str(result.output_dir)
+
+    def run(step, *args):
+        command = [sys.executable, "-m", "jupyter_mlops.runner.kfp_step", "--pipeline", pipeline,
+                   "--step", step, *args]  # fmt: skip
+        completed = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+
+    run("prepare", "--param", "rows", "100", "--output", "data", str(tmp_path / "a"))
+    run("scale", "--input", "data", str(tmp_path / "a"), "--output", "data", str(tmp_path / "b"))
+    run("train", "--input", "data", str(tmp_path / "b"), "--param", "lr", str(lr),
+        "--output", "score", str(tmp_path / "score"))  # fmt: skip
+    run("train_gate", "--input", "score", str(tmp_path / "score"),
+        "--gate-result", str(tmp_path / "passed"))  # fmt: skip
+    assert (tmp_path / "passed").read_text() == passed
+    from jupyter_mlops.runner.serialization import read_value_file
+
+    assert read_value_file(tmp_path / "score") == pytest.approx(lr * 0.5)
