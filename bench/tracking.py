@@ -304,21 +304,31 @@ def versions_line(results: dict[str, Any]) -> str:
     return ", ".join(f"{name} {version}" for name, version in sorted(found.items()))
 
 
+def _float_or_zero(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
 def report_markdown(results: dict[str, Any], setup: Setup, machine: dict[str, str],
                     elapsed: float) -> str:
     sizes = setup.sizes
     population = results.get("population", {})
     in_memory = any(p.get("built_in_memory") for p in population.values())
     floor = results.get("open", {}).get("ours", {}).get("stdlib_modules")
+    load_after = load_average()
+    busy = max(_float_or_zero(machine["load"]), _float_or_zero(load_after)) > 1.0
     lines = [
         f"Measured {machine['date']} by `python bench/tracking.py`, both tools side by side in"
         f" one run of {elapsed / 60:.0f} min, on {machine['cpu']} ({machine['cores']} cores,"
         f" {machine['memory']}), {machine['os']}, Python {machine['python']}; stores on"
         f" {machine['filesystem']} (median fsync {machine['fsync']}); load average"
-        f" {machine['load']} before the run, {load_average()} after it (the machine was"
-        " shared with other jobs: ratios, measured side by side, are steadier than absolute"
-        " times). Versions:"
-        f" {versions_line(results)}; jupyter-mlops at commit {git_commit(REPO_ROOT)}.",
+        f" {machine['load']} before the run, {load_after} after it"
+        + (" (the machine was shared with other jobs: ratios, measured side by side, are"
+           " steadier than absolute times)" if busy else "")
+        + ". Versions:"
+        f" {versions_line(results)}; jupyter-mlops at commit {machine.get('commit', '?')}.",
         "",
         "Figures are medians; the last column gives the best sample and the number of"
         " samples (ours / MLflow). \"MLflow / ours\" is how many times longer MLflow takes."
@@ -453,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pythons, skipped = choose_pythons(args.smoke, with_mlflow)
         setup = Setup(sizes, workdir, memdir, pythons, skipped)
-        machine = machine_info(workdir)
+        machine = machine_info(workdir) | {"commit": git_commit(REPO_ROOT)}
         log(f"Tracking benchmark ({'smoke' if args.smoke else 'full size'}) in {workdir}"
             + (f" and {memdir}" if memdir else ""))
         started = time.perf_counter()
