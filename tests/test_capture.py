@@ -132,3 +132,28 @@ def test_environment_lists_imported_distributions() -> None:
     packages = dict(environment.packages)
     assert packages["scikit-learn"] == __import__("sklearn").__version__
     assert environment.hash == capture.current_environment().hash
+
+
+def test_installed_distributions_map_modules_to_names_and_versions() -> None:
+    import importlib.metadata
+
+    found = capture.installed_distributions()
+    assert ("scikit-learn", importlib.metadata.version("scikit-learn")) in found["sklearn"]
+    assert found["jupyter_mlops"][0][0] == "jupyter-mlops"  # editable installs too
+
+
+def test_installed_distributions_reads_top_level_and_record(tmp_path: Path) -> None:
+    with_top = tmp_path / "Pillow_Fork-10.1.dist-info"
+    with_top.mkdir()
+    (with_top / "top_level.txt").write_text("PIL\n")
+    with_record = tmp_path / "my_pkg-2.0.dist-info"
+    with_record.mkdir()
+    (with_record / "RECORD").write_text(
+        "mypkg/__init__.py,sha256=x,1\nhelper.py,,\nmy_pkg-2.0.dist-info/METADATA,,\n"
+        "../../bin/tool,,\n__pycache__/helper.cpython-311.pyc,,\n"
+    )
+    found = capture.installed_distributions([str(tmp_path)])
+    assert found["PIL"] == [("pillow-fork", "10.1")]
+    assert found["mypkg"] == [("my-pkg", "2.0")]
+    assert found["helper"] == [("my-pkg", "2.0")]
+    assert ".." not in found and "__pycache__" not in found

@@ -301,3 +301,22 @@ def test_user_exception_is_not_hidden_when_the_end_cannot_be_recorded(
     registry.conn.execute("PRAGMA query_only = OFF")
     assert "Could not record the end of run" in caplog.text
     assert mlops.active_run() is None
+
+
+def test_environment_is_taken_when_the_run_ends(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "site"
+    (package / "freshly_imported").mkdir(parents=True)
+    (package / "freshly_imported" / "__init__.py").write_text("")
+    info = package / "freshly_imported-3.2.1.dist-info"
+    info.mkdir()
+    (info / "top_level.txt").write_text("freshly_imported\n")
+    monkeypatch.syspath_prepend(str(package))
+    from jupyter_mlops import capture
+
+    monkeypatch.setattr(capture, "_environment_cache", capture._EnvironmentCache())
+    with mlops.start_run("imports-inside") as run:
+        import freshly_imported  # noqa: F401
+    env = mlops.get_run(run.id).environment
+    assert env is not None and env["packages"]["freshly-imported"] == "3.2.1"

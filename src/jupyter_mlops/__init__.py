@@ -28,21 +28,22 @@ functions that need them.
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from .errors import MlopsError
-from .registry import Registry
-from .tracking import active_run, end_run, log, log_params, start_run
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from .expectations import expect
     from .gates import GateEvaluation, Promotion
     from .models import ModelVersion
     from .queries import Comparison, RunDetail
-    from .tracking import Run, SnapshotRecord
+    from .registry import Registry
+    from .tracking import Run, SnapshotRecord, active_run, end_run, log, log_params, start_run
 
 __version__ = "0.1.0"
 
@@ -68,10 +69,32 @@ __all__ = [
     "start_run",
 ]
 
+# Names served from their modules on first use, so that `import jupyter_mlops` loads
+# (almost) nothing: a pipeline step or a script pays only for what it calls.
+_LAZY = {
+    "Registry": "registry",
+    "expect": "expectations",
+    "active_run": "tracking",
+    "end_run": "tracking",
+    "log": "tracking",
+    "log_params": "tracking",
+    "start_run": "tracking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
 
 def init(directory: str | Path | None = None) -> Registry:
     """Create (or open) ``.mlops/registry.db`` in ``directory`` and record into it."""
     from . import tracking
+    from .registry import Registry
 
     registry = Registry.init(directory)
     tracking.use_registry(registry)
@@ -290,15 +313,6 @@ def _registry_and_run(run: Any) -> tuple[Registry, str | None]:
             run.flush()
         return run.registry, run.id
     return tracking.default_registry(), None
-
-
-def __getattr__(name: str) -> Any:
-    """``mlops.expect`` is imported on first use, so that importing the package stays cheap."""
-    if name == "expect":
-        from .expectations import expect
-
-        return expect
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

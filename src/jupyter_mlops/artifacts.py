@@ -13,10 +13,8 @@ never unpickled.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +30,8 @@ STALE_TEMP_SECONDS = 3600.0
 
 def sha256_file(path: Path) -> str:
     """The hex sha256 of a file's bytes, read in chunks."""
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -89,6 +89,8 @@ class ArtifactStore:
         ``pandas.DataFrame.to_parquet`` and ``joblib.dump`` want a path rather than a
         handle; they get a path inside ``tmp/`` that is moved into place afterwards.
         """
+        import tempfile
+
         self._ensure_dirs()
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix="w-")
         os.close(fd)
@@ -139,6 +141,8 @@ class ArtifactStore:
 
     def read_bytes(self, sha: str) -> bytes:
         """The artifact's bytes, verified against its hash."""
+        import hashlib
+
         data = self.verified_path(sha).read_bytes()
         if hashlib.sha256(data).hexdigest() != sha:  # changed between the check and the read
             raise ArtifactIntegrityError(f"Artifact {sha[:12]} changed while it was read")
@@ -169,6 +173,8 @@ class ArtifactStore:
             ) from exc
 
     def _write_temp(self, write: Callable[[IO[bytes]], object]) -> Path:
+        import tempfile
+
         self._ensure_dirs()
         handle = tempfile.NamedTemporaryFile(dir=self.tmp, prefix="w-", delete=False)
         temp = Path(handle.name)

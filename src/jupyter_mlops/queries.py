@@ -478,6 +478,7 @@ def _raw_values(
 
 
 _NATIVE_TYPES = frozenset(("str", "none", "other"))
+_NUMBERS = frozenset(("int", "float"))
 
 
 def _decoded(value: Any, type_name: str) -> Any:
@@ -512,31 +513,40 @@ def runs_frame(
     Metric columns hold each metric's last value (NaN when it was NaN or not logged).
     Built column by column from three queries, so 10,000 runs take a fraction of a second.
     """
+    import numpy as np
     import pandas as pd
 
     rows, _ = _select(registry, experiment, where, sort, limit, 0, count=False)
-    base = pd.DataFrame.from_records(rows, columns=list(_RUN_COLUMNS))
-    base["duration"] = base["ended_at"] - base["started_at"]
-    for column in ("started_at", "ended_at"):
-        base[column] = pd.to_datetime(base[column], unit="s", utc=True)
+    columns: dict[str, Any] = {
+        name: [row[i] for row in rows] for i, name in enumerate(_RUN_COLUMNS)
+    }
+    run_ids: list[str] = columns["run_id"]
+    started = np.array(columns["started_at"], dtype="float64")
+    ended = np.array([np.nan if v is None else v for v in columns["ended_at"]], dtype="float64")
+    columns["started_at"] = pd.to_datetime(started, unit="s", utc=True)
+    columns["ended_at"] = pd.to_datetime(ended, unit="s", utc=True)
+    columns["duration"] = ended - started
     total = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
-    params, metrics = _raw_values(registry, list(base["run_id"]), everything=len(rows) == total)
-    by_key: dict[str, dict[str, Any]] = {}
+    params, metrics = _raw_values(registry, run_ids, everything=len(rows) == total)
+    # Pivot in plain Python: per key, a dict of run id -> value, then one list per column.
+    param_values: dict[str, dict[str, Any]] = {}
     for run_id, key, value, type_name in params:
-        by_key.setdefault(key, {})[run_id] = _decoded(value, type_name)
-    extra: dict[str, Any] = {}
-    for key in sorted(by_key):
-        extra[f"params.{key}"] = base["run_id"].map(by_key[key])
-    if metrics:
-        wide = pd.DataFrame.from_records(metrics, columns=["run_id", "key", "last"]).pivot(
-            index="run_id", columns="key", values="last"
-        )
-        wide = wide.reindex(base["run_id"]).astype("float64")
-        for key in sorted(wide.columns):
-            extra[f"metrics.{key}"] = wide[key].to_numpy()
-    if extra:
-        base = pd.concat([base, pd.DataFrame(extra, index=base.index)], axis=1)
-    return base
+        if type_name in _NATIVE_TYPES or (type_name in _NUMBERS and type(value) is not str):
+            param_values.setdefault(key, {})[run_id] = value
+        else:
+            param_values.setdefault(key, {})[run_id] = decode_param(value, type_name)
+    metric_values: dict[str, dict[str, float | None]] = {}
+    for run_id, key, last in metrics:
+        metric_values.setdefault(key, {})[run_id] = last
+    for key in sorted(param_values):
+        lookup = param_values[key]
+        columns[f"params.{key}"] = [lookup.get(run_id) for run_id in run_ids]
+    nan = float("nan")
+    for key in sorted(metric_values):
+        lookup = metric_values[key]
+        values = [lookup.get(run_id) for run_id in run_ids]
+        columns[f"metrics.{key}"] = np.array([nan if v is None else v for v in values], "float64")
+    return pd.DataFrame(columns)
 
 
 def best_run(

@@ -22,9 +22,7 @@ database, or not a jupyter-mlops registry, is refused and never overwritten.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -36,9 +34,17 @@ from .errors import RecordingError, RegistryCorruptError, RegistryError, Registr
 from .schema import MIGRATIONS
 
 if TYPE_CHECKING:
+    import logging
+
     import sqlite_utils
 
-logger = logging.getLogger(__name__)
+
+def _logger() -> logging.Logger:
+    """The module's logger, imported on first use: opening a registry stays cheap."""
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 ENV_VAR = "MLOPS_REGISTRY"
 DIRECTORY_NAME = ".mlops"
@@ -67,6 +73,10 @@ def locate(start: Path | None = None) -> Path | None:
 
 
 def _file_for(path: Path) -> Path:
+    """The registry file a path names: a ``.db`` file, a project directory holding
+    ``.mlops/registry.db``, or a directory holding ``registry.db``."""
+    if path.is_dir() and (path / DIRECTORY_NAME / FILE_NAME).is_file():
+        return path / DIRECTORY_NAME / FILE_NAME
     return path / FILE_NAME if path.is_dir() or path.suffix == "" else path
 
 
@@ -85,6 +95,15 @@ def process_token(pid: int) -> str | None:
     if fields[0] in ("Z", "X"):  # zombie or dead: the process has ended
         return None
     return f"{boot_id}:{fields[19]}"
+
+
+def hostname() -> str:
+    """This machine's name, as runs record it (no socket import on POSIX)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def _process_alive(pid: int, token: str | None) -> bool:
@@ -262,7 +281,7 @@ class Registry:
         )
         if not rows:
             return []
-        host = socket.gethostname()
+        host = hostname()
         now = time.time()
         crashed = []
         for row in rows:
@@ -284,9 +303,9 @@ class Registry:
                         [(run_id,) for run_id in crashed],
                     )
             except RecordingError as exc:  # a read-only registry can still be read
-                logger.warning("Could not mark crashed runs: %s", exc)
+                _logger().warning("Could not mark crashed runs: %s", exc)
                 return []
-            logger.info("Marked %d run(s) as crashed: %s", len(crashed), ", ".join(crashed))
+            _logger().info("Marked %d run(s) as crashed: %s", len(crashed), ", ".join(crashed))
         return crashed
 
     def integrity_check(self) -> str:
@@ -324,7 +343,7 @@ class Registry:
                     "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                     (migration.name, time.time()),
                 )
-                logger.info("Applied migration %s to %s", migration.name, self.path)
+                _logger().info("Applied migration %s to %s", migration.name, self.path)
             if not applied:
                 from . import __version__
 

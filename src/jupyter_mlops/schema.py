@@ -15,11 +15,12 @@ as numbers; lists and dicts are JSON text, and ``type`` says what to turn them b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
+    """A named step of the schema; applied once, in the order of :data:`MIGRATIONS`."""
+
     name: str
     sql: str
 

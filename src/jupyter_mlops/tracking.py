@@ -27,8 +27,6 @@ import logging
 import math
 import numbers
 import os
-import secrets
-import socket
 import sqlite3
 import threading
 import time
@@ -37,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .capture import GitProbe, current_environment
+from .capture import GitProbe, current_environment, environment_ready, warm_environment
 from .errors import InvalidInputError, MlopsError, NoActiveRunError
-from .registry import Registry, locate, process_token
+from .registry import Registry, hostname, locate, process_token
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ _MAX_KEY_LENGTH = 250
 
 def new_id() -> str:
     """A fresh 12-hex-digit run id (48 random bits)."""
-    return secrets.token_hex(6)
+    return os.urandom(6).hex()
 
 
 # -- values ---------------------------------------------------------------------------------
@@ -223,38 +221,40 @@ class Run:
         Without ``step``, each key counts its own steps from 0.
         """
         items = named if metrics is None else {**metrics, **named}
-        if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
+        if (
+            step is not None
+            and type(step) is not int
+            and (isinstance(step, bool) or not isinstance(step, numbers.Integral))
+        ):
             raise InvalidInputError(f"step must be an integer, got {step!r}")
         now = time.time()
         with self._lock:
-            self._check_open()
+            if self.status != "running":
+                self._check_open()
+            points = self._points
+            next_step = self._next_step
             for key, raw in items.items():
-                if key not in self._summaries:
-                    check_key("metric", key)
-                value = metric_value(key, raw)
-                if step is None:
-                    at = self._next_step.get(key, 0)
-                else:
-                    at = int(step)
-                self._next_step[key] = max(self._next_step.get(key, 0), at + 1)
-                self._points.append((key, at, value, now))
                 summary = self._summaries.get(key)
                 if summary is None:
+                    check_key("metric", key)
+                value = raw if type(raw) is float else metric_value(key, raw)
+                if step is None:
+                    at = next_step.get(key, 0)
+                    next_step[key] = at + 1
+                else:
+                    at = int(step)
+                    if at >= next_step.get(key, 0):
+                        next_step[key] = at + 1
+                points.append((key, at, value, now))
+                if summary is None:
                     finite = value if value == value else None
-                    self._summaries[key] = _Summary(
-                        value,
-                        at,
-                        finite,
-                        at if finite is not None else None,
-                        finite,
-                        at if finite is not None else None,
-                        1,
-                    )
+                    first = at if finite is not None else None
+                    self._summaries[key] = _Summary(value, at, finite, first, finite, first, 1)
                 else:
                     summary.add(at, value)
                 self._dirty_summaries.add(key)
-            if len(self._points) >= FLUSH_EVERY_POINTS or (
-                time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS
+            if len(points) >= FLUSH_EVERY_POINTS or (
+                not len(points) & 1023 and time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS
             ):
                 self.flush()
 
@@ -429,11 +429,14 @@ class Run:
             git = self._git.state(wait=2.0) if self._git is not None else None
             dirty = None if git is None or git.dirty is None else int(git.dirty)
             self.flush()
+            # the environment as it is at the end: packages imported during the run count
+            environment = current_environment()
             with self.registry.transaction(f"the end of run {self.id}") as conn:
+                environment_id = _environment_id(self.registry, conn, environment)
                 conn.execute(
                     "UPDATE runs SET status = ?, ended_at = ?, error = ?, heartbeat_at = ?,"
-                    " git_dirty = COALESCE(?, git_dirty) WHERE id = ?",
-                    (status, time.time(), error, time.time(), dirty, self.id),
+                    " git_dirty = COALESCE(?, git_dirty), environment_id = ? WHERE id = ?",
+                    (status, time.time(), error, time.time(), dirty, environment_id, self.id),
                 )
             self.status = status
             _forget(self)
@@ -595,12 +598,15 @@ def start_run(
         name = f"{stem or 'run'}-{run_id[:6]}"
     check_key("run", name)
     git = GitProbe(workdir or Path.cwd())
-    environment = current_environment()
+    warm_environment()  # versions are read in the background and attached when known
+    environment = current_environment() if environment_ready() else None
     now = time.time()
     pid = os.getpid()
     with registry.transaction(f'the start of run "{name}"') as conn:
         experiment_id = _experiment_id(registry, conn, experiment)
-        environment_id = _environment_id(registry, conn, environment)
+        environment_id = (
+            None if environment is None else _environment_id(registry, conn, environment)
+        )
         if previous_run_id is None:
             previous_run_id = _previous_run(conn, experiment_id, name, notebook_path, cell_id)
         conn.execute(
@@ -616,7 +622,7 @@ def start_run(
                 previous_run_id,
                 now,
                 now,
-                socket.gethostname(),
+                hostname(),
                 pid,
                 process_token(pid),
                 notebook_path,

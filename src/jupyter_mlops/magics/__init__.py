@@ -25,6 +25,9 @@ __all__ = ["COMMANDS", "MlopsMagics", "arguments", "command", "load", "parser_fo
 
 def load(shell: Any) -> MlopsMagics:
     """Register the magics and the cell hooks on ``shell``; put ``mlops`` in its namespace."""
+    from .. import capture
+
+    capture.warm_environment()  # read installed versions while the user works
     magics = MlopsMagics(shell)
     shell.register_magics(magics)
     magics.session.register()
