@@ -16,9 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops import __version__
 from jupyter_mlops.server.handlers import API_PREFIX, setup_handlers
 
-__all__ = ["API_PREFIX", "setup_handlers"]
+__all__ = ["API_PREFIX", "__version__", "setup_handlers"]
 
 _LABEXTENSION_DIR = Path(__file__).resolve().parent.parent / "labextension"
 
