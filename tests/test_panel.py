@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser.lab import LabServer, running_jupyterlab
-from browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
 
 import jupyter_mlops
+from browser.lab import LabServer, running_jupyterlab
+from browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
 
 pytest.importorskip("playwright", reason="the browser tests need the playwright package")
 from playwright.sync_api import Page, expect  # noqa: E402
@@ -151,9 +151,9 @@ def test_panel_polls_only_while_it_is_visible(page: Page, lab: LabServer):
     requests: list[float] = []
     page.on(
         "request",
-        lambda request: requests.append(time.monotonic())
-        if "/jupyter-mlops/api/" in request.url
-        else None,
+        lambda request: (
+            requests.append(time.monotonic()) if "/jupyter-mlops/api/" in request.url else None
+        ),
     )
     load_lab(page, lab)
     open_panel(page)

@@ -1,4 +1,8 @@
-"""pytest fixtures for the browser tests: one Chromium per session, one page per test.
+"""pytest fixtures for the browser tests: one Chromium per test module, one page per test.
+
+Playwright's sync API keeps an asyncio loop running on the main thread while it is
+started, which breaks every other test that runs a loop of its own (pytest-jupyter,
+nbclient). So Chromium lives per module, and stops before the next module runs.
 
 Use from a test module with ``pytest_plugins = ("browser.fixtures",)``; each module
 starts its own JupyterLab (see :func:`browser.lab.running_jupyterlab`) because the
@@ -20,7 +24,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Dialog, Page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     if installed_labextension_dir() is None:
         pytest.fail(

@@ -41,6 +41,18 @@ def open_panel(page: Page) -> Locator:
     return panel
 
 
+def widen_sidebar(page: Page, width: int) -> None:
+    """Drag the left sidebar's edge until it is ``width`` pixels wide, as a user would."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    assert box is not None, "the left sidebar has no resize handle: is it open?"
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(width, y, steps=5)
+    page.mouse.up()
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Save a screenshot of the whole page as test-artifacts/NAME.png."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)

@@ -108,7 +108,6 @@ export class RunsSection extends Section {
 
   protected async render(): Promise<Node> {
     if (this.selectedRunId !== null) {
-      this.toolbar.hidden = true;
       const runId = this.selectedRunId;
       const back = () => {
         this.selectedRunId = null;
@@ -126,8 +125,6 @@ export class RunsSection extends Section {
         );
       }
     }
-    this.toolbar.hidden = false;
-
     const listed = await requestOptional<IExperiments>('experiments');
     const experiments = listed?.experiments ?? [];
     if (experiments.length === 0) {
@@ -161,6 +158,11 @@ export class RunsSection extends Section {
         : this.empty(NO_RUNS);
     }
     return this.renderTable(page);
+  }
+
+  /** The filter and experiment controls belong to the list, not to a run's details. */
+  protected onShown(content: Node): void {
+    this.toolbar.hidden = (content as HTMLElement).classList.contains('jp-mlops-run-detail');
   }
 
   /** Keep the chosen experiment; else pick the one that ran most recently. */

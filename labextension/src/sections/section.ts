@@ -89,10 +89,19 @@ export abstract class Section {
     this.node.removeAttribute('aria-busy');
     this.hasContent = true;
     replaceChildren(this.content, content);
+    this.onShown(content);
   }
 
   /** Draw the section from fresh data; throw to show an error. */
   protected abstract render(): Promise<Node>;
+
+  /**
+   * Called with the content of the load that won, once it is on screen: the place
+   * to adjust controls outside `content` (a load that lost never gets here).
+   */
+  protected onShown(_content: Node): void {
+    // Nothing by default.
+  }
 
   /** The section's empty state as a notice. */
   protected empty(state: IEmptyState): HTMLElement {
