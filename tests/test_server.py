@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -236,6 +238,20 @@ def test_extension_hooks_point_at_this_package():
     assert labextension["dest"] == "jupyter-mlops"
     assert Path(labextension["src"]) == Path(jupyter_mlops.__file__).parent / "labextension"
     assert server_extension == {"module": "jupyter_mlops.server"}
+
+
+def test_extension_hooks_import_without_tornado_or_jupyter_server():
+    """The package __init__ re-exports the hooks; the core must stay free of Jupyter."""
+    probe = (
+        "import sys; from jupyter_mlops.server import _jupyter_server_extension_points; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'tornado', 'jupyter_server', 'jupyterlab', 'IPython'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert result.stdout.strip() == "[]"
 
 
 def test_labextension_package_version_matches_python_version():

@@ -1,14 +1,16 @@
 """The Jupyter server extension behind the jupyter-mlops sidebar panel.
 
 It adds read-only JSON routes under ``/jupyter-mlops/api/`` that the panel renders,
-each behind Jupyter's own authentication. ``pip install jupyter-mlops`` enables it
-through ``etc/jupyter/jupyter_server_config.d/jupyter_mlops.json``; by hand::
+each behind Jupyter's own authentication (see :mod:`jupyter_mlops.server.handlers`).
+``pip install jupyter-mlops`` enables it through
+``etc/jupyter/jupyter_server_config.d/jupyter_mlops.json``; by hand::
 
     jupyter server extension enable jupyter_mlops.server
 
 The two ``_jupyter_*`` hooks below are how Jupyter finds the extension and the
-prebuilt panel. They live here so that the server face stays in one folder; the
-package ``__init__`` re-exports them for ``jupyter labextension develop``.
+prebuilt panel; the package ``__init__`` may re-export them. This module imports
+neither tornado nor jupyter_server, so re-exporting it keeps ``import jupyter_mlops``
+free of them: the handlers load only when a Jupyter server loads the extension.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops import __version__
-from jupyter_mlops.server.handlers import API_PREFIX, setup_handlers
 
-__all__ = ["API_PREFIX", "__version__", "setup_handlers"]
+__all__ = ["__version__"]
 
 _LABEXTENSION_DIR = Path(__file__).resolve().parent.parent / "labextension"
 
@@ -39,5 +40,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the routes with the running server (called once by jupyter_server)."""
+    from jupyter_mlops.server.handlers import API_PREFIX, setup_handlers
+
     setup_handlers(server_app.web_app)
-    server_app.log.info("jupyter-mlops: API at %s", API_PREFIX)
+    server_app.log.info("jupyter-mlops %s: API at %s", __version__, API_PREFIX)
