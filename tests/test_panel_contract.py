@@ -108,7 +108,8 @@ def test_markup_in_names_and_code_is_shown_as_text(
     expect(first_row.locator(".jp-mlops-col-name")).to_have_text(XSS_NAME)
     assert panel.locator("img").count() == 0
 
-    first_row.click()
+    first_row.focus()
+    page.keyboard.press("Enter")  # rows open from the keyboard too
     detail = panel.locator(".jp-mlops-run-detail")
     expect(detail.locator(".jp-mlops-run-name")).to_have_text(XSS_NAME)
     detail.get_by_text("Code (2 cells)").click()
@@ -414,3 +415,21 @@ def test_panel_reloads_when_the_change_marker_moves_and_only_then(
     )
     expect(panel.locator(".jp-mlops-pager-range")).to_contain_text("of 121 runs")
     assert len(data.requests_to("runs")) == 2
+
+
+def test_panel_says_when_the_server_stops_answering_and_recovers(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    expect(_rows(panel)).to_have_count(50)
+    every_route = re.compile(r".*/jupyter-mlops/api/.*")
+    refuse = lambda route: route.abort("connectionrefused")  # noqa: E731
+    warning = panel.locator(".jp-mlops-connection-lost")
+    expect(warning).to_be_hidden()
+
+    page.route(every_route, refuse)
+    expect(warning).to_be_visible(timeout=7_000)
+    expect(warning).to_have_text("The Jupyter server does not answer; retrying.")
+    expect(_rows(panel)).to_have_count(50)  # what was shown stays
+
+    page.unroute(every_route, refuse)
+    expect(warning).to_be_hidden(timeout=30_000)  # the retries back off up to 30 s

@@ -27,6 +27,7 @@ export interface IPanelServices {
 
 export class MlopsPanel extends Widget {
   private readonly statusLine: HTMLElement;
+  private readonly connectionLost: HTMLElement;
   private readonly tabBar: HTMLElement;
   private readonly body: HTMLElement;
   private readonly sections: Section[];
@@ -59,6 +60,12 @@ export class MlopsPanel extends Widget {
     this.current = this.runs;
 
     this.statusLine = h('div', { className: 'jp-mlops-status', attrs: { role: 'status' } }, 'Connecting…');
+    this.connectionLost = h(
+      'div',
+      { className: 'jp-mlops-connection-lost', attrs: { role: 'alert' } },
+      'The Jupyter server does not answer; retrying.'
+    );
+    this.connectionLost.hidden = true;
     this.tabBar = h(
       'div',
       { className: 'jp-mlops-tabs', attrs: { role: 'tablist' } },
@@ -83,6 +90,7 @@ export class MlopsPanel extends Widget {
         button('Reload', () => void this.reload(), { className: 'jp-mlops-reload', title: 'Reload from the registry' })
       ),
       this.statusLine,
+      this.connectionLost,
       this.tabBar,
       this.body
     );
@@ -97,7 +105,10 @@ export class MlopsPanel extends Widget {
       standby: () => (this.isVisible ? 'when-hidden' : true)
     });
     this.poll.ticked.connect((_, state) => {
-      this.node.classList.toggle('jp-mlops-offline', state.phase === 'rejected');
+      // Only a finished request says anything about the connection.
+      if (state.phase === 'rejected' || state.phase === 'resolved') {
+        this.connectionLost.hidden = state.phase === 'resolved';
+      }
     });
   }
 
