@@ -72,8 +72,7 @@ def test_panel_shows_a_new_registry_without_being_reloaded(page: Page, lab: LabS
     path = lab.root_dir / ".mlops" / "registry.db"
     path.parent.mkdir()
     try:
-        sqlite3.connect(path).close()
-        path.write_bytes(path.read_bytes())  # an empty SQLite file is still a file
+        sqlite3.connect(path).close()  # creates the (empty) database file
 
         expect(panel.locator(".jp-mlops-registry-path")).to_have_text(
             str(path.resolve()), timeout=POLL_WAIT_MS

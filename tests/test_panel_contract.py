@@ -231,7 +231,7 @@ def test_run_details_show_curves_params_code_environment_and_snapshots(
     expect(detail.locator(".jp-mlops-fields").first).to_contain_text(
         "9f2c1e7d3b (uncommitted changes)"
     )
-    expect(detail.locator(".jp-mlops-snapshots-table")).to_contain_text("8000 × 21")
+    expect(detail.locator(".jp-mlops-snapshots-table")).to_contain_text("8,000 × 21")
 
     detail.get_by_text("Environment").click()
     expect(detail.locator(".jp-mlops-packages-table")).to_contain_text("scikit-learn1.5.0")

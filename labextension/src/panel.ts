@@ -45,8 +45,8 @@ export class MlopsPanel extends Widget {
       openPath: path => this.services.openPath(path),
       copyText: text => this.services.copyText(text),
       showRun: runId => {
+        this.runs.showRun(runId); // starts the load, so selecting the tab loads nothing more
         this.select(this.runs);
-        this.runs.showRun(runId);
       }
     };
     this.runs = new RunsSection(host);

@@ -353,6 +353,17 @@ class ContractStandIn:
                         },
                     ],
                 },
+                {
+                    # An older evaluation listed last: the panel must show g1, the latest.
+                    "id": "g0",
+                    "run_id": _run_id(3),
+                    "model": "churn",
+                    "passed": True,
+                    "evaluated_at": _iso(1_700_000_550),
+                    "rules": [
+                        {"rule": "accuracy >= 0.8", "passed": True, "actual": 0.84, "expected": 0.8}
+                    ],
+                },
             ]
         }
 

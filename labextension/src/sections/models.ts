@@ -3,7 +3,7 @@
  * verdicts of the gates evaluated on them.
  */
 import { badge, button, Child, h, notice, section, table } from '../dom';
-import { formatNumber, formatScalar, formatTime, MISSING, shortId } from '../format';
+import { formatNumber, formatScalar, formatTime, MISSING, parseTime, shortId } from '../format';
 import type { IGateEvaluation, IGates, IModel, IModels, IModelVersion } from '../types';
 import { ISectionHost, requestOptional, Section } from './section';
 
@@ -80,9 +80,15 @@ export class ModelsSection extends Section {
       aliasesOf.set(key, [...(aliasesOf.get(key) ?? []), alias]);
     }
     // The latest evaluation of this model on the run that produced each version.
+    const evaluatedAt = (e: IGateEvaluation) => parseTime(e.evaluated_at)?.getTime() ?? 0;
     const verdictOf = (version: IModelVersion): Child => {
-      const matching = evaluations.filter(e => e.model === model.name && e.run_id === version.run_id);
-      return matching.length ? verdictBadge(matching[matching.length - 1]) : MISSING;
+      const latest = evaluations
+        .filter(e => e.model === model.name && e.run_id === version.run_id)
+        .reduce<IGateEvaluation | null>(
+          (best, e) => (best === null || evaluatedAt(e) >= evaluatedAt(best) ? e : best),
+          null
+        );
+      return latest ? verdictBadge(latest) : MISSING;
     };
     const aliasChips = Object.entries(model.aliases).map(([alias, version]) =>
       h('span', { className: 'jp-mlops-chip jp-mlops-alias', title: `${alias} points at version ${version}` },

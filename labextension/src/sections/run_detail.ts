@@ -4,7 +4,7 @@
  */
 import { lineChart } from '../chart';
 import { badge, button, h, section, table } from '../dom';
-import { formatDuration, formatNumber, formatScalar, formatTime, MISSING, shortId } from '../format';
+import { formatCount, formatDuration, formatNumber, formatScalar, formatTime, MISSING, shortId } from '../format';
 import type { IRunDetail } from '../types';
 import { ISectionHost } from './section';
 
@@ -171,7 +171,7 @@ export function renderRunDetail(
             s.name,
             s.role,
             h('code', { title: s.fingerprint }, shortId(s.fingerprint, 12)),
-            `${formatNumber(s.n_rows)} × ${formatNumber(s.n_columns)}`
+            `${formatCount(s.n_rows)} × ${formatCount(s.n_columns)}`
           ]),
           { className: 'jp-mlops-snapshots-table' }
         )
