@@ -147,7 +147,13 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
   for (const tick of yScale.ticks) {
     const y = round(toY(tick));
     axes.appendChild(
-      svg('line', { class: 'jp-mlops-chart-grid', x1: margin.left, x2: width - margin.right, y1: y, y2: y })
+      svg('line', {
+        class: 'jp-mlops-chart-grid',
+        x1: margin.left,
+        x2: width - margin.right,
+        y1: y,
+        y2: y
+      })
     );
     axes.appendChild(
       svg(
@@ -171,7 +177,12 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
     axes.appendChild(
       svg(
         'text',
-        { class: 'jp-mlops-chart-tick', x, y: margin.top + plotHeight + 14, 'text-anchor': 'middle' },
+        {
+          class: 'jp-mlops-chart-tick',
+          x,
+          y: margin.top + plotHeight + 14,
+          'text-anchor': 'middle'
+        },
         formatNumber(tick)
       )
     );
@@ -188,7 +199,12 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
   axes.appendChild(
     svg(
       'text',
-      { class: 'jp-mlops-chart-label', x: width - margin.right, y: height - 2, 'text-anchor': 'end' },
+      {
+        class: 'jp-mlops-chart-label',
+        x: width - margin.right,
+        y: height - 2,
+        'text-anchor': 'end'
+      },
       options.xLabel ?? 'step'
     )
   );
@@ -228,8 +244,18 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
     series.forEach((one, index) => {
       const x = margin.left + 8 + index * 90;
       const item = svg('g', { 'data-series': index % 6 });
-      item.appendChild(svg('line', { class: 'jp-mlops-chart-line', x1: x, x2: x + 14, y1: margin.top + 6, y2: margin.top + 6 }));
-      item.appendChild(svg('text', { class: 'jp-mlops-chart-tick', x: x + 18, y: margin.top + 9 }, one.name));
+      item.appendChild(
+        svg('line', {
+          class: 'jp-mlops-chart-line',
+          x1: x,
+          x2: x + 14,
+          y1: margin.top + 6,
+          y2: margin.top + 6
+        })
+      );
+      item.appendChild(
+        svg('text', { class: 'jp-mlops-chart-tick', x: x + 18, y: margin.top + 9 }, one.name)
+      );
       legend.appendChild(item);
     });
     root.appendChild(legend);

@@ -1,8 +1,8 @@
 /**
  * Small helpers that build DOM nodes. Text always goes in as text nodes, so a
  * value from the registry (a run named `<img src=x onerror=alert(1)>`) is shown
- * as the characters it is and never parsed as markup. Nothing here, and nothing
- * in the panel, assigns innerHTML.
+ * as the characters it is and never parsed as markup. Nothing in the panel hands
+ * a string to the HTML parser (tests/test_panel_source.py checks the sources).
  */
 
 /** What can be put inside an element: nodes, text, or nothing. */
@@ -80,7 +80,12 @@ export function button(
   const className = ['jp-mlops-button', props.className].filter(Boolean).join(' ');
   return h(
     'button',
-    { ...props, className, attrs: { type: 'button', ...props.attrs }, on: { ...props.on, click: onClick } },
+    {
+      ...props,
+      className,
+      attrs: { type: 'button', ...props.attrs },
+      on: { ...props.on, click: onClick }
+    },
     label
   );
 }
@@ -123,11 +128,7 @@ export function badge(state: string | null | undefined, label?: string): HTMLEle
 }
 
 /** A table with a header row; `rows` are arrays of cells (nodes or text). */
-export function table(
-  headers: Child[],
-  rows: Child[][],
-  props: IProps = {}
-): HTMLTableElement {
+export function table(headers: Child[], rows: Child[][], props: IProps = {}): HTMLTableElement {
   const className = ['jp-mlops-table', props.className].filter(Boolean).join(' ');
   return h(
     'table',

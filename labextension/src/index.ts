@@ -1,11 +1,7 @@
 /**
  * jupyter-mlops for JupyterLab: a left-sidebar panel over the project's registry.
  */
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Clipboard, ICommandPalette } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 
@@ -21,7 +17,8 @@ export const CommandIds = {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mlops:panel',
-  description: 'A sidebar panel with the runs, models, snapshots, drift reports and pipelines of the registry.',
+  description:
+    'A sidebar panel with the runs, models, snapshots, drift reports and pipelines of the registry.',
   autoStart: true,
   optional: [ILayoutRestorer, IDocumentManager, ICommandPalette],
   activate: (

@@ -59,7 +59,11 @@ export class MlopsPanel extends Widget {
     ];
     this.current = this.runs;
 
-    this.statusLine = h('div', { className: 'jp-mlops-status', attrs: { role: 'status' } }, 'Connecting…');
+    this.statusLine = h(
+      'div',
+      { className: 'jp-mlops-status', attrs: { role: 'status' } },
+      'Connecting…'
+    );
     this.connectionLost = h(
       'div',
       { className: 'jp-mlops-connection-lost', attrs: { role: 'alert' } },
@@ -74,7 +78,12 @@ export class MlopsPanel extends Widget {
           'button',
           {
             className: 'jp-mlops-tab',
-            attrs: { type: 'button', role: 'tab', 'data-section': section.id, 'aria-selected': 'false' },
+            attrs: {
+              type: 'button',
+              role: 'tab',
+              'data-section': section.id,
+              'aria-selected': 'false'
+            },
             on: { click: () => this.select(section) }
           },
           section.label
@@ -87,7 +96,10 @@ export class MlopsPanel extends Widget {
         'div',
         { className: 'jp-mlops-header' },
         h('h2', { className: 'jp-mlops-title' }, 'MLOps'),
-        button('Reload', () => void this.reload(), { className: 'jp-mlops-reload', title: 'Reload from the registry' })
+        button('Reload', () => void this.reload(), {
+          className: 'jp-mlops-reload',
+          title: 'Reload from the registry'
+        })
       ),
       this.statusLine,
       this.connectionLost,
@@ -166,7 +178,10 @@ export class MlopsPanel extends Widget {
           : error instanceof ApiError
             ? error.hint
             : null;
-      replaceChildren(this.body, notice('error', error instanceof Error ? error.message : String(error), hint));
+      replaceChildren(
+        this.body,
+        notice('error', error instanceof Error ? error.message : String(error), hint)
+      );
       return;
     }
     const registry = this.status.registry;
@@ -188,7 +203,11 @@ export class MlopsPanel extends Widget {
     replaceChildren(
       this.statusLine,
       `jupyter-mlops ${this.status.version} · `,
-      h('code', { className: 'jp-mlops-registry-path', title: registry.path ?? '' }, registry.path ?? '')
+      h(
+        'code',
+        { className: 'jp-mlops-registry-path', title: registry.path ?? '' },
+        registry.path ?? ''
+      )
     );
     replaceChildren(this.body, this.current.node);
     await this.current.load();

@@ -23,7 +23,11 @@ export class DriftSection extends Section {
         hint: 'Reports appear here when a notebook or a pipeline checks data against a reference snapshot.'
       });
     }
-    return h('div', null, ...answer.reports.map((report, index) => this.renderReport(report, index === 0)));
+    return h(
+      'div',
+      null,
+      ...answer.reports.map((report, index) => this.renderReport(report, index === 0))
+    );
   }
 
   private renderReport(report: IDriftReport, newest: boolean): HTMLElement {

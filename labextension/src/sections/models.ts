@@ -15,7 +15,10 @@ function verdictLabel(passed: boolean): string {
 function verdictBadge(evaluation: IGateEvaluation): HTMLElement {
   const node = badge(verdictLabel(evaluation.passed));
   node.title = evaluation.rules
-    .map(r => `${r.passed ? '✓' : '✗'} ${r.rule} (actual ${formatScalar(r.actual)}, expected ${formatScalar(r.expected)})`)
+    .map(
+      r =>
+        `${r.passed ? '✓' : '✗'} ${r.rule} (actual ${formatScalar(r.actual)}, expected ${formatScalar(r.expected)})`
+    )
     .join('\n');
   return node;
 }
@@ -26,7 +29,10 @@ function metricsText(metrics: IModelVersion['metrics']): string {
     return MISSING;
   }
   return entries
-    .map(([key, value]) => `${key}=${typeof value === 'number' ? formatNumber(value) : formatScalar(value)}`)
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === 'number' ? formatNumber(value) : formatScalar(value)}`
+    )
     .join(', ');
 }
 
@@ -91,8 +97,14 @@ export class ModelsSection extends Section {
       return latest ? verdictBadge(latest) : MISSING;
     };
     const aliasChips = Object.entries(model.aliases).map(([alias, version]) =>
-      h('span', { className: 'jp-mlops-chip jp-mlops-alias', title: `${alias} points at version ${version}` },
-        `${alias} → v${version}`)
+      h(
+        'span',
+        {
+          className: 'jp-mlops-chip jp-mlops-alias',
+          title: `${alias} points at version ${version}`
+        },
+        `${alias} → v${version}`
+      )
     );
     return h(
       'div',

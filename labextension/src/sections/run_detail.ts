@@ -4,7 +4,15 @@
  */
 import { lineChart } from '../chart';
 import { badge, button, h, section, table } from '../dom';
-import { formatCount, formatDuration, formatNumber, formatScalar, formatTime, MISSING, shortId } from '../format';
+import {
+  formatCount,
+  formatDuration,
+  formatNumber,
+  formatScalar,
+  formatTime,
+  MISSING,
+  shortId
+} from '../format';
 import type { IRunDetail } from '../types';
 import { ISectionHost } from './section';
 
@@ -16,7 +24,12 @@ export interface IRunDetailActions {
 }
 
 /** A button whose label says "Copied" for a moment after it copied `text`. */
-function copyButton(host: ISectionHost, text: string, label: string, title: string): HTMLButtonElement {
+function copyButton(
+  host: ISectionHost,
+  text: string,
+  label: string,
+  title: string
+): HTMLButtonElement {
   const copy = button(
     label,
     () => {
@@ -42,7 +55,10 @@ export function renderRunDetail(
   const header = h(
     'div',
     { className: 'jp-mlops-run-header' },
-    button('‹ All runs', () => actions.back(), { className: 'jp-mlops-back', title: 'Back to the runs' }),
+    button('‹ All runs', () => actions.back(), {
+      className: 'jp-mlops-back',
+      title: 'Back to the runs'
+    }),
     h('h3', { className: 'jp-mlops-run-name' }, run.name || run.id),
     badge(run.status)
   );
@@ -77,23 +93,34 @@ export function renderRunDetail(
     ...field(
       'Previous run',
       run.previous_run_id
-        ? button(shortId(run.previous_run_id), () => actions.openRun(run.previous_run_id as string), {
-            className: 'jp-mlops-link jp-mlops-previous-run',
-            title: `Show run ${run.previous_run_id}`
-          })
+        ? button(
+            shortId(run.previous_run_id),
+            () => actions.openRun(run.previous_run_id as string),
+            {
+              className: 'jp-mlops-link jp-mlops-previous-run',
+              title: `Show run ${run.previous_run_id}`
+            }
+          )
         : MISSING
     )
   );
 
   const error = run.error
-    ? h('div', { className: 'jp-mlops-run-error', attrs: { role: 'alert' } }, h('pre', null, run.error))
+    ? h(
+        'div',
+        { className: 'jp-mlops-run-error', attrs: { role: 'alert' } },
+        h('pre', null, run.error)
+      )
     : null;
 
   const charts = Object.entries(detail.series)
     .filter(([, points]) => points.length > 1)
     .map(([key, points]) =>
-      h('figure', { className: 'jp-mlops-figure', attrs: { 'data-metric': key } },
-        lineChart([{ name: key, points }], { title: key }))
+      h(
+        'figure',
+        { className: 'jp-mlops-figure', attrs: { 'data-metric': key } },
+        lineChart([{ name: key, points }], { title: key })
+      )
     );
   const metrics = section(
     `Metrics (${detail.metrics.length})`,
@@ -134,15 +161,20 @@ export function renderRunDetail(
       h(
         'div',
         { className: 'jp-mlops-code-cell' },
-        h('div', { className: 'jp-mlops-code-prompt' },
-          cell.execution_count === null ? 'In [ ]:' : `In [${cell.execution_count}]:`),
+        h(
+          'div',
+          { className: 'jp-mlops-code-prompt' },
+          cell.execution_count === null ? 'In [ ]:' : `In [${cell.execution_count}]:`
+        ),
         h('pre', { className: 'jp-mlops-code-source' }, cell.source)
       )
     )
   );
 
   const environment = detail.environment;
-  const packages = environment ? Object.entries(environment.packages).sort(([a], [b]) => a.localeCompare(b)) : [];
+  const packages = environment
+    ? Object.entries(environment.packages).sort(([a], [b]) => a.localeCompare(b))
+    : [];
   const env = section(
     'Environment',
     false,
@@ -150,12 +182,19 @@ export function renderRunDetail(
       ? h(
           'div',
           null,
-          h('dl', { className: 'jp-mlops-fields' },
+          h(
+            'dl',
+            { className: 'jp-mlops-fields' },
             ...field('Python', environment.python),
-            ...field('Platform', environment.platform)),
-          table(['Package', 'Version'], packages.map(([name, version]) => [name, version]), {
-            className: 'jp-mlops-packages-table'
-          })
+            ...field('Platform', environment.platform)
+          ),
+          table(
+            ['Package', 'Version'],
+            packages.map(([name, version]) => [name, version]),
+            {
+              className: 'jp-mlops-packages-table'
+            }
+          )
         )
       : h('p', { className: 'jp-mlops-note' }, 'No environment recorded.')
   );
@@ -182,7 +221,10 @@ export function renderRunDetail(
     ? section(
         `Tags (${tagEntries.length})`,
         true,
-        table(['Tag', 'Value'], tagEntries.map(([key, value]) => [key, formatScalar(value)]))
+        table(
+          ['Tag', 'Value'],
+          tagEntries.map(([key, value]) => [key, formatScalar(value)])
+        )
       )
     : null;
 

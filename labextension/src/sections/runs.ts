@@ -4,7 +4,14 @@
  */
 import { ApiError, requestAPI } from '../api';
 import { badge, button, Child, h, notice, replaceChildren } from '../dom';
-import { formatCount, formatDuration, formatNumber, formatScalar, formatTime, parseTime } from '../format';
+import {
+  formatCount,
+  formatDuration,
+  formatNumber,
+  formatScalar,
+  formatTime,
+  parseTime
+} from '../format';
 import type { IExperiment, IExperiments, IRunDetail, IRunsPage, IRunSummary } from '../types';
 import { renderRunDetail } from './run_detail';
 import { errorNotice, ISectionHost, requestOptional, Section } from './section';
@@ -154,7 +161,11 @@ export class RunsSection extends Section {
     }
     if (page.runs.length === 0 && page.total === 0) {
       return this.where
-        ? notice('empty', `No runs of ${this.experiment} match: ${this.where}`, 'Change or clear the filter.')
+        ? notice(
+            'empty',
+            `No runs of ${this.experiment} match: ${this.where}`,
+            'Change or clear the filter.'
+          )
         : this.empty(NO_RUNS);
     }
     return this.renderTable(page);
@@ -190,8 +201,18 @@ export class RunsSection extends Section {
     const params = page.columns.params.slice(0, MAX_PARAM_COLUMNS);
     const metrics = page.columns.metrics.slice(0, MAX_METRIC_COLUMNS);
     return [
-      { label: 'Status', sortKey: 'status', className: 'jp-mlops-col-status', cell: run => badge(run.status) },
-      { label: 'Name', sortKey: 'name', className: 'jp-mlops-col-name', cell: run => run.name || run.id },
+      {
+        label: 'Status',
+        sortKey: 'status',
+        className: 'jp-mlops-col-status',
+        cell: run => badge(run.status)
+      },
+      {
+        label: 'Name',
+        sortKey: 'name',
+        className: 'jp-mlops-col-name',
+        cell: run => run.name || run.id
+      },
       ...params.map(key => ({
         label: key,
         sortKey: `params.${key}`,
@@ -204,8 +225,18 @@ export class RunsSection extends Section {
         className: 'jp-mlops-col-metric',
         cell: (run: IRunSummary) => formatNumber(run.metrics[key])
       })),
-      { label: 'Started', sortKey: 'started_at', className: 'jp-mlops-col-time', cell: run => formatTime(run.started_at) },
-      { label: 'Duration', sortKey: 'duration', className: 'jp-mlops-col-duration', cell: run => formatDuration(run.duration) }
+      {
+        label: 'Started',
+        sortKey: 'started_at',
+        className: 'jp-mlops-col-time',
+        cell: run => formatTime(run.started_at)
+      },
+      {
+        label: 'Duration',
+        sortKey: 'duration',
+        className: 'jp-mlops-col-duration',
+        cell: run => formatDuration(run.duration)
+      }
     ];
   }
 
@@ -213,11 +244,18 @@ export class RunsSection extends Section {
     const columns = this.columns(page);
     const headers = columns.map(column => {
       const direction =
-        this.sort === column.sortKey ? 'ascending' : this.sort === `-${column.sortKey}` ? 'descending' : 'none';
+        this.sort === column.sortKey
+          ? 'ascending'
+          : this.sort === `-${column.sortKey}`
+            ? 'descending'
+            : 'none';
       const arrow = direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : '';
       return h(
         'th',
-        { className: column.className, attrs: { 'aria-sort': direction, 'data-sort-key': column.sortKey } },
+        {
+          className: column.className,
+          attrs: { 'aria-sort': direction, 'data-sort-key': column.sortKey }
+        },
         button(`${column.label}${arrow}`, () => this.setSort(column.sortKey), {
           className: 'jp-mlops-sort',
           title: `Sort by ${column.label}`
@@ -262,7 +300,9 @@ export class RunsSection extends Section {
           h('tbody', null, ...rows)
         )
       ),
-      more.length ? h('p', { className: 'jp-mlops-note' }, `${more.join(' and ')} in each run's details.`) : null,
+      more.length
+        ? h('p', { className: 'jp-mlops-note' }, `${more.join(' and ')} in each run's details.`)
+        : null,
       this.renderPager(page)
     );
   }
@@ -292,7 +332,9 @@ export class RunsSection extends Section {
       ...PAGE_SIZES.map(size => h('option', { attrs: { value: String(size) } }, `${size} per page`))
     );
     sizePicker.value = String(this.pageSize);
-    const previous = button('‹ Previous', () => goTo(page.page - 1), { className: 'jp-mlops-page-previous' });
+    const previous = button('‹ Previous', () => goTo(page.page - 1), {
+      className: 'jp-mlops-page-previous'
+    });
     previous.disabled = page.page <= 1;
     const next = button('Next ›', () => goTo(page.page + 1), { className: 'jp-mlops-page-next' });
     next.disabled = page.page >= pages;
