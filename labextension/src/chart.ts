@@ -1,0 +1,264 @@
+/**
+ * A small SVG line chart for metric curves, with no dependencies.
+ *
+ * `lineChart([{name: 'loss', points: [[0, 0.9], [1, 0.5], [2, null], [3, 0.3]]}])`
+ * returns an `<svg>` with axes, "nice" ticks, one path per series (broken where a
+ * value is missing or not finite) and a tooltip (`<title>`) on each point. Colours
+ * come from CSS classes, which read the JupyterLab theme's variables.
+ */
+import { formatNumber } from './format';
+import type { Point } from './types';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Points are drawn as dots (with tooltips) only up to this many per series. */
+const MAX_DOTS = 60;
+
+export interface ISeries {
+  name: string;
+  points: Point[];
+}
+
+export interface IChartOptions {
+  /** Width and height of the drawing in SVG units; the SVG scales to its container. */
+  width?: number;
+  height?: number;
+  title?: string;
+  /** What the x axis counts; "step" by default. */
+  xLabel?: string;
+}
+
+export interface IScale {
+  /** Domain bounds after rounding outward to whole ticks. */
+  min: number;
+  max: number;
+  ticks: number[];
+}
+
+type Attributes = Record<string, string | number>;
+
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  text?: string
+): SVGElementTagNameMap[K] {
+  const element = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    element.setAttribute(name, String(value));
+  }
+  if (text !== undefined) {
+    element.textContent = text;
+  }
+  return element;
+}
+
+/** 1, 2 or 5 times a power of ten, close to `rough`. */
+function niceStep(rough: number): number {
+  const power = Math.pow(10, Math.floor(Math.log10(rough)));
+  const fraction = rough / power;
+  const nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
+  return nice * power;
+}
+
+/**
+ * Round a domain outward to about `count` evenly spaced ticks at round numbers,
+ * e.g. niceScale(0.13, 0.92) -> {min: 0, max: 1, ticks: [0, 0.2, 0.4, 0.6, 0.8, 1]}.
+ * An empty span (one value) is widened so the value sits mid-chart.
+ */
+export function niceScale(min: number, max: number, count = 5, integer = false): IScale {
+  if (min === max) {
+    const spread = Math.abs(min) * 0.1 || 1;
+    min -= spread;
+    max += spread;
+  }
+  let step = niceStep((max - min) / count);
+  if (integer) {
+    step = Math.max(1, Math.round(step));
+  }
+  const lower = Math.floor(min / step) * step;
+  const upper = Math.ceil(max / step) * step;
+  const ticks: number[] = [];
+  for (let i = 0; lower + i * step <= upper + step * 1e-9; i++) {
+    // Multiply instead of accumulate, and trim float noise (0.30000000000000004).
+    ticks.push(Number((lower + i * step).toPrecision(12)));
+  }
+  return { min: lower, max: upper, ticks };
+}
+
+function isDrawable(point: Point): point is [number, number] {
+  return Number.isFinite(point[0]) && point[1] !== null && Number.isFinite(point[1]);
+}
+
+/**
+ * Draw series of [step, value] points as lines in one SVG.
+ *
+ * Example: `container.appendChild(lineChart([{name: 'accuracy', points}], {title: 'accuracy'}))`
+ */
+export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSVGElement {
+  const width = options.width ?? 320;
+  const height = options.height ?? 160;
+  const title = options.title ?? series.map(s => s.name).join(', ');
+  const margin = { top: title ? 18 : 8, right: 10, bottom: 28, left: 46 };
+
+  const root = svg('svg', {
+    class: 'jp-mlops-chart',
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img'
+  });
+  const drawable = series.map(s => s.points.filter(isDrawable));
+  const all = drawable.flat();
+  const summary = series
+    .map((s, i) => {
+      const points = drawable[i];
+      const last = points[points.length - 1];
+      return `${s.name}: ${points.length} points${last ? `, last ${formatNumber(last[1])}` : ''}`;
+    })
+    .join('; ');
+  root.setAttribute('aria-label', title ? `${title}. ${summary}` : summary);
+  root.appendChild(svg('title', {}, title || summary));
+
+  if (title) {
+    root.appendChild(svg('text', { class: 'jp-mlops-chart-title', x: margin.left, y: 12 }, title));
+  }
+  if (all.length === 0) {
+    root.appendChild(
+      svg(
+        'text',
+        { class: 'jp-mlops-chart-empty', x: width / 2, y: height / 2, 'text-anchor': 'middle' },
+        'No finite values to draw'
+      )
+    );
+    return root;
+  }
+
+  const xs = all.map(p => p[0]);
+  const ys = all.map(p => p[1]);
+  const xScale = niceScale(Math.min(...xs), Math.max(...xs), 5, xs.every(Number.isInteger));
+  const yScale = niceScale(Math.min(...ys), Math.max(...ys), 4);
+  const plotWidth = width - margin.left - margin.right;
+  const plotHeight = height - margin.top - margin.bottom;
+  const toX = (x: number) =>
+    margin.left + ((x - xScale.min) / (xScale.max - xScale.min)) * plotWidth;
+  const toY = (y: number) =>
+    margin.top + plotHeight - ((y - yScale.min) / (yScale.max - yScale.min)) * plotHeight;
+  const round = (v: number) => Math.round(v * 10) / 10;
+
+  const axes = svg('g', { class: 'jp-mlops-chart-axes' });
+  for (const tick of yScale.ticks) {
+    const y = round(toY(tick));
+    axes.appendChild(
+      svg('line', {
+        class: 'jp-mlops-chart-grid',
+        x1: margin.left,
+        x2: width - margin.right,
+        y1: y,
+        y2: y
+      })
+    );
+    axes.appendChild(
+      svg(
+        'text',
+        { class: 'jp-mlops-chart-tick', x: margin.left - 4, y: y + 3, 'text-anchor': 'end' },
+        formatNumber(tick)
+      )
+    );
+  }
+  for (const tick of xScale.ticks) {
+    const x = round(toX(tick));
+    axes.appendChild(
+      svg('line', {
+        class: 'jp-mlops-chart-axis',
+        x1: x,
+        x2: x,
+        y1: margin.top + plotHeight,
+        y2: margin.top + plotHeight + 4
+      })
+    );
+    axes.appendChild(
+      svg(
+        'text',
+        {
+          class: 'jp-mlops-chart-tick',
+          x,
+          y: margin.top + plotHeight + 14,
+          'text-anchor': 'middle'
+        },
+        formatNumber(tick)
+      )
+    );
+  }
+  axes.appendChild(
+    svg('line', {
+      class: 'jp-mlops-chart-axis',
+      x1: margin.left,
+      x2: width - margin.right,
+      y1: margin.top + plotHeight,
+      y2: margin.top + plotHeight
+    })
+  );
+  axes.appendChild(
+    svg(
+      'text',
+      {
+        class: 'jp-mlops-chart-label',
+        x: width - margin.right,
+        y: height - 2,
+        'text-anchor': 'end'
+      },
+      options.xLabel ?? 'step'
+    )
+  );
+  root.appendChild(axes);
+
+  series.forEach((one, index) => {
+    const group = svg('g', { class: 'jp-mlops-chart-series', 'data-series': index % 6 });
+    const commands: string[] = [];
+    let penDown = false;
+    for (const point of one.points) {
+      if (!isDrawable(point)) {
+        penDown = false; // a gap in the data is a gap in the line
+        continue;
+      }
+      commands.push(`${penDown ? 'L' : 'M'}${round(toX(point[0]))},${round(toY(point[1]))}`);
+      penDown = true;
+    }
+    group.appendChild(svg('path', { class: 'jp-mlops-chart-line', d: commands.join('') }));
+    const points = drawable[index];
+    if (points.length <= MAX_DOTS) {
+      for (const [x, y] of points) {
+        const dot = svg('circle', {
+          class: 'jp-mlops-chart-dot',
+          cx: round(toX(x)),
+          cy: round(toY(y)),
+          r: 2.5
+        });
+        dot.appendChild(svg('title', {}, `${one.name} at step ${x}: ${formatNumber(y)}`));
+        group.appendChild(dot);
+      }
+    }
+    root.appendChild(group);
+  });
+
+  if (series.length > 1) {
+    const legend = svg('g', { class: 'jp-mlops-chart-legend' });
+    series.forEach((one, index) => {
+      const x = margin.left + 8 + index * 90;
+      const item = svg('g', { 'data-series': index % 6 });
+      item.appendChild(
+        svg('line', {
+          class: 'jp-mlops-chart-line',
+          x1: x,
+          x2: x + 14,
+          y1: margin.top + 6,
+          y2: margin.top + 6
+        })
+      );
+      item.appendChild(
+        svg('text', { class: 'jp-mlops-chart-tick', x: x + 18, y: margin.top + 9 }, one.name)
+      );
+      legend.appendChild(item);
+    });
+    root.appendChild(legend);
+  }
+  return root;
+}

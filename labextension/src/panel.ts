@@ -1,0 +1,239 @@
+/**
+ * The sidebar panel: a status line, tabs for Runs, Models, Snapshots, Drift and
+ * Pipelines, and a poll that reloads the visible tab when the registry changes.
+ */
+import { Poll } from '@lumino/polling';
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
+import { ApiError, requestAPI } from './api';
+import { button, h, notice, replaceChildren } from './dom';
+import type { IChanges, IStatus } from './types';
+import { DriftSection } from './sections/drift';
+import { ModelsSection } from './sections/models';
+import { PipelinesSection } from './sections/pipelines';
+import { RunsSection } from './sections/runs';
+import { ISectionHost, Section } from './sections/section';
+import { SnapshotsSection } from './sections/snapshots';
+
+/** How often the panel asks whether anything changed while it is visible. */
+export const POLL_INTERVAL_MS = 2000;
+
+/** What the panel needs from JupyterLab. */
+export interface IPanelServices {
+  openPath(path: string): void;
+  copyText(text: string): void;
+}
+
+export class MlopsPanel extends Widget {
+  private readonly statusLine: HTMLElement;
+  private readonly connectionLost: HTMLElement;
+  private readonly tabBar: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly sections: Section[];
+  private readonly runs: RunsSection;
+  private current: Section;
+  private status: IStatus | null = null;
+  private marker: string | null = null;
+  private started = false;
+  private readonly poll: Poll;
+
+  constructor(private readonly services: IPanelServices) {
+    super();
+    this.addClass('jp-mlops-panel');
+    const host: ISectionHost = {
+      openPath: path => this.services.openPath(path),
+      copyText: text => this.services.copyText(text),
+      showRun: runId => {
+        this.runs.showRun(runId); // starts the load, so selecting the tab loads nothing more
+        this.select(this.runs);
+      }
+    };
+    this.runs = new RunsSection(host);
+    this.sections = [
+      this.runs,
+      new ModelsSection(host),
+      new SnapshotsSection(host),
+      new DriftSection(host),
+      new PipelinesSection(host)
+    ];
+    this.current = this.runs;
+
+    this.statusLine = h(
+      'div',
+      { className: 'jp-mlops-status', attrs: { role: 'status' } },
+      'Connecting…'
+    );
+    this.connectionLost = h(
+      'div',
+      { className: 'jp-mlops-connection-lost', attrs: { role: 'alert' } },
+      'The Jupyter server does not answer; retrying.'
+    );
+    this.connectionLost.hidden = true;
+    this.tabBar = h(
+      'div',
+      { className: 'jp-mlops-tabs', attrs: { role: 'tablist' } },
+      ...this.sections.map(section =>
+        h(
+          'button',
+          {
+            className: 'jp-mlops-tab',
+            attrs: {
+              type: 'button',
+              role: 'tab',
+              'data-section': section.id,
+              'aria-selected': 'false'
+            },
+            on: { click: () => this.select(section) }
+          },
+          section.label
+        )
+      )
+    );
+    this.body = h('div', { className: 'jp-mlops-body' });
+    this.node.append(
+      h(
+        'div',
+        { className: 'jp-mlops-header' },
+        h('h2', { className: 'jp-mlops-title' }, 'MLOps'),
+        button('Reload', () => void this.reload(), {
+          className: 'jp-mlops-reload',
+          title: 'Reload from the registry'
+        })
+      ),
+      this.statusLine,
+      this.connectionLost,
+      this.tabBar,
+      this.body
+    );
+    this.markSelected();
+
+    this.poll = new Poll({
+      auto: false,
+      factory: () => this.checkForChanges(),
+      frequency: { interval: POLL_INTERVAL_MS, backoff: true, max: 30 * 1000 },
+      name: 'jupyter-mlops:changes',
+      // Ask only while the panel is on screen and the browser tab is visible.
+      standby: () => (this.isVisible ? 'when-hidden' : true)
+    });
+    this.poll.ticked.connect((_, state) => {
+      // Only a finished request says anything about the connection.
+      if (state.phase === 'rejected' || state.phase === 'resolved') {
+        this.connectionLost.hidden = state.phase === 'resolved';
+      }
+    });
+  }
+
+  /** Fetch the status and redraw the selected section now. */
+  async reload(): Promise<void> {
+    for (const section of this.sections) {
+      section.stale = true;
+    }
+    await this.showStatusAndSection();
+  }
+
+  dispose(): void {
+    this.poll.dispose();
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    if (!this.started) {
+      this.started = true;
+      void this.reload().then(() => this.poll.start());
+      return;
+    }
+    void this.poll.refresh(); // catch up at once on what changed while hidden
+  }
+
+  private select(section: Section): void {
+    this.current = section;
+    this.markSelected();
+    if (this.status?.registry.exists) {
+      replaceChildren(this.body, section.node);
+      if (section.stale) {
+        void section.load();
+      }
+    }
+  }
+
+  private markSelected(): void {
+    for (const tab of Array.from(this.tabBar.children)) {
+      const selected = (tab as HTMLElement).dataset.section === this.current.id;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.classList.toggle('jp-mod-current', selected);
+    }
+  }
+
+  private async showStatusAndSection(): Promise<void> {
+    try {
+      this.status = await requestAPI<IStatus>('status');
+    } catch (error) {
+      this.status = null;
+      this.statusLine.textContent = 'The jupyter-mlops server extension did not answer.';
+      const hint =
+        error instanceof ApiError && error.status === 404
+          ? 'Check that it is enabled: jupyter server extension list (then restart JupyterLab).'
+          : error instanceof ApiError
+            ? error.hint
+            : null;
+      replaceChildren(
+        this.body,
+        notice('error', error instanceof Error ? error.message : String(error), hint)
+      );
+      return;
+    }
+    const registry = this.status.registry;
+    if (!registry.exists) {
+      this.statusLine.textContent = `jupyter-mlops ${this.status.version} · no registry`;
+      replaceChildren(
+        this.body,
+        notice(
+          'empty',
+          registry.path ? `No registry found at ${registry.path}` : 'No registry found',
+          registry.path
+            ? 'MLOPS_REGISTRY names a file that does not exist yet; create it with %mlops init, or change the variable.'
+            : `Looked for .mlops/registry.db in ${this.status.root_dir} and the folders above it. ` +
+                'Create one with %mlops init in a notebook or jupyter mlops init in a terminal, or set MLOPS_REGISTRY.'
+        )
+      );
+      return;
+    }
+    replaceChildren(
+      this.statusLine,
+      `jupyter-mlops ${this.status.version} · `,
+      h(
+        'code',
+        { className: 'jp-mlops-registry-path', title: registry.path ?? '' },
+        registry.path ?? ''
+      )
+    );
+    replaceChildren(this.body, this.current.node);
+    await this.current.load();
+  }
+
+  /**
+   * One poll: ask for the change marker and reload only when it moved. Until the
+   * server has the changes route, the status itself serves as the marker.
+   */
+  private async checkForChanges(): Promise<void> {
+    let marker: string;
+    try {
+      marker = (await requestAPI<IChanges>('changes')).marker;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.isNotFound)) {
+        throw error;
+      }
+      marker = `status:${JSON.stringify(await requestAPI<IStatus>('status'))}`;
+    }
+    if (this.marker === null) {
+      this.marker = marker;
+      return;
+    }
+    if (marker !== this.marker) {
+      this.marker = marker;
+      await this.reload();
+    }
+  }
+}

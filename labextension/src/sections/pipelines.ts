@@ -1,0 +1,54 @@
+/**
+ * The Pipelines section: pipeline runs and the status of each of their steps.
+ */
+import { badge, h, stateToken, table } from '../dom';
+import { formatDuration, formatTime, shortId } from '../format';
+import type { IPipelineRun, IPipelineRuns } from '../types';
+import { ISectionHost, requestOptional, Section } from './section';
+
+function stepChips(run: IPipelineRun): HTMLElement {
+  return h(
+    'div',
+    { className: 'jp-mlops-steps' },
+    ...run.steps.map(step =>
+      h(
+        'span',
+        {
+          className: 'jp-mlops-chip jp-mlops-step',
+          title: `${step.name}: ${step.status}${step.cached ? ' (cached)' : ''}, ${formatDuration(step.duration)}`,
+          attrs: { 'data-state': stateToken(step.status) }
+        },
+        badge(step.status, step.name),
+        step.cached ? h('span', { className: 'jp-mlops-cached' }, ' cached') : null
+      )
+    )
+  );
+}
+
+export class PipelinesSection extends Section {
+  constructor(host: ISectionHost) {
+    super('pipelines', 'Pipelines', host);
+  }
+
+  protected async render(): Promise<Node> {
+    const answer = await requestOptional<IPipelineRuns>('pipelines');
+    if (answer === null || answer.runs.length === 0) {
+      return this.empty({
+        text: 'No pipeline runs recorded yet',
+        hint: 'Export a notebook with jupyter mlops export NOTEBOOK -o DIR, then run jupyter mlops pipeline run DIR.'
+      });
+    }
+    return table(
+      ['Pipeline', 'Status', 'Run', 'Started', 'Duration', 'Steps'],
+      answer.runs.map(run => [
+        run.pipeline,
+        badge(run.status),
+        h('code', { title: run.id }, shortId(run.id)),
+        formatTime(run.started_at),
+        formatDuration(run.duration),
+        stepChips(run)
+      ]),
+      { className: 'jp-mlops-pipelines' }
+    );
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The JSON the jupyter-mlops server answers, route by route.
+ *
+ * These types mirror the server's contract and nothing more: the panel renders
+ * what it receives and computes nothing the server could get wrong differently.
+ */
+
+/** A parameter or tag value as the registry stores it. */
+export type Scalar = string | number | boolean | null;
+
+/** A time as the server sends it: ISO 8601 text or seconds since the epoch. */
+export type Timestamp = string | number | null;
+
+export interface IStatus {
+  version: string;
+  root_dir: string;
+  registry: { path: string | null; exists: boolean };
+}
+
+export interface IChanges {
+  marker: string;
+}
+
+export interface IExperiment {
+  name: string;
+  runs: number;
+  last_started_at: Timestamp;
+}
+
+export interface IExperiments {
+  experiments: IExperiment[];
+}
+
+export interface IRunSummary {
+  id: string;
+  name: string;
+  experiment: string;
+  status: string;
+  started_at: Timestamp;
+  ended_at: Timestamp;
+  duration: number | null;
+  notebook_path: string | null;
+  params: Record<string, Scalar>;
+  metrics: Record<string, number | null>;
+}
+
+export interface IRunsPage {
+  runs: IRunSummary[];
+  total: number;
+  page: number;
+  page_size: number;
+  columns: { params: string[]; metrics: string[] };
+}
+
+export interface IRun extends IRunSummary {
+  previous_run_id: string | null;
+  git_commit: string | null;
+  git_dirty: boolean | null;
+  error: string | null;
+}
+
+export interface IParam {
+  key: string;
+  value: Scalar;
+  type: string;
+  source: string;
+}
+
+export interface IMetricSummary {
+  key: string;
+  last: number | null;
+  min: number | null;
+  max: number | null;
+  count: number;
+  last_step: number | null;
+}
+
+/** One point of a metric series: [step, value]. */
+export type Point = [number, number | null];
+
+export interface ICodeCell {
+  seq: number;
+  execution_count: number | null;
+  source: string;
+}
+
+export interface IEnvironment {
+  python: string;
+  platform: string;
+  packages: Record<string, string>;
+}
+
+export interface IRunSnapshot {
+  id: string;
+  name: string;
+  role: string;
+  fingerprint: string;
+  n_rows: number;
+  n_columns: number;
+}
+
+export interface IRunDetail {
+  run: IRun;
+  params: IParam[];
+  metrics: IMetricSummary[];
+  series: Record<string, Point[]>;
+  code: ICodeCell[];
+  environment: IEnvironment | null;
+  snapshots: IRunSnapshot[];
+  tags: Record<string, Scalar>;
+}
+
+export interface ISnapshot {
+  id: string;
+  name: string;
+  kind: string;
+  fingerprint: string;
+  n_rows: number;
+  n_columns: number;
+  created_at: Timestamp;
+}
+
+export interface ISnapshots {
+  snapshots: ISnapshot[];
+}
+
+export interface IModelVersion {
+  version: number | string;
+  run_id: string | null;
+  flavor: string;
+  created_at: Timestamp;
+  metrics: Record<string, Scalar>;
+}
+
+export interface IModel {
+  name: string;
+  versions: IModelVersion[];
+  aliases: Record<string, number | string>;
+}
+
+export interface IModels {
+  models: IModel[];
+}
+
+export interface IGateRule {
+  rule: string;
+  passed: boolean;
+  actual: Scalar;
+  expected: Scalar;
+}
+
+export interface IGateEvaluation {
+  id: string;
+  run_id: string | null;
+  model: string | null;
+  passed: boolean;
+  evaluated_at: Timestamp;
+  rules: IGateRule[];
+}
+
+export interface IGates {
+  evaluations: IGateEvaluation[];
+}
+
+export interface IDriftColumn {
+  column: string;
+  verdict: string;
+  test: string;
+  statistic: number | null;
+  p_adjusted: number | null;
+  effect: number | null;
+}
+
+export interface IDriftReport {
+  id: string;
+  created_at: Timestamp;
+  decision: string;
+  reference: string;
+  current: string;
+  columns: IDriftColumn[];
+}
+
+export interface IDriftReports {
+  reports: IDriftReport[];
+}
+
+export interface IPipelineStep {
+  name: string;
+  status: string;
+  duration: number | null;
+  cached: boolean;
+}
+
+export interface IPipelineRun {
+  id: string;
+  pipeline: string;
+  status: string;
+  started_at: Timestamp;
+  duration: number | null;
+  steps: IPipelineStep[];
+}
+
+export interface IPipelineRuns {
+  runs: IPipelineRun[];
+}

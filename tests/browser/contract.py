@@ -1,0 +1,452 @@
+"""Answers for the panel's data routes, shaped exactly like the server contract.
+
+The server implements ``api/status`` now; the data routes (``runs``, ``models``, ...)
+arrive with the core's query functions. Until then these tests answer them in the
+browser (Playwright's ``page.route``) from seeded, generated data, so the panel's
+rendering of every route is exercised against the contract. The status route, the
+JupyterLab server and the browser stay real. Once the server has the routes, the
+same panel tests run against a real registry instead.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Route
+
+XSS_NAME = "<img src=x onerror=alert(1)>"
+XSS_CODE = "<script>window.__mlops_xss = 1</script>\nmodel.fit(X, y)"
+
+DATA_ROUTES = re.compile(
+    r"/jupyter-mlops/api/(changes|experiments|runs|snapshots|models|gates|drift|pipelines)"
+    r"(?:/([^/?]+))?$"
+)
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request the panel made to a data route."""
+
+    route: str
+    item: str | None
+    query: dict[str, str]
+
+
+def _run_id(index: int) -> str:
+    return f"{index:08x}" + "c0ffee" * 4
+
+
+def make_runs(seed: int = 7) -> list[dict[str, Any]]:
+    """120 runs of "churn" and 3 of "fraud"; the newest churn run has a markup name."""
+    rng = random.Random(seed)
+    runs = []
+    for index in range(123):
+        experiment = "churn" if index < 120 else "fraud"
+        # fraud ran a day earlier, so "churn" is the experiment that ran most recently
+        started = 1_700_000_000 + (index * 60 if experiment == "churn" else index - 86_400)
+        duration = round(rng.uniform(0.5, 400), 2)
+        runs.append(
+            {
+                "id": _run_id(index),
+                "name": f"rf-{index:03d}",
+                "experiment": experiment,
+                "status": rng.choice(["finished", "finished", "finished", "failed", "running"]),
+                "started_at": started,
+                "ended_at": started + duration,
+                "duration": duration,
+                "notebook_path": "analysis/train.ipynb",
+                "params": {
+                    "lr": rng.choice([0.01, 0.03, 0.1, 0.3]),
+                    "depth": rng.randint(2, 12),
+                    "model": "rf",
+                    "seed": index,
+                    "criterion": "gini",
+                },
+                "metrics": {
+                    "accuracy": round(rng.uniform(0.6, 0.99), 4),
+                    "f1": round(rng.uniform(0.5, 0.95), 4),
+                    "loss": None if index % 10 == 0 else round(rng.uniform(0.05, 1.2), 4),
+                    "auc": round(rng.uniform(0.6, 0.99), 4),
+                    "precision": round(rng.uniform(0.5, 0.99), 4),
+                },
+            }
+        )
+    runs[119]["name"] = XSS_NAME
+    return runs
+
+
+def _sort_value(run: dict[str, Any], key: str) -> Any:
+    if key.startswith(("params.", "metrics.")):
+        group, name = key.split(".", 1)
+        return run[group].get(name)
+    return run[key]
+
+
+@dataclass
+class ContractStandIn:
+    """Seeded data behind the data routes, and a log of what the panel asked for.
+
+    ``failures`` maps a route to the ``(status, body)`` it answers instead of data;
+    ``missing`` lists routes that answer 404 as a server does before any such row exists.
+    """
+
+    runs: list[dict[str, Any]] = field(default_factory=make_runs)
+    marker: str = "marker-1"
+    failures: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    seen: list[SeenRequest] = field(default_factory=list)
+
+    def install(self, page: Page) -> None:
+        page.route(re.compile(r".*/jupyter-mlops/api/(?!status).*"), self._answer)
+
+    def requests_to(self, route: str) -> list[SeenRequest]:
+        return [seen for seen in self.seen if seen.route == route]
+
+    def last(self, route: str) -> SeenRequest:
+        return self.requests_to(route)[-1]
+
+    def _answer(self, route: Route) -> None:
+        url = urllib.parse.urlsplit(route.request.url)
+        matched = DATA_ROUTES.search(url.path)
+        if matched is None:
+            route.continue_()  # not a data route: let the real server answer
+            return
+        name, item = matched.group(1), matched.group(2)
+        query = dict(urllib.parse.parse_qsl(url.query))
+        self.seen.append(SeenRequest(name, item, query))
+        status, body = self._respond(name, item, query)
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    def _respond(
+        self, name: str, item: str | None, query: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        if name in self.failures:
+            return self.failures[name]
+        if name in self.missing:
+            return 404, {"message": f"No {name} recorded in this registry yet."}
+        if name == "runs":
+            return self._run_detail(item) if item else self._runs_page(query)
+        return 200, getattr(self, f"_{name}")(query)
+
+    def _changes(self, query: dict[str, str]) -> dict[str, Any]:
+        return {"marker": self.marker}
+
+    def _experiments(self, query: dict[str, str]) -> dict[str, Any]:
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for run in self.runs:
+            by_name.setdefault(run["experiment"], []).append(run)
+        return {
+            "experiments": [
+                {
+                    "name": name,
+                    "runs": len(runs),
+                    "last_started_at": _iso(max(r["started_at"] for r in runs)),
+                }
+                # fraud first: the panel must pick the most recent experiment, not the first
+                for name, runs in sorted(by_name.items(), key=lambda item: item[0] != "fraud")
+            ]
+        }
+
+    def _runs_page(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        where = query.get("where", "")
+        if where.endswith(">"):
+            return 400, {
+                "message": f"Cannot parse the filter {where!r}: a value is missing after '>'.",
+                "hint": "Write a comparison such as metrics.accuracy > 0.9",
+            }
+        runs = [r for r in self.runs if r["experiment"] == query.get("experiment")]
+        if where == "metrics.accuracy > 2":
+            runs = []
+        sort = query.get("sort", "-started_at")
+        key = sort.lstrip("-")
+        present = [r for r in runs if _sort_value(r, key) is not None]
+        absent = [r for r in runs if _sort_value(r, key) is None]
+        present.sort(key=lambda r: _sort_value(r, key), reverse=sort.startswith("-"))
+        runs = present + absent
+        page, page_size = int(query.get("page", 1)), int(query.get("page_size", 50))
+        chunk = runs[(page - 1) * page_size : page * page_size]
+        return 200, {
+            "runs": [
+                {**r, "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"])}
+                for r in chunk
+            ],
+            "total": len(runs),
+            "page": page,
+            "page_size": page_size,
+            "columns": {
+                "params": ["lr", "depth", "model", "seed", "criterion"],
+                "metrics": ["accuracy", "f1", "loss", "auc", "precision"],
+            },
+        }
+
+    def _run_detail(self, run_id: str) -> tuple[int, dict[str, Any]]:
+        index = next((i for i, r in enumerate(self.runs) if r["id"] == run_id), None)
+        if index is None:
+            return 404, {
+                "message": f'Run "{run_id}" does not exist.',
+                "hint": "List runs with %mlops runs.",
+            }
+        run = self.runs[index]
+        rng = random.Random(index)
+        accuracy = [
+            [step, round(0.5 + 0.4 * (1 - 0.9**step) + rng.uniform(-0.01, 0.01), 4)]
+            for step in range(20)
+        ]
+        accuracy[7][1] = None  # a missing point breaks the curve
+        loss = [[step, round(1.5 * 0.85**step + rng.uniform(0, 0.02), 4)] for step in range(30)]
+        return 200, {
+            "run": {
+                **run,
+                "started_at": _iso(run["started_at"]),
+                "ended_at": _iso(run["ended_at"]),
+                "previous_run_id": _run_id(index - 1) if index > 0 else None,
+                "git_commit": "9f2c1e7d3b5a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
+                "git_dirty": True,
+                "error": "ValueError: Input contains NaN" if run["status"] == "failed" else None,
+            },
+            "params": [
+                {"key": k, "value": v, "type": type(v).__name__, "source": "literal"}
+                for k, v in run["params"].items()
+            ],
+            "metrics": [
+                {
+                    "key": "accuracy",
+                    "last": accuracy[-1][1],
+                    "min": 0.5,
+                    "max": accuracy[-1][1],
+                    "count": 19,
+                    "last_step": 19,
+                },
+                {
+                    "key": "loss",
+                    "last": loss[-1][1],
+                    "min": loss[-1][1],
+                    "max": loss[0][1],
+                    "count": 30,
+                    "last_step": 29,
+                },
+                {
+                    "key": "f1",
+                    "last": run["metrics"]["f1"],
+                    "min": run["metrics"]["f1"],
+                    "max": run["metrics"]["f1"],
+                    "count": 1,
+                    "last_step": None,
+                },
+            ],
+            "series": {"accuracy": accuracy, "loss": loss, "f1": [[0, run["metrics"]["f1"]]]},
+            "code": [
+                {"seq": 1, "execution_count": 3, "source": "lr = 0.1\ndepth = 6"},
+                {"seq": 2, "execution_count": 4, "source": XSS_CODE},
+            ],
+            "environment": {
+                "python": "3.11.7",
+                "platform": "Linux-x86_64",
+                "packages": {"scikit-learn": "1.5.0", "pandas": "3.1.0", "numpy": "2.4.0"},
+            },
+            "snapshots": [
+                {
+                    "id": "s1",
+                    "name": "train",
+                    "role": "input",
+                    "fingerprint": "ab" * 32,
+                    "n_rows": 8000,
+                    "n_columns": 21,
+                },
+            ],
+            "tags": {"owner": "data-team"},
+        }
+
+    def _snapshots(self, query: dict[str, str]) -> dict[str, Any]:
+        return {
+            "snapshots": [
+                {
+                    "id": "s1",
+                    "name": "train",
+                    "kind": "dataframe",
+                    "fingerprint": "ab" * 32,
+                    "n_rows": 8000,
+                    "n_columns": 21,
+                    "created_at": _iso(1_700_000_000),
+                },
+                {
+                    "id": "s2",
+                    "name": "march",
+                    "kind": "dataframe",
+                    "fingerprint": "cd" * 32,
+                    "n_rows": 12345,
+                    "n_columns": 21,
+                    "created_at": _iso(1_700_100_000),
+                },
+            ]
+        }
+
+    def _models(self, query: dict[str, str]) -> dict[str, Any]:
+        return {
+            "models": [
+                {
+                    "name": "churn",
+                    "versions": [
+                        {
+                            "version": 1,
+                            "run_id": _run_id(3),
+                            "flavor": "sklearn",
+                            "created_at": _iso(1_700_000_500),
+                            "metrics": {"accuracy": 0.84},
+                        },
+                        {
+                            "version": 2,
+                            "run_id": _run_id(5),
+                            "flavor": "sklearn",
+                            "created_at": _iso(1_700_000_900),
+                            "metrics": {"accuracy": 0.9112},
+                        },
+                    ],
+                    "aliases": {"champion": 2, "challenger": 1},
+                }
+            ]
+        }
+
+    def _gates(self, query: dict[str, str]) -> dict[str, Any]:
+        return {
+            "evaluations": [
+                {
+                    "id": "g1",
+                    "run_id": _run_id(3),
+                    "model": "churn",
+                    "passed": False,
+                    "evaluated_at": _iso(1_700_000_600),
+                    "rules": [
+                        {
+                            "rule": "accuracy >= 0.85",
+                            "passed": False,
+                            "actual": 0.84,
+                            "expected": 0.85,
+                        }
+                    ],
+                },
+                {
+                    "id": "g2",
+                    "run_id": _run_id(5),
+                    "model": "churn",
+                    "passed": True,
+                    "evaluated_at": _iso(1_700_001_000),
+                    "rules": [
+                        {
+                            "rule": "accuracy >= 0.85",
+                            "passed": True,
+                            "actual": 0.9112,
+                            "expected": 0.85,
+                        },
+                        {
+                            "rule": "accuracy >= champion.accuracy - 0.01",
+                            "passed": True,
+                            "actual": 0.9112,
+                            "expected": 0.83,
+                        },
+                    ],
+                },
+                {
+                    # An older evaluation listed last: the panel must show g1, the latest.
+                    "id": "g0",
+                    "run_id": _run_id(3),
+                    "model": "churn",
+                    "passed": True,
+                    "evaluated_at": _iso(1_700_000_550),
+                    "rules": [
+                        {"rule": "accuracy >= 0.8", "passed": True, "actual": 0.84, "expected": 0.8}
+                    ],
+                },
+            ]
+        }
+
+    def _drift(self, query: dict[str, str]) -> dict[str, Any]:
+        return {
+            "reports": [
+                {
+                    "id": "d2",
+                    "created_at": _iso(1_700_200_000),
+                    "decision": "retrain",
+                    "reference": "train",
+                    "current": "march",
+                    "columns": [
+                        {
+                            "column": "tenure",
+                            "verdict": "retrain",
+                            "test": "ks",
+                            "statistic": 0.41,
+                            "p_adjusted": 1e-9,
+                            "effect": 0.52,
+                        },
+                        {
+                            "column": "plan",
+                            "verdict": "review",
+                            "test": "chi2",
+                            "statistic": 9.3,
+                            "p_adjusted": 0.03,
+                            "effect": 0.12,
+                        },
+                        {
+                            "column": "region",
+                            "verdict": "monitor",
+                            "test": "chi2",
+                            "statistic": 1.1,
+                            "p_adjusted": 0.6,
+                            "effect": 0.01,
+                        },
+                    ],
+                },
+                {
+                    "id": "d1",
+                    "created_at": _iso(1_700_100_000),
+                    "decision": "monitor",
+                    "reference": "train",
+                    "current": "february",
+                    "columns": [
+                        {
+                            "column": "tenure",
+                            "verdict": "monitor",
+                            "test": "ks",
+                            "statistic": 0.02,
+                            "p_adjusted": 0.8,
+                            "effect": 0.01,
+                        }
+                    ],
+                },
+            ]
+        }
+
+    def _pipelines(self, query: dict[str, str]) -> dict[str, Any]:
+        return {
+            "runs": [
+                {
+                    "id": "p" * 8 + "1",
+                    "pipeline": "churn-train",
+                    "status": "failed",
+                    "started_at": _iso(1_700_300_000),
+                    "duration": 95.2,
+                    "steps": [
+                        {"name": "load", "status": "finished", "duration": 1.2, "cached": True},
+                        {"name": "train", "status": "finished", "duration": 80.0, "cached": False},
+                        {"name": "gate", "status": "failed", "duration": 0.3, "cached": False},
+                        {
+                            "name": "register",
+                            "status": "skipped",
+                            "duration": None,
+                            "cached": False,
+                        },
+                    ],
+                },
+            ]
+        }
+
+
+def _iso(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).isoformat()

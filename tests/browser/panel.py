@@ -1,0 +1,61 @@
+"""Page helpers: load JupyterLab, open the panel by its icon, take screenshots."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+    from .lab import LabServer
+
+ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+PANEL_ID = "jupyter-mlops-panel"
+PANEL_ICON = f'.jp-SideBar .lm-TabBar-tab[data-id="{PANEL_ID}"]'
+PANEL = f"#{PANEL_ID}"
+LAB_READY_TIMEOUT_MS = 60_000
+
+
+def load_lab(page: Page, server: LabServer) -> None:
+    """Open JupyterLab with a fresh layout and wait until the panel's icon is there."""
+    page.goto(server.lab_url)
+    page.wait_for_selector(PANEL_ICON, timeout=LAB_READY_TIMEOUT_MS)
+    dismiss_toasts(page)
+
+
+def dismiss_toasts(page: Page) -> None:
+    """Close any notification toast (the news question among them) that covers the page."""
+    for close in page.locator(".jp-toast-dismiss, .Toastify__close-button").all():
+        if close.is_visible():
+            close.click()
+
+
+def open_panel(page: Page) -> Locator:
+    """Click the panel's sidebar icon; the panel, once visible."""
+    page.click(PANEL_ICON)
+    panel = page.locator(PANEL)
+    panel.wait_for(state="visible")
+    return panel
+
+
+def widen_sidebar(page: Page, width: int) -> None:
+    """Drag the left sidebar's edge until it is ``width`` pixels wide, as a user would."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    assert box is not None, "the left sidebar has no resize handle: is it open?"
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(width, y, steps=5)
+    page.mouse.up()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a screenshot of the whole page as test-artifacts/NAME.png."""
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    path = ARTIFACTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    page.screenshot(path=str(path))
+    return path

@@ -1,0 +1,435 @@
+"""The panel against the data routes' JSON contract, in a real JupyterLab and Chromium.
+
+The data routes are answered in the browser from seeded data (tests/browser/contract.py)
+until the server implements them; the status route, the server and the browser are real.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+
+from browser.contract import XSS_CODE, XSS_NAME, ContractStandIn
+from browser.lab import LabServer, running_jupyterlab
+from browser.panel import load_lab, open_panel, screenshot, widen_sidebar
+
+pytest.importorskip("playwright", reason="the browser tests need the playwright package")
+from playwright.sync_api import Locator, Page, expect  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytest_plugins = ("browser.fixtures",)
+
+NOTEBOOK_PATH = "analysis/train.ipynb"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """JupyterLab over a folder with a registry file and the notebook the runs came from."""
+    root_dir = tmp_path_factory.mktemp("lab") / "project"
+    (root_dir / ".mlops").mkdir(parents=True)
+    sqlite3.connect(root_dir / ".mlops" / "registry.db").close()
+    (root_dir / "analysis").mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell("lr = 0.1"))
+    nbformat.write(notebook, root_dir / NOTEBOOK_PATH)
+    with running_jupyterlab(
+        root_dir, tmp_path_factory.mktemp("lab-state"), env={"MLOPS_REGISTRY": None}
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def data() -> ContractStandIn:
+    return ContractStandIn()
+
+
+SIDEBAR_WIDTH = 760
+
+
+@pytest.fixture
+def panel(page: Page, lab: LabServer, data: ContractStandIn) -> Locator:
+    data.install(page)
+    load_lab(page, lab)
+    opened = open_panel(page)
+    widen_sidebar(page, SIDEBAR_WIDTH)
+    return opened
+
+
+def _rows(panel: Locator) -> Locator:
+    return panel.locator(".jp-mlops-runs-table tbody tr")
+
+
+def _header(panel: Locator, sort_key: str) -> Locator:
+    return panel.locator(f'.jp-mlops-runs-table th[data-sort-key="{sort_key}"]')
+
+
+def _cell(panel: Locator, row: int, sort_key: str) -> Locator:
+    """The cell of a run's row under the column that sorts by ``sort_key``."""
+    keys = panel.locator(".jp-mlops-runs-table th").evaluate_all(
+        "cells => cells.map(cell => cell.dataset.sortKey)"
+    )
+    return _rows(panel).nth(row).locator("td").nth(keys.index(sort_key))
+
+
+def test_runs_table_shows_the_most_recent_experiment_first_page(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    expect(_rows(panel)).to_have_count(50)
+
+    assert data.last("runs").query == {
+        "experiment": "churn",
+        "sort": "-started_at",
+        "page": "1",
+        "page_size": "50",
+    }
+    expect(panel.locator(".jp-mlops-experiment")).to_have_value("churn")
+    headers = panel.locator(".jp-mlops-runs-table th").all_inner_texts()
+    assert [h.replace(" ▼", "") for h in headers] == [
+        "Status", "Name", "lr", "depth", "model", "seed",
+        "accuracy", "f1", "loss", "auc", "Started", "Duration",
+    ]  # fmt: skip
+    expect(panel.locator(".jp-mlops-note")).to_contain_text("1 more params and 1 more metrics")
+    expect(panel.locator(".jp-mlops-pager-range")).to_have_text("1–50 of 120 runs · page 1 of 3")
+    newest = data.runs[118]  # index 119 is the markup-named run, first row
+    second_row = _rows(panel).nth(1)
+    expect(second_row.locator(".jp-mlops-col-name")).to_have_text(newest["name"])
+    expect(second_row.locator(".jp-mlops-badge")).to_have_text(newest["status"])
+    screenshot(page, "panel-runs")
+
+
+def test_markup_in_names_and_code_is_shown_as_text(
+    page: Page, panel: Locator, data: ContractStandIn, page_watch
+):
+    first_row = _rows(panel).first
+    expect(first_row.locator(".jp-mlops-col-name")).to_have_text(XSS_NAME)
+    assert panel.locator("img").count() == 0
+
+    first_row.focus()
+    page.keyboard.press("Enter")  # rows open from the keyboard too
+    detail = panel.locator(".jp-mlops-run-detail")
+    expect(detail.locator(".jp-mlops-run-name")).to_have_text(XSS_NAME)
+    detail.get_by_text("Code (2 cells)").click()
+    expect(detail.locator(".jp-mlops-code-source").nth(1)).to_have_text(XSS_CODE)
+
+    assert panel.locator("img, script").count() == 0
+    assert page.evaluate("window.__mlops_xss") is None
+    assert page_watch.dialogs == []
+
+
+@pytest.mark.parametrize(
+    ("sort_key", "first_value"),
+    [
+        ("metrics.accuracy", lambda runs: min(r["metrics"]["accuracy"] for r in runs)),
+        ("params.depth", lambda runs: min(r["params"]["depth"] for r in runs)),
+    ],
+)
+def test_clicking_a_header_sorts_through_the_server(
+    panel: Locator, data: ContractStandIn, sort_key: str, first_value
+):
+    churn = [r for r in data.runs if r["experiment"] == "churn"]
+    expect(_rows(panel)).to_have_count(50)
+
+    _header(panel, sort_key).locator("button").click()
+
+    expect(_header(panel, sort_key)).to_have_attribute("aria-sort", "ascending")
+    assert data.last("runs").query["sort"] == sort_key
+    assert data.last("runs").query["page"] == "1"
+    expect(_cell(panel, 0, sort_key)).to_have_text(str(first_value(churn)))
+
+    _header(panel, sort_key).locator("button").click()
+
+    expect(_header(panel, sort_key)).to_have_attribute("aria-sort", "descending")
+    assert data.last("runs").query["sort"] == f"-{sort_key}"
+    expect(_header(panel, "started_at")).to_have_attribute("aria-sort", "none")
+
+
+def test_where_filter_goes_to_the_server_and_its_errors_are_shown(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    where = panel.locator(".jp-mlops-where")
+    expect(_rows(panel)).to_have_count(50)
+
+    where.fill("metrics.accuracy >")
+    where.press("Enter")
+
+    error = panel.locator(".jp-mlops-notice-error")
+    expect(error).to_contain_text("Cannot parse the filter 'metrics.accuracy >'")
+    expect(error).to_contain_text("Write a comparison such as metrics.accuracy > 0.9")
+    expect(where).to_have_value("metrics.accuracy >")  # what the user typed stays
+    screenshot(page, "panel-where-error")
+
+    where.fill("metrics.accuracy > 2")
+    panel.get_by_role("button", name="Filter").click()
+
+    expect(panel.locator(".jp-mlops-notice-empty")).to_contain_text(
+        "No runs of churn match: metrics.accuracy > 2"
+    )
+    assert data.last("runs").query["where"] == "metrics.accuracy > 2"
+
+    where.fill("")
+
+    expect(_rows(panel)).to_have_count(50)
+    assert "where" not in data.last("runs").query
+
+
+def test_pages_move_through_the_server(panel: Locator, data: ContractStandIn):
+    pager = panel.locator(".jp-mlops-pager")
+    expect(pager.locator(".jp-mlops-page-previous")).to_be_disabled()
+
+    pager.get_by_role("button", name="Next ›").click()
+    expect(pager.locator(".jp-mlops-pager-range")).to_have_text("51–100 of 120 runs · page 2 of 3")
+    pager.get_by_role("button", name="Next ›").click()
+    expect(pager.locator(".jp-mlops-pager-range")).to_have_text("101–120 of 120 runs · page 3 of 3")
+
+    expect(_rows(panel)).to_have_count(20)
+    expect(panel.locator(".jp-mlops-page-next")).to_be_disabled()
+    assert [r.query["page"] for r in data.requests_to("runs")][-3:] == ["1", "2", "3"]
+
+    panel.locator(".jp-mlops-page-size").select_option("25")
+
+    expect(_rows(panel)).to_have_count(25)
+    assert data.last("runs").query["page_size"] == "25"
+    assert data.last("runs").query["page"] == "1"
+
+
+def test_experiment_picker_switches_the_table(panel: Locator, data: ContractStandIn):
+    expect(panel.locator(".jp-mlops-experiment option")).to_have_text(["fraud (3)", "churn (120)"])
+
+    panel.locator(".jp-mlops-experiment").select_option("fraud")
+
+    expect(_rows(panel)).to_have_count(3)
+    assert data.last("runs").query["experiment"] == "fraud"
+
+
+def test_run_details_show_curves_params_code_environment_and_snapshots(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    run = data.runs[118]
+    _rows(panel).nth(1).click()
+
+    detail = panel.locator(".jp-mlops-run-detail")
+    expect(detail.locator(".jp-mlops-run-id")).to_have_text(run["id"])
+    assert data.last("runs").item == run["id"]
+
+    accuracy_line = detail.locator('figure[data-metric="accuracy"] path.jp-mlops-chart-line')
+    path = accuracy_line.get_attribute("d")
+    assert path is not None
+    assert path.count("M") == 2, "the missing point at step 7 breaks the curve in two"
+    assert path.count("M") + path.count("L") == 19
+    loss = detail.locator('figure[data-metric="loss"]')
+    assert loss.locator("path.jp-mlops-chart-line").get_attribute("d").count("L") == 29
+    expect(detail.locator('figure[data-metric="f1"]')).to_have_count(0)  # one point: no curve
+    expect(loss.locator("svg")).to_have_attribute("aria-label", re.compile(r"loss: 30 points"))
+
+    params = detail.locator(".jp-mlops-params-table tbody tr")
+    expect(params).to_have_count(len(run["params"]))
+    expect(params.first).to_contain_text(f"lr{run['params']['lr']}floatliteral")
+    expect(detail.locator(".jp-mlops-fields").first).to_contain_text(
+        "9f2c1e7d3b (uncommitted changes)"
+    )
+    expect(detail.locator(".jp-mlops-snapshots-table")).to_contain_text("8,000 × 21")
+
+    detail.get_by_text("Environment").click()
+    expect(detail.locator(".jp-mlops-packages-table")).to_contain_text("scikit-learn1.5.0")
+    screenshot(page, "panel-run-detail")
+
+    detail.locator(".jp-mlops-previous-run").click()
+    expect(panel.locator(".jp-mlops-run-id")).to_have_text(data.runs[117]["id"])
+
+    panel.get_by_role("button", name="‹ All runs").click()
+    expect(_rows(panel)).to_have_count(50)
+
+
+def test_unknown_run_shows_the_servers_message_and_a_way_back(
+    panel: Locator, data: ContractStandIn
+):
+    expect(_rows(panel)).to_have_count(50)
+    data.runs[118]["id"] = "gone"  # the list still names it, the detail route says 404
+    panel.get_by_role("button", name="Reload").click()
+    expect(_rows(panel).nth(1)).to_have_attribute("data-run-id", "gone")
+    data.runs[118]["id"] = "renamed"
+
+    _rows(panel).nth(1).click()
+
+    expect(panel.locator(".jp-mlops-notice-error")).to_contain_text('Run "gone" does not exist.')
+    expect(panel.locator(".jp-mlops-notice-error")).to_contain_text("List runs with %mlops runs.")
+    expect(panel.locator(".jp-mlops-toolbar")).to_be_hidden()
+    panel.get_by_role("button", name="‹ All runs").click()
+    expect(_rows(panel)).to_have_count(50)
+    expect(panel.locator(".jp-mlops-toolbar")).to_be_visible()
+
+
+def test_copy_id_puts_the_run_id_on_the_clipboard(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    _rows(panel).nth(2).click()
+    copy = panel.locator(".jp-mlops-copy")
+
+    copy.click()
+
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == data.runs[117]["id"]
+    expect(copy).to_have_text("Copy id", timeout=3_000)
+
+
+def test_open_notebook_opens_the_runs_notebook_in_jupyterlab(page: Page, panel: Locator):
+    _rows(panel).first.click()
+
+    panel.get_by_role("button", name="Open notebook").click()
+
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="train.ipynb")
+    expect(tab).to_be_visible(timeout=20_000)
+    expect(page.locator(".jp-Notebook .jp-Cell").first).to_contain_text("lr = 0.1")
+
+
+def test_models_show_versions_aliases_and_gate_verdicts(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    panel.get_by_role("tab", name="Models").click()
+
+    model = panel.locator('.jp-mlops-model[data-model="churn"]')
+    expect(model.locator(".jp-mlops-alias")).to_have_text(["champion → v2", "challenger → v1"])
+    rows = model.locator(".jp-mlops-versions-table tbody tr")
+    expect(rows.nth(0)).to_contain_text("v1challenger")
+    expect(rows.nth(0).locator(".jp-mlops-badge")).to_have_text("failed")
+    expect(rows.nth(1).locator(".jp-mlops-badge")).to_have_text("passed")
+    expect(rows.nth(0).locator(".jp-mlops-badge")).to_have_attribute(
+        "title", re.compile(r"✗ accuracy >= 0.85 \(actual 0.84, expected 0.85\)")
+    )
+    screenshot(page, "panel-models")
+
+    rows.nth(1).locator(".jp-mlops-link").click()  # the run that made version 2
+
+    expect(panel.get_by_role("tab", name="Runs")).to_have_attribute("aria-selected", "true")
+    expect(panel.locator(".jp-mlops-run-id")).to_have_text(data.runs[5]["id"])
+
+
+def test_drift_shows_each_reports_decision_and_column_verdicts(page: Page, panel: Locator):
+    panel.get_by_role("tab", name="Drift").click()
+
+    reports = panel.locator(".jp-mlops-drift-report")
+    expect(reports).to_have_count(2)
+    newest = reports.first
+    expect(newest.locator("summary .jp-mlops-badge")).to_have_text("retrain")
+    expect(newest).to_have_attribute("open", "")
+    expect(newest.locator("tbody .jp-mlops-badge")).to_have_text(["retrain", "review", "monitor"])
+    expect(newest.locator("tbody tr").first).to_contain_text("tenureretrainks0.411e-90.52")
+    expect(reports.nth(1)).not_to_have_attribute("open", "")
+    screenshot(page, "panel-drift")
+
+
+def test_pipelines_show_each_steps_status(page: Page, panel: Locator):
+    panel.get_by_role("tab", name="Pipelines").click()
+
+    steps = panel.locator(".jp-mlops-step")
+    expect(steps).to_have_count(4)
+    expect(steps.locator(".jp-mlops-badge")).to_have_text(["load", "train", "gate", "register"])
+    expect(steps.nth(0)).to_contain_text("cached")
+    expect(steps.nth(2)).to_have_attribute("data-state", "failed")
+    expect(panel.locator(".jp-mlops-pipelines tbody tr").first).to_contain_text("1 min 35 s")
+
+
+def test_snapshots_list_their_fingerprints_and_shapes(panel: Locator):
+    panel.get_by_role("tab", name="Snapshots").click()
+
+    rows = panel.locator(".jp-mlops-snapshots tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("marchdataframecdcdcdcdcdcd12,34521")
+    expect(rows.nth(1).locator("code")).to_have_attribute("title", "cd" * 32)
+
+
+@pytest.mark.parametrize(
+    ("tab", "route", "status", "body", "expected"),
+    [
+        (
+            "Snapshots",
+            "snapshots",
+            500,
+            {"message": "Internal error in jupyter-mlops (OperationalError)"},
+            ["Could not load snapshots: Internal error in jupyter-mlops (OperationalError)"],
+        ),
+        (
+            "Models",
+            "models",
+            409,
+            {
+                "message": "registry.db is from a newer jupyter-mlops",
+                "hint": "Upgrade jupyter-mlops.",
+            },
+            [
+                "Could not load models: registry.db is from a newer jupyter-mlops",
+                "Upgrade jupyter-mlops.",
+            ],
+        ),
+    ],
+)
+def test_section_errors_are_shown_in_words(
+    page: Page, lab: LabServer, data: ContractStandIn, tab, route, status, body, expected
+):
+    data.failures[route] = (status, body)
+    data.install(page)
+    load_lab(page, lab)
+    panel = open_panel(page)
+
+    panel.get_by_role("tab", name=tab).click()
+
+    error = panel.get_by_role("tabpanel", name=tab).locator(".jp-mlops-notice-error")
+    for text in expected:
+        expect(error).to_contain_text(text)
+
+
+def test_models_without_gates_still_show_versions(
+    page: Page, lab: LabServer, data: ContractStandIn
+):
+    data.missing.add("gates")
+    data.install(page)
+    load_lab(page, lab)
+    panel = open_panel(page)
+
+    panel.get_by_role("tab", name="Models").click()
+
+    rows = panel.locator(".jp-mlops-versions-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.locator(".jp-mlops-badge")).to_have_count(0)
+    expect(panel.get_by_text("Gate evaluations")).to_have_count(0)
+
+
+def test_panel_reloads_when_the_change_marker_moves_and_only_then(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    expect(_rows(panel)).to_have_count(50)
+    page.wait_for_timeout(5_000)  # two or three polls with an unchanged marker
+    assert len(data.requests_to("changes")) >= 2
+    assert len(data.requests_to("runs")) == 1
+
+    newest = dict(data.runs[118], id="f" * 32, name="fresh-run", started_at=1_800_000_000)
+    data.runs.append(newest)
+    data.marker = "marker-2"
+
+    expect(_rows(panel).first.locator(".jp-mlops-col-name")).to_have_text(
+        "fresh-run", timeout=7_000
+    )
+    expect(panel.locator(".jp-mlops-pager-range")).to_contain_text("of 121 runs")
+    assert len(data.requests_to("runs")) == 2
+
+
+def test_panel_says_when_the_server_stops_answering_and_recovers(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    expect(_rows(panel)).to_have_count(50)
+    every_route = re.compile(r".*/jupyter-mlops/api/.*")
+    refuse = lambda route: route.abort("connectionrefused")  # noqa: E731
+    warning = panel.locator(".jp-mlops-connection-lost")
+    expect(warning).to_be_hidden()
+
+    page.route(every_route, refuse)
+    expect(warning).to_be_visible(timeout=7_000)
+    expect(warning).to_have_text("The Jupyter server does not answer; retrying.")
+    expect(_rows(panel)).to_have_count(50)  # what was shown stays
+
+    page.unroute(every_route, refuse)
+    expect(warning).to_be_hidden(timeout=30_000)  # the retries back off up to 30 s
