@@ -31,7 +31,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import MlopsError
+__version__ = "0.1.0"
+
+from .errors import MlopsError  # noqa: E402
+from .server import _jupyter_labextension_paths, _jupyter_server_extension_points  # noqa: E402,F401
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,7 +48,6 @@ if TYPE_CHECKING:
     from .registry import Registry
     from .tracking import Run, SnapshotRecord, active_run, end_run, log, log_params, start_run
 
-__version__ = "0.1.0"
 
 __all__ = [
     "MlopsError",
