@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,14 +24,23 @@ from jupyter_mlops.errors import InvalidInputError, NotFoundError
 from jupyter_mlops.profiles import CATEGORY_CAP, DataProfile, profile_frame
 
 SEED = 7
-BENCH_RECIPE = Path("/work/shared/bench/drift_data.py")
+RECIPE_CANDIDATES = (
+    os.environ.get("MLOPS_BENCH_RECIPE", ""),
+    str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "drift_data.py"),
+    "/work/shared/bench/drift_data.py",
+)
 
 
 def _bench_recipe():
-    """The project's bench recipe of injected drift (shared/bench/drift_data.py), loaded by path."""
-    if not BENCH_RECIPE.exists():
-        pytest.skip("the shared bench recipe is not on this machine")
-    spec = importlib.util.spec_from_file_location("drift_data", BENCH_RECIPE)
+    """The project's bench recipe of injected drift (shared/bench/drift_data.py), loaded by path.
+
+    It sits beside the repository (CI clones the repository next to shared/); set
+    MLOPS_BENCH_RECIPE to point elsewhere.
+    """
+    path = next((p for p in RECIPE_CANDIDATES if p and Path(p).exists()), None)
+    if path is None:
+        pytest.skip("the bench recipe shared/bench/drift_data.py is not beside the repository")
+    spec = importlib.util.spec_from_file_location("drift_data", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
