@@ -117,6 +117,13 @@ def test_profile_frame_kind_follows_dtype(column: str, kind: str, dtype: str) ->
         (pd.Series([True, False, None], dtype=object), "boolean"),
         (pd.Series([pd.Timestamp("2020-01-01"), None], dtype=object), "datetime"),
         (pd.Series([1, "a", 2.0], dtype=object), "unsupported"),
+        (pd.Series([b"a", b"b"]), "unsupported"),
+        (pd.Series([{"a": 1}, {"b": 2}]), "unsupported"),
+        (pd.Series(pd.period_range("2020-01", periods=2, freq="M")), "unsupported"),
+        (pd.Series(["2020-01-01", None]).astype("timestamp[ns][pyarrow]"), "datetime"),
+        (pd.Series([1, None], dtype="int64[pyarrow]"), "numeric"),
+        (pd.Series(["a", pd.NA], dtype="string"), "categorical"),
+        (pd.Series([True, None], dtype="boolean"), "boolean"),
         (pd.Series([1 + 2j, 3j]), "unsupported"),
         (pd.Series(pd.to_timedelta([1, 2], unit="h")), "numeric"),
         (pd.Series([], dtype=float), "empty"),
@@ -128,6 +135,13 @@ def test_profile_frame_kind_follows_dtype(column: str, kind: str, dtype: str) ->
         "booleans",
         "datetimes",
         "mixed",
+        "bytes",
+        "dicts",
+        "period",
+        "arrow-timestamp",
+        "arrow-int",
+        "string-na",
+        "boolean-na",
         "complex",
         "timedelta",
         "no-rows",
@@ -142,6 +156,9 @@ def test_profile_frame_unsupported_column_says_why() -> None:
     col = profile_frame(_rich_frame()).column("mixed")
     assert "mixed value types (int, str)" in col.note
     assert col.count == 5_000 and col.null_count == 0
+    single = profile_frame(pd.DataFrame({"b": [b"x", None]})).column("b")
+    assert single.note.startswith("values of type bytes are not profiled")
+    assert single.null_count == 1
 
 
 def test_profile_frame_counts_nulls_and_infinities_apart() -> None:

@@ -15,8 +15,10 @@ numeric with <= 5 values    union of categories, rare ones
 null rate (every column)    two-proportion z-test            Cohen's h
 ==========================  ===============================  ===============================
 
-PSI on the reference deciles (or on the categories) and the share of unseen categories are
-reported alongside. P-values are adjusted across columns (Benjamini-Hochberg by default,
+When the reference has neither spread nor interquartile range (a constant column tested as
+numbers), any significant change counts as material and the reason says so. PSI on the
+reference deciles (or on the categories) and the share of unseen categories are reported
+alongside. P-values are adjusted across columns (Benjamini-Hochberg by default,
 value tests and null-rate tests as two families). A column *drifts* when its adjusted p is at
 most ``alpha`` and its effect is at least ``effect_threshold``; its decision is ``retrain``
 (adjusted p <= ``retrain_alpha``), ``review`` (up to ``alpha``) or ``monitor``. A null-rate

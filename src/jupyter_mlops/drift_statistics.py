@@ -39,17 +39,26 @@ def ks_wasserstein(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> tuple[floa
     ``scipy.stats.wasserstein_distance``; see :func:`ks_p_value` for the p-value.
     """
     n1, n2 = len(ref_sorted), len(cur_sorted)
-    total = n1 + n2
     merged = np.concatenate((ref_sorted, cur_sorted))
     order = np.argsort(merged, kind="stable")  # two sorted runs: a single merge
-    # n1 * n2 * |F_ref - F_cur| after each merged point but the last, in exact integers
-    gap = np.cumsum(order < n1)[:-1] * total
-    gap -= np.arange(n1, n1 * total, n1)
+    values = merged[order]
+    steps = merged[:-1]  # reuse: the gaps between consecutive merged values
+    np.subtract(values[1:], values[:-1], out=steps)
+    from_ref = order < n1
+    # n1 * n2 * (F_ref - F_cur) after each merged point, in exact integers, built in place:
+    # a reference point adds n2, a current point takes n1
+    gap = order
+    gap.fill(-n1)
+    gap[from_ref] = n2
+    np.cumsum(gap, out=gap)
     np.abs(gap, out=gap)
-    steps = np.diff(merged[order])
-    statistic = float((gap * (steps != 0)).max()) / (n1 * n2)  # only where a run of ties ends
+    inner = gap[:-1]
+    # the CDFs are only compared where a run of tied values ends
+    largest = np.max(inner, where=steps != 0, initial=0)
+    statistic = float(largest) / (n1 * n2)
     with np.errstate(over="ignore", invalid="ignore"):
-        distance = float(np.dot(gap, steps)) / (n1 * n2)
+        np.multiply(steps, inner, out=steps)
+        distance = float(steps.sum()) / (n1 * n2)
     return statistic, ks_p_value(statistic, n1, n2, ref_sorted, cur_sorted), distance
 
 

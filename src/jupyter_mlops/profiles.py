@@ -325,12 +325,16 @@ def column_values(series: pd.Series, name: str | None = None) -> ColumnValues:
                 )
             return _datetime_values(converted, label, dtype_name)
         types = sorted({type(value).__name__ for value in series.dropna()})
-        return _unsupported(
-            series,
-            label,
-            dtype_name,
-            f"mixed value types ({', '.join(types[:6])}); cast the column to one type",
+        note = (
+            f"mixed value types ({', '.join(types[:6])}); cast the column to one type"
+            if len(types) > 1
+            else f"values of type {types[0]} are not profiled; convert them to numbers, "
+            "strings or datetimes"
         )
+        return _unsupported(series, label, dtype_name, note)
+    if pd.api.types.is_datetime64_any_dtype(dtype):  # e.g. pyarrow timestamps
+        as_numpy = pd.Series(pd.DatetimeIndex(series), index=series.index)
+        return _datetime_values(as_numpy, label, dtype_name)
     return _unsupported(series, label, dtype_name, f"dtype {dtype_name} is not profiled")
 
 
