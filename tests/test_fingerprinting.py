@@ -119,6 +119,14 @@ ARROW_EQUALS = {
         lambda: pa.chunked_array([pa.array(["q", "a", None, "bb", "r"], pa.large_string())[1:4]]),
         lambda: pa.chunked_array([pa.array(["a", None, "bb"], pa.large_string())]),
     ),
+    "string slice with an offset, no nulls": (
+        lambda: pa.chunked_array([pa.array(["q", "a", "cc", "bb", "r"], pa.string())[1:4]]),
+        lambda: pa.chunked_array([pa.array(["a", "cc", "bb"], pa.string())]),
+    ),
+    "binary slice with an offset": (
+        lambda: pa.chunked_array([pa.array([b"q", b"a", b"", b"bb"], pa.binary())[1:]]),
+        lambda: pa.chunked_array([pa.array([b"a", b"", b"bb"], pa.binary())]),
+    ),
     "int slice with an offset": (
         lambda: pa.chunked_array([pa.array([9, 1, None, 3, 9], pa.int64())[1:4]]),
         lambda: pa.chunked_array([pa.array([1, None, 3], pa.int64())]),
@@ -149,11 +157,13 @@ def test_arrow_layout_is_not_content(case: str) -> None:
     assert _print(left) == _print(right)
 
 
-def test_pandas_string_slices_and_chunks_hash_like_copies() -> None:
-    words = pa.array(["pre", "a", None, "ccc", "post"], pa.large_string())
+@pytest.mark.parametrize("missing", [None, "b"], ids=["with a null", "no null"])
+def test_pandas_string_slices_and_chunks_hash_like_copies(missing: str | None) -> None:
+    words = pa.array(["pre", "a", missing, "ccc", "post"], pa.large_string())
     sliced = pd.arrays.ArrowStringArray(pa.chunked_array([words[1:4]]))
     chunked = pd.arrays.ArrowStringArray(pa.chunked_array([words[1:2], words[2:4]]))
-    fresh = pd.array(["a", None, "ccc"], dtype="string[pyarrow]")
+    fresh = pd.array(["a", missing, "ccc"], dtype="string[pyarrow]")
+    assert sliced.__arrow_array__().chunk(0).offset == 1
     assert _print(sliced) == _print(chunked) == _print(fresh)
 
 

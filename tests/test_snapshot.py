@@ -257,7 +257,14 @@ def _sliced_from_larger(frame: pd.DataFrame) -> pd.DataFrame:
     larger = pd.concat([head, frame, tail], ignore_index=True)
     for column in ("category", "ordered"):  # concat of categoricals with other codes
         larger[column] = larger[column].astype(frame[column].dtype)
-    return larger.iloc[37 : 37 + len(frame)].reset_index(drop=True).copy()
+    arrow_columns = ["str", "string_pyarrow", "int64_pyarrow"]
+    for column in arrow_columns:  # one chunk, so that the slice below has an offset
+        joined = larger[column].array.__arrow_array__().combine_chunks()
+        larger[column] = pd.array(joined, dtype=larger[column].dtype)
+    sliced = larger.iloc[37 : 37 + len(frame)].reset_index(drop=True).copy()
+    for column in arrow_columns:
+        assert sliced[column].array.__arrow_array__().chunk(0).offset == 37
+    return sliced
 
 
 def _column_by_column(frame: pd.DataFrame) -> pd.DataFrame:
@@ -667,3 +674,13 @@ def test_materialize_accepts_every_input_kind(
     for data in (frame, frame["x"], frame[["x", "n"]].to_numpy(), csv):
         sha = materialize(data, artifact_store)
         assert fingerprint(load_materialized(sha, artifact_store)) == fingerprint(data)
+
+
+def test_duplicate_column_names_count_by_position_and_parquet_refuses_them(
+    artifact_store: ArtifactStore,
+) -> None:
+    frame = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    assert fingerprint(frame) != fingerprint(pd.DataFrame([[2, 1]], columns=["a", "a"]))
+    with pytest.raises(InvalidInputError, match="cannot be written as parquet") as raised:
+        materialize(frame, artifact_store)
+    assert "unique column names" in (raised.value.hint or "")
