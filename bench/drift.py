@@ -124,12 +124,13 @@ def measure(engine: str, rows: int, n_num: int, n_cat: int, repeats: int, recipe
     gc.collect()
     before = _status_kib("VmRSS")
     peak_reset = _reset_peak()
-    times = []
+    times, cpu_times = [], []
     result: Any = None
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = run()
         times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)
     call_peak = _status_kib("VmHWM") - before if peak_reset else None
     if engine == "evidently":
         per_column = _evidently_drifted(result, columns)
@@ -150,6 +151,8 @@ def measure(engine: str, rows: int, n_num: int, n_cat: int, repeats: int, recipe
         "columns": len(columns),
         "seconds": min(times),
         "times": times,
+        "cpu_seconds": min(cpu_times),
+        "load_average": os.getloadavg()[0],
         "process_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "call_peak_mib": None if call_peak is None else call_peak / 1024,
         "per_column": per_column,
@@ -281,21 +284,22 @@ def main() -> None:
 def _table(results: dict, peer_name: str) -> str:
     peer_label = peer_name.split(" (")[0]
     lines = [
-        "| rows x columns | ours (s) | ours from profile (s) | profile once (s) "
-        f"| {peer_label} (s) | speed-up | ours peak MiB (call) | peer peak MiB (call) "
-        "| memory ratio | same drift verdicts |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| rows x columns | ours s (CPU s) | ours from profile s | profile once s "
+        f"| {peer_label} s (CPU s) | speed-up (CPU) | ours peak MiB (call) "
+        "| peer peak MiB (call) | memory ratio | same drift verdicts | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for (rows, n_num, n_cat), by_engine in results.items():
         ours, profile = by_engine["ours"], by_engine["ours-profile"]
         peer = by_engine.get("evidently")
         cells = [
             f"{rows:,} x {n_num + n_cat}",
-            f"{ours['seconds']:.3f}",
+            f"{ours['seconds']:.3f} ({ours['cpu_seconds']:.3f})",
             f"{profile['seconds']:.3f}",
             f"{profile.get('profile_seconds', 0):.3f}",
-            f"{peer['seconds']:.2f}" if peer else "n/a",
-            _ratio(peer and peer["seconds"], ours["seconds"]),
+            f"{peer['seconds']:.2f} ({peer['cpu_seconds']:.2f})" if peer else "n/a",
+            f"{_ratio(peer and peer['seconds'], ours['seconds'])} "
+            f"({_ratio(peer and peer['cpu_seconds'], ours['cpu_seconds'])})",
             f"{_mib(ours['process_peak_mib'])} ({_mib(ours['call_peak_mib'])})",
             f"{_mib(peer['process_peak_mib'])} ({_mib(peer['call_peak_mib'])})" if peer else "n/a",
             _ratio(peer and peer["process_peak_mib"], ours["process_peak_mib"]),
@@ -305,6 +309,8 @@ def _table(results: dict, peer_name: str) -> str:
             cells.append(f"{agreed}/{compared}")
         else:
             cells.append("n/a")
+        loads = [e["load_average"] for e in by_engine.values()]
+        cells.append(f"{min(loads):.1f}-{max(loads):.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -355,7 +361,9 @@ def _write_section(table: str, agreement: str, peer_name: str) -> None:
         "Same seeded data on both sides (shared/bench/drift_data.py), each engine in a fresh "
         "subprocess; time is the best of 3 calls (1 call at 1M x 20 and 100k x 200) after a "
         "warm-up, peak MiB is the process's ru_maxrss (data included) with the call's own peak "
-        "above its starting RSS in brackets. Ratios are peer / ours (higher is better for us).\n\n"
+        "above its starting RSS in brackets; CPU s is the process CPU time of the same call, "
+        "less sensitive than wall time to other work on the machine (load: the 1-minute load "
+        "average during the measurements). Ratios are peer / ours (higher is better for us).\n\n"
         f"{table}\n\n{agreement}\n"
     )
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"

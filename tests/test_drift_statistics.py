@@ -143,7 +143,7 @@ def test_psi_known_value_and_empty_bins() -> None:
     assert np.isfinite(psi(np.array([1.0, 0.0]), np.array([0.0, 1.0])))
 
 
-@pytest.mark.parametrize("effective", [10_000, 50_000, 500_000])
+@pytest.mark.parametrize("effective", [10_000, 50_000, 150_000])
 @pytest.mark.parametrize("p", [0.2, 0.05, 0.01, 1e-3])
 def test_ks_p_value_stays_close_to_kstwo_near_significance_levels(effective: int, p: float) -> None:
     statistic = stats.kstwobign.isf(p) / np.sqrt(effective)
