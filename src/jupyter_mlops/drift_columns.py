@@ -187,21 +187,22 @@ def side_from_profile(col: ColumnProfile) -> ColumnSide:
 
 
 class FrameSides:
-    """A frame's columns, read into sides only when asked (``columns=`` may skip most)."""
+    """A frame's columns, read into sides one at a time, when asked.
+
+    Nothing is kept: a side holds a sorted copy of its column, and holding every column's
+    at once would double the memory a check needs. Each call reads the column anew.
+    """
 
     def __init__(self, frame: pd.DataFrame, names: list[str]) -> None:
         self._frame = frame
         self._positions = {name: i for i, name in enumerate(names)}
-        self._read: dict[str, ColumnSide] = {}
 
     def get(self, name: str) -> ColumnSide | None:
         """The side of column ``name``, or None when the frame has no such column."""
         if name not in self._positions:
             return None
-        if name not in self._read:
-            series = self._frame.iloc[:, self._positions[name]]
-            self._read[name] = side_from_values(column_values(series, name))
-        return self._read[name]
+        series = self._frame.iloc[:, self._positions[name]]
+        return side_from_values(column_values(series, name))
 
 
 def compare_column(
