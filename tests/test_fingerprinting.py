@@ -42,7 +42,7 @@ NAN_PAYLOADS = {
 
 @pytest.mark.parametrize("payload", list(NAN_PAYLOADS))
 @pytest.mark.parametrize("dtype", ["float64", "float32", "Float64", "complex128"])
-def test_every_nan_hashes_the_same(payload: str, dtype: str) -> None:
+def test_fingerprint_hashes_every_nan_the_same(payload: str, dtype: str) -> None:
     bits64, bits32 = NAN_PAYLOADS[payload]
     width = 32 if dtype == "float32" else 64
     plain = np.array([1.5, np.nan, -2.0], dtype=f"float{width}")
@@ -70,7 +70,7 @@ def test_every_nan_hashes_the_same(payload: str, dtype: str) -> None:
         ([1.0, np.nan], [np.nan, 1.0]),
     ],
 )
-def test_distinct_floats_hash_differently(left: list[float], right: list[float]) -> None:
+def test_fingerprint_keeps_distinct_floats_apart(left: list[float], right: list[float]) -> None:
     assert _print(np.array(left)) != _print(np.array(right))
 
 
@@ -82,7 +82,7 @@ def test_distinct_floats_hash_differently(left: list[float], right: list[float])
         (pd.arrays.BooleanArray, np.array([True, False, True]), np.array([True, True, True])),
     ],
 )
-def test_masked_slots_are_neutralized(
+def test_fingerprint_neutralizes_masked_slots(
     array_type: type, data: np.ndarray, garbage: np.ndarray
 ) -> None:
     mask = np.array([False, True, False])
@@ -151,14 +151,14 @@ ARROW_EQUALS = {
 
 
 @pytest.mark.parametrize("case", list(ARROW_EQUALS))
-def test_arrow_layout_is_not_content(case: str) -> None:
+def test_fingerprint_ignores_arrow_layout(case: str) -> None:
     left, right = (pd.arrays.ArrowExtensionArray(make()) for make in ARROW_EQUALS[case])
     assert left.dtype == right.dtype
     assert _print(left) == _print(right)
 
 
 @pytest.mark.parametrize("missing", [None, "b"], ids=["with a null", "no null"])
-def test_pandas_string_slices_and_chunks_hash_like_copies(missing: str | None) -> None:
+def test_fingerprint_of_string_slices_and_chunks_equals_a_copy(missing: str | None) -> None:
     words = pa.array(["pre", "a", missing, "ccc", "post"], pa.large_string())
     sliced = pd.arrays.ArrowStringArray(pa.chunked_array([words[1:4]]))
     chunked = pd.arrays.ArrowStringArray(pa.chunked_array([words[1:2], words[2:4]]))
@@ -176,7 +176,7 @@ def test_pandas_string_slices_and_chunks_hash_like_copies(missing: str | None) -
     ],
 )
 @pytest.mark.parametrize("dtype", ["str", "string[python]", "string[pyarrow]", object])
-def test_string_boundaries_and_missing_values_count(
+def test_fingerprint_sees_string_boundaries_and_missing_values(
     left: list[str | None], right: list[str | None], dtype: object
 ) -> None:
     assert _print(pd.array(left, dtype=dtype)) != _print(pd.array(right, dtype=dtype))
@@ -195,7 +195,7 @@ ARROW_TYPES = {
 
 
 @pytest.mark.parametrize("case", list(ARROW_TYPES))
-def test_arrow_types_fingerprint_every_value(case: str) -> None:
+def test_fingerprint_covers_arrow_types(case: str) -> None:
     kind, values = ARROW_TYPES[case]
     array = pd.array(values, dtype=pd.ArrowDtype(kind))
     assert _print(array) == _print(array.copy())
@@ -244,18 +244,18 @@ def _objects(values: list[object]) -> pd.Series:
 
 
 @pytest.mark.parametrize("case", list(OBJECT_EQUALS))
-def test_object_values_that_are_equal_hash_equal(case: str) -> None:
+def test_fingerprint_of_equal_object_values_is_equal(case: str) -> None:
     left, right = OBJECT_EQUALS[case]
     assert _print(_objects(left)) == _print(_objects(right))
 
 
 @pytest.mark.parametrize("case", list(OBJECT_DIFFERS))
-def test_object_values_that_differ_hash_differently(case: str) -> None:
+def test_fingerprint_type_tags_object_values(case: str) -> None:
     left, right = OBJECT_DIFFERS[case]
     assert _print(_objects(left)) != _print(_objects(right))
 
 
-def test_lone_surrogates_in_strings_are_fingerprinted() -> None:
+def test_fingerprint_handles_lone_surrogates() -> None:
     left = _objects(["a", "\ud800"])
     right = _objects(["a", "\ud801"])
     assert _print(left) != _print(right)
@@ -279,7 +279,9 @@ def test_lone_surrogates_in_strings_are_fingerprinted() -> None:
     ],
     ids=["int vs str label", "name/value framing", "order", "rows", "empty dtypes", "multi"],
 )
-def test_labels_shapes_and_framing_count(left: pd.DataFrame, right: pd.DataFrame) -> None:
+def test_fingerprint_sees_labels_shapes_and_framing(
+    left: pd.DataFrame, right: pd.DataFrame
+) -> None:
     assert fingerprint_frame(left) != fingerprint_frame(right)
 
 
@@ -301,13 +303,13 @@ def test_fingerprint_is_pinned_for_a_known_frame() -> None:
 PINNED = "3d230baaea528f816ed4e5ce8a870d2b9f31a7e9a55e999c3e8a270d16c57f41"
 
 
-def test_big_endian_values_hash_like_little_endian() -> None:
+def test_fingerprint_ignores_byte_order() -> None:
     values = np.arange(10.0)
     assert _print(values.astype(">f8")) == _print(values)
     assert _print(np.arange(10, dtype=">i4")) == _print(np.arange(10, dtype="<i4"))
 
 
-def test_long_double_is_refused_with_a_hint() -> None:
+def test_fingerprint_refuses_long_double_with_a_hint() -> None:
     with pytest.raises(InvalidInputError, match="longdouble|float128") as raised:
         _print(np.arange(3, dtype=np.longdouble))
     assert "float64" in (raised.value.hint or "")
@@ -332,7 +334,7 @@ def test_fingerprint_frame_refuses_zero_workers() -> None:
         (pd.Categorical(["a", None, "b"]), "category"),
     ],
 )
-def test_other_pandas_dtypes_are_fingerprinted(values: object, dtype: str) -> None:
+def test_fingerprint_covers_other_pandas_dtypes(values: object, dtype: str) -> None:
     series = pd.Series(values)
     assert str(series.dtype) == dtype
     assert _print(series) == _print(series.copy())
@@ -356,7 +358,7 @@ def multi_block_frame() -> pd.DataFrame:
     )
 
 
-def test_thread_count_does_not_change_the_fingerprint(multi_block_frame: pd.DataFrame) -> None:
+def test_fingerprint_does_not_depend_on_thread_count(multi_block_frame: pd.DataFrame) -> None:
     prints = {fingerprint_frame(multi_block_frame, workers=w) for w in (1, 2, 3, 7)}
     assert len(prints) == 1
 
@@ -366,13 +368,13 @@ def test_thread_count_does_not_change_the_fingerprint(multi_block_frame: pd.Data
     [BLOCK_SIZE // 8 - 1, BLOCK_SIZE // 8, 3 * BLOCK_SIZE // 8 + 12_344],
     ids=["end of first block", "start of second block", "last row"],
 )
-def test_changes_in_any_block_are_seen(multi_block_frame: pd.DataFrame, row: int) -> None:
+def test_fingerprint_sees_changes_in_any_block(multi_block_frame: pd.DataFrame, row: int) -> None:
     changed = multi_block_frame.copy()
     changed.iat[row, 0] = np.nextafter(changed.iat[row, 0], np.inf)
     assert fingerprint_frame(changed) != fingerprint_frame(multi_block_frame)
 
 
-def test_rows_swapped_across_blocks_are_seen(multi_block_frame: pd.DataFrame) -> None:
+def test_fingerprint_sees_rows_swapped_across_blocks(multi_block_frame: pd.DataFrame) -> None:
     order = np.arange(len(multi_block_frame))
     order[[10, BLOCK_SIZE // 8 + 10]] = order[[BLOCK_SIZE // 8 + 10, 10]]
     swapped = multi_block_frame.iloc[order].reset_index(drop=True)

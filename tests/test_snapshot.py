@@ -406,7 +406,7 @@ def _small_frame() -> pd.DataFrame:
     ],
 )
 @pytest.mark.parametrize("as_path", [str, Path], ids=["str", "Path"])
-def test_file_inputs_fingerprint_their_parsed_content(
+def test_snapshot_of_a_file_fingerprints_its_parsed_content(
     tmp_path: Path, file_name: str, write: Callable, as_path: Callable
 ) -> None:
     frame = _small_frame()
@@ -421,7 +421,7 @@ def test_file_inputs_fingerprint_their_parsed_content(
     pd.testing.assert_frame_equal(as_frame(as_path(path)), frame)
 
 
-def test_parquet_directory_is_one_table(tmp_path: Path) -> None:
+def test_snapshot_of_a_parquet_directory_is_one_table(tmp_path: Path) -> None:
     frame = _small_frame()
     directory = tmp_path / "dataset.parquet"
     directory.mkdir()
@@ -448,7 +448,9 @@ class _Model:
         (np.float64(3.0), "Cannot snapshot a numpy.float64"),
     ],
 )
-def test_unsupported_inputs_are_refused_with_what_is_supported(data: object, match: str) -> None:
+def test_fingerprint_refuses_unsupported_inputs_saying_what_is_supported(
+    data: object, match: str
+) -> None:
     with pytest.raises(InvalidInputError, match=match) as raised:
         fingerprint(data)
     assert raised.value.hint
@@ -480,7 +482,7 @@ def _write_bytes(content: bytes) -> Callable[[Path], None]:
         ("folder.csv", lambda path: path.mkdir(), InvalidInputError, "is a directory"),
     ],
 )
-def test_bad_paths_are_refused_with_a_clear_error(
+def test_snapshot_refuses_bad_paths_with_a_clear_error(
     tmp_path: Path, file_name: str, write: Callable | None, error: type, match: str
 ) -> None:
     path = tmp_path / file_name
@@ -491,7 +493,7 @@ def test_bad_paths_are_refused_with_a_clear_error(
     assert raised.value.hint
 
 
-def test_unsupported_object_value_names_the_column_and_row() -> None:
+def test_fingerprint_of_an_unsupported_object_names_column_and_row() -> None:
     frame = pd.DataFrame({"ok": [1, 2, 3], "bad": pd.Series([1, object(), 3], dtype=object)})
     with pytest.raises(
         InvalidInputError,
@@ -676,7 +678,7 @@ def test_materialize_accepts_every_input_kind(
         assert fingerprint(load_materialized(sha, artifact_store)) == fingerprint(data)
 
 
-def test_duplicate_column_names_count_by_position_and_parquet_refuses_them(
+def test_fingerprint_counts_duplicate_columns_by_position_and_parquet_refuses_them(
     artifact_store: ArtifactStore,
 ) -> None:
     frame = pd.DataFrame([[1, 2]], columns=["a", "a"])
