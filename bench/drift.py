@@ -348,7 +348,27 @@ def _agreement_table(results: dict, expected: dict) -> str:
         )
     lines.append("")
     lines.append("Columns not listed: no injected change, and neither side reports drift.")
+    notes = []
+    for (rows, n_num, n_cat), engines in results.items():
+        if "evidently" not in engines:
+            continue
+        _, _, differing = _agreement(engines["ours"], engines["evidently"])
+        for column in differing:
+            mine = engines["ours"]["per_column"][column]
+            theirs = engines["evidently"]["per_column"][column]
+            notes.append(
+                f"- {rows:,} x {n_num + n_cat}, {column}: ours {mine['verdict']} "
+                f"(effect {_number(mine['effect'])}), peer "
+                f"{'drift' if theirs['drifted'] else 'no drift'} ({theirs['method']} "
+                f"{_number(theirs['score'])})"
+            )
+    if notes:
+        lines += ["", "Where the drift verdicts differ:", "", *notes]
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _write_section(table: str, agreement: str, peer_name: str) -> None:
@@ -361,7 +381,8 @@ def _write_section(table: str, agreement: str, peer_name: str) -> None:
         "Same seeded data on both sides (shared/bench/drift_data.py), each engine in a fresh "
         "subprocess; time is the best of 3 calls (1 call at 1M x 20 and 100k x 200) after a "
         "warm-up, peak MiB is the process's ru_maxrss (data included) with the call's own peak "
-        "above its starting RSS in brackets; CPU s is the process CPU time of the same call, "
+        "above its starting RSS in brackets (a lower bound: the call may reuse memory that "
+        "generating the data freed); CPU s is the process CPU time of the same call, "
         "less sensitive than wall time to other work on the machine (load: the 1-minute load "
         "average during the measurements). Ratios are peer / ours (higher is better for us).\n\n"
         f"{table}\n\n{agreement}\n"
