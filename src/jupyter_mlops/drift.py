@@ -342,9 +342,9 @@ def drift_report(
     report = DriftReport(
         decision=decision,
         columns=results,
-        alpha=alpha,
-        retrain_alpha=retrain_alpha,
-        effect_threshold=effect_threshold,
+        alpha=settings.alpha,
+        retrain_alpha=settings.retrain_alpha,
+        effect_threshold=settings.effect_threshold,
         correction=correction,
         critical=tuple(sorted(critical_names)),
         gate_passed=not any(c.critical and c.decision != "monitor" for c in results),
@@ -355,7 +355,7 @@ def drift_report(
         n_current_used=len(cur_frame),
         subsampled=n_reference_used < n_reference or len(cur_frame) < n_current,
         max_rows=max_rows,
-        seed=seed,
+        seed=settings.seed,
     )
     logger.debug("%s", report.summary())
     return report
