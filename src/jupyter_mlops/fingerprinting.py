@@ -32,7 +32,8 @@ The scheme (``SCHEME``, "jupyter-mlops/fingerprint/1"):
    interval, sparse          left and right bounds; the dense values
    object                    all ``str``: as a string column; otherwise every value
                              type-tagged and length-prefixed (``1``, ``1.0``, ``"1"``,
-                             ``True``, ``None``, ``NaN``, ``pd.NA`` all differ)
+                             ``True``, ``None``, ``NaN``, ``pd.NA`` all differ; see
+                             :mod:`jupyter_mlops.tagged_values`)
    ========================  =========================================================
 
 2. **Leaves.** Every buffer is cut into blocks of ``BLOCK_SIZE`` bytes (4 MiB); the
@@ -55,13 +56,10 @@ index, ``"ignore"`` never does. ``DataFrame.attrs`` and ``flags`` are not conten
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import hashlib
 import os
 import struct
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -69,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import InvalidInputError
+from .tagged_values import UnsupportedValue, append_value, encode_value, type_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,8 +80,6 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 MAX_WORKERS = 8
 
 _PACK_U64 = struct.Struct("<Q").pack
-_PACK_F64 = struct.Struct("<d").pack
-_NAN = float("nan")
 
 
 @dataclass(frozen=True)
@@ -101,12 +98,6 @@ class _Field:
     name: bytes  # type-tagged encoding of the label
     descriptor: str
     buffers: tuple[_Buffer, ...]
-
-
-class _UnsupportedValue(Exception):
-    def __init__(self, value: object) -> None:
-        super().__init__(type(value).__name__)
-        self.value = value
 
 
 # --------------------------------------------------------------------------- public
@@ -176,7 +167,7 @@ def fingerprint_frame(
         b"table",
         SCHEME.encode(),
         str(len(frame)).encode(),
-        _encode_scalar(tuple(frame.columns.names)),
+        encode_value(tuple(frame.columns.names)),
         str(len(fields)).encode(),
     )
     return _root_digest(header, fields, _worker_count(workers))
@@ -196,8 +187,8 @@ def _frame_fields(frame: pd.DataFrame, hash_index: bool) -> Iterator[_Field]:
 
 def _field(role: str, label: object, values: Any, where: str) -> _Field:
     try:
-        name = _encode_scalar(label)
-    except _UnsupportedValue as exc:
+        name = encode_value(label)
+    except UnsupportedValue as exc:
         raise InvalidInputError(
             f"The label of {where} is of type {type_name(exc.value)}, which cannot be"
             " fingerprinted",
@@ -415,8 +406,8 @@ def _object_buffers(array: np.ndarray, where: str, prefix: str) -> list[_Buffer]
     out = bytearray()
     for row, value in enumerate(array.tolist()):
         try:
-            _put_scalar(out, value)
-        except _UnsupportedValue as exc:
+            append_value(out, value)
+        except UnsupportedValue as exc:
             raise InvalidInputError(
                 f"{where.capitalize()} holds a value of type {type_name(exc.value)} at row {row},"
                 " which cannot be fingerprinted",
@@ -425,139 +416,6 @@ def _object_buffers(array: np.ndarray, where: str, prefix: str) -> list[_Buffer]
                 "Convert the column first, e.g. df[col] = df[col].astype(str).",
             ) from None
     return [_Buffer(prefix + "tagged", np.frombuffer(bytes(out), dtype=np.uint8))]
-
-
-def type_name(value: object) -> str:
-    """The type of ``value`` as an error message shows it: ``dict``, ``numpy.float64``."""
-    kind = type(value)
-    return (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else f"{kind.__module__}.{kind.__qualname__}"
-    )
-
-
-def _encode_scalar(value: object) -> bytes:
-    out = bytearray()
-    _put_scalar(out, value)
-    return bytes(out)
-
-
-def _put_bytes(out: bytearray, tag: bytes, payload: bytes) -> None:
-    out += tag
-    out += _PACK_U64(len(payload))
-    out += payload
-
-
-def _put_scalar(out: bytearray, value: Any) -> None:
-    """Append a type-tagged, self-delimiting encoding of one Python value."""
-    kind = type(value)
-    if kind is str:
-        _put_bytes(out, b"s", value.encode("utf-8", "surrogatepass"))
-    elif kind is float:
-        out += b"f"
-        out += _PACK_F64(value if value == value else _NAN)
-    elif value is None:
-        out += b"N"
-    elif kind is bool:
-        out += b"T" if value else b"F"
-    elif kind is int:
-        _put_int(out, value)
-    else:
-        _put_other(out, value)
-
-
-def _put_int(out: bytearray, number: int) -> None:
-    _put_bytes(out, b"i", number.to_bytes((number.bit_length() + 8) // 8, "little", signed=True))
-
-
-def _put_other(out: bytearray, value: Any) -> None:
-    """The less common values: numpy scalars, missing markers, dates, containers..."""
-    import pandas as pd
-
-    if isinstance(value, (np.datetime64, np.timedelta64)):  # before np.integer: a subclass
-        unit, count = np.datetime_data(value.dtype)
-        stamp = f"{value.dtype.kind}:{count}{unit}:{int(value.view(np.int64))}"
-        _put_bytes(out, b"M", stamp.encode())
-    elif isinstance(value, np.bool_):
-        out += b"T" if value else b"F"
-    elif isinstance(value, str):  # str subclasses, e.g. a StrEnum
-        _put_bytes(out, b"s", value.encode("utf-8", "surrogatepass"))
-    elif isinstance(value, (int, np.integer)):
-        _put_int(out, int(value))
-    elif isinstance(value, (float, np.floating)):
-        out += b"f"
-        number = float(value)
-        out += _PACK_F64(number if number == number else _NAN)
-    elif value is pd.NA:
-        out += b"A"
-    elif value is pd.NaT:
-        out += b"Z"
-    elif isinstance(value, (complex, np.complexfloating)):
-        out += b"c"
-        for part in (value.real, value.imag):
-            out += _PACK_F64(part if part == part else _NAN)
-    elif isinstance(value, (bytes, bytearray, memoryview)):
-        _put_bytes(out, b"b", bytes(value))
-    elif isinstance(value, datetime.datetime):
-        stamp = value.isoformat() + "|" + (str(value.tzinfo) if value.tzinfo else "")
-        _put_bytes(out, b"t", stamp.encode())
-    elif isinstance(value, datetime.date):
-        _put_bytes(out, b"d", value.isoformat().encode())
-    elif isinstance(value, datetime.time):
-        stamp = value.isoformat() + "|" + (str(value.tzinfo) if value.tzinfo else "")
-        _put_bytes(out, b"h", stamp.encode())
-    elif isinstance(value, datetime.timedelta):
-        nanos = getattr(value, "nanoseconds", 0)
-        parts = f"{value.days},{value.seconds},{value.microseconds},{nanos}"
-        _put_bytes(out, b"D", parts.encode())
-    elif isinstance(value, decimal.Decimal):
-        _put_bytes(out, b"e", str(value).encode())
-    elif isinstance(value, uuid.UUID):
-        _put_bytes(out, b"u", value.bytes)
-    elif isinstance(value, pd.Period):
-        _put_bytes(out, b"p", f"{value}|{value.freqstr}".encode())
-    elif isinstance(value, pd.Interval):
-        _put_bytes(out, b"I", value.closed.encode())
-        _put_scalar(out, value.left)
-        _put_scalar(out, value.right)
-    elif isinstance(value, (list, tuple)):
-        _put_sequence(out, b"L" if isinstance(value, list) else b"(", value)
-    elif isinstance(value, dict):
-        items = sorted(_encode_scalar(k) + _encode_scalar(v) for k, v in value.items())
-        _put_sequence_encoded(out, b"{", items)
-    elif isinstance(value, (set, frozenset)):
-        _put_sequence_encoded(out, b"<", sorted(_encode_scalar(v) for v in value))
-    elif isinstance(value, np.ndarray):
-        _put_ndarray(out, value)
-    else:
-        raise _UnsupportedValue(value)
-
-
-def _put_sequence(out: bytearray, tag: bytes, items: Iterable[object]) -> None:
-    values = list(items)
-    out += tag
-    out += _PACK_U64(len(values))
-    for item in values:
-        _put_scalar(out, item)
-
-
-def _put_sequence_encoded(out: bytearray, tag: bytes, encoded: list[bytes]) -> None:
-    out += tag
-    out += _PACK_U64(len(encoded))
-    for item in encoded:
-        out += item
-
-
-def _put_ndarray(out: bytearray, array: np.ndarray) -> None:
-    _put_bytes(out, b"a", f"{array.dtype.newbyteorder('=')}|{array.shape}".encode())
-    if array.dtype.kind == "O":
-        _put_sequence(out, b"L", array.ravel().tolist())
-    else:
-        flat = _little_endian(np.ascontiguousarray(array).ravel())
-        if flat.dtype.kind in "mM":
-            flat = flat.view(np.int64)
-        _put_bytes(out, b"b", flat.tobytes())
 
 
 # --------------------------------------------------------------------------- hashing

@@ -48,9 +48,9 @@ from .fingerprinting import (
     check_index_policy,
     fingerprint_frame,
     index_is_hashed,
-    type_name,
 )
 from .profiles import DataProfile, profile_frame
+from .tagged_values import type_name
 
 if TYPE_CHECKING:
     import pandas as pd
