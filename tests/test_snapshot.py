@@ -686,3 +686,24 @@ def test_fingerprint_counts_duplicate_columns_by_position_and_parquet_refuses_th
     with pytest.raises(InvalidInputError, match="cannot be written as parquet") as raised:
         materialize(frame, artifact_store)
     assert "unique column names" in (raised.value.hint or "")
+
+
+EDGE_FRAMES: dict[str, Callable[[], pd.DataFrame]] = {
+    "no columns, no rows": pd.DataFrame,
+    "no columns, three rows": lambda: pd.DataFrame(index=pd.RangeIndex(3)),
+    "columns, no rows": lambda: pd.DataFrame(
+        {"x": pd.Series([], dtype="float64"), "s": pd.Series([], dtype="str")}
+    ),
+    "all missing": lambda: pd.DataFrame({"x": [np.nan] * 3, "o": [None] * 3}),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_FRAMES))
+def test_snapshot_and_materialize_handle_edge_frames(
+    artifact_store: ArtifactStore, case: str
+) -> None:
+    frame = EDGE_FRAMES[case]()
+    snap = take_snapshot(frame)
+    assert (snap.n_rows, snap.n_columns) == frame.shape
+    sha = materialize(frame, artifact_store)
+    assert fingerprint(load_materialized(sha, artifact_store)) == snap.fingerprint

@@ -291,7 +291,8 @@ def materialize(
 
     check_index_policy(index)
     frame = _resolve(data).frame
-    write_index = False if index == "ignore" else None
+    # Without columns, parquet would keep no rows: the index is then written as a column.
+    write_index = True if frame.shape[1] == 0 else (False if index == "ignore" else None)
 
     def write(path: Path) -> None:
         frame.to_parquet(path, engine="pyarrow", index=write_index)
@@ -501,7 +502,9 @@ def _describe_difference(original: pd.DataFrame, stored: pd.DataFrame, index: st
     import pandas as pd
 
     problems: list[str] = []
-    if list(original.columns) != list(stored.columns):
+    if len(original) != len(stored):
+        problems.append(f"{len(stored)} rows come back instead of {len(original)}")
+    elif list(original.columns) != list(stored.columns):
         problems.append(f"the column names come back as {list(stored.columns)[:10]}")
     else:
         for position, label in enumerate(original.columns):
