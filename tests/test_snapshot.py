@@ -421,6 +421,22 @@ def test_snapshot_of_a_file_fingerprints_its_parsed_content(
     pd.testing.assert_frame_equal(as_frame(as_path(path)), frame)
 
 
+@pytest.mark.parametrize(
+    ("file_name", "name"),
+    [("train.csv", "train"), ("train.v2.csv.gz", "train.v2"), ("2024.05.parquet", "2024.05")],
+)
+def test_snapshot_name_defaults_to_the_file_name_without_format_suffixes(
+    tmp_path: Path, file_name: str, name: str
+) -> None:
+    path = tmp_path / file_name
+    frame = _small_frame()
+    if file_name.endswith(".parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    assert take_snapshot(path).name == name
+
+
 def test_snapshot_of_a_parquet_directory_is_one_table(tmp_path: Path) -> None:
     frame = _small_frame()
     directory = tmp_path / "dataset.parquet"

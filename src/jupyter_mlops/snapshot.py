@@ -297,7 +297,7 @@ def materialize(
     def write(path: Path) -> None:
         frame.to_parquet(path, engine="pyarrow", index=write_index)
 
-    sha = _write_parquet(store, write, frame)
+    sha = _write_parquet(store, write)
     if verify:
         expected = fingerprint_frame(frame, index=index)
         stored = pd.read_parquet(store.verified_path(sha), engine="pyarrow")
@@ -455,8 +455,9 @@ def _snapshot_name(name: str | None, data: Any, source: _Input) -> str:
         return name
     if source.source is not None:
         stem = source.source.name
-        for _ in source.source.suffixes:
-            stem = Path(stem).stem
+        for known in (COMPRESSION_SUFFIXES, CSV_SUFFIXES + PARQUET_SUFFIXES):
+            if Path(stem).suffix.lower() in known:
+                stem = Path(stem).stem
         return stem or source.kind
     series_name = getattr(data, "name", None) if source.kind == "series" else None
     if isinstance(series_name, str) and series_name:
@@ -483,7 +484,7 @@ def _column_schema(label: object, values: Any) -> ColumnSchema:
 # --------------------------------------------------------------------------- parquet
 
 
-def _write_parquet(store: ArtifactStore, write: Callable[[Path], None], frame: Any) -> str:
+def _write_parquet(store: ArtifactStore, write: Callable[[Path], None]) -> str:
     import pyarrow as pa
 
     try:
