@@ -564,11 +564,20 @@ def test_drift_report_to_frame_and_column_lookup() -> None:
         report.column("z")
 
 
-def test_drift_imports_without_scipy_or_jupyter() -> None:
+@pytest.mark.parametrize(
+    "module",
+    [
+        "jupyter_mlops.profiles",
+        "jupyter_mlops.drift",
+        "jupyter_mlops.drift_columns",
+        "jupyter_mlops.drift_statistics",
+    ],
+)
+def test_drift_modules_import_without_scipy_pandas_or_jupyter(module: str) -> None:
     code = (
-        "import sys, jupyter_mlops.drift\n"
-        "heavy = {'scipy', 'IPython', 'ipywidgets', 'tornado', 'nbconvert'} & set(sys.modules)\n"
-        "print(sorted(heavy))"
+        f"import sys, {module}\n"
+        "heavy = {'scipy', 'pandas', 'IPython', 'ipywidgets', 'tornado', 'nbconvert'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -343,13 +341,3 @@ def test_encode_floats_round_trips_bits(values: np.ndarray) -> None:
 def test_data_profile_from_dict_rejects_bad_input(data, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         DataProfile.from_dict(data)
-
-
-def test_profiles_import_without_scipy_or_jupyter() -> None:
-    code = (
-        "import sys, jupyter_mlops.profiles\n"
-        "heavy = {'scipy', 'IPython', 'ipywidgets', 'tornado', 'nbconvert'} & set(sys.modules)\n"
-        "print(sorted(heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

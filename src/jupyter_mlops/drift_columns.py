@@ -127,14 +127,7 @@ class ColumnComparison:
 
 def side_from_values(values: ColumnValues) -> ColumnSide:
     """A side holding every value of a frame's column (numbers sorted once, here)."""
-    base: dict[str, Any] = {
-        "kind": values.kind,
-        "dtype": values.dtype,
-        "n_rows": values.n_rows,
-        "null_count": values.null_count,
-        "count": values.count,
-        "note": values.note,
-    }
+    base = _common_fields(values)
     if values.kind in ("numeric", "datetime") and values.numbers is not None and values.count:
         ordered = np.sort(values.numbers)
         uniques, counts = _few_distinct(ordered, DISCRETE_CAP)
@@ -155,14 +148,7 @@ def side_from_values(values: ColumnValues) -> ColumnSide:
 
 def side_from_profile(col: ColumnProfile) -> ColumnSide:
     """A side standing for a stored profile's column: its sample, quantiles and counts."""
-    base: dict[str, Any] = {
-        "kind": col.kind,
-        "dtype": col.dtype,
-        "n_rows": col.n_rows,
-        "null_count": col.null_count,
-        "count": col.count,
-        "note": col.note,
-    }
+    base = _common_fields(col)
     if col.kind in ("numeric", "datetime"):
         distinct = counts = None
         if col.categories:
@@ -184,6 +170,11 @@ def side_from_profile(col: ColumnProfile) -> ColumnSide:
         other_count=col.other_count,
         **base,
     )
+
+
+def _common_fields(source: ColumnValues | ColumnProfile) -> dict[str, Any]:
+    names = ("kind", "dtype", "n_rows", "null_count", "count", "note")
+    return {name: getattr(source, name) for name in names}
 
 
 class FrameSides:
