@@ -241,6 +241,13 @@ def test_drift_report_gate_fails_on_drift_in_critical_columns(
         assert "gate failed on" in report.summary()
 
 
+def test_drift_report_gate_fails_when_a_critical_column_goes_missing() -> None:
+    ref, cur = _frames(500)
+    report = drift_report(ref, cur.drop(columns=["x"]), critical=["x"])
+    assert (report.gate_passed, report.failed_critical) == (False, ("x",))
+    assert report.column("x").verdict == "not tested"
+
+
 # --- edge cases: a stated verdict or a clear error ----------------------------------------------
 
 
