@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh registry in a temporary directory, and a real IPython shell."""
+"""Shared fixtures: a fresh registry in a temporary directory, a real IPython shell,
+seeded data frames and an artifact store."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from jupyter_mlops import registry as registry_module
 from jupyter_mlops import tracking
+from jupyter_mlops.artifacts import ArtifactStore
 from jupyter_mlops.registry import Registry
 
 
@@ -64,3 +68,70 @@ def python_env() -> dict[str, str]:
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+MIXED_ROWS = 200_000
+MIXED_SEED = 20240917
+
+
+def build_mixed_frame(n: int = MIXED_ROWS, seed: int = MIXED_SEED) -> pd.DataFrame:
+    """A frame with one column per dtype family the fingerprint handles, missing values included.
+
+    Every column has values that differ from row to row (so a swap of two rows is a change)
+    and, where the dtype allows it, a few missing values.
+    """
+    rng = np.random.default_rng(seed)
+    missing = rng.random(n) < 0.05
+    floats = rng.normal(0.0, 1.0, n)
+    floats[missing] = np.nan
+    integers = rng.integers(-(10**12), 10**12, n)
+    words = np.array([f"w{number}" for number in rng.integers(0, 50_000, n)], dtype=object)
+    words_with_missing = words.copy()
+    words_with_missing[missing] = None
+    mixed = np.empty(n, dtype=object)
+    choice = rng.integers(0, 4, n)
+    mixed[choice == 0] = words[choice == 0]
+    mixed[choice == 1] = integers[choice == 1].tolist()
+    mixed[choice == 2] = floats[choice == 2].tolist()
+    mixed[choice == 3] = None
+    stamps = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**15, n), unit="ns")
+    frame = pd.DataFrame(
+        {
+            "bool": rng.random(n) < 0.5,
+            "int8": rng.integers(-128, 128, n).astype(np.int8),
+            "int64": integers,
+            "uint32": rng.integers(0, 2**32, n).astype(np.uint32),
+            "float32": rng.normal(0.0, 1.0, n).astype(np.float32),
+            "float64": floats,
+            "complex": rng.normal(size=n) + 1j * rng.normal(size=n),
+            "datetime": np.asarray(stamps, dtype="datetime64[ns]"),
+            "datetime_tz": pd.DatetimeIndex(stamps).as_unit("us").tz_localize("Europe/Paris"),
+            "timedelta": pd.to_timedelta(rng.integers(0, 10**12, n), unit="ns"),
+            "category": pd.Categorical(rng.choice(["low", "mid", "high", "top"], n)),
+            "ordered": pd.Categorical(
+                rng.choice(["s", "m", "l"], n), categories=["s", "m", "l"], ordered=True
+            ),
+            "str": pd.array(words_with_missing, dtype="str"),
+            "string_python": pd.array(words_with_missing, dtype="string[python]"),
+            "string_pyarrow": pd.array(words_with_missing, dtype="string[pyarrow]"),
+            "object_mixed": mixed,
+            "Int64": pd.array(np.where(missing, None, integers), dtype="Int64"),
+            "Float64": pd.array(np.where(missing, None, floats), dtype="Float64"),
+            "boolean": pd.array(np.where(missing, None, rng.random(n) < 0.5), dtype="boolean"),
+            "int64_pyarrow": pd.array(np.where(missing, None, integers), dtype="int64[pyarrow]"),
+            "period": pd.period_range("2000-01-01", periods=n, freq="D")[rng.permutation(n)],
+        }
+    )
+    return frame
+
+
+@pytest.fixture(scope="session")
+def mixed_frame() -> pd.DataFrame:
+    """The 200,000-row mixed frame; shared, so copy it before changing anything."""
+    return build_mixed_frame()
+
+
+@pytest.fixture
+def artifact_store(tmp_path: Path) -> ArtifactStore:
+    """An empty artifact store in a fresh directory."""
+    return ArtifactStore(tmp_path / "artifacts")
