@@ -214,7 +214,7 @@ def run(rows: int, repeat: int) -> dict[str, Any]:
 
 
 def measure_ours(rows: int, repeat: int) -> dict[str, Any]:
-    from jupyter_mlops.snapshot import fingerprint
+    from jupyter_mlops.snapshots import fingerprint
 
     started = time.perf_counter()
     frame = build_frame(rows)

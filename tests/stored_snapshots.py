@@ -1,16 +1,13 @@
 """Stored snapshots for tests of models and expectations.
 
-With the snapshots module present, snapshots are taken the real way. Without it, a row is
-written as that module stores one: a schema (name, dtype, nullable, null_count per column)
-and a profile in the ``jupyter-mlops/profile`` format (kind, counts, min/max, distinct,
-category counts, an equal-width histogram), computed here from the DataFrame. Samples and
-quantiles are left out (they are compressed in the real format), which is the case where
-expectations on a snapshot have the least to go on.
+Snapshots are taken the real way (``tracking.record_snapshot``). To test what a profile
+with few categories kept looks like, ``category_cap`` below 1,000 writes a row the way the
+snapshots module stores one, with a profile computed here: samples and quantiles are left
+out, which is the case where expectations on a snapshot have the least to go on.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import secrets
 import time
@@ -21,8 +18,6 @@ import pandas as pd
 
 from jupyter_mlops import tracking
 from jupyter_mlops.registry import Registry
-
-REAL_SNAPSHOTS = importlib.util.find_spec("jupyter_mlops.snapshots") is not None
 
 
 def store_snapshot(
@@ -35,7 +30,7 @@ def store_snapshot(
     category_cap: int = 1000,
 ) -> str:
     """Store ``frame`` as a snapshot called ``name``; link it to ``run_id`` with ``role``."""
-    if REAL_SNAPSHOTS and category_cap == 1000:
+    if category_cap == 1000:
         return tracking.record_snapshot(registry, frame, name=name, role=role, run_id=run_id).id
     snapshot_id = secrets.token_hex(6)
     schema = [
@@ -58,7 +53,8 @@ def store_snapshot(
     with registry.transaction("a test snapshot") as conn:
         conn.execute(
             "INSERT INTO snapshots (id, name, fingerprint, kind, n_rows, n_columns, schema, profile,"
-            " index_policy, created_at) VALUES (?, ?, ?, 'dataframe', ?, ?, ?, ?, 'auto', ?)",
+            " index_policy, index_hashed, index_schema, fingerprint_scheme, created_at)"
+            " VALUES (?, ?, ?, 'dataframe', ?, ?, ?, ?, 'auto', 0, '[]', 'test', ?)",
             (
                 snapshot_id,
                 name,

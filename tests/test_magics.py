@@ -238,3 +238,79 @@ def test_init_and_status(shell: Any, tmp_path: Any) -> None:
     assert "Registry ready at" in out and "project" in out
     _, out, _, _ = cell(shell, "%mlops status")
     assert "no run is active" in out
+
+
+def test_snapshot_of_a_variable_a_file_and_again(
+    shell: Any, registry: Registry, tmp_path: Any
+) -> None:
+    cell(
+        shell, "import pandas as pd\ntrain = pd.DataFrame({'x': range(100), 'y': ['a', 'b'] * 50})"
+    )
+    _, out, _, _ = cell(shell, "%mlops snapshot train --name churn-train --materialize")
+    assert 'Snapshot "churn-train": 100 rows x 2 columns' in out and "data stored" in out
+    _, out, _, _ = cell(shell, "%mlops snapshot train --name churn-train")
+    assert "(already recorded)" in out
+    (tmp_path / "extra.csv").write_text("a,b\n1,2\n3,4\n")
+    _, out, _, _ = cell(shell, f"%mlops snapshot {tmp_path / 'extra.csv'}")
+    assert 'Snapshot "extra": 2 rows x 2 columns' in out
+    assert registry.query_one("SELECT COUNT(*) FROM snapshots")[0] == 2
+    stored = registry.query_one(
+        "SELECT artifact_sha256, role FROM snapshots "
+        "LEFT JOIN run_snapshots ON snapshot_id = id WHERE name = 'churn-train'"
+    )
+    assert stored["artifact_sha256"] is not None and stored["role"] is None  # no run was active
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("%mlops snapshot nothing_here", "neither a variable nor a CSV/parquet file"),
+        ("settings = {'a': 1}\n%mlops snapshot settings", "dict"),
+        ("%mlops snapshot missing.csv", "missing.csv"),
+        (
+            "import pandas as pd\nd = pd.DataFrame({'a': [1]})\n%mlops snapshot d --role boss",
+            "invalid choice",
+        ),
+    ],
+)
+def test_snapshot_bad_input_is_one_line(shell: Any, source: str, message: str) -> None:
+    result, out, err, _ = cell(shell, source)
+    assert type(result.error_in_exec).__name__ == "UsageError"
+    assert message in str(result.error_in_exec) and "Traceback" not in out + err
+
+
+def test_run_snapshots_the_data_its_cell_reads_with_a_guessed_role(shell: Any) -> None:
+    cell(
+        shell,
+        "import numpy as np, pandas as pd\n"
+        "X_train = pd.DataFrame({'f': np.arange(50.0)})\n"
+        "y_test = np.arange(20)\nlookup = pd.DataFrame({'k': [1, 2]})",
+    )
+    cell(
+        shell,
+        "%%mlops run fit --snapshot lookup\n"
+        "total = float(X_train['f'].sum()) + float(y_test.sum())\n"
+        "fresh = pd.DataFrame({'z': [1, 2, 3]})\nfresh.sum()",
+    )
+    snapshots = {s.variable: s.role for s in mlops.get_run("fit").snapshots}
+    assert snapshots == {"X_train": "train", "y_test": "test", "lookup": "input"}
+
+
+def test_start_run_snapshots_inputs_cell_by_cell(shell: Any) -> None:
+    cell(shell, "import pandas as pd\nraw = pd.DataFrame({'a': [1, 2, 3]})")
+    cell(shell, "%mlops start prep")
+    cell(shell, "clean = raw.dropna()")
+    cell(shell, "n = len(clean)")  # clean was made inside the run: an input of this cell too
+    cell(shell, "%mlops end")
+    assert {s.variable for s in mlops.get_run("prep").snapshots} == {"raw", "clean"}
+
+
+def test_snapshot_inputs_are_stored_once_per_content(shell: Any, registry: Registry) -> None:
+    cell(shell, "import pandas as pd\ndf = pd.DataFrame({'a': range(10)})")
+    cell(shell, "%%mlops run one\ndf.sum()")
+    cell(shell, "%%mlops run two\ndf.sum()")
+    assert registry.query_one("SELECT COUNT(*) FROM snapshots")[0] == 1
+    assert registry.query_one("SELECT COUNT(*) FROM run_snapshots")[0] == 2
+    cell(shell, "df.loc[9, 'a'] = -1")
+    cell(shell, "%%mlops run three\ndf.sum()")
+    assert registry.query_one("SELECT COUNT(*) FROM snapshots")[0] == 2

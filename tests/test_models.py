@@ -35,7 +35,7 @@ from jupyter_mlops.registry import Registry
 from jupyter_mlops.signatures import ModelSignature, SignatureColumn
 
 from .conftest import run_cell
-from .stored_snapshots import REAL_SNAPSHOTS, store_snapshot
+from .stored_snapshots import store_snapshot
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -435,10 +435,6 @@ def test_registry_opened_by_another_process_sees_the_new_tables(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not REAL_SNAPSHOTS,
-    reason="the notebook's runs snapshot the data they read: needs jupyter_mlops.snapshots",
-)
 def test_models_and_gates_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops
-from browser.lab import LabServer, running_jupyterlab
-from browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
+from .browser.lab import LabServer, running_jupyterlab
+from .browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
 
 pytest.importorskip("playwright", reason="the browser tests need the playwright package")
 from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-pytest_plugins = ("browser.fixtures",)
+pytest_plugins = ("tests.browser.fixtures",)
 
 # The panel polls every 2 s; give a change three polls to show.
 POLL_WAIT_MS = 7_000

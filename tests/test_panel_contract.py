@@ -13,15 +13,15 @@ from collections.abc import Iterator
 import nbformat
 import pytest
 
-from browser.contract import XSS_CODE, XSS_NAME, ContractStandIn
-from browser.lab import LabServer, running_jupyterlab
-from browser.panel import load_lab, open_panel, screenshot, widen_sidebar
+from .browser.contract import XSS_CODE, XSS_NAME, ContractStandIn
+from .browser.lab import LabServer, running_jupyterlab
+from .browser.panel import load_lab, open_panel, screenshot, widen_sidebar
 
 pytest.importorskip("playwright", reason="the browser tests need the playwright package")
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-pytest_plugins = ("browser.fixtures",)
+pytest_plugins = ("tests.browser.fixtures",)
 
 NOTEBOOK_PATH = "analysis/train.ipynb"
 

@@ -160,7 +160,7 @@ def fingerprint_frame(
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError(
             f"fingerprint_frame needs a pandas DataFrame, not a {type(frame).__name__}",
-            hint="Use jupyter_mlops.snapshot.fingerprint for Series, arrays and files.",
+            hint="Use jupyter_mlops.snapshots.fingerprint for Series, arrays and files.",
         )
     fields = list(_frame_fields(frame, index_is_hashed(frame, index)))
     header = _frame(

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError, NotFoundError
+from .queries import resolve_snapshot
 from .registry import Registry
 from .signatures import ModelSignature, learn_signature, schema_dtypes, signature_of
 
@@ -331,31 +332,6 @@ def _snapshot_schema(
         return None, {}
     row = registry.query_one("SELECT name, schema FROM snapshots WHERE id = ?", (snapshot_id,))
     return (None, {}) if row is None else (str(row["name"]), schema_dtypes(row["schema"]))
-
-
-def resolve_snapshot(registry: Registry, snapshot: object) -> str:
-    """The id of a snapshot given as a record (anything with ``.id``), an id, or a name.
-
-    A name that several snapshots share means the most recent of them.
-    """
-    ref = getattr(snapshot, "id", snapshot)
-    if not isinstance(ref, str) or not ref:
-        raise InvalidInputError(
-            f"{snapshot!r} does not name a snapshot",
-            hint="Give a snapshot record, its id, or its name.",
-        )
-    row = registry.query_one("SELECT id FROM snapshots WHERE id = ?", (ref,))
-    if row is None:
-        row = registry.query_one(
-            "SELECT id FROM snapshots WHERE name = ? ORDER BY created_at DESC LIMIT 1", (ref,)
-        )
-    if row is None:
-        names = [r[0] for r in registry.query("SELECT DISTINCT name FROM snapshots LIMIT 20")]
-        raise NotFoundError(
-            f'No snapshot with id or name "{ref}"',
-            hint=f"Snapshots: {', '.join(names) or 'none yet'}. Take one with %mlops snapshot.",
-        )
-    return str(row[0])
 
 
 # -- aliases -------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from .tracking import decode_param
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .snapshots import DataSnapshot
+
 # Run fields a filter or sort may name, and the SQL that gives each.
 RUN_FIELDS: dict[str, str] = {
     "id": "runs.id",
@@ -767,3 +769,61 @@ def compare(registry: Registry, refs: Sequence[str]) -> Comparison:
     metric_keys = sorted({m.key for d in details for m in d.metrics})
     metrics = [(key, tuple(d.run.metrics.get(key) for d in details)) for key in metric_keys]
     return Comparison(details, tuple(params), tuple(metrics))
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+def resolve_snapshot(registry: Registry, snapshot: object) -> str:
+    """The id of a snapshot given as a record (anything with ``.id``), an id, or a name.
+
+    A name that several snapshots share means the most recent of them.
+    """
+    ref = getattr(snapshot, "id", snapshot)
+    if not isinstance(ref, str) or not ref:
+        raise InvalidInputError(
+            f"{snapshot!r} does not name a snapshot",
+            hint="Give a snapshot record, its id, or its name.",
+        )
+    row = registry.query_one("SELECT id FROM snapshots WHERE id = ?", (ref,))
+    if row is None:
+        row = registry.query_one(
+            "SELECT id FROM snapshots WHERE name = ? ORDER BY created_at DESC LIMIT 1", (ref,)
+        )
+    if row is None:
+        names = [r[0] for r in registry.query("SELECT DISTINCT name FROM snapshots LIMIT 20")]
+        raise NotFoundError(
+            f'No snapshot with id or name "{ref}"',
+            hint=f"Snapshots: {', '.join(names) or 'none yet'}. Take one with %mlops snapshot.",
+        )
+    return str(row[0])
+
+
+def load_snapshot(registry: Registry, snapshot: object) -> DataSnapshot:
+    """A stored snapshot (by record, id or name) as a :class:`DataSnapshot`, profile included.
+
+    This is what a drift check or a data gate needs as its reference: the data itself is
+    not loaded.
+    """
+    from .snapshots import DataSnapshot
+
+    snapshot_id = resolve_snapshot(registry, snapshot)
+    row = registry.query_one("SELECT * FROM snapshots WHERE id = ?", (snapshot_id,))
+    assert row is not None
+    return DataSnapshot.from_dict(
+        {
+            "name": row["name"],
+            "kind": row["kind"],
+            "fingerprint": row["fingerprint"],
+            "fingerprint_scheme": row["fingerprint_scheme"],
+            "n_rows": row["n_rows"],
+            "n_columns": row["n_columns"],
+            "schema": json.loads(row["schema"]),
+            "profile": json.loads(row["profile"]),
+            "index_policy": row["index_policy"],
+            "index_hashed": bool(row["index_hashed"]),
+            "index_schema": json.loads(row["index_schema"] or "[]"),
+            "source_path": row["source_path"],
+            "source_sha256": row["source_sha256"],
+        }
+    )

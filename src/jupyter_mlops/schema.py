@@ -145,10 +145,14 @@ CORE = Migration(
         kind TEXT NOT NULL,              -- dataframe | series | ndarray | csv | parquet
         n_rows INTEGER NOT NULL,
         n_columns INTEGER NOT NULL,
-        schema TEXT NOT NULL,            -- JSON
-        profile TEXT NOT NULL,           -- JSON, see profiles.py
-        index_policy TEXT NOT NULL,
+        schema TEXT NOT NULL,            -- JSON list of columns, see snapshots.ColumnSchema
+        profile TEXT NOT NULL,           -- JSON, see profiles.DataProfile
+        index_policy TEXT NOT NULL,      -- auto | include | ignore, as asked
+        index_hashed INTEGER NOT NULL,   -- what the policy came to for this data
+        index_schema TEXT NOT NULL,      -- JSON list of the index levels
+        fingerprint_scheme TEXT NOT NULL,
         source_path TEXT,
+        source_sha256 TEXT,              -- the file's bytes, for CSV and parquet inputs
         artifact_sha256 TEXT REFERENCES artifacts(sha256),
         created_at REAL NOT NULL,
         UNIQUE (name, fingerprint)

@@ -106,7 +106,7 @@ class SnapshotFacts:
 
 def load_snapshot_facts(registry: Registry, snapshot: Any) -> SnapshotFacts:
     """Read a stored snapshot's schema and profile (given by record, id or name)."""
-    from .models import resolve_snapshot
+    from .queries import resolve_snapshot
 
     snapshot_id = resolve_snapshot(registry, snapshot)
     row = registry.query_one(

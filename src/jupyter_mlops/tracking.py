@@ -739,7 +739,7 @@ def record_snapshot(
     """Store a data snapshot (once per name and content) and link it to ``run_id``.
 
     Data already recorded under the same name with the same fingerprint is not
-    profiled again: the existing snapshot is linked.
+    profiled again: the existing snapshot is linked (and materialized if asked).
     """
     from . import snapshots
 
@@ -748,41 +748,42 @@ def record_snapshot(
             f'"{role}" is not a snapshot role',
             hint=f"Use one of: {', '.join(ROLES)}.",
         )
-    if name is None:
-        name = variable or (Path(str(data)).stem if isinstance(data, (str, Path)) else "data")
-    check_key("snapshot", name)
-    fingerprint = snapshots.fingerprint(data, index=index)
-    existing = registry.query_one(
-        "SELECT id, n_rows, n_columns, artifact_sha256 FROM snapshots WHERE name = ? AND fingerprint = ?",
-        (name, fingerprint),
-    )
-    artifact = existing["artifact_sha256"] if existing else None
-    if materialize and artifact is None:
-        artifact = snapshots.materialize(data, registry.artifacts)
-    if existing is not None:
-        snapshot_id, n_rows, n_columns = existing["id"], existing["n_rows"], existing["n_columns"]
-        with registry.transaction(f'snapshot "{name}"') as conn:
-            if artifact is not None:
-                _record_artifact(conn, registry, artifact, "parquet")
-                conn.execute(
-                    "UPDATE snapshots SET artifact_sha256 = ? WHERE id = ?", (artifact, snapshot_id)
-                )
-            if run_id is not None:
-                _link_snapshot(conn, run_id, snapshot_id, role, variable)
-        return SnapshotRecord(snapshot_id, name, fingerprint, n_rows, n_columns, True, artifact)
+    name = name or variable
+    if name is not None:
+        check_key("snapshot", name)
+        existing = registry.query_one(
+            "SELECT id, n_rows, n_columns, artifact_sha256 FROM snapshots"
+            " WHERE name = ? AND fingerprint = ?",
+            (name, snapshots.fingerprint(data, index=index)),
+        )
+        if existing is not None:
+            return _link_existing(
+                registry, existing, data, name, role, run_id, variable, materialize, index
+            )
     taken = snapshots.take_snapshot(data, name=name, index=index)
+    existing = registry.query_one(
+        "SELECT id, n_rows, n_columns, artifact_sha256 FROM snapshots"
+        " WHERE name = ? AND fingerprint = ?",
+        (taken.name, taken.fingerprint),
+    )
+    if existing is not None:  # an unnamed input whose default name was seen with this data
+        return _link_existing(
+            registry, existing, data, taken.name, role, run_id, variable, materialize, index
+        )
+    artifact = snapshots.materialize(data, registry.artifacts, index=index) if materialize else None
     stored = taken.to_dict()
     snapshot_id = new_id()
-    with registry.transaction(f'snapshot "{name}"') as conn:
+    with registry.transaction(f'snapshot "{taken.name}"') as conn:
         if artifact is not None:
             _record_artifact(conn, registry, artifact, "parquet")
         conn.execute(
             "INSERT INTO snapshots (id, name, fingerprint, kind, n_rows, n_columns, schema, profile,"
-            " index_policy, source_path, artifact_sha256, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " index_policy, index_hashed, index_schema, fingerprint_scheme, source_path,"
+            " source_sha256, artifact_sha256, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 snapshot_id,
-                name,
+                taken.name,
                 taken.fingerprint,
                 taken.kind,
                 taken.n_rows,
@@ -790,7 +791,11 @@ def record_snapshot(
                 json.dumps(stored["schema"]),
                 json.dumps(stored["profile"]),
                 taken.index_policy,
+                int(taken.index_hashed),
+                json.dumps(stored["index_schema"]),
+                taken.fingerprint_scheme,
                 taken.source_path,
+                taken.source_sha256,
                 artifact,
                 time.time(),
             ),
@@ -798,7 +803,42 @@ def record_snapshot(
         if run_id is not None:
             _link_snapshot(conn, run_id, snapshot_id, role, variable)
     return SnapshotRecord(
-        snapshot_id, name, taken.fingerprint, taken.n_rows, taken.n_columns, False, artifact
+        snapshot_id, taken.name, taken.fingerprint, taken.n_rows, taken.n_columns, False, artifact
+    )
+
+
+def _link_existing(
+    registry: Registry,
+    existing: sqlite3.Row,
+    data: object,
+    name: str,
+    role: str,
+    run_id: str | None,
+    variable: str | None,
+    materialize: bool,
+    index: str,
+) -> SnapshotRecord:
+    from . import snapshots
+
+    snapshot_id = existing["id"]
+    artifact = existing["artifact_sha256"]
+    stored_now = False
+    if materialize and artifact is None:
+        artifact = snapshots.materialize(data, registry.artifacts, index=index)
+        stored_now = True
+    with registry.transaction(f'snapshot "{name}"') as conn:
+        if stored_now:
+            _record_artifact(conn, registry, artifact, "parquet")
+            conn.execute(
+                "UPDATE snapshots SET artifact_sha256 = ? WHERE id = ?", (artifact, snapshot_id)
+            )
+        if run_id is not None:
+            _link_snapshot(conn, run_id, snapshot_id, role, variable)
+    fingerprint = registry.query_one(
+        "SELECT fingerprint FROM snapshots WHERE id = ?", (snapshot_id,)
+    )[0]  # type: ignore[index]
+    return SnapshotRecord(
+        snapshot_id, name, fingerprint, existing["n_rows"], existing["n_columns"], True, artifact
     )
 
 

@@ -4,7 +4,7 @@ Playwright's sync API keeps an asyncio loop running on the main thread while it 
 started, which breaks every other test that runs a loop of its own (pytest-jupyter,
 nbclient). So Chromium lives per module, and stops before the next module runs.
 
-Use from a test module with ``pytest_plugins = ("browser.fixtures",)``; each module
+Use from a test module with ``pytest_plugins = ("tests.browser.fixtures",)``; each module
 starts its own JupyterLab (see :func:`browser.lab.running_jupyterlab`) because the
 server's folder and environment are what its tests are about.
 """

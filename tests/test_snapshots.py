@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import MIXED_ROWS, build_mixed_frame
+from .conftest import MIXED_ROWS, build_mixed_frame
 from jupyter_mlops.artifacts import ArtifactStore, sha256_file
 from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
-from jupyter_mlops.snapshot import (
+from jupyter_mlops.snapshots import (
     ColumnSchema,
     DataSnapshot,
     as_frame,

@@ -23,7 +23,7 @@ pandas 3.1 and pyarrow 26: complex numbers, sparse and mixed-type object columns
 duplicate column names cannot be written at all; ``datetime64[s]`` comes back as
 ``datetime64[ms]``, categoricals of numbers as plain numbers, ``string[python]`` as
 ``string[pyarrow]``, a nullable ``Int64`` index level as ``int64``, and lists in object
-columns as arrays. Everything else in ``tests/test_snapshot.py``'s mixed frame (bool, ints,
+columns as arrays. Everything else in ``tests/test_snapshots.py``'s mixed frame (bool, ints,
 floats, datetimes with and without a timezone, timedeltas, categoricals of strings, ``str``,
 ``string[pyarrow]``, ``Int64``/``Float64``/``boolean``, Arrow ints, periods) round-trips
 with its fingerprint, under every index policy.
@@ -306,7 +306,7 @@ def materialize(
                 "The data would not come back the same from parquet: "
                 + _describe_difference(frame, stored, index),
                 hint="Convert those columns to a type parquet keeps (see the "
-                "jupyter_mlops.snapshot docs), or snapshot the data without materializing it.",
+                "jupyter_mlops.snapshots docs), or snapshot the data without materializing it.",
             )
     return sha
 

@@ -1,0 +1,54 @@
+"""The example notebooks, executed in a real kernel with nbclient."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from jupyter_mlops import queries
+from jupyter_mlops.registry import Registry
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    before = (NOTEBOOKS / name).read_bytes()
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    client.execute(env={**os.environ, "JPY_SESSION_NAME": str(NOTEBOOKS / name)})
+    assert (NOTEBOOKS / name).read_bytes() == before  # executing never writes the example
+    return notebook
+
+
+@pytest.mark.slow
+def test_tracking_notebook_records_runs_snapshots_and_comparisons(tmp_path: Path) -> None:
+    notebook = execute("01-tracking.ipynb", tmp_path)
+    with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
+        page = queries.list_runs(registry, experiment="cancer", sort="name")
+        assert [r.name for r in page.runs] == ["baseline", "logistic", "tuned"]
+        assert all(r.status == "finished" for r in page.runs)
+        baseline = queries.run_detail(registry, "baseline")
+        assert baseline.run.params["n_estimators"] == 40
+        assert baseline.run.params["model.max_depth"] == 2
+        assert 0.85 < baseline.run.metrics["accuracy"] <= 1.0
+        assert len(baseline.series["test_accuracy"]) == 40
+        assert baseline.run.notebook_path == str(NOTEBOOKS / "01-tracking.ipynb")
+        assert baseline.environment is not None
+        assert "scikit-learn" in baseline.environment["packages"]
+        assert {s.variable for s in baseline.snapshots} >= {"train", "test"}
+        assert {s.role for s in baseline.snapshots if s.variable == "train"} == {"train"}
+        logistic = queries.run_detail(registry, "logistic")
+        assert logistic.run.params["C"] == 0.5 and "accuracy" in logistic.run.metrics
+        assert len(logistic.code) == 3  # start, fit, score-and-end cells
+        train = registry.query_one("SELECT n_rows, kind FROM snapshots WHERE name = 'cancer-train'")
+        assert (train["n_rows"], train["kind"]) == (426, "dataframe")
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "baseline" in html and "<svg" in html  # the runs table and the compared curves
