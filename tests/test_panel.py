@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops
+
 from .browser.lab import LabServer, running_jupyterlab
 from .browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
 

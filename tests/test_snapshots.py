@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import MIXED_ROWS, build_mixed_frame
 from jupyter_mlops.artifacts import ArtifactStore, sha256_file
 from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
 from jupyter_mlops.snapshots import (
@@ -24,6 +23,8 @@ from jupyter_mlops.snapshots import (
     materialize,
     take_snapshot,
 )
+
+from .conftest import MIXED_ROWS, build_mixed_frame
 
 MIDDLE_ROW = int(np.random.default_rng(5).integers(1, MIXED_ROWS - 1))
 ROWS = {"first": 0, "middle": MIDDLE_ROW, "last": MIXED_ROWS - 1}
