@@ -83,7 +83,7 @@ def test_export_writes_the_documented_files_with_relative_paths(exported):
 
 def test_export_spec_has_steps_edges_typed_parameters_artifacts_gates(exported):
     data = json.loads(exported.spec_path.read_text())
-    assert data["format"] == "jupyter-mlops/pipeline" and data["format_version"] == 1
+    assert data["format"] == "jupyter-mlops/pipeline" and data["format_version"] == 2
     assert data["source"]["notebook"] == "../churn.ipynb"
     assert data["source"]["exported_from_run_id"] is None
     assert [s["name"] for s in data["steps"]] == ["prepare", "train", "train_gate", "report"]
@@ -138,7 +138,7 @@ def test_export_step_module_reads_like_the_notebook(exported):
     setup = (exported.output_dir / "steps/pipeline_setup.py").read_text()
     assert "# %load_ext jupyter_mlops  (dropped)" in setup
     gate = (exported.output_dir / "steps/train_gate.py").read_text()
-    assert "mlops_gate_check(score >= 0.1, 'score >= 0.1')" in gate
+    assert "mlops_gate_check(score >= 0.1, 'score >= 0.1', {'score': score})" in gate
 
 
 def test_export_requirements_lock_pins_imports_and_core_not_jupyter(exported):
@@ -347,5 +347,11 @@ def test_export_drift_tag_is_recorded_and_brings_scipy_into_the_lock(tmp_path):
     nbformat.write(new_notebook(cells=cells), path)
     result = export_notebook(path, tmp_path / "out", targets="local")
     data = json.loads(result.spec_path.read_text())
-    assert data["drift_checks"] == [{"step": "load", "variable": "df", "cell_index": 2}]
+    assert data["drift_checks"] == [
+        {"step": "load", "variable": "df", "cell_index": 2, "reference": None,
+         "reference_file": None, "stop_on": "retrain"}
+    ]  # fmt: skip
+    module = (tmp_path / "out/steps/load.py").read_text()
+    assert "df['b'] = df.a * 2\nmlops_drift_check('df', df)  # drift:df\n" in module
+    assert "reference snapshots when the pipeline runs" in " ".join(result.warnings)
     assert f"scipy=={md.version('scipy')}" in (tmp_path / "out/requirements.lock").read_text()

@@ -42,15 +42,8 @@ def test_kfp_pipeline_loads_back_with_every_step(compiled):
     result, _ = compiled
     loaded = components.load_component_from_file(str(result.output_dir / "kfp/pipeline.yaml"))
     tasks = loaded.pipeline_spec.root.dag.tasks
-    inside_gate = {}
-    for task in tasks.values():
-        if task.component_ref.name.startswith("comp-condition"):
-            group = loaded.pipeline_spec.components[task.component_ref.name]
-            inside_gate.update(group.dag.tasks)
-    assert set(tasks) - {n for n in tasks if n.startswith("condition")} == {
-        "prepare", "scale", "train", "train-gate"
-    }  # fmt: skip
-    assert set(inside_gate) == {"report", "audit"}
+    assert set(tasks) == {"prepare", "scale", "train", "train-gate", "report", "audit"}
+    assert not [name for name in tasks if name.startswith("condition")]
 
 
 def test_kfp_pipeline_has_typed_run_time_parameters_with_defaults(compiled):
@@ -107,11 +100,14 @@ def test_kfp_pipeline_passes_artifacts_along_every_edge(compiled):
     assert train["command"] == ["python", "-m", "jupyter_mlops.runner.kfp_step"]
 
 
-def test_kfp_gate_is_a_condition_that_guards_the_steps_below_it(compiled):
+def test_kfp_steps_below_a_gate_depend_on_it_so_a_failed_gate_fails_the_run(compiled):
     _, spec = compiled
-    condition = next(n for n in spec["root"]["dag"]["tasks"] if n.startswith("condition"))
-    trigger = spec["root"]["dag"]["tasks"][condition]["triggerPolicy"]["condition"]
-    assert "train-gate" in trigger and "passed" in trigger and "'true'" in trigger
+    tasks = spec["root"]["dag"]["tasks"]
+    for below in ("report", "audit"):
+        assert "train-gate" in tasks[below]["dependentTasks"], below
+        assert "triggerPolicy" not in tasks[below]  # not skipped by a condition: never started
+    gate = spec["components"]["comp-train-gate"]
+    assert "passed" not in gate.get("outputDefinitions", {}).get("parameters", {})
 
 
 def test_kfp_export_without_the_sdk_says_how_to_install_it(monkeypatch, tmp_path):
@@ -127,27 +123,30 @@ def test_kfp_export_without_the_sdk_says_how_to_install_it(monkeypatch, tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lr, passed", [(0.5, "true"), (0.01, "false")])
-def test_kfp_step_runs_components_with_the_paths_kubeflow_hands_out(compiled, tmp_path, lr, passed):
+@pytest.mark.parametrize("lr, gate_exit", [(0.5, 0), (0.01, 3)])
+def test_kfp_step_runs_components_with_the_paths_kubeflow_hands_out(
+    compiled, tmp_path, lr, gate_exit
+):
     import subprocess
     import sys
 
     result, _ = compiled
     pipeline = str(result.output_dir)
 
-    def run(step, *args):
+    def run(step, *args, expect=0):
         command = [sys.executable, "-m", "jupyter_mlops.runner.kfp_step", "--pipeline", pipeline,
                    "--step", step, *args]  # fmt: skip
         completed = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
-        assert completed.returncode == 0, completed.stderr
+        assert completed.returncode == expect, completed.stderr
+        return completed
 
     run("prepare", "--param", "rows", "100", "--output", "data", str(tmp_path / "a"))
     run("scale", "--input", "data", str(tmp_path / "a"), "--output", "data", str(tmp_path / "b"))
     run("train", "--input", "data", str(tmp_path / "b"), "--param", "lr", str(lr),
         "--output", "score", str(tmp_path / "score"))  # fmt: skip
-    run("train_gate", "--input", "score", str(tmp_path / "score"),
-        "--gate-result", str(tmp_path / "passed"))  # fmt: skip
-    assert (tmp_path / "passed").read_text() == passed
+    gate = run("train_gate", "--input", "score", str(tmp_path / "score"), expect=gate_exit)
+    if gate_exit:
+        assert 'Gate "train_gate" failed' in gate.stderr and "score > 0.1" in gate.stderr
     from jupyter_mlops.runner.serialization import read_value_file
 
     assert read_value_file(tmp_path / "score") == pytest.approx(lr * 0.5)

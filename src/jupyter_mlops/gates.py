@@ -320,6 +320,36 @@ def check(
     return evaluation
 
 
+def record(
+    registry: Registry,
+    results: Iterable[GateResult],
+    *,
+    run_id: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    notebook_path: str | None = None,
+) -> GateEvaluation:
+    """Store an evaluation whose verdicts were reached elsewhere, and return it.
+
+    A pipeline's gate cell may hold conditions written as Python (``len(df) > 1000``),
+    which the rule language does not read: the step decides them and records them here,
+    so every gate verdict is in ``gate_evaluations`` whatever decided it.
+
+        record(registry, [GateResult("len(df) > 1000", "rule", False, 812, "> 1000")])
+    """
+    return _store(
+        registry,
+        purpose="check",
+        results=tuple(results),
+        run_id=run_id,
+        model=None,
+        version_id=None,
+        alias=None,
+        data=None,
+        inputs=dict(inputs or {}),
+        notebook_path=notebook_path,
+    )
+
+
 def latest_run(registry: Registry) -> str | None:
     """The most recent run's id (what rules read when no run is named), or ``None``."""
     row = registry.query_one("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")

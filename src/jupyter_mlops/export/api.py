@@ -18,9 +18,16 @@ What is written (``targets`` adds to the first four):
 ``Dockerfile``,             ``docker`` target: an image with the lock and the core only
 ``.dockerignore``,
 ``wheels/*.whl``
+``references/*.json``      the reference profile of each ``drift:VAR`` check, when the
+                            registry has it at export time
 ``kfp/pipeline.py``,        ``kfp`` target: Kubeflow Pipelines v2, compiled with the kfp SDK
 ``kfp/pipeline.yaml``
 ==========================  ============================================================
+
+The notebook's tracked run that the export reflects is recorded in the spec
+(``source.exported_from_run_id``, with its experiment): the run given, or by default the
+latest run of this notebook in the registry that applies here. The runner compares its
+pipeline runs' metrics with that run's (parity) and records them in its experiment.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from .container import default_base_image, dockerfile_text, dockerignore_text, r
 from .environment import CORE_RUNTIME, DRIFT_RUNTIME, build_core_wheel, requirements_lock
 from .layout import lay_out
 from .plan import plan_pipeline
+from .source_run import AUTO, SourceRun, drift_references, find_source_run
 
 TARGETS = ("local", "docker", "kfp")
 
@@ -86,7 +94,8 @@ def export_notebook(
     targets: tuple[str, ...] | list[str] | str = ("local", "docker"),
     live_namespace: Mapping[str, Any] | None = None,
     name: str | None = None,
-    run_id: str | None = None,
+    run_id: str | None = AUTO,
+    registry: Any = None,
     base_image: str | None = None,
     image: str | None = None,
 ) -> ExportResult:
@@ -96,8 +105,11 @@ def export_notebook(
     ``targets`` is any of local, docker, kfp (a comma-separated string works too).
     ``live_namespace`` (the kernel's variables, passed by ``%mlops export``) lets the
     export check the real values passed between steps. ``run_id`` is the tracked run
-    of the notebook that the export reflects, recorded in the spec. ``image`` is the
-    image the Kubeflow components run (default ``<name>-pipeline:latest``).
+    of the notebook that the export reflects (an id, id prefix or name), recorded in
+    the spec for parity; ``"auto"`` (the default) takes the latest run of this notebook
+    in ``registry`` (a Registry or its path; default: the one that applies here), None
+    records none. ``image`` is the image the Kubeflow components run (default
+    ``<name>-pipeline:latest``).
 
     Example::
 
@@ -118,6 +130,7 @@ def export_notebook(
         targets=chosen,
         live_namespace=live_namespace,
         run_id=run_id,
+        registry=registry,
         base_image=base_image,
         image=image,
     )
@@ -143,11 +156,12 @@ def build_pipeline_files(
     output_dir: Path,
     targets: tuple[str, ...],
     live_namespace: Mapping[str, Any] | None = None,
-    run_id: str | None = None,
+    run_id: str | None = AUTO,
+    registry: Any = None,
     base_image: str | None = None,
     image: str | None = None,
 ) -> PipelineFiles:
-    """Generate and check every file of the pipeline, in memory."""
+    """Generate and check every file of the pipeline, in memory (see :func:`export_notebook`)."""
     layout = lay_out(notebook)
     if not layout.steps:
         raise ExportError(
@@ -167,6 +181,13 @@ def build_pipeline_files(
 
     files: dict[str, bytes] = {}
     warnings: list[str] = []
+    source_run, references = _source(
+        notebook_path,
+        run_id,
+        registry,
+        [(step.name, tag) for step in plan.steps for tag in step.draft.drift],
+        warnings,
+    )
     setup_text = setup_module_text(plan, pipeline=name, notebook=source_name)
     _compile_or_fail(setup_text, f"steps/{SETUP_MODULE}.py", None)
     files[f"steps/{SETUP_MODULE}.py"] = setup_text.encode()
@@ -190,7 +211,7 @@ def build_pipeline_files(
                 gate_conditions=code.gate_conditions,
                 metrics=code.metrics,
                 drift_checks=tuple(
-                    DriftCheckSpec(step.name, variable, cell) for variable, cell in step.draft.drift
+                    _drift_spec(step.name, tag, references, files) for tag in step.draft.drift
                 ),
                 file_hints=step.names.path_literals,
             )
@@ -205,7 +226,12 @@ def build_pipeline_files(
     files["requirements.lock"] = lock.text.encode()
     spec = PipelineSpec(
         name=name,
-        source=SourceSpec(notebook_ref, notebook_sha, run_id),
+        source=SourceSpec(
+            notebook_ref,
+            notebook_sha,
+            source_run.id if source_run else None,
+            source_run.experiment if source_run else None,
+        ),
         parameters=plan.parameters,
         steps=tuple(step_specs),
         edges=plan.edges,
@@ -217,7 +243,10 @@ def build_pipeline_files(
         wheel_name, wheel_bytes = build_core_wheel()
         files[f"wheels/{wheel_name}"] = wheel_bytes
         files["Dockerfile"] = dockerfile_text(
-            spec, wheel=wheel_name, base_image=base_image or default_base_image()
+            spec,
+            wheel=wheel_name,
+            base_image=base_image or default_base_image(),
+            references=any(path.startswith("references/") for path in files),
         ).encode()
         files[".dockerignore"] = dockerignore_text().encode()
     if "kfp" in targets:
@@ -229,6 +258,85 @@ def build_pipeline_files(
     files["README.md"] = readme_text(spec, targets=targets).encode()
     files[SPEC_FILENAME] = spec.to_json().encode()
     return PipelineFiles(spec, files, tuple(warnings))
+
+
+def _source(
+    notebook_path: Path | None,
+    run_id: str | None,
+    registry: Any,
+    drift_tags: list[tuple[str, Any]],
+    warnings: list[str],
+) -> tuple[SourceRun | None, dict[tuple[str, str], tuple[str | None, bytes | None]]]:
+    """The notebook run the export reflects, and the reference of each drift check."""
+    from ..registry import Registry
+
+    if run_id is None and not drift_tags:
+        return None, {}
+    opened = _open_registry(registry, notebook_path)
+    if opened is None:
+        if run_id not in (None, AUTO):
+            warnings.append(
+                f'no registry found here, so run "{run_id}" is recorded as given, without its'
+                " experiment"
+            )
+            return SourceRun(str(run_id), None, None), {}
+        if drift_tags:
+            warnings.append(
+                "no registry found here: drift checks will look for their reference"
+                " snapshots when the pipeline runs"
+            )
+        return None, {}
+    try:
+        found = find_source_run(opened, notebook_path, run_id) if run_id is not None else None
+        if found is None and run_id == AUTO and notebook_path is not None:
+            warnings.append(
+                f"no tracked run of {notebook_path.name} in {opened.path}: parity cannot be"
+                " checked (run the notebook with %mlops start or %%mlops run, then export)"
+            )
+        references = drift_references(opened, drift_tags, found.id if found else None, warnings)
+        return found, references
+    finally:
+        if not isinstance(registry, Registry):
+            opened.close()
+
+
+def _open_registry(registry: Any, notebook_path: Path | None) -> Any:
+    from ..errors import RegistryError
+    from ..registry import Registry, locate
+
+    if isinstance(registry, Registry):
+        return registry
+    if registry is not None:
+        return Registry.open(Path(registry))
+    starts = [Path.cwd()] + ([notebook_path.resolve().parent] if notebook_path else [])
+    for start in starts:
+        found = locate(start)
+        if found is not None and found.is_file():
+            try:
+                return Registry.open(found)
+            except RegistryError:
+                return None
+    return None
+
+
+def _drift_spec(
+    step: str,
+    tag: Any,
+    references: dict[tuple[str, str], tuple[str | None, bytes | None]],
+    files: dict[str, bytes],
+) -> DriftCheckSpec:
+    snapshot_id, document = references.get((step, tag.variable), (None, None))
+    reference_file = None
+    if document is not None:
+        reference_file = f"references/{step}.{tag.variable}.json"
+        files[reference_file] = document
+    return DriftCheckSpec(
+        step=step,
+        variable=tag.variable,
+        cell_index=tag.cell_index,
+        reference=tag.reference or snapshot_id,
+        reference_file=reference_file,
+    )
 
 
 def _targets(targets: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
@@ -275,7 +383,7 @@ def _prepare_output_dir(out: Path) -> None:
             f"{out} is not empty and holds no earlier export; refusing to write into it",
             hint="Choose an empty or new directory with -o DIR.",
         )
-    for stale in ("steps", "wheels", "kfp"):
+    for stale in ("steps", "wheels", "kfp", "references"):
         if (out / stale).is_dir():
             shutil.rmtree(out / stale)
 

@@ -6,12 +6,15 @@ cell's code under a ``# --- cell N`` comment. The runner defines the inputs and
 parameters before the code runs and saves the outputs after it: no loading or
 saving is inlined, so the module stays the notebook's code.
 
-Two rewrites make cells mean in a pipeline what they meant in the notebook:
+Three rewrites make cells mean in a pipeline what they meant in the notebook:
 
 - in a ``gate`` cell, a bare condition (``accuracy >= 0.85``) becomes
-  ``mlops_gate_check(accuracy >= 0.85, "accuracy >= 0.85")``, which fails the gate
-  when false (in the notebook it only displayed False);
-- in a ``metrics`` cell, a bare name (``accuracy``) becomes ``mlops.log(accuracy=accuracy)``.
+  ``mlops_gate_check(accuracy >= 0.85, "accuracy >= 0.85", {"accuracy": accuracy})``,
+  which fails the gate when false (in the notebook it only displayed False) and stores
+  the verdict with the values it compared;
+- in a ``metrics`` cell, a bare name (``accuracy``) becomes ``mlops.log(accuracy=accuracy)``;
+- after a cell tagged ``drift:VAR``, ``mlops_drift_check("VAR", VAR)`` checks VAR
+  against its reference before the step goes on.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from .plan import PipelinePlan, PlannedStep
 RUNTIME_IMPORTS = {
     "mlops": "from jupyter_mlops.runner import step_api as mlops",
     "mlops_shell": "from jupyter_mlops.runner.step_api import shell as mlops_shell",
-    "mlops_gate_check": "from jupyter_mlops.runner.step_api import check as mlops_gate_check",
+    "mlops_gate_check": "from jupyter_mlops.runner.step_api import gate_condition as mlops_gate_check",
+    "mlops_drift_check": "from jupyter_mlops.runner.step_api import drift_check as mlops_drift_check",
     "display": "from jupyter_mlops.runner.step_api import display",
 }
 _TRACKING_IMPORTS = ("import jupyter_mlops as mlops", "import jupyter_mlops.api as mlops")
@@ -86,6 +90,13 @@ def step_module_text(
             if names:
                 runtime.add("mlops")
                 metrics.update(dict.fromkeys(names))
+        checks = [t.variable for t in step.draft.drift if t.cell_index == cell.index]
+        if checks:
+            runtime.add("mlops_drift_check")
+            source = source.rstrip() + "\n" + "".join(
+                f"mlops_drift_check({variable!r}, {variable})  # drift:{variable}\n"
+                for variable in dict.fromkeys(checks)
+            )
         blocks.append(_cell_block(cell, source))
 
     cells = [c.index + 1 for c in step.draft.cells]
@@ -151,9 +162,10 @@ def _gate_rewrite(cell: CodeCell) -> tuple[str, list[str]]:
             text = ast.get_source_segment(cell.source, statement.value) or ""
             conditions.append("bare:" + text)
             one_line = " ".join(text.split())
+            values = ", ".join(f"{name!r}: {name}" for name in _compared_names(statement.value))
             replacements.append(
                 (statement.lineno, statement.end_lineno or statement.lineno,
-                 f"mlops_gate_check({text}, {one_line!r})")
+                 f"mlops_gate_check({text}, {one_line!r}, {{{values}}})")
             )  # fmt: skip
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             name = ast.unparse(statement.value.func)
@@ -164,6 +176,20 @@ def _gate_rewrite(cell: CodeCell) -> tuple[str, list[str]]:
         new += [""] * ((end - start + 1) - len(new))
         lines[start - 1 : end] = new
     return "\n".join(lines), conditions
+
+
+def _compared_names(node: ast.expr) -> list[str]:
+    """The plain names a condition compares (not the functions it calls), in order."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    local = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= {a.arg for n in ast.walk(node) if isinstance(n, ast.Lambda) for a in n.args.args}
+    names = [
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in called
+        and n.id not in local
+    ]  # fmt: skip
+    return list(dict.fromkeys(names))
 
 
 def _is_condition(node: ast.expr) -> bool:

@@ -24,14 +24,21 @@ def default_base_image() -> str:
     return f"python:{sys.version_info.major}.{sys.version_info.minor}-slim"
 
 
-def dockerfile_text(spec: PipelineSpec, *, wheel: str, base_image: str) -> str:
-    """The Dockerfile (hadolint-clean; see the inline comments for the choices)."""
+def dockerfile_text(
+    spec: PipelineSpec, *, wheel: str, base_image: str, references: bool = False
+) -> str:
+    """The Dockerfile (hadolint-clean; see the inline comments for the choices).
+
+    ``references``: the pipeline directory has drift references to copy in.
+    """
     image = _image_name(spec.name)
+    copy_references = "COPY references/ ./references/\n" if references else ""
     return f"""\
 # Pipeline "{spec.name}", exported by jupyter-mlops from {spec.source.notebook}.
 # Build:  podman build -t {image} .    (or docker build)
 # Run:    podman run --rm -v "$PWD:{WORKDIR_IN_IMAGE}" {image} [-p name=value] [--from STEP]
-# Steps read and write files relative to {WORKDIR_IN_IMAGE}; the registry (.mlops/) is kept there.
+# Steps read and write files relative to {WORKDIR_IN_IMAGE}; the registry (.mlops/) is kept there
+# (mount the project's folder to record into its registry; uid 10001 must be able to write it).
 ARG BASE_IMAGE={base_image}
 FROM ${{BASE_IMAGE}}
 
@@ -55,7 +62,7 @@ RUN python -m pip install --no-cache-dir --no-deps ./wheels/{wheel} \\
 
 COPY pipeline.json ./
 COPY steps/ ./steps/
-
+{copy_references}
 # The unprivileged user created above, by its uid so any runtime can resolve it.
 USER 10001
 WORKDIR {WORKDIR_IN_IMAGE}
@@ -72,6 +79,7 @@ def dockerignore_text() -> str:
         "!pipeline.json\n"
         "!requirements.lock\n"
         "!steps/\n"
+        "!references/\n"
         "!wheels/\n"
         "**/__pycache__\n"
         "**/*.pyc\n"

@@ -40,7 +40,9 @@ from dataclasses import dataclass
 from ..errors import ExportError
 
 # Names the step runtime provides when translated code needs them.
-RUNTIME_NAMES = frozenset({"mlops", "mlops_shell", "display", "mlops_gate_check"})
+RUNTIME_NAMES = frozenset(
+    {"mlops", "mlops_shell", "display", "mlops_gate_check", "mlops_drift_check"}
+)
 
 _DROPPED_LINE_MAGICS = frozenset(
     {

@@ -7,9 +7,11 @@ running ``python -m jupyter_mlops.runner.kfp_step`` in the pipeline's image:
   notebook's defaults, so a run can change them;
 - values between steps are kfp artifacts (a file ``value.json|parquet|joblib`` in
   the artifact directory);
-- a gate step outputs ``passed`` (``"true"``/``"false"``); every step below the gate
-  runs inside ``dsl.If(gate.outputs["passed"] == "true")``, so a failed gate stops
-  them and the run shows why.
+- a gate step (and a step with a drift check) exits non-zero when it fails, so Kubeflow
+  marks the task failed and the *run* failed; every step below the gate depends on it
+  (``.after(gate_task)``), so none of them runs. (Kubeflow's ``dsl.If`` would only skip
+  them and report the run as succeeded; ``dsl.ExitHandler`` runs a task whatever
+  happened but cannot fail a run that would otherwise pass.)
 
 It is compiled here with the kfp SDK (the ``kfp`` extra); the YAML is what a
 Kubeflow Pipelines server takes.
@@ -43,7 +45,7 @@ def kfp_pipeline_source(spec: PipelineSpec, *, image: str) -> str:
         "from pathlib import Path",
         "",
         "from kfp import compiler, dsl",
-        "from kfp.dsl import Artifact, Input, Output, OutputPath",
+        "from kfp.dsl import Artifact, Input, Output",
         "",
         f"IMAGE = {image!r}",
         'RUN_STEP = ["python", "-m", "jupyter_mlops.runner.kfp_step"]',
@@ -121,9 +123,6 @@ def _component(spec: PipelineSpec, step: StepSpec) -> list[str]:
         key = output_key(step, name)
         arguments.append(f"{key}: Output[Artifact]")
         args.append(f'"--output", {name!r}, {key}.path')
-    if step.gate:
-        arguments.append("passed: OutputPath(str)")
-        args.append('"--gate-result", passed')
     cells = ", ".join(str(c + 1) for c in step.cells)
     lines = [
         "@dsl.container_component",
@@ -140,46 +139,9 @@ def _component(spec: PipelineSpec, step: StepSpec) -> list[str]:
 
 
 def _pipeline_body(spec: PipelineSpec) -> list[str]:
-    order = topological_order(spec)
-    gate_names = {s.name for s in spec.gates}
-    ancestors: dict[str, set[str]] = {}
-    for name in order:
-        step = spec.step(name)
-        found: set[str] = set()
-        for parent in step.depends_on:
-            found |= ancestors[parent] | {parent}
-        ancestors[name] = found
-    paths = {
-        name: tuple(g for g in order if g in gate_names and g in ancestors[name]) for name in order
-    }
-    for name in order:
-        for parent in spec.step(name).depends_on:
-            if paths[parent] != paths[name][: len(paths[parent])]:
-                raise ExportError(
-                    f'Step "{name}" depends on "{parent}" across gates that Kubeflow cannot'
-                    " nest (dsl.If scopes)",
-                    step=name,
-                    hint="Put the gates in one line of descent, or export without kfp.",
-                )
     body: list[str] = []
-
-    def emit(scope: tuple[str, ...], depth: int) -> None:
-        indent = "    " * depth
-        for name in order:
-            if paths[name] == scope:
-                body.extend(indent + line for line in _task_lines(spec, spec.step(name)))
-        children = sorted(
-            {paths[n][len(scope)] for n in order if len(paths[n]) > len(scope)
-             and paths[n][: len(scope)] == scope},
-            key=order.index,
-        )  # fmt: skip
-        for gate in children:
-            task = _identifier(spec.step(gate).module) + "_task"
-            label = f"{gate} passed"
-            body.append(f'{indent}with dsl.If({task}.outputs["passed"] == "true", name={label!r}):')
-            emit(scope + (gate,), depth + 1)
-
-    emit((), 1)
+    for name in topological_order(spec):
+        body.extend("    " + line for line in _task_lines(spec, spec.step(name)))
     return body
 
 

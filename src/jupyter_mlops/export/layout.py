@@ -13,7 +13,8 @@ tag                meaning                                  also accepted
 ``metrics``        metrics the step reports                 ``pipeline-metrics``
 ``gate``           a cell of conditions; failure stops
                    everything downstream
-``drift:VAR``      check VAR against its reference
+``drift:VAR``      check VAR against its reference         ``drift:VAR=SNAPSHOT``
+                   right after the cell runs
 ``skip``           not exported                             ``skip-execution``
 =================  =======================================  ========================
 
@@ -31,6 +32,9 @@ tags say nothing:
   ``<previous step>_gate``; untagged cells after it belong to that step. Every step
   below a gate in the notebook runs after it, so a failed gate stops all of them.
 - ``metrics``, ``after:`` and ``drift:`` cells belong to the step they are in.
+- ``drift:VAR`` compares VAR with the snapshot of VAR recorded by the notebook run the
+  pipeline is exported from; ``drift:VAR=SNAPSHOT`` names the reference snapshot (its
+  name or id) instead.
 - Markdown and raw cells are ignored; empty code cells too.
 """
 
@@ -69,6 +73,15 @@ class CodeCell:
 
 
 @dataclass(frozen=True)
+class DriftTag:
+    """``drift:VAR`` or ``drift:VAR=SNAPSHOT`` on the cell ``cell_index``."""
+
+    variable: str
+    cell_index: int
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
 class CellRoles:
     """What a cell's tags say about it."""
 
@@ -79,7 +92,7 @@ class CellRoles:
     gate: bool = False
     step: str | None = None
     after: tuple[str, ...] = ()
-    drift: tuple[str, ...] = ()
+    drift: tuple[DriftTag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,7 @@ class StepDraft:
     after: tuple[tuple[str, int], ...] = ()  # (step name, cell index of the tag)
     gate_cells: tuple[int, ...] = ()
     metrics_cells: tuple[int, ...] = ()
-    drift: tuple[tuple[str, int], ...] = ()  # (variable, cell index)
+    drift: tuple[DriftTag, ...] = ()
 
     @property
     def gate(self) -> bool:
@@ -142,14 +155,16 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
                 if n.strip()
             )
         elif lowered.startswith("drift:"):
-            variable = tag.split(":", 1)[1].strip()
-            if not variable.isidentifier():
+            variable, equals, reference = tag.split(":", 1)[1].partition("=")
+            variable, reference = variable.strip(), reference.strip()
+            if not variable.isidentifier() or (equals and not reference):
                 raise ExportError(
-                    f'Cell {cell_index + 1}: tag "{tag}" must name a variable, as in drift:df',
+                    f'Cell {cell_index + 1}: tag "{tag}" must name a variable, as in drift:df'
+                    " (or drift:df=SNAPSHOT to name the reference snapshot)",
                     cell_index=cell_index,
                     tag=tag,
                 )
-            found["drift"].append(variable)
+            found["drift"].append(DriftTag(variable, cell_index, reference or None))
     if len(set(steps)) > 1:
         raise ExportError(
             f"Cell {cell_index + 1} has two step tags ({', '.join(steps)}); a cell starts one step",
@@ -246,7 +261,7 @@ def lay_out(notebook: Any) -> NotebookLayout:
             draft["start"] = index
         draft["cells"].append(code)
         draft["after"].extend((name, index) for name in roles.after)
-        draft["drift"].extend((variable, index) for variable in roles.drift)
+        draft["drift"].extend(roles.drift)
         if roles.gate:
             draft["gate"].append(index)
         if roles.metrics:

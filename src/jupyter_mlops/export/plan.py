@@ -133,7 +133,8 @@ def plan_pipeline(
         for name in names.deletes:
             producers.pop(name, None)
             deleted_by[name] = draft.name
-        for check_variable, drift_cell in draft.drift:
+        for drift_tag in draft.drift:
+            check_variable, drift_cell = drift_tag.variable, drift_tag.cell_index
             if check_variable not in names.writes and check_variable not in names.reads:
                 raise ExportError(
                     f'Cell {drift_cell + 1} (step "{draft.name}"): tag drift:{check_variable}'

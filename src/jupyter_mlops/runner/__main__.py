@@ -1,8 +1,10 @@
 """``python -m jupyter_mlops.runner DIR [-p name=value ...] [--from STEP]``.
 
-The entry point of pipeline containers, where only the core is installed. Prints one
-line per step; exits 0 when every step passed, 3 when a gate stopped the pipeline,
-1 when a step failed, 2 for bad arguments.
+The entry point of pipeline containers, where only the core is installed (the same as
+``jupyter mlops pipeline run``). Prints one line per step as it ends, then the outcome,
+where the run is recorded and the parity with the notebook run. Exit codes are listed in
+:mod:`jupyter_mlops.runner.console`: 0 passed, 1 a step failed, 2 bad arguments, 3 a gate
+failed, 4 a drift check stopped the pipeline.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import argparse
 import sys
 
 from ..errors import MlopsError
+from .console import EXIT_USAGE, exit_code, failure_lines, summary_lines
 from .pipeline import run_pipeline
-from .step import EXIT_FAILED, EXIT_GATE_FAILED
+from .spec import DRIFT_STOP_RULES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,12 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="from_step", metavar="STEP", help="restart at STEP")
     parser.add_argument("--registry", help="registry directory (.mlops) or registry.db")
     parser.add_argument("--workdir", help="where the steps run (default: here)")
+    parser.add_argument("--experiment", help="record the run in this experiment")
     parser.add_argument("--no-cache", action="store_true", help="run every step")
+    parser.add_argument(
+        "--stop-on-drift", choices=DRIFT_STOP_RULES, default=None,
+        help="which drift decision stops the pipeline (default: each check's, retrain)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-
-    def show(result):  # one line per step, as it finishes
-        print(result.progress_line(), flush=True)
-
     try:
         run = run_pipeline(
             args.directory,
@@ -39,17 +43,18 @@ def main(argv: list[str] | None = None) -> int:
             workdir=args.workdir,
             use_cache=not args.no_cache,
             check=False,
-            on_progress=show,
+            on_progress=lambda step: print(step.progress_line(), flush=True),
+            experiment=args.experiment,
+            drift_stop_on=args.stop_on_drift,
         )
     except MlopsError as exc:
         print(f"Error: {exc.describe()}", file=sys.stderr)
-        return 2
-    print(f"pipeline {run.pipeline}: {run.status} in {run.duration_s:.2f} s (run {run.run_id})")
-    if run.ok:
-        return 0
-    failed = run.step(run.failed_step or "")
-    print(f"Error: {failed.message}\nSee {failed.log_path}", file=sys.stderr)
-    return EXIT_GATE_FAILED if run.status == "gate_failed" else EXIT_FAILED
+        return EXIT_USAGE
+    for line in summary_lines(run):
+        print(line)
+    for line in failure_lines(run):
+        print(line, file=sys.stderr)
+    return exit_code(run)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,16 @@
 
 A step's key hashes its module and the shared setup module, the values of the
 parameters it reads, the sha256 of each input artifact and the names of the
-outputs later steps need from it. An entry also records
-the files the step read (seen by an audit hook, plus the paths its code names
-literally) and wrote, with their sha256; it is reused only while those still hash
-the same. Timestamps play no part.
+outputs later steps need from it. An entry also records the files the step read
+(seen by an audit hook, plus the paths its code names literally) and wrote, with
+their sha256; it is reused only while those still hash the same. Timestamps play
+no part.
 
-The index sits behind :class:`StepCacheIndex` so that it can move into the registry's
-tables without the runner changing; :class:`FileStepCacheIndex` keeps one small JSON
-file per entry under the registry directory (atomic renames, safe for concurrent runs).
+The runner sees the index through :class:`StepCacheIndex`;
+:class:`RegistryStepCacheIndex` keeps it in the registry's ``step_cache`` table, so
+every process that runs pipelines against one registry shares it.
 
-    index = FileStepCacheIndex(Path(".mlops/pipeline-cache"))
+    index = RegistryStepCacheIndex(registry)
     index.get(key)                   # a CachedStep or None
 """
 
@@ -20,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import tempfile
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..artifacts import ArtifactStore, sha256_file
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -90,36 +92,51 @@ def is_current(entry: CachedStep, workdir: Path, store: ArtifactStore) -> bool:
     return True
 
 
-class FileStepCacheIndex:
-    """One JSON file per entry: ``entries/<key>.json`` and ``last/<pipeline>/<step>.json``."""
+class RegistryStepCacheIndex:
+    """The index in the registry's ``step_cache`` table (migration 0004_pipelines)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
 
     def get(self, key: str) -> CachedStep | None:
-        return self._read(self.root / "entries" / f"{key}.json")
+        row = self.registry.query_one("SELECT * FROM step_cache WHERE key = ?", (key,))
+        return None if row is None else _entry(row)
 
     def put(self, entry: CachedStep) -> None:
-        data = json.dumps(asdict(entry), indent=1)
-        self._write(self.root / "entries" / f"{entry.key}.json", data)
-        self._write(self.root / "last" / _safe(entry.pipeline) / f"{_safe(entry.step)}.json", data)
+        with self.registry.transaction(f'the cache entry of step "{entry.step}"') as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO step_cache (key, pipeline, step, run_id, outputs, metrics,"
+                " files_read, files_written, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.key,
+                    entry.pipeline,
+                    entry.step,
+                    entry.run_id or None,
+                    json.dumps(entry.outputs),
+                    json.dumps(entry.metrics),
+                    json.dumps(entry.files_read),
+                    json.dumps(entry.files_written),
+                    time.time(),
+                ),
+            )
 
     def last(self, pipeline: str, step: str) -> CachedStep | None:
-        return self._read(self.root / "last" / _safe(pipeline) / f"{_safe(step)}.json")
-
-    def _read(self, path: Path) -> CachedStep | None:
-        try:
-            return CachedStep(**json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            return None
-
-    def _write(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".w-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
+        row = self.registry.query_one(
+            "SELECT * FROM step_cache WHERE pipeline = ? AND step = ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            (pipeline, step),
+        )
+        return None if row is None else _entry(row)
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+def _entry(row: Any) -> CachedStep:
+    return CachedStep(
+        key=row["key"],
+        pipeline=row["pipeline"],
+        step=row["step"],
+        outputs=json.loads(row["outputs"]),
+        metrics=json.loads(row["metrics"]),
+        files_read=json.loads(row["files_read"]),
+        files_written=json.loads(row["files_written"]),
+        run_id=row["run_id"] or "",
+    )

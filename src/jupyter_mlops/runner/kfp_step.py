@@ -1,13 +1,17 @@
 """One pipeline step inside a Kubeflow Pipelines container component.
 
     python -m jupyter_mlops.runner.kfp_step --pipeline /pipeline --step train \\
-        --input X /tmp/inputs/X --param lr 0.5 --output model /tmp/outputs/model \\
-        [--gate-result /tmp/outputs/passed]
+        --input X /tmp/inputs/X --param lr 0.5 --output model /tmp/outputs/model
 
 Kubeflow hands out paths: inputs and outputs are artifact directories holding
 ``value.json``, ``value.parquet`` or ``value.joblib``. Parameters arrive as text and
-are parsed by their declared type. A gate step writes ``true`` or ``false`` to the
-gate-result path and exits 0, so that kfp's ``dsl.If`` skips the steps below it.
+are parsed by their declared type. A failed gate or a drift check that stops the
+pipeline exits non-zero (3 and 4, as the local runner does), so Kubeflow marks the task
+and the run failed and runs nothing that depends on it.
+
+The step is *detached* from any registry (see :mod:`.step_api`): what it logs is printed
+as one ``metrics: {...}`` line, and gate rules read this step's metrics and the
+pipeline's parameters.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from . import step_api
 from .params import coerce
 from .serialization import read_value_file, write_value_file
 from .spec import PipelineSpec
+from .step import EXIT_DRIFT_STOPPED, EXIT_GATE_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +37,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", nargs=2, action="append", default=[], metavar=("NAME", "PATH"))
     parser.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "TEXT"))
     parser.add_argument("--output", nargs=2, action="append", default=[], metavar=("NAME", "PATH"))
-    parser.add_argument("--gate-result")
     args = parser.parse_args(argv)
 
     pipeline_dir = Path(args.pipeline)
@@ -45,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, path in args.input:
         namespace[name] = read_value_file(Path(path))
     sys.path.insert(0, str(pipeline_dir / "steps"))
-    record = step_api.reset_record()
+    context = step_api.StepContext(
+        pipeline=spec.name,
+        step=step.name,
+        pipeline_dir=pipeline_dir,
+        params=dict(namespace),
+        drift_checks={check.variable: check for check in step.drift_checks},
+        gate=step.gate,
+    )
+    step_api.set_context(context)
     try:
         result = runpy.run_path(
             str(pipeline_dir / step.module_path),
@@ -53,19 +65,16 @@ def main(argv: list[str] | None = None) -> int:
             run_name=f"mlops_step_{step.name}",
         )
     except (GateFailedError, AssertionError) as exc:
-        if not (step.gate and args.gate_result):
+        if isinstance(exc, AssertionError) and not step.gate:
             raise
-        print(f'Gate "{step.name}" failed: {exc}', file=sys.stderr)
-        Path(args.gate_result).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.gate_result).write_text("false")
-        return 0
+        what = "Drift check in step" if context.drift_stopped else "Gate"
+        print(f'{what} "{step.name}" failed: {exc}', file=sys.stderr)
+        return EXIT_DRIFT_STOPPED if context.drift_stopped else EXIT_GATE_FAILED
+    finally:
+        if context.metrics:
+            print("metrics: " + json.dumps(context.metrics), flush=True)
     for name, path in args.output:
         write_value_file(result[name], Path(path))
-    if args.gate_result:
-        Path(args.gate_result).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.gate_result).write_text("true")
-    if record.metrics:
-        print("metrics: " + json.dumps(record.metrics))
     return 0
 
 

@@ -3,6 +3,12 @@
     result = run_pipeline("churn-pipeline", params=["lr=0.5"])
     [(s.name, s.status) for s in result.steps]    # [("prepare", "cached"), ("train", "ok")]
 
+- The registry is the one that applies from the working directory (``MLOPS_REGISTRY``,
+  else the nearest ``.mlops/registry.db``), or the one given; with none, a new one is
+  made in the working directory.
+- The run is recorded there as it happens (see :mod:`.records`): a run of kind
+  ``pipeline`` with the parameters and every step's metrics, one run of kind
+  ``pipeline-step`` per step that executes, and the status of each step.
 - Steps run in dependency order, each as ``python -m jupyter_mlops.runner.step``.
 - Values between steps are files in the registry's content-addressed artifact store
   (parquet for DataFrames, joblib for models and other objects, JSON for scalars).
@@ -10,11 +16,11 @@
   artifacts and the files it read are unchanged, by content hash.
 - ``from_step`` re-runs that step and everything downstream of it; the steps before
   it reuse their latest results.
-- A failing gate (GateFailedError, or AssertionError in a ``gate`` step) or a failing
-  step stops everything downstream; with ``check=True`` a PipelineError is raised.
-
-Registry logging of pipeline and step runs comes with the registry's tracking API;
-for now the summary of each run is written to ``<registry>/pipeline-runs/<run id>/``.
+- A failing gate (GateFailedError, or AssertionError in a ``gate`` step), a drift check
+  whose decision reaches its stop rule, or a failing step stops everything downstream;
+  with ``check=True`` a PipelineError is raised.
+- At the end the run's metrics are compared with the notebook run the pipeline was
+  exported from (:mod:`.parity`).
 """
 
 from __future__ import annotations
@@ -25,28 +31,34 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..artifacts import ArtifactStore, sha256_file
 from ..errors import InvalidInputError, NotFoundError, PipelineError
-from .cache import CachedStep, FileStepCacheIndex, StepCacheIndex, is_current, step_key
+from .cache import CachedStep, RegistryStepCacheIndex, StepCacheIndex, is_current, step_key
 from .params import parse_parameters
-from .spec import PipelineSpec, StepSpec
-from .step import EXIT_GATE_FAILED, EXIT_OK
+from .spec import DRIFT_STOP_RULES, SPEC_FILENAME, PipelineSpec, StepSpec
+from .step import EXIT_DRIFT_STOPPED, EXIT_GATE_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+    from .parity import ParityReport
+    from .records import PipelineRecorder
 
 logger = logging.getLogger(__name__)
 
-REGISTRY_DIRNAME = ".mlops"
+RUNS_DIRNAME = "pipeline-runs"  # step logs and requests, under the registry directory
+_STOPPED = ("failed", "gate_failed", "drift_stopped")
 
 
 @dataclass(frozen=True)
 class StepResult:
-    """What happened to one step. ``status`` is ok, cached, reused, failed,
-    gate_failed or not_run."""
+    """What happened to one step. ``status`` is ok, cached, reused, failed, gate_failed,
+    drift_stopped or not_run. ``run_id`` is the step's run in the registry (for a cached
+    step, the run that produced the result it reused)."""
 
     name: str
     status: str
@@ -55,10 +67,15 @@ class StepResult:
     metrics: tuple[tuple[str, float, int | None], ...] = ()
     message: str = ""
     log_path: str = ""
+    run_id: str | None = None
 
     @property
     def ran(self) -> bool:
-        return self.status in ("ok", "failed", "gate_failed")
+        return self.status in ("ok", "failed", "gate_failed", "drift_stopped")
+
+    @property
+    def cached(self) -> bool:
+        return self.status in ("cached", "reused")
 
     def progress_line(self) -> str:
         """One line for the terminal: name, status, duration and what was reused."""
@@ -68,6 +85,7 @@ class StepResult:
             "reused": "skipped (reused: before --from)",
             "failed": "FAILED",
             "gate_failed": "GATE FAILED",
+            "drift_stopped": "DRIFT: STOPPED",
             "not_run": "not run",
         }[self.status]
         line = f"{self.name:<24} {label:<32} {self.duration_s:7.2f} s"
@@ -76,7 +94,8 @@ class StepResult:
 
 @dataclass(frozen=True)
 class PipelineRunResult:
-    """A whole run: ``status`` is ok, failed or gate_failed."""
+    """A whole run: ``status`` is ok, failed, gate_failed or drift_stopped. ``run_id``
+    is the pipeline run's id in the registry at ``registry_path``."""
 
     run_id: str
     pipeline: str
@@ -87,6 +106,9 @@ class PipelineRunResult:
     run_dir: str = ""
     failed_step: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    registry_path: str = ""
+    experiment: str = ""
+    parity: ParityReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,144 +123,104 @@ def run_pipeline(
     *,
     params: Mapping[str, Any] | Iterable[str] | None = None,
     from_step: str | None = None,
-    registry: str | Path | None = None,
+    registry: str | Path | Registry | None = None,
     workdir: str | Path | None = None,
     use_cache: bool = True,
     check: bool = True,
     on_progress: Callable[[StepResult], None] | None = None,
     cache_index: StepCacheIndex | None = None,
     python: str | None = None,
+    experiment: str | None = None,
+    drift_stop_on: str | None = None,
 ) -> PipelineRunResult:
-    """Run the pipeline in ``directory`` (written by ``export_notebook``).
+    """Run the pipeline in ``directory`` (written by ``export_notebook``) and record it.
 
-    ``params`` are ``name=value`` strings or a mapping; ``registry`` is the registry
-    directory (``.mlops``) or its ``registry.db`` (found like git finds ``.git`` when
+    ``params`` are ``name=value`` strings or a mapping; ``registry`` is an open
+    Registry, a registry file or its directory (found like git finds ``.git`` when
     omitted); ``workdir`` is where the steps run and read their files (the current
-    directory by default). ``on_progress`` is called once per step as it finishes.
+    directory by default). ``experiment`` defaults to the notebook run's experiment,
+    else the pipeline's name; ``drift_stop_on`` (review, retrain, never) overrides the
+    stop rule of every drift check. ``on_progress`` is called once per step as it ends.
 
     Example::
 
         result = run_pipeline("churn-pipeline", params={"lr": "0.5"}, check=False)
         result.status, result.metrics                # ("ok", {"accuracy": 0.91})
+        result.parity.summary()                      # 'parity not checked: ... lr ...'
     """
+    from .records import PipelineRecorder
+
     pipeline_dir = Path(directory).resolve()
     spec = PipelineSpec.load(pipeline_dir)
     values = parse_parameters(spec, params)
+    if drift_stop_on is not None and drift_stop_on not in DRIFT_STOP_RULES:
+        raise InvalidInputError(
+            f'"{drift_stop_on}" is not a drift stop rule',
+            hint=f"Use one of: {', '.join(DRIFT_STOP_RULES)}.",
+        )
     work = Path(workdir).resolve() if workdir is not None else Path.cwd()
-    registry_dir = locate_registry_dir(registry, work)
-    store = ArtifactStore(registry_dir / "artifacts")
-    index = cache_index or FileStepCacheIndex(registry_dir / "pipeline-cache")
     order = topological_order(spec)
     forced: set[str] = set()
     if from_step is not None:
         spec.step(from_step)  # raises NotFoundError naming the steps
         forced = {from_step} | spec.downstream_of(from_step)
-
-    run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-    run_dir = registry_dir / "pipeline-runs" / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    setup_sha = _file_sha(pipeline_dir / spec.setup_module)
-    produced: dict[str, dict[str, dict[str, str]]] = {}  # step -> output name -> ref
-    results: dict[str, StepResult] = {}
-    stopped_by: dict[str, str] = {}  # step -> why it does not run
-    started = time.perf_counter()
-    status, failed_step = "ok", None
-
-    for name in order:
-        step = spec.step(name)
-        blocked = next((stopped_by[p] for p in step.depends_on if p in stopped_by), None)
-        if blocked is not None:
-            stopped_by[name] = blocked
-            result = StepResult(name, "not_run", message=blocked)
-            _finish(results, result, on_progress)
-            continue
-        step_params = {p: values[p] for p in step.parameters}
-        inputs = {i.name: produced[i.from_step][i.name] for i in step.inputs}
-        key = step_key(
-            module_sha=_file_sha(pipeline_dir / step.module_path),
-            setup_sha=setup_sha,
-            params=step_params,
-            inputs={n: ref["sha"] for n, ref in inputs.items()},
-            outputs=list(step.outputs),
+    opened = open_pipeline_registry(registry, work)
+    try:
+        index = cache_index or RegistryStepCacheIndex(opened)
+        store = opened.artifacts
+        if from_step is not None:
+            _check_restart(spec, order, forced, from_step, index, store)
+        recorder = PipelineRecorder.start(
+            opened,
+            spec,
+            (pipeline_dir / SPEC_FILENAME).read_text(encoding="utf-8"),
+            values=values,
+            order=order,
+            directory=pipeline_dir,
+            workdir=work,
+            from_step=from_step,
+            experiment=experiment,
         )
-        reusable = _reusable(spec, step, key, index, store, work, forced, from_step, use_cache)
-        if reusable is not None:
-            entry, how = reusable
-            produced[name] = entry.outputs
-            result = StepResult(
-                name,
-                how,
-                outputs=_output_rows(entry.outputs),
-                metrics=_metric_rows(entry.metrics),
-            )
-            _finish(results, result, on_progress)
-            continue
-        result, outcome = _run_step(
-            spec, step, pipeline_dir, work, store, run_dir, step_params, inputs, python
+        context = _RunContext(
+            spec=spec,
+            pipeline_dir=pipeline_dir,
+            work=work,
+            store=store,
+            index=index,
+            recorder=recorder,
+            run_dir=opened.directory / RUNS_DIRNAME / recorder.run_id,
+            values=values,
+            python=python,
+            drift_stop_on=drift_stop_on,
         )
-        _finish(results, result, on_progress)
-        if result.status == "ok":
-            produced[name] = outcome["outputs"]
-            index.put(
-                CachedStep(
-                    key=key,
-                    pipeline=spec.name,
-                    step=name,
-                    outputs=outcome["outputs"],
-                    metrics=outcome.get("metrics", []),
-                    files_read=outcome.get("files_read", {}),
-                    files_written=outcome.get("files_written", {}),
-                    run_id=run_id,
-                )
-            )
-            continue
-        why = "gate" if result.status == "gate_failed" else "step"
-        stopped_by[name] = f'{why} "{name}" failed'
-        if status == "ok":
-            status, failed_step = result.status, name
-
-    run = PipelineRunResult(
-        run_id=run_id,
-        pipeline=spec.name,
-        status=status,
-        parameters=values,
-        steps=tuple(results[n] for n in order),
-        duration_s=time.perf_counter() - started,
-        run_dir=str(run_dir),
-        failed_step=failed_step,
-        metrics={key: value for s in results.values() for key, value, _ in s.metrics},
-    )
-    (run_dir / "summary.json").write_text(
-        json.dumps(asdict(run), indent=1, default=repr), encoding="utf-8"
-    )
+        try:
+            run = _run_steps(context, order, forced, from_step, use_cache, on_progress)
+        except BaseException as exc:
+            status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
+            recorder.finish(status, message=f"the runner stopped: {type(exc).__name__}: {exc}")
+            raise
+    finally:
+        if opened is not registry:
+            opened.close()
     if check and not run.ok:
-        failed = run.step(failed_step or "")
-        kind = "Gate" if run.status == "gate_failed" else "Step"
-        not_run = [s.name for s in run.steps if s.status == "not_run"]
-        raise PipelineError(
-            f'{kind} "{failed.name}" of pipeline "{spec.name}" failed: {failed.message}'
-            + (f"; not run: {', '.join(not_run)}" if not_run else ""),
-            step=failed.name,
-            hint=f"The step's output is in {failed.log_path}. Fix it, then re-run"
-            f" with --from {failed.name} to start there.",
-        )
+        raise _failure(spec, run)
     return run
 
 
-def locate_registry_dir(registry: str | Path | None, workdir: Path) -> Path:
-    """The registry directory: the one given, else ``MLOPS_REGISTRY``, else the nearest
-    ``.mlops`` from ``workdir`` upwards, else a new ``.mlops`` in ``workdir``."""
-    candidate: Path | None = None
+def open_pipeline_registry(registry: str | Path | Registry | None, workdir: Path) -> Registry:
+    """The registry a pipeline run records into: the one given (a Registry, a file or a
+    directory), else ``MLOPS_REGISTRY`` or the nearest ``.mlops/registry.db`` from
+    ``workdir`` up, else a new ``.mlops/registry.db`` in ``workdir``."""
+    from ..registry import Registry, locate
+
+    if isinstance(registry, Registry):
+        return registry
     if registry is not None:
-        candidate = Path(registry)
-    elif os.environ.get("MLOPS_REGISTRY"):
-        candidate = Path(os.environ["MLOPS_REGISTRY"])
-    if candidate is not None:
-        return candidate.parent if candidate.suffix == ".db" else candidate
-    for folder in (workdir, *workdir.parents):
-        if (folder / REGISTRY_DIRNAME).is_dir():
-            return folder / REGISTRY_DIRNAME
-    return workdir / REGISTRY_DIRNAME
+        return Registry.open(Path(registry), create=True)
+    found = locate(workdir)
+    if found is not None:
+        return Registry.open(found, create=True)
+    return Registry.init(workdir)
 
 
 def topological_order(spec: PipelineSpec) -> list[str]:
@@ -261,13 +243,175 @@ def topological_order(spec: PipelineSpec) -> list[str]:
     return order
 
 
+@dataclass
+class _RunContext:
+    spec: PipelineSpec
+    pipeline_dir: Path
+    work: Path
+    store: ArtifactStore
+    index: StepCacheIndex
+    recorder: PipelineRecorder
+    run_dir: Path
+    values: dict[str, Any]
+    python: str | None
+    drift_stop_on: str | None
+
+
+def _run_steps(
+    ctx: _RunContext,
+    order: list[str],
+    forced: set[str],
+    from_step: str | None,
+    use_cache: bool,
+    on_progress: Callable[[StepResult], None] | None,
+) -> PipelineRunResult:
+    from .parity import check_parity
+
+    spec, recorder = ctx.spec, ctx.recorder
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    setup_sha = _file_sha(ctx.pipeline_dir / spec.setup_module)
+    produced: dict[str, dict[str, dict[str, str]]] = {}  # step -> output name -> ref
+    results: dict[str, StepResult] = {}
+    stopped_by: dict[str, str] = {}  # step -> why it does not run
+    started = time.perf_counter()
+    status, failed_step, failure = "ok", None, None
+
+    for name in order:
+        step = spec.step(name)
+        blocked = next((stopped_by[p] for p in step.depends_on if p in stopped_by), None)
+        if blocked is not None:
+            stopped_by[name] = blocked
+            result = StepResult(name, "not_run", message=blocked)
+            recorder.step_finished(step=name, status="not_run", duration=0.0, outputs={},
+                                   message=blocked)  # fmt: skip
+            _finish(results, result, on_progress)
+            continue
+        step_params = {p: ctx.values[p] for p in step.parameters}
+        inputs = {i.name: produced[i.from_step][i.name] for i in step.inputs}
+        key = step_key(
+            module_sha=_file_sha(ctx.pipeline_dir / step.module_path),
+            setup_sha=setup_sha,
+            params=step_params,
+            inputs={n: ref["sha"] for n, ref in inputs.items()},
+            outputs=list(step.outputs),
+        )
+        reusable = _reusable(spec, step, key, ctx, forced, from_step, use_cache)
+        if reusable is not None:
+            entry, how = reusable
+            produced[name] = entry.outputs
+            result = StepResult(
+                name,
+                how,
+                outputs=_output_rows(entry.outputs),
+                metrics=_metric_rows(entry.metrics),
+                run_id=entry.run_id or None,
+            )
+            recorder.step_finished(
+                step=name,
+                status=how,
+                duration=0.0,
+                outputs=entry.outputs,
+                run_id=entry.run_id or None,
+                cached=True,
+                cache_key=entry.key,
+                metrics=entry.metrics,
+            )
+            _finish(results, result, on_progress)
+            continue
+        recorder.step_started(name)
+        result, outcome = _run_step(ctx, step, step_params, inputs)
+        recorder.step_finished(
+            step=name,
+            status=result.status,
+            duration=result.duration_s,
+            outputs=outcome.get("outputs", {}) if result.status == "ok" else {},
+            message=result.message,
+            log_path=result.log_path,
+            run_id=result.run_id,
+            cache_key=key,
+            metrics=outcome.get("metrics", []),
+        )
+        _finish(results, result, on_progress)
+        if result.status == "ok":
+            produced[name] = outcome["outputs"]
+            ctx.index.put(
+                CachedStep(
+                    key=key,
+                    pipeline=spec.name,
+                    step=name,
+                    outputs=outcome["outputs"],
+                    metrics=outcome.get("metrics", []),
+                    files_read=outcome.get("files_read", {}),
+                    files_written=outcome.get("files_written", {}),
+                    run_id=result.run_id or "",
+                )
+            )
+            continue
+        stopped_by[name] = {
+            "gate_failed": f'gate "{name}" failed',
+            "drift_stopped": f'the drift check in "{name}" stopped the pipeline',
+        }.get(result.status, f'step "{name}" failed')
+        if status == "ok":
+            status, failed_step, failure = result.status, name, result.message
+
+    parity = check_parity(
+        ctx.recorder.registry, recorder.run_id, spec.source.exported_from_run_id
+    )
+    metrics = {key: value for s in results.values() for key, value, _ in s.metrics
+               if not key.startswith("drift.")}  # fmt: skip
+    run = PipelineRunResult(
+        run_id=recorder.run_id,
+        pipeline=spec.name,
+        status=status,
+        parameters=ctx.values,
+        steps=tuple(results[n] for n in order),
+        duration_s=time.perf_counter() - started,
+        run_dir=str(ctx.run_dir),
+        failed_step=failed_step,
+        metrics=metrics,
+        registry_path=str(ctx.recorder.registry.path),
+        experiment=recorder.run.experiment,
+        parity=parity,
+    )
+    message = None if failed_step is None else f'step "{failed_step}": {failure}'
+    recorder.finish(status, failed_step=failed_step, message=message, parity=parity.to_dict())
+    (ctx.run_dir / "summary.json").write_text(
+        json.dumps(asdict(run), indent=1, default=repr), encoding="utf-8"
+    )
+    return run
+
+
+def _check_restart(
+    spec: PipelineSpec,
+    order: list[str],
+    forced: set[str],
+    from_step: str,
+    index: StepCacheIndex,
+    store: ArtifactStore,
+) -> None:
+    """``--from STEP`` needs an earlier result of every step before it: say so up front."""
+    for name in order:
+        if name in forced:
+            continue
+        step = spec.step(name)
+        last = index.last(spec.name, name)
+        usable = last is not None and all(
+            output in last.outputs and store.exists(last.outputs[output]["sha"])
+            for output in step.outputs
+        )
+        if not usable:
+            raise NotFoundError(
+                f'Cannot start at "{from_step}": step "{name}" before it has no earlier'
+                " result to reuse",
+                hint="Run the whole pipeline once, then restart with --from.",
+            )
+
+
 def _reusable(
     spec: PipelineSpec,
     step: StepSpec,
     key: str,
-    index: StepCacheIndex,
-    store: ArtifactStore,
-    work: Path,
+    ctx: _RunContext,
     forced: set[str],
     from_step: str | None,
     use_cache: bool,
@@ -275,52 +419,46 @@ def _reusable(
     if step.name in forced:
         return None
     if from_step is not None:
-        last = index.last(spec.name, step.name)
-        usable = last is not None and all(
-            name in last.outputs and store.exists(last.outputs[name]["sha"])
-            for name in step.outputs
-        )
-        if last is None or not usable:
-            raise NotFoundError(
-                f'Cannot start at "{from_step}": step "{step.name}" before it has no earlier'
-                " result to reuse",
-                hint="Run the whole pipeline once, then restart with --from.",
-            )
+        last = ctx.index.last(spec.name, step.name)
+        assert last is not None  # checked by _check_restart
         return last, "reused"
     if not use_cache:
         return None
-    entry = index.get(key)
-    if entry is not None and is_current(entry, work, store):
+    entry = ctx.index.get(key)
+    if entry is not None and is_current(entry, ctx.work, ctx.store):
         return entry, "cached"
     return None
 
 
 def _run_step(
-    spec: PipelineSpec,
+    ctx: _RunContext,
     step: StepSpec,
-    pipeline_dir: Path,
-    work: Path,
-    store: ArtifactStore,
-    run_dir: Path,
     params: dict[str, Any],
     inputs: dict[str, dict[str, str]],
-    python: str | None,
 ) -> tuple[StepResult, dict[str, Any]]:
-    request_path = run_dir / f"{step.name}.request.json"
-    result_path = run_dir / f"{step.name}.result.json"
-    log_path = run_dir / f"{step.name}.log"
+    request_path = ctx.run_dir / f"{step.name}.request.json"
+    result_path = ctx.run_dir / f"{step.name}.result.json"
+    log_path = ctx.run_dir / f"{step.name}.log"
+    registry = ctx.recorder.registry
     request = {
-        "pipeline_dir": str(pipeline_dir),
+        "pipeline_dir": str(ctx.pipeline_dir),
+        "pipeline": ctx.spec.name,
         "step": step.name,
         "module": step.module_path,
+        "code_sha256": step.code_sha256,
         "inputs": inputs,
         "params": params,
         "outputs": list(step.outputs),
-        "artifacts_root": str(store.root.resolve()),
-        "registry_dir": str(store.root.resolve().parent),
+        "artifacts_root": str(ctx.store.root.resolve()),
+        "registry_dir": str(registry.directory.resolve()),
+        "registry_path": str(registry.path.resolve()),
+        "pipeline_run_id": ctx.recorder.run_id,
+        "experiment": ctx.recorder.run.experiment,
         "result_path": str(result_path),
         "gate": step.gate,
         "file_hints": list(step.file_hints),
+        "drift_checks": [asdict(check) for check in step.drift_checks],
+        "drift_stop_on": ctx.drift_stop_on,
     }
     request_path.write_text(json.dumps(request, indent=1, default=repr), encoding="utf-8")
     env = dict(os.environ)
@@ -331,8 +469,8 @@ def _run_step(
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         completed = subprocess.run(
-            [python or sys.executable, "-m", "jupyter_mlops.runner.step", str(request_path)],
-            cwd=work,
+            [ctx.python or sys.executable, "-m", "jupyter_mlops.runner.step", str(request_path)],
+            cwd=ctx.work,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -346,12 +484,12 @@ def _run_step(
     code = completed.returncode
     if code == EXIT_OK and outcome.get("status") == "ok":
         status, message = "ok", ""
-        if step.drift_checks:
-            variables = ", ".join(c.variable for c in step.drift_checks)
-            message = f"drift checks on {variables} are recorded but not evaluated yet"
-            logger.warning('Step "%s": %s', step.name, message)
+        notes = [f"drift on {d['variable']}: {d['decision']}" for d in outcome.get("drift", ())]
+        message = "; ".join(notes)
     else:
-        status = "gate_failed" if code == EXIT_GATE_FAILED else "failed"
+        status = {EXIT_GATE_FAILED: "gate_failed", EXIT_DRIFT_STOPPED: "drift_stopped"}.get(
+            code, "failed"
+        )
         error = outcome.get("error") or {}
         message = error.get("message") or f"exited with code {code}"
         if error.get("type") and status == "failed":
@@ -364,8 +502,22 @@ def _run_step(
         metrics=_metric_rows(outcome.get("metrics", [])),
         message=message,
         log_path=str(log_path),
+        run_id=outcome.get("run_id"),
     )
     return result, outcome
+
+
+def _failure(spec: PipelineSpec, run: PipelineRunResult) -> PipelineError:
+    failed = run.step(run.failed_step or "")
+    kind = {"gate_failed": "Gate", "drift_stopped": "Drift check in step"}.get(run.status, "Step")
+    not_run = [s.name for s in run.steps if s.status == "not_run"]
+    return PipelineError(
+        f'{kind} "{failed.name}" of pipeline "{spec.name}" failed: {failed.message}'
+        + (f"; not run: {', '.join(not_run)}" if not_run else ""),
+        step=failed.name,
+        hint=f"The step's output is in {failed.log_path}. Fix it, then re-run"
+        f" with --from {failed.name} to start there.",
+    )
 
 
 def _source_checkout_root() -> str:

@@ -19,12 +19,14 @@ from ..errors import InvalidInputError, NotFoundError
 
 SPEC_FILENAME = "pipeline.json"
 SPEC_FORMAT = "jupyter-mlops/pipeline"
-SPEC_FORMAT_VERSION = 1
+SPEC_FORMAT_VERSION = 2  # 2: drift references and stop rules, the source run's experiment
 SETUP_MODULE = "pipeline_setup"
 STEPS_DIRNAME = "steps"
 
 # The types a parameter may declare; ``none`` is a parameter whose default is None.
 PARAMETER_TYPES = ("int", "float", "str", "bool", "list", "dict", "none")
+# When a drift check stops the pipeline: at a decision of review or worse, of retrain, never.
+DRIFT_STOP_RULES = ("review", "retrain", "never")
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,22 @@ class StepInput:
 
 @dataclass(frozen=True)
 class DriftCheckSpec:
-    """``drift:VAR``: check VAR against its reference snapshot after the cell runs."""
+    """``drift:VAR``: check VAR against its reference snapshot right after the cell runs.
+
+    ``reference`` is the snapshot (name or id) to compare with: the one the tag names
+    (``drift:VAR=SNAPSHOT``), else the snapshot of VAR recorded by the notebook run the
+    pipeline was exported from. ``reference_file`` is that snapshot's profile, written
+    into the pipeline directory at export time when the registry had it, so the check
+    also works against a fresh registry. ``stop_on`` says which decision stops the
+    pipeline: ``retrain`` (default), ``review`` (review or retrain) or ``never``.
+    """
 
     step: str
     variable: str
     cell_index: int
+    reference: str | None = None
+    reference_file: str | None = None
+    stop_on: str = "retrain"
 
 
 @dataclass(frozen=True)
@@ -100,12 +113,15 @@ class ArtifactSpec:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """Where the pipeline came from. ``exported_from_run_id`` is filled once the
-    registry can say which tracked run of the notebook the export reflects."""
+    """Where the pipeline came from: the notebook, and the tracked run of it that the
+    export reflects (``exported_from_run_id``, with its experiment), when known. The
+    runner compares its metrics with that run's (parity) and records pipeline runs in
+    the same experiment."""
 
     notebook: str
     notebook_sha256: str
     exported_from_run_id: str | None = None
+    experiment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,7 +224,7 @@ class PipelineSpec:
                     gate=bool(s.get("gate", False)),
                     gate_conditions=tuple(s.get("gate_conditions", ())),
                     metrics=tuple(s.get("metrics", ())),
-                    drift_checks=tuple(DriftCheckSpec(**d) for d in s.get("drift_checks", ())),
+                    drift_checks=tuple(_drift_check(d) for d in s.get("drift_checks", ())),
                     file_hints=tuple(s.get("file_hints", ())),
                 )
                 for s in data["steps"]
@@ -248,6 +264,16 @@ class PipelineSpec:
                 hint="Export a notebook first: jupyter mlops export NOTEBOOK -o DIR",
             )
         return cls.from_json(path.read_text(encoding="utf-8"), origin=str(path))
+
+
+def _drift_check(data: dict[str, Any]) -> DriftCheckSpec:
+    check = DriftCheckSpec(**data)
+    if check.stop_on not in DRIFT_STOP_RULES:
+        raise TypeError(
+            f"drift check on {check.variable!r}: stop_on must be one of"
+            f" {', '.join(DRIFT_STOP_RULES)}, not {check.stop_on!r}"
+        )
+    return check
 
 
 def _json_default(value: Any) -> Any:

@@ -3,14 +3,18 @@
     python -m jupyter_mlops.runner.step REQUEST.json
 
 The request (written by the runner) names the step module, its inputs (artifact
-hashes and formats), its parameter values and the outputs to save. This process
-loads the inputs from the artifact store, runs the module with them defined, saves
-each output back into the store and writes a result JSON: outputs, metrics, gate
-checks, and the files the step read and wrote with their sha256 (so that a later
-run can tell whether an input file changed, whatever its timestamp says).
+hashes and formats), its parameter values, the outputs to save, the registry and the
+pipeline run. This process opens the registry and starts a tracked run of kind
+``pipeline-step`` for the step (so ``mlops.log``, ``mlops.snapshot``,
+``mlops.register_model`` and ``mlops.check`` in the step's code record into it), loads
+the inputs from the artifact store, runs the module with them defined, saves each
+output back into the store and links it to the run, ends the run, and writes a result
+JSON: its run id, outputs, last metric values, gate checks, drift checks, and the files
+the step read and wrote with their sha256 (so that a later run can tell whether an input
+file changed, whatever its timestamp says).
 
-Exit codes: 0 the step finished, 1 it failed, 3 its gate failed (GateFailedError,
-or an AssertionError in a ``gate`` step).
+Exit codes: 0 the step finished, 1 it failed, 3 its gate failed (GateFailedError, or an
+AssertionError in a ``gate`` step), 4 a drift check stopped it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_GATE_FAILED = 3
+EXIT_DRIFT_STOPPED = 4
 
 _IGNORED_PREFIXES = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/", "/lib/", "/lib64/", "/bin/")
 
@@ -123,9 +128,12 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
             for p in (request.get("registry_dir") or store.root, pipeline_dir)
         ),
     )
-    record = step_api.reset_record()
+    context = step_api.set_context(_context_for(request, pipeline_dir))
+    assert context is not None
     namespace: dict[str, Any] = dict(request.get("params", {}))
+    code, error = EXIT_OK, None
     try:
+        _start_step_run(context, request, pipeline_dir)
         for name, ref in request.get("inputs", {}).items():
             namespace[name] = load_value(store, ref["sha"], ref["format"])
         sys.addaudithook(access.hook)
@@ -140,14 +148,18 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
         for name in request.get("outputs", ()):
             fmt, sha = save_value(store, module_globals[name])
             result["outputs"][name] = {"format": fmt, "sha": sha}
-        code = EXIT_OK
         result["status"] = "ok"
     except BaseException as exc:  # noqa: BLE001 - everything a step raises is reported
+        error = exc
         gate_failed = isinstance(exc, GateFailedError) or (
             request.get("gate") and isinstance(exc, AssertionError)
         )
-        code = EXIT_GATE_FAILED if gate_failed else EXIT_FAILED
-        result["status"] = "gate_failed" if gate_failed else "failed"
+        if gate_failed and context.drift_stopped:
+            code, result["status"] = EXIT_DRIFT_STOPPED, "drift_stopped"
+        elif gate_failed:
+            code, result["status"] = EXIT_GATE_FAILED, "gate_failed"
+        else:
+            code, result["status"] = EXIT_FAILED, "failed"
         result["error"] = {
             "type": type(exc).__name__,
             "message": _message(exc),
@@ -155,10 +167,9 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
             "traceback": "".join(traceback.format_exception(exc)),
         }
         traceback.print_exception(exc, file=sys.stderr)
-    result["metrics"] = record.metrics
-    result["logged_params"] = record.params
-    result["snapshots"] = record.snapshots
-    result["checks"] = record.checks
+    _end_step_run(context, result, error)
+    result["checks"] = context.checks
+    result["drift"] = context.drift
     read = [p for p in access.read if p not in access.written]
     # Paths the code names literally count too: C++ readers (pyarrow) bypass the hook.
     for hint in request.get("file_hints", ()):
@@ -168,6 +179,92 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
     result["files_read"] = file_digests(read, workdir)
     result["files_written"] = file_digests(list(access.written), workdir)
     return code
+
+
+def _context_for(request: dict[str, Any], pipeline_dir: Path) -> Any:
+    from . import step_api
+    from .spec import DriftCheckSpec
+
+    checks = {
+        c["variable"]: DriftCheckSpec(**c) for c in request.get("drift_checks", ())
+    }
+    return step_api.StepContext(
+        pipeline=request.get("pipeline", ""),
+        step=request["step"],
+        pipeline_dir=pipeline_dir,
+        pipeline_run_id=request.get("pipeline_run_id"),
+        params=dict(request.get("params", {})),
+        drift_checks=checks,
+        drift_stop_on=request.get("drift_stop_on"),
+        gate=bool(request.get("gate")),
+    )
+
+
+def _start_step_run(context: Any, request: dict[str, Any], pipeline_dir: Path) -> None:
+    """Open the registry and start the step's run (kind ``pipeline-step``)."""
+    registry_path = request.get("registry_path")
+    if not registry_path:
+        return
+    from .. import tracking
+    from ..registry import Registry
+
+    registry = Registry.open(Path(registry_path), create=True)
+    tracking.use_registry(registry)
+    context.registry = registry
+    tags = {
+        "pipeline": context.pipeline,
+        "pipeline.step": context.step,
+        "pipeline.code_sha256": request.get("code_sha256", ""),
+    }
+    if context.pipeline_run_id:
+        tags["pipeline.run_id"] = context.pipeline_run_id
+    run = tracking.start_run(
+        f"{context.pipeline}.{context.step}",
+        experiment=request.get("experiment"),
+        tags=tags,
+        kind="pipeline-step",
+        registry=registry,
+        workdir=Path.cwd(),
+    )
+    context.run = run
+    run.record_params(dict(request.get("params", {})), source="pipeline")
+    module = pipeline_dir / request["module"]
+    try:
+        run.record_cell(module.read_text(encoding="utf-8"), cell_id=request["module"])
+    except OSError:
+        pass
+
+
+def _end_step_run(context: Any, result: dict[str, Any], error: BaseException | None) -> None:
+    """Link the outputs to the step's run, end it with the step's status, report its id."""
+    from ..errors import MlopsError
+
+    run = context.run
+    if run is None:
+        result["metrics"] = context.metrics
+        result["logged_params"] = context.logged_params
+        return
+    result["run_id"] = run.id
+    from ..tracking import describe_exception
+    from .records import link_artifact
+
+    try:
+        for name, ref in result.get("outputs", {}).items():
+            link_artifact(context.registry, run.id, name, ref["sha"], ref["format"])
+        status = {"ok": "finished", "killed": "killed"}.get(result.get("status", ""), "failed")
+        if isinstance(error, KeyboardInterrupt):
+            status = "killed"
+        run.end(status, error=describe_exception(error))
+        rows = context.registry.query(
+            "SELECT key, last, last_step FROM metric_summaries WHERE run_id = ?", (run.id,)
+        )
+        result["metrics"] = [
+            {"key": r[0], "value": float("nan") if r[1] is None else r[1], "step": r[2]}
+            for r in rows
+        ]
+    except MlopsError as exc:  # the step's own outcome stands; say what was not recorded
+        print(f"jupyter-mlops: the step's run was not fully recorded: {exc}", file=sys.stderr)
+        result.setdefault("metrics", [])
 
 
 def _installation_roots() -> tuple[str, ...]:

@@ -1,17 +1,29 @@
-"""What step code calls while a pipeline step runs: ``mlops.log``, ``mlops.snapshot``...
+"""What step code calls as ``mlops`` while a pipeline step runs: the real API, pipeline-aware.
 
-Exported step modules import this module as ``mlops`` so that the tracking calls a
-notebook makes (``mlops.log(accuracy=acc)``, ``%mlops log ...``) work in a bare
-process with no IPython. For now the calls are collected in memory and the step
-process writes them into its result file next to the step's outputs; once the
-registry's tracking API is available, each step process will start a tracked run
-and these functions will forward to it (same signatures:
-``log(**metrics, step=None)``, ``log_params(**params)``,
-``snapshot(data, name=..., role=...)``, ``start_run(name, experiment=..., kind=...)``).
+Exported step modules import this module as ``mlops`` (``import jupyter_mlops as mlops``
+in the notebook becomes ``from jupyter_mlops.runner import step_api as mlops``). Each
+step process starts a tracked run of kind ``pipeline-step`` (see
+:mod:`jupyter_mlops.runner.step`), and every call here goes to the registry's API:
+
+- ``mlops.log``, ``mlops.log_params``, ``mlops.snapshot``, ``mlops.register_model`` record
+  into the step's run, exactly as :mod:`jupyter_mlops` does in a notebook;
+- ``mlops.check(rules, ...)`` takes the same rule strings as :func:`jupyter_mlops.check`.
+  Rules read the metrics of the *pipeline run* (every step so far copies its metrics
+  there) and its parameters (``params.lr``), with this step's own metrics taking
+  precedence; a failure raises :class:`~jupyter_mlops.errors.GateFailedError`, which
+  fails the step as a gate and stops everything downstream;
+- ``mlops.start_run(...)`` and ``mlops.end_run()`` do not start or end anything: the step
+  already is a run (``with mlops.start_run("baseline"):`` from a notebook keeps working);
+- any other name (``mlops.runs``, ``mlops.load_model``, ``mlops.promote``...) is
+  :mod:`jupyter_mlops`'s own.
+
+Where no registry is at hand (a Kubeflow component), the step is *detached*: metrics and
+parameters are collected in memory and printed by the component, and ``check`` evaluates
+rules against them and the pipeline's parameters without storing anything.
 
     from jupyter_mlops.runner import step_api as mlops
     mlops.log(accuracy=0.93)
-    mlops.check(accuracy >= 0.9, "accuracy >= 0.9")   # raises GateFailedError if False
+    mlops.check(["accuracy >= 0.9", "f1 >= params.min_f1"])   # GateFailedError if one fails
 """
 
 from __future__ import annotations
@@ -20,98 +32,284 @@ import logging
 import math
 import numbers
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..errors import GateFailedError, InvalidInputError, PipelineError
+from ..errors import GateFailedError, InvalidInputError, MlopsError, PipelineError
+
+if TYPE_CHECKING:
+    from ..gates import GateEvaluation
+    from ..registry import Registry
+    from ..tracking import Run
+    from .spec import DriftCheckSpec
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class StepRecord:
-    """What the running step reported; read by the step process when the code ends."""
+class StepContext:
+    """The step running in this process: its run, its pipeline run, its drift checks.
 
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    ``registry`` and ``run`` are None for a detached step (no registry at hand).
+    """
+
+    pipeline: str
+    step: str
+    pipeline_dir: Path
+    registry: Registry | None = None
+    run: Run | None = None
+    pipeline_run_id: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    drift_checks: dict[str, DriftCheckSpec] = field(default_factory=dict)
+    drift_stop_on: str | None = None  # overrides each check's stop_on when given
+    gate: bool = False
+    # what a detached step collected, and what any step reports back to the runner
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    logged_params: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    drift_stopped: bool = False
+
+    @property
+    def detached(self) -> bool:
+        return self.run is None
 
 
-_record = StepRecord()
+_context: StepContext | None = None
 
 
-def current_record() -> StepRecord:
-    """The record of the step running in this process."""
-    return _record
+def set_context(context: StepContext | None) -> StepContext | None:
+    """Make ``context`` the step of this process (the step processes call this first)."""
+    global _context
+    _context = context
+    return context
 
 
-def reset_record() -> StepRecord:
-    """Start a fresh record (the step process calls this before the step code runs)."""
-    global _record
-    _record = StepRecord()
-    return _record
+def current_context() -> StepContext:
+    """The step of this process; a detached one when none was set (step code run by hand)."""
+    global _context
+    if _context is None:
+        _context = StepContext(pipeline="", step="", pipeline_dir=Path.cwd())
+    return _context
 
 
-def log(step: int | None = None, **metrics: Any) -> None:
-    """Record numeric metrics, optionally at a training ``step``.
+# -- tracking ---------------------------------------------------------------------------------
 
-    Example::
 
-        mlops.log(accuracy=0.93, loss=0.2)
-        mlops.log(loss=0.1, step=10)
+def log(
+    metrics: Mapping[str, object] | None = None, /, *, step: int | None = None, **named: object
+) -> None:
+    """Log metrics to the step's run: ``mlops.log(accuracy=0.93)``, ``mlops.log(loss=l, step=i)``.
+
+    The runner copies them to the pipeline run when the step ends.
     """
-    for key, value in metrics.items():
-        _record.metrics.append({"key": key, "value": _number(key, value), "step": step})
+    context = current_context()
+    if context.run is not None:
+        context.run.log(metrics, step=step, **named)
+        return
+    items = dict(metrics or {}, **named)
+    for key, value in items.items():
+        context.metrics.append({"key": key, "value": _number(key, value), "step": step})
 
 
-def log_params(**params: Any) -> None:
-    """Record parameters of the step (in addition to the pipeline's own parameters)."""
-    _record.params.update({key: _plain(value) for key, value in params.items()})
+def log_params(params: Mapping[str, object] | None = None, /, **named: object) -> None:
+    """Record parameters on the step's run (besides the pipeline's own parameters)."""
+    context = current_context()
+    if context.run is not None:
+        context.run.log_params(params, **named)
+        return
+    items = dict(params or {}, **named)
+    context.logged_params.update({key: _plain(value) for key, value in items.items()})
 
 
-def snapshot(data: Any, name: str | None = None, role: str | None = None, **options: Any) -> None:
-    """Record that the step used ``data`` under ``name`` and ``role``.
+def snapshot(
+    data: Any,
+    *,
+    name: str | None = None,
+    role: str = "input",
+    materialize: bool = False,
+    index: str = "auto",
+) -> Any:
+    """Fingerprint and profile ``data`` and link it to the step's run with ``role``.
 
-    Shape and columns are recorded now; the full fingerprint and profile come with
-    the registry's snapshot support.
+    A detached step records nothing and returns None.
     """
-    entry: dict[str, Any] = {"name": name, "role": role, "type": type(data).__name__}
-    shape = getattr(data, "shape", None)
-    if shape is not None:
-        entry["shape"] = [int(n) for n in shape]
-    columns = getattr(data, "columns", None)
-    if columns is not None:
-        entry["columns"] = [str(c) for c in columns]
-    entry.update({key: _plain(value) for key, value in options.items()})
-    _record.snapshots.append(entry)
+    context = current_context()
+    if context.run is None:
+        logger.info("snapshot of %s not recorded: the step has no registry", name or "data")
+        return None
+    return context.run.snapshot(data, name=name, role=role, materialize=materialize, index=index)
 
 
 @contextmanager
-def start_run(
-    name: str | None = None, *, experiment: str | None = None, kind: str = "pipeline-step"
-) -> Iterator[None]:
-    """A no-op context: inside a pipeline, each step already is a run."""
-    yield None
+def start_run(name: str | None = None, **_ignored: Any) -> Iterator[Run | None]:
+    """The step's own run: in a pipeline each step already is a run, so nothing starts.
+
+    ``with mlops.start_run("baseline", experiment="churn"):`` from the notebook keeps
+    working, and what it logs lands in the step's run.
+    """
+    yield current_context().run
 
 
-def check(condition: Any, description: str = "condition") -> None:
-    """A gate condition: raise GateFailedError when ``condition`` is false.
+def end_run(status: str = "finished") -> Run | None:
+    """Nothing to end: the runner ends the step's run when the step's code is done."""
+    return current_context().run
 
-    Example::
 
-        mlops.check(accuracy >= 0.9, "accuracy >= 0.9")
+def active_run() -> Run | None:
+    """The step's run (None in a detached step)."""
+    return current_context().run
+
+
+# -- gates ------------------------------------------------------------------------------------
+
+
+def check(
+    rules: Any = (),
+    description: str | None = None,
+    *,
+    run: Any = None,
+    model: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    data: Any = None,
+    expect: Any = (),
+    raise_on_failure: bool = True,
+) -> GateEvaluation | None:
+    """Evaluate gate rules (as :func:`jupyter_mlops.check`) and fail the gate when one fails.
+
+    Rules read the pipeline run's metrics and parameters, with this step's own metrics
+    first; ``values`` come before both. ``run=`` names another run to read instead.
+    ``check(condition, "text")`` with a boolean condition (from code written for the
+    phase-1 API) is a gate condition: it fails when the condition is false.
+
+        mlops.check(["accuracy >= 0.9", "f1 >= params.min_f1"])
+        mlops.check(data=df, expect=['not_null("age")'])
+    """
+    if _is_condition_value(rules):
+        gate_condition(rules, description or "condition")
+        return None
+    if description is not None:
+        raise InvalidInputError(
+            f"mlops.check() takes rules as text, not a second positional {description!r}",
+            hint='Give the rules as a list: mlops.check(["accuracy >= 0.9", "f1 >= 0.8"]).',
+        )
+    context = current_context()
+    if context.registry is None:
+        return _detached_check(context, rules, values, raise_on_failure)
+    from .. import gates, queries
+
+    registry = context.registry
+    own: dict[str, Any] = {}
+    subject = None
+    if run is not None:
+        subject = queries.resolve_run(registry, getattr(run, "id", run))
+    elif context.pipeline_run_id is not None:
+        subject = context.pipeline_run_id
+        own = _own_metrics(context)
+    elif context.run is not None:
+        subject = context.run.id
+    merged = {**own, **dict(values or {})}
+    try:
+        evaluation = gates.check(
+            registry,
+            rules,
+            run=subject,
+            model=model,
+            values=merged or None,
+            data=data,
+            expect=expect,
+            raise_on_failure=raise_on_failure,
+        )
+    except GateFailedError as exc:
+        context.checks.append({"rules": _rule_list(rules), "passed": False, "message": str(exc)})
+        raise
+    context.checks.append({"rules": _rule_list(rules), "passed": evaluation.passed,
+                           "evaluation": evaluation.id})  # fmt: skip
+    return evaluation
+
+
+def gate_condition(
+    condition: Any, description: str, values: Mapping[str, Any] | None = None
+) -> None:
+    """A condition written as Python in a ``gate`` cell: fail the gate when it is false.
+
+    The exporter turns a bare ``accuracy >= 0.85`` in a gate cell into
+    ``mlops_gate_check(accuracy >= 0.85, "accuracy >= 0.85", {"accuracy": accuracy})``.
+    Python's verdict decides; the evaluation is stored with the step's run, with the
+    actual and expected values when the condition is also a rule the gate language reads.
     """
     passed = bool(condition)
-    _record.checks.append({"condition": description, "passed": passed})
-    if not passed:
-        raise GateFailedError(
-            f"Gate condition failed: {description}",
-            results=list(_record.checks),
-            hint="Downstream steps were not run. Improve the model or revisit the threshold.",
+    context = current_context()
+    evaluation_id = None
+    outcome = _describe_condition(description, values or {})
+    if context.registry is not None:
+        from .. import gates
+
+        result = gates.GateResult(
+            rule=description,
+            kind="rule",
+            passed=passed,
+            actual=outcome[0] if outcome else passed,
+            expected=outcome[1] if outcome else "true",
+            detail="evaluated as Python in the pipeline step",
         )
+        try:
+            evaluation = gates.record(
+                context.registry,
+                [result],
+                run_id=context.run.id if context.run is not None else None,
+                inputs={"values": _plain_values(values or {}), "step": context.step},
+            )
+            evaluation_id = evaluation.id
+        except MlopsError as exc:  # the verdict stands even if it cannot be stored
+            logger.warning("The gate condition %r was not stored: %s", description, exc)
+    context.checks.append({"condition": description, "passed": passed, "evaluation": evaluation_id})
+    if not passed:
+        shown = f" (actual {outcome[0]}, expected {outcome[1]})" if outcome else ""
+        raise GateFailedError(
+            f"Gate condition failed: {description}{shown}",
+            results=list(context.checks),
+            hint="Downstream steps were not run. Improve the model or data, or revisit the"
+            " threshold.",
+        )
+
+
+# -- drift ------------------------------------------------------------------------------------
+
+
+def drift_check(variable: str, value: Any) -> None:
+    """Check ``value`` (the step's ``variable``) against its reference snapshot.
+
+    Called by the generated step code right after the cell tagged ``drift:VARIABLE``. The
+    report is stored; when its decision reaches the check's ``stop_on`` (retrain by
+    default) a GateFailedError stops the step and everything downstream.
+    """
+    from .drift_check import run_drift_check
+
+    context = current_context()
+    spec = context.drift_checks.get(variable)
+    if spec is None:
+        raise PipelineError(
+            f'Step "{context.step}" has no drift check on "{variable}" in pipeline.json',
+            step=context.step,
+            hint="Export the notebook again: the step module and pipeline.json disagree.",
+        )
+    outcome = run_drift_check(context, spec, value)
+    context.drift.append(outcome.to_dict())
+    if outcome.stop:
+        context.drift_stopped = True
+        raise GateFailedError(
+            f'Drift check on "{variable}" decided {outcome.decision}: {outcome.summary}',
+            results=outcome.report,
+            hint=f"The report is stored ({outcome.stored_as}). Look at the drifted columns;"
+            " retrain on the new data, or run with --stop-on-drift never to continue anyway.",
+        )
+
+
+# -- notebook stand-ins -----------------------------------------------------------------------
 
 
 def display(*objects: Any, **_options: Any) -> None:
@@ -133,16 +331,106 @@ def shell(command: str) -> None:
         )
 
 
-def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+def __getattr__(name: str) -> Any:
+    """Everything else is :mod:`jupyter_mlops`'s own (``mlops.runs``, ``mlops.load_model``...)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import jupyter_mlops
+
+    return getattr(jupyter_mlops, name)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _is_condition_value(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    kind = type(value)
+    return kind.__module__ == "numpy" and kind.__name__.startswith("bool")
+
+
+def _rule_list(rules: Any) -> list[str]:
+    return [rules] if isinstance(rules, str) else [str(r) for r in rules or ()]
+
+
+def _own_metrics(context: StepContext) -> dict[str, Any]:
+    """The latest value of each metric the step's run logged so far."""
+    if context.run is None or context.registry is None:
+        return {}
+    context.run.flush()
+    rows = context.registry.query(
+        "SELECT key, last FROM metric_summaries WHERE run_id = ?", (context.run.id,)
+    )
+    return {row[0]: (math.nan if row[1] is None else row[1]) for row in rows}
+
+
+def _detached_check(
+    context: StepContext,
+    rules: Any,
+    values: Mapping[str, Any] | None,
+    raise_on_failure: bool,
+) -> None:
+    """Rules against what the step collected and the pipeline's parameters, unstored."""
+    from .. import expressions as ex
+    from ..rules import Operand, evaluate
+
+    known: dict[str, Any] = {f"params.{k}": v for k, v in context.params.items()}
+    known.update({k: v for k, v in context.params.items()})
+    known.update({m["key"]: m["value"] for m in context.metrics})
+    known.update(values or {})
+
+    def lookup(name: ex.Name) -> Operand:
+        if name.dotted in known:
+            return Operand(known[name.dotted])
         raise InvalidInputError(
-            f'Metric "{key}" must be a number, got {type(value).__name__}: {value!r}'[:200],
-            hint="Log numbers only; record text with log_params.",
+            f'"{name.dotted}" is neither a metric this step logged nor a pipeline parameter',
+            hint="Without a registry a gate reads only its own step's metrics; give the value"
+            " with values={...}.",
         )
-    number = float(value)
-    if math.isnan(number):
-        logger.warning('Metric "%s" is NaN', key)
-    return number
+
+    failed = []
+    for rule in _rule_list(rules):
+        outcome = evaluate(ex.parse(rule), lookup, source=rule)
+        context.checks.append({"rule": rule, "passed": outcome.passed})
+        if not outcome.passed:
+            failed.append(f"{rule} (actual {outcome.actual}, expected {outcome.expected})")
+    if failed and raise_on_failure:
+        raise GateFailedError(
+            f"Gate failed: {'; '.join(failed)}",
+            results=list(context.checks),
+            hint="Downstream steps were not run.",
+        )
+
+
+def _describe_condition(text: str, values: Mapping[str, Any]) -> tuple[Any, str] | None:
+    """(actual, expected) of a Python condition the rule language can also read, else None."""
+    from .. import expressions as ex
+    from ..rules import Operand, evaluate
+
+    plain = _plain_values(values)
+    try:
+        tree = ex.parse(text)
+        outcome = evaluate(tree, lambda name: Operand(plain[name.dotted]), source=text)
+    except (MlopsError, KeyError, TypeError, ValueError):
+        return None
+    return outcome.actual, outcome.expected
+
+
+def _plain_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            plain[key] = value
+        elif isinstance(value, numbers.Real):
+            plain[key] = float(value)
+    return plain
+
+
+def _number(key: str, value: Any) -> float:
+    from ..tracking import metric_value
+
+    return metric_value(key, value)
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,127 @@
+"""What an export learns from the registry: the notebook's run, and drift references.
+
+The run is the tracked run of the notebook that the pipeline reflects: the one named
+(an id, an id prefix or a name), else the latest run of this notebook, matched by the
+path the run recorded (absolute, or relative to the registry's project folder or the
+working directory). A finished run is preferred over a failed one.
+
+Each ``drift:VAR`` check gets its reference snapshot (the one the tag names, else the
+snapshot of VAR that run recorded), whose profile is written into the pipeline
+directory so the check is the same wherever the pipeline runs.
+
+    source = find_source_run(registry, Path("churn.ipynb"), "auto")
+    source.id, source.experiment          # ("3f9c2a1b7e40", "churn")
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """The notebook run an export reflects."""
+
+    id: str
+    experiment: str | None
+    name: str | None
+
+
+def find_source_run(
+    registry: Registry, notebook_path: Path | None, run: str | None = AUTO
+) -> SourceRun | None:
+    """The run ``run`` names, or with ``"auto"`` the latest run of ``notebook_path``.
+
+    A run that is named but does not exist raises NotFoundError (from
+    :func:`jupyter_mlops.queries.resolve_run`).
+    """
+    from ..queries import resolve_run
+
+    if run is None:
+        return None
+    if run != AUTO:
+        return _source_run(registry, resolve_run(registry, run))
+    if notebook_path is None:
+        return None
+    target = notebook_path.resolve()
+    rows = registry.query(
+        "SELECT id, notebook_path, status FROM runs WHERE kind = 'notebook'"
+        " AND notebook_path LIKE ? ORDER BY started_at DESC LIMIT 500",
+        (f"%{notebook_path.name}",),
+    )
+    bases = (registry.directory.parent, Path.cwd())
+    matching = [row for row in rows if _same_file(row["notebook_path"], target, bases)]
+    if not matching:
+        return None
+    finished = [row for row in matching if row["status"] == "finished"]
+    return _source_run(registry, str((finished or matching)[0]["id"]))
+
+
+def drift_references(
+    registry: Registry,
+    tags: list[tuple[str, Any]],
+    run_id: str | None,
+    warnings: list[str],
+) -> dict[tuple[str, str], tuple[str | None, bytes | None]]:
+    """``(step, variable) -> (snapshot id, reference document)`` for each drift tag whose
+    reference the registry has; a warning for each one it has not."""
+    from ..queries import load_snapshot
+    from ..runner.drift_check import find_reference_snapshot, reference_document
+    from ..runner.spec import DriftCheckSpec
+
+    found: dict[tuple[str, str], tuple[str | None, bytes | None]] = {}
+    for step, tag in tags:
+        check = DriftCheckSpec(step, tag.variable, tag.cell_index, tag.reference)
+        snapshot_id = find_reference_snapshot(registry, check, run_id)
+        if snapshot_id is None:
+            wanted = (
+                f'the snapshot "{tag.reference}"'
+                if tag.reference
+                else f'no snapshot of "{tag.variable}" recorded by the notebook run'
+            )
+            warnings.append(
+                f'drift:{tag.variable} (step "{step}", cell {tag.cell_index + 1}): {wanted} is'
+                " not in the registry; the check will look for it when the pipeline runs"
+            )
+            continue
+        try:
+            snapshot = load_snapshot(registry, snapshot_id)
+        except NotFoundError:
+            continue
+        document = json.dumps(reference_document(snapshot, snapshot_id), indent=1)
+        found[(step, tag.variable)] = (snapshot_id, (document + "\n").encode("utf-8"))
+    return found
+
+
+def _source_run(registry: Registry, run_id: str) -> SourceRun:
+    row = registry.query_one(
+        "SELECT runs.id, runs.name, experiments.name AS experiment FROM runs"
+        " JOIN experiments ON experiments.id = runs.experiment_id WHERE runs.id = ?",
+        (run_id,),
+    )
+    assert row is not None
+    return SourceRun(str(row["id"]), row["experiment"], row["name"])
+
+
+def _same_file(recorded: str | None, target: Path, bases: tuple[Path, ...]) -> bool:
+    if not recorded:
+        return False
+    path = Path(recorded).expanduser()
+    candidates = [path] if path.is_absolute() else [base / path for base in bases]
+    for candidate in candidates:
+        try:
+            if candidate.resolve() == target:
+                return True
+        except OSError:
+            continue
+    return False
