@@ -6,6 +6,8 @@ result; an error of ours becomes a message and a hint on stderr and a non-zero e
     jupyter mlops init
     jupyter mlops runs --where "accuracy > 0.9" --sort -accuracy
     jupyter mlops show baseline
+    jupyter mlops export churn.ipynb -o churn-pipeline
+    jupyter mlops pipeline run churn-pipeline -p lr=0.5
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     """Attach each capability's commands to ``main`` (kept in their own modules)."""
-    from . import guard, runs  # noqa: F401
+    from . import guard, pipelines, runs  # noqa: F401
 
 
 _register_commands()

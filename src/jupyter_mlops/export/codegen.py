@@ -78,9 +78,9 @@ def step_module_text(
     runtime = set(step.runtime_names_used)
     blocks: list[str] = []
     for cell in step.draft.cells:
-        source = cell.source
+        source = _tracking_import_fixed(cell.source)
         if cell.index in step.draft.gate_cells:
-            source, conditions = _gate_rewrite(cell)
+            source, conditions = _gate_rewrite(cell, source)
             gate_conditions.extend(conditions)
             if any(c.startswith("bare:") for c in conditions):
                 runtime.add("mlops_gate_check")
@@ -151,8 +151,9 @@ def _tracking_import_fixed(source: str) -> str:
     return "\n".join(lines)
 
 
-def _gate_rewrite(cell: CodeCell) -> tuple[str, list[str]]:
-    lines = cell.source.split("\n")
+def _gate_rewrite(cell: CodeCell, source: str) -> tuple[str, list[str]]:
+    """Rewrite bare conditions in ``source`` (``cell``'s code, line for line)."""
+    lines = source.split("\n")
     conditions: list[str] = []
     replacements: list[tuple[int, int, str]] = []
     for statement in cell.tree.body:

@@ -36,7 +36,7 @@ def summary_lines(result: PipelineRunResult) -> list[str]:
     ran = sum(1 for s in result.steps if s.ran)
     lines = [
         f"pipeline {result.pipeline}: {result.status} in {result.duration_s:.2f} s"
-        f" ({ran} step(s) run, {cached} reused)",
+        f" ({ran} step(s) run, {cached} skipped as unchanged or reused)",
         f"recorded as run {result.run_id} (experiment {result.experiment}) in"
         f" {result.registry_path}",
     ]

@@ -203,7 +203,7 @@ def run_pipeline(
         if opened is not registry:
             opened.close()
     if check and not run.ok:
-        raise _failure(spec, run)
+        raise run_failure(run)
     return run
 
 
@@ -507,12 +507,14 @@ def _run_step(
     return result, outcome
 
 
-def _failure(spec: PipelineSpec, run: PipelineRunResult) -> PipelineError:
+def run_failure(run: PipelineRunResult) -> PipelineError:
+    """The PipelineError a run that did not pass raises with ``check=True``: the step, what
+    it said, what did not run, where its log is."""
     failed = run.step(run.failed_step or "")
     kind = {"gate_failed": "Gate", "drift_stopped": "Drift check in step"}.get(run.status, "Step")
     not_run = [s.name for s in run.steps if s.status == "not_run"]
     return PipelineError(
-        f'{kind} "{failed.name}" of pipeline "{spec.name}" failed: {failed.message}'
+        f'{kind} "{failed.name}" of pipeline "{run.pipeline}" failed: {failed.message}'
         + (f"; not run: {', '.join(not_run)}" if not_run else ""),
         step=failed.name,
         hint=f"The step's output is in {failed.log_path}. Fix it, then re-run"

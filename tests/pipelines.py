@@ -1,0 +1,41 @@
+"""Helpers for the pipeline tests: tagged notebooks built with nbformat, exported, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from jupyter_mlops.export import export_notebook
+from jupyter_mlops.registry import Registry
+from jupyter_mlops.runner import run_pipeline
+
+
+def code(source: str, *tags: str) -> Any:
+    """A code cell with ``tags``."""
+    return new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+
+
+def export_cells(folder: Path, name: str, cells: list[Any], **options: Any) -> Path:
+    """Write ``name.ipynb`` in ``folder`` from ``cells``, export it locally, return the
+    pipeline directory (``folder/name-pipeline``)."""
+    nbformat.write(new_notebook(cells=cells), folder / f"{name}.ipynb")
+    options.setdefault("targets", "local")
+    result = export_notebook(folder / f"{name}.ipynb", folder / f"{name}-pipeline", **options)
+    return result.output_dir
+
+
+def run(pipeline: Path, workdir: Path, **options: Any) -> Any:
+    """Run ``pipeline`` in ``workdir`` against ``workdir/.mlops``, without raising."""
+    options.setdefault("check", False)
+    return run_pipeline(pipeline, workdir=workdir, registry=workdir / ".mlops", **options)
+
+
+def statuses(result: Any) -> dict[str, str]:
+    return {step.name: step.status for step in result.steps}
+
+
+def open_registry(workdir: Path) -> Registry:
+    return Registry.open(workdir / ".mlops" / "registry.db")
