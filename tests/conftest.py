@@ -135,3 +135,28 @@ def mixed_frame() -> pd.DataFrame:
 def artifact_store(tmp_path: Path) -> ArtifactStore:
     """An empty artifact store in a fresh directory."""
     return ArtifactStore(tmp_path / "artifacts")
+
+
+EXAMPLE_PIPELINE_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03-pipeline.ipynb"
+
+
+@pytest.fixture(scope="session")
+def pipeline_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where notebooks/03-pipeline.ipynb was executed in a real kernel (nbclient):
+    its registry holds the notebook's run, and the pipeline the notebook exported of itself
+    (``cancer-pipeline/``) and ran once. Shared by the tests of the example, locally, in a
+    fresh environment and in a container; each of them adds runs of its own."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    workdir = tmp_path_factory.mktemp("pipeline-example")
+    notebook = nbformat.read(EXAMPLE_PIPELINE_NOTEBOOK, as_version=4)
+    before = EXAMPLE_PIPELINE_NOTEBOOK.read_bytes()
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    env = {key: value for key, value in os.environ.items() if key != "MLOPS_REGISTRY"}
+    client.execute(env={**env, "JPY_SESSION_NAME": str(EXAMPLE_PIPELINE_NOTEBOOK)})
+    assert EXAMPLE_PIPELINE_NOTEBOOK.read_bytes() == before  # executing never writes the example
+    nbformat.write(notebook, workdir / "executed.ipynb")
+    return workdir

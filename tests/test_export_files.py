@@ -355,3 +355,19 @@ def test_export_drift_tag_is_recorded_and_brings_scipy_into_the_lock(tmp_path):
     assert "df['b'] = df.a * 2\nmlops_drift_check('df', df)  # drift:df\n" in module
     assert "reference snapshots when the pipeline runs" in " ".join(result.warnings)
     assert f"scipy=={md.version('scipy')}" in (tmp_path / "out/requirements.lock").read_text()
+
+
+def test_a_gate_of_rules_runs_after_every_step_above_it_and_is_never_cached(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    cells = [
+        code("a = 1\nmlops.log(a=a)", "step:first"),
+        code("b = 2\nmlops.log(b=b)", "step:second"),
+        code('mlops.check(["a >= 1", "b >= 2"])', "gate"),
+        code("c = 3", "step:third"),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    result = export_notebook(path, tmp_path / "out", targets="local")
+    edges = {(e.from_step, e.to_step) for e in result.spec.edges}
+    assert edges == {("first", "second_gate"), ("second", "second_gate"), ("second_gate", "third")}
+    always = {s.name: s.always_run for s in result.spec.steps}
+    assert always == {"first": False, "second": False, "second_gate": True, "third": False}

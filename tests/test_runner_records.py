@@ -101,7 +101,8 @@ def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result
     pipeline = tally(tmp_path)
     first = run(pipeline, tmp_path)
     second = run(pipeline, tmp_path)
-    assert set(statuses(second).values()) == {"cached"}
+    assert statuses(second) == {"count": "cached", "total": "cached", "total_gate": "ok",
+                                "publish": "cached"}  # fmt: skip
     with open_registry(tmp_path) as registry:
         made = {
             r["step"]: r["run_id"] for r in registry.query(
@@ -112,14 +113,24 @@ def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result
             "SELECT step, status, cached, run_id FROM step_runs WHERE pipeline_run_id = ?",
             (second.run_id,),
         )
-        assert {r["step"]: (r["status"], r["cached"], r["run_id"]) for r in reused} == {
-            step: ("cached", 1, made[step]) for step in STEPS
-        }
+        by_step = {r["step"]: (r["status"], r["cached"], r["run_id"]) for r in reused}
+        assert by_step.pop("total_gate")[:2] == ("ok", 0)
+        assert by_step == {step: ("cached", 1, made[step]) for step in STEPS if step != "total_gate"}
         assert queries.run_detail(registry, second.run_id).run.metrics == {
             "count": 6.0, "loss": 0.25, "total": 7.5
         }  # fmt: skip
         kinds = [r[0] for r in registry.query("SELECT kind FROM runs ORDER BY started_at")]
-        assert kinds.count("pipeline") == 2 and kinds.count("pipeline-step") == 4
+        assert kinds.count("pipeline") == 2 and kinds.count("pipeline-step") == 5
+
+
+def test_a_gate_decides_again_on_every_run_even_when_nothing_it_reads_by_name_changed(tmp_path):
+    # The rules read params.threshold and the pipeline run's metrics, not Python names:
+    # a cached verdict could be stale, so gates are never taken from the cache.
+    pipeline = tally(tmp_path, gate='mlops.check(["total >= params.threshold"])')
+    assert run(pipeline, tmp_path).ok
+    again = run(pipeline, tmp_path, params=["threshold=100"])
+    assert again.status == "gate_failed"
+    assert statuses(again)["count"] == "cached" and statuses(again)["publish"] == "not_run"
 
 
 def test_failed_gate_is_recorded_as_a_failed_run_stopped_at_the_gate(tmp_path):
@@ -268,7 +279,7 @@ def test_step_cache_lives_in_the_registry(tmp_path):
         with registry.transaction() as conn:
             conn.execute("DELETE FROM step_cache WHERE step = 'publish'")
     again = run(pipeline, tmp_path)
-    assert statuses(again) == {"count": "cached", "total": "cached", "total_gate": "cached",
+    assert statuses(again) == {"count": "cached", "total": "cached", "total_gate": "ok",
                                "publish": "ok"}  # fmt: skip
 
 

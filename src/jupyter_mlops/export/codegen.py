@@ -46,6 +46,7 @@ class StepCode:
     text: str
     gate_conditions: tuple[str, ...]
     metrics: tuple[str, ...]
+    calls_check: bool = False  # calls mlops.check: its outcome depends on the registry
 
     @property
     def sha256(self) -> str:
@@ -132,7 +133,20 @@ def step_module_text(
         text=text,
         gate_conditions=tuple(gate_conditions),
         metrics=tuple(metrics),
+        calls_check=any(_calls_check(cell.tree) for cell in step.draft.cells),
     )
+
+
+def _calls_check(tree: ast.Module) -> bool:
+    """Whether the code calls ``mlops.check(...)`` (or ``jupyter_mlops.check``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if node.func.attr == "check" and isinstance(owner, ast.Name) and owner.id in (
+                "mlops", "jupyter_mlops"
+            ):
+                return True
+    return False
 
 
 def _cell_block(cell: CodeCell, source: str) -> str:

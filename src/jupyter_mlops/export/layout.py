@@ -29,8 +29,9 @@ tags say nothing:
   (``df = pd.read_csv(...)``) is an ExportError naming it: tag it ``step:NAME`` or
   ``setup``.
 - A ``gate`` cell without a ``step:`` tag starts a step of its own named
-  ``<previous step>_gate``; untagged cells after it belong to that step. Every step
-  below a gate in the notebook runs after it, so a failed gate stops all of them.
+  ``<previous step>_gate``; untagged cells after it belong to that step. A gate runs
+  after every step above it (its rules read their metrics), and every step below a
+  gate in the notebook runs after it, so a failed gate stops all of them.
 - ``metrics``, ``after:`` and ``drift:`` cells belong to the step they are in.
 - ``drift:VAR`` compares VAR with the snapshot of VAR recorded by the notebook run the
   pipeline is exported from; ``drift:VAR=SNAPSHOT`` names the reference snapshot (its

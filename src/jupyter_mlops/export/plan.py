@@ -465,8 +465,17 @@ def _edges(planned: list[dict[str, Any]]) -> tuple[tuple[EdgeSpec, ...], dict[st
             variables.setdefault((item.from_step, target), []).append(item.name)
         for source, _cell in entry["draft"].after:
             variables.setdefault((source, target), [])
-    # A gate guards everything below it in the notebook, not only the steps that
-    # read its values: a later step never runs when a gate above it failed.
+    # A gate checks everything above it in the notebook (its rules read the metrics those
+    # steps log, not only the values it names), so it runs after all of them...
+    for index, entry in enumerate(planned):
+        if entry["draft"].gate:
+            earlier = [e["draft"].name for e in planned[:index]]
+            covered = set().union(*(_ancestors(variables, name) for name in earlier))
+            for source in earlier:
+                if source not in covered:
+                    variables.setdefault((source, entry["draft"].name), [])
+    # ...and guards everything below it, not only the steps that read its values: a
+    # later step never runs when a gate above it failed.
     for index, entry in enumerate(planned):
         if entry["draft"].gate:
             for later in planned[index + 1 :]:
@@ -483,6 +492,21 @@ def _edges(planned: list[dict[str, Any]]) -> tuple[tuple[EdgeSpec, ...], dict[st
         )
     )
     return edges, depends
+
+
+def _ancestors(variables: dict[tuple[str, str], list[str]], name: str) -> set[str]:
+    """Every step ``name`` runs after, through the edges found so far."""
+    parents: dict[str, set[str]] = {}
+    for source, target in variables:
+        parents.setdefault(target, set()).add(source)
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
 
 
 def _check_cycles(drafts: tuple[StepDraft, ...], depends: dict[str, list[str]]) -> None:

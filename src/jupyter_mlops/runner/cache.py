@@ -64,16 +64,21 @@ def step_key(
     params: dict[str, Any],
     inputs: dict[str, str],
     outputs: list[str],
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """The content key of one step execution."""
+    """The content key of one step execution (``extra``: anything else its result depends
+    on, such as the references of its drift checks)."""
+    content: dict[str, Any] = {
+        "module": module_sha,
+        "setup": setup_sha,
+        "params": params,
+        "inputs": inputs,
+        "outputs": sorted(outputs),
+    }
+    if extra:
+        content["extra"] = extra
     payload = json.dumps(
-        {
-            "module": module_sha,
-            "setup": setup_sha,
-            "params": params,
-            "inputs": inputs,
-            "outputs": sorted(outputs),
-        },
+        content,
         sort_keys=True,
         default=repr,
     )

@@ -294,6 +294,7 @@ def _run_steps(
             params=step_params,
             inputs={n: ref["sha"] for n, ref in inputs.items()},
             outputs=list(step.outputs),
+            extra=_drift_key(ctx, step),
         )
         reusable = _reusable(spec, step, key, ctx, forced, from_step, use_cache)
         if reusable is not None:
@@ -381,6 +382,20 @@ def _run_steps(
     return run
 
 
+def _drift_key(ctx: _RunContext, step: StepSpec) -> dict[str, Any] | None:
+    """What a step's drift checks depend on besides its code and inputs: the bundled
+    references' bytes and the stop rule in force."""
+    if not step.drift_checks:
+        return None
+    return {
+        "stop_on": [ctx.drift_stop_on or check.stop_on for check in step.drift_checks],
+        "references": [
+            _file_sha(ctx.pipeline_dir / check.reference_file) if check.reference_file else ""
+            for check in step.drift_checks
+        ],
+    }
+
+
 def _check_restart(
     spec: PipelineSpec,
     order: list[str],
@@ -422,7 +437,7 @@ def _reusable(
         last = ctx.index.last(spec.name, step.name)
         assert last is not None  # checked by _check_restart
         return last, "reused"
-    if not use_cache:
+    if not use_cache or step.always_run:
         return None
     entry = ctx.index.get(key)
     if entry is not None and is_current(entry, ctx.work, ctx.store):

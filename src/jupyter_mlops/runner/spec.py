@@ -86,6 +86,9 @@ class StepSpec:
     metrics: tuple[str, ...] = ()
     drift_checks: tuple[DriftCheckSpec, ...] = ()
     file_hints: tuple[str, ...] = ()
+    # Run every time, never taken from the cache: gates and steps calling mlops.check read
+    # the pipeline run's metrics and parameters, which are not among their inputs.
+    always_run: bool = False
 
     @property
     def module_path(self) -> str:
@@ -226,6 +229,7 @@ class PipelineSpec:
                     metrics=tuple(s.get("metrics", ())),
                     drift_checks=tuple(_drift_check(d) for d in s.get("drift_checks", ())),
                     file_hints=tuple(s.get("file_hints", ())),
+                    always_run=bool(s.get("always_run", s.get("gate", False))),
                 )
                 for s in data["steps"]
             )
