@@ -1,32 +1,33 @@
-"""Build the generated Dockerfile with podman and run the pipeline in it, for real.
+"""Build the example's generated Dockerfile with podman and run its pipeline in it, for real.
 
 Needs root, podman and the images made by ``scripts/container-setup`` (run here, it
-is idempotent). The pipeline runs against a mounted directory: the test checks the
-exit code and the files the steps wrote there.
+is idempotent). notebooks/03-pipeline.ipynb is executed first (the ``pipeline_example``
+fixture); its folder, with the registry that holds the notebook's run, is mounted as
+the container's working directory: the tests check exit codes, the lines printed, and
+what the pipeline recorded in that registry, read back from the host.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
-from jupyter_mlops.export import export_notebook
+from jupyter_mlops import queries
+from jupyter_mlops.runner.history import pipeline_run
+
+from .pipelines import open_registry
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 SETUP_SCRIPT = REPO / "scripts" / "container-setup"
-
-
-def code(source: str, *tags: str):
-    return new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+IMAGE = "localhost/mlops-example-pipeline:test"
+STEPS = ["load", "features", "train", "train_gate", "register"]
 
 
 @pytest.fixture(scope="module")
@@ -46,74 +47,87 @@ def podman_env():
 
 
 @pytest.fixture(scope="module")
-def image(podman_env, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("image")
-    cells = [
-        code("import json\nimport os\nimport pandas as pd", "setup"),
-        code("factor = 2\nthreshold = 0.0", "parameters"),
-        code("raw = pd.read_csv('data.csv')", "step:load"),
-        code("total = float((raw['v'] * factor).sum())\nmlops.log(total=total)", "step:total"),
-        code("total > threshold", "gate"),
-        code(
-            "os.makedirs('out', exist_ok=True)\n"
-            "with open('out/result.json', 'w') as fh:\n"
-            "    json.dump({'total': total, 'rows': len(raw)}, fh)",
-            "step:publish",
-        ),
-    ]
-    nbformat.write(new_notebook(cells=cells), folder / "sums.ipynb")
-    result = export_notebook(folder / "sums.ipynb", folder / "sums-pipeline", targets="docker")
-    tag = f"localhost/sums-pipeline:{result.spec.steps[0].code_sha256[:12]}"
+def image(podman_env, pipeline_example):
+    """The image of the example's pipeline, built once (podman keeps the layer of the
+    installed lock between sessions while the lock does not change)."""
+    context = pipeline_example / "cancer-pipeline"
     build = subprocess.run(
-        ["podman", "build", "--pull=never", "-t", tag, str(result.output_dir)],
+        ["podman", "build", "--pull=never", "-t", IMAGE, str(context)],
         env=podman_env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
-    yield tag
-    subprocess.run(["podman", "rmi", "-f", tag], env=podman_env, capture_output=True)
+    return IMAGE
 
 
-def _run(podman_env, image, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def run_in_container(podman_env, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """``podman run`` with ``workdir`` mounted as /work, writable by the image's user."""
+    subprocess.run(["chmod", "-R", "a+rwX", str(workdir)], check=True)
     return subprocess.run(
-        ["podman", "run", "--rm", "-v", f"{workdir}:/work", image, *args],
+        ["podman", "run", "--rm", "-v", f"{workdir}:/work", IMAGE, *args],
         env=podman_env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 
 
-@pytest.fixture
-def mounted(tmp_path):
-    workdir = tmp_path / "mounted"
-    workdir.mkdir()
-    (workdir / "data.csv").write_text("v\n1\n2\n3\n")
-    workdir.chmod(0o777)  # the image runs as an unprivileged user
-    return workdir
+def recorded_run_id(stdout: str) -> str:
+    found = re.search(r"recorded as run ([0-9a-f]{12})", stdout)
+    assert found, stdout
+    return found.group(1)
 
 
-def test_container_runs_the_pipeline_and_writes_into_the_mounted_directory(
-    podman_env, image, mounted
+def test_container_run_reproduces_the_notebook_run_in_its_registry(
+    podman_env, image, pipeline_example
 ):
-    completed = _run(podman_env, image, mounted, "-p", "factor=5")
+    completed = run_in_container(podman_env, pipeline_example, "--no-cache")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert json.loads((mounted / "out/result.json").read_text()) == {"total": 30.0, "rows": 3}
-    assert [line.split()[0] for line in completed.stdout.splitlines()[:4]] == [
-        "load", "total", "total_gate", "publish"
-    ]  # fmt: skip
-    assert any((mounted / ".mlops/artifacts").rglob("*"))
-    again = _run(podman_env, image, mounted, "-p", "factor=5")
-    assert again.returncode == 0
-    assert again.stdout.count("skipped (cached") == 4
+    lines = completed.stdout.splitlines()
+    assert [line.split()[:2] for line in lines[:5]] == [[step, "ok"] for step in STEPS]
+    assert "in /work/.mlops/registry.db" in completed.stdout
+    assert "parity ok: 2 metric(s) equal the notebook run" in completed.stdout
+    run_id = recorded_run_id(completed.stdout)
+    with open_registry(pipeline_example) as registry:
+        record = pipeline_run(registry, run_id)
+        assert record.status == "ok" and record.parity["status"] == "ok"
+        assert record.directory == "/pipeline" and record.experiment == "cancer"
+        notebook = queries.run_detail(registry, "cancer-notebook").run
+        assert queries.run_detail(registry, run_id).run.metrics == notebook.metrics
+        hosts = {
+            row[0] for row in registry.query(
+                "SELECT host FROM runs WHERE id IN (?, ?)", (run_id, record.step("train").run_id)
+            )
+        }  # fmt: skip
+        assert len(hosts) == 1 and hosts != {os.uname().nodename}  # recorded from inside
+    again = run_in_container(podman_env, pipeline_example)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("skipped (cached") == 4  # every step but the gate
 
 
-def test_container_failing_gate_exits_non_zero_and_writes_nothing_downstream(
-    podman_env, image, mounted
-):
-    completed = _run(podman_env, image, mounted, "-p", "threshold=1000")
+def test_container_failing_gate_exits_3_and_registers_nothing(podman_env, image, pipeline_example):
+    with open_registry(pipeline_example) as registry:
+        before = registry.query_one("SELECT COUNT(*) FROM model_versions")[0]
+    completed = run_in_container(podman_env, pipeline_example, "-p", "min_accuracy=0.999")
     assert completed.returncode == 3, completed.stdout + completed.stderr
     assert "GATE FAILED" in completed.stdout
-    assert not (mounted / "out").exists()
+    assert re.search(r"^register\s+not run", completed.stdout, re.MULTILINE)
+    with open_registry(pipeline_example) as registry:
+        record = pipeline_run(registry, recorded_run_id(completed.stdout))
+        assert (record.status, record.failed_step) == ("gate_failed", "train_gate")
+        assert registry.query_one("SELECT COUNT(*) FROM model_versions")[0] == before
 
 
-def test_container_image_holds_no_jupyter_packages(podman_env, image, mounted):
+def test_container_drifted_input_exits_4(podman_env, image, pipeline_example):
+    from sklearn.datasets import load_breast_cancer
+
+    shifted = load_breast_cancer(as_frame=True).frame
+    shifted["mean radius"] = shifted["mean radius"] * 1.3
+    shifted.to_csv(pipeline_example / "shifted-in-container.csv", index=False)
+    completed = run_in_container(
+        podman_env, pipeline_example, "-p", "data_file=shifted-in-container.csv"
+    )
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "DRIFT: STOPPED" in completed.stdout
+
+
+def test_container_image_holds_no_jupyter_packages_and_runs_unprivileged(podman_env, image):
     probe = (
         "import importlib.util as u, sys; "
         "found = [m for m in ('IPython', 'jupyterlab', 'ipywidgets', 'nbconvert', 'tornado')"

@@ -32,7 +32,9 @@ TALLY = [
     ),
     code("total = count + 1.5\nmlops.log(total=total)", "step:total"),
     code("total > threshold", "gate"),
-    code("with open('result.json', 'w') as fh:\n    json.dump({'total': total}, fh)", "step:publish"),
+    code(
+        "with open('result.json', 'w') as fh:\n    json.dump({'total': total}, fh)", "step:publish"
+    ),
 ]
 STEPS = ["count", "total", "total_gate", "publish"]
 
@@ -85,9 +87,12 @@ def test_pipeline_run_is_recorded_with_its_parameters_metrics_and_steps(tmp_path
         }  # fmt: skip
         assert linked == {"count/count", "total/total"}
         count_run = rows[0]["run_id"]
-        assert registry.query_one(
-            "SELECT name FROM run_artifacts WHERE run_id = ?", (count_run,)
-        )["name"] == "count"
+        assert (
+            registry.query_one("SELECT name FROM run_artifacts WHERE run_id = ?", (count_run,))[
+                "name"
+            ]
+            == "count"
+        )
         gate = registry.query_one(
             "SELECT gate_evaluations.run_id, gate_results.passed, rule, actual FROM gate_evaluations"
             " JOIN gate_results ON gate_results.evaluation_id = gate_evaluations.id"
@@ -115,7 +120,9 @@ def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result
         )
         by_step = {r["step"]: (r["status"], r["cached"], r["run_id"]) for r in reused}
         assert by_step.pop("total_gate")[:2] == ("ok", 0)
-        assert by_step == {step: ("cached", 1, made[step]) for step in STEPS if step != "total_gate"}
+        assert by_step == {
+            step: ("cached", 1, made[step]) for step in STEPS if step != "total_gate"
+        }
         assert queries.run_detail(registry, second.run_id).run.metrics == {
             "count": 6.0, "loss": 0.25, "total": 7.5
         }  # fmt: skip
@@ -146,7 +153,9 @@ def test_failed_gate_is_recorded_as_a_failed_run_stopped_at_the_gate(tmp_path):
             ("publish", "not_run"),
         ]  # fmt: skip
         assert record.step("publish").run_id is None
-        run_row = registry.query_one("SELECT status, error FROM runs WHERE id = ?", (result.run_id,))
+        run_row = registry.query_one(
+            "SELECT status, error FROM runs WHERE id = ?", (result.run_id,)
+        )
         assert run_row["status"] == "failed" and "total_gate" in run_row["error"]
         gate_run = registry.query_one(
             "SELECT status FROM runs WHERE id = ?", (record.step("total_gate").run_id,)
@@ -296,9 +305,11 @@ def test_a_runner_that_dies_leaves_a_crashed_pipeline_run(tmp_path):
             db = tmp_path / ".mlops" / "registry.db"
             if db.is_file():
                 with Registry.open(db) as registry:
-                    row = registry.query_one(
-                        "SELECT status FROM step_runs WHERE step = 'count'"
-                    ) if registry.has_table("step_runs") else None
+                    row = (
+                        registry.query_one("SELECT status FROM step_runs WHERE step = 'count'")
+                        if registry.has_table("step_runs")
+                        else None
+                    )
                 if row is not None and row["status"] == "running":
                     break
             time.sleep(0.2)

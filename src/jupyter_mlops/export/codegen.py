@@ -94,9 +94,13 @@ def step_module_text(
         checks = [t.variable for t in step.draft.drift if t.cell_index == cell.index]
         if checks:
             runtime.add("mlops_drift_check")
-            source = source.rstrip() + "\n" + "".join(
-                f"mlops_drift_check({variable!r}, {variable})  # drift:{variable}\n"
-                for variable in dict.fromkeys(checks)
+            source = (
+                source.rstrip()
+                + "\n"
+                + "".join(
+                    f"mlops_drift_check({variable!r}, {variable})  # drift:{variable}\n"
+                    for variable in dict.fromkeys(checks)
+                )
             )
         blocks.append(_cell_block(cell, source))
 
@@ -142,8 +146,10 @@ def _calls_check(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = node.func.value
-            if node.func.attr == "check" and isinstance(owner, ast.Name) and owner.id in (
-                "mlops", "jupyter_mlops"
+            if (
+                node.func.attr == "check"
+                and isinstance(owner, ast.Name)
+                and owner.id in ("mlops", "jupyter_mlops")
             ):
                 return True
     return False
@@ -196,7 +202,9 @@ def _gate_rewrite(cell: CodeCell, source: str) -> tuple[str, list[str]]:
 def _compared_names(node: ast.expr) -> list[str]:
     """The plain names a condition compares (not the functions it calls), in order."""
     called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
-    local = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local = {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
     local |= {a.arg for n in ast.walk(node) if isinstance(n, ast.Lambda) for a in n.args.args}
     names = [
         n.id

@@ -95,13 +95,13 @@ def pipeline_runs(
 ) -> tuple[PipelineRunRecord, ...]:
     """The latest pipeline runs, newest first, each with its steps.
 
-        [r.status for r in pipeline_runs(registry, pipeline="churn", limit=5)]
+    [r.status for r in pipeline_runs(registry, pipeline="churn", limit=5)]
     """
     if not isinstance(limit, int) or limit < 1:
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
     if not registry.has_table("pipeline_runs"):
         return ()
-    sql, args = _SELECT, []
+    sql, args = _SELECT, list[Any]()
     if pipeline is not None:
         sql += " WHERE pipelines.name = ?"
         args.append(pipeline)

@@ -110,33 +110,34 @@ def check_parity(
     abs_tolerance: float = ABS_TOLERANCE,
 ) -> ParityReport:
     """Compare the metrics of ``pipeline_run_id`` with those of ``reference_run_id``."""
-    settings = {"rel_tolerance": rel_tolerance, "abs_tolerance": abs_tolerance}
-    if not reference_run_id:
+
+    def report(status: str, reference: str | None, **fields: Any) -> ParityReport:
         return ParityReport(
+            status, reference, rel_tolerance=rel_tolerance, abs_tolerance=abs_tolerance, **fields
+        )
+
+    if not reference_run_id:
+        return report(
             "not_checked",
             None,
             reason="the export recorded no notebook run (export from the notebook's kernel with"
             " %mlops export, or give --run)",
-            **settings,
         )
     exists = registry.query_one("SELECT 1 FROM runs WHERE id = ?", (reference_run_id,))
     if exists is None:
-        return ParityReport(
+        return report(
             "not_checked",
             reference_run_id,
-            reason=f"the notebook run {reference_run_id} is not in this registry"
-            f" ({registry.path})",
-            **settings,
+            reason=f"the notebook run {reference_run_id} is not in this registry ({registry.path})",
         )
     differing = _differing_params(registry, pipeline_run_id, reference_run_id)
     if differing:
         shown = ", ".join(f"{k} ({n!r} in the notebook, {p!r} here)" for k, n, p in differing)
-        return ParityReport(
+        return report(
             "not_checked",
             reference_run_id,
             reason=f"the pipeline ran with other parameters than the notebook run: {shown}",
             differing_params=differing,
-            **settings,
         )
     notebook = _last_metrics(registry, reference_run_id)
     pipeline = _last_metrics(registry, pipeline_run_id)
@@ -144,13 +145,12 @@ def check_parity(
     only_notebook = tuple(sorted(set(notebook) - set(pipeline)))
     only_pipeline = tuple(sorted(set(pipeline) - set(notebook)))
     if not shared:
-        return ParityReport(
+        return report(
             "not_checked",
             reference_run_id,
             reason="the two runs logged no metric in common",
             only_in_notebook=only_notebook,
             only_in_pipeline=only_pipeline,
-            **settings,
         )
     compared = tuple(
         MetricParity(
@@ -161,13 +161,12 @@ def check_parity(
         )
         for key in sorted(shared)
     )
-    return ParityReport(
+    return report(
         "ok" if all(m.equal for m in compared) else "mismatch",
         reference_run_id,
         compared=compared,
         only_in_notebook=only_notebook,
         only_in_pipeline=only_pipeline,
-        **settings,
     )
 
 

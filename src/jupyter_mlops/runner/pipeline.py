@@ -355,9 +355,7 @@ def _run_steps(
         if status == "ok":
             status, failed_step, failure = result.status, name, result.message
 
-    parity = check_parity(
-        ctx.recorder.registry, recorder.run_id, spec.source.exported_from_run_id
-    )
+    parity = check_parity(ctx.recorder.registry, recorder.run_id, spec.source.exported_from_run_id)
     metrics = {key: value for s in results.values() for key, value, _ in s.metrics
                if not key.startswith("drift.")}  # fmt: skip
     run = PipelineRunResult(

@@ -162,7 +162,10 @@ class PipelineRecorder:
                 conn.executemany(
                     "INSERT INTO step_runs (pipeline_run_id, step, seq, status, code_sha256)"
                     " VALUES (?, ?, ?, 'pending', ?)",
-                    [(run.id, name, seq, steps[name].code_sha256) for seq, name in enumerate(order)],
+                    [
+                        (run.id, name, seq, steps[name].code_sha256)
+                        for seq, name in enumerate(order)
+                    ],
                 )
         except BaseException:
             run.end("failed", error="the pipeline run could not be recorded")
@@ -208,7 +211,9 @@ class PipelineRecorder:
             self._copy_metrics(run_id, metrics or [])
         for name, ref in outputs.items():
             try:
-                link_artifact(self.registry, self.run.id, f"{step}/{name}", ref["sha"], ref["format"])
+                link_artifact(
+                    self.registry, self.run.id, f"{step}/{name}", ref["sha"], ref["format"]
+                )
             except (MlopsError, OSError) as exc:
                 logger.warning("Output %s of step %s not linked: %s", name, step, exc)
 
@@ -222,7 +227,7 @@ class PipelineRecorder:
     ) -> None:
         """Close the pipeline run with ``status`` (ok, failed, gate_failed, drift_stopped,
         killed); steps never reached are marked not run."""
-        with self.registry.transaction(f'the end of pipeline run {self.run.id}') as conn:
+        with self.registry.transaction(f"the end of pipeline run {self.run.id}") as conn:
             conn.execute(
                 "UPDATE pipeline_runs SET status = ?, failed_step = ?, message = ?, parity = ?,"
                 " ended_at = ? WHERE run_id = ?",
@@ -262,9 +267,7 @@ class PipelineRecorder:
                 )
             ]
         if not points:
-            points = [
-                (m["key"], int(m.get("step") or 0), m.get("value")) for m in last_values
-            ]
+            points = [(m["key"], int(m.get("step") or 0), m.get("value")) for m in last_values]
         for key, step, value in points:
             if key.startswith("drift."):
                 continue  # the step's own bookkeeping, not a result of the pipeline

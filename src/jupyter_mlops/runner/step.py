@@ -185,9 +185,7 @@ def _context_for(request: dict[str, Any], pipeline_dir: Path) -> Any:
     from . import step_api
     from .spec import DriftCheckSpec
 
-    checks = {
-        c["variable"]: DriftCheckSpec(**c) for c in request.get("drift_checks", ())
-    }
+    checks = {c["variable"]: DriftCheckSpec(**c) for c in request.get("drift_checks", ())}
     return step_api.StepContext(
         pipeline=request.get("pipeline", ""),
         step=request["step"],

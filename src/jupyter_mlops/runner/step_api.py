@@ -198,7 +198,8 @@ def check(
         )
     context = current_context()
     if context.registry is None:
-        return _detached_check(context, rules, values, raise_on_failure)
+        _detached_check(context, rules, values, raise_on_failure)
+        return None
     from .. import gates, queries
 
     registry = context.registry
