@@ -272,7 +272,10 @@ def test_run_pipeline_with_scikit_learn_lr_parameter_changes_the_metric(tmp_path
 def test_runner_and_step_processes_import_no_jupyter_package():
     probe = (
         "import sys, jupyter_mlops.runner, jupyter_mlops.runner.step,"
-        " jupyter_mlops.runner.step_api, jupyter_mlops.runner.kfp_step\n"
+        " jupyter_mlops.runner.step_api, jupyter_mlops.runner.kfp_step,"
+        " jupyter_mlops.runner.records, jupyter_mlops.runner.history,"
+        " jupyter_mlops.runner.parity, jupyter_mlops.runner.drift_check,"
+        " jupyter_mlops.runner.console, jupyter_mlops.runner.pipeline\n"
         "bad = [m for m in ('IPython', 'nbconvert', 'nbformat', 'ipywidgets', 'tornado',"
         " 'jupyterlab', 'jupyter_mlops.export') if m in sys.modules]\n"
         "print(bad)"
