@@ -11,118 +11,52 @@ A name found nowhere is an :class:`ExpressionError`: a misspelt metric never cou
 failed, or passed, rule. With no champion yet, comparisons with it are waived and the
 rule passes with the detail "no champion yet".
 
-Every evaluation is stored (``gate_evaluations`` and ``gate_results``) with its inputs and
-verdict, passed or failed. :func:`check` raises :class:`GateFailedError` on failure unless
+Every evaluation is stored (``gate_evaluations`` and ``gate_results``, see
+:mod:`jupyter_mlops.gate_records`) with its inputs and verdict, passed or failed. :func:`check` raises :class:`GateFailedError` on failure unless
 asked not to; :func:`promote` moves the alias only when every rule and expectation
 passes, in the same transaction that stores the evaluation, and records the move.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import numbers
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import expressions as ex
 from . import models
-from .errors import GateFailedError, InvalidInputError, NotFoundError
+from .errors import GateFailedError, InvalidInputError
 from .expectation_checks import ExpectationOutcome, check_frame
 from .expectations import Expectation, parse_expectations
+from .gate_records import (
+    DataChecked,
+    GateEvaluation,
+    GateResult,
+    evaluations,
+    get_evaluation,
+    store_evaluation,
+)
 from .registry import Registry
 from .rule_names import RuleNames
 from .rules import RuleOutcome, evaluate
 from .snapshot_checks import check_snapshot, load_snapshot_facts
-from .tracking import new_id
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class GateResult:
-    """One line of a gate: a rule or an expectation, what was found, what was required.
-
-    ``exact`` is false when ``actual`` is an estimate (an expectation checked on a
-    snapshot's profile rather than on the data).
-    """
-
-    rule: str
-    kind: str  # rule | expectation
-    passed: bool
-    actual: Any
-    expected: str
-    detail: str = ""
-    exact: bool = True
-
-    @property
-    def verdict(self) -> str:
-        return "passed" if self.passed else "failed"
-
-    def describe(self) -> str:
-        """``rule (actual A, expected E)``: how a failure is named in messages."""
-        actual = _short(self.actual)
-        return f"{self.rule} (actual {actual}, expected {self.expected})"
-
-
-@dataclass(frozen=True)
-class DataChecked:
-    """Which data the expectations were checked on, as stored with a gate evaluation."""
-
-    kind: str  # dataframe | snapshot
-    name: str | None
-    n_rows: int
-    n_columns: int
-    snapshot_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "n_rows": self.n_rows,
-            "n_columns": self.n_columns,
-            "snapshot_id": self.snapshot_id,
-        }
-
-
-@dataclass(frozen=True)
-class GateEvaluation:
-    """A stored evaluation: its verdict, every result, and what it was evaluated on."""
-
-    id: str
-    purpose: str  # check | promote
-    passed: bool
-    results: tuple[GateResult, ...]
-    run_id: str | None
-    run_name: str | None
-    model: str | None
-    version: int | None
-    alias: str | None
-    data: DataChecked | None
-    inputs: dict[str, Any]
-    evaluated_at: float
-
-    @property
-    def failed(self) -> tuple[GateResult, ...]:
-        return tuple(r for r in self.results if not r.passed)
-
-    @property
-    def summary(self) -> str:
-        """``passed: 3 of 3`` / ``failed: 1 of 3 failed``."""
-        if self.passed:
-            return f"passed: {len(self.results)} of {len(self.results)}"
-        return f"failed: {len(self.failed)} of {len(self.results)} failed"
-
-    def __repr__(self) -> str:
-        lines = [f"<GateEvaluation {self.id} {self.summary}>"]
-        for r in self.results:
-            lines.append(
-                f"  {r.verdict:6}  {r.describe()}" + (f" - {r.detail}" if r.detail else "")
-            )
-        return "\n".join(lines)
+__all__ = [
+    "DataChecked",
+    "GateEvaluation",
+    "GateResult",
+    "Promotion",
+    "check",
+    "evaluations",
+    "gate_failure",
+    "get_evaluation",
+    "latest_run",
+    "promote",
+]
 
 
 @dataclass(frozen=True)
@@ -139,14 +73,6 @@ class Promotion:
     @property
     def ref(self) -> str:
         return f"{self.model}@{self.alias}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if value is None:
-        return "none"
-    return str(value)[:80]
 
 
 # -- evaluating -------------------------------------------------------------------------------------
@@ -303,7 +229,7 @@ def check(
     data_results, described = _expectation_results(registry, expectations, data, data_name)
     scope = RuleNames(registry, plain, run_id, model, find_run=find_run if run_id is None else None)
     rule_results, resolved = _rule_results(parsed, scope)
-    evaluation = _store(
+    evaluation = store_evaluation(
         registry,
         purpose="check",
         results=(*rule_results, *data_results),
@@ -376,7 +302,7 @@ def promote(
         if checked:
             scope = RuleNames(registry, plain, version.run_id, version.model)
             rule_results, resolved = _rule_results(parsed, scope)
-            evaluation = _store(
+            evaluation = store_evaluation(
                 registry,
                 purpose="promote",
                 results=(*rule_results, *data_results),
@@ -438,167 +364,3 @@ def _inputs(
     if data is not None:
         inputs["data"] = data.to_dict()
     return inputs
-
-
-# -- storing and reading ---------------------------------------------------------------------------
-
-
-def _json_safe(value: Any) -> Any:
-    """JSON without NaN or infinities (SQLite's JSON functions reject them)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, numbers.Real):
-        return _json_safe(float(value))
-    return str(value)
-
-
-def _store(
-    registry: Registry,
-    *,
-    purpose: str,
-    results: tuple[GateResult, ...],
-    run_id: str | None,
-    model: str | None,
-    version_id: int | None,
-    alias: str | None,
-    data: DataChecked | None,
-    inputs: dict[str, Any],
-    notebook_path: str | None,
-) -> GateEvaluation:
-    evaluation_id = new_id()
-    now = time.time()
-    passed = all(r.passed for r in results)
-    n_failed = sum(1 for r in results if not r.passed)
-    with registry.transaction("the gate evaluation") as conn:
-        conn.execute(
-            "INSERT INTO gate_evaluations (id, purpose, run_id, model_version_id, alias, snapshot_id,"
-            " passed, n_rules, n_failed, inputs, notebook_path, evaluated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                evaluation_id,
-                purpose,
-                run_id,
-                version_id,
-                alias,
-                None if data is None else data.snapshot_id,
-                int(passed),
-                len(results),
-                n_failed,
-                json.dumps(_json_safe(inputs)),
-                notebook_path,
-                now,
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO gate_results (evaluation_id, seq, kind, rule, passed, actual, expected,"
-            " detail, exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    evaluation_id,
-                    seq,
-                    r.kind,
-                    r.rule,
-                    int(r.passed),
-                    json.dumps(_json_safe(r.actual)),
-                    r.expected,
-                    r.detail,
-                    int(r.exact),
-                )
-                for seq, r in enumerate(results)
-            ],
-        )
-    return get_evaluation(registry, evaluation_id)
-
-
-def get_evaluation(registry: Registry, evaluation_id: str) -> GateEvaluation:
-    """One stored evaluation by id."""
-    found = _evaluations(registry, "gate_evaluations.id = ?", [evaluation_id], limit=1)
-    if not found:
-        raise NotFoundError(f'No gate evaluation with id "{evaluation_id}"')
-    return found[0]
-
-
-def evaluations(
-    registry: Registry,
-    *,
-    run: str | None = None,
-    model: str | None = None,
-    limit: int = 50,
-) -> tuple[GateEvaluation, ...]:
-    """Stored evaluations, newest first, optionally of one run or one model's versions."""
-    from .queries import resolve_run
-
-    conditions: list[str] = ["1"]
-    params: list[Any] = []
-    if run is not None:
-        conditions.append("gate_evaluations.run_id = ?")
-        params.append(resolve_run(registry, run))
-    if model is not None:
-        conditions.append(
-            "(models.name = ? OR json_extract(gate_evaluations.inputs, '$.model') = ?)"
-        )
-        params += [model, model]
-    return tuple(_evaluations(registry, " AND ".join(conditions), params, limit=limit))
-
-
-def _evaluations(
-    registry: Registry, condition: str, params: list[Any], *, limit: int
-) -> list[GateEvaluation]:
-    rows = registry.query(
-        "SELECT gate_evaluations.*, runs.name AS run_name, models.name AS model_name,"
-        " model_versions.version AS version, snapshots.name AS snapshot_name"
-        " FROM gate_evaluations"
-        " LEFT JOIN runs ON runs.id = gate_evaluations.run_id"
-        " LEFT JOIN model_versions ON model_versions.id = gate_evaluations.model_version_id"
-        " LEFT JOIN models ON models.id = model_versions.model_id"
-        " LEFT JOIN snapshots ON snapshots.id = gate_evaluations.snapshot_id"
-        f" WHERE {condition} ORDER BY gate_evaluations.evaluated_at DESC LIMIT ?",
-        [*params, limit],
-    )
-    if not rows:
-        return []
-    ids = [r["id"] for r in rows]
-    marks = ", ".join("?" for _ in ids)
-    lines: dict[str, list[GateResult]] = {}
-    for r in registry.query(
-        f"SELECT * FROM gate_results WHERE evaluation_id IN ({marks}) ORDER BY evaluation_id, seq",
-        ids,
-    ):
-        lines.setdefault(r["evaluation_id"], []).append(
-            GateResult(
-                r["rule"],
-                r["kind"],
-                bool(r["passed"]),
-                json.loads(r["actual"]) if r["actual"] else None,
-                r["expected"],
-                r["detail"],
-                bool(r["exact"]),
-            )  # fmt: skip
-        )
-    found = []
-    for row in rows:
-        inputs = json.loads(row["inputs"])
-        data = inputs.get("data")
-        found.append(
-            GateEvaluation(
-                id=row["id"],
-                purpose=row["purpose"],
-                passed=bool(row["passed"]),
-                results=tuple(lines.get(row["id"], ())),
-                run_id=row["run_id"],
-                run_name=row["run_name"],
-                model=row["model_name"] or inputs.get("model"),
-                version=row["version"],
-                alias=row["alias"],
-                data=None if data is None else DataChecked(**data),
-                inputs=inputs,
-                evaluated_at=row["evaluated_at"],
-            )
-        )
-    return found
