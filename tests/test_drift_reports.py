@@ -311,7 +311,7 @@ def test_run_drift_check_against_a_models_training_snapshot_links_the_version(
     models.register(registry, {"w": 1}, "churn", snapshot="train", alias="champion")
     stored = run_drift_check(registry, "churn@champion", cur)
     assert stored.record.model_ref == "churn@1"
-    assert stored.record.reference_name == "train"
+    assert stored.record.reference_name == "train (churn@champion)"
     assert stored.record.reference_kind == "snapshot"
 
 
@@ -371,8 +371,8 @@ def test_current_data_cannot_be_a_profile_only_snapshot(
         ("nothing", "cur", NotFoundError, 'No file, snapshot or model version named "nothing"'),
         ("ref", "missing.csv", NotFoundError, 'No file at "missing.csv"'),
         ("ref", "gone", NotFoundError, 'No file or snapshot named "gone"'),
-        ("ref", 42, InvalidInputError, "Cannot check drift on a int as the current"),
-        ({"x": [1]}, "cur", InvalidInputError, "Cannot check drift on a dict as the reference"),
+        ("ref", 42, InvalidInputError, "current data of a drift check cannot be of type int"),
+        ({"x": [1]}, "cur", InvalidInputError, "reference of a drift check cannot be of type dict"),
         ("", "cur", InvalidInputError, "reference of a drift check is empty"),
     ],
 )
@@ -409,7 +409,13 @@ def test_sides_without_a_registry_read_files_only(
 
 @pytest.mark.parametrize(
     ("text", "names"),
-    [("a,b", ("a", "b")), (" a , b ,", ("a", "b")), (["x", "y"], ("x", "y")), (None, None)],
+    [
+        ("a,b", ("a", "b")),
+        (" a , b ,", ("a", "b")),
+        (["x", "y,z"], ("x", "y,z")),
+        ((), ()),
+        (None, None),
+    ],
 )
 def test_split_names_reads_option_lists(text: object, names: tuple[str, ...] | None) -> None:
     assert split_names(text) == names  # type: ignore[arg-type]
@@ -418,3 +424,66 @@ def test_split_names_reads_option_lists(text: object, names: tuple[str, ...] | N
 def test_split_names_refuses_an_empty_list() -> None:
     with pytest.raises(InvalidInputError, match="names no column"):
         split_names(" , ")
+
+
+# -- ordering and weight -------------------------------------------------------------------------
+
+
+def test_by_severity_puts_what_needs_attention_first() -> None:
+    rng = np.random.default_rng(SEED)
+    n = 4_000
+    ref = pd.DataFrame(
+        {
+            "same": rng.normal(0, 1, n),
+            "nulls": rng.normal(0, 1, n),
+            "shifted": rng.normal(0, 1, n),
+            "gone": rng.normal(0, 1, n),
+        }
+    )
+    cur = ref.drop(columns="gone").assign(
+        same=rng.normal(0, 1, n),
+        nulls=np.where(rng.random(n) < 0.3, np.nan, rng.normal(0, 1, n)),
+        shifted=rng.normal(1, 1, n),
+    )
+    order = [(c.column, c.decision, c.verdict) for c in drift_report(ref, cur).by_severity()]
+    assert order == [
+        ("shifted", "retrain", "drift"),
+        ("nulls", "review", "null-rate drift"),
+        ("gone", "review", "not tested"),
+        ("same", "monitor", "no drift"),
+    ]
+
+
+CORE_DRIFT_WITHOUT_JUPYTER = """
+import sys, tempfile, importlib.abc
+BLOCKED = ("IPython", "ipywidgets", "tornado", "nbconvert", "nbformat", "jupyter_server",
+           "jupyterlab", "ipykernel", "traitlets")
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is blocked: the core must not need it")
+sys.meta_path.insert(0, Block())
+import jupyter_mlops.drift_reports, jupyter_mlops.drift_checks, jupyter_mlops.drift_gate
+heavy = sorted({"pandas", "scipy"} & set(sys.modules))
+import numpy as np, pandas as pd
+import jupyter_mlops as mlops
+mlops.init(tempfile.mkdtemp())
+rng = np.random.default_rng(0)
+ref = pd.DataFrame({"x": rng.normal(0, 1, 2000)})
+stored = mlops.check_drift(ref, ref.assign(x=ref["x"] + 1))
+evaluation = mlops.check(drift=stored, raise_on_failure=False)
+print(heavy, stored.decision, evaluation.passed, repr(stored).split()[0])
+"""
+
+
+def test_drift_storage_and_gate_run_without_jupyter_and_import_light(
+    python_env: dict[str, str],
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CORE_DRIFT_WITHOUT_JUPYTER],
+        capture_output=True,
+        text=True,
+        env=python_env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] retrain False <StoredDriftReport"

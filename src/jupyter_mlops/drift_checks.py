@@ -207,11 +207,13 @@ def compare_sides(
 
 
 def split_names(text: str | Iterable[str] | None) -> tuple[str, ...] | None:
-    """Column names from ``"a,b"`` (as options give them) or from a list; ``None`` stays None."""
+    """Column names from ``"a,b"`` (as options give them) or from a list, kept as given;
+    ``None`` stays None."""
     if text is None:
         return None
-    items = text.split(",") if isinstance(text, str) else [str(item) for item in text]
-    names = tuple(item.strip() for item in items if item.strip())
+    if not isinstance(text, str):
+        return tuple(str(item).strip() for item in text)
+    names = tuple(item.strip() for item in text.split(",") if item.strip())
     if not names:
         raise InvalidInputError(
             f"{text!r} names no column", hint="Separate column names with commas: amount,age."
@@ -266,7 +268,8 @@ def _object_side(
 
         return DriftSide(as_frame(value), name or role, "dataframe")
     raise InvalidInputError(
-        f"Cannot check drift on a {type(value).__name__} as the {role}",
+        f"The {'reference' if role == 'reference' else 'current data'} of a drift check cannot"
+        f" be of type {type(value).__name__}",
         hint="Give a pandas DataFrame, a CSV/parquet file"
         + (", or a stored snapshot's name or id." if role == "reference" else "."),
     )
@@ -316,7 +319,11 @@ def _training_side(registry: Registry, text: str, name: str | None) -> DriftSide
         )
     snapshot = load_snapshot(registry, version.snapshot_id)
     return DriftSide(
-        snapshot.profile, name or snapshot.name, "snapshot", version.snapshot_id, version.ref
+        snapshot.profile,
+        name or f"{snapshot.name} ({text})",
+        "snapshot",
+        version.snapshot_id,
+        version.ref,
     )
 
 
@@ -345,16 +352,17 @@ def _materialized_side(registry: Registry, snapshot_id: str, name: str | None) -
 
 
 def _not_found(registry: Registry | None, text: str, role: str) -> NotFoundError:
+    side = "reference" if role == "reference" else "current data"
     looks_like_file = Path(text).suffix.lower() in DATA_SUFFIXES or os.sep in text
     if looks_like_file:
         return NotFoundError(
-            f'No file at "{text}" (the {role} of the drift check)',
+            f'No file at "{text}" (the {side} of the drift check)',
             hint=f"Check the path; a relative path is read from {Path.cwd()}.",
         )
     if registry is None:
         return NotFoundError(
             f'No file at "{text}", and no registry to look for a snapshot of that name '
-            f"(the {role} of the drift check)",
+            f"(the {side} of the drift check)",
             hint="Give a CSV/parquet file, or open a registry (%mlops init, --registry) "
             "to use stored snapshots; stored snapshots need a registry.",
         )
@@ -363,7 +371,7 @@ def _not_found(registry: Registry | None, text: str, role: str) -> NotFoundError
     )]  # fmt: skip
     what = "file, snapshot or model version" if role == "reference" else "file or snapshot"
     return NotFoundError(
-        f'No {what} named "{text}" (the {role} of the drift check)',
+        f'No {what} named "{text}" (the {side} of the drift check)',
         hint=f"Stored snapshots: {', '.join(names) or 'none yet'}. In a notebook, a DataFrame "
         "variable works too; take a reference with %mlops snapshot VAR --name NAME.",
     )
