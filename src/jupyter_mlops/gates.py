@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,27 +199,32 @@ def check(
     data: Any = None,
     data_name: str | None = None,
     expect: Iterable[str | Expectation] = (),
+    drift: Any = None,
     raise_on_failure: bool = True,
     notebook_path: str | None = None,
     find_run: Callable[[], str | None] | None = None,
 ) -> GateEvaluation:
-    """Evaluate rules and data expectations, store the evaluation, return it.
+    """Evaluate rules, data expectations and drift checks, store the evaluation, return it.
 
     ``run`` is the run whose metrics and parameters the rules read (an id, name or
     ``last``); without it ``find_run()`` is asked, once, when a rule needs a run.
-    ``model`` names the model whose aliases ``champion.x`` refers to. With
-    ``raise_on_failure`` a failed evaluation raises :class:`GateFailedError` after it is
-    stored; its ``results`` hold every line.
+    ``model`` names the model whose aliases ``champion.x`` refers to. ``drift`` adds drift
+    lines (see :mod:`jupyter_mlops.drift_gate`); their reports are stored and linked to
+    ``run``. With ``raise_on_failure`` a failed evaluation raises :class:`GateFailedError`
+    after it is stored; its ``results`` hold every line.
 
         check(registry, ["accuracy >= 0.85", "f1 > champion.f1 - 0.01"], run="tuned", model="churn")
+        check(registry, drift=("train", todays_df))
     """
+    from .drift_gate import drift_gates
     from .queries import resolve_run
 
     parsed = _parse_rules(rules)
     expectations = parse_expectations(expect)
-    if not parsed and not expectations and data is None:
+    drift_lines = drift_gates(drift)
+    if not parsed and not expectations and data is None and not drift_lines:
         raise InvalidInputError(
-            "Nothing to check: give at least one rule or expectation",
+            "Nothing to check: give at least one rule, expectation or drift check",
             hint='For example check(["accuracy >= 0.85"]) or %mlops gate "accuracy >= 0.85".',
         )
     if model is not None:
@@ -229,16 +234,17 @@ def check(
     data_results, described = _expectation_results(registry, expectations, data, data_name)
     scope = RuleNames(registry, plain, run_id, model, find_run=find_run if run_id is None else None)
     rule_results, resolved = _rule_results(parsed, scope)
+    drift_results = _drift_results(registry, drift_lines, run_id, None, notebook_path)
     evaluation = store_evaluation(
         registry,
         purpose="check",
-        results=(*rule_results, *data_results),
+        results=(*rule_results, *data_results, *drift_results),
         run_id=scope.run_id,
         model=scope.model,
         version_id=None,
         alias=None,
         data=described,
-        inputs=_inputs(plain, resolved, scope, described),
+        inputs=_inputs(plain, resolved, scope, described, drift=drift_results),
         notebook_path=notebook_path,
     )
     if not evaluation.passed and raise_on_failure:
@@ -275,26 +281,34 @@ def promote(
     data: Any = None,
     data_name: str | None = None,
     expect: Iterable[str | Expectation] = (),
+    drift: Any = None,
     notebook_path: str | None = None,
 ) -> Promotion:
     """Point ``alias`` at the version ``ref`` names, if every gate passes.
 
     The rules read the metrics of the version's own run; ``champion.f1`` reads the
     metrics of the run of the version the alias ``champion`` points at before the move.
-    The evaluation and the move are one transaction: another process promoting at the
-    same time cannot slip in between. A failed gate raises :class:`GateFailedError`
-    naming each failed rule; the alias stays where it was. Without gates the alias is
-    simply moved; every move is kept in the alias history.
+    Drift checks (``drift``, see :mod:`jupyter_mlops.drift_gate`) run first, outside the
+    lock, and their reports are linked to the version. The evaluation and the move are one
+    transaction: another process promoting at the same time cannot slip in between. A
+    failed gate raises :class:`GateFailedError` naming each failed rule; the alias stays
+    where it was. Without gates the alias is simply moved; every move is kept in the alias
+    history.
 
         promote(registry, "churn@4", "champion", gates=["f1 >= champion.f1 - 0.01"])
+        promote(registry, "churn@4", "champion", drift=("churn@4", todays_df))
     """
+    from .drift_gate import drift_gates
+
     models.check_alias(alias)
     version = models.resolve_version(registry, ref)
     parsed = _parse_rules(gates)
     expectations = parse_expectations(expect)
+    drift_lines = drift_gates(drift)
     plain = _plain_values(values)
     data_results, described = _expectation_results(registry, expectations, data, data_name)
-    checked = bool(parsed or expectations)
+    drift_results = _drift_results(registry, drift_lines, None, version.ref, notebook_path)
+    checked = bool(parsed or expectations or drift_results)
     evaluation = None
     with registry.transaction(f'the promotion of {version.ref} to "{alias}"') as conn:
         current = models.alias_target(registry, version.model, alias)
@@ -305,13 +319,21 @@ def promote(
             evaluation = store_evaluation(
                 registry,
                 purpose="promote",
-                results=(*rule_results, *data_results),
+                results=(*rule_results, *data_results, *drift_results),
                 run_id=version.run_id,
                 model=version.model,
                 version_id=version.id,
                 alias=alias,
                 data=described,
-                inputs=_inputs(plain, resolved, scope, described, current=current, alias=alias),
+                inputs=_inputs(
+                    plain,
+                    resolved,
+                    scope,
+                    described,
+                    current=current,
+                    alias=alias,
+                    drift=drift_results,
+                ),
                 notebook_path=notebook_path,
             )
         moved = (evaluation is None or evaluation.passed) and previous != version.version
@@ -349,6 +371,7 @@ def _inputs(
     *,
     current: models.ModelVersion | None = None,
     alias: str | None = None,
+    drift: Sequence[GateResult] = (),
 ) -> dict[str, Any]:
     inputs: dict[str, Any] = {"values": values, "resolved": resolved}
     if scope.run_id is not None:
@@ -363,4 +386,23 @@ def _inputs(
         )
     if data is not None:
         inputs["data"] = data.to_dict()
+    if drift:
+        inputs["drift"] = [
+            {"report_id": r.drift_report_id, "rule": r.rule, "decision": r.actual} for r in drift
+        ]
     return inputs
+
+
+def _drift_results(
+    registry: Registry,
+    lines: Sequence[Any],
+    run_id: str | None,
+    model: str | None,
+    notebook_path: str | None,
+) -> list[GateResult]:
+    """The drift lines, their reports made and stored (imported only when there are some)."""
+    if not lines:
+        return []
+    from .drift_gate import drift_results
+
+    return drift_results(registry, lines, run_id=run_id, model=model, notebook_path=notebook_path)
