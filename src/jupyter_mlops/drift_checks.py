@@ -155,22 +155,52 @@ def run_drift_check(
         discrete_max=discrete_max,
         seed=seed,
     )
-    report_id = record_drift_report(
+    report_id = store_report(
         registry,
         report,
-        reference_name=ref.name,
-        current_name=cur.name,
-        reference_snapshot_id=ref.snapshot_id,
-        reference_kind=ref.kind,
-        current_kind=cur.kind,
-        current_snapshot_id=cur.snapshot_id,
-        run_id=run_id,
-        model=model if model is not None else ref.model_ref,
+        ref,
+        cur,
         name=name,
+        run_id=run_id,
+        model=model,
         origin=origin,
         notebook_path=notebook_path,
     )
     return get_drift_report(registry, report_id)
+
+
+def store_report(
+    registry: Registry,
+    report: DriftReport,
+    reference: DriftSide,
+    current: DriftSide,
+    *,
+    name: str | None = None,
+    run_id: str | None = None,
+    model: str | None = None,
+    origin: str = "python",
+    notebook_path: str | None = None,
+) -> str:
+    """Store the report of two resolved sides with what they were; return the report's id.
+
+    A reference taken from a model version links the report to that version unless
+    ``model`` names another.
+    """
+    return record_drift_report(
+        registry,
+        report,
+        reference_name=reference.name,
+        current_name=current.name,
+        reference_snapshot_id=reference.snapshot_id,
+        reference_kind=reference.kind,
+        current_kind=current.kind,
+        current_snapshot_id=current.snapshot_id,
+        run_id=run_id,
+        model=model if model is not None else reference.model_ref,
+        name=name,
+        origin=origin,
+        notebook_path=notebook_path,
+    )
 
 
 def compare_sides(

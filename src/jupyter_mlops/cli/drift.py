@@ -165,8 +165,13 @@ def drift_command(
 
     Exits 0 (monitor), 1 (review) or 2 (retrain); 4 when the check cannot run.
     """
-    from ..drift_checks import compare_sides, current_side, reference_side, split_names
-    from ..drift_reports import record_drift_report
+    from ..drift_checks import (
+        compare_sides,
+        current_side,
+        reference_side,
+        split_names,
+        store_report,
+    )
 
     try:
         registry = None
@@ -192,18 +197,8 @@ def drift_command(
         )
         report_id = None
         if registry is not None and not no_store:
-            report_id = record_drift_report(
-                registry,
-                report,
-                reference_name=ref.name,
-                current_name=cur.name,
-                reference_snapshot_id=ref.snapshot_id,
-                reference_kind=ref.kind,
-                current_kind=cur.kind,
-                current_snapshot_id=cur.snapshot_id,
-                model=model if model is not None else ref.model_ref,
-                name=name,
-                origin="cli",
+            report_id = store_report(
+                registry, report, ref, cur, name=name, model=model, origin="cli"
             )
     except MlopsError as error:
         _bad_input(error)
