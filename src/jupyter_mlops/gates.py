@@ -1,4 +1,5 @@
-"""Validation gates: rules on a run's metrics and expectations on data, evaluated and stored.
+"""Validation gates: rules on a run's metrics, expectations on data and drift checks,
+evaluated and stored.
 
     evaluation = check(registry, ["accuracy >= 0.85", "latency_ms < 50"], run="baseline")
     evaluation.passed, [r.verdict for r in evaluation.results]
@@ -9,7 +10,8 @@ Rules name metrics and parameters of a run, values given, and ``champion.f1`` (t
 of the run of the version an alias points at); :mod:`jupyter_mlops.rule_names` says how.
 A name found nowhere is an :class:`ExpressionError`: a misspelt metric never counts as a
 failed, or passed, rule. With no champion yet, comparisons with it are waived and the
-rule passes with the detail "no champion yet".
+rule passes with the detail "no champion yet". Drift checks (``drift=``) become lines of
+their own: see :mod:`jupyter_mlops.drift_gate`.
 
 Every evaluation is stored (``gate_evaluations`` and ``gate_results``, see
 :mod:`jupyter_mlops.gate_records`) with its inputs and verdict, passed or failed. :func:`check` raises :class:`GateFailedError` on failure unless

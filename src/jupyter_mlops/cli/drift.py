@@ -142,7 +142,7 @@ def print_report(report: Any, *, reference: str, current: str, report_id: str | 
 @click.option("--columns", "-c", default=None, metavar="A,B", help="Compare only these columns.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level.")
 @click.option(
-    "--critical", default=None, metavar="A,B", help="Columns whose any drift fails the gate."
+    "--critical", default=None, metavar="A,B", help="Columns where any drift fails the gate."
 )
 @click.option("--name", "-n", default=None, help="A label for the stored report.")
 @click.option("--model", "-m", default=None, metavar="NAME@VERSION", help="Link to a model.")
@@ -160,8 +160,8 @@ def drift_command(
     as_json: bool,
     no_store: bool,
 ) -> None:
-    """Check CUR (a CSV/parquet file or stored snapshot) for drift against REF (a file, a
-    stored snapshot, or a model version's training data, e.g. churn@champion).
+    """Check CUR (a CSV/parquet file, or a snapshot stored with its data) for drift against
+    REF (a file, a stored snapshot, or a model version's training data: churn@champion).
 
     Exits 0 (monitor), 1 (review) or 2 (retrain); 4 when the check cannot run.
     """

@@ -39,7 +39,7 @@ def _drift_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", "-c", default=None, metavar="A,B", help="compare only these")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
     parser.add_argument(
-        "--critical", default=None, metavar="A,B", help="columns whose any drift fails the gate"
+        "--critical", default=None, metavar="A,B", help="columns where any drift fails the gate"
     )
     parser.add_argument("--name", "-n", default=None, help="a label for the stored report")
     parser.add_argument(
