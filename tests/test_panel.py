@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,14 +10,16 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops
-from browser.lab import LabServer, running_jupyterlab
-from browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
+from jupyter_mlops.registry import Registry
+
+from .browser.lab import LabServer, running_jupyterlab
+from .browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
 
 pytest.importorskip("playwright", reason="the browser tests need the playwright package")
 from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-pytest_plugins = ("browser.fixtures",)
+pytest_plugins = ("tests.browser.fixtures",)
 
 # The panel polls every 2 s; give a change three polls to show.
 POLL_WAIT_MS = 7_000
@@ -36,12 +37,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 @pytest.fixture
 def registry(lab: LabServer) -> Iterator[Path]:
-    """A real SQLite file where the server looks for the registry; removed afterwards."""
+    """An empty registry where the server looks for one (as %mlops init makes it); removed
+    afterwards."""
+    Registry.init(lab.root_dir).close()
     path = lab.root_dir / ".mlops" / "registry.db"
-    path.parent.mkdir()
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE probe (x INTEGER)")
-    connection.close()
     try:
         yield path
     finally:
@@ -70,9 +69,8 @@ def test_panel_shows_a_new_registry_without_being_reloaded(page: Page, lab: LabS
     expect(panel.locator(".jp-mlops-notice")).to_contain_text("No registry found")
 
     path = lab.root_dir / ".mlops" / "registry.db"
-    path.parent.mkdir()
     try:
-        sqlite3.connect(path).close()  # creates the (empty) database file
+        Registry.init(lab.root_dir).close()  # what %mlops init does
 
         expect(panel.locator(".jp-mlops-registry-path")).to_have_text(
             str(path.resolve()), timeout=POLL_WAIT_MS
