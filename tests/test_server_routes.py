@@ -536,3 +536,65 @@ async def test_injection_attempts_are_refused_or_harmless_and_change_nothing(
         assert body.get("runs", body.get("evaluations")) == []
 
     assert registry_rows(registry.path) == before
+
+
+# -- the browser tests' stand-in answers as the server does ---------------------------------------
+
+
+def _shape(value: Any) -> Any:
+    """The keys of every object in ``value`` (the first item of each list), recursively."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value and isinstance(value[0], (dict, list)) else []
+    return None
+
+
+def _same_keys(stand_in: Any, real: Any, where: str = "") -> list[str]:
+    """Where the two shapes differ: keys one has and the other lacks (free-form maps aside)."""
+    if isinstance(stand_in, dict) and isinstance(real, dict):
+        if where.endswith((".params", ".metrics", ".tags", ".series", ".aliases", ".packages")):
+            return []  # keyed by the user's names, not by the contract
+        problems = [f"{where}.{k}: only in the stand-in" for k in stand_in.keys() - real.keys()]
+        problems += [
+            f"{where}.{k}: missing from the stand-in" for k in real.keys() - stand_in.keys()
+        ]
+        for key in stand_in.keys() & real.keys():
+            problems += _same_keys(stand_in[key], real[key], f"{where}.{key}")
+        return problems
+    if isinstance(stand_in, list) and isinstance(real, list) and stand_in and real:
+        return _same_keys(stand_in[0], real[0], f"{where}[]")
+    return []
+
+
+async def test_browser_stand_in_answers_with_the_servers_keys(
+    jp_fetch, populated: Table, with_models: dict[str, Any], registry: Registry
+):
+    import pandas as pd
+
+    from .browser.contract import ContractStandIn
+
+    with mlops.start_run("with-code", experiment="churn") as run:
+        run.record_cell("lr = 0.1", execution_count=1)
+        run.log(loss=1.0)
+        run.log(loss=0.5)
+    store_snapshot(registry, pd.DataFrame({"a": [1]}), "train", run_id=run.id)
+    stand_in = ContractStandIn()
+    routes = {
+        "experiments": ((), {}),
+        "runs": ((), {"experiment": "churn"}),
+        "snapshots": ((), {}),
+        "models": ((), {}),
+        "gates": ((), {}),
+    }
+    problems = []
+    for route, (_, params) in routes.items():
+        real = await get_json(jp_fetch, route, **params)
+        _, answer = stand_in._respond(route, None, {"experiment": "churn"})
+        problems += _same_keys(_shape(answer), _shape(real), route)
+    real_detail = await get_json(jp_fetch, "runs", run.id)
+    real_detail["gates"] = (await get_json(jp_fetch, "runs", with_models["first"]))["gates"]
+    _, answer = stand_in._respond("runs", stand_in.runs[5]["id"], {})
+    problems += _same_keys(_shape(answer), _shape(real_detail), "runs/ID")
+
+    assert problems == []
