@@ -160,9 +160,12 @@ async def test_a_file_that_is_not_a_registry_answers_409_and_is_left_alone(
     before = path.read_bytes()
 
     code, body = await _fetch_error(jp_fetch, "jupyter-mlops", "api", "runs")
+    changes = json.loads((await jp_fetch("jupyter-mlops", "api", "changes")).body)
 
     assert code == 409
     assert message in body["message"] and body["hint"]
+    # the poll still answers, so the panel shows the section's error, not "no connection"
+    assert changes["marker"].startswith(f"unusable:{path}:")
     assert path.read_bytes() == before
 
 

@@ -431,6 +431,22 @@ async def test_sections_without_their_tables_answer_404_in_words(
     assert body["message"] == message and body["hint"]
 
 
+@pytest.mark.parametrize(
+    ("route", "table"), [("drift", "drift_reports"), ("pipelines", "pipeline_runs")]
+)
+async def test_sections_with_tables_this_version_cannot_read_say_to_upgrade(
+    jp_fetch, registry: Registry, route: str, table: str
+):
+    with registry.transaction("a table from a newer schema") as conn:
+        conn.execute(f"CREATE TABLE {table} (id TEXT PRIMARY KEY)")
+
+    code, body = await get_error(jp_fetch, route)
+
+    assert code == 404
+    assert "this version of the panel cannot show them" in body["message"]
+    assert "pip install -U jupyter-mlops" in body["hint"]
+
+
 @pytest.mark.parametrize("route", ["experiments", "runs", "models", "snapshots", "gates"])
 async def test_data_routes_answer_404_without_a_registry(jp_fetch, route: str):
     code, body = await get_error(jp_fetch, route)

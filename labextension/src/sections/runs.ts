@@ -165,7 +165,7 @@ export class RunsSection extends Section {
     this.setSort(this.sort === key ? `-${key}` : key);
   }
 
-  protected async render(): Promise<Node> {
+  protected async render(retried = false): Promise<Node> {
     const listed = await requestOptional<IExperiments>('experiments');
     const experiments = listed?.experiments ?? [];
     if (experiments.length === 0) {
@@ -193,10 +193,10 @@ export class RunsSection extends Section {
     if (page === null) {
       return this.empty(NO_RUNS);
     }
-    if (page.runs.length === 0 && page.total > 0 && this.page > 1) {
+    if (page.runs.length === 0 && page.total > 0 && this.page > 1 && !retried) {
       // Fewer runs than before (a filter, a deletion): show the last page there is.
       this.page = Math.max(1, Math.ceil(page.total / page.page_size));
-      return this.render();
+      return this.render(true);
     }
     this.showSort(page.columns.params, page.columns.metrics);
     if (page.runs.length === 0) {

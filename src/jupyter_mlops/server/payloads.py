@@ -106,7 +106,10 @@ def whole_number(raw: str | None, name: str, *, default: int, low: int, high: in
 
 
 def _text(raw: str | None) -> str | None:
-    return raw.strip() or None if raw is not None else None
+    """The argument without surrounding blanks; None when absent or blank."""
+    if raw is None:
+        return None
+    return raw.strip() or None
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -414,30 +417,36 @@ def _evaluation(evaluation: GateEvaluation) -> dict[str, Any]:
 
 def drift_payload(registry: Registry) -> dict[str, Any]:
     """``GET drift``: 404 until the registry has a ``drift_reports`` table."""
-    require_table(
+    return _section_to_come(
         registry,
         DRIFT_TABLE,
         "No drift reports recorded yet",
         "Reports appear here when a notebook or a pipeline checks data against a"
         " reference snapshot.",
-    )
-    raise NotFoundError(
-        "This registry has drift reports, but this version of the panel cannot show them",
-        hint="Upgrade jupyter-mlops (pip install -U jupyter-mlops) and restart JupyterLab.",
+        "drift reports",
     )
 
 
 def pipelines_payload(registry: Registry) -> dict[str, Any]:
     """``GET pipelines``: 404 until the registry has a ``pipeline_runs`` table."""
-    require_table(
+    return _section_to_come(
         registry,
         PIPELINE_RUNS_TABLE,
         "No pipeline runs recorded yet",
         "Export a notebook with jupyter mlops export NOTEBOOK -o DIR, then run"
         " jupyter mlops pipeline run DIR.",
+        "pipeline runs",
     )
+
+
+def _section_to_come(
+    registry: Registry, table: str, empty: str, how_to_fill: str, what: str
+) -> dict[str, Any]:
+    """A section whose table a later schema adds: 404 in words while the table is missing,
+    and a 404 that says to upgrade when a newer jupyter-mlops has made it."""
+    require_table(registry, table, empty, how_to_fill)
     raise NotFoundError(
-        "This registry has pipeline runs, but this version of the panel cannot show them",
+        f"This registry has {what}, but this version of the panel cannot show them",
         hint="Upgrade jupyter-mlops (pip install -U jupyter-mlops) and restart JupyterLab.",
     )
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RegistryNotFoundError
+from ..errors import RegistryError, RegistryNotFoundError
 from ..registry import ENV_VAR, Registry, locate
 from ..registry import _file_for as file_named_by  # the same rule as locate() for the variable
 
@@ -107,7 +107,13 @@ class RegistrySource:
             if not location.exists or location.path is None:
                 self._close()
                 return f"none:{location.path or ''}"
-            registry = self._current()
+            try:
+                registry = self._current()
+            except RegistryError:
+                # Not usable (not a registry, locked...): the sections say why; the marker
+                # still follows the file, so they are asked again when it changes.
+                stat = location.path.stat()
+                return f"unusable:{location.path}:{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
             identity = self._identity
             assert identity is not None
             return f"{identity.path}:{identity.inode}:{registry.change_marker()}"
