@@ -349,7 +349,7 @@ def test_models_show_versions_aliases_and_gate_verdicts(
     )
     screenshot(page, "panel-models")
 
-    rows.nth(0).locator(".jp-mlops-link").click()  # the run that made version 2
+    rows.nth(0).get_by_role("button", name="rf-005").click()  # the run that made version 2
 
     expect(_run_page(page).locator(".jp-mlops-run-id")).to_have_text(data.runs[5]["id"])
     expect(_run_page(page).locator(".jp-mlops-fields").first).to_contain_text("churn@2 (champion)")

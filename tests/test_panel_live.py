@@ -192,9 +192,14 @@ def test_the_model_alias_is_shown(page: Page, panel: Locator):
 
     model = panel.locator('.jp-mlops-model[data-model="live-model"]')
     expect(model.locator(".jp-mlops-alias")).to_have_text(["champion → v1"])
-    best = max(range(N_RUNS), key=accuracy)
-    expect(model.locator(".jp-mlops-versions-table tbody tr")).to_contain_text(run_name(best))
     screenshot(page, "live-models")
+    model.locator(".jp-mlops-version-link").click()  # the version opens the run that trained it
+
+    best = max(range(N_RUNS), key=accuracy)
+    expect(_run_page(page).locator(".jp-mlops-run-name")).to_have_text(run_name(best))
+    expect(_run_page(page).locator(".jp-mlops-fields").first).to_contain_text(
+        "live-model@1 (champion)"
+    )
 
 
 def test_a_run_named_like_markup_is_shown_as_text(page: Page, panel: Locator, page_watch):

@@ -102,13 +102,19 @@ export class ModelsSection extends Section {
           ['Version', 0],
           ['Aliases', 0],
           ['Gates', 0],
-          ['Run', 1],
-          ['Metrics', 2],
-          ['Created', 3],
-          ['Flavor', 4]
+          ['Run', 2],
+          ['Metrics', 3],
+          ['Created', 4],
+          ['Flavor', 5]
         ],
         model.versions.map(version => [
-          `v${version.version}`,
+          // The version opens the run that trained it, whether or not the Run column fits.
+          version.run_id
+            ? button(`v${version.version}`, () => this.host.openRun(version.run_id as string), {
+                className: 'jp-mlops-link jp-mlops-version-link',
+                title: `Open the run that trained v${version.version}`
+              })
+            : `v${version.version}`,
           (version.aliases ?? []).join(', ') || MISSING,
           version.gate ? verdictBadge(version.gate) : MISSING,
           this.runLink(version.run_id, version.run_name),
