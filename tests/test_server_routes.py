@@ -418,33 +418,63 @@ async def test_gates_list_evaluations_newest_first_and_filter(
     assert code == 400 and "limit" in body["message"]
 
 
-@pytest.mark.parametrize(
-    ("route", "message"),
-    [("drift", "No drift reports recorded yet"), ("pipelines", "No pipeline runs recorded yet")],
-)
-async def test_sections_without_their_tables_answer_404_in_words(
-    jp_fetch, registry: Registry, route: str, message: str
-):
-    code, body = await get_error(jp_fetch, route)
+async def test_pipelines_answer_404_in_words_until_their_table_exists(jp_fetch, registry: Registry):
+    code, body = await get_error(jp_fetch, "pipelines")
 
     assert code == 404
-    assert body["message"] == message and body["hint"]
+    assert body["message"] == "No pipeline runs recorded yet" and body["hint"]
 
 
-@pytest.mark.parametrize(
-    ("route", "table"), [("drift", "drift_reports"), ("pipelines", "pipeline_runs")]
-)
-async def test_sections_with_tables_this_version_cannot_read_say_to_upgrade(
-    jp_fetch, registry: Registry, route: str, table: str
-):
+async def test_pipelines_table_from_a_newer_schema_says_to_upgrade(jp_fetch, registry: Registry):
     with registry.transaction("a table from a newer schema") as conn:
-        conn.execute(f"CREATE TABLE {table} (id TEXT PRIMARY KEY)")
+        conn.execute("CREATE TABLE pipeline_runs (id TEXT PRIMARY KEY)")
 
-    code, body = await get_error(jp_fetch, route)
+    code, body = await get_error(jp_fetch, "pipelines")
 
     assert code == 404
     assert "this version of the panel cannot show them" in body["message"]
     assert "pip install -U jupyter-mlops" in body["hint"]
+
+
+async def test_drift_answers_404_in_words_on_a_registry_made_before_drift_reports(
+    jp_fetch, registry: Registry
+):
+    with registry.transaction("an old registry") as conn:
+        conn.execute("DROP VIEW drift_columns_view")
+        conn.execute("DROP VIEW drift_reports_view")
+        conn.execute("DROP TABLE drift_columns")
+        conn.execute("DROP TABLE drift_reports")
+
+    code, body = await get_error(jp_fetch, "drift")
+
+    assert code == 404
+    assert body["message"] == "No drift reports recorded yet" and body["hint"]
+
+
+async def test_drift_lists_reports_newest_first_with_columns_worst_first(
+    jp_fetch, registry: Registry
+):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"<b>age</b>": rng.normal(40, 5, 5000), "plan": ["a", "b"] * 2500})
+    mlops.snapshot(reference, name="train")
+    same = reference.sample(frac=1.0, random_state=1)
+    shifted = reference.assign(**{"<b>age</b>": reference["<b>age</b>"] + 10})
+    assert (await get_json(jp_fetch, "drift")) == {"reports": []}
+    mlops.check_drift("train", same, name="quiet day")
+    mlops.check_drift("train", shifted, name="shifted day")
+
+    reports = (await get_json(jp_fetch, "drift"))["reports"]
+
+    assert [r["name"] for r in reports] == ["shifted day", "quiet day"]
+    assert [r["decision"] for r in reports] == ["retrain", "monitor"]
+    shifted_columns = reports[0]["columns"]
+    assert [c["column"] for c in shifted_columns] == ["<b>age</b>", "plan"]
+    assert shifted_columns[0]["decision"] == "retrain" and shifted_columns[0]["test"] == "ks"
+    assert 0 < shifted_columns[0]["effect"] and shifted_columns[0]["p_adjusted"] < 0.01
+    assert reports[0]["reference"] == "train"
 
 
 @pytest.mark.parametrize("route", ["experiments", "runs", "models", "snapshots", "gates"])
@@ -487,9 +517,6 @@ async def test_server_follows_a_registry_that_appears_and_is_replaced(
     assert [e["name"] for e in listed["experiments"]] == ["first"] and marker != none_marker
 
     shutil.rmtree(jp_root_dir / ".mlops")  # replaced: a new file at the same path
-    # the tracking caches ids per registry path; this process starts afresh like a new kernel
-    monkeypatch.setattr(tracking, "_environment_ids", {})
-    monkeypatch.setattr(tracking, "_experiment_ids", {})
     second = Registry.init(jp_root_dir)
     with mlops.start_run("two", experiment="second", registry=second):
         pass

@@ -415,16 +415,64 @@ def _evaluation(evaluation: GateEvaluation) -> dict[str, Any]:
 # -- sections whose tables come with later migrations ---------------------------------------
 
 
-def drift_payload(registry: Registry) -> dict[str, Any]:
-    """``GET drift``: 404 until the registry has a ``drift_reports`` table."""
-    return _section_to_come(
+def drift_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
+    """``GET drift``: the newest reports with their per-column verdicts, worst first.
+
+    404 while the registry has no ``drift_reports`` table (a registry made before drift
+    reports existed), which the panel shows as "No drift reports recorded yet".
+    """
+    require_table(
         registry,
         DRIFT_TABLE,
         "No drift reports recorded yet",
         "Reports appear here when a notebook or a pipeline checks data against a"
         " reference snapshot.",
-        "drift reports",
     )
+    from ..drift_reports import drift_reports
+
+    records = drift_reports(registry, limit=limit)
+    columns: dict[str, list[dict[str, Any]]] = {record.id: [] for record in records}
+    if records:
+        marks = ", ".join("?" for _ in records)
+        severity = "CASE decision WHEN 'retrain' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
+        for row in registry.query(
+            "SELECT report_id, column_name, decision, verdict, reason, test, statistic,"
+            f" p_adjusted, effect, effect_name FROM drift_columns WHERE report_id IN ({marks})"
+            f" ORDER BY report_id, {severity}, seq",
+            [record.id for record in records],
+        ):
+            columns[row["report_id"]].append(
+                {
+                    "column": row["column_name"],
+                    "decision": row["decision"],
+                    "verdict": row["verdict"],
+                    "reason": row["reason"],
+                    "test": row["test"],
+                    "statistic": json_safe(row["statistic"]),
+                    "p_adjusted": json_safe(row["p_adjusted"]),
+                    "effect": json_safe(row["effect"]),
+                    "effect_name": row["effect_name"],
+                }
+            )
+    return {
+        "reports": [
+            {
+                "id": record.id,
+                "name": record.name,
+                "created_at": json_safe(record.created_at),
+                "decision": record.decision,
+                "gate_passed": record.gate_passed,
+                "reference": record.reference_name,
+                "current": record.current_name,
+                "run_id": record.run_id,
+                "model": record.model_ref,
+                "summary": record.summary,
+                "subsampled": record.subsampled,
+                "columns": columns[record.id],
+            }
+            for record in records
+        ]
+    }
 
 
 def pipelines_payload(registry: Registry) -> dict[str, Any]:
