@@ -121,8 +121,9 @@ def package_version(python: Path | str, distribution: str) -> str | None:
         "try: print(m.version(sys.argv[1]))\n"
         "except m.PackageNotFoundError: pass\n"
     )
-    done = subprocess.run([str(python), "-c", code, distribution], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [str(python), "-c", code, distribution], capture_output=True, text=True, check=False
+    )
     return done.stdout.strip() or None
 
 
@@ -151,8 +152,9 @@ def run_worker(
     command = [str(python), *argv, str(out_path)]
     what = " ".join(arg for arg in argv if "\n" not in arg)
     try:
-        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        done = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         out_path.unlink(missing_ok=True)
         raise BenchError(f"`{what}` did not finish in {timeout:.0f} s") from exc
@@ -197,16 +199,26 @@ class Timing:
         return max(self.samples)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"median": self.median, "min": self.best, "max": self.worst, "n": self.n,
-                "samples": list(self.samples)}
+        return {
+            "median": self.median,
+            "min": self.best,
+            "max": self.worst,
+            "n": self.n,
+            "samples": list(self.samples),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Timing:
         return cls(tuple(data["samples"]))
 
 
-def repeat_timed(action: Callable[[], object], *, min_repeats: int = 3, max_repeats: int = 50,
-                 budget_seconds: float = 10.0) -> tuple[Timing, object]:
+def repeat_timed(
+    action: Callable[[], object],
+    *,
+    min_repeats: int = 3,
+    max_repeats: int = 50,
+    budget_seconds: float = 10.0,
+) -> tuple[Timing, object]:
     """Time ``action`` at least ``min_repeats`` times, more while the budget lasts.
 
     Returns the timings and the last result (so the caller can check that the action
@@ -310,9 +322,11 @@ def _filesystem_of(directory: Path) -> str:
 
 def git_commit(directory: Path) -> str:
     """The short commit of ``directory``'s checkout, with ``+dirty`` when it has changes."""
+
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(directory), *args], capture_output=True, text=True, check=False
+        )
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
@@ -362,8 +376,9 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         padded = (str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True))
         return "  ".join(padded).rstrip()
 
-    return "\n".join([line(headers), line(["-" * width for width in widths]),
-                      *(line(row) for row in rows)])
+    return "\n".join(
+        [line(headers), line(["-" * width for width in widths]), *(line(row) for row in rows)]
+    )
 
 
 def update_results_section(path: Path, heading: str, body: str) -> None:

@@ -42,7 +42,6 @@ class Sizes:
     open_repeats: int
 
 
-
 # -- the data, the same for both tools -----------------------------------------------------------
 
 
@@ -53,14 +52,21 @@ def point_values(count: int, seed: int) -> list[float]:
 
 
 def run_params(i: int, rng: random.Random) -> dict[str, Any]:
-    return {"lr": round(10 ** rng.uniform(-4, -1), 6), "max_depth": rng.randint(2, 12),
-            "n_estimators": rng.choice((50, 100, 200, 400)),
-            "optimizer": rng.choice(("adam", "sgd", "rmsprop")), "seed": i}
+    return {
+        "lr": round(10 ** rng.uniform(-4, -1), 6),
+        "max_depth": rng.randint(2, 12),
+        "n_estimators": rng.choice((50, 100, 200, 400)),
+        "optimizer": rng.choice(("adam", "sgd", "rmsprop")),
+        "seed": i,
+    }
 
 
 def run_metrics(rng: random.Random) -> dict[str, float]:
-    return {"accuracy": rng.uniform(0.5, 0.99), "loss": rng.uniform(0.01, 2.0),
-            "f1": rng.uniform(0.4, 0.98)}
+    return {
+        "accuracy": rng.uniform(0.5, 0.99),
+        "loss": rng.uniform(0.01, 2.0),
+        "f1": rng.uniform(0.4, 0.98),
+    }
 
 
 def population_rows(count: int, seed: int) -> list[tuple[str, dict[str, Any], dict[str, float]]]:
@@ -104,7 +110,7 @@ def ours_log_point(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[st
         run.flush()
         for cell in range(sizes.cells):
             first = sizes.warmup_points + cell * n
-            cell_values = values[first:first + n]
+            cell_values = values[first : first + n]
             started = time.perf_counter()
             for offset, value in enumerate(cell_values):
                 mlops.log(accuracy=value, step=first + offset)
@@ -132,12 +138,12 @@ def ours_one_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str,
 
     first = timed(lambda: one(*rows[0]))  # the first run in a process captures the environment
     samples = [timed(lambda row=row: one(*row)) for row in rows[1:]]
-    finished = registry.query_one(
-        "SELECT COUNT(*) FROM runs WHERE status = 'finished'")[0]
+    finished = registry.query_one("SELECT COUNT(*) FROM runs WHERE status = 'finished'")[0]
     params = registry.query_one("SELECT COUNT(*) FROM params")[0]
     metrics = registry.query_one("SELECT COUNT(*) FROM metric_summaries")[0]
     assert (finished, params, metrics) == (len(rows), 5 * len(rows), 3 * len(rows)), (
-        f"{finished} runs, {params} params, {metrics} metrics stored for {len(rows)} runs")
+        f"{finished} runs, {params} params, {metrics} metrics stored for {len(rows)} runs"
+    )
     return {"run": Timing(tuple(samples)).to_dict(), "first_run": first}
 
 
@@ -187,8 +193,11 @@ def mlflow_version() -> dict[str, str]:
     import mlflow
     import sqlalchemy
 
-    return {"mlflow": mlflow.__version__, "sqlalchemy": sqlalchemy.__version__,
-            "sqlite": sqlite3.sqlite_version}
+    return {
+        "mlflow": mlflow.__version__,
+        "sqlalchemy": sqlalchemy.__version__,
+        "sqlite": sqlite3.sqlite_version,
+    }
 
 
 def mlflow_uri(store: Path) -> str:
@@ -218,11 +227,12 @@ def mlflow_log_point(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[
             mlflow.flush_async_logging()
         for cell in range(sizes.cells):
             first = sizes.warmup_points + cell * n
-            cell_values = values[first:first + n]
+            cell_values = values[first : first + n]
             started = time.perf_counter()
             for offset, value in enumerate(cell_values):
-                mlflow.log_metric("accuracy", value, step=first + offset,
-                                  synchronous=not asynchronous)
+                mlflow.log_metric(
+                    "accuracy", value, step=first + offset, synchronous=not asynchronous
+                )
             logged = time.perf_counter()
             if asynchronous:
                 mlflow.flush_async_logging()
@@ -232,8 +242,10 @@ def mlflow_log_point(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[
     stored = len(client.get_metric_history(run.info.run_id, "accuracy"))
     expected = sizes.warmup_points + n * sizes.cells
     assert stored == expected, f"{stored} points stored, {expected} logged"
-    return point_figures(calls, flushes, n) | {"points_stored": stored,
-                                                "asynchronous": asynchronous}
+    return point_figures(calls, flushes, n) | {
+        "points_stored": stored,
+        "asynchronous": asynchronous,
+    }
 
 
 def mlflow_one_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
@@ -251,8 +263,11 @@ def mlflow_one_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[st
     first = timed(lambda: one(*rows[0]))
     samples = [timed(lambda row=row: one(*row)) for row in rows[1:]]
     runs = client.search_runs([experiment_id], max_results=len(rows) + 10)
-    finished = [r for r in runs if r.info.status == "FINISHED"
-                and len(r.data.params) == 5 and len(r.data.metrics) == 3]
+    finished = [
+        r
+        for r in runs
+        if r.info.status == "FINISHED" and len(r.data.params) == 5 and len(r.data.metrics) == 3
+    ]
     assert len(finished) == len(rows), f"{len(finished)} complete runs stored for {len(rows)}"
     return {"run": Timing(tuple(samples)).to_dict(), "first_run": first}
 
@@ -267,15 +282,21 @@ def mlflow_population(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict
     for name, params, metrics in rows:
         now = int(time.time() * 1000)
         run_id = client.create_run(experiment_id, run_name=name, start_time=now).info.run_id
-        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
-                         params=[Param(k, str(v)) for k, v in params.items()])
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+            params=[Param(k, str(v)) for k, v in params.items()],
+        )
         client.set_terminated(run_id)
     elapsed = time.perf_counter() - started
     runs = client.search_runs([experiment_id], max_results=sizes.population + 10)
     finished = sum(1 for r in runs if r.info.status == "FINISHED")
     assert finished == sizes.population, f"{finished} of {sizes.population} runs stored"
-    return {"setup": elapsed, "runs": finished,
-            "method": "MlflowClient create_run + log_batch + set_terminated, per run"}
+    return {
+        "setup": elapsed,
+        "runs": finished,
+        "method": "MlflowClient create_run + log_batch + set_terminated, per run",
+    }
 
 
 def mlflow_best_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
@@ -283,8 +304,9 @@ def mlflow_best_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[s
     experiment_id = client.get_experiment_by_name(POPULATION_EXPERIMENT).experiment_id
 
     def best() -> Any:
-        return client.search_runs([experiment_id], order_by=["metrics.accuracy DESC"],
-                                  max_results=1)[0]
+        return client.search_runs(
+            [experiment_id], order_by=["metrics.accuracy DESC"], max_results=1
+        )[0]
 
     timing, run = first_then_repeats(best, sizes)
     expected = expected_best(sizes.population, SEED)
@@ -299,7 +321,8 @@ def mlflow_runs_frame(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict
     client = mlflow_client(store)
     experiment_id = client.get_experiment_by_name(POPULATION_EXPERIMENT).experiment_id
     timing, frame = first_then_repeats(
-        lambda: mlflow.search_runs([experiment_id], max_results=sizes.population + 10), sizes)
+        lambda: mlflow.search_runs([experiment_id], max_results=sizes.population + 10), sizes
+    )
     check_frame(frame, sizes, ("params.lr", "metrics.accuracy"))
     return timing | {"shape": list(frame.shape)}
 
@@ -317,8 +340,9 @@ def point_figures(calls: list[float], flushes: list[float], per_cell: int) -> di
     """Per-point figures from per-cell totals: the call, the flush, and both amortized."""
     return {
         "call": Timing(tuple(c / per_cell for c in calls)).to_dict(),
-        "call_and_flush": Timing(tuple((c + f) / per_cell
-                                       for c, f in zip(calls, flushes, strict=True))).to_dict(),
+        "call_and_flush": Timing(
+            tuple((c + f) / per_cell for c, f in zip(calls, flushes, strict=True))
+        ).to_dict(),
         "flush": Timing(tuple(flushes)).to_dict(),
         "points_per_cell": per_cell,
     }
@@ -329,8 +353,9 @@ def first_then_repeats(action: Callable[[], Any], sizes: Sizes) -> tuple[dict[st
     started = time.perf_counter()
     action()
     first = time.perf_counter() - started
-    timing, result = repeat_timed(action, min_repeats=3, max_repeats=50,
-                                  budget_seconds=sizes.query_budget_seconds)
+    timing, result = repeat_timed(
+        action, min_repeats=3, max_repeats=50, budget_seconds=sizes.query_budget_seconds
+    )
     return {"first": first, "repeat": timing.to_dict()}, result
 
 
@@ -354,6 +379,7 @@ WORKERS: dict[tuple[str, str], Callable[[Path, Sizes, dict[str, Any]], dict[str,
     ("mlflow", "runs_frame"): mlflow_runs_frame,
 }
 VERSIONS = {"ours": ours_version, "mlflow": mlflow_version}
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run one workload of one tool in this process and write its figures to ``--out``."""

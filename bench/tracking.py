@@ -80,11 +80,24 @@ WORKLOADS = ("log_point", "one_run", "population", "best_run", "runs_frame", "op
 NEEDS_POPULATION = frozenset(("best_run", "runs_frame", "open"))
 
 
-FULL = Sizes(points_per_cell=1_000, cells=8, warmup_points=50, runs_timed=200,
-             population=10_000, query_budget_seconds=15.0, open_repeats=7)
-SMOKE = Sizes(points_per_cell=100, cells=2, warmup_points=5, runs_timed=10,
-              population=200, query_budget_seconds=1.0, open_repeats=2)
-
+FULL = Sizes(
+    points_per_cell=1_000,
+    cells=8,
+    warmup_points=50,
+    runs_timed=200,
+    population=10_000,
+    query_budget_seconds=15.0,
+    open_repeats=7,
+)
+SMOKE = Sizes(
+    points_per_cell=100,
+    cells=2,
+    warmup_points=5,
+    runs_timed=10,
+    population=200,
+    query_budget_seconds=1.0,
+    open_repeats=2,
+)
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -114,19 +127,37 @@ def worker_env(tool: str) -> dict[str, str]:
     return env
 
 
-def run_one(setup: Setup, tool: str, workload: str, *, base: Path | None = None,
-            store_of: str | None = None, config: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_one(
+    setup: Setup,
+    tool: str,
+    workload: str,
+    *,
+    base: Path | None = None,
+    store_of: str | None = None,
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One workload of one tool in a fresh worker process; its store is ``base/tool/store_of``."""
     store = (base or setup.workdir) / tool / (store_of or workload)
     store.mkdir(parents=True, exist_ok=True)
-    argv = [str(WORKERS_SCRIPT), tool, workload, "--store", str(store),
-            "--sizes", json.dumps(asdict(setup.sizes)), "--config", json.dumps(config or {}),
-            "--out"]
+    argv = [
+        str(WORKERS_SCRIPT),
+        tool,
+        workload,
+        "--store",
+        str(store),
+        "--sizes",
+        json.dumps(asdict(setup.sizes)),
+        "--config",
+        json.dumps(config or {}),
+        "--out",
+    ]
     started = time.perf_counter()
     result = run_worker(setup.pythons[tool], argv, cwd=store, env=worker_env(tool))
     where = "" if base is None or base == setup.workdir else " (memory)"
-    log(f"  {tool:7} {workload:11}{where:9} {json.dumps(config) if config else '':22}"
-        f" {time.perf_counter() - started:6.1f} s")
+    log(
+        f"  {tool:7} {workload:11}{where:9} {json.dumps(config) if config else '':22}"
+        f" {time.perf_counter() - started:6.1f} s"
+    )
     return result
 
 
@@ -146,8 +177,11 @@ def build_population(setup: Setup, tools: list[str]) -> dict[str, Any]:
         results[tool] = run_one(setup, tool, "population", base=setup.memdir)
         results[tool]["built_in_memory"] = setup.memdir is not None
         if setup.memdir is not None:
-            shutil.copytree(setup.memdir / tool / "population",
-                            setup.workdir / tool / "population", dirs_exist_ok=True)
+            shutil.copytree(
+                setup.memdir / tool / "population",
+                setup.workdir / tool / "population",
+                dirs_exist_ok=True,
+            )
     return results
 
 
@@ -161,17 +195,22 @@ def measure_open(setup: Setup, tools: list[str]) -> dict[str, Any]:
             store = str(setup.workdir / tool / "population")
             sample = run_snippet(setup, tool, OPEN_SNIPPETS[tool], [store])
             if sample["runs"] != setup.sizes.population:
-                raise BenchError(f"{tool} opened a store with {sample['runs']} runs,"
-                                 f" not {setup.sizes.population}")
+                raise BenchError(
+                    f"{tool} opened a store with {sample['runs']} runs,"
+                    f" not {setup.sizes.population}"
+                )
             samples[tool].append(sample)
         floor.append(run_snippet(setup, "ours", STDLIB_IMPORT_SNIPPET, [",".join(names)])["import"])
     log(f"  opened each store {setup.sizes.open_repeats} times in fresh processes")
     results: dict[str, Any] = {}
     for tool in tools:
-        results[tool] = {key: Timing(tuple(s[key] for s in samples[tool])).to_dict()
-                         for key in ("import", "open")}
+        results[tool] = {
+            key: Timing(tuple(s[key] for s in samples[tool])).to_dict()
+            for key in ("import", "open")
+        }
         results[tool]["import_and_open"] = Timing(
-            tuple(s["import"] + s["open"] for s in samples[tool])).to_dict()
+            tuple(s["import"] + s["open"] for s in samples[tool])
+        ).to_dict()
     results["ours"]["stdlib_floor"] = Timing(tuple(floor)).to_dict()
     results["ours"]["stdlib_modules"] = len(names)
     return results
@@ -194,15 +233,17 @@ def run_all(setup: Setup, workloads: list[str]) -> dict[str, dict[str, Any]]:
             results[workload] = measure_open(setup, tools)
             continue
         store_of = "population" if workload in NEEDS_POPULATION else None
-        results[workload] = {tool: run_one(setup, tool, workload, store_of=store_of)
-                             for tool in tools}
+        results[workload] = {
+            tool: run_one(setup, tool, workload, store_of=store_of) for tool in tools
+        }
         if workload == "log_point" and "mlflow" in tools:
             results[workload]["mlflow_async"] = run_one(
-                setup, "mlflow", workload, store_of="log_point_async",
-                config={"asynchronous": True})
+                setup, "mlflow", workload, store_of="log_point_async", config={"asynchronous": True}
+            )
         if workload in ("log_point", "one_run") and setup.memdir is not None:
             results[f"{workload}_memory"] = {
-                tool: run_one(setup, tool, workload, base=setup.memdir) for tool in tools}
+                tool: run_one(setup, tool, workload, base=setup.memdir) for tool in tools
+            }
     return results
 
 
@@ -230,8 +271,15 @@ def verdict(value: float | None, limit: float | None) -> str:
     return "yes" if value < limit else "**no**"
 
 
-HEADERS = ("what", "jupyter-mlops", "MLflow", "MLflow / ours", "target", "met",
-           "best (samples): ours / MLflow")
+HEADERS = (
+    "what",
+    "jupyter-mlops",
+    "MLflow",
+    "MLflow / ours",
+    "target",
+    "met",
+    "best (samples): ours / MLflow",
+)
 
 
 def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
@@ -240,33 +288,71 @@ def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
     runs = f"{sizes.population:,}"
     rows: list[list[str]] = []
 
-    def add(what: str, workload: str, path: tuple[str, ...], *, target: float | None = None,
-            peer: str | None = "mlflow", needs_peer: bool = False) -> None:
+    def add(
+        what: str,
+        workload: str,
+        path: tuple[str, ...],
+        *,
+        target: float | None = None,
+        peer: str | None = "mlflow",
+        needs_peer: bool = False,
+    ) -> None:
         ours = figure(results, workload, "ours", *path)
         theirs = figure(results, workload, peer, *path) if peer else None
         if (ours is None and theirs is None) or (needs_peer and theirs is None):
             return
         ours_s = None if ours is None else ours["median"]
         theirs_s = None if theirs is None else theirs["median"]
-        best = " / ".join("–" if found is None else
-                          f"{format_seconds(found.get('min', found['median']))} ({found['n']})"
-                          for found in (ours, theirs))
-        rows.append([what, format_seconds(ours_s), format_seconds(theirs_s),
-                     format_ratio(theirs_s, ours_s),
-                     f"< {format_seconds(target)}" if target else "", verdict(ours_s, target),
-                     best])
+        best = " / ".join(
+            "–"
+            if found is None
+            else f"{format_seconds(found.get('min', found['median']))} ({found['n']})"
+            for found in (ours, theirs)
+        )
+        rows.append(
+            [
+                what,
+                format_seconds(ours_s),
+                format_seconds(theirs_s),
+                format_ratio(theirs_s, ours_s),
+                f"< {format_seconds(target)}" if target else "",
+                verdict(ours_s, target),
+                best,
+            ]
+        )
 
     add("**log one metric point**, notebook blocked: the call", "log_point", ("call",))
-    add(f"… the call + the end-of-cell flush, amortized over a {n}-point cell", "log_point",
-        ("call_and_flush",), target=20e-6)
-    add("… MLflow asynchronous (`synchronous=False`): the call", "log_point", ("call",),
-        peer="mlflow_async", needs_peer=True)
-    add(f"… MLflow asynchronous: the call + `flush_async_logging()` per {n}-point cell",
-        "log_point", ("call_and_flush",), peer="mlflow_async", needs_peer=True)
-    add(f"… the end-of-cell flush itself, per {n}-point cell (MLflow: asynchronous)",
-        "log_point", ("flush",), peer="mlflow_async")
-    add("… call + flush, stores in memory (tmpfs: no fsync cost)", "log_point_memory",
-        ("call_and_flush",))
+    add(
+        f"… the call + the end-of-cell flush, amortized over a {n}-point cell",
+        "log_point",
+        ("call_and_flush",),
+        target=20e-6,
+    )
+    add(
+        "… MLflow asynchronous (`synchronous=False`): the call",
+        "log_point",
+        ("call",),
+        peer="mlflow_async",
+        needs_peer=True,
+    )
+    add(
+        f"… MLflow asynchronous: the call + `flush_async_logging()` per {n}-point cell",
+        "log_point",
+        ("call_and_flush",),
+        peer="mlflow_async",
+        needs_peer=True,
+    )
+    add(
+        f"… the end-of-cell flush itself, per {n}-point cell (MLflow: asynchronous)",
+        "log_point",
+        ("flush",),
+        peer="mlflow_async",
+    )
+    add(
+        "… call + flush, stores in memory (tmpfs: no fsync cost)",
+        "log_point_memory",
+        ("call_and_flush",),
+    )
     add("**one run**: start, 5 params, 3 metrics, end", "one_run", ("run",), target=2e-3)
     add("… stores in memory (tmpfs: no fsync cost)", "one_run_memory", ("run",))
     add("… the first run in a process", "one_run", ("first_run",))
@@ -274,22 +360,32 @@ def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
     add("… first call in a fresh process", "best_run", ("first",))
     add(f"**all {runs} runs into a DataFrame**", "runs_frame", ("repeat",), target=200e-3)
     add("… first call in a fresh process (pandas already imported)", "runs_frame", ("first",))
-    add(f"**open a registry** of {runs} runs, library already imported", "open", ("open",),
-        target=50e-3)
+    add(
+        f"**open a registry** of {runs} runs, library already imported",
+        "open",
+        ("open",),
+        target=50e-3,
+    )
     add("… import the library + open the registry", "open", ("import_and_open",), target=50e-3)
-    add("… of which Python's own modules that `import jupyter_mlops` loads (the floor)",
-        "open", ("stdlib_floor",), peer=None)
+    add(
+        "… of which Python's own modules that `import jupyter_mlops` loads (the floor)",
+        "open",
+        ("stdlib_floor",),
+        peer=None,
+    )
     add(f"build the {runs}-run population (setup, for information)", "population", ("setup",))
     return rows
 
 
 def points_per_second(results: dict[str, Any]) -> str:
     parts = []
-    for workload, tool, label in (("log_point", "ours", "jupyter-mlops"),
-                                  ("log_point", "mlflow", "MLflow"),
-                                  ("log_point", "mlflow_async", "MLflow asynchronous"),
-                                  ("log_point_memory", "ours", "jupyter-mlops in memory"),
-                                  ("log_point_memory", "mlflow", "MLflow in memory")):
+    for workload, tool, label in (
+        ("log_point", "ours", "jupyter-mlops"),
+        ("log_point", "mlflow", "MLflow"),
+        ("log_point", "mlflow_async", "MLflow asynchronous"),
+        ("log_point_memory", "ours", "jupyter-mlops in memory"),
+        ("log_point_memory", "mlflow", "MLflow in memory"),
+    ):
         value = median(results, workload, tool, "call_and_flush")
         if value:
             parts.append(f"{label} {1 / value:,.0f}")
@@ -311,8 +407,9 @@ def _float_or_zero(text: str) -> float:
         return 0.0
 
 
-def report_markdown(results: dict[str, Any], setup: Setup, machine: dict[str, str],
-                    elapsed: float) -> str:
+def report_markdown(
+    results: dict[str, Any], setup: Setup, machine: dict[str, str], elapsed: float
+) -> str:
     sizes = setup.sizes
     population = results.get("population", {})
     in_memory = any(p.get("built_in_memory") for p in population.values())
@@ -325,13 +422,17 @@ def report_markdown(results: dict[str, Any], setup: Setup, machine: dict[str, st
         f" {machine['memory']}), {machine['os']}, Python {machine['python']}; stores on"
         f" {machine['filesystem']} (median fsync {machine['fsync']}); load average"
         f" {machine['load']} before the run, {load_after} after it"
-        + (" (the machine was shared with other jobs: ratios, measured side by side, are"
-           " steadier than absolute times)" if busy else "")
+        + (
+            " (the machine was shared with other jobs: ratios, measured side by side, are"
+            " steadier than absolute times)"
+            if busy
+            else ""
+        )
         + ". Versions:"
         f" {versions_line(results)}; jupyter-mlops at commit {machine.get('commit', '?')}.",
         "",
         "Figures are medians; the last column gives the best sample and the number of"
-        " samples (ours / MLflow). \"MLflow / ours\" is how many times longer MLflow takes."
+        ' samples (ours / MLflow). "MLflow / ours" is how many times longer MLflow takes.'
         " Targets are jupyter-mlops' own, from DESIGN.md, judged on the median.",
         "",
         markdown_table(HEADERS, report_rows(results, sizes)),
@@ -347,11 +448,11 @@ def report_markdown(results: dict[str, Any], setup: Setup, machine: dict[str, st
         " (so neither tool inspects git). MLflow uses its SQLite backend"
         " (`sqlite:///.../mlflow.db`, its default rollback journal) with telemetry off;"
         " jupyter-mlops its `.mlops/registry.db` (WAL, `synchronous=NORMAL`). The rows"
-        " marked \"in memory\" repeat the write workloads on tmpfs, where fsync is free, to"
+        ' marked "in memory" repeat the write workloads on tmpfs, where fsync is free, to'
         " show how much of each figure is the disk.",
         f"- Logging: one open run, {sizes.warmup_points} warm-up points, then {sizes.cells}"
         f" cells of {sizes.points_per_cell:,} points of one metric with explicit steps"
-        " (`mlops.log(accuracy=v, step=i)` / `mlflow.log_metric(\"accuracy\", v, step=i)`)."
+        ' (`mlops.log(accuracy=v, step=i)` / `mlflow.log_metric("accuracy", v, step=i)`).'
         " Each cell ends with `run.flush()`, which the notebook extension runs after every"
         " cell; MLflow's default synchronous logging writes each point during the call and"
         " has nothing to flush. Per-point figures are a cell's total divided by its points,"
@@ -365,10 +466,13 @@ def report_markdown(results: dict[str, Any], setup: Setup, machine: dict[str, st
         " 3 metrics in both stores, jupyter-mlops through its public API run by run, MLflow"
         " through `MlflowClient.create_run` + `log_batch` + `set_terminated` per run (its"
         " fastest public way to record finished runs)"
-        + (", built in memory and copied to the disk before the queries." if in_memory
-           else ", built on the disk."),
-        "- Best run: ours `queries.best_run(registry, \"accuracy\")`; MLflow"
-        " `client.search_runs([experiment], order_by=[\"metrics.accuracy DESC\"],"
+        + (
+            ", built in memory and copied to the disk before the queries."
+            if in_memory
+            else ", built on the disk."
+        ),
+        '- Best run: ours `queries.best_run(registry, "accuracy")`; MLflow'
+        ' `client.search_runs([experiment], order_by=["metrics.accuracy DESC"],'
         " max_results=1)`; both checked to return the seeded best run. DataFrame: ours"
         " `queries.runs_frame(registry)`; MLflow `mlflow.search_runs([experiment])`; both"
         f" checked for {sizes.population:,} rows with `params.*` and `metrics.*` columns. Each"
@@ -383,8 +487,12 @@ def report_markdown(results: dict[str, Any], setup: Setup, machine: dict[str, st
         " that `import jupyter_mlops` loads, in the same interpreter.",
     ]
     if setup.skipped:
-        lines += ["", "Not measured: " + "; ".join(f"{tool}: {why}"
-                                                   for tool, why in setup.skipped.items()) + "."]
+        lines += [
+            "",
+            "Not measured: "
+            + "; ".join(f"{tool}: {why}" for tool, why in setup.skipped.items())
+            + ".",
+        ]
     return "\n".join(lines)
 
 
@@ -392,29 +500,54 @@ def report_markdown(results: dict[str, Any], setup: Setup, machine: dict[str, st
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny sizes, jupyter-mlops alone unless --mlflow; for CI")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, jupyter-mlops alone unless --mlflow; for CI",
+    )
     peer = parser.add_mutually_exclusive_group()
-    peer.add_argument("--mlflow", dest="mlflow", action="store_true", default=None,
-                      help="measure MLflow too (the default at full size); under --smoke it is"
-                      " skipped when its venv is missing, and takes 2-3 min when present")
-    peer.add_argument("--no-mlflow", dest="mlflow", action="store_false",
-                      help="measure jupyter-mlops alone")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS),
-                        help=f"comma-separated subset of {', '.join(WORKLOADS)}")
-    parser.add_argument("--population", type=int, help="number of runs to query (default "
-                        f"{FULL.population:,}; smoke {SMOKE.population})")
-    parser.add_argument("--workdir", type=Path, help="where the stores go (default: a new"
-                        " temporary directory, removed at the end)")
-    parser.add_argument("--no-memory", action="store_true",
-                        help="do not repeat the write workloads in /dev/shm")
+    peer.add_argument(
+        "--mlflow",
+        dest="mlflow",
+        action="store_true",
+        default=None,
+        help="measure MLflow too (the default at full size); under --smoke it is"
+        " skipped when its venv is missing, and takes 2-3 min when present",
+    )
+    peer.add_argument(
+        "--no-mlflow", dest="mlflow", action="store_false", help="measure jupyter-mlops alone"
+    )
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {', '.join(WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--population",
+        type=int,
+        help=f"number of runs to query (default {FULL.population:,}; smoke {SMOKE.population})",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where the stores go (default: a new temporary directory, removed at the end)",
+    )
+    parser.add_argument(
+        "--no-memory", action="store_true", help="do not repeat the write workloads in /dev/shm"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     write = parser.add_mutually_exclusive_group()
-    write.add_argument("--write-results", dest="write_results", action="store_true",
-                       default=None, help="write bench/RESULTS.md (the default unless --smoke)")
+    write.add_argument(
+        "--write-results",
+        dest="write_results",
+        action="store_true",
+        default=None,
+        help="write bench/RESULTS.md (the default unless --smoke)",
+    )
     write.add_argument("--no-write-results", dest="write_results", action="store_false")
     return parser.parse_args(argv)
 
@@ -464,8 +597,10 @@ def main(argv: list[str] | None = None) -> int:
         pythons, skipped = choose_pythons(args.smoke, with_mlflow)
         setup = Setup(sizes, workdir, memdir, pythons, skipped)
         machine = machine_info(workdir) | {"commit": git_commit(REPO_ROOT)}
-        log(f"Tracking benchmark ({'smoke' if args.smoke else 'full size'}) in {workdir}"
-            + (f" and {memdir}" if memdir else ""))
+        log(
+            f"Tracking benchmark ({'smoke' if args.smoke else 'full size'}) in {workdir}"
+            + (f" and {memdir}" if memdir else "")
+        )
         started = time.perf_counter()
         results = run_all(setup, workloads)
         elapsed = time.perf_counter() - started
@@ -481,11 +616,13 @@ def main(argv: list[str] | None = None) -> int:
     print(plain_table(HEADERS, report_rows(results, sizes)))
     print(f"\npoints/s (call + flush): {points_per_second(results)}")
     if args.json:
-        args.json.write_text(json.dumps({"sizes": asdict(sizes), "machine": machine,
-                                         "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps({"sizes": asdict(sizes), "machine": machine, "results": results}, indent=1)
+        )
     if write_results:
-        update_results_section(RESULTS_FILE, "Tracking",
-                               report_markdown(results, setup, machine, elapsed))
+        update_results_section(
+            RESULTS_FILE, "Tracking", report_markdown(results, setup, machine, elapsed)
+        )
         log(f"Wrote the Tracking section of {RESULTS_FILE}")
     else:
         log(f"{RESULTS_FILE} left alone ({'--smoke' if args.smoke else '--no-write-results'})")

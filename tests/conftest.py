@@ -26,8 +26,6 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setattr(tracking, "_active", [])
     monkeypatch.setattr(tracking, "_registries", {})
     monkeypatch.setattr(tracking, "_chosen", None)
-    monkeypatch.setattr(tracking, "_environment_ids", {})
-    monkeypatch.setattr(tracking, "_experiment_ids", {})
     monkeypatch.setattr(tracking, "_context_provider", None)
     yield
     for registry in list(tracking._registries.values()):

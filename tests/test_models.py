@@ -37,8 +37,6 @@ from jupyter_mlops.signatures import ModelSignature, SignatureColumn
 from .conftest import run_cell
 from .stored_snapshots import store_snapshot
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
 
 @pytest.fixture(scope="module")
 def cancer() -> tuple[pd.DataFrame, pd.Series]:
@@ -432,26 +430,3 @@ def test_registry_opened_by_another_process_sees_the_new_tables(
         env=python_env,
     )
     assert done.stdout.strip() == "[('churn', 1)]", done.stderr
-
-
-@pytest.mark.slow
-def test_models_and_gates_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
-    import nbformat
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(NOTEBOOKS / "02-models-and-gates.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    registry = Registry.open(tmp_path / ".mlops" / "registry.db")
-    try:
-        assert models.aliases_of(registry, "cancer") == {
-            "challenger": 2,
-            "champion": 1,
-            "staging": 2,
-        }
-        verdicts = [
-            r[0]
-            for r in registry.query("SELECT passed FROM gate_evaluations ORDER BY evaluated_at")
-        ]
-        assert verdicts == [1, 1, 1, 0, 1]
-    finally:
-        registry.close()

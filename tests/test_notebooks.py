@@ -9,7 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from jupyter_mlops import queries
+from jupyter_mlops import models, queries
+from jupyter_mlops.drift_reports import drift_reports
 from jupyter_mlops.registry import Registry
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -52,3 +53,44 @@ def test_tracking_notebook_records_runs_snapshots_and_comparisons(tmp_path: Path
     assert not [o for o in outputs if o.get("output_type") == "error"]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "baseline" in html and "<svg" in html  # the runs table and the compared curves
+
+
+@pytest.mark.slow
+def test_models_gates_drift_notebook_promotes_and_records_drift(tmp_path: Path) -> None:
+    notebook = execute("02-models-gates-drift.ipynb", tmp_path)
+    with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
+        assert models.aliases_of(registry, "cancer") == {
+            "challenger": 2,
+            "champion": 1,
+            "production": 1,
+            "staging": 2,
+        }
+        verdicts = [
+            r[0]
+            for r in registry.query("SELECT passed FROM gate_evaluations ORDER BY evaluated_at")
+        ]
+        assert verdicts == [1, 1, 1, 0, 1, 1, 0, 1]
+        reports = drift_reports(registry)[::-1]
+        assert [(r.current_name, r.decision, r.origin) for r in reports] == [
+            ("test", "monitor", "notebook"),
+            ("batch_texture", "review", "notebook"),
+            ("batch_radius", "retrain", "python"),
+            ("batch_texture", "review", "gate"),
+            ("current", "retrain", "gate"),
+            ("test", "monitor", "gate"),
+        ]
+        assert {r.model_ref for r in reports} == {"cancer@1"}  # the champion, via its training data
+        assert {r.reference_name for r in reports} == {"train (cancer@champion)"}
+        assert reports[1].flagged_columns == ("mean texture",)
+        assert reports[2].flagged_columns == ("mean radius",) and not reports[2].gate_passed
+        linked = registry.query(
+            "SELECT gate_results.passed FROM gate_results"
+            " JOIN drift_reports ON drift_reports.id = gate_results.drift_report_id"
+            " ORDER BY drift_reports.created_at"
+        )
+        assert [r[0] for r in linked] == [1, 0, 1]
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "Retrain: the data changed" in html and "Review: some columns changed" in html
+    assert html.count('class="mlops-drift-decision') == 5  # three checks, a gate, a promotion

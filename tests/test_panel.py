@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops
+from jupyter_mlops.registry import Registry
 
 from .browser.lab import LabServer, running_jupyterlab
 from .browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot
@@ -37,12 +37,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 @pytest.fixture
 def registry(lab: LabServer) -> Iterator[Path]:
-    """A real SQLite file where the server looks for the registry; removed afterwards."""
+    """An empty registry where the server looks for one (as %mlops init makes it); removed
+    afterwards."""
+    Registry.init(lab.root_dir).close()
     path = lab.root_dir / ".mlops" / "registry.db"
-    path.parent.mkdir()
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE probe (x INTEGER)")
-    connection.close()
     try:
         yield path
     finally:
@@ -71,9 +69,8 @@ def test_panel_shows_a_new_registry_without_being_reloaded(page: Page, lab: LabS
     expect(panel.locator(".jp-mlops-notice")).to_contain_text("No registry found")
 
     path = lab.root_dir / ".mlops" / "registry.db"
-    path.parent.mkdir()
     try:
-        sqlite3.connect(path).close()  # creates the (empty) database file
+        Registry.init(lab.root_dir).close()  # what %mlops init does
 
         expect(panel.locator(".jp-mlops-registry-path")).to_have_text(
             str(path.resolve()), timeout=POLL_WAIT_MS

@@ -1,7 +1,10 @@
-"""The panel against the data routes' JSON contract, in a real JupyterLab and Chromium.
+"""The panel against the data routes' JSON, in a real JupyterLab and Chromium.
 
-The data routes are answered in the browser from seeded data (tests/browser/contract.py)
-until the server implements them; the status route, the server and the browser are real.
+The data routes are answered in the browser from seeded data (tests/browser/contract.py,
+whose answers have the server's keys: tests/test_server_routes.py checks it), to stage
+what a real registry makes hard: 123 runs with every kind of value, failing routes, drift
+reports, a server that stops answering. The status route, the server and the browser are
+real; tests/test_panel_live.py runs the panel against a real registry.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ def _rows(panel: Locator) -> Locator:
     return panel.locator(".jp-mlops-runs-table tbody tr")
 
 
+def _run_page(page: Page) -> Locator:
+    """The run page in the main area's current tab."""
+    return page.locator(".jp-mlops-run-view:visible .jp-mlops-run-detail")
+
+
 def _header(panel: Locator, sort_key: str) -> Locator:
     return panel.locator(f'.jp-mlops-runs-table th[data-sort-key="{sort_key}"]')
 
@@ -87,18 +95,50 @@ def test_runs_table_shows_the_most_recent_experiment_first_page(
         "page_size": "50",
     }
     expect(panel.locator(".jp-mlops-experiment")).to_have_value("churn")
-    headers = panel.locator(".jp-mlops-runs-table th").all_inner_texts()
-    assert [h.replace(" ▼", "") for h in headers] == [
-        "Status", "Name", "lr", "depth", "model", "seed",
-        "accuracy", "f1", "loss", "auc", "Started", "Duration",
+    keys = panel.locator(".jp-mlops-runs-table th:visible").evaluate_all(
+        "cells => cells.map(cell => cell.dataset.sortKey)"
+    )
+    # At 760 px the two least important parameter columns give way.
+    assert keys == [
+        "status", "name", "metrics.accuracy", "metrics.f1", "metrics.loss", "metrics.auc",
+        "params.lr", "params.depth", "started_at", "duration",
     ]  # fmt: skip
-    expect(panel.locator(".jp-mlops-note")).to_contain_text("1 more params and 1 more metrics")
     expect(panel.locator(".jp-mlops-pager-range")).to_have_text("1–50 of 120 runs · page 1 of 3")
     newest = data.runs[118]  # index 119 is the markup-named run, first row
     second_row = _rows(panel).nth(1)
     expect(second_row.locator(".jp-mlops-col-name")).to_have_text(newest["name"])
     expect(second_row.locator(".jp-mlops-badge")).to_have_text(newest["status"])
     screenshot(page, "panel-runs")
+
+
+def test_runs_table_fits_the_default_sidebar_width(
+    page: Page, lab: LabServer, data: ContractStandIn
+):
+    data.install(page)
+    load_lab(page, lab)
+    panel = open_panel(page)  # not widened: JupyterLab's own sidebar width
+    expect(_rows(panel)).to_have_count(50)
+
+    visible = panel.locator(".jp-mlops-runs-table th:visible").evaluate_all(
+        "cells => cells.map(cell => cell.dataset.sortKey)"
+    )
+    assert visible == ["status", "name", "metrics.accuracy"]
+    table = panel.locator(".jp-mlops-runs-table").bounding_box()
+    body = panel.locator(".jp-mlops-body").bounding_box()
+    assert table is not None and body is not None
+    assert table["width"] <= body["width"], "no sideways scrolling at the default width"
+    screenshot(page, "panel-runs-default-width")
+
+    # Every parameter and metric stays reachable: sorting by one shows its column.
+    panel.locator(".jp-mlops-sort-key").select_option("params.seed")
+    expect(panel.locator(".jp-mlops-runs-table th:visible")).to_have_count(3)
+    expect(panel.locator(".jp-mlops-runs-table th:visible").nth(2)).to_have_attribute(
+        "data-sort-key", "params.seed"
+    )
+    assert data.last("runs").query["sort"] == "-params.seed"  # keeps "high first"
+    panel.locator(".jp-mlops-sort-direction").click()
+    expect(_cell(panel, 0, "params.seed")).to_have_text("0")
+    assert data.last("runs").query["sort"] == "params.seed"
 
 
 def test_markup_in_names_and_code_is_shown_as_text(
@@ -110,12 +150,16 @@ def test_markup_in_names_and_code_is_shown_as_text(
 
     first_row.focus()
     page.keyboard.press("Enter")  # rows open from the keyboard too
-    detail = panel.locator(".jp-mlops-run-detail")
+    detail = _run_page(page)
     expect(detail.locator(".jp-mlops-run-name")).to_have_text(XSS_NAME)
+    expect(page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")).to_contain_text(
+        f"Run {XSS_NAME}"
+    )
     detail.get_by_text("Code (2 cells)").click()
     expect(detail.locator(".jp-mlops-code-source").nth(1)).to_have_text(XSS_CODE)
 
     assert panel.locator("img, script").count() == 0
+    assert detail.locator("img, script").count() == 0
     assert page.evaluate("window.__mlops_xss") is None
     assert page_watch.dialogs == []
 
@@ -211,7 +255,7 @@ def test_run_details_show_curves_params_code_environment_and_snapshots(
     run = data.runs[118]
     _rows(panel).nth(1).click()
 
-    detail = panel.locator(".jp-mlops-run-detail")
+    detail = _run_page(page)
     expect(detail.locator(".jp-mlops-run-id")).to_have_text(run["id"])
     assert data.last("runs").item == run["id"]
 
@@ -229,7 +273,7 @@ def test_run_details_show_curves_params_code_environment_and_snapshots(
     expect(params).to_have_count(len(run["params"]))
     expect(params.first).to_contain_text(f"lr{run['params']['lr']}floatliteral")
     expect(detail.locator(".jp-mlops-fields").first).to_contain_text(
-        "9f2c1e7d3b (uncommitted changes)"
+        "9f2c1e7d3b on main (uncommitted changes)"
     )
     expect(detail.locator(".jp-mlops-snapshots-table")).to_contain_text("8,000 × 21")
 
@@ -237,15 +281,18 @@ def test_run_details_show_curves_params_code_environment_and_snapshots(
     expect(detail.locator(".jp-mlops-packages-table")).to_contain_text("scikit-learn1.5.0")
     screenshot(page, "panel-run-detail")
 
-    detail.locator(".jp-mlops-previous-run").click()
-    expect(panel.locator(".jp-mlops-run-id")).to_have_text(data.runs[117]["id"])
+    detail.locator(".jp-mlops-previous-run").click()  # opens in a tab of its own
+    expect(_run_page(page).locator(".jp-mlops-run-id")).to_have_text(data.runs[117]["id"])
+    tabs = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Run rf-")
+    expect(tabs).to_have_count(2)
 
-    panel.get_by_role("button", name="‹ All runs").click()
-    expect(_rows(panel)).to_have_count(50)
+    _rows(panel).nth(1).click()  # an open run is brought to the front, not opened twice
+    expect(_run_page(page).locator(".jp-mlops-run-id")).to_have_text(run["id"])
+    expect(tabs).to_have_count(2)
 
 
-def test_unknown_run_shows_the_servers_message_and_a_way_back(
-    panel: Locator, data: ContractStandIn
+def test_unknown_run_shows_the_servers_message_in_its_tab(
+    page: Page, panel: Locator, data: ContractStandIn
 ):
     expect(_rows(panel)).to_have_count(50)
     data.runs[118]["id"] = "gone"  # the list still names it, the detail route says 404
@@ -255,19 +302,17 @@ def test_unknown_run_shows_the_servers_message_and_a_way_back(
 
     _rows(panel).nth(1).click()
 
-    expect(panel.locator(".jp-mlops-notice-error")).to_contain_text('Run "gone" does not exist.')
-    expect(panel.locator(".jp-mlops-notice-error")).to_contain_text("List runs with %mlops runs.")
-    expect(panel.locator(".jp-mlops-toolbar")).to_be_hidden()
-    panel.get_by_role("button", name="‹ All runs").click()
-    expect(_rows(panel)).to_have_count(50)
-    expect(panel.locator(".jp-mlops-toolbar")).to_be_visible()
+    error = page.locator(".jp-mlops-run-view:visible .jp-mlops-notice-error")
+    expect(error).to_contain_text('Could not load run gone: Run "gone" does not exist.')
+    expect(error).to_contain_text("List runs with %mlops runs.")
+    expect(_rows(panel)).to_have_count(50)  # the sidebar keeps its list
 
 
 def test_copy_id_puts_the_run_id_on_the_clipboard(
     page: Page, panel: Locator, data: ContractStandIn
 ):
     _rows(panel).nth(2).click()
-    copy = panel.locator(".jp-mlops-copy")
+    copy = _run_page(page).locator(".jp-mlops-copy")
 
     copy.click()
 
@@ -279,7 +324,7 @@ def test_copy_id_puts_the_run_id_on_the_clipboard(
 def test_open_notebook_opens_the_runs_notebook_in_jupyterlab(page: Page, panel: Locator):
     _rows(panel).first.click()
 
-    panel.get_by_role("button", name="Open notebook").click()
+    _run_page(page).get_by_role("button", name="Open notebook").click()
 
     tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="train.ipynb")
     expect(tab).to_be_visible(timeout=20_000)
@@ -292,20 +337,22 @@ def test_models_show_versions_aliases_and_gate_verdicts(
     panel.get_by_role("tab", name="Models").click()
 
     model = panel.locator('.jp-mlops-model[data-model="churn"]')
-    expect(model.locator(".jp-mlops-alias")).to_have_text(["champion → v2", "challenger → v1"])
+    expect(model.locator(".jp-mlops-alias")).to_have_text(["challenger → v1", "champion → v2"])
     rows = model.locator(".jp-mlops-versions-table tbody tr")
-    expect(rows.nth(0)).to_contain_text("v1challenger")
-    expect(rows.nth(0).locator(".jp-mlops-badge")).to_have_text("failed")
-    expect(rows.nth(1).locator(".jp-mlops-badge")).to_have_text("passed")
-    expect(rows.nth(0).locator(".jp-mlops-badge")).to_have_attribute(
-        "title", re.compile(r"✗ accuracy >= 0.85 \(actual 0.84, expected 0.85\)")
+    expect(rows.nth(0)).to_contain_text("v2champion")
+    expect(rows.nth(1)).to_contain_text("v1challenger")
+    # the verdict is the one the server sends with each version
+    expect(rows.nth(0).locator(".jp-mlops-badge")).to_have_text("passed")
+    expect(rows.nth(1).locator(".jp-mlops-badge")).to_have_text("failed")
+    expect(rows.nth(1).locator(".jp-mlops-badge")).to_have_attribute(
+        "title", re.compile(r"✗ accuracy >= 0.85 \(actual 0.84, expected >= 0.85\)")
     )
     screenshot(page, "panel-models")
 
-    rows.nth(1).locator(".jp-mlops-link").click()  # the run that made version 2
+    rows.nth(0).get_by_role("button", name="rf-005").click()  # the run that made version 2
 
-    expect(panel.get_by_role("tab", name="Runs")).to_have_attribute("aria-selected", "true")
-    expect(panel.locator(".jp-mlops-run-id")).to_have_text(data.runs[5]["id"])
+    expect(_run_page(page).locator(".jp-mlops-run-id")).to_have_text(data.runs[5]["id"])
+    expect(_run_page(page).locator(".jp-mlops-fields").first).to_contain_text("churn@2 (champion)")
 
 
 def test_drift_shows_each_reports_decision_and_column_verdicts(page: Page, panel: Locator):
@@ -338,8 +385,9 @@ def test_snapshots_list_their_fingerprints_and_shapes(panel: Locator):
 
     rows = panel.locator(".jp-mlops-snapshots tbody tr")
     expect(rows).to_have_count(2)
-    expect(rows.nth(1)).to_contain_text("marchdataframecdcdcdcdcdcd12,34521")
-    expect(rows.nth(1).locator("code")).to_have_attribute("title", "cd" * 32)
+    expect(rows.nth(0)).to_contain_text("march12,345210cdcdcdcdcdcd")
+    expect(rows.nth(1)).to_contain_text("train8,000213abababababab")
+    expect(rows.nth(0).locator("code")).to_have_attribute("title", "cd" * 32)
 
 
 @pytest.mark.parametrize(
@@ -394,7 +442,7 @@ def test_models_without_gates_still_show_versions(
 
     rows = panel.locator(".jp-mlops-versions-table tbody tr")
     expect(rows).to_have_count(2)
-    expect(rows.locator(".jp-mlops-badge")).to_have_count(0)
+    expect(rows.locator(".jp-mlops-badge")).to_have_count(2)  # verdicts come with versions
     expect(panel.get_by_text("Gate evaluations")).to_have_count(0)
 
 

@@ -20,8 +20,9 @@ import nbformat
 import pytest
 
 from jupyter_mlops import queries
+from jupyter_mlops.drift_reports import get_drift_report
 from jupyter_mlops.runner import run_pipeline
-from jupyter_mlops.runner.history import pipeline_run
+from jupyter_mlops.runner.history import pipeline_run, pipeline_runs
 
 from .pipelines import open_registry, statuses
 
@@ -55,7 +56,7 @@ def test_the_example_notebook_exports_itself_and_its_pipeline_reproduces_it(pipe
     metrics = notebook_metrics(pipeline_example)
     assert set(metrics) == {"accuracy", "f1"} and metrics["accuracy"] > 0.9
     with open_registry(pipeline_example) as registry:
-        first = pipeline_run(registry, "03-pipeline")
+        first = pipeline_runs(registry, pipeline="03-pipeline", limit=1000)[-1]  # the kernel's
         assert first.status == "ok" and [s.name for s in first.steps] == STEPS
         assert first.experiment == "cancer" and first.parity["status"] == "ok"
         assert queries.run_detail(registry, first.id).run.metrics == metrics
@@ -179,15 +180,12 @@ def test_drifted_input_data_stops_the_pipeline_with_the_report_stored(pipeline_e
     assert statuses(result) == {"load": "drift_stopped", **dict.fromkeys(STEPS[1:], "not_run")}
     with open_registry(pipeline_example) as registry:
         load_run = pipeline_run(registry, result.run_id).step("load").run_id
-        link = registry.query_one(
-            "SELECT sha256 FROM run_artifacts WHERE run_id = ? AND name = 'drift/data'", (load_run,)
-        )
-        stored = json.loads(registry.artifacts.read_bytes(link["sha256"]))
-    report = stored["report"]
-    assert report["decision"] == "retrain"
-    drifted = {c["column"] for c in report["columns"] if c["drifted"]}
-    assert {"mean radius", "mean texture"} <= drifted
-    assert stored["reference"]["name"] in ("cancer-data", "data")
+        (row,) = registry.query("SELECT id FROM drift_reports WHERE run_id = ?", (load_run,))
+        stored = get_drift_report(registry, row["id"])
+    assert stored.decision == "retrain" and stored.record.origin == "pipeline"
+    assert {"mean radius", "mean texture"} <= set(stored.report.drifted_columns)
+    assert stored.record.reference_name in ("cancer-data", "data")
+    assert stored.record.reference_snapshot_id is not None  # the notebook run's snapshot
 
 
 def test_the_example_compiles_for_kubeflow_with_the_gate_guarding_registration(

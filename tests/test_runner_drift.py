@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from jupyter_mlops import tracking
+from jupyter_mlops.drift_reports import get_drift_report
 from jupyter_mlops.registry import Registry
 from jupyter_mlops.runner.history import pipeline_run
 from jupyter_mlops.runner.parity import check_parity
@@ -65,6 +66,17 @@ def record_notebook_run(workdir: Path, *, total: float | None = None, snapshot: 
         return run.id
 
 
+def stored_report_id(registry: Registry, step_run_id: str) -> str:
+    """The drift report a step's run stored (its id is also the run's tag)."""
+    rows = registry.query("SELECT id FROM drift_reports WHERE run_id = ?", (step_run_id,))
+    assert len(rows) == 1
+    tag = registry.query_one(
+        "SELECT value FROM tags WHERE run_id = ? AND key LIKE 'drift.%.report'", (step_run_id,)
+    )
+    assert tag["value"] == rows[0]["id"]
+    return str(rows[0]["id"])
+
+
 @pytest.fixture
 def exported(tmp_path):
     """The notebook run, then the pipeline exported from the notebook (finding that run)."""
@@ -95,18 +107,15 @@ def test_unchanged_data_passes_the_drift_check_and_the_report_is_stored(exported
     assert result.step("load").message == "drift on frame: monitor"
     with open_registry(tmp_path) as registry:
         load_run = result.step("load").run_id
-        link = registry.query_one(
-            "SELECT sha256 FROM run_artifacts WHERE run_id = ? AND name = 'drift/frame'",
-            (load_run,),
-        )
-        stored = json.loads(registry.artifacts.read_bytes(link["sha256"]))
-        assert stored["report"]["decision"] == "monitor"
-        assert stored["reference"]["source"] == "pipeline directory"
-        assert stored["pipeline_run_id"] == result.run_id
-        tag = registry.query_one(
-            "SELECT value FROM tags WHERE run_id = ? AND key = 'drift.frame.decision'", (load_run,)
-        )
-        assert tag["value"] == "monitor"
+        stored = get_drift_report(registry, stored_report_id(registry, load_run))
+        assert stored.decision == "monitor" and stored.record.origin == "pipeline"
+        assert stored.record.run_id == load_run and stored.record.current_name == "frame"
+        snapshot = registry.query_one("SELECT id FROM snapshots WHERE name = 'frame'")["id"]
+        assert stored.record.reference_snapshot_id == snapshot
+        assert stored.record.name == "drifty.load: frame vs frame"
+        tags = dict(registry.query("SELECT key, value FROM tags WHERE run_id = ?", (load_run,)))
+        assert tags["drift.frame.decision"] == "monitor"
+        assert tags["pipeline.run_id"] == result.run_id
 
 
 def test_drifted_input_stops_the_pipeline_with_the_report_stored(exported, tmp_path):
@@ -118,13 +127,9 @@ def test_drifted_input_stops_the_pipeline_with_the_report_stored(exported, tmp_p
     with open_registry(tmp_path) as registry:
         record = pipeline_run(registry, result.run_id)
         assert (record.status, record.failed_step) == ("drift_stopped", "load")
-        link = registry.query_one(
-            "SELECT sha256 FROM run_artifacts WHERE run_id = ? AND name = 'drift/frame'",
-            (record.step("load").run_id,),
-        )
-        report = json.loads(registry.artifacts.read_bytes(link["sha256"]))["report"]
-        assert report["decision"] == "retrain"
-        assert [c["column"] for c in report["columns"] if c["drifted"]] == ["v"]
+        stored = get_drift_report(registry, stored_report_id(registry, record.step("load").run_id))
+        assert stored.decision == "retrain"
+        assert stored.report.drifted_columns == ("v",)
     command = [sys.executable, "-m", "jupyter_mlops.runner", str(pipeline), "-p", "shift=1.5"]
     completed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert completed.returncode == 4, completed.stdout + completed.stderr

@@ -26,12 +26,9 @@ from jupyter_mlops.server import (
     _jupyter_labextension_paths,
     _jupyter_server_extension_points,
 )
-from jupyter_mlops.server.handlers import (
-    ROUTES,
-    MlopsAPIHandler,
-    locate_registry,
-    status_for_error,
-)
+from jupyter_mlops.server.handlers import MlopsAPIHandler, status_for_error
+from jupyter_mlops.server.registry_source import locate_registry
+from jupyter_mlops.server.routes import ROUTE_NAMES
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -133,6 +130,45 @@ async def test_status_prefers_mlops_registry_env_var(
     assert body["registry"] == {"path": str(expected_path), "exists": expected_exists}
 
 
+async def test_status_takes_a_folder_in_mlops_registry_like_the_core(
+    jp_fetch, jp_root_dir, tmp_path, monkeypatch
+):
+    registry = _make_registry_file(tmp_path / "shared" / ".mlops" / "registry.db")
+    monkeypatch.setenv("MLOPS_REGISTRY", str(tmp_path / "shared"))
+
+    body = json.loads((await jp_fetch("jupyter-mlops", "api", "status")).body)
+
+    assert body["registry"] == {"path": str(registry), "exists": True}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"definitely not sqlite", "is not an SQLite database"),
+        (None, "is an SQLite database but not a jupyter-mlops registry"),
+    ],
+)
+async def test_a_file_that_is_not_a_registry_answers_409_and_is_left_alone(
+    jp_fetch, jp_root_dir, no_registry_env, content, message
+):
+    path = jp_root_dir / ".mlops" / "registry.db"
+    if content is None:
+        _make_registry_file(path)
+    else:
+        path.parent.mkdir()
+        path.write_bytes(content)
+    before = path.read_bytes()
+
+    code, body = await _fetch_error(jp_fetch, "jupyter-mlops", "api", "runs")
+    changes = json.loads((await jp_fetch("jupyter-mlops", "api", "changes")).body)
+
+    assert code == 409
+    assert message in body["message"] and body["hint"]
+    # the poll still answers, so the panel shows the section's error, not "no connection"
+    assert changes["marker"].startswith(f"unusable:{path}:")
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -141,7 +177,9 @@ async def test_status_prefers_mlops_registry_env_var(
     ],
     ids=["no-token", "wrong-token"],
 )
-@pytest.mark.parametrize("route", ["status", "runs", "no/such/route"])
+@pytest.mark.parametrize(
+    "route", [name.replace("ID", "abc123") for name in ROUTE_NAMES] + ["no/such/route"]
+)
 async def test_api_refuses_requests_without_the_token(jp_fetch, headers, route):
     code, body = await _fetch_error(
         jp_fetch, "jupyter-mlops", "api", *route.split("/"), headers=headers
@@ -160,7 +198,7 @@ async def test_unknown_route_answers_404_json_naming_it(jp_fetch, route):
 
     assert code == 404
     assert "/jupyter-mlops/api" in body["message"]
-    assert f"routes: {', '.join(sorted(name for name, _ in ROUTES))}" in body["message"]
+    assert f"routes: {', '.join(ROUTE_NAMES)}" in body["message"]
 
 
 async def test_write_method_on_status_answers_405_json(jp_fetch):
@@ -169,7 +207,7 @@ async def test_write_method_on_status_answers_405_json(jp_fetch):
     )
 
     assert code == 405
-    assert "read-only" in body["message"]
+    assert "only answers GET" in body["message"]
 
 
 @pytest.fixture

@@ -52,10 +52,28 @@ export function apiUrl(
  * Throws {@link ApiError} for any non-2xx answer or network failure.
  */
 export async function requestAPI<T>(endpoint: string, query: Query = {}): Promise<T> {
+  return send<T>(endpoint, query, {});
+}
+
+/**
+ * POST a JSON body to a route, e.g. `await postAPI<IExportResult>('export', {path})`.
+ *
+ * JupyterLab's ServerConnection adds the XSRF token that the server requires of a
+ * logged-in session. Throws {@link ApiError} like {@link requestAPI}.
+ */
+export async function postAPI<T>(endpoint: string, body: unknown): Promise<T> {
+  return send<T>(endpoint, {}, { method: 'POST', body: JSON.stringify(body) });
+}
+
+async function send<T>(endpoint: string, query: Query, init: RequestInit): Promise<T> {
   const settings = ServerConnection.makeSettings();
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(apiUrl(endpoint, query, settings), {}, settings);
+    response = await ServerConnection.makeRequest(
+      apiUrl(endpoint, query, settings),
+      init,
+      settings
+    );
   } catch (error) {
     throw new ApiError(0, `The Jupyter server could not be reached: ${String(error)}`);
   }

@@ -127,6 +127,20 @@ export function badge(state: string | null | undefined, label?: string): HTMLEle
   );
 }
 
+/** A state as a small coloured dot, its word in the tooltip and for screen readers. */
+export function stateDot(state: string | null | undefined): HTMLElement {
+  const text = String(state ?? 'unknown');
+  return h(
+    'span',
+    {
+      className: 'jp-mlops-badge jp-mlops-dot',
+      title: text,
+      attrs: { 'data-state': stateToken(state) }
+    },
+    h('span', { className: 'jp-mlops-sr-only' }, text)
+  );
+}
+
 /** A table with a header row; `rows` are arrays of cells (nodes or text). */
 export function table(headers: Child[], rows: Child[][], props: IProps = {}): HTMLTableElement {
   const className = ['jp-mlops-table', props.className].filter(Boolean).join(' ');
@@ -135,6 +149,40 @@ export function table(headers: Child[], rows: Child[][], props: IProps = {}): HT
     { ...props, className },
     h('thead', null, h('tr', null, ...headers.map(cell => h('th', null, cell)))),
     h('tbody', null, ...rows.map(cells => h('tr', null, ...cells.map(cell => h('td', null, cell)))))
+  );
+}
+
+/** A table whose cells carry `data-rank`, so narrow widths hide the least useful first. */
+export function rankedTable(
+  headers: [string, number][],
+  rows: Child[][],
+  className: string
+): HTMLTableElement {
+  return h(
+    'table',
+    { className: `jp-mlops-table ${className}` },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ...headers.map(([label, rank]) => h('th', { attrs: { 'data-rank': String(rank) } }, label))
+      )
+    ),
+    h(
+      'tbody',
+      null,
+      ...rows.map(cells =>
+        h(
+          'tr',
+          null,
+          ...cells.map((cell, i) =>
+            h('td', { attrs: { 'data-rank': String(headers[i][1]) } }, cell)
+          )
+        )
+      )
+    )
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * How values read in the panel: numbers, times, durations, ids.
  */
-import type { Scalar, Timestamp } from './types';
+import type { Timestamp, Value } from './types';
 
 /** Shown for a missing value. */
 export const MISSING = '—';
@@ -27,12 +27,12 @@ export function formatNumber(value: number | null | undefined): string {
   return String(Number(value.toPrecision(4)));
 }
 
-/** A parameter or tag value exactly as recorded (strings unquoted). */
-export function formatScalar(value: Scalar | undefined): string {
+/** A parameter or tag value exactly as recorded (strings unquoted, lists and dicts as JSON). */
+export function formatScalar(value: Value | undefined): string {
   if (value === null || value === undefined) {
     return MISSING;
   }
-  return String(value);
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /** A count with thousands separators: 12345 -> "12,345". */
@@ -86,4 +86,23 @@ export function formatTime(value: Timestamp | undefined): string {
 /** The first characters of an id or a hash, enough to tell them apart on screen. */
 export function shortId(id: string | null | undefined, length = 8): string {
   return id ? id.slice(0, length) : MISSING;
+}
+
+/**
+ * A time as short as it can be where space is scarce: "14:03" today, "05-01 14:03"
+ * this year, "2023-05-01" before (the full time goes in a tooltip).
+ */
+export function formatShortTime(value: Timestamp | undefined, now: Date = new Date()): string {
+  const date = parseTime(value);
+  if (!date) {
+    return formatTime(value);
+  }
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (date.toDateString() === now.toDateString()) {
+    return time;
+  }
+  const day = `${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return date.getFullYear() === now.getFullYear()
+    ? `${day} ${time}`
+    : `${date.getFullYear()}-${day}`;
 }

@@ -1,28 +1,27 @@
 /**
  * The sidebar panel: a status line, tabs for Runs, Models, Snapshots, Drift and
- * Pipelines, and a poll that reloads the visible tab when the registry changes.
+ * Pipelines; it reloads the visible tab when the registry changes (see watcher.ts).
  */
-import { Poll } from '@lumino/polling';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { ApiError, requestAPI } from './api';
 import { button, h, notice, replaceChildren } from './dom';
-import type { IChanges, IStatus } from './types';
+import type { IStatus } from './types';
 import { DriftSection } from './sections/drift';
 import { ModelsSection } from './sections/models';
 import { PipelinesSection } from './sections/pipelines';
 import { RunsSection } from './sections/runs';
 import { ISectionHost, Section } from './sections/section';
 import { SnapshotsSection } from './sections/snapshots';
-
-/** How often the panel asks whether anything changed while it is visible. */
-export const POLL_INTERVAL_MS = 2000;
+import { ChangeWatcher } from './watcher';
 
 /** What the panel needs from JupyterLab. */
 export interface IPanelServices {
   openPath(path: string): void;
   copyText(text: string): void;
+  /** Open a run's page in the main area. */
+  openRun(runId: string): void;
 }
 
 export class MlopsPanel extends Widget {
@@ -31,33 +30,30 @@ export class MlopsPanel extends Widget {
   private readonly tabBar: HTMLElement;
   private readonly body: HTMLElement;
   private readonly sections: Section[];
-  private readonly runs: RunsSection;
   private current: Section;
   private status: IStatus | null = null;
-  private marker: string | null = null;
-  private started = false;
-  private readonly poll: Poll;
+  private loaded = false;
 
-  constructor(private readonly services: IPanelServices) {
+  constructor(
+    private readonly services: IPanelServices,
+    private readonly watcher: ChangeWatcher
+  ) {
     super();
     this.addClass('jp-mlops-panel');
     const host: ISectionHost = {
       openPath: path => this.services.openPath(path),
       copyText: text => this.services.copyText(text),
-      showRun: runId => {
-        this.runs.showRun(runId); // starts the load, so selecting the tab loads nothing more
-        this.select(this.runs);
-      }
+      openRun: runId => this.services.openRun(runId)
     };
-    this.runs = new RunsSection(host);
+    const runs = new RunsSection(host);
     this.sections = [
-      this.runs,
+      runs,
       new ModelsSection(host),
       new SnapshotsSection(host),
       new DriftSection(host),
       new PipelinesSection(host)
     ];
-    this.current = this.runs;
+    this.current = runs;
 
     this.statusLine = h(
       'div',
@@ -108,20 +104,17 @@ export class MlopsPanel extends Widget {
     );
     this.markSelected();
 
-    this.poll = new Poll({
-      auto: false,
-      factory: () => this.checkForChanges(),
-      frequency: { interval: POLL_INTERVAL_MS, backoff: true, max: 30 * 1000 },
-      name: 'jupyter-mlops:changes',
-      // Ask only while the panel is on screen and the browser tab is visible.
-      standby: () => (this.isVisible ? 'when-hidden' : true)
-    });
-    this.poll.ticked.connect((_, state) => {
-      // Only a finished request says anything about the connection.
-      if (state.phase === 'rejected' || state.phase === 'resolved') {
-        this.connectionLost.hidden = state.phase === 'resolved';
+    watcher.watch(this);
+    watcher.changed.connect(() => {
+      if (this.isVisible) {
+        void this.reload();
+      } else {
+        this.loaded = false; // reload when shown again
       }
-    });
+    }, this);
+    watcher.answered.connect((_, answered) => {
+      this.connectionLost.hidden = answered;
+    }, this);
   }
 
   /** Fetch the status and redraw the selected section now. */
@@ -132,19 +125,13 @@ export class MlopsPanel extends Widget {
     await this.showStatusAndSection();
   }
 
-  dispose(): void {
-    this.poll.dispose();
-    super.dispose();
-  }
-
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    if (!this.started) {
-      this.started = true;
-      void this.reload().then(() => this.poll.start());
-      return;
+    if (!this.loaded) {
+      this.loaded = true;
+      void this.reload();
     }
-    void this.poll.refresh(); // catch up at once on what changed while hidden
+    void this.watcher.refresh(); // catch up at once on what changed while hidden
   }
 
   private select(section: Section): void {
@@ -211,29 +198,5 @@ export class MlopsPanel extends Widget {
     );
     replaceChildren(this.body, this.current.node);
     await this.current.load();
-  }
-
-  /**
-   * One poll: ask for the change marker and reload only when it moved. Until the
-   * server has the changes route, the status itself serves as the marker.
-   */
-  private async checkForChanges(): Promise<void> {
-    let marker: string;
-    try {
-      marker = (await requestAPI<IChanges>('changes')).marker;
-    } catch (error) {
-      if (!(error instanceof ApiError && error.isNotFound)) {
-        throw error;
-      }
-      marker = `status:${JSON.stringify(await requestAPI<IStatus>('status'))}`;
-    }
-    if (this.marker === null) {
-      this.marker = marker;
-      return;
-    }
-    if (marker !== this.marker) {
-      this.marker = marker;
-      await this.reload();
-    }
   }
 }

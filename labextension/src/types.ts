@@ -31,16 +31,24 @@ export interface IExperiments {
   experiments: IExperiment[];
 }
 
+/** A value as JSON carries it: parameters may be lists or objects too. */
+export type Value = Scalar | Value[] | { [key: string]: Value };
+
 export interface IRunSummary {
   id: string;
   name: string;
   experiment: string;
   status: string;
+  kind?: string;
   started_at: Timestamp;
   ended_at: Timestamp;
   duration: number | null;
+  /** The notebook as the kernel recorded it (usually an absolute path). */
   notebook_path: string | null;
-  params: Record<string, Scalar>;
+  /** The same notebook relative to the server root, or null when JupyterLab cannot open it. */
+  notebook_lab_path?: string | null;
+  previous_run_id?: string | null;
+  params: Record<string, Value>;
   metrics: Record<string, number | null>;
 }
 
@@ -49,19 +57,23 @@ export interface IRunsPage {
   total: number;
   page: number;
   page_size: number;
+  pages?: number;
+  sort?: string;
+  /** The page's parameter and metric keys, the most common first. */
   columns: { params: string[]; metrics: string[] };
 }
 
 export interface IRun extends IRunSummary {
   previous_run_id: string | null;
   git_commit: string | null;
+  git_branch?: string | null;
   git_dirty: boolean | null;
   error: string | null;
 }
 
 export interface IParam {
   key: string;
-  value: Scalar;
+  value: Value;
   type: string;
   source: string;
 }
@@ -73,6 +85,13 @@ export interface IMetricSummary {
   max: number | null;
   count: number;
   last_step: number | null;
+}
+
+/** A model version a run was registered as. */
+export interface IVersionRef {
+  model: string;
+  version: number;
+  aliases: string[];
 }
 
 /** One point of a metric series: [step, value]. */
@@ -108,6 +127,10 @@ export interface IRunDetail {
   environment: IEnvironment | null;
   snapshots: IRunSnapshot[];
   tags: Record<string, Scalar>;
+  /** Model versions registered from this run (absent before models existed). */
+  models?: IVersionRef[];
+  /** Gate evaluations of this run, newest first. */
+  gates?: IGateEvaluation[];
 }
 
 export interface ISnapshot {
@@ -118,18 +141,27 @@ export interface ISnapshot {
   n_rows: number;
   n_columns: number;
   created_at: Timestamp;
+  /** How many runs read it. */
+  runs?: number;
+  materialized?: boolean;
 }
 
 export interface ISnapshots {
   snapshots: ISnapshot[];
+  total?: number;
 }
 
 export interface IModelVersion {
   version: number | string;
+  aliases?: string[];
   run_id: string | null;
+  run_name?: string | null;
   flavor: string;
+  model_class?: string;
   created_at: Timestamp;
   metrics: Record<string, Scalar>;
+  /** The latest gate evaluation that concerns this version, or null. */
+  gate?: IGateEvaluation | null;
 }
 
 export interface IModel {
@@ -144,16 +176,23 @@ export interface IModels {
 
 export interface IGateRule {
   rule: string;
+  kind?: string;
   passed: boolean;
-  actual: Scalar;
+  actual: Value;
   expected: Scalar;
+  detail?: string;
 }
 
 export interface IGateEvaluation {
   id: string;
+  purpose?: string;
   run_id: string | null;
+  run_name?: string | null;
   model: string | null;
+  version?: number | null;
+  alias?: string | null;
   passed: boolean;
+  summary?: string;
   evaluated_at: Timestamp;
   rules: IGateRule[];
 }
@@ -202,4 +241,15 @@ export interface IPipelineRun {
 
 export interface IPipelineRuns {
   runs: IPipelineRun[];
+}
+
+/** What `POST export` wrote: paths relative to the server root. */
+export interface IExportResult {
+  notebook: string;
+  output_dir: string;
+  steps: string[];
+  files: string[];
+  targets: string[];
+  warnings: string[];
+  command: string;
 }

@@ -19,6 +19,7 @@ From Python::
 
     mlops.register_model(model, "churn")        # churn version 1, 2, 3...
     mlops.check(["accuracy >= 0.85"])           # raises GateFailedError when a rule fails
+    mlops.check_drift("train", todays_df)       # monitor / review / retrain, stored
     mlops.promote("churn@2", alias="champion", gates=["f1 >= champion.f1 - 0.01"])
     model = mlops.load_model("churn@champion")
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from .drift_gate import DriftGate
+    from .drift_reports import StoredDriftReport
     from .expectations import expect
     from .gates import GateEvaluation, Promotion
     from .models import ModelVersion
@@ -50,11 +53,14 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "DriftGate",
     "MlopsError",
     "Registry",
     "active_run",
     "check",
+    "check_drift",
     "compare",
+    "drift_history",
     "end_run",
     "expect",
     "get_run",
@@ -74,6 +80,7 @@ __all__ = [
 # Names served from their modules on first use, so that `import jupyter_mlops` loads
 # (almost) nothing: a pipeline step or a script pays only for what it calls.
 _LAZY = {
+    "DriftGate": "drift_gate",
     "Registry": "registry",
     "expect": "expectations",
     "active_run": "tracking",
@@ -236,20 +243,25 @@ def check(
     values: dict[str, Any] | None = None,
     data: Any = None,
     expect: Any = (),
+    drift: Any = None,
     raise_on_failure: bool = True,
 ) -> GateEvaluation:
-    """Evaluate gate rules and data expectations; store and return the evaluation.
+    """Evaluate gate rules, data expectations and drift checks; store and return the evaluation.
 
     Rules read the metrics (and ``params.x``) of ``run``: by default the active run, else
     the most recent one. ``values`` supplies names the run does not have; ``model``
     says whose aliases ``champion.f1`` means. ``data`` (a DataFrame, or a stored
-    snapshot's name) is checked against ``expect``. A failure raises
+    snapshot's name) is checked against ``expect``. ``drift`` adds drift checks: a
+    ``(reference, current)`` pair, a :class:`DriftGate` (critical columns, ``fail_on=
+    "review"``), a report from :func:`check_drift`, or a list of those; a line fails on
+    retrain (or review) and on any change in a critical column. A failure raises
     :class:`~jupyter_mlops.errors.GateFailedError` (its ``results`` list every line), so
     the rest of a script or pipeline does not run; ``raise_on_failure=False`` returns the
     failed evaluation instead.
 
         mlops.check(["accuracy >= 0.85", "f1 > champion.f1 - 0.01"], model="churn")
         mlops.check(data=df, expect=[mlops.expect.not_null("age"), 'between("age", 0, 120)'])
+        mlops.check(drift=mlops.DriftGate("train", todays_df, critical=["amount"]))
     """
     from . import gates
 
@@ -262,6 +274,7 @@ def check(
         values=values,
         data=data,
         expect=expect,
+        drift=drift,
         raise_on_failure=raise_on_failure,
         find_run=lambda: gates.latest_run(registry),
     )
@@ -275,16 +288,18 @@ def promote(
     values: dict[str, Any] | None = None,
     data: Any = None,
     expect: Any = (),
+    drift: Any = None,
 ) -> Promotion:
     """Point ``alias`` at the version ``ref`` names when every gate passes.
 
     Rules read the metrics of that version's run; ``champion.f1`` is the metric of the
     run of the version ``champion`` points at now (with no champion yet, comparisons
-    with it pass, marked "no champion yet"). A failed gate raises
+    with it pass, marked "no champion yet"). ``drift`` adds drift checks as in
+    :func:`check`, their reports linked to the version. A failed gate raises
     :class:`~jupyter_mlops.errors.GateFailedError` and leaves the alias where it was.
 
         mlops.promote("churn@4", alias="champion", gates=["accuracy >= 0.85",
-                      "f1 >= champion.f1 - 0.01"])
+                      "f1 >= champion.f1 - 0.01"], drift=("churn@4", todays_df))
     """
     from . import gates as gating
     from . import tracking
@@ -297,6 +312,93 @@ def promote(
         values=values,
         data=data,
         expect=expect,
+        drift=drift,
+    )
+
+
+def check_drift(
+    reference: Any,
+    current: Any,
+    *,
+    columns: str | list[str] | tuple[str, ...] | None = None,
+    alpha: float = 0.05,
+    critical: str | list[str] | tuple[str, ...] = (),
+    name: str | None = None,
+    model: str | None = None,
+    run: str | Run | None = None,
+    reference_name: str | None = None,
+    current_name: str | None = None,
+    effect_threshold: float = 0.1,
+    correction: str = "bh",
+    retrain_alpha: float = 0.01,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> StoredDriftReport:
+    """Check ``current`` data for drift against ``reference``; store and return the report.
+
+    ``reference`` is a DataFrame, a stored snapshot (name, id or record: its profile is
+    used), a model version (``"churn@champion"``: its training snapshot) or a CSV/parquet
+    file; ``current`` a DataFrame, a file, or a snapshot stored with its data. Each column
+    is tested and decided monitor / review / retrain (see ``docs/drift.md``); the report's
+    decision is the worst. ``critical`` columns fail the report's gate on any change.
+    Sides longer than ``max_rows`` (default a million) are subsampled with ``seed``. The report is linked to ``run`` (default: the active run) and to the model version
+    ``model`` names. In a notebook the result shows as the drift view.
+
+        report = mlops.check_drift("train", todays_df, critical=["amount"], model="churn@3")
+        report.decision                      # 'monitor' | 'review' | 'retrain'
+        report.to_frame()                    # one row per column
+    """
+    from .drift import MAX_ROWS
+    from .drift_checks import run_drift_check, split_names
+
+    registry, run_id = _registry_and_run(run)
+    if isinstance(run, str):
+        from .queries import resolve_run
+
+        run_id = resolve_run(registry, run)
+    return run_drift_check(
+        registry,
+        reference,
+        current,
+        reference_name=reference_name,
+        current_name=current_name,
+        columns=split_names(columns),
+        alpha=alpha,
+        critical=split_names(critical) or (),
+        effect_threshold=effect_threshold,
+        correction=correction,
+        retrain_alpha=retrain_alpha,
+        max_rows=MAX_ROWS if max_rows is None else max_rows,
+        seed=seed,
+        name=name,
+        run_id=run_id,
+        model=model,
+        origin="python",
+    )
+
+
+def drift_history(
+    *,
+    reference: str | None = None,
+    model: str | None = None,
+    run: str | None = None,
+    decision: str | None = None,
+    limit: int = 50,
+) -> pd.DataFrame:
+    """Stored drift reports as a DataFrame, newest first: decision, flagged columns, links.
+
+    mlops.drift_history(reference="train", decision="retrain")
+    """
+    from . import tracking
+    from .drift_reports import drift_reports_frame
+
+    return drift_reports_frame(
+        tracking.default_registry(),
+        run=run,
+        model=model,
+        reference=reference,
+        decision=decision,
+        limit=limit,
     )
 
 

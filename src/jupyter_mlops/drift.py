@@ -78,6 +78,9 @@ CORRECTIONS = ("bh", "bonferroni", "none")
 VERDICTS = ("drift", "null-rate drift", "immaterial", "no drift", "not tested")
 """What happened to a column, in words a report can show."""
 
+VERDICT_SEVERITY = ("drift", "null-rate drift", "not tested", "immaterial", "no drift")
+"""The verdicts from the one that most needs a look to the one that needs none."""
+
 MAX_ROWS = 1_000_000
 """Default row cap per side: larger data is subsampled with a fixed seed (the report says so)."""
 
@@ -170,6 +173,21 @@ class DriftReport:
     def failed_critical(self) -> tuple[str, ...]:
         """Critical columns whose decision is not ``monitor``: why the gate failed."""
         return tuple(c.column for c in self.columns if c.critical and c.decision != "monitor")
+
+    def by_severity(self) -> tuple[ColumnDrift, ...]:
+        """The columns, most severe first: by decision, then verdict (drift, null-rate drift,
+        not tested, immaterial, no drift), then adjusted p (smallest first) and effect.
+
+        What tables and lists show first is what needs attention first.
+        """
+
+        def key(col: ColumnDrift) -> tuple[int, int, float, float]:
+            verdict = VERDICT_SEVERITY.index(col.verdict) if col.verdict in VERDICT_SEVERITY else 9
+            p = col.p_adjusted if col.p_adjusted is not None else 1.0
+            effect = col.effect if col.effect is not None else 0.0
+            return (-DECISIONS.index(col.decision), verdict, p, -effect)
+
+        return tuple(sorted(self.columns, key=key))
 
     def column(self, name: str) -> ColumnDrift:
         """The verdict of column ``name``; ``NotFoundError`` naming it when it was not compared."""

@@ -1,4 +1,5 @@
-"""Validation gates: rules on a run's metrics and expectations on data, evaluated and stored.
+"""Validation gates: rules on a run's metrics, expectations on data and drift checks,
+evaluated and stored.
 
     evaluation = check(registry, ["accuracy >= 0.85", "latency_ms < 50"], run="baseline")
     evaluation.passed, [r.verdict for r in evaluation.results]
@@ -9,120 +10,55 @@ Rules name metrics and parameters of a run, values given, and ``champion.f1`` (t
 of the run of the version an alias points at); :mod:`jupyter_mlops.rule_names` says how.
 A name found nowhere is an :class:`ExpressionError`: a misspelt metric never counts as a
 failed, or passed, rule. With no champion yet, comparisons with it are waived and the
-rule passes with the detail "no champion yet".
+rule passes with the detail "no champion yet". Drift checks (``drift=``) become lines of
+their own: see :mod:`jupyter_mlops.drift_gate`.
 
-Every evaluation is stored (``gate_evaluations`` and ``gate_results``) with its inputs and
-verdict, passed or failed. :func:`check` raises :class:`GateFailedError` on failure unless
+Every evaluation is stored (``gate_evaluations`` and ``gate_results``, see
+:mod:`jupyter_mlops.gate_records`) with its inputs and verdict, passed or failed. :func:`check` raises :class:`GateFailedError` on failure unless
 asked not to; :func:`promote` moves the alias only when every rule and expectation
 passes, in the same transaction that stores the evaluation, and records the move.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import numbers
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import expressions as ex
 from . import models
-from .errors import GateFailedError, InvalidInputError, NotFoundError
+from .errors import GateFailedError, InvalidInputError
 from .expectation_checks import ExpectationOutcome, check_frame
 from .expectations import Expectation, parse_expectations
+from .gate_records import (
+    DataChecked,
+    GateEvaluation,
+    GateResult,
+    evaluations,
+    get_evaluation,
+    store_evaluation,
+)
 from .registry import Registry
 from .rule_names import RuleNames
 from .rules import RuleOutcome, evaluate
 from .snapshot_checks import check_snapshot, load_snapshot_facts
-from .tracking import new_id
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class GateResult:
-    """One line of a gate: a rule or an expectation, what was found, what was required.
-
-    ``exact`` is false when ``actual`` is an estimate (an expectation checked on a
-    snapshot's profile rather than on the data).
-    """
-
-    rule: str
-    kind: str  # rule | expectation
-    passed: bool
-    actual: Any
-    expected: str
-    detail: str = ""
-    exact: bool = True
-
-    @property
-    def verdict(self) -> str:
-        return "passed" if self.passed else "failed"
-
-    def describe(self) -> str:
-        """``rule (actual A, expected E)``: how a failure is named in messages."""
-        actual = _short(self.actual)
-        return f"{self.rule} (actual {actual}, expected {self.expected})"
-
-
-@dataclass(frozen=True)
-class DataChecked:
-    """Which data the expectations were checked on, as stored with a gate evaluation."""
-
-    kind: str  # dataframe | snapshot
-    name: str | None
-    n_rows: int
-    n_columns: int
-    snapshot_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "n_rows": self.n_rows,
-            "n_columns": self.n_columns,
-            "snapshot_id": self.snapshot_id,
-        }
-
-
-@dataclass(frozen=True)
-class GateEvaluation:
-    """A stored evaluation: its verdict, every result, and what it was evaluated on."""
-
-    id: str
-    purpose: str  # check | promote
-    passed: bool
-    results: tuple[GateResult, ...]
-    run_id: str | None
-    run_name: str | None
-    model: str | None
-    version: int | None
-    alias: str | None
-    data: DataChecked | None
-    inputs: dict[str, Any]
-    evaluated_at: float
-
-    @property
-    def failed(self) -> tuple[GateResult, ...]:
-        return tuple(r for r in self.results if not r.passed)
-
-    @property
-    def summary(self) -> str:
-        """``passed: 3 of 3`` / ``failed: 1 of 3 failed``."""
-        if self.passed:
-            return f"passed: {len(self.results)} of {len(self.results)}"
-        return f"failed: {len(self.failed)} of {len(self.results)} failed"
-
-    def __repr__(self) -> str:
-        lines = [f"<GateEvaluation {self.id} {self.summary}>"]
-        for r in self.results:
-            lines.append(
-                f"  {r.verdict:6}  {r.describe()}" + (f" - {r.detail}" if r.detail else "")
-            )
-        return "\n".join(lines)
+__all__ = [
+    "DataChecked",
+    "GateEvaluation",
+    "GateResult",
+    "Promotion",
+    "check",
+    "evaluations",
+    "gate_failure",
+    "get_evaluation",
+    "latest_run",
+    "promote",
+]
 
 
 @dataclass(frozen=True)
@@ -139,14 +75,6 @@ class Promotion:
     @property
     def ref(self) -> str:
         return f"{self.model}@{self.alias}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if value is None:
-        return "none"
-    return str(value)[:80]
 
 
 # -- evaluating -------------------------------------------------------------------------------------
@@ -273,27 +201,32 @@ def check(
     data: Any = None,
     data_name: str | None = None,
     expect: Iterable[str | Expectation] = (),
+    drift: Any = None,
     raise_on_failure: bool = True,
     notebook_path: str | None = None,
     find_run: Callable[[], str | None] | None = None,
 ) -> GateEvaluation:
-    """Evaluate rules and data expectations, store the evaluation, return it.
+    """Evaluate rules, data expectations and drift checks, store the evaluation, return it.
 
     ``run`` is the run whose metrics and parameters the rules read (an id, name or
     ``last``); without it ``find_run()`` is asked, once, when a rule needs a run.
-    ``model`` names the model whose aliases ``champion.x`` refers to. With
-    ``raise_on_failure`` a failed evaluation raises :class:`GateFailedError` after it is
-    stored; its ``results`` hold every line.
+    ``model`` names the model whose aliases ``champion.x`` refers to. ``drift`` adds drift
+    lines (see :mod:`jupyter_mlops.drift_gate`); their reports are stored and linked to
+    ``run``. With ``raise_on_failure`` a failed evaluation raises :class:`GateFailedError`
+    after it is stored; its ``results`` hold every line.
 
         check(registry, ["accuracy >= 0.85", "f1 > champion.f1 - 0.01"], run="tuned", model="churn")
+        check(registry, drift=("train", todays_df))
     """
+    from .drift_gate import drift_gates
     from .queries import resolve_run
 
     parsed = _parse_rules(rules)
     expectations = parse_expectations(expect)
-    if not parsed and not expectations and data is None:
+    drift_lines = drift_gates(drift)
+    if not parsed and not expectations and data is None and not drift_lines:
         raise InvalidInputError(
-            "Nothing to check: give at least one rule or expectation",
+            "Nothing to check: give at least one rule, expectation or drift check",
             hint='For example check(["accuracy >= 0.85"]) or %mlops gate "accuracy >= 0.85".',
         )
     if model is not None:
@@ -303,51 +236,22 @@ def check(
     data_results, described = _expectation_results(registry, expectations, data, data_name)
     scope = RuleNames(registry, plain, run_id, model, find_run=find_run if run_id is None else None)
     rule_results, resolved = _rule_results(parsed, scope)
-    evaluation = _store(
+    drift_results = _drift_results(registry, drift_lines, run_id, None, notebook_path)
+    evaluation = store_evaluation(
         registry,
         purpose="check",
-        results=(*rule_results, *data_results),
+        results=(*rule_results, *data_results, *drift_results),
         run_id=scope.run_id,
         model=scope.model,
         version_id=None,
         alias=None,
         data=described,
-        inputs=_inputs(plain, resolved, scope, described),
+        inputs=_inputs(plain, resolved, scope, described, drift=drift_results),
         notebook_path=notebook_path,
     )
     if not evaluation.passed and raise_on_failure:
         raise gate_failure(evaluation)
     return evaluation
-
-
-def record(
-    registry: Registry,
-    results: Iterable[GateResult],
-    *,
-    run_id: str | None = None,
-    inputs: Mapping[str, Any] | None = None,
-    notebook_path: str | None = None,
-) -> GateEvaluation:
-    """Store an evaluation whose verdicts were reached elsewhere, and return it.
-
-    A pipeline's gate cell may hold conditions written as Python (``len(df) > 1000``),
-    which the rule language does not read: the step decides them and records them here,
-    so every gate verdict is in ``gate_evaluations`` whatever decided it.
-
-        record(registry, [GateResult("len(df) > 1000", "rule", False, 812, "> 1000")])
-    """
-    return _store(
-        registry,
-        purpose="check",
-        results=tuple(results),
-        run_id=run_id,
-        model=None,
-        version_id=None,
-        alias=None,
-        data=None,
-        inputs=dict(inputs or {}),
-        notebook_path=notebook_path,
-    )
 
 
 def latest_run(registry: Registry) -> str | None:
@@ -379,26 +283,34 @@ def promote(
     data: Any = None,
     data_name: str | None = None,
     expect: Iterable[str | Expectation] = (),
+    drift: Any = None,
     notebook_path: str | None = None,
 ) -> Promotion:
     """Point ``alias`` at the version ``ref`` names, if every gate passes.
 
     The rules read the metrics of the version's own run; ``champion.f1`` reads the
     metrics of the run of the version the alias ``champion`` points at before the move.
-    The evaluation and the move are one transaction: another process promoting at the
-    same time cannot slip in between. A failed gate raises :class:`GateFailedError`
-    naming each failed rule; the alias stays where it was. Without gates the alias is
-    simply moved; every move is kept in the alias history.
+    Drift checks (``drift``, see :mod:`jupyter_mlops.drift_gate`) run first, outside the
+    lock, and their reports are linked to the version. The evaluation and the move are one
+    transaction: another process promoting at the same time cannot slip in between. A
+    failed gate raises :class:`GateFailedError` naming each failed rule; the alias stays
+    where it was. Without gates the alias is simply moved; every move is kept in the alias
+    history.
 
         promote(registry, "churn@4", "champion", gates=["f1 >= champion.f1 - 0.01"])
+        promote(registry, "churn@4", "champion", drift=("churn@4", todays_df))
     """
+    from .drift_gate import drift_gates
+
     models.check_alias(alias)
     version = models.resolve_version(registry, ref)
     parsed = _parse_rules(gates)
     expectations = parse_expectations(expect)
+    drift_lines = drift_gates(drift)
     plain = _plain_values(values)
     data_results, described = _expectation_results(registry, expectations, data, data_name)
-    checked = bool(parsed or expectations)
+    drift_results = _drift_results(registry, drift_lines, None, version.ref, notebook_path)
+    checked = bool(parsed or expectations or drift_results)
     evaluation = None
     with registry.transaction(f'the promotion of {version.ref} to "{alias}"') as conn:
         current = models.alias_target(registry, version.model, alias)
@@ -406,16 +318,24 @@ def promote(
         if checked:
             scope = RuleNames(registry, plain, version.run_id, version.model)
             rule_results, resolved = _rule_results(parsed, scope)
-            evaluation = _store(
+            evaluation = store_evaluation(
                 registry,
                 purpose="promote",
-                results=(*rule_results, *data_results),
+                results=(*rule_results, *data_results, *drift_results),
                 run_id=version.run_id,
                 model=version.model,
                 version_id=version.id,
                 alias=alias,
                 data=described,
-                inputs=_inputs(plain, resolved, scope, described, current=current, alias=alias),
+                inputs=_inputs(
+                    plain,
+                    resolved,
+                    scope,
+                    described,
+                    current=current,
+                    alias=alias,
+                    drift=drift_results,
+                ),
                 notebook_path=notebook_path,
             )
         moved = (evaluation is None or evaluation.passed) and previous != version.version
@@ -453,6 +373,7 @@ def _inputs(
     *,
     current: models.ModelVersion | None = None,
     alias: str | None = None,
+    drift: Sequence[GateResult] = (),
 ) -> dict[str, Any]:
     inputs: dict[str, Any] = {"values": values, "resolved": resolved}
     if scope.run_id is not None:
@@ -467,168 +388,23 @@ def _inputs(
         )
     if data is not None:
         inputs["data"] = data.to_dict()
+    if drift:
+        inputs["drift"] = [
+            {"report_id": r.drift_report_id, "rule": r.rule, "decision": r.actual} for r in drift
+        ]
     return inputs
 
 
-# -- storing and reading ---------------------------------------------------------------------------
-
-
-def _json_safe(value: Any) -> Any:
-    """JSON without NaN or infinities (SQLite's JSON functions reject them)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, numbers.Real):
-        return _json_safe(float(value))
-    return str(value)
-
-
-def _store(
+def _drift_results(
     registry: Registry,
-    *,
-    purpose: str,
-    results: tuple[GateResult, ...],
+    lines: Sequence[Any],
     run_id: str | None,
     model: str | None,
-    version_id: int | None,
-    alias: str | None,
-    data: DataChecked | None,
-    inputs: dict[str, Any],
     notebook_path: str | None,
-) -> GateEvaluation:
-    evaluation_id = new_id()
-    now = time.time()
-    passed = all(r.passed for r in results)
-    n_failed = sum(1 for r in results if not r.passed)
-    with registry.transaction("the gate evaluation") as conn:
-        conn.execute(
-            "INSERT INTO gate_evaluations (id, purpose, run_id, model_version_id, alias, snapshot_id,"
-            " passed, n_rules, n_failed, inputs, notebook_path, evaluated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                evaluation_id,
-                purpose,
-                run_id,
-                version_id,
-                alias,
-                None if data is None else data.snapshot_id,
-                int(passed),
-                len(results),
-                n_failed,
-                json.dumps(_json_safe(inputs)),
-                notebook_path,
-                now,
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO gate_results (evaluation_id, seq, kind, rule, passed, actual, expected,"
-            " detail, exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    evaluation_id,
-                    seq,
-                    r.kind,
-                    r.rule,
-                    int(r.passed),
-                    json.dumps(_json_safe(r.actual)),
-                    r.expected,
-                    r.detail,
-                    int(r.exact),
-                )
-                for seq, r in enumerate(results)
-            ],
-        )
-    return get_evaluation(registry, evaluation_id)
-
-
-def get_evaluation(registry: Registry, evaluation_id: str) -> GateEvaluation:
-    """One stored evaluation by id."""
-    found = _evaluations(registry, "gate_evaluations.id = ?", [evaluation_id], limit=1)
-    if not found:
-        raise NotFoundError(f'No gate evaluation with id "{evaluation_id}"')
-    return found[0]
-
-
-def evaluations(
-    registry: Registry,
-    *,
-    run: str | None = None,
-    model: str | None = None,
-    limit: int = 50,
-) -> tuple[GateEvaluation, ...]:
-    """Stored evaluations, newest first, optionally of one run or one model's versions."""
-    from .queries import resolve_run
-
-    conditions: list[str] = ["1"]
-    params: list[Any] = []
-    if run is not None:
-        conditions.append("gate_evaluations.run_id = ?")
-        params.append(resolve_run(registry, run))
-    if model is not None:
-        conditions.append(
-            "(models.name = ? OR json_extract(gate_evaluations.inputs, '$.model') = ?)"
-        )
-        params += [model, model]
-    return tuple(_evaluations(registry, " AND ".join(conditions), params, limit=limit))
-
-
-def _evaluations(
-    registry: Registry, condition: str, params: list[Any], *, limit: int
-) -> list[GateEvaluation]:
-    rows = registry.query(
-        "SELECT gate_evaluations.*, runs.name AS run_name, models.name AS model_name,"
-        " model_versions.version AS version, snapshots.name AS snapshot_name"
-        " FROM gate_evaluations"
-        " LEFT JOIN runs ON runs.id = gate_evaluations.run_id"
-        " LEFT JOIN model_versions ON model_versions.id = gate_evaluations.model_version_id"
-        " LEFT JOIN models ON models.id = model_versions.model_id"
-        " LEFT JOIN snapshots ON snapshots.id = gate_evaluations.snapshot_id"
-        f" WHERE {condition} ORDER BY gate_evaluations.evaluated_at DESC LIMIT ?",
-        [*params, limit],
-    )
-    if not rows:
+) -> list[GateResult]:
+    """The drift lines, their reports made and stored (imported only when there are some)."""
+    if not lines:
         return []
-    ids = [r["id"] for r in rows]
-    marks = ", ".join("?" for _ in ids)
-    lines: dict[str, list[GateResult]] = {}
-    for r in registry.query(
-        f"SELECT * FROM gate_results WHERE evaluation_id IN ({marks}) ORDER BY evaluation_id, seq",
-        ids,
-    ):
-        lines.setdefault(r["evaluation_id"], []).append(
-            GateResult(
-                r["rule"],
-                r["kind"],
-                bool(r["passed"]),
-                json.loads(r["actual"]) if r["actual"] else None,
-                r["expected"],
-                r["detail"],
-                bool(r["exact"]),
-            )  # fmt: skip
-        )
-    found = []
-    for row in rows:
-        inputs = json.loads(row["inputs"])
-        data = inputs.get("data")
-        found.append(
-            GateEvaluation(
-                id=row["id"],
-                purpose=row["purpose"],
-                passed=bool(row["passed"]),
-                results=tuple(lines.get(row["id"], ())),
-                run_id=row["run_id"],
-                run_name=row["run_name"],
-                model=row["model_name"] or inputs.get("model"),
-                version=row["version"],
-                alias=row["alias"],
-                data=None if data is None else DataChecked(**data),
-                inputs=inputs,
-                evaluated_at=row["evaluated_at"],
-            )
-        )
-    return found
+    from .drift_gate import drift_results
+
+    return drift_results(registry, lines, run_id=run_id, model=model, notebook_path=notebook_path)

@@ -133,6 +133,9 @@ class Registry:
         self.artifacts = ArtifactStore(self.directory / "artifacts")
         self._db: sqlite_utils.Database | None = None
         self._in_transaction = False
+        # Ids that cannot change while this file is open (an experiment's, an environment's),
+        # kept per opened registry so that a new file at the same path starts afresh.
+        self.memo: dict[tuple[str, str], int] = {}
 
     # -- opening -----------------------------------------------------------------
 

@@ -479,8 +479,6 @@ def describe_exception(exc: BaseException | None) -> str | None:
 _active: list[Run] = []
 _registries: dict[Path, Registry] = {}
 _chosen: Registry | None = None
-_environment_ids: dict[tuple[Path, str], int] = {}
-_experiment_ids: dict[tuple[Path, str], int] = {}
 
 
 def default_registry(*, create: bool = False) -> Registry:
@@ -659,24 +657,24 @@ def _script_name() -> str:
 
 
 def _experiment_id(registry: Registry, conn: sqlite3.Connection, name: str) -> int:
-    key = (registry.path, name)
-    cached = _experiment_ids.get(key)
+    key = ("experiment", name)
+    cached = registry.memo.get(key)
     if cached is not None:
-        return cached
+        return int(cached)
     conn.execute(
         "INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?, ?)", (name, time.time())
     )
     experiment_id = conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0]
-    _experiment_ids[key] = experiment_id
+    registry.memo[key] = experiment_id
     return int(experiment_id)
 
 
 def _environment_id(registry: Registry, conn: sqlite3.Connection, environment: Any) -> int:
     digest = environment.hash
-    key = (registry.path, digest)
-    cached = _environment_ids.get(key)
+    key = ("environment", digest)
+    cached = registry.memo.get(key)
     if cached is not None:
-        return cached
+        return int(cached)
     conn.execute(
         "INSERT OR IGNORE INTO environments (hash, python, platform, packages) VALUES (?, ?, ?, ?)",
         (digest, environment.python, environment.platform, json.dumps(dict(environment.packages))),
@@ -684,7 +682,7 @@ def _environment_id(registry: Registry, conn: sqlite3.Connection, environment: A
     environment_id = conn.execute(
         "SELECT id FROM environments WHERE hash = ?", (digest,)
     ).fetchone()[0]
-    _environment_ids[key] = environment_id
+    registry.memo[key] = environment_id
     return int(environment_id)
 
 

@@ -1,11 +1,12 @@
-"""Answers for the panel's data routes, shaped exactly like the server contract.
+"""Answers for the panel's data routes, shaped exactly like the server's.
 
-The server implements ``api/status`` now; the data routes (``runs``, ``models``, ...)
-arrive with the core's query functions. Until then these tests answer them in the
-browser (Playwright's ``page.route``) from seeded, generated data, so the panel's
-rendering of every route is exercised against the contract. The status route, the
-JupyterLab server and the browser stay real. Once the server has the routes, the
-same panel tests run against a real registry instead.
+tests/test_panel_live.py drives the panel against a real registry; the tests that use
+this module answer the data routes in the browser instead (Playwright's
+``page.route``), from seeded, generated data, to reach states a real registry makes
+hard to stage: hundreds of runs with every value kind, a route that fails with a given
+code, a drift report before the registry can store one, a server that stops answering.
+The status route, the JupyterLab server and the browser stay real, and
+tests/test_server_routes.py checks that these answers have the server's keys.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def make_runs(seed: int = 7) -> list[dict[str, Any]]:
                 "started_at": started,
                 "ended_at": started + duration,
                 "duration": duration,
-                "notebook_path": "analysis/train.ipynb",
+                "kind": "notebook",
+                "notebook_path": "/home/me/project/analysis/train.ipynb",
+                "notebook_lab_path": "analysis/train.ipynb",
+                "previous_run_id": _run_id(index - 1) if index > 0 else None,
                 "params": {
                     "lr": rng.choice([0.01, 0.03, 0.1, 0.3]),
                     "depth": rng.randint(2, 12),
@@ -180,6 +184,10 @@ class ContractStandIn:
             "total": len(runs),
             "page": page,
             "page_size": page_size,
+            "pages": max(1, -(-len(runs) // page_size)),
+            "experiment": query.get("experiment"),
+            "where": where or None,
+            "sort": sort,
             "columns": {
                 "params": ["lr", "depth", "model", "seed", "criterion"],
                 "metrics": ["accuracy", "f1", "loss", "auc", "precision"],
@@ -206,8 +214,8 @@ class ContractStandIn:
                 **run,
                 "started_at": _iso(run["started_at"]),
                 "ended_at": _iso(run["ended_at"]),
-                "previous_run_id": _run_id(index - 1) if index > 0 else None,
                 "git_commit": "9f2c1e7d3b5a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
+                "git_branch": "main",
                 "git_dirty": True,
                 "error": "ValueError: Input contains NaN" if run["status"] == "failed" else None,
             },
@@ -216,35 +224,16 @@ class ContractStandIn:
                 for k, v in run["params"].items()
             ],
             "metrics": [
-                {
-                    "key": "accuracy",
-                    "last": accuracy[-1][1],
-                    "min": 0.5,
-                    "max": accuracy[-1][1],
-                    "count": 19,
-                    "last_step": 19,
-                },
-                {
-                    "key": "loss",
-                    "last": loss[-1][1],
-                    "min": loss[-1][1],
-                    "max": loss[0][1],
-                    "count": 30,
-                    "last_step": 29,
-                },
-                {
-                    "key": "f1",
-                    "last": run["metrics"]["f1"],
-                    "min": run["metrics"]["f1"],
-                    "max": run["metrics"]["f1"],
-                    "count": 1,
-                    "last_step": None,
-                },
+                _summary("accuracy", accuracy[-1][1], 0.5, accuracy[-1][1], 19, 19),
+                _summary("loss", loss[-1][1], loss[-1][1], loss[0][1], 30, 29),
+                _summary(
+                    "f1", run["metrics"]["f1"], run["metrics"]["f1"], run["metrics"]["f1"], 1, 0
+                ),
             ],
             "series": {"accuracy": accuracy, "loss": loss, "f1": [[0, run["metrics"]["f1"]]]},
             "code": [
-                {"seq": 1, "execution_count": 3, "source": "lr = 0.1\ndepth = 6"},
-                {"seq": 2, "execution_count": 4, "source": XSS_CODE},
+                _code(1, 3, "lr = 0.1\ndepth = 6"),
+                _code(2, 4, XSS_CODE),
             ],
             "environment": {
                 "python": "3.11.7",
@@ -256,60 +245,45 @@ class ContractStandIn:
                     "id": "s1",
                     "name": "train",
                     "role": "input",
+                    "variable": "train_df",
+                    "kind": "dataframe",
                     "fingerprint": "ab" * 32,
                     "n_rows": 8000,
                     "n_columns": 21,
+                    "materialized": False,
                 },
             ],
             "tags": {"owner": "data-team"},
+            "models": [{"model": "churn", "version": 2, "aliases": ["champion"]}]
+            if index == 5
+            else [],
+            "gates": [g for g in self._gates(query={})["evaluations"] if g["run_id"] == run["id"]],
         }
 
     def _snapshots(self, query: dict[str, str]) -> dict[str, Any]:
         return {
             "snapshots": [
-                {
-                    "id": "s1",
-                    "name": "train",
-                    "kind": "dataframe",
-                    "fingerprint": "ab" * 32,
-                    "n_rows": 8000,
-                    "n_columns": 21,
-                    "created_at": _iso(1_700_000_000),
-                },
-                {
-                    "id": "s2",
-                    "name": "march",
-                    "kind": "dataframe",
-                    "fingerprint": "cd" * 32,
-                    "n_rows": 12345,
-                    "n_columns": 21,
-                    "created_at": _iso(1_700_100_000),
-                },
-            ]
+                _snapshot("s2", "march", "cd" * 32, 12345, 1_700_100_000, runs=0),
+                _snapshot("s1", "train", "ab" * 32, 8000, 1_700_000_000, runs=3),
+            ],
+            "total": 2,
+            "limit": 200,
+            "offset": 0,
         }
 
     def _models(self, query: dict[str, str]) -> dict[str, Any]:
+        evaluations = {e["id"]: e for e in self._gates(query)["evaluations"]}
         return {
             "models": [
                 {
                     "name": "churn",
-                    "versions": [
-                        {
-                            "version": 1,
-                            "run_id": _run_id(3),
-                            "flavor": "sklearn",
-                            "created_at": _iso(1_700_000_500),
-                            "metrics": {"accuracy": 0.84},
-                        },
-                        {
-                            "version": 2,
-                            "run_id": _run_id(5),
-                            "flavor": "sklearn",
-                            "created_at": _iso(1_700_000_900),
-                            "metrics": {"accuracy": 0.9112},
-                        },
+                    "description": None,
+                    "created_at": _iso(1_700_000_500),
+                    "aliases": {"challenger": 1, "champion": 2},
+                    "versions": [  # newest first, as the server sends them
+                        _version(2, self.runs[5], ["champion"], 0.9112, evaluations["g2"]),
+                        _version(1, self.runs[3], ["challenger"], 0.84, evaluations["g1"]),
                     ],
-                    "aliases": {"champion": 2, "challenger": 1},
                 }
             ]
         }
@@ -317,53 +291,32 @@ class ContractStandIn:
     def _gates(self, query: dict[str, str]) -> dict[str, Any]:
         return {
             "evaluations": [
-                {
-                    "id": "g1",
-                    "run_id": _run_id(3),
-                    "model": "churn",
-                    "passed": False,
-                    "evaluated_at": _iso(1_700_000_600),
-                    "rules": [
-                        {
-                            "rule": "accuracy >= 0.85",
-                            "passed": False,
-                            "actual": 0.84,
-                            "expected": 0.85,
-                        }
+                _evaluation(
+                    "g2",
+                    self.runs[5],
+                    "promote",
+                    1_700_001_000,
+                    [
+                        ("accuracy >= 0.85", True, 0.9112, ">= 0.85"),
+                        ("accuracy >= champion.accuracy - 0.01", True, 0.9112, ">= 0.83"),
                     ],
-                },
-                {
-                    "id": "g2",
-                    "run_id": _run_id(5),
-                    "model": "churn",
-                    "passed": True,
-                    "evaluated_at": _iso(1_700_001_000),
-                    "rules": [
-                        {
-                            "rule": "accuracy >= 0.85",
-                            "passed": True,
-                            "actual": 0.9112,
-                            "expected": 0.85,
-                        },
-                        {
-                            "rule": "accuracy >= champion.accuracy - 0.01",
-                            "passed": True,
-                            "actual": 0.9112,
-                            "expected": 0.83,
-                        },
-                    ],
-                },
-                {
-                    # An older evaluation listed last: the panel must show g1, the latest.
-                    "id": "g0",
-                    "run_id": _run_id(3),
-                    "model": "churn",
-                    "passed": True,
-                    "evaluated_at": _iso(1_700_000_550),
-                    "rules": [
-                        {"rule": "accuracy >= 0.8", "passed": True, "actual": 0.84, "expected": 0.8}
-                    ],
-                },
+                    version=2,
+                    alias="champion",
+                ),
+                _evaluation(
+                    "g1",
+                    self.runs[3],
+                    "check",
+                    1_700_000_600,
+                    [("accuracy >= 0.85", False, 0.84, ">= 0.85")],
+                ),  # fmt: skip
+                _evaluation(
+                    "g0",
+                    self.runs[3],
+                    "check",
+                    1_700_000_550,
+                    [("accuracy >= 0.8", True, 0.84, ">= 0.8")],
+                ),  # fmt: skip
             ]
         }
 
@@ -446,6 +399,93 @@ class ContractStandIn:
                 },
             ]
         }
+
+
+def _summary(
+    key: str, last: float | None, low: float | None, high: float | None, count: int, step: int
+) -> dict[str, Any]:
+    return {
+        "key": key, "last": last, "last_step": step, "min": low, "min_step": 0, "max": high,
+        "max_step": step, "count": count,
+    }  # fmt: skip
+
+
+def _code(seq: int, execution_count: int, source: str) -> dict[str, Any]:
+    return {
+        "seq": seq, "execution_count": execution_count, "cell_id": f"cell-{seq}",
+        "source": source, "executed_at": 1_700_000_000 + seq,
+    }  # fmt: skip
+
+
+def _snapshot(
+    snapshot_id: str, name: str, fingerprint: str, rows: int, created: float, *, runs: int
+) -> dict[str, Any]:
+    return {
+        "id": snapshot_id, "name": name, "kind": "dataframe", "fingerprint": fingerprint,
+        "n_rows": rows, "n_columns": 21, "created_at": _iso(created), "source_path": None,
+        "materialized": False, "runs": runs,
+    }  # fmt: skip
+
+
+def _evaluation(
+    evaluation_id: str,
+    run: dict[str, Any],
+    purpose: str,
+    evaluated_at: float,
+    rules: list[tuple[str, bool, float, str]],
+    *,
+    version: int | None = None,
+    alias: str | None = None,
+) -> dict[str, Any]:
+    failed = sum(not passed for _, passed, _, _ in rules)
+    return {
+        "id": evaluation_id,
+        "purpose": purpose,
+        "run_id": run["id"],
+        "run_name": run["name"],
+        "model": "churn",
+        "version": version,
+        "alias": alias,
+        "passed": failed == 0,
+        "summary": f"passed: {len(rules)} of {len(rules)}"
+        if failed == 0
+        else f"failed: {failed} of {len(rules)} failed",
+        "evaluated_at": evaluated_at,
+        "rules": [
+            {
+                "rule": rule,
+                "kind": "rule",
+                "passed": passed,
+                "actual": actual,
+                "expected": expected,
+                "detail": "",
+                "exact": True,
+            }  # fmt: skip
+            for rule, passed, actual, expected in rules
+        ],
+    }
+
+
+def _version(
+    number: int,
+    run: dict[str, Any],
+    aliases: list[str],
+    accuracy: float,
+    gate: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "version": number,
+        "ref": f"churn@{number}",
+        "aliases": aliases,
+        "run_id": run["id"],
+        "run_name": run["name"],
+        "flavor": "sklearn",
+        "model_class": "sklearn.ensemble.RandomForestClassifier",
+        "snapshot_name": "train",
+        "created_at": 1_700_000_500 + 400 * number,
+        "metrics": {"accuracy": accuracy},
+        "gate": gate,
+    }
 
 
 def _iso(epoch_seconds: float) -> str:

@@ -1,25 +1,24 @@
 /**
- * The Models section: each registered model, its versions and aliases, and the
- * verdicts of the gates evaluated on them.
+ * The Models section: each registered model, its aliases and versions with the
+ * verdict of the latest gate evaluation that concerns each (the server decides
+ * which), and the list of gate evaluations.
  */
-import { badge, button, Child, h, notice, section, table } from '../dom';
-import { formatNumber, formatScalar, formatTime, MISSING, parseTime, shortId } from '../format';
+import { badge, button, Child, h, notice, rankedTable, section } from '../dom';
+import { formatNumber, formatScalar, formatTime, MISSING, shortId } from '../format';
 import type { IGateEvaluation, IGates, IModel, IModels, IModelVersion } from '../types';
+import { renderEvaluation } from './run_detail';
 import { ISectionHost, requestOptional, Section } from './section';
-
-function verdictLabel(passed: boolean): string {
-  return passed ? 'passed' : 'failed';
-}
 
 /** A verdict badge whose tooltip lists every rule with its actual and expected values. */
 function verdictBadge(evaluation: IGateEvaluation): HTMLElement {
-  const node = badge(verdictLabel(evaluation.passed));
-  node.title = evaluation.rules
-    .map(
+  const node = badge(evaluation.passed ? 'passed' : 'failed');
+  node.title = [
+    `${evaluation.purpose ?? 'check'} ${formatTime(evaluation.evaluated_at)}`,
+    ...evaluation.rules.map(
       r =>
         `${r.passed ? '✓' : '✗'} ${r.rule} (actual ${formatScalar(r.actual)}, expected ${formatScalar(r.expected)})`
     )
-    .join('\n');
+  ].join('\n');
   return node;
 }
 
@@ -39,6 +38,7 @@ function metricsText(metrics: IModelVersion['metrics']): string {
 export class ModelsSection extends Section {
   constructor(host: ISectionHost) {
     super('models', 'Models', host);
+    this.node.classList.add('jp-mlops-adaptive');
   }
 
   protected async render(): Promise<Node> {
@@ -56,7 +56,7 @@ export class ModelsSection extends Section {
     return h(
       'div',
       null,
-      ...models.models.map(model => this.renderModel(model, evaluations)),
+      ...models.models.map(model => this.renderModel(model)),
       gates === null
         ? null
         : section(
@@ -64,38 +64,22 @@ export class ModelsSection extends Section {
             false,
             evaluations.length === 0
               ? notice('empty', 'No gate evaluated yet')
-              : h('div', null, ...evaluations.map(e => this.renderEvaluation(e)))
+              : h('div', null, ...evaluations.map(e => renderEvaluation(e, this.runLink(e.run_id))))
           )
     );
   }
 
-  private runLink(runId: string | null): Child {
+  private runLink(runId: string | null | undefined, label?: string | null): Child {
     if (!runId) {
       return MISSING;
     }
-    return button(shortId(runId), () => this.host.showRun(runId), {
+    return button(label || shortId(runId), () => this.host.openRun(runId), {
       className: 'jp-mlops-link',
-      title: `Show run ${runId}`
+      title: `Open run ${runId}`
     });
   }
 
-  private renderModel(model: IModel, evaluations: IGateEvaluation[]): HTMLElement {
-    const aliasesOf = new Map<string, string[]>();
-    for (const [alias, version] of Object.entries(model.aliases)) {
-      const key = String(version);
-      aliasesOf.set(key, [...(aliasesOf.get(key) ?? []), alias]);
-    }
-    // The latest evaluation of this model on the run that produced each version.
-    const evaluatedAt = (e: IGateEvaluation) => parseTime(e.evaluated_at)?.getTime() ?? 0;
-    const verdictOf = (version: IModelVersion): Child => {
-      const latest = evaluations
-        .filter(e => e.model === model.name && e.run_id === version.run_id)
-        .reduce<IGateEvaluation | null>(
-          (best, e) => (best === null || evaluatedAt(e) >= evaluatedAt(best) ? e : best),
-          null
-        );
-      return latest ? verdictBadge(latest) : MISSING;
-    };
+  private renderModel(model: IModel): HTMLElement {
     const aliasChips = Object.entries(model.aliases).map(([alias, version]) =>
       h(
         'span',
@@ -113,42 +97,32 @@ export class ModelsSection extends Section {
       aliasChips.length
         ? h('div', { className: 'jp-mlops-chips' }, ...aliasChips)
         : h('p', { className: 'jp-mlops-note' }, 'No aliases.'),
-      table(
-        ['Version', 'Aliases', 'Run', 'Flavor', 'Created', 'Metrics', 'Gates'],
+      rankedTable(
+        [
+          ['Version', 0],
+          ['Aliases', 0],
+          ['Gates', 0],
+          ['Run', 2],
+          ['Metrics', 3],
+          ['Created', 4],
+          ['Flavor', 5]
+        ],
         model.versions.map(version => [
-          `v${version.version}`,
-          (aliasesOf.get(String(version.version)) ?? []).join(', ') || MISSING,
-          this.runLink(version.run_id),
-          version.flavor,
-          formatTime(version.created_at),
+          // The version opens the run that trained it, whether or not the Run column fits.
+          version.run_id
+            ? button(`v${version.version}`, () => this.host.openRun(version.run_id as string), {
+                className: 'jp-mlops-link jp-mlops-version-link',
+                title: `Open the run that trained v${version.version}`
+              })
+            : `v${version.version}`,
+          (version.aliases ?? []).join(', ') || MISSING,
+          version.gate ? verdictBadge(version.gate) : MISSING,
+          this.runLink(version.run_id, version.run_name),
           metricsText(version.metrics),
-          verdictOf(version)
+          formatTime(version.created_at),
+          version.flavor
         ]),
-        { className: 'jp-mlops-versions-table' }
-      )
-    );
-  }
-
-  private renderEvaluation(evaluation: IGateEvaluation): HTMLElement {
-    return h(
-      'div',
-      { className: 'jp-mlops-evaluation', attrs: { 'data-evaluation-id': evaluation.id } },
-      h(
-        'div',
-        { className: 'jp-mlops-evaluation-header' },
-        verdictBadge(evaluation),
-        ` ${evaluation.model ?? 'no model'} · run `,
-        this.runLink(evaluation.run_id),
-        ` · ${formatTime(evaluation.evaluated_at)}`
-      ),
-      table(
-        ['Rule', 'Verdict', 'Actual', 'Expected'],
-        evaluation.rules.map(rule => [
-          h('code', null, rule.rule),
-          badge(verdictLabel(rule.passed)),
-          formatScalar(rule.actual),
-          formatScalar(rule.expected)
-        ])
+        'jp-mlops-versions-table'
       )
     );
   }

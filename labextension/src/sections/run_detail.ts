@@ -1,9 +1,11 @@
 /**
- * One run's details: summary, metric curves, parameters, code, environment,
- * data snapshots and tags, drawn from `GET api/runs/ID`.
+ * One run's details: summary, metric curves, parameters, code, environment, data
+ * snapshots, tags, the model versions it became and its gate verdicts, drawn from
+ * `GET api/runs/ID` into a main-area tab (see ../run_view.ts).
  */
 import { lineChart } from '../chart';
-import { badge, button, h, section, table } from '../dom';
+import { badge, button, Child, h, section, table } from '../dom';
+import { runExport } from '../export';
 import {
   formatCount,
   formatDuration,
@@ -13,19 +15,21 @@ import {
   MISSING,
   shortId
 } from '../format';
-import type { IRunDetail } from '../types';
-import { ISectionHost } from './section';
+import type { IGateEvaluation, IRunDetail } from '../types';
 
+/** What a run's page can do in JupyterLab. */
 export interface IRunDetailActions {
-  /** Go back to the list of runs. */
-  back(): void;
+  /** Open a file by its path relative to the server root. */
+  openPath(path: string): void;
+  /** Put text on the clipboard. */
+  copyText(text: string): void;
   /** Show another run (the previous run of this one). */
   openRun(runId: string): void;
 }
 
 /** A button whose label says "Copied" for a moment after it copied `text`. */
 function copyButton(
-  host: ISectionHost,
+  actions: IRunDetailActions,
   text: string,
   label: string,
   title: string
@@ -33,7 +37,7 @@ function copyButton(
   const copy = button(
     label,
     () => {
-      host.copyText(text);
+      actions.copyText(text);
       copy.textContent = 'Copied';
       window.setTimeout(() => (copy.textContent = label), 1500);
     },
@@ -46,33 +50,84 @@ function field(label: string, ...value: (Node | string)[]): HTMLElement[] {
   return [h('dt', null, label), h('dd', null, ...value)];
 }
 
+/** A gate evaluation as one line: verdict, what and when, and its rules below. */
+export function renderEvaluation(evaluation: IGateEvaluation, runLink: Child): HTMLElement {
+  const target =
+    evaluation.model && evaluation.version
+      ? `${evaluation.model}@${evaluation.version}${evaluation.alias ? ` → ${evaluation.alias}` : ''}`
+      : (evaluation.model ?? 'no model');
+  return h(
+    'div',
+    { className: 'jp-mlops-evaluation', attrs: { 'data-evaluation-id': evaluation.id } },
+    h(
+      'div',
+      { className: 'jp-mlops-evaluation-header' },
+      badge(evaluation.passed ? 'passed' : 'failed'),
+      ` ${evaluation.purpose ?? 'check'} · ${target} · run `,
+      runLink,
+      ` · ${formatTime(evaluation.evaluated_at)}`
+    ),
+    table(
+      ['Rule', 'Verdict', 'Actual', 'Expected', 'Detail'],
+      evaluation.rules.map(rule => [
+        h('code', null, rule.rule),
+        badge(rule.passed ? 'passed' : 'failed'),
+        formatScalar(rule.actual),
+        formatScalar(rule.expected),
+        rule.detail || ''
+      ]),
+      { className: 'jp-mlops-rules-table' }
+    )
+  );
+}
+
+/**
+ * The page of one run. `exportStatus` is where an export reports its outcome: the
+ * caller keeps it across redraws, so a reload does not wipe what the user just did.
+ */
 export function renderRunDetail(
   detail: IRunDetail,
-  host: ISectionHost,
-  actions: IRunDetailActions
+  actions: IRunDetailActions,
+  exportStatus: HTMLElement = h('div')
 ): HTMLElement {
   const run = detail.run;
+  const labPath = run.notebook_lab_path ?? null;
+  exportStatus.classList.add('jp-mlops-export-status');
   const header = h(
     'div',
     { className: 'jp-mlops-run-header' },
-    button('‹ All runs', () => actions.back(), {
-      className: 'jp-mlops-back',
-      title: 'Back to the runs'
-    }),
-    h('h3', { className: 'jp-mlops-run-name' }, run.name || run.id),
+    h('h2', { className: 'jp-mlops-run-name' }, run.name || run.id),
     badge(run.status)
   );
 
-  const idLine = h(
+  const actionsLine = h(
     'div',
     { className: 'jp-mlops-run-id-line' },
     h('code', { className: 'jp-mlops-run-id', title: 'Run id' }, run.id),
-    copyButton(host, run.id, 'Copy id', 'Copy the run id to the clipboard'),
-    run.notebook_path
-      ? button('Open notebook', () => host.openPath(run.notebook_path as string), {
+    copyButton(actions, run.id, 'Copy id', 'Copy the run id to the clipboard'),
+    labPath
+      ? button('Open notebook', () => actions.openPath(labPath), {
           className: 'jp-mlops-open-notebook',
-          title: `Open ${run.notebook_path}`
+          title: `Open ${labPath}`
         })
+      : null,
+    labPath
+      ? button(
+          'Export to pipeline',
+          async event => {
+            const trigger = event.currentTarget as HTMLButtonElement;
+            trigger.disabled = true;
+            try {
+              await runExport(labPath, exportStatus, actions.openPath);
+            } finally {
+              trigger.disabled = false;
+            }
+          },
+          {
+            className: 'jp-mlops-export',
+            title: `Export ${labPath} to a pipeline folder beside it`
+          }
+        )
       : null
   );
 
@@ -83,11 +138,16 @@ export function renderRunDetail(
     ...field('Started', formatTime(run.started_at)),
     ...field('Ended', formatTime(run.ended_at)),
     ...field('Duration', formatDuration(run.duration)),
-    ...field('Notebook', run.notebook_path ?? MISSING),
+    ...field(
+      'Notebook',
+      labPath ?? run.notebook_path ?? MISSING,
+      run.notebook_path && !labPath ? ' (outside the folder JupyterLab serves)' : ''
+    ),
     ...field(
       'Git',
       run.git_commit
-        ? `${shortId(run.git_commit, 10)}${run.git_dirty ? ' (uncommitted changes)' : ''}`
+        ? `${shortId(run.git_commit, 10)}${run.git_branch ? ` on ${run.git_branch}` : ''}` +
+            `${run.git_dirty ? ' (uncommitted changes)' : ''}`
         : MISSING
     ),
     ...field(
@@ -101,6 +161,16 @@ export function renderRunDetail(
               title: `Show run ${run.previous_run_id}`
             }
           )
+        : MISSING
+    ),
+    ...field(
+      'Registered as',
+      detail.models && detail.models.length
+        ? detail.models
+            .map(
+              v => `${v.model}@${v.version}${v.aliases.length ? ` (${v.aliases.join(', ')})` : ''}`
+            )
+            .join(', ')
         : MISSING
     )
   );
@@ -125,6 +195,7 @@ export function renderRunDetail(
   const metrics = section(
     `Metrics (${detail.metrics.length})`,
     true,
+    charts.length ? h('div', { className: 'jp-mlops-charts' }, ...charts) : null,
     detail.metrics.length === 0
       ? h('p', { className: 'jp-mlops-note' }, 'No metrics logged.')
       : table(
@@ -134,12 +205,11 @@ export function renderRunDetail(
             formatNumber(m.last),
             formatNumber(m.min),
             formatNumber(m.max),
-            String(m.count),
+            formatCount(m.count),
             m.last_step === null ? MISSING : String(m.last_step)
           ]),
           { className: 'jp-mlops-metrics-table' }
-        ),
-    charts.length ? h('div', { className: 'jp-mlops-charts' }, ...charts) : null
+        )
   );
 
   const params = section(
@@ -153,6 +223,15 @@ export function renderRunDetail(
           { className: 'jp-mlops-params-table' }
         )
   );
+
+  const gates = detail.gates ?? [];
+  const gatesSection = gates.length
+    ? section(
+        `Gate evaluations (${gates.length})`,
+        true,
+        ...gates.map(e => renderEvaluation(e, shortId(e.run_id)))
+      )
+    : null;
 
   const code = section(
     `Code (${detail.code.length} cells)`,
@@ -191,9 +270,7 @@ export function renderRunDetail(
           table(
             ['Package', 'Version'],
             packages.map(([name, version]) => [name, version]),
-            {
-              className: 'jp-mlops-packages-table'
-            }
+            { className: 'jp-mlops-packages-table' }
           )
         )
       : h('p', { className: 'jp-mlops-note' }, 'No environment recorded.')
@@ -232,11 +309,13 @@ export function renderRunDetail(
     'div',
     { className: 'jp-mlops-run-detail', attrs: { 'data-run-id': run.id } },
     header,
-    idLine,
+    actionsLine,
+    exportStatus,
     error,
     summary,
     metrics,
     params,
+    gatesSection,
     code,
     env,
     snapshots,

@@ -1,26 +1,36 @@
 /**
- * The Runs section: the runs of one experiment as a table the server sorts,
- * filters and pages; a click on a run shows its details.
+ * The Runs section: the runs of one experiment as a table the server sorts, filters
+ * and pages. Columns that do not fit the sidebar's width give way, least important
+ * first (CSS container queries on `data-rank`); the sort picker reaches every
+ * parameter and metric whatever the width. A click on a run opens its page in the
+ * main area.
  */
-import { ApiError, requestAPI } from '../api';
-import { badge, button, Child, h, notice, replaceChildren } from '../dom';
+import { ApiError } from '../api';
+import { button, Child, h, notice, replaceChildren, stateDot } from '../dom';
 import {
   formatCount,
   formatDuration,
   formatNumber,
   formatScalar,
+  formatShortTime,
   formatTime,
   parseTime
 } from '../format';
-import type { IExperiment, IExperiments, IRunDetail, IRunsPage, IRunSummary } from '../types';
-import { renderRunDetail } from './run_detail';
-import { errorNotice, ISectionHost, requestOptional, Section } from './section';
+import type { IExperiment, IExperiments, IRunsPage, IRunSummary } from '../types';
+import { ISectionHost, requestOptional, Section } from './section';
 
-/** At most this many parameter and metric columns; the rest are in the run's details. */
+/** At most this many parameter and metric columns; every one is on the run's page. */
 const MAX_PARAM_COLUMNS = 4;
 const MAX_METRIC_COLUMNS = 4;
 const PAGE_SIZES = [25, 50, 100, 200];
 const DEFAULT_SORT = '-started_at';
+
+const FIELDS: { key: string; label: string }[] = [
+  { key: 'started_at', label: 'Started' },
+  { key: 'name', label: 'Name' },
+  { key: 'status', label: 'Status' },
+  { key: 'duration', label: 'Duration' }
+];
 
 const NO_RUNS = {
   text: 'No runs recorded yet',
@@ -29,10 +39,21 @@ const NO_RUNS = {
 
 interface IColumn {
   label: string;
+  /** Shown in the header instead of the label (which stays for screen readers). */
+  short?: string;
   /** The server's sort key: name, status, started_at, duration, params.K, metrics.K. */
   sortKey: string;
   className: string;
+  /** 0: always shown; higher ranks give way first when the sidebar is narrow. */
+  rank: number;
   cell(run: IRunSummary): Child;
+}
+
+/** Split `-metrics.accuracy` into its key and direction. */
+function parseSort(sort: string): { key: string; descending: boolean } {
+  return sort.startsWith('-')
+    ? { key: sort.slice(1), descending: true }
+    : { key: sort, descending: false };
 }
 
 export class RunsSection extends Section {
@@ -41,11 +62,12 @@ export class RunsSection extends Section {
   private sort = DEFAULT_SORT;
   private page = 1;
   private pageSize = 50;
-  private selectedRunId: string | null = null;
 
   private readonly toolbar: HTMLElement;
   private readonly experimentPicker: HTMLSelectElement;
   private readonly whereInput: HTMLInputElement;
+  private readonly sortPicker: HTMLSelectElement;
+  private readonly sortDirection: HTMLButtonElement;
 
   constructor(host: ISectionHost) {
     super('runs', 'Runs', host);
@@ -66,7 +88,7 @@ export class RunsSection extends Section {
       title: 'Filter runs: a where expression, applied with Enter',
       attrs: {
         type: 'search',
-        placeholder: 'where, e.g. metrics.accuracy > 0.9',
+        placeholder: 'where, e.g. accuracy > 0.9',
         'aria-label': 'Filter runs (where)',
         spellcheck: 'false'
       },
@@ -84,20 +106,46 @@ export class RunsSection extends Section {
         }
       }
     });
+    this.sortPicker = h('select', {
+      className: 'jp-mlops-sort-key',
+      title: 'Sort the runs by',
+      attrs: { 'aria-label': 'Sort by' },
+      on: {
+        change: () => {
+          const { descending } = parseSort(this.sort);
+          this.setSort(`${descending ? '-' : ''}${this.sortPicker.value}`);
+        }
+      }
+    });
+    this.sortDirection = button(
+      '',
+      () => {
+        const { key, descending } = parseSort(this.sort);
+        this.setSort(descending ? key : `-${key}`);
+      },
+      { className: 'jp-mlops-sort-direction' }
+    );
     this.toolbar = h(
       'div',
       { className: 'jp-mlops-toolbar' },
       this.experimentPicker,
-      this.whereInput,
-      button('Filter', () => this.applyWhere(), { title: 'Apply the where filter' })
+      h(
+        'div',
+        { className: 'jp-mlops-toolbar-row' },
+        this.whereInput,
+        button('Filter', () => this.applyWhere(), { title: 'Apply the where filter' })
+      ),
+      h(
+        'div',
+        { className: 'jp-mlops-toolbar-row' },
+        h('span', { className: 'jp-mlops-toolbar-label' }, 'Sort by'),
+        this.sortPicker,
+        this.sortDirection
+      )
     );
     this.node.insertBefore(this.toolbar, this.content);
-  }
-
-  /** Show one run's details (from a click here, or from another section). */
-  showRun(runId: string): void {
-    this.selectedRunId = runId;
-    void this.load();
+    this.node.classList.add('jp-mlops-adaptive');
+    this.showSort([], []);
   }
 
   private applyWhere(): void {
@@ -106,39 +154,25 @@ export class RunsSection extends Section {
     void this.load();
   }
 
-  private setSort(key: string): void {
-    // A first click sorts ascending, a second one descending, and so on.
-    this.sort = this.sort === key ? `-${key}` : key;
+  private setSort(sort: string): void {
+    this.sort = sort;
     this.page = 1;
     void this.load();
   }
 
-  protected async render(): Promise<Node> {
-    if (this.selectedRunId !== null) {
-      const runId = this.selectedRunId;
-      const back = () => {
-        this.selectedRunId = null;
-        void this.load();
-      };
-      try {
-        const detail = await requestAPI<IRunDetail>(`runs/${encodeURIComponent(runId)}`);
-        return renderRunDetail(detail, this.host, { back, openRun: id => this.showRun(id) });
-      } catch (error) {
-        return h(
-          'div',
-          { className: 'jp-mlops-run-detail' },
-          button('‹ All runs', back, { className: 'jp-mlops-back' }),
-          errorNotice(error, `run ${runId}`)
-        );
-      }
-    }
+  /** A header click sorts ascending, a second one descending, and so on. */
+  private toggleSort(key: string): void {
+    this.setSort(this.sort === key ? `-${key}` : key);
+  }
+
+  protected async render(retried = false): Promise<Node> {
     const listed = await requestOptional<IExperiments>('experiments');
     const experiments = listed?.experiments ?? [];
     if (experiments.length === 0) {
-      this.experimentPicker.hidden = true;
+      this.toolbar.hidden = true;
       return this.empty(NO_RUNS);
     }
-    this.experimentPicker.hidden = false;
+    this.toolbar.hidden = false;
     this.pickExperiment(experiments);
 
     let page: IRunsPage | null;
@@ -159,7 +193,13 @@ export class RunsSection extends Section {
     if (page === null) {
       return this.empty(NO_RUNS);
     }
-    if (page.runs.length === 0 && page.total === 0) {
+    if (page.runs.length === 0 && page.total > 0 && this.page > 1 && !retried) {
+      // Fewer runs than before (a filter, a deletion): show the last page there is.
+      this.page = Math.max(1, Math.ceil(page.total / page.page_size));
+      return this.render(true);
+    }
+    this.showSort(page.columns.params, page.columns.metrics);
+    if (page.runs.length === 0) {
       return this.where
         ? notice(
             'empty',
@@ -169,11 +209,6 @@ export class RunsSection extends Section {
         : this.empty(NO_RUNS);
     }
     return this.renderTable(page);
-  }
-
-  /** The filter and experiment controls belong to the list, not to a run's details. */
-  protected onShown(content: Node): void {
-    this.toolbar.hidden = (content as HTMLElement).classList.contains('jp-mlops-run-detail');
   }
 
   /** Keep the chosen experiment; else pick the one that ran most recently. */
@@ -197,44 +232,90 @@ export class RunsSection extends Section {
     this.experimentPicker.value = this.experiment;
   }
 
+  /** The sort picker: the run fields, then every metric and parameter of the page. */
+  private showSort(params: string[], metrics: string[]): void {
+    const { key, descending } = parseSort(this.sort);
+    const options = [
+      ...FIELDS,
+      ...metrics.map(m => ({ key: `metrics.${m}`, label: `metric ${m}` })),
+      ...params.map(p => ({ key: `params.${p}`, label: `param ${p}` }))
+    ];
+    if (!options.some(option => option.key === key)) {
+      options.push({ key, label: key });
+    }
+    replaceChildren(
+      this.sortPicker,
+      ...options.map(option => h('option', { attrs: { value: option.key } }, option.label))
+    );
+    this.sortPicker.value = key;
+    this.sortDirection.textContent = descending ? '▼ high first' : '▲ low first';
+    this.sortDirection.title = descending
+      ? 'Descending; click for ascending'
+      : 'Ascending; click for descending';
+  }
+
   private columns(page: IRunsPage): IColumn[] {
+    const { key: sortKey } = parseSort(this.sort);
     const params = page.columns.params.slice(0, MAX_PARAM_COLUMNS);
     const metrics = page.columns.metrics.slice(0, MAX_METRIC_COLUMNS);
+    const metricColumn = (key: string, rank: number): IColumn => ({
+      label: key,
+      sortKey: `metrics.${key}`,
+      className: 'jp-mlops-col-metric',
+      rank,
+      cell: run => formatNumber(run.metrics[key])
+    });
+    const paramColumn = (key: string, rank: number): IColumn => ({
+      label: key,
+      sortKey: `params.${key}`,
+      className: 'jp-mlops-col-param',
+      rank,
+      cell: run => formatScalar(run.params[key])
+    });
+    // Importance when space is short: the first metric, when it started, the next
+    // metric, how long it took, then parameters and metrics in turn.
+    const ranked: IColumn[] = [];
+    metrics.forEach((key, i) => ranked.push(metricColumn(key, [1, 3, 6, 8][i])));
+    params.forEach((key, i) => ranked.push(paramColumn(key, [5, 7, 9, 10][i])));
+    // The column the runs are sorted by is always shown, next to the name.
+    const sortedBy = sortKey.startsWith('metrics.')
+      ? metricColumn(sortKey.slice('metrics.'.length), 0)
+      : sortKey.startsWith('params.')
+        ? paramColumn(sortKey.slice('params.'.length), 0)
+        : null;
+    const rest = ranked.filter(column => column.sortKey !== sortedBy?.sortKey);
     return [
       {
         label: 'Status',
+        short: '●',
         sortKey: 'status',
         className: 'jp-mlops-col-status',
-        cell: run => badge(run.status)
+        rank: 0,
+        cell: run => stateDot(run.status)
       },
       {
         label: 'Name',
         sortKey: 'name',
         className: 'jp-mlops-col-name',
+        rank: 0,
         cell: run => run.name || run.id
       },
-      ...params.map(key => ({
-        label: key,
-        sortKey: `params.${key}`,
-        className: 'jp-mlops-col-param',
-        cell: (run: IRunSummary) => formatScalar(run.params[key])
-      })),
-      ...metrics.map(key => ({
-        label: key,
-        sortKey: `metrics.${key}`,
-        className: 'jp-mlops-col-metric',
-        cell: (run: IRunSummary) => formatNumber(run.metrics[key])
-      })),
+      ...(sortedBy ? [sortedBy] : []),
+      ...rest.filter(c => c.className === 'jp-mlops-col-metric'),
+      ...rest.filter(c => c.className === 'jp-mlops-col-param'),
       {
         label: 'Started',
         sortKey: 'started_at',
         className: 'jp-mlops-col-time',
-        cell: run => formatTime(run.started_at)
+        rank: 2,
+        cell: run =>
+          h('span', { title: formatTime(run.started_at) }, formatShortTime(run.started_at))
       },
       {
         label: 'Duration',
         sortKey: 'duration',
         className: 'jp-mlops-col-duration',
+        rank: 4,
         cell: run => formatDuration(run.duration)
       }
     ];
@@ -254,12 +335,24 @@ export class RunsSection extends Section {
         'th',
         {
           className: column.className,
-          attrs: { 'aria-sort': direction, 'data-sort-key': column.sortKey }
+          attrs: {
+            'aria-sort': direction,
+            'data-sort-key': column.sortKey,
+            'data-rank': String(column.rank)
+          }
         },
-        button(`${column.label}${arrow}`, () => this.setSort(column.sortKey), {
-          className: 'jp-mlops-sort',
-          title: `Sort by ${column.label}`
-        })
+        button(
+          column.short
+            ? h(
+                'span',
+                null,
+                h('span', { attrs: { 'aria-hidden': 'true' } }, `${column.short}${arrow}`),
+                h('span', { className: 'jp-mlops-sr-only' }, column.label)
+              )
+            : `${column.label}${arrow}`,
+          () => this.toggleSort(column.sortKey),
+          { className: 'jp-mlops-sort', title: `Sort by ${column.label}` }
+        )
       );
     });
     const rows = page.runs.map(run =>
@@ -267,26 +360,26 @@ export class RunsSection extends Section {
         'tr',
         {
           className: 'jp-mlops-run-row',
-          title: `Run ${run.id}: show details`,
+          title: `${run.name}: open the run's page`,
           attrs: { tabindex: '0', 'data-run-id': run.id },
           on: {
-            click: () => this.showRun(run.id),
+            click: () => this.host.openRun(run.id),
             keydown: event => {
               if (event.key === 'Enter') {
-                this.showRun(run.id);
+                this.host.openRun(run.id);
               }
             }
           }
         },
-        ...columns.map(column => h('td', { className: column.className }, column.cell(run)))
+        ...columns.map(column =>
+          h(
+            'td',
+            { className: column.className, attrs: { 'data-rank': String(column.rank) } },
+            column.cell(run)
+          )
+        )
       )
     );
-    const hiddenParams = page.columns.params.length - MAX_PARAM_COLUMNS;
-    const hiddenMetrics = page.columns.metrics.length - MAX_METRIC_COLUMNS;
-    const more = [
-      hiddenParams > 0 ? `${hiddenParams} more params` : '',
-      hiddenMetrics > 0 ? `${hiddenMetrics} more metrics` : ''
-    ].filter(Boolean);
     return h(
       'div',
       null,
@@ -300,9 +393,6 @@ export class RunsSection extends Section {
           h('tbody', null, ...rows)
         )
       ),
-      more.length
-        ? h('p', { className: 'jp-mlops-note' }, `${more.join(' and ')} in each run's details.`)
-        : null,
       this.renderPager(page)
     );
   }
@@ -346,9 +436,7 @@ export class RunsSection extends Section {
         { className: 'jp-mlops-pager-range' },
         `${formatCount(first)}–${formatCount(last)} of ${formatCount(page.total)} runs · page ${formatCount(page.page)} of ${formatCount(pages)}`
       ),
-      previous,
-      next,
-      sizePicker
+      h('span', { className: 'jp-mlops-pager-buttons' }, previous, next, sizePicker)
     );
   }
 }

@@ -12,8 +12,8 @@ export interface ISectionHost {
   openPath(path: string): void;
   /** Put text on the clipboard. */
   copyText(text: string): void;
-  /** Show one run's details in the Runs section. */
-  showRun(runId: string): void;
+  /** Open a run's page in the main area (or bring it to the front). */
+  openRun(runId: string): void;
 }
 
 /** A section's own empty state: what is missing, and how to make some. */

@@ -6,6 +6,7 @@ result; an error of ours becomes a message and a hint on stderr and a non-zero e
     jupyter mlops init
     jupyter mlops runs --where "accuracy > 0.9" --sort -accuracy
     jupyter mlops show baseline
+    jupyter mlops drift train data/today.csv     # exits 0 / 1 / 2: monitor / review / retrain
     jupyter mlops export churn.ipynb -o churn-pipeline
     jupyter mlops pipeline run churn-pipeline -p lr=0.5
 """
@@ -96,7 +97,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     """Attach each capability's commands to ``main`` (kept in their own modules)."""
-    from . import guard, pipelines, runs  # noqa: F401
+    from . import drift, guard, pipelines, runs  # noqa: F401
 
 
 _register_commands()

@@ -6,6 +6,7 @@ after printing the table; other errors exit with 1.
     jupyter mlops models churn
     jupyter mlops gate "accuracy >= 0.85" --run tuned
     jupyter mlops gate --data data/new.csv --expect 'not_null("age")'
+    jupyter mlops gate --drift train:data/new.csv --critical age
     jupyter mlops promote churn@4 --alias champion --gate "f1 >= champion.f1 - 0.01"
 """
 
@@ -179,6 +180,39 @@ _expect_option = click.option(
     "--expect", "-x", "expect", multiple=True, metavar="EXPECTATION",
     help='A data expectation, e.g. \'between("age", 0, 120)\'.',
 )  # fmt: skip
+_drift_option = click.option(
+    "--drift", "drift", multiple=True, metavar="REF:CUR",
+    help="A drift check that must not ask for retraining, e.g. train:data/today.csv.",
+)  # fmt: skip
+_critical_option = click.option(
+    "--critical", default=None, metavar="A,B", help="Drift in these columns fails the gate."
+)
+_fail_on_option = click.option(
+    "--fail-on", "fail_on", type=click.Choice(["retrain", "review"]), default=None,
+    help="The drift decision that fails the gate (default: retrain).",
+)  # fmt: skip
+
+
+def _drift_gates(drift: tuple[str, ...], critical: str | None, fail_on: str | None) -> list[Any]:
+    """``--drift REF:CUR`` checks; each side a CSV/parquet file or a stored snapshot."""
+    from ..drift_checks import split_names
+    from ..drift_gate import DriftGate, split_sides
+
+    if not drift:
+        if critical is not None or fail_on is not None:
+            raise InvalidInputError(
+                "--critical and --fail-on belong to a drift check, and none was given",
+                hint="Add --drift REF:CUR, e.g. --drift train:data/today.csv.",
+            )
+        return []
+    return [
+        DriftGate(
+            *split_sides(text),
+            critical=split_names(critical) or (),
+            fail_on=fail_on or "retrain",
+        )
+        for text in drift
+    ]
 
 
 @main.command("gate")
@@ -189,6 +223,9 @@ _expect_option = click.option(
 @_value_option
 @_data_option
 @_expect_option
+@_drift_option
+@_critical_option
+@_fail_on_option
 @friendly
 def gate_command(
     registry_path: str | None,
@@ -198,8 +235,11 @@ def gate_command(
     values: tuple[str, ...],
     data: str | None,
     expect: tuple[str, ...],
+    drift: tuple[str, ...],
+    critical: str | None,
+    fail_on: str | None,
 ) -> None:
-    """Evaluate gate RULEs on a run and data expectations; exit 3 when one fails."""
+    """Evaluate gate RULEs on a run, data expectations and drift checks; exit 3 when one fails."""
     registry = open_registry(registry_path)
     try:
         evaluation = gates.check(
@@ -211,6 +251,7 @@ def gate_command(
             data=_data(data),
             data_name=data,
             expect=expect,
+            drift=_drift_gates(drift, critical, fail_on),
             find_run=lambda: gates.latest_run(registry),
         )
     except GateFailedError as error:
@@ -228,6 +269,9 @@ def gate_command(
 @_value_option
 @_data_option
 @_expect_option
+@_drift_option
+@_critical_option
+@_fail_on_option
 @friendly
 def promote_command(
     registry_path: str | None,
@@ -237,6 +281,9 @@ def promote_command(
     values: tuple[str, ...],
     data: str | None,
     expect: tuple[str, ...],
+    drift: tuple[str, ...],
+    critical: str | None,
+    fail_on: str | None,
 ) -> None:
     """Point ALIAS at the version REF names when every gate passes; exit 3 when one fails."""
     try:
@@ -249,6 +296,7 @@ def promote_command(
             data=_data(data),
             data_name=data,
             expect=expect,
+            drift=_drift_gates(drift, critical, fail_on),
         )
     except GateFailedError as error:
         _fail_gate(error)

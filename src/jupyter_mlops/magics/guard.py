@@ -4,6 +4,7 @@
     %mlops models churn
     %mlops gate "accuracy >= 0.85" "f1 > champion.f1 - 0.01" --model churn
     %mlops gate --data train_df --expect 'between("age", 0, 120, mostly=0.99)'
+    %mlops gate --drift train:todays_df --critical amount --fail-on review
     %mlops promote churn@4 --alias champion --gate "f1 >= champion.f1 - 0.01"
 
 A failed gate shows its table, then one line naming each failed rule, without a traceback.
@@ -142,10 +143,67 @@ def _data(magics: MlopsMagics, text: str | None) -> tuple[Any, str | None]:
 
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
-    """What gate and promote both take: values for rules, and data with expectations."""
+    """What gate and promote both take: values for rules, data with expectations, drift."""
     parser.add_argument("--value", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--data", default=None, metavar="VAR_OR_SNAPSHOT")
     parser.add_argument("--expect", "-x", action="append", default=[], metavar="EXPECTATION")
+    parser.add_argument(
+        "--drift",
+        action="append",
+        default=[],
+        metavar="REF:CUR",
+        help="a drift check that must not ask for retraining, e.g. train:todays_df",
+    )
+    parser.add_argument(
+        "--critical", default=None, metavar="A,B", help="drift in these columns fails the gate"
+    )
+    parser.add_argument(
+        "--fail-on",
+        default=None,
+        choices=["retrain", "review"],
+        help="the drift decision that fails the gate (retrain)",
+    )
+
+
+def _drift_gates(magics: MlopsMagics, args: argparse.Namespace) -> list[Any]:
+    """The --drift checks, each side a variable of the notebook or a name the core reads."""
+    from ..drift_checks import split_names
+    from ..drift_gate import DriftGate, split_sides
+    from .drift import side
+
+    if not args.drift:
+        if args.critical is not None or args.fail_on is not None:
+            raise InvalidInputError(
+                "--critical and --fail-on belong to a drift check, and none was given",
+                hint="Add --drift REF:CUR, e.g. --drift train:todays_df.",
+            )
+        return []
+    gates = []
+    for text in args.drift:
+        reference_text, current_text = split_sides(text)
+        reference, reference_name = side(magics, reference_text)
+        current, current_name = side(magics, current_text)
+        gates.append(
+            DriftGate(
+                reference,
+                current,
+                critical=split_names(args.critical) or (),
+                fail_on=args.fail_on or "retrain",
+                reference_name=reference_name,
+                current_name=current_name,
+            )
+        )
+    return gates
+
+
+def _show_drift(magics: MlopsMagics, results: Any) -> None:
+    """The drift view of every drift line, after the gate's table."""
+    from ..drift_reports import get_drift_report
+    from ..widgets import DriftView
+
+    for result in results:
+        if result.drift_report_id is not None:
+            display(DriftView(get_drift_report(magics.registry(), result.drift_report_id)))
 
 
 def _gate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -157,7 +215,8 @@ def _gate_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "gate",
-    'Check rules and data expectations: %mlops gate "accuracy >= 0.85" [--data VAR --expect ...]',
+    'Check rules, data expectations and drift: %mlops gate "accuracy >= 0.85" '
+    "[--data VAR --expect ...] [--drift REF:CUR]",
 )
 @arguments(_gate_arguments)
 def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
@@ -180,11 +239,13 @@ def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> An
         data=data,
         data_name=data_name,
         expect=args.expect,
+        drift=_drift_gates(magics, args),
         raise_on_failure=False,
         notebook_path=magics.session.notebook_path(),
         find_run=lambda: gates.latest_run(registry),
     )
     display(GateView(evaluation))
+    _show_drift(magics, evaluation.results)
     if not evaluation.passed:
         raise gates.gate_failure(evaluation)
     return None
@@ -217,13 +278,16 @@ def _promote(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
             data=data,
             data_name=data_name,
             expect=args.expect,
+            drift=_drift_gates(magics, args),
             notebook_path=magics.session.notebook_path(),
         )
     except GateFailedError as failure:
         display(GateView.of_results(failure.results, caption=f"{args.ref} → {args.alias}"))
+        _show_drift(magics, failure.results)
         raise
     if promotion.evaluation is not None:
         display(GateView(promotion.evaluation))
+        _show_drift(magics, promotion.evaluation.results)
     if promotion.moved:
         was = f" (was version {promotion.previous_version})" if promotion.previous_version else ""
         print(f"{promotion.ref} -> version {promotion.version}{was}.")

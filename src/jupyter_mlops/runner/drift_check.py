@@ -200,43 +200,44 @@ def run_drift_check(context: StepContext, check: DriftCheckSpec, value: Any) -> 
 def store_drift_report(
     context: StepContext, check: DriftCheckSpec, report: DriftReport, reference: Reference
 ) -> str:
-    """Store ``report`` with the step's run; return where, in words.
-
-    Until the registry has its ``drift_reports`` table, the report's JSON goes into the
-    artifact store and is linked to the step's run as ``drift/VAR``; the decision is a
-    tag (``drift.VAR.decision``) and the number of drifted columns a metric. Switch this
-    to ``drift_reports.record_drift_report`` when that lands.
-    """
-    document = {
-        "report": report.to_dict(),
-        "variable": check.variable,
-        "step": check.step,
-        "pipeline": context.pipeline,
-        "pipeline_run_id": context.pipeline_run_id,
-        "reference": {
-            "snapshot_id": reference.snapshot_id,
-            "name": reference.name,
-            "source": reference.source,
-        },
-    }
-    data = json.dumps(document, allow_nan=False).encode("utf-8")
+    """Store ``report`` in the registry's drift reports, linked to the step's run; return
+    where, in words. The step's run also gets the tags ``drift.VAR.decision`` and
+    ``drift.VAR.report`` (the report's id). A detached step (no registry) writes the
+    report as JSON into the working directory instead."""
     if context.registry is None or context.run is None:
+        document = {"report": report.to_dict(), "variable": check.variable, "step": check.step}
         target = Path.cwd() / f"drift-{check.step}-{check.variable}.json"
-        target.write_bytes(data)
+        target.write_text(json.dumps(document, allow_nan=False), encoding="utf-8")
         return str(target)
-    from .records import link_artifact
+    from ..drift_reports import record_drift_report
 
     registry, run = context.registry, context.run
+    snapshot_id = reference.snapshot_id
+    if (
+        snapshot_id is not None
+        and registry.query_one("SELECT 1 FROM snapshots WHERE id = ?", (snapshot_id,)) is None
+    ):
+        snapshot_id = None  # a reference bundled from another registry: stored as a profile
     try:
-        sha = registry.artifacts.put_bytes(data)
-        link_artifact(registry, run.id, f"drift/{check.variable}", sha, "json")
-        run.set_tags({f"drift.{check.variable}.decision": report.decision})
-        run.log({f"drift.{check.variable}.drifted_columns": len(report.drifted_columns)})
+        report_id = record_drift_report(
+            registry,
+            report,
+            reference_name=reference.name,
+            current_name=check.variable,
+            reference_snapshot_id=snapshot_id,
+            reference_kind="snapshot" if snapshot_id else "profile",
+            current_kind="dataframe",
+            run_id=run.id,
+            name=f"{context.pipeline}.{check.step}: {reference.name} vs {check.variable}",
+            origin="pipeline",
+        )
+        run.set_tags({f"drift.{check.variable}.decision": report.decision,
+                      f"drift.{check.variable}.report": report_id})  # fmt: skip
         run.flush()
     except MlopsError as exc:
         logger.warning("The drift report on %s was not stored: %s", check.variable, exc)
         return "not stored: " + exc.message
-    return f"artifact {sha[:12]} of run {run.id}, as drift/{check.variable}"
+    return f"drift report {report_id}"
 
 
 def _exported_from(context: StepContext) -> str | None:

@@ -176,12 +176,14 @@ def check(
     values: Mapping[str, Any] | None = None,
     data: Any = None,
     expect: Any = (),
+    drift: Any = None,
     raise_on_failure: bool = True,
 ) -> GateEvaluation | None:
     """Evaluate gate rules (as :func:`jupyter_mlops.check`) and fail the gate when one fails.
 
     Rules read the pipeline run's metrics and parameters, with this step's own metrics
     first; ``values`` come before both. ``run=`` names another run to read instead.
+    ``data``/``expect`` and ``drift`` are checked as :func:`jupyter_mlops.check` does.
     ``check(condition, "text")`` with a boolean condition (from code written for the
     phase-1 API) is a gate condition: it fails when the condition is false.
 
@@ -222,6 +224,7 @@ def check(
             values=merged or None,
             data=data,
             expect=expect,
+            drift=drift,
             raise_on_failure=raise_on_failure,
         )
     except GateFailedError as exc:
@@ -247,9 +250,9 @@ def gate_condition(
     evaluation_id = None
     outcome = _describe_condition(description, values or {})
     if context.registry is not None:
-        from .. import gates
+        from ..gate_records import GateResult, store_evaluation
 
-        result = gates.GateResult(
+        result = GateResult(
             rule=description,
             kind="rule",
             passed=passed,
@@ -258,11 +261,17 @@ def gate_condition(
             detail="evaluated as Python in the pipeline step",
         )
         try:
-            evaluation = gates.record(
+            evaluation = store_evaluation(
                 context.registry,
-                [result],
+                purpose="check",
+                results=(result,),
                 run_id=context.run.id if context.run is not None else None,
+                model=None,
+                version_id=None,
+                alias=None,
+                data=None,
                 inputs={"values": _plain_values(values or {}), "step": context.step},
+                notebook_path=None,
             )
             evaluation_id = evaluation.id
         except MlopsError as exc:  # the verdict stands even if it cannot be stored

@@ -1,7 +1,8 @@
 """The Jupyter server extension behind the jupyter-mlops sidebar panel.
 
-It adds read-only JSON routes under ``/jupyter-mlops/api/`` that the panel renders,
-each behind Jupyter's own authentication (see :mod:`jupyter_mlops.server.handlers`).
+It adds JSON routes under ``/jupyter-mlops/api/`` that the panel renders, each behind
+Jupyter's own authentication (see :mod:`jupyter_mlops.server.routes`): reads of the
+registry, and one write, exporting a notebook of the server's root to a pipeline.
 ``pip install jupyter-mlops`` enables it through
 ``etc/jupyter/jupyter_server_config.d/jupyter_mlops.json``; by hand::
 
@@ -40,7 +41,8 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the routes with the running server (called once by jupyter_server)."""
-    from jupyter_mlops.server.handlers import API_PREFIX, setup_handlers
+    from jupyter_mlops.server.handlers import API_PREFIX
+    from jupyter_mlops.server.routes import setup_handlers
 
     setup_handlers(server_app.web_app)
     server_app.log.info("jupyter-mlops %s: API at %s", __version__, API_PREFIX)

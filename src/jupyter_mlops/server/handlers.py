@@ -1,7 +1,8 @@
-"""REST handlers of the jupyter-mlops server extension.
+"""The base of the jupyter-mlops REST handlers: JSON replies, JSON errors, the registry.
 
-Every route lives under ``/jupyter-mlops/api/``, requires Jupyter's authentication
-(a token or a logged-in session; without one the answer is 403) and answers JSON.
+Every route lives under ``/jupyter-mlops/api/`` (see :mod:`jupyter_mlops.server.routes`),
+requires Jupyter's authentication (a token or a logged-in session; without one the
+answer is 403; a session's POST also needs Jupyter's XSRF token) and answers JSON.
 Errors answer ``{"message": ..., "hint": ...}`` with a 4xx code: the core's
 :class:`~jupyter_mlops.errors.MlopsError` subclasses are turned into HTTP codes here
 and nowhere else (:func:`status_for_error`), so a route only calls the core and
@@ -9,26 +10,27 @@ returns what it got::
 
     class ExperimentsHandler(MlopsAPIHandler):
         @tornado.web.authenticated
-        def get(self) -> None:
-            self.reply({"experiments": [...]})     # a NotFoundError raised here -> 404 JSON
+        async def get(self) -> None:
+            self.reply(await self.read(payloads.experiments_payload))  # NotFoundError -> 404
 
-An unknown route under the prefix answers 404 JSON too, never Jupyter's HTML page.
+Registry reads run in a worker thread (the server's event loop keeps serving kernels
+meanwhile) on the one registry the server keeps open (:class:`RegistrySource`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-import os
+from collections.abc import Callable
 from http.client import responses
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
 
-from jupyter_mlops import __version__
 from jupyter_mlops.errors import (
     InvalidInputError,
     MlopsError,
@@ -37,11 +39,12 @@ from jupyter_mlops.errors import (
     RegistryCorruptError,
     RegistryNotFoundError,
 )
+from jupyter_mlops.server.registry_source import RegistrySource
 
 API_PREFIX = "/jupyter-mlops/api"
+SOURCE_SETTING = "jupyter_mlops.registry_source"
 
-REGISTRY_ENV_VAR = "MLOPS_REGISTRY"
-REGISTRY_RELATIVE_PATH = Path(".mlops") / "registry.db"
+T = TypeVar("T")
 
 # First match wins, so subclasses come before their bases.
 _STATUS_BY_ERROR: tuple[tuple[type[MlopsError], int], ...] = (
@@ -56,7 +59,8 @@ _STATUS_BY_ERROR: tuple[tuple[type[MlopsError], int], ...] = (
 _DEFAULT_MESSAGES = {
     403: "Forbidden: the jupyter-mlops API needs Jupyter's authentication "
     "(open JupyterLab with its token, or log in).",
-    405: "Method not allowed: the jupyter-mlops API is read-only; use GET.",
+    405: "Method not allowed: this jupyter-mlops route only answers GET"
+    " (export is the one route that takes a POST).",
 }
 
 
@@ -73,40 +77,49 @@ def status_for_error(error: MlopsError) -> int:
     return 400  # unreachable: MlopsError closes the table; kept for type checkers
 
 
-def locate_registry(root_dir: Path) -> Path | None:
-    """The registry file the panel shows: ``$MLOPS_REGISTRY``, else the nearest
-    ``.mlops/registry.db`` from ``root_dir`` upwards, else None.
-
-    A relative ``$MLOPS_REGISTRY`` is taken relative to ``root_dir``. The path named
-    by the variable is returned even when the file does not exist yet, so the panel
-    can say where it looked.
-
-    Example::
-
-        locate_registry(Path("~/projects/churn").expanduser())
-        # PosixPath('/home/me/projects/.mlops/registry.db'), or None
-    """
-    configured = os.environ.get(REGISTRY_ENV_VAR)
-    if configured:
-        return root_dir / Path(configured).expanduser()
-    for folder in (root_dir, *root_dir.parents):
-        candidate = folder / REGISTRY_RELATIVE_PATH
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 class MlopsAPIHandler(APIHandler):
     """Base of every jupyter-mlops route: JSON replies, JSON errors, core errors mapped.
 
-    Subclasses decorate each method with ``@tornado.web.authenticated`` and call
-    :meth:`reply`; they let :class:`MlopsError` propagate.
+    Subclasses decorate each method with ``@tornado.web.authenticated``, read the
+    registry with :meth:`read` and answer with :meth:`reply`; they let
+    :class:`MlopsError` propagate.
     """
+
+    def _not_allowed(self, *args: Any) -> None:
+        raise tornado.web.HTTPError(405)
+
+    # A method a route does not define answers 405, but only after authentication, so a
+    # request without a token learns nothing about the routes.
+    get = post = put = patch = delete = tornado.web.authenticated(_not_allowed)
 
     @property
     def root_dir(self) -> Path:
         """The server's root folder: where notebook paths are relative to."""
         return Path(self.settings["server_root_dir"]).expanduser().resolve()
+
+    @property
+    def source(self) -> RegistrySource:
+        """The server's one :class:`RegistrySource` (made with the routes)."""
+        source: RegistrySource = self.settings[SOURCE_SETTING]
+        return source
+
+    async def read(self, build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``build(registry, *args, **kwargs)`` on the open registry, in a worker thread."""
+
+        def call() -> T:
+            with self.source.registry() as registry:
+                return build(registry, *args, **kwargs)
+
+        return await self.in_thread(call)
+
+    async def in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``work`` off the event loop and wait for its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(work, *args))
+
+    def argument(self, name: str) -> str | None:
+        """A query argument's value (the last one if repeated), or None when absent."""
+        return self.get_query_argument(name, None)
 
     def reply(self, payload: dict[str, Any]) -> None:
         """Send ``payload`` as JSON; NaN and infinities are refused, never sent as bare words."""
@@ -160,48 +173,3 @@ class MlopsAPIHandler(APIHandler):
 def _exception_of(kwargs: dict[str, Any]) -> BaseException | None:
     exc_info = kwargs.get("exc_info")
     return exc_info[1] if exc_info else None
-
-
-class StatusHandler(MlopsAPIHandler):
-    """``GET status``: version, server root and where the registry is (if anywhere)."""
-
-    @tornado.web.authenticated
-    def get(self) -> None:
-        root_dir = self.root_dir
-        registry = locate_registry(root_dir)
-        self.reply(
-            {
-                "version": __version__,
-                "root_dir": str(root_dir),
-                "registry": {
-                    "path": None if registry is None else str(registry),
-                    "exists": registry is not None and registry.is_file(),
-                },
-            }
-        )
-
-
-class UnknownRouteHandler(MlopsAPIHandler):
-    """Anything else under the prefix: 404 JSON that names the route and the known ones."""
-
-    def _reject(self, *args: Any) -> None:
-        known = ", ".join(sorted(name for name, _ in ROUTES))
-        raise tornado.web.HTTPError(
-            404, "No route %s in the jupyter-mlops API (routes: %s).", self.request.path, known
-        )
-
-    get = post = put = patch = delete = tornado.web.authenticated(_reject)
-
-
-ROUTES: tuple[tuple[str, type[MlopsAPIHandler]], ...] = (("status", StatusHandler),)
-
-
-def setup_handlers(web_app: tornado.web.Application) -> None:
-    """Add every route, under the server's base URL, to ``web_app``."""
-    base_url = web_app.settings["base_url"]
-    prefix = url_path_join(base_url, API_PREFIX)
-    handlers: list[tuple[str, type[MlopsAPIHandler]]] = [
-        (url_path_join(prefix, name), handler) for name, handler in ROUTES
-    ]
-    handlers.append((prefix + r"(?:/.*)?", UnknownRouteHandler))
-    web_app.add_handlers(".*$", handlers)

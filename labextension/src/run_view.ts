@@ -1,0 +1,102 @@
+/**
+ * A run's page in JupyterLab's main area: a tab per run, opened from the sidebar,
+ * redrawn when the registry changes while it is on screen (a run still recording
+ * shows its new metrics), kept across reloads of JupyterLab by the layout restorer.
+ */
+import { MainAreaWidget } from '@jupyterlab/apputils';
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
+import { requestAPI } from './api';
+import { h, notice, replaceChildren } from './dom';
+import { mlopsIcon } from './icon';
+import type { IRunDetail } from './types';
+import { IRunDetailActions, renderRunDetail } from './sections/run_detail';
+import { errorNotice } from './sections/section';
+import { ChangeWatcher } from './watcher';
+
+/** The body of a run's tab: loads `runs/ID` and draws it. */
+export class RunView extends Widget {
+  /** Where an export reports, kept across redraws. */
+  private readonly exportStatus = h('div');
+  private stale = true;
+  private ticket = 0;
+  private drawn = false;
+
+  constructor(
+    readonly runId: string,
+    private readonly actions: IRunDetailActions,
+    watcher: ChangeWatcher
+  ) {
+    super();
+    this.addClass('jp-mlops-run-view');
+    this.node.tabIndex = -1;
+    watcher.watch(this);
+    watcher.changed.connect(this.onRegistryChanged, this);
+  }
+
+  /** Fetch the run and draw it; a load that a newer one overtook draws nothing. */
+  async load(): Promise<void> {
+    const ticket = ++this.ticket;
+    this.stale = false;
+    if (!this.drawn) {
+      replaceChildren(this.node, notice('loading', `Loading run ${this.runId}…`));
+    }
+    let content: Node;
+    try {
+      const detail = await requestAPI<IRunDetail>(`runs/${encodeURIComponent(this.runId)}`);
+      this.title.label = `Run ${detail.run.name || detail.run.id}`;
+      this.title.caption = `${detail.run.experiment} · ${detail.run.name} (${detail.run.id})`;
+      content = renderRunDetail(detail, this.actions, this.exportStatus);
+    } catch (error) {
+      content = errorNotice(error, `run ${this.runId}`);
+    }
+    if (ticket !== this.ticket) {
+      return;
+    }
+    this.drawn = true;
+    replaceChildren(this.node, content);
+  }
+
+  // The frame attaches its content once revealed, so a view may become visible by
+  // being attached (to a visible tab) as well as by being shown.
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.loadIfStale();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.loadIfStale();
+  }
+
+  private loadIfStale(): void {
+    if (this.stale && this.isVisible) {
+      void this.load();
+    }
+  }
+
+  private onRegistryChanged(): void {
+    this.stale = true;
+    if (this.isVisible) {
+      void this.load();
+    }
+  }
+}
+
+/** A run's tab: the view inside JupyterLab's main-area frame, with the panel's icon. */
+export function createRunWidget(
+  runId: string,
+  actions: IRunDetailActions,
+  watcher: ChangeWatcher
+): MainAreaWidget<RunView> {
+  const content = new RunView(runId, actions, watcher);
+  // The frame copies its content's title (label, caption, icon) whenever it changes.
+  content.title.label = `Run ${runId.slice(0, 8)}`;
+  content.title.icon = mlopsIcon;
+  const widget = new MainAreaWidget({ content });
+  widget.id = `jupyter-mlops-run-${runId}`;
+  widget.addClass('jp-mlops-run-widget');
+  widget.title.closable = true;
+  return widget;
+}

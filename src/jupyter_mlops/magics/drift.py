@@ -1,0 +1,80 @@
+"""``%mlops drift``: check data for drift in the notebook, see why, keep the report.
+
+    %mlops drift train todays_df                       # a snapshot name and a variable
+    %mlops drift train_df data/today.parquet --critical amount,age
+    %mlops drift cancer@champion batch --model cancer@champion --name nightly
+
+The reference is a DataFrame variable, a stored snapshot (name or id), a model version (its
+training snapshot) or a CSV/parquet file; the current data a DataFrame variable, a file, or a
+snapshot stored with its data. The report is shown as the drift view and stored, linked to the
+active run and to ``--model``. The decision and the figures are in the view; nothing is raised
+for drift itself (use ``%mlops gate --drift`` to stop on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from IPython.display import display
+
+from .. import tracking
+from .base import MlopsMagics, arguments, command
+
+
+def side(magics: MlopsMagics, text: str) -> tuple[Any, str | None]:
+    """A variable of the notebook (by name or attribute path) with its name, else the text
+    itself, which the core reads (and names) as a file, a snapshot or a model version."""
+    head = text.split(".")[0]
+    if head.isidentifier() and head in magics.user_ns:
+        return magics.value_of(text), text
+    return text, None
+
+
+def _drift_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "reference", metavar="REF", help="variable, snapshot, model@version or file"
+    )
+    parser.add_argument("current", metavar="CUR", help="variable, file, or materialized snapshot")
+    parser.add_argument("--columns", "-c", default=None, metavar="A,B", help="compare only these")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    parser.add_argument(
+        "--critical", default=None, metavar="A,B", help="columns where any drift fails the gate"
+    )
+    parser.add_argument("--name", "-n", default=None, help="a label for the stored report")
+    parser.add_argument(
+        "--model", "-m", default=None, metavar="NAME@VERSION", help="link the report to a model"
+    )
+
+
+@command(
+    "drift",
+    "Check data for drift and store the report: %mlops drift REF CUR [--columns A,B] "
+    "[--alpha 0.05] [--critical A,B] [--name N] [--model M@V]",
+)
+@arguments(_drift_arguments)
+def _drift(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..drift_checks import run_drift_check, split_names
+    from ..widgets import DriftView
+
+    registry = magics.registry()
+    reference, reference_name = side(magics, args.reference)
+    current, current_name = side(magics, args.current)
+    active = tracking.active_run()
+    run_id = active.id if active is not None and active.registry.path == registry.path else None
+    stored = run_drift_check(
+        registry,
+        reference,
+        current,
+        reference_name=reference_name,
+        current_name=current_name,
+        columns=split_names(args.columns),
+        alpha=args.alpha,
+        critical=split_names(args.critical) or (),
+        name=args.name,
+        run_id=run_id,
+        model=args.model,
+        origin="notebook",
+        notebook_path=magics.session.notebook_path(),
+    )
+    display(DriftView(stored))

@@ -1,0 +1,192 @@
+"""The routes of the jupyter-mlops server extension, under ``/jupyter-mlops/api/``.
+
+=====================  =========================================================
+``GET status``         version, server root, where the registry is
+``GET changes``        ``{marker}``: changes when the registry is written or replaced
+``GET experiments``    experiments with their number of runs
+``GET runs``           a page of runs: ``experiment``, ``where``, ``sort``, ``page``,
+                       ``page_size``
+``GET runs/ID``        one run in full
+``GET snapshots``      data snapshots (``limit``, ``offset``)
+``GET models``         models, versions, aliases, each version's latest gate verdict
+``GET gates``          gate evaluations (``run``, ``model``, ``limit``)
+``GET drift``          drift reports (404 until the registry has them)
+``GET pipelines``      pipeline runs (404 until the registry has them)
+``POST export``        export a notebook of the server's root to a pipeline
+=====================  =========================================================
+
+The JSON of each is built in :mod:`jupyter_mlops.server.payloads`; the handlers here
+parse arguments, call it on the server's registry and reply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.utils import url_path_join
+
+from jupyter_mlops import __version__
+from jupyter_mlops.server import payloads
+from jupyter_mlops.server.export_route import ExportHandler
+from jupyter_mlops.server.handlers import API_PREFIX, SOURCE_SETTING, MlopsAPIHandler
+from jupyter_mlops.server.registry_source import RegistrySource
+
+MAX_LIST_LIMIT = 1000
+
+
+class StatusHandler(MlopsAPIHandler):
+    """``GET status``: version, server root and where the registry is (if anywhere)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        location = await self.in_thread(self.source.location)
+        self.reply(
+            {
+                "version": __version__,
+                "root_dir": str(self.root_dir),
+                "registry": {
+                    "path": None if location.path is None else str(location.path),
+                    "exists": location.exists,
+                },
+            }
+        )
+
+
+class ChangesHandler(MlopsAPIHandler):
+    """``GET changes``: a marker that moves whenever the registry is written or replaced."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply({"marker": await self.in_thread(self.source.change_marker)})
+
+
+class ExperimentsHandler(MlopsAPIHandler):
+    """``GET experiments``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.read(payloads.experiments_payload))
+
+
+class RunsHandler(MlopsAPIHandler):
+    """``GET runs?experiment=E&where=EXPR&sort=KEY|-KEY&page=N&page_size=M``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        request = payloads.RunsRequest.parse(self.argument)
+        self.reply(await self.read(payloads.runs_payload, request, root_dir=self.root_dir))
+
+
+class RunHandler(MlopsAPIHandler):
+    """``GET runs/ID``."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.read(payloads.run_payload, run_id, root_dir=self.root_dir))
+
+
+class SnapshotsHandler(MlopsAPIHandler):
+    """``GET snapshots?limit=N&offset=M``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        limit = payloads.whole_number(
+            self.argument("limit"),
+            "limit",
+            default=payloads.DEFAULT_LIST_LIMIT,
+            low=1,
+            high=MAX_LIST_LIMIT,
+        )
+        offset = payloads.whole_number(self.argument("offset"), "offset", default=0, low=0,
+                                       high=10**9)  # fmt: skip
+        self.reply(await self.read(payloads.snapshots_payload, limit=limit, offset=offset))
+
+
+class ModelsHandler(MlopsAPIHandler):
+    """``GET models``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.read(payloads.models_payload))
+
+
+class GatesHandler(MlopsAPIHandler):
+    """``GET gates?run=ID&model=NAME&limit=N``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        limit = payloads.whole_number(
+            self.argument("limit"), "limit", default=50, low=1, high=MAX_LIST_LIMIT
+        )
+        self.reply(
+            await self.read(
+                payloads.gates_payload,
+                run=self.argument("run") or None,
+                model=self.argument("model") or None,
+                limit=limit,
+            )
+        )
+
+
+class DriftHandler(MlopsAPIHandler):
+    """``GET drift``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.read(payloads.drift_payload))
+
+
+class PipelinesHandler(MlopsAPIHandler):
+    """``GET pipelines``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.read(payloads.pipelines_payload))
+
+
+class UnknownRouteHandler(MlopsAPIHandler):
+    """Anything else under the prefix: 404 JSON that names the route and the known ones."""
+
+    def _reject(self, *args: Any) -> None:
+        raise tornado.web.HTTPError(
+            404,
+            "No route %s in the jupyter-mlops API (routes: %s).",
+            self.request.path,
+            ", ".join(ROUTE_NAMES),
+        )
+
+    get = post = put = patch = delete = tornado.web.authenticated(_reject)
+
+
+# (how the route is named in messages, its URL pattern under the prefix, its handler)
+ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
+    ("changes", "changes", ChangesHandler),
+    ("drift", "drift", DriftHandler),
+    ("experiments", "experiments", ExperimentsHandler),
+    ("export", "export", ExportHandler),
+    ("gates", "gates", GatesHandler),
+    ("models", "models", ModelsHandler),
+    ("pipelines", "pipelines", PipelinesHandler),
+    ("runs", "runs", RunsHandler),
+    ("runs/ID", r"runs/([^/]+)", RunHandler),
+    ("snapshots", "snapshots", SnapshotsHandler),
+    ("status", "status", StatusHandler),
+)
+ROUTE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in ROUTES)
+
+
+def setup_handlers(web_app: tornado.web.Application) -> RegistrySource:
+    """Add every route, under the server's base URL, to ``web_app``; the registry they
+    read is found from the server's root folder. Returns where they read it from."""
+    root_dir = Path(web_app.settings["server_root_dir"]).expanduser().resolve()
+    source = RegistrySource(root_dir)
+    web_app.settings[SOURCE_SETTING] = source
+    prefix = url_path_join(web_app.settings["base_url"], API_PREFIX)
+    handlers: list[tuple[str, type[MlopsAPIHandler]]] = [
+        (url_path_join(prefix, pattern), handler) for _, pattern, handler in ROUTES
+    ]
+    handlers.append((prefix + r"(?:/.*)?", UnknownRouteHandler))
+    web_app.add_handlers(".*$", handlers)
+    return source
