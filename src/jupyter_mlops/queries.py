@@ -519,9 +519,8 @@ def runs_frame(
     import pandas as pd
 
     rows, _ = _select(registry, experiment, where, sort, limit, 0, count=False)
-    columns: dict[str, Any] = {
-        name: [row[i] for row in rows] for i, name in enumerate(_RUN_COLUMNS)
-    }
+    by_field = list(zip(*rows)) if rows else [() for _ in _RUN_COLUMNS]
+    columns: dict[str, Any] = {name: list(by_field[i]) for i, name in enumerate(_RUN_COLUMNS)}
     run_ids: list[str] = columns["run_id"]
     started = np.array(columns["started_at"], dtype="float64")
     ended = np.array([np.nan if v is None else v for v in columns["ended_at"]], dtype="float64")
@@ -530,24 +529,30 @@ def runs_frame(
     columns["duration"] = ended - started
     total = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
     params, metrics = _raw_values(registry, run_ids, everything=len(rows) == total)
-    # Pivot in plain Python: per key, a dict of run id -> value, then one list per column.
-    param_values: dict[str, dict[str, Any]] = {}
+    # Pivot in plain Python: each value goes straight to its run's row in its key's column.
+    position = {run_id: i for i, run_id in enumerate(run_ids)}
+    count = len(run_ids)
+    param_columns: dict[str, list[Any]] = {}
     for run_id, key, value, type_name in params:
+        column = param_columns.get(key)
+        if column is None:
+            column = param_columns[key] = [None] * count
         if type_name in _NATIVE_TYPES or (type_name in _NUMBERS and type(value) is not str):
-            param_values.setdefault(key, {})[run_id] = value
+            column[position[run_id]] = value
         else:
-            param_values.setdefault(key, {})[run_id] = decode_param(value, type_name)
-    metric_values: dict[str, dict[str, float | None]] = {}
-    for run_id, key, last in metrics:
-        metric_values.setdefault(key, {})[run_id] = last
-    for key in sorted(param_values):
-        lookup = param_values[key]
-        columns[f"params.{key}"] = [lookup.get(run_id) for run_id in run_ids]
+            column[position[run_id]] = decode_param(value, type_name)
     nan = float("nan")
-    for key in sorted(metric_values):
-        lookup = metric_values[key]
-        values = [lookup.get(run_id) for run_id in run_ids]
-        columns[f"metrics.{key}"] = np.array([nan if v is None else v for v in values], "float64")
+    metric_columns: dict[str, list[float]] = {}
+    for run_id, key, last in metrics:
+        column = metric_columns.get(key)
+        if column is None:
+            column = metric_columns[key] = [nan] * count
+        if last is not None:
+            column[position[run_id]] = last
+    for key in sorted(param_columns):
+        columns[f"params.{key}"] = param_columns[key]
+    for key in sorted(metric_columns):
+        columns[f"metrics.{key}"] = np.array(metric_columns[key], "float64")
     return pd.DataFrame(columns)
 
 
