@@ -29,9 +29,16 @@ CELLS = [
 
 
 def cell(shell: Any, source: str) -> tuple[Any, str]:
+    result, out, _ = shown(shell, source)
+    return result, out
+
+
+def shown(shell: Any, source: str) -> tuple[Any, str, str]:
+    """Run a cell; return its result, what it printed, and the HTML it displayed."""
     with capture_output() as captured:
         result = run_cell(shell, source)
-    return result, captured.stdout + captured.stderr
+    html = "".join(o.data.get("text/html", "") for o in captured.outputs)
+    return result, captured.stdout + captured.stderr, html
 
 
 @pytest.fixture
@@ -49,14 +56,16 @@ def notebook(shell: Any, tmp_path: Path) -> Path:
 
 def test_export_from_the_kernel_records_the_active_run_and_runs(shell, notebook, registry):
     active = shell.user_ns["mlops"].active_run()
-    result, out = cell(shell, "%mlops export -o counts-pipeline --target local")
+    result, out, html = shown(shell, "%mlops export -o counts-pipeline --target local")
     assert result.error_in_exec is None, out
+    assert html.count('class="mlops-step"') == 3 and "<svg" in html  # the steps, drawn
     assert "Exported counts.ipynb (as last saved) to counts-pipeline: 3 step(s)" in out
     assert f"Parity reference: run {active.id} (experiment counting)." in out
     spec = json.loads(Path("counts-pipeline/pipeline.json").read_text())
     assert spec["source"]["exported_from_run_id"] == active.id
-    result, out = cell(shell, "%mlops pipeline run counts-pipeline")
+    result, out, html = shown(shell, "%mlops pipeline run counts-pipeline")
     assert result.error_in_exec is None, out
+    assert html.count('data-state="ok"') == 3  # the graph, each step as it ended
     assert [line.split()[:2] for line in out.splitlines()[:3]] == [
         ["count", "ok"], ["count_gate", "ok"], ["report", "ok"]
     ]  # fmt: skip
@@ -64,13 +73,19 @@ def test_export_from_the_kernel_records_the_active_run_and_runs(shell, notebook,
     assert shell.user_ns["mlops"].active_run() is active  # the notebook's run goes on
     record = pipeline_run(registry, "last")
     assert record.status == "ok" and record.exported_from_run_id == active.id
-    result, out = cell(shell, "%mlops pipeline runs")
-    assert record.id in out and "parity ok" in out
+    result, _, html = shown(shell, "%mlops pipeline runs")
+    assert record.id in html and "passed" in html
+    result, _, html = shown(shell, f"%mlops pipeline show {record.id[:6]}")
+    assert result.error_in_exec is None
+    assert record.id in html and "parity ok" in html and "<svg" in html
+    result, _ = cell(shell, "%mlops pipeline show nothing-like-it")
+    assert 'No pipeline run "nothing-like-it"' in str(result.error_in_exec)
 
 
 def test_a_failed_gate_in_the_kernel_is_one_line_and_a_hint(shell, notebook):
     cell(shell, "%mlops export -o counts-pipeline --target local")
-    result, out = cell(shell, "%mlops pipeline run counts-pipeline -p threshold=100")
+    result, out, html = shown(shell, "%mlops pipeline run counts-pipeline -p threshold=100")
+    assert 'data-state="gate_failed"' in html and 'data-state="not_run"' in html
     error = result.error_in_exec
     assert type(error).__name__ == "UsageError"
     assert 'Gate "count_gate" of pipeline "counts" failed' in str(error)

@@ -4,14 +4,16 @@
     %mlops export -o build/churn --target local,docker,kfp
     %mlops pipeline run churn-pipeline -p lr=0.5
     %mlops pipeline runs
+    %mlops pipeline show [RUN]             # the latest run, or one by id or pipeline name
 
 ``%mlops export`` exports the notebook as last saved, checks the values passed between
-steps against the kernel's live variables, and records this notebook's latest run (the
-active one, if a run is going on) as the run the pipeline should reproduce.
-``%mlops pipeline run`` prints a line per step as it ends, then the outcome and the parity
-with the notebook run; a failed step, gate or drift check ends with one line and a hint.
-Both print rather than return: the Python API (``export_notebook``, ``run_pipeline``)
-returns the results.
+steps against the kernel's live variables, records this notebook's latest run (the
+active one, if a run is going on) as the run the pipeline should reproduce, and draws
+the steps as a graph. ``%mlops pipeline run`` prints a line per step as it ends, then the
+outcome and the parity with the notebook run, and draws the graph with each step's
+outcome; a failed step, gate or drift check ends with one line and a hint. They show
+rather than return: the Python API (``export_notebook``, ``run_pipeline``) returns the
+results.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+from IPython.display import display
 
 from .. import tracking
 from ..errors import InvalidInputError
@@ -76,11 +80,17 @@ def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
         else "Parity reference: none (no tracked run of this notebook yet)."
     )
     print(f"Run it with: %mlops pipeline run {result.output_dir}")
+    from ..widgets.pipelines import PipelineView
+
+    display(PipelineView(result))
 
 
 def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["run", "runs"], help="run a pipeline, or list runs")
-    parser.add_argument("directory", nargs="?", default=None, metavar="DIR")
+    parser.add_argument("action", choices=["run", "runs", "show"],
+                        help="run a pipeline, list pipeline runs, or show one")  # fmt: skip
+    parser.add_argument("directory", nargs="?", default=None, metavar="DIR|RUN",
+                        help="run: the pipeline's directory; show: a run id, a pipeline name"
+                        " or last (the default)")  # fmt: skip
     parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--from", dest="from_step", default=None, metavar="STEP")
     parser.add_argument("--no-cache", action="store_true", help="run every step")
@@ -91,12 +101,14 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "pipeline",
-    "Run an exported pipeline, or list pipeline runs: %mlops pipeline run DIR [-p NAME=VALUE]",
+    "Run an exported pipeline, list or show pipeline runs: %mlops pipeline run|runs|show",
 )
 @arguments(_pipeline_arguments)
 def _pipeline(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
     if args.action == "runs":
         return _list_runs(magics, args.limit)
+    if args.action == "show":
+        return _show_run(magics, args.directory or "last")
     if args.directory is None:
         raise InvalidInputError(
             "%mlops pipeline run needs the pipeline's directory",
@@ -119,6 +131,7 @@ def _pipeline(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
     )
     for line in summary_lines(result):
         print(line)
+    _show_run(magics, result.run_id)
     if not result.ok:
         raise run_failure(result)
     return None
@@ -126,15 +139,16 @@ def _pipeline(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
 
 def _list_runs(magics: MlopsMagics, limit: int) -> None:
     from ..runner.history import pipeline_runs
+    from ..widgets.pipelines import PipelineRunsView
 
-    found = pipeline_runs(magics.registry(), limit=limit)
-    if not found:
-        print("No pipeline runs recorded yet: %mlops pipeline run DIR")
-        return
-    for run in found:
-        steps = " ".join(f"{s.name}:{'cached' if s.cached else s.status}" for s in run.steps)
-        parity = (run.parity or {}).get("status", "")
-        print(f"{run.id}  {run.pipeline:<20} {run.status:<14} parity {parity:<11} {steps}")
+    display(PipelineRunsView(pipeline_runs(magics.registry(), limit=limit)))
+
+
+def _show_run(magics: MlopsMagics, ref: str) -> None:
+    from ..runner.history import pipeline_run
+    from ..widgets.pipelines import PipelineRunView
+
+    display(PipelineRunView(pipeline_run(magics.registry(), ref)))
 
 
 def _notebook(magics: MlopsMagics, given: str | None) -> Path:

@@ -56,6 +56,7 @@ class PipelineRunRecord:
     notebook: str | None
     directory: str | None
     steps: tuple[StepRunRecord, ...]
+    edges: tuple[tuple[str, str], ...] = ()  # (parent, step): the order the spec gives
 
     @property
     def duration(self) -> float | None:
@@ -82,7 +83,8 @@ SELECT pipeline_runs.run_id, pipelines.name AS pipeline, pipeline_runs.status,
        runs.status AS run_status, experiments.name AS experiment, pipeline_runs.started_at,
        pipeline_runs.ended_at, pipeline_runs.parameters, pipeline_runs.from_step,
        pipeline_runs.failed_step, pipeline_runs.message, pipeline_runs.parity,
-       pipelines.exported_from_run_id, pipelines.notebook, pipeline_runs.directory
+       pipelines.exported_from_run_id, pipelines.notebook, pipeline_runs.directory,
+       pipelines.spec
 FROM pipeline_runs
 JOIN pipelines ON pipelines.id = pipeline_runs.pipeline_id
 JOIN runs ON runs.id = pipeline_runs.run_id
@@ -187,4 +189,16 @@ def _record(row: Any, steps: tuple[StepRunRecord, ...]) -> PipelineRunRecord:
         notebook=row["notebook"],
         directory=row["directory"],
         steps=steps,
+        edges=_edges(row["spec"]),
     )
+
+
+def _edges(spec_text: str | None) -> tuple[tuple[str, str], ...]:
+    """(parent, step) pairs from the stored pipeline.json; none when it cannot be read."""
+    try:
+        steps = json.loads(spec_text or "{}").get("steps", [])
+        return tuple(
+            (str(parent), str(step["name"])) for step in steps for parent in step["depends_on"]
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ()
