@@ -369,15 +369,31 @@ def test_drift_shows_each_reports_decision_and_column_verdicts(page: Page, panel
     screenshot(page, "panel-drift")
 
 
-def test_pipelines_show_each_steps_status(page: Page, panel: Locator):
+def test_pipelines_show_each_steps_status_and_draw_the_steps(page: Page, panel: Locator):
     panel.get_by_role("tab", name="Pipelines").click()
 
-    steps = panel.locator(".jp-mlops-step")
+    rows = panel.locator(".jp-mlops-pipelines tbody tr")
+    steps = rows.first.locator(".jp-mlops-step")
     expect(steps).to_have_count(4)
     expect(steps.locator(".jp-mlops-badge")).to_have_text(["load", "train", "gate", "register"])
     expect(steps.nth(0)).to_contain_text("cached")
-    expect(steps.nth(2)).to_have_attribute("data-state", "failed")
-    expect(panel.locator(".jp-mlops-pipelines tbody tr").first).to_contain_text("1 min 35 s")
+    expect(steps.nth(2)).to_have_attribute("data-state", "gate-failed")
+    expect(rows.first).to_contain_text("1 min 35 s")
+    boxes = panel.locator(".jp-mlops-step-graph .jp-mlops-step-box")  # the newest run, drawn
+    expect(boxes).to_have_count(4)
+    states = [boxes.nth(i).get_attribute("data-state") for i in range(4)]
+    assert states == ["cached", "ok", "gate-failed", "not-run"]
+    xs = [float(boxes.nth(i).locator("rect").get_attribute("x")) for i in range(4)]
+    assert xs == sorted(xs) and len(set(xs)) == 4  # a chain: one column per step
+    expect(panel.locator(".jp-mlops-step-edge")).to_have_count(3)
+    screenshot(page, "panel-pipelines")
+
+    rows.nth(1).click()  # another run: its own steps, names as text
+
+    expect(boxes).to_have_count(2)
+    expect(boxes.nth(1).locator(".jp-mlops-step-name")).to_have_text(XSS_NAME[:19] + "…")
+    expect(panel.locator("figcaption")).to_contain_text("run pppppppp")
+    expect(panel.locator("img")).to_have_count(0)
 
 
 def test_snapshots_list_their_fingerprints_and_shapes(panel: Locator):

@@ -472,6 +472,7 @@ async def test_pipelines_list_runs_newest_first_with_their_steps(
         ("make", "ok", True), ("use", "failed", False)
     ]  # fmt: skip
     assert newest["duration"] >= 0 and newest["steps"][0]["duration"] == 0.5
+    assert newest["edges"] == [["make", "use"]]  # use reads x, which make writes
 
 
 async def test_drift_answers_404_in_words_on_a_registry_made_before_drift_reports(

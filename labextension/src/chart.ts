@@ -37,7 +37,7 @@ export interface IScale {
 
 type Attributes = Record<string, string | number>;
 
-function svg<K extends keyof SVGElementTagNameMap>(
+export function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attributes: Attributes = {},
   text?: string

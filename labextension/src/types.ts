@@ -237,6 +237,8 @@ export interface IPipelineRun {
   started_at: Timestamp;
   duration: number | null;
   steps: IPipelineStep[];
+  /** (parent, step) pairs: the order the pipeline's steps run in. */
+  edges: [string, string][];
 }
 
 export interface IPipelineRuns {

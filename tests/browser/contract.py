@@ -382,20 +382,30 @@ class ContractStandIn:
                 {
                     "id": "p" * 8 + "1",
                     "pipeline": "churn-train",
-                    "status": "failed",
+                    "status": "gate_failed",
                     "started_at": _iso(1_700_300_000),
                     "duration": 95.2,
                     "steps": [
-                        {"name": "load", "status": "finished", "duration": 1.2, "cached": True},
-                        {"name": "train", "status": "finished", "duration": 80.0, "cached": False},
-                        {"name": "gate", "status": "failed", "duration": 0.3, "cached": False},
-                        {
-                            "name": "register",
-                            "status": "skipped",
-                            "duration": None,
-                            "cached": False,
-                        },
+                        {"name": "load", "status": "ok", "duration": 1.2, "cached": True},
+                        {"name": "train", "status": "ok", "duration": 80.0, "cached": False},
+                        {"name": "gate", "status": "gate_failed", "duration": 0.3,
+                         "cached": False},
+                        {"name": "register", "status": "not_run", "duration": None,
+                         "cached": False},
                     ],
+                    "edges": [["load", "train"], ["train", "gate"], ["gate", "register"]],
+                },
+                {
+                    "id": "p" * 8 + "0",
+                    "pipeline": "churn-train",
+                    "status": "ok",
+                    "started_at": _iso(1_700_200_000),
+                    "duration": 12.5,
+                    "steps": [
+                        {"name": "load", "status": "ok", "duration": 1.0, "cached": False},
+                        {"name": XSS_NAME, "status": "ok", "duration": 2.0, "cached": False},
+                    ],
+                    "edges": [["load", XSS_NAME]],
                 },
             ]
         }

@@ -1,8 +1,9 @@
 /**
  * The Pipelines section: pipeline runs and the status of each of their steps.
  */
-import { badge, h, stateToken, table } from '../dom';
+import { badge, h, replaceChildren, stateToken, table } from '../dom';
 import { formatDuration, formatTime, shortId } from '../format';
+import { stepGraph } from '../step_graph';
 import type { IPipelineRun, IPipelineRuns } from '../types';
 import { ISectionHost, requestOptional, Section } from './section';
 
@@ -38,7 +39,15 @@ export class PipelinesSection extends Section {
         hint: 'Export a notebook with jupyter mlops export NOTEBOOK -o DIR, then run jupyter mlops pipeline run DIR.'
       });
     }
-    return table(
+    const figure = h('figure', { className: 'jp-mlops-step-figure' });
+    const show = (run: IPipelineRun): void => {
+      replaceChildren(
+        figure,
+        stepGraph(run.steps, run.edges ?? []),
+        h('figcaption', null, `Steps of ${run.pipeline}, run ${shortId(run.id)} (${run.status})`)
+      );
+    };
+    const runs = table(
       ['Pipeline', 'Status', 'Run', 'Started', 'Duration', 'Steps'],
       answer.runs.map(run => [
         run.pipeline,
@@ -50,5 +59,19 @@ export class PipelinesSection extends Section {
       ]),
       { className: 'jp-mlops-pipelines' }
     );
+    runs.querySelectorAll('tbody tr').forEach((row, index) => {
+      const run = answer.runs[index];
+      row.classList.add('jp-mlops-clickable');
+      row.setAttribute('tabindex', '0');
+      row.setAttribute('title', 'Show the steps of this run');
+      row.addEventListener('click', () => show(run));
+      row.addEventListener('keydown', event => {
+        if ((event as KeyboardEvent).key === 'Enter') {
+          show(run);
+        }
+      });
+    });
+    show(answer.runs[0]);
+    return h('div', null, figure, runs);
   }
 }

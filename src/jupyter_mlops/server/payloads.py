@@ -512,6 +512,7 @@ def pipelines_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
                     }
                     for step in run.steps
                 ],
+                "edges": [list(edge) for edge in run.edges],
             }
             for run in pipeline_runs(registry, limit=limit)
         ]
