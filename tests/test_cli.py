@@ -47,6 +47,22 @@ def test_runs_table_sorted_and_filtered(runs: Registry) -> None:
     assert [line.split()[1] for line in out.splitlines()[2:]] == ["slow"]
 
 
+def test_runs_table_shows_the_params_that_tell_runs_apart_first(registry: Registry) -> None:
+    constant = {f"a{i}": "default" for i in range(8)}  # sorted before "lr", never varying
+    for lr in (0.01, 0.1):
+        with mlops.start_run("sweep", experiment="cli") as run:
+            run.log_params(lr=lr, **constant)
+
+    code, out, _ = invoke("runs")
+
+    header = out.splitlines()[0].split()
+    assert code == 0 and header[6] == "lr" and len(header) == 6 + 6
+    assert [line.split()[7] for line in out.splitlines()[2:]] == [
+        "0.1",
+        "0.01",
+    ]  # after the date, time
+
+
 def test_runs_as_json_and_csv(runs: Registry) -> None:
     code, out, _ = invoke("runs", "--format", "json")
     data = json.loads(out)

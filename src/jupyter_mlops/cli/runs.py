@@ -80,6 +80,7 @@ def runs(
             )
         )
         return
+    shown_params = page.telling_params(6)
     headers = [
         "id",
         "name",
@@ -87,7 +88,7 @@ def runs(
         "status",
         "started",
         "duration",
-        *page.param_keys[:6],
+        *shown_params,
         *page.metric_keys,
     ]
     rows = [
@@ -98,7 +99,7 @@ def runs(
             r.status,
             when(r.started_at),
             None if r.duration is None else f"{r.duration:.2f}s",
-            *[r.params.get(k) for k in page.param_keys[:6]],
+            *[r.params.get(k) for k in shown_params],
             *[r.metrics.get(k) for k in page.metric_keys],
         ]
         for r in page.runs
