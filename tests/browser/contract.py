@@ -388,10 +388,13 @@ class ContractStandIn:
                     "steps": [
                         {"name": "load", "status": "ok", "duration": 1.2, "cached": True},
                         {"name": "train", "status": "ok", "duration": 80.0, "cached": False},
-                        {"name": "gate", "status": "gate_failed", "duration": 0.3,
-                         "cached": False},
-                        {"name": "register", "status": "not_run", "duration": None,
-                         "cached": False},
+                        {"name": "gate", "status": "gate_failed", "duration": 0.3, "cached": False},
+                        {
+                            "name": "register",
+                            "status": "not_run",
+                            "duration": None,
+                            "cached": False,
+                        },
                     ],
                     "edges": [["load", "train"], ["train", "gate"], ["gate", "register"]],
                 },
