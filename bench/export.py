@@ -173,9 +173,8 @@ def render(
         "process that records a tracked run in the registry; the runner records the pipeline",
         "run, each step, the outputs and the metrics); peer: starting a bare `python -c pass`,",
         "the floor of any process-per-step runner. Wall time depends on what else the machine",
-        "runs (load average",
-        f"{load} here); the CPU time of the step processes is the steadier figure. Bytecode is",
-        "compiled, as after `pip install`.",
+        f"runs (load average {load} here); the CPU time of the step processes is the steadier",
+        "figure. Bytecode is compiled, as after `pip install`.",
         "",
         "| what | wall per step | CPU per step | wall ratio to bare python | target |",
         "| --- | --- | --- | --- | --- |",
@@ -189,6 +188,7 @@ def render(
         f" {runner['dataframe'] / bare:.1f}x | |",
         f"| cached step (skipped, content hashes checked) | {runner['json-cached'] * 1000:.1f} ms"
         f" | | {runner['json-cached'] / bare:.2f}x | |",
+        "",
     ]
     return "\n".join(lines) + "\n"
 
