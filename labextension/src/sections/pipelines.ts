@@ -1,7 +1,7 @@
 /**
  * The Pipelines section: pipeline runs and the status of each of their steps.
  */
-import { badge, h, replaceChildren, stateToken, table } from '../dom';
+import { badge, h, rankedTable, replaceChildren, stateToken } from '../dom';
 import { formatDuration, formatTime, shortId } from '../format';
 import { stepGraph } from '../step_graph';
 import type { IPipelineRun, IPipelineRuns } from '../types';
@@ -29,6 +29,7 @@ function stepChips(run: IPipelineRun): HTMLElement {
 export class PipelinesSection extends Section {
   constructor(host: ISectionHost) {
     super('pipelines', 'Pipelines', host);
+    this.node.classList.add('jp-mlops-adaptive');
   }
 
   protected async render(): Promise<Node> {
@@ -47,8 +48,15 @@ export class PipelinesSection extends Section {
         h('figcaption', null, `Steps of ${run.pipeline}, run ${shortId(run.id)} (${run.status})`)
       );
     };
-    const runs = table(
-      ['Pipeline', 'Status', 'Run', 'Started', 'Duration', 'Steps'],
+    const runs = rankedTable(
+      [
+        ['Pipeline', 0],
+        ['Status', 0],
+        ['Run', 3],
+        ['Started', 2],
+        ['Duration', 1],
+        ['Steps', 4]
+      ],
       answer.runs.map(run => [
         run.pipeline,
         badge(run.status),
@@ -57,7 +65,7 @@ export class PipelinesSection extends Section {
         formatDuration(run.duration),
         stepChips(run)
       ]),
-      { className: 'jp-mlops-pipelines' }
+      'jp-mlops-pipelines'
     );
     runs.querySelectorAll('tbody tr').forEach((row, index) => {
       const run = answer.runs[index];
