@@ -250,3 +250,30 @@ def test_the_registry_file_is_where_the_kernel_wrote(lab: LabServer, filled: dic
         registry.close()
     assert count is not None and count[0] == N_RUNS
     assert Path(lab.root_dir / NOTEBOOK).is_file()
+
+
+def test_a_pipeline_run_of_the_notebook_is_drawn_in_the_pipelines_tab(
+    page: Page, lab: LabServer, filled: dict[str, object], tmp_path: Path
+):
+    """Last in this module: the pipeline's runs join the registry the tests above count."""
+    from jupyter_mlops.export import export_notebook
+    from jupyter_mlops.runner import run_pipeline
+
+    pipeline = export_notebook(lab.root_dir / NOTEBOOK, tmp_path / "pipeline", run_id=None)
+    result = run_pipeline(
+        pipeline.output_dir, workdir=tmp_path, registry=lab.root_dir / ".mlops", check=False
+    )
+    assert result.status == "ok", result
+    load_lab(page, lab)
+    panel = open_panel(page)
+
+    panel.get_by_role("tab", name="Pipelines").click()
+
+    boxes = panel.locator(".jp-mlops-step-graph .jp-mlops-step-box")
+    expect(boxes).to_have_count(2, timeout=20_000)
+    assert [boxes.nth(i).get_attribute("data-step") for i in range(2)] == ["train", "register"]
+    assert [boxes.nth(i).get_attribute("data-state") for i in range(2)] == ["ok", "ok"]
+    expect(panel.locator(".jp-mlops-step-edge")).to_have_count(1)  # register reads run_ids
+    expect(panel.locator(".jp-mlops-pipelines tbody tr")).to_have_count(1)
+    expect(panel.locator("figcaption")).to_contain_text(f"run {result.run_id[:8]}")
+    screenshot(page, "live-pipeline-drawn")
