@@ -39,7 +39,7 @@ RESULTS = BENCH / "RESULTS.md"
 RECIPE_CANDIDATES = (
     os.environ.get("MLOPS_BENCH_RECIPE", ""),
     str(REPO.parent / "shared" / "bench" / "drift_data.py"),
-    "/work/shared/bench/drift_data.py",
+    str(BENCH / "drift_data.py"),  # a copy of the shared recipe, kept identical by a test
 )
 # (rows per side, numeric columns, categorical columns)
 FULL_SIZES = [(1_000, 14, 6), (10_000, 14, 6), (100_000, 14, 6), (1_000_000, 14, 6),

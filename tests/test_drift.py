@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,28 +20,16 @@ from jupyter_mlops.drift_statistics import adjust_p_values
 from jupyter_mlops.errors import InvalidInputError, NotFoundError
 from jupyter_mlops.profiles import CATEGORY_CAP, DataProfile, profile_frame
 
+from .drift_recipe import IN_REPO as IN_REPO_RECIPE
+from .drift_recipe import SHARED as SHARED_RECIPE
+from .drift_recipe import load_drift_recipe
+
 SEED = 7
-RECIPE_CANDIDATES = (
-    os.environ.get("MLOPS_BENCH_RECIPE", ""),
-    str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "drift_data.py"),
-    "/work/shared/bench/drift_data.py",
-)
 
 
 def _bench_recipe():
-    """The project's bench recipe of injected drift (shared/bench/drift_data.py), loaded by path.
-
-    It sits beside the repository (CI clones the repository next to shared/); set
-    MLOPS_BENCH_RECIPE to point elsewhere.
-    """
-    path = next((p for p in RECIPE_CANDIDATES if p and Path(p).exists()), None)
-    if path is None:
-        pytest.skip("the bench recipe shared/bench/drift_data.py is not beside the repository")
-    spec = importlib.util.spec_from_file_location("drift_data", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The project's bench recipe of injected drift (bench/drift_data.py)."""
+    return load_drift_recipe()
 
 
 @pytest.fixture(scope="module")
@@ -588,3 +573,10 @@ def test_drift_modules_import_without_scipy_pandas_or_jupyter(module: str) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(
+    not SHARED_RECIPE.exists(), reason="no shared/ beside this clone to compare the copy with"
+)
+def test_the_recipe_in_bench_is_the_shared_recipe():
+    assert IN_REPO_RECIPE.read_bytes() == SHARED_RECIPE.read_bytes()

@@ -3,9 +3,7 @@ the bench recipe's data, and the static HTML of the drift view."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -28,26 +26,16 @@ from jupyter_mlops.svg import histogram
 from jupyter_mlops.widgets import DriftView
 
 from .conftest import run_cell
+from .drift_recipe import load_drift_recipe
 
 SEED = 3
-RECIPE_CANDIDATES = (
-    os.environ.get("MLOPS_BENCH_RECIPE", ""),
-    str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "drift_data.py"),
-    "/work/shared/bench/drift_data.py",
-)
 
 
 @pytest.fixture(scope="module")
 def recipe_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The bench recipe's reference and drifted data (shared/bench/drift_data.py) as CSV files,
+    """The bench recipe's reference and drifted data (bench/drift_data.py) as CSV files,
     at 20,000 rows a side, plus two halves of the reference (no drift between them)."""
-    path = next((p for p in RECIPE_CANDIDATES if p and Path(p).exists()), None)
-    if path is None:
-        pytest.skip("the bench recipe shared/bench/drift_data.py is not beside the repository")
-    spec = importlib.util.spec_from_file_location("drift_data", path)
-    assert spec is not None and spec.loader is not None
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_drift_recipe()
     reference, current = recipe.make(n_ref=20_000, n_cur=20_000)
     folder = tmp_path_factory.mktemp("recipe")
     files = {
