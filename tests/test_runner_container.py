@@ -33,7 +33,9 @@ STEPS = ["load", "features", "train", "train_gate", "register"]
 @pytest.fixture(scope="module")
 def podman_env():
     if os.geteuid() != 0:
-        pytest.skip("podman builds here run as root")
+        pytest.skip(
+            "the container tests need root: scripts/container-setup sets podman up rootful, as scripts/test does"
+        )
     completed = subprocess.run(
         ["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, stdin=subprocess.DEVNULL
     )

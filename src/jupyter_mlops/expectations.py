@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,18 +57,18 @@ AllowedValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
-class Expectation:
+class Expectation(ABC):
     """Base of every expectation; ``text`` is its canonical form, readable by
     :func:`parse_expectation`."""
 
     @property
-    def text(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def text(self) -> str: ...
 
     @property
+    @abstractmethod
     def requirement(self) -> str:
         """What it asks for, in words: the "expected" column of a result table."""
-        raise NotImplementedError
 
     def __str__(self) -> str:
         return self.text
