@@ -232,7 +232,7 @@ def test_export_wheel_holds_the_core_without_jupyter_assets_and_is_reproducible(
         names = archive.namelist()
         record = archive.read("jupyter_mlops-0.1.0.dist-info/RECORD").decode()
     assert "jupyter_mlops/runner/step.py" in names
-    assert "jupyter_mlops/artifacts.py" in names
+    assert "jupyter_mlops/registry/artifacts.py" in names
     assert not any(n.startswith("jupyter_mlops/labextension/") for n in names)
     assert all(n.endswith((".py", "py.typed")) or ".dist-info/" in n for n in names)
     assert "jupyter_mlops/runner/step.py,sha256=" in record

@@ -269,7 +269,7 @@ def _source(
     warnings: list[str],
 ) -> tuple[SourceRun | None, dict[tuple[str, str], tuple[str | None, bytes | None]]]:
     """The notebook run the export reflects, and the reference of each drift check."""
-    from ..registry import Registry
+    from ..registry.connection import Registry
 
     if run_id is None and not drift_tags:
         return None, {}
@@ -303,7 +303,8 @@ def _source(
 
 def _open_registry(registry: Any, notebook_path: Path | None) -> Any:
     from ..errors import RegistryError
-    from ..registry import Registry, locate
+    from ..registry.connection import Registry
+    from ..registry.location import locate
 
     if isinstance(registry, Registry):
         return registry
@@ -437,7 +438,7 @@ def _compile_or_fail(text: str, filename: str, step: str | None) -> None:
 
 def _version() -> str:
     try:
-        from .. import __version__
+        from .._version import __version__
 
         return __version__
     except ImportError:
