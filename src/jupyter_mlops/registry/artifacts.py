@@ -68,16 +68,6 @@ class ArtifactStore:
         """Store ``data``; return its sha256. Storing the same bytes twice is free."""
         return self.put_writer(lambda handle: handle.write(data))
 
-    def put_file(self, source: Path) -> str:
-        """Copy the file at ``source`` into the store; return its sha256."""
-
-        def copy(handle: IO[bytes]) -> None:
-            with open(source, "rb") as src:
-                while chunk := src.read(_CHUNK):
-                    handle.write(chunk)
-
-        return self.put_writer(copy)
-
     def put_writer(self, write: Callable[[IO[bytes]], object]) -> str:
         """Store whatever ``write(handle)`` writes into a binary file handle."""
         path = self._write_temp(write)

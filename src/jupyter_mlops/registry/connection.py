@@ -19,8 +19,6 @@ from .sqlite_errors import translate_error
 if TYPE_CHECKING:
     import logging
 
-    import sqlite_utils
-
 
 def _logger() -> logging.Logger:
     """The module's logger, imported on first use: opening a registry stays cheap."""
@@ -39,8 +37,7 @@ class Registry:
     """An open registry. Use :meth:`open` or :meth:`init`, and :meth:`close` when done.
 
     ``conn`` is a plain :mod:`sqlite3` connection in autocommit mode; writes go through
-    :meth:`transaction`. ``db`` wraps the same connection in a ``sqlite_utils.Database``
-    for table introspection and ad-hoc queries.
+    :meth:`transaction`.
     """
 
     def __init__(
@@ -51,7 +48,6 @@ class Registry:
         self.directory = path.parent
         self.conn = conn
         self.artifacts = ArtifactStore(self.directory / "artifacts")
-        self._db: sqlite_utils.Database | None = None
         self._in_transaction = False
         # Ids that cannot change while this file is open (an experiment's, an environment's),
         # kept per opened registry so that a new file at the same path starts afresh.
@@ -123,15 +119,6 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"<Registry {self.path}>"
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """The connection as a ``sqlite_utils.Database`` (imported on first use)."""
-        if self._db is None:
-            import sqlite_utils
-
-            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
-        return self._db
 
     # -- reading and writing ----------------------------------------------------------
 
