@@ -37,7 +37,8 @@ class Registry:
     """An open registry. Use :meth:`open` or :meth:`init`, and :meth:`close` when done.
 
     ``conn`` is a plain :mod:`sqlite3` connection in autocommit mode; writes go through
-    :meth:`transaction`.
+    :meth:`transaction`. An open registry always has the whole schema: :meth:`open`
+    migrates it before anything reads it.
     """
 
     def __init__(
@@ -149,11 +150,6 @@ class Registry:
     ) -> sqlite3.Row | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
-
-    def has_table(self, name: str) -> bool:
-        """Whether the registry has the table ``name`` (capabilities add tables as they land)."""
-        row = self.query_one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
-        return row is not None
 
     @contextlib.contextmanager
     def transaction(self, what: str = "the change") -> Iterator[sqlite3.Connection]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError
 from ..registry.connection import Registry
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import experiments, list_runs
@@ -36,9 +36,6 @@ DEFAULT_SORT = "-started_at"
 DEFAULT_LIST_LIMIT = 200
 MAX_SERIES_POINTS = 2000
 """A metric curve longer than this is thinned to about this many points (the last kept)."""
-
-DRIFT_TABLE = "drift_reports"
-PIPELINE_RUNS_TABLE = "pipeline_runs"
 
 
 def json_safe(value: Any) -> Any:
@@ -217,6 +214,9 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
     """``GET runs/ID``: everything recorded about one run, and what links to it."""
     detail = run_detail(registry, ref)
     run = detail.run
+    from ..gates.evaluation import evaluations
+    from ..models.versions import versions_of_run
+
     payload: dict[str, Any] = {
         "run": {
             **_run_summary(run, lab_path(run.notebook_path, root_dir)),
@@ -269,18 +269,12 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
             for s in detail.snapshots
         ],
         "tags": dict(detail.tags),
-        "models": [],
-        "gates": [],
-    }
-    if registry.has_table("model_versions"):
-        from ..gates.evaluation import evaluations
-        from ..models.versions import versions_of_run
-
-        payload["models"] = [
+        "models": [
             {"model": v.model, "version": v.version, "aliases": list(v.aliases)}
             for v in versions_of_run(registry, run.id)
-        ]
-        payload["gates"] = [_evaluation(e) for e in evaluations(registry, run=run.id, limit=20)]
+        ],
+        "gates": [_evaluation(e) for e in evaluations(registry, run=run.id, limit=20)],
+    }
     return payload
 
 
@@ -331,12 +325,6 @@ def _snapshot(snapshot: SnapshotSummary) -> dict[str, Any]:
 def models_payload(registry: Registry) -> dict[str, Any]:
     """``GET models``: every model with its versions (newest first), its aliases, and the
     verdict of the latest gate evaluation that concerns each version."""
-    require_table(
-        registry,
-        "models",
-        "No models recorded yet",
-        "Register a fitted model from a notebook: %mlops register MODEL --name NAME.",
-    )
     from ..gates.verdicts import latest_gate_verdicts
     from ..models.versions import list_models
 
@@ -375,12 +363,6 @@ def gates_payload(
     registry: Registry, *, run: str | None = None, model: str | None = None, limit: int
 ) -> dict[str, Any]:
     """``GET gates``: stored gate evaluations, newest first (of one run or model if asked)."""
-    require_table(
-        registry,
-        "gate_evaluations",
-        "No gate evaluations recorded yet",
-        'Evaluate gates from a notebook: %mlops gate "accuracy >= 0.85".',
-    )
     from ..gates.evaluation import evaluations
 
     found = evaluations(registry, run=run, model=model, limit=limit)
@@ -414,22 +396,11 @@ def _evaluation(evaluation: GateEvaluation) -> dict[str, Any]:
     }
 
 
-# -- sections whose tables come with later migrations ---------------------------------------
+# -- drift reports and pipeline runs ---------------------------------------------------------
 
 
 def drift_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
-    """``GET drift``: the newest reports with their per-column verdicts, worst first.
-
-    404 while the registry has no ``drift_reports`` table (a registry made before drift
-    reports existed), which the panel shows as "No drift reports recorded yet".
-    """
-    require_table(
-        registry,
-        DRIFT_TABLE,
-        "No drift reports recorded yet",
-        "Reports appear here when a notebook or a pipeline checks data against a"
-        " reference snapshot.",
-    )
+    """``GET drift``: the newest reports with their per-column verdicts, worst first."""
     from ..drift.store import drift_reports
 
     records = drift_reports(registry, limit=limit)
@@ -478,18 +449,7 @@ def drift_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
 
 
 def pipelines_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
-    """``GET pipelines``: the newest pipeline runs, each with the status of its steps.
-
-    404 while the registry has no ``pipeline_runs`` table (a registry made before pipeline
-    runs were recorded), which the panel shows as "No pipeline runs recorded yet".
-    """
-    require_table(
-        registry,
-        PIPELINE_RUNS_TABLE,
-        "No pipeline runs recorded yet",
-        "Export a notebook with jupyter mlops export NOTEBOOK -o DIR, then run"
-        " jupyter mlops pipeline run DIR.",
-    )
+    """``GET pipelines``: the newest pipeline runs, each with the status of its steps."""
     from ..runner.history import pipeline_runs
 
     return {
@@ -519,10 +479,3 @@ def pipelines_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
             for run in pipeline_runs(registry, limit=limit)
         ]
     }
-
-
-def require_table(registry: Registry, table: str, message: str, hint: str) -> None:
-    """Raise NotFoundError(``message``) when the registry has no ``table`` yet: a section
-    whose data comes with a later schema answers 404, which the panel shows as empty."""
-    if not registry.has_table(table):
-        raise NotFoundError(message, hint=hint)
