@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -35,6 +36,17 @@ def test_init_creates_a_registry(tmp_path: Path) -> None:
     code, out, _ = invoke("init", str(tmp_path / "project"))
     assert code == 0 and "Registry ready" in out
     assert (tmp_path / "project" / ".mlops" / "registry.db").is_file()
+
+
+def test_init_and_status_count_what_the_registry_holds(runs: Registry) -> None:
+    mlops.snapshot(pd.DataFrame({"x": [1, 2]}), name="train")
+
+    code, out, _ = invoke("status")
+
+    assert code == 0
+    assert out.splitlines() == [f"Registry {runs.path}", "1 experiments, 2 runs, 1 snapshots"]
+    code, out, _ = invoke("init", str(runs.directory.parent))
+    assert code == 0 and out == f"Registry ready at {runs.path} (2 run(s) recorded).\n"
 
 
 def test_runs_table_sorted_and_filtered(runs: Registry) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..registry.connection import Registry
+from ..registry.contents import count_records
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs, runs_frame
@@ -20,7 +21,7 @@ from .base import format_table, friendly, main, open_registry, registry_option, 
 def init(directory: str | None) -> None:
     """Create (or open) the registry .mlops/registry.db in DIRECTORY (default: here)."""
     registry = Registry.init(Path(directory) if directory else None)
-    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    count = count_records(registry).runs
     click.echo(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
 
@@ -232,9 +233,8 @@ def compare(registry_path: str | None, runs_: tuple[str, ...]) -> None:
 def status(registry_path: str | None) -> None:
     """Which registry applies here and what it holds."""
     registry = open_registry(registry_path)
-    counts = {
-        table: registry.query_one(f"SELECT COUNT(*) FROM {table}")[0]  # type: ignore[index]
-        for table in ("experiments", "runs", "snapshots")
-    }
+    counts = count_records(registry)
     click.echo(f"Registry {registry.path}")
-    click.echo(", ".join(f"{n} {t}" for t, n in counts.items()))
+    click.echo(
+        f"{counts.experiments} experiments, {counts.runs} runs, {counts.snapshots} snapshots"
+    )

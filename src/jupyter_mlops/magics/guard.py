@@ -43,17 +43,6 @@ def _object(magics: MlopsMagics, text: str, what: str) -> Any:
     return magics.value_of(text)
 
 
-def _run_that_fitted(magics: MlopsMagics, variable: str, model: Any) -> tuple[str, str] | None:
-    """The latest run of this notebook that recorded fitting ``variable`` (same class)."""
-    row = magics.registry().query_one(
-        "SELECT runs.id, runs.name FROM params JOIN runs ON runs.id = params.run_id"
-        " WHERE params.key = ? AND params.source = 'estimator' AND params.value = ?"
-        " AND runs.notebook_path IS ? ORDER BY runs.started_at DESC LIMIT 1",
-        (f"{variable}.estimator", type(model).__name__, magics.session.notebook_path()),
-    )
-    return None if row is None else (str(row[0]), str(row[1]))
-
-
 def _register_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("variable", metavar="VAR")
     parser.add_argument("--name", "-n", required=True, help="the model's name, e.g. churn")
@@ -70,6 +59,7 @@ def _register_arguments(parser: argparse.ArgumentParser) -> None:
 @arguments(_register_arguments)
 def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..models.registering import register
+    from ..tracking.queries.notebook_runs import run_that_fitted
     from ..tracking.queries.refs import resolve_run
 
     model = _object(magics, args.variable, "fitted model")
@@ -80,8 +70,15 @@ def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
     elif (active := active_run()) is not None and active.registry.path == registry.path:
         active.flush()
         run_id, how = active.id, " (the active run)"
-    elif (fitted := _run_that_fitted(magics, args.variable, model)) is not None:
-        run_id, how = fitted[0], f", which fitted {args.variable}"
+    elif (
+        fitted := run_that_fitted(
+            registry,
+            args.variable,
+            type(model).__name__,
+            notebook_path=magics.session.notebook_path(),
+        )
+    ) is not None:
+        run_id, how = fitted.id, f", which fitted {args.variable}"
     version = register(
         registry,
         model,

@@ -13,6 +13,7 @@ from IPython.display import display
 
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
 from ..registry.connection import Registry
+from ..registry.contents import count_records
 from ..snapshots.store import ROLES, record_snapshot
 from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
@@ -48,7 +49,7 @@ def _help(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     registry = Registry.init(Path(args.directory) if args.directory else None)
     use_registry(registry)
-    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    count = count_records(registry).runs
     print(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
 
@@ -56,7 +57,7 @@ def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 def _status(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     registry = magics.registry()
     run = active_run()
-    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    count = count_records(registry).runs
     active = f'run "{run.name}" ({run.id}) is active' if run else "no run is active"
     print(f"Registry {registry.path}: {count} run(s); {active}.")
 
