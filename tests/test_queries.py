@@ -192,7 +192,7 @@ def test_compare_marks_differing_params(populated: Registry) -> None:
 
 
 def test_experiments_count_their_runs(populated: Registry) -> None:
-    assert {e["name"]: e["runs"] for e in experiments(populated)} == {
+    assert {e.name: e.runs for e in experiments(populated)} == {
         "churn": 3,
         "fraud": 3,
     }
