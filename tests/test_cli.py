@@ -69,10 +69,10 @@ def test_runs_table_shows_the_params_that_tell_runs_apart_first(registry: Regist
 
     header = out.splitlines()[0].split()
     assert code == 0 and header[6] == "lr" and len(header) == 6 + 6
-    assert [line.split()[7] for line in out.splitlines()[2:]] == [
+    assert [line.split()[8] for line in out.splitlines()[2:]] == [
         "0.1",
         "0.01",
-    ]  # after the date, time
+    ]  # after the date, the time and the duration ("0.01 s")
 
 
 def test_runs_as_json_and_csv(runs: Registry) -> None:

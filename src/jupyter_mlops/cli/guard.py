@@ -23,7 +23,8 @@ import click
 from ..errors import GateFailedError, InvalidInputError
 from ..gates import evaluation as gates
 from ..models.versions import RegisteredModel, list_models
-from .base import format_table, friendly, main, open_registry, registry_option, when
+from ..tracking.formatting import timestamp
+from .base import format_table, friendly, main, open_registry, registry_option
 
 EXIT_GATE_FAILED = 3
 
@@ -135,7 +136,7 @@ def models_command(registry_path: str | None, name: str | None, fmt: str) -> Non
                         v.class_name,
                         f"{v.run_name} ({v.run_id[:8]})" if v.run_id else "",
                         v.snapshot_name,
-                        when(v.created_at),
+                        timestamp(v.created_at),
                         *[v.metrics.get(k) for k in keys],
                     ]
                     for v in model.versions

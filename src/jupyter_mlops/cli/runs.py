@@ -9,10 +9,11 @@ import click
 
 from ..registry.connection import Registry
 from ..registry.contents import count_records
+from ..tracking.formatting import duration, timestamp
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs, runs_frame
-from .base import format_table, friendly, main, open_registry, registry_option, when
+from .base import format_table, friendly, main, open_registry, registry_option
 
 
 @main.command()
@@ -100,8 +101,8 @@ def runs(
             r.name,
             r.experiment,
             r.status,
-            when(r.started_at),
-            None if r.duration is None else f"{r.duration:.2f}s",
+            timestamp(r.started_at),
+            duration(r.duration),
             *[r.params.get(k) for k in shown_params],
             *[r.metrics.get(k) for k in page.metric_keys],
         ]
@@ -167,8 +168,8 @@ def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
         return
     click.echo(f"Run {r.name} ({r.id}) in {r.experiment}: {r.status}")
     click.echo(
-        f"  started {when(r.started_at)}"
-        + (f", took {r.duration:.2f}s" if r.duration is not None else "")
+        f"  started {timestamp(r.started_at)}"
+        + (f", took {duration(r.duration)}" if r.duration is not None else "")
     )
     if detail.git_commit:
         click.echo(f"  git {detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}")

@@ -16,7 +16,8 @@ import ipywidgets as widgets
 
 from ..gates.evaluation import GateEvaluation, GateResult
 from ..models.versions import ModelVersion, RegisteredModel
-from .base import TABLE_STYLE, View, table, text, when
+from ..tracking.formatting import timestamp
+from .base import TABLE_STYLE, View, table, text
 
 GUARD_STYLE = (
     "<style>.mlops-verdict{display:inline-block;padding:0 6px;border-radius:3px;font-weight:600}"
@@ -148,7 +149,7 @@ def models_table_html(model: RegisteredModel) -> str:
             text(v.class_name),
             _run_html(v),
             text(v.snapshot_name),
-            when(v.created_at),
+            timestamp(v.created_at),
             *[text(v.metrics.get(k)) for k in keys],
         ]
         for v in model.versions
