@@ -1,7 +1,9 @@
-"""The model and gate subcommands: register, models, gate, promote.
+"""The model and gate subcommands: register, models, unalias, gate, promote.
 
     %mlops register model --name churn --alias challenger
     %mlops models churn
+    %mlops models churn --history
+    %mlops unalias churn@challenger
     %mlops gate "accuracy >= 0.85" "f1 > champion.f1 - 0.01" --model churn
     %mlops gate --data train_df --expect 'between("age", 0, 120, mostly=0.99)'
     %mlops gate --drift train:todays_df --critical amount --fail-on review
@@ -104,15 +106,51 @@ def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
     print("; ".join(parts) + ".")
 
 
-@command(
-    "models", "List registered models, their versions, aliases and metrics: %mlops models [NAME]"
-)
-@arguments(lambda p: p.add_argument("name", nargs="?", default=None))
-def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    from ..models.versions import list_models
-    from ..widgets import ModelsView
+def _models_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", default=None)
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="every move of the model's aliases (register, promote, remove), oldest first",
+    )
 
-    display(ModelsView(list_models(magics.registry(), args.name)))
+
+@command(
+    "models",
+    "List registered models, their versions, aliases and metrics: %mlops models [NAME] [--history]",
+)
+@arguments(_models_arguments)
+def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..widgets import AliasHistoryView, ModelsView
+
+    registry = magics.registry()
+    if args.history:
+        from ..models.aliases import alias_history
+
+        if args.name is None:
+            raise InvalidInputError(
+                "%mlops models --history needs the model's name",
+                hint="For example: %mlops models churn --history.",
+            )
+        display(AliasHistoryView(args.name, alias_history(registry, args.name)))
+        return
+    from ..models.versions import list_models
+
+    display(ModelsView(list_models(registry, args.name)))
+
+
+@command("unalias", "Remove an alias from a model: %mlops unalias churn@challenger")
+@arguments(lambda p: p.add_argument("ref", metavar="NAME@ALIAS"))
+def _unalias(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..models.aliases import remove_alias
+    from ..models.refs import parse_ref
+
+    version = remove_alias(magics.registry(), args.ref)
+    parsed = parse_ref(args.ref)
+    print(
+        f"Removed {parsed.text} (it pointed at version {version});"
+        f" %mlops models {parsed.name} --history shows every move."
+    )
 
 
 def rules_from_words(words: list[str]) -> list[str]:
