@@ -1,4 +1,4 @@
-"""``jupyter mlops init | status | runs | show | compare``."""
+"""``jupyter mlops init | status | runs | show | best | compare``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import click
 
 from ..registry.connection import Registry
 from ..registry.contents import count_records
-from ..tracking.formatting import duration, timestamp
+from ..tracking.formatting import duration, timestamp, value_text
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
-from ..tracking.queries.listing import list_runs, runs_frame
+from ..tracking.queries.listing import best_run, list_runs, runs_frame
+from ..tracking.queries.records import RunDetail
 from .base import format_table, friendly, main, open_registry, registry_option
 
 
@@ -128,9 +129,45 @@ def runs(
 @friendly
 def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
     """Show one run (id, id prefix, name or 'last'): params, metrics, code, data."""
-    detail = run_detail(open_registry(registry_path), run)
+    print_run(run_detail(open_registry(registry_path), run), as_json=fmt == "json", code=code)
+
+
+@main.command()
+@registry_option
+@click.argument("metric")
+@click.option(
+    "--min", "minimize", is_flag=True, help="The lowest value is best (a loss, an error)."
+)
+@click.option("--experiment", "-e", default=None, help="Only runs of this experiment.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON (as show does).")
+@click.option("--code/--no-code", default=True, show_default=True, help="Print the cells' code.")
+@friendly
+def best(
+    registry_path: str | None,
+    metric: str,
+    minimize: bool,
+    experiment: str | None,
+    as_json: bool,
+    code: bool,
+) -> None:
+    """Show the run with the highest last value of METRIC (--min: the lowest), as show does."""
+    with open_registry(registry_path) as registry:
+        found = best_run(registry, metric, maximize=not minimize, experiment=experiment)
+        detail = run_detail(registry, found.id)
+    if not as_json:
+        among = f' of experiment "{experiment}"' if experiment else ""
+        value = value_text(found.metrics.get(metric))
+        click.echo(
+            f"Best run{among} by {'lowest' if minimize else 'highest'} {metric}:"
+            f" {metric} = {value}\n"
+        )
+    print_run(detail, as_json=as_json, code=code)
+
+
+def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
+    """One run as ``show`` prints it: a text page, or JSON."""
     r = detail.run
-    if fmt == "json":
+    if as_json:
         click.echo(
             json.dumps(
                 {

@@ -1,5 +1,5 @@
 """The tracking subcommands: init, status, run, start, end, log, param, tag, snapshot,
-runs, show, compare, and help."""
+runs, show, compare, best, and help."""
 
 from __future__ import annotations
 
@@ -320,3 +320,28 @@ def _compare(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
     from ..widgets import ComparisonView
 
     display(ComparisonView(compare(magics.registry(), args.runs)))
+
+
+def _best_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("metric", metavar="METRIC")
+    parser.add_argument(
+        "--min", action="store_true", help="the lowest value is best (a loss, an error)"
+    )
+    parser.add_argument("--experiment", "-e", default=None, help="only runs of this experiment")
+
+
+@command("best", "Show the run with the best value of a metric: %mlops best accuracy [--min]")
+@arguments(_best_arguments)
+def _best(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..tracking.formatting import value_text
+    from ..tracking.queries.listing import best_run
+    from ..widgets import RunView
+
+    registry = magics.registry()
+    best = best_run(registry, args.metric, maximize=not args.min, experiment=args.experiment)
+    among = f' of experiment "{args.experiment}"' if args.experiment else ""
+    print(
+        f"Best run{among} by {'lowest' if args.min else 'highest'} {args.metric}: "
+        f'"{best.name}" ({best.id}), {args.metric} = {value_text(best.metrics.get(args.metric))}.'
+    )
+    display(RunView(run_detail(registry, best.id)))
