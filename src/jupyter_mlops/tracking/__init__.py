@@ -12,5 +12,6 @@ Modules: :mod:`.session` (which registry this process records into, the active r
 :mod:`.run` (a run's buffer, flushes and end), :mod:`.values` (what may be recorded),
 :mod:`.shared_rows` (experiments and environments), :mod:`.heartbeat`,
 :mod:`.expressions` (the filter and rule language), :mod:`.capture` (what a run records
-without being asked) and :mod:`.queries` (runs read back).
+without being asked), :mod:`.queries` (runs read back) and :mod:`.formatting` (how
+values read as text, for every face).
 """
