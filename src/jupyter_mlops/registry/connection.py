@@ -7,7 +7,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import RegistryCorruptError, RegistryError, RegistryNotFoundError
 from .artifacts import ArtifactStore
@@ -15,17 +15,6 @@ from .liveness import mark_crashed_runs
 from .location import DIRECTORY_NAME, ENV_VAR, FILE_NAME, locate, registry_file_for
 from .migrations import migrate
 from .sqlite_errors import translate_error
-
-if TYPE_CHECKING:
-    import logging
-
-
-def _logger() -> logging.Logger:
-    """The module's logger, imported on first use: opening a registry stays cheap."""
-    import logging
-
-    return logging.getLogger(__name__)
-
 
 BUSY_TIMEOUT_SECONDS = 60.0
 
