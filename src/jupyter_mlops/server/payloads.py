@@ -2,9 +2,9 @@
 
 Nothing here knows about tornado or HTTP, nor SQL: each function takes an open registry
 (and the request's arguments, already parsed), calls the core and turns its frozen records
-into JSON-ready data with :func:`record_json` (``dataclasses.asdict``, the fields the panel
-reads, and the few it needs computed, such as a run's duration), so the answers can be
-tested and timed without a server. Times are seconds since the epoch; NaN and infinities
+into JSON-ready data with :func:`record_json` (what ``dataclasses.asdict`` gives, limited to
+the fields the panel reads, and the few it needs computed, such as a run's duration), so
+the answers can be tested and timed without a server. Times are seconds since the epoch; NaN and infinities
 become ``null`` (:func:`json_safe`), because JSON has no words for them.
 
     payload = runs_payload(registry, RunsRequest.parse(arguments.get), root_dir=root)
