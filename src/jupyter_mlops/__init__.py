@@ -32,8 +32,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
+from ._version import __version__  # noqa: F401  # written by the build, from labextension/package.json
 from .errors import MlopsError  # noqa: E402
 from .server import _jupyter_labextension_paths, _jupyter_server_extension_points  # noqa: E402,F401
 

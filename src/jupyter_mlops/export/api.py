@@ -436,9 +436,6 @@ def _compile_or_fail(text: str, filename: str, step: str | None) -> None:
 
 
 def _version() -> str:
-    try:
-        from .. import __version__
+    from .._version import __version__
 
-        return __version__
-    except ImportError:
-        return ""
+    return __version__

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops import __version__
+from .._version import __version__
 
 __all__ = ["__version__"]
 
