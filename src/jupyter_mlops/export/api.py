@@ -174,8 +174,7 @@ def build_pipeline_files(
         notebook_ref = os.path.relpath(notebook_path.resolve(), output_dir.resolve())
         notebook_sha = hashlib.sha256(notebook_path.read_bytes()).hexdigest()
     else:
-        import nbformat
-
+        nbformat = _nbformat()
         notebook_ref = source_name
         notebook_sha = hashlib.sha256(nbformat.writes(notebook).encode()).hexdigest()
 
@@ -353,15 +352,28 @@ def _targets(targets: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
     return chosen or ("local",)
 
 
-def _read_notebook(notebook: str | Path | Any) -> tuple[Any, Path | None]:
-    import nbformat
+def _nbformat() -> Any:
+    """nbformat, or an ExportError saying how to get it: it comes with the ``jupyter``
+    extra, and a core install (a pipeline image, a script) has no notebooks to read."""
+    try:
+        import nbformat
+    except ModuleNotFoundError as exc:
+        raise ExportError(
+            "Exporting a notebook needs nbformat, which this installation of jupyter-mlops"
+            " does not have (it is the core only)",
+            hint="Install the Jupyter faces with it: pip install 'jupyter-mlops[jupyter]'.",
+        ) from exc
+    return nbformat
 
+
+def _read_notebook(notebook: str | Path | Any) -> tuple[Any, Path | None]:
     if isinstance(notebook, (str, Path)):
         path = Path(notebook)
         if not path.is_file():
             raise ExportError(
                 f"Notebook {path} does not exist", hint="Check the path (relative to here)."
             )
+        nbformat = _nbformat()
         try:
             return nbformat.read(path, as_version=4), path
         except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
