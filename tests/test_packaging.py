@@ -1,15 +1,22 @@
-"""What the distribution promises: one version for the package and the panel, and the
-metadata people read before they install (license, Pythons, typing, URLs)."""
+"""What the distribution promises: one version for the package and the panel, the
+metadata people read before they install (license, Pythons, typing, URLs), and an sdist
+that builds a wheel with the panel where there is no Node.js."""
 
 from __future__ import annotations
 
 import importlib.metadata as metadata
 import json
+import os
+import tarfile
+import zipfile
 from pathlib import Path
 
+import pytest
 from packaging.version import Version
 
 import jupyter_mlops
+
+from .distributions import build
 
 REPO = Path(__file__).resolve().parents[1]
 PANEL_SOURCE = REPO / "labextension" / "package.json"
@@ -64,3 +71,39 @@ def test_license_text_is_bsd_3_clause_of_the_developers() -> None:
     assert text.startswith("BSD 3-Clause License")
     assert "the jupyter-mlops developers" in text.splitlines()[2]
     assert "Neither the name of the copyright holder" in text
+
+
+@pytest.mark.slow
+def test_sdist_carries_the_built_panel_and_builds_a_wheel_without_node(tmp_path: Path) -> None:
+    if not PANEL_BUILT.is_file():
+        pytest.fail(f"{PANEL_BUILT} is missing: build the panel first (scripts/setup)")
+    sdist = build("sdist", REPO, tmp_path / "sdist")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.10.12+, 3.11.4+
+        archive.extractall(tmp_path / "unpacked", **safe)  # type: ignore[arg-type]
+    for shipped in ("LICENSE", "CHANGELOG.md", "labextension/package.json",
+                    "src/jupyter_mlops/labextension/package.json",
+                    "src/jupyter_mlops/labextension/static/style.js"):  # fmt: skip
+        assert shipped in names, f"the sdist lacks {shipped}"
+    no_node = tmp_path / "bin"  # the only folder on PATH: no node, jlpm, npm or yarn
+    no_node.mkdir()
+    env = {**os.environ, "PATH": str(no_node)}
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+
+    wheel = build("wheel", unpacked, tmp_path / "wheel", env=env)
+
+    panel = f"jupyter_mlops-{jupyter_mlops.__version__}.data/data/share/jupyter/labextensions/jupyter-mlops"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        package = json.loads(archive.read(f"{panel}/package.json"))
+        remote_entry = archive.read(f"{panel}/{package['jupyterlab']['_build']['load']}")
+    assert package["name"] == "jupyter-mlops"
+    assert Version(package["version"]) == Version(jupyter_mlops.__version__)
+    assert len(remote_entry) > 1_000
+    assert {f"{panel}/static/style.js", f"{panel}/install.json"} <= names
+    assert (
+        f"jupyter_mlops-{jupyter_mlops.__version__}.data/data/etc/jupyter/"
+        "jupyter_server_config.d/jupyter_mlops.json"
+    ) in names
+    assert "jupyter_mlops/_version.py" in names
