@@ -49,15 +49,18 @@ def podman_env():
 
 
 @pytest.fixture(scope="module")
-def image(podman_env, pipeline_example):
+def image(podman_env, pipeline_example, checkout_wheel):
     """The image of the example's pipeline, built once (podman keeps the layer of the
-    installed lock between sessions while the lock does not change)."""
+    installed lock between sessions while the lock does not change). The wheel of this
+    checkout is put in the pipeline's wheels/, where the Dockerfile's pip finds it."""
     context = pipeline_example / "cancer-pipeline"
+    shutil.copy2(checkout_wheel, context / "wheels" / checkout_wheel.name)
     build = subprocess.run(
         ["podman", "build", "--pull=never", "-t", IMAGE, str(context)],
         env=podman_env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    assert f"Processing ./wheels/{checkout_wheel.name}" in build.stdout, build.stdout[-4000:]
     return IMAGE
 
 
