@@ -141,10 +141,9 @@ def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
             f'podman run --rm -v "$PWD/..:{WORKDIR_IN_IMAGE}" {name} -p name=value',
             "```",
             "",
-            f"The image installs `jupyter-mlops=={spec.exporter_version}` from the package index,"
-            " or from",
-            "a wheel of that version placed in `wheels/` (`jupyter mlops export --wheel FILE`"
-            " puts one there).",
+            f"The image installs `jupyter-mlops=={spec.exporter_version}` (its core) from a wheel",
+            "of that version placed in `wheels/` (`jupyter mlops export --wheel FILE` puts one",
+            "there), otherwise from the package index.",
         ]
     if "kfp" in targets:
         lines += [
