@@ -29,12 +29,12 @@ def deep_page(n_runs: int) -> int:
 
 def build(directory: Path, n_runs: int) -> dict[str, Any]:
     import jupyter_mlops as mlops
-    from jupyter_mlops import tracking
-    from jupyter_mlops.registry import Registry
+    from jupyter_mlops.registry.connection import Registry
+    from jupyter_mlops.tracking.session import use_registry
 
     rng = random.Random(20241121)
     registry = Registry.init(directory)
-    tracking.use_registry(registry)
+    use_registry(registry)
     started = time.perf_counter()
     with registry.transaction(f"{n_runs} runs"):
         for index in range(n_runs):
@@ -59,7 +59,7 @@ def build(directory: Path, n_runs: int) -> dict[str, Any]:
 
 
 def handlers(directory: Path, budget: float) -> dict[str, Any]:
-    from jupyter_mlops.registry import Registry
+    from jupyter_mlops.registry.connection import Registry
     from jupyter_mlops.server import payloads
     from jupyter_mlops.server.registry_source import RegistrySource
 

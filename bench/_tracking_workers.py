@@ -164,10 +164,11 @@ def ours_population(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[s
 
 
 def ours_best_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
-    from jupyter_mlops import Registry, queries
+    from jupyter_mlops import Registry
+    from jupyter_mlops.tracking.queries.listing import best_run
 
     registry = Registry.open(store / ".mlops" / "registry.db")
-    timing, best = first_then_repeats(lambda: queries.best_run(registry, "accuracy"), sizes)
+    timing, best = first_then_repeats(lambda: best_run(registry, "accuracy"), sizes)
     expected = expected_best(sizes.population, SEED)
     assert best.name == expected, f"best run {best.name}, expected {expected}"
     return timing | {"best": best.name}
@@ -176,10 +177,11 @@ def ours_best_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str
 def ours_runs_frame(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
     import pandas  # noqa: F401  (in a notebook pandas is already imported)
 
-    from jupyter_mlops import Registry, queries
+    from jupyter_mlops import Registry
+    from jupyter_mlops.tracking.queries.listing import runs_frame
 
     registry = Registry.open(store / ".mlops" / "registry.db")
-    timing, frame = first_then_repeats(lambda: queries.runs_frame(registry), sizes)
+    timing, frame = first_then_repeats(lambda: runs_frame(registry), sizes)
     check_frame(frame, sizes, ("params.lr", "metrics.accuracy"))
     return timing | {"shape": list(frame.shape)}
 

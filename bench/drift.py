@@ -98,8 +98,8 @@ def measure(engine: str, rows: int, n_num: int, n_cat: int, repeats: int, recipe
     columns = list(reference.columns)
     extra: dict = {}
     if engine in ("ours", "ours-profile"):
-        from jupyter_mlops.drift import drift_report
-        from jupyter_mlops.profiles import profile_frame
+        from jupyter_mlops.drift.deciding import drift_report
+        from jupyter_mlops.snapshots.profiles import profile_frame
 
         drift_report(reference.head(300), current.head(300))  # warm-up: scipy imports
         if engine == "ours-profile":

@@ -110,7 +110,7 @@ def bench_runner(folder: Path, steps: int, repeat: int) -> dict[str, float]:
 
     import jupyter_mlops
     from jupyter_mlops.export import export_notebook
-    from jupyter_mlops.runner import run_pipeline
+    from jupyter_mlops.runner.pipeline import run_pipeline
 
     # As installed: pip compiles bytecode, which PYTHONDONTWRITEBYTECODE (set on the CI
     # machines) would otherwise keep every step process compiling the package again.

@@ -194,7 +194,7 @@ def run_mlflow(rows: int) -> dict[str, Any] | str:
 
 
 def run(rows: int, repeat: int) -> dict[str, Any]:
-    from jupyter_mlops.fingerprinting import BLOCK_SIZE, _worker_count
+    from jupyter_mlops.snapshots.fingerprint import BLOCK_SIZE, worker_count
 
     result = measure_ours(rows, repeat)  # the frame is freed before MLflow builds its own
     mlflow = run_mlflow(rows)
@@ -205,7 +205,7 @@ def run(rows: int, repeat: int) -> dict[str, Any]:
         "rows": rows,
         "columns": FLOAT_COLUMNS + INT_COLUMNS + 4,
         "mlflow": mlflow,
-        "threads": _worker_count(None),
+        "threads": worker_count(None),
         "block_size": BLOCK_SIZE,
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()},"
         f" pandas {pd.__version__}, numpy {np.__version__}",
@@ -214,7 +214,7 @@ def run(rows: int, repeat: int) -> dict[str, Any]:
 
 
 def measure_ours(rows: int, repeat: int) -> dict[str, Any]:
-    from jupyter_mlops.snapshots import fingerprint
+    from jupyter_mlops.snapshots.snapshot import fingerprint
 
     started = time.perf_counter()
     frame = build_frame(rows)
@@ -323,7 +323,7 @@ def report(result: dict[str, Any]) -> str:
         f" would give about {result['threads'] * size / result['ours_cpu'] / 1e9:.1f} GB/s.",
         f"Our scheme: canonical per-dtype buffers cut into {result['block_size'] // 2**20} MiB"
         " blocks, sha256 of each block in a thread pool, sha256 of the block digests"
-        " (see `src/jupyter_mlops/fingerprinting.py`).",
+        " (see `src/jupyter_mlops/snapshots/fingerprint.py`).",
         "",
     ]
     return "\n".join(lines)

@@ -11,32 +11,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops import registry as registry_module
-from jupyter_mlops import tracking
-from jupyter_mlops.artifacts import ArtifactStore
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.artifacts import ArtifactStore
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.registry.location import ENV_VAR
+from jupyter_mlops.tracking.session import SESSION, use_registry
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test runs in its own directory, with no registry configured and no run active."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(registry_module.ENV_VAR, raising=False)
+    monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.delenv("MLOPS_EXPERIMENT", raising=False)
-    monkeypatch.setattr(tracking, "_active", [])
-    monkeypatch.setattr(tracking, "_registries", {})
-    monkeypatch.setattr(tracking, "_chosen", None)
-    monkeypatch.setattr(tracking, "_context_provider", None)
+    SESSION.reset()
     yield
-    for registry in list(tracking._registries.values()):
-        registry.close()
+    SESSION.reset()
 
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
     """A new registry at tmp_path/.mlops/registry.db, the one runs record into."""
     opened = Registry.init(tmp_path)
-    tracking.use_registry(opened)
+    use_registry(opened)
     yield opened
     opened.close()
 

@@ -9,8 +9,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_mlops.export import export_notebook
-from jupyter_mlops.registry import Registry
-from jupyter_mlops.runner import run_pipeline
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.runner.pipeline import run_pipeline
 
 
 def code(source: str, *tags: str) -> Any:

@@ -1,6 +1,6 @@
 """Stored snapshots for tests of models and expectations.
 
-Snapshots are taken the real way (``tracking.record_snapshot``). To test what a profile
+Snapshots are taken the real way (``record_snapshot``). To test what a profile
 with few categories kept looks like, ``category_cap`` below 1,000 writes a row the way the
 snapshots module stores one, with a profile computed here: samples and quantiles are left
 out, which is the case where expectations on a snapshot have the least to go on.
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jupyter_mlops import tracking
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.snapshots.store import record_snapshot
 
 
 def store_snapshot(
@@ -31,7 +31,7 @@ def store_snapshot(
 ) -> str:
     """Store ``frame`` as a snapshot called ``name``; link it to ``run_id`` with ``role``."""
     if category_cap == 1000:
-        return tracking.record_snapshot(registry, frame, name=name, role=role, run_id=run_id).id
+        return record_snapshot(registry, frame, name=name, role=role, run_id=run_id).id
     snapshot_id = secrets.token_hex(6)
     schema = [
         {

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops import capture
+from jupyter_mlops.tracking.capture.cells import (
+    data_inputs,
+    estimator_params,
+    is_fitted_estimator,
+    literal_assignments,
+    names_read_first,
+)
+from jupyter_mlops.tracking.capture.environment import current_environment, installed_distributions
+from jupyter_mlops.tracking.capture.git import git_dir_of, read_head
 
 
 @pytest.mark.parametrize(
@@ -32,7 +40,7 @@ from jupyter_mlops import capture
     ],
 )
 def test_literal_assignments(source: str, expected: dict) -> None:
-    assert capture.literal_assignments(source) == expected
+    assert literal_assignments(source) == expected
 
 
 @pytest.mark.parametrize(
@@ -50,7 +58,7 @@ def test_literal_assignments(source: str, expected: dict) -> None:
     ],
 )
 def test_names_read_first(source: str, inputs: set[str]) -> None:
-    found = capture.names_read_first(source)
+    found = names_read_first(source)
     assert inputs <= found
     assert found - inputs <= {"t"}  # comprehension variables may show; assignments never do
 
@@ -64,7 +72,7 @@ def test_data_inputs_pick_frames_series_and_arrays() -> None:
         "n": 3,
         "_hidden": pd.DataFrame({"a": [1]}),
     }
-    assert set(capture.data_inputs(namespace, namespace)) == {"df", "s", "x"}
+    assert set(data_inputs(namespace, namespace)) == {"df", "s", "x"}
 
 
 def test_estimator_params_of_fitted_scikit_learn_models() -> None:
@@ -77,7 +85,7 @@ def test_estimator_params_of_fitted_scikit_learn_models() -> None:
     fitted = LogisticRegression(C=0.5, max_iter=300).fit(X, y)
     unfitted = LogisticRegression(C=9.0)
     pipe = make_pipeline(StandardScaler(), LogisticRegression(C=2.0)).fit(X, y)
-    params = capture.estimator_params(
+    params = estimator_params(
         {"model": fitted, "later": unfitted, "pipe": pipe}, ["model", "later", "pipe", "missing"]
     )
     assert params["model.estimator"] == "LogisticRegression"
@@ -95,11 +103,11 @@ def test_is_fitted_estimator_needs_both_methods_and_fitted_state() -> None:
             return {}
 
     duck = Duck()
-    assert not capture.is_fitted_estimator(duck)
+    assert not is_fitted_estimator(duck)
     duck.coef_ = 1  # type: ignore[attr-defined]
-    assert capture.is_fitted_estimator(duck)
-    assert not capture.is_fitted_estimator(Duck)
-    assert not capture.is_fitted_estimator(object())
+    assert is_fitted_estimator(duck)
+    assert not is_fitted_estimator(Duck)
+    assert not is_fitted_estimator(object())
 
 
 def test_read_head_through_a_symbolic_ref_and_packed_refs(tmp_path: Path) -> None:
@@ -107,11 +115,11 @@ def test_read_head_through_a_symbolic_ref_and_packed_refs(tmp_path: Path) -> Non
     (git_dir / "refs" / "heads").mkdir(parents=True)
     (git_dir / "HEAD").write_text("ref: refs/heads/feature\n")
     (git_dir / "packed-refs").write_text("# pack-refs\n" + "a" * 40 + " refs/heads/feature\n")
-    assert capture.read_head(git_dir) == ("a" * 40, "feature")
+    assert read_head(git_dir) == ("a" * 40, "feature")
     (git_dir / "refs" / "heads" / "feature").write_text("b" * 40 + "\n")
-    assert capture.read_head(git_dir) == ("b" * 40, "feature")
+    assert read_head(git_dir) == ("b" * 40, "feature")
     (git_dir / "HEAD").write_text("c" * 40 + "\n")
-    assert capture.read_head(git_dir) == ("c" * 40, None)
+    assert read_head(git_dir) == ("c" * 40, None)
 
 
 def test_git_dir_of_follows_a_worktree_file(tmp_path: Path) -> None:
@@ -120,24 +128,24 @@ def test_git_dir_of_follows_a_worktree_file(tmp_path: Path) -> None:
     worktree = tmp_path / "wt"
     worktree.mkdir()
     (worktree / ".git").write_text(f"gitdir: {real}\n")
-    assert capture.git_dir_of(worktree / "sub") in (None, real)
+    assert git_dir_of(worktree / "sub") in (None, real)
     (worktree / "sub").mkdir()
-    assert capture.git_dir_of(worktree / "sub") == real
+    assert git_dir_of(worktree / "sub") == real
 
 
 def test_environment_lists_imported_distributions() -> None:
     import sklearn  # noqa: F401
 
-    environment = capture.current_environment()
+    environment = current_environment()
     packages = dict(environment.packages)
     assert packages["scikit-learn"] == __import__("sklearn").__version__
-    assert environment.hash == capture.current_environment().hash
+    assert environment.hash == current_environment().hash
 
 
 def test_installed_distributions_map_modules_to_names_and_versions() -> None:
     import importlib.metadata
 
-    found = capture.installed_distributions()
+    found = installed_distributions()
     assert ("scikit-learn", importlib.metadata.version("scikit-learn")) in found["sklearn"]
     assert found["jupyter_mlops"][0][0] == "jupyter-mlops"  # editable installs too
 
@@ -152,7 +160,7 @@ def test_installed_distributions_reads_top_level_and_record(tmp_path: Path) -> N
         "mypkg/__init__.py,sha256=x,1\nhelper.py,,\nmy_pkg-2.0.dist-info/METADATA,,\n"
         "../../bin/tool,,\n__pycache__/helper.cpython-311.pyc,,\n"
     )
-    found = capture.installed_distributions([str(tmp_path)])
+    found = installed_distributions([str(tmp_path)])
     assert found["PIL"] == [("pillow-fork", "10.1")]
     assert found["mypkg"] == [("my-pkg", "2.0")]
     assert found["helper"] == [("my-pkg", "2.0")]

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
-from jupyter_mlops import tracking
 from jupyter_mlops.cli import main
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.tracking.session import start_run
 
 from .pipelines import code
 
@@ -43,7 +43,7 @@ def notebook(tmp_path: Path) -> Path:
 def notebook_run(tmp_path: Path, notebook: Path) -> str:
     """A finished tracked run of the notebook, as %mlops start ... %mlops end records it."""
     with Registry.init(tmp_path) as registry:
-        run = tracking.start_run(
+        run = start_run(
             "counts-notebook", experiment="counting", kind="notebook",
             notebook_path=str(notebook), registry=registry,
         )  # fmt: skip

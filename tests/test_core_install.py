@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops
-from jupyter_mlops.registry import Registry
+from jupyter_mlops import Registry
 from jupyter_mlops.runner.history import pipeline_run
 
 from .pipelines import code, export_cells

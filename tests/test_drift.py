@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from jupyter_mlops.drift import DECISIONS, VERDICTS, DriftReport, drift_report
-from jupyter_mlops.drift_statistics import adjust_p_values
+from jupyter_mlops.drift.deciding import drift_report
+from jupyter_mlops.drift.report import DECISIONS, VERDICTS, DriftReport
+from jupyter_mlops.drift.statistics import adjust_p_values
 from jupyter_mlops.errors import InvalidInputError, NotFoundError
-from jupyter_mlops.profiles import CATEGORY_CAP, DataProfile, profile_frame
+from jupyter_mlops.snapshots.column_values import CATEGORY_CAP
+from jupyter_mlops.snapshots.profiles import DataProfile, profile_frame
 
 from .drift_recipe import IN_REPO as IN_REPO_RECIPE
 from .drift_recipe import SHARED as SHARED_RECIPE
@@ -559,19 +561,24 @@ def test_drift_report_to_frame_and_column_lookup() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "jupyter_mlops.profiles",
-        "jupyter_mlops.drift",
-        "jupyter_mlops.drift_columns",
-        "jupyter_mlops.drift_statistics",
+        "jupyter_mlops.snapshots.profiles",
+        "jupyter_mlops.drift.report",
+        "jupyter_mlops.drift.columns",
+        "jupyter_mlops.drift.statistics",
     ],
 )
-def test_drift_modules_import_without_scipy_pandas_or_jupyter(module: str) -> None:
+def test_drift_modules_import_without_scipy_pandas_or_jupyter(
+    module: str, python_env: dict[str, str]
+) -> None:
     code = (
         f"import sys, {module}\n"
         "heavy = {'scipy', 'pandas', 'IPython', 'ipywidgets', 'tornado', 'nbconvert'}\n"
         "print(sorted(heavy & set(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=python_env
+    )
+    assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 

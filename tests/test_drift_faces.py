@@ -17,13 +17,14 @@ from click.testing import CliRunner
 from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
-from jupyter_mlops import models
 from jupyter_mlops.cli import main
-from jupyter_mlops.drift import drift_report
-from jupyter_mlops.drift_reports import drift_reports, get_drift_report
-from jupyter_mlops.registry import Registry
-from jupyter_mlops.svg import histogram
+from jupyter_mlops.drift.deciding import drift_report
+from jupyter_mlops.drift.store import drift_reports, get_drift_report
+from jupyter_mlops.models.registering import register
+from jupyter_mlops.models.versions import aliases_of
+from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.widgets import DriftView
+from jupyter_mlops.widgets.charts import histogram
 
 from .conftest import run_cell
 from .drift_recipe import load_drift_recipe
@@ -77,7 +78,7 @@ def html_of(outputs: list[Any]) -> list[str]:
 
 def test_drift_magic_shows_the_view_and_stores_the_report(shell: Any, registry: Registry) -> None:
     shell.push(dict(zip(("ref_df", "cur_df"), frames())))
-    models.register(registry, {"w": 1}, "churn")
+    register(registry, {"w": 1}, "churn")
     result, _, outputs = cell(
         shell, "%mlops drift ref_df cur_df --critical x --name nightly --model churn@1"
     )
@@ -166,11 +167,11 @@ def test_promote_magic_with_drift_keeps_the_alias_when_data_moved(
 ) -> None:
     ref, cur = frames()
     mlops.snapshot(ref, name="train")
-    models.register(registry, {"w": 1}, "churn", snapshot="train")
+    register(registry, {"w": 1}, "churn", snapshot="train")
     shell.push({"ref_df": ref, "cur_df": cur})
     result, _, outputs = cell(shell, "%mlops promote churn@1 --alias live --drift churn@1:cur_df")
     assert "churn@1 was not promoted to live" in str(result.error_in_exec)
-    assert len(html_of(outputs)) == 2 and models.aliases_of(registry, "churn") == {}
+    assert len(html_of(outputs)) == 2 and aliases_of(registry, "churn") == {}
     result, out, _ = cell(shell, "%mlops promote churn@1 --alias live --drift churn@1:ref_df")
     assert result.error_in_exec is None and "churn@live -> version 1." in out
 
@@ -178,15 +179,20 @@ def test_promote_magic_with_drift_keeps_the_alias_when_data_moved(
 # -- the Python API ------------------------------------------------------------------------------
 
 
-def test_check_drift_in_a_run_returns_a_report_that_shows_itself(registry: Registry) -> None:
+def test_check_drift_in_a_run_returns_a_report_that_shows_itself(
+    registry: Registry, shell: Any
+) -> None:
     ref, cur = frames()
     with mlops.start_run("scoring") as run:
         stored = mlops.check_drift(ref, cur, reference_name="train", critical="x", columns="x,c")
     assert stored.record.run_id == run.id and stored.decision == "retrain"
     assert stored.record.origin == "python" and not stored.gate_passed
-    bundle = stored._repr_mimebundle_()
+    bundle, _ = shell.display_formatter.format(stored)  # the extension registered the view
     assert bundle["text/html"].count("<svg") == 2
     assert bundle["text/plain"].startswith(f"<StoredDriftReport {stored.id} 'train vs current'")
+    shell.run_cell("%unload_ext jupyter_mlops")
+    plain, _ = shell.display_formatter.format(stored)
+    assert set(plain) == {"text/plain"}  # without the extension: its repr, no widget imported
     history = mlops.drift_history()
     assert history.index.tolist() == [stored.id] and history.loc[stored.id, "flagged"] == "x"
 

@@ -7,12 +7,14 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops import gates, models
-from jupyter_mlops.drift import drift_report
-from jupyter_mlops.drift_gate import DriftGate, drift_gates, judge, split_sides
-from jupyter_mlops.drift_reports import get_drift_report
+from jupyter_mlops.drift.deciding import drift_report
+from jupyter_mlops.drift.gate import DriftGate, drift_gates, judge, split_sides
+from jupyter_mlops.drift.store import get_drift_report
 from jupyter_mlops.errors import GateFailedError, InvalidInputError
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.gates import evaluation as gates
+from jupyter_mlops.models.registering import register
+from jupyter_mlops.models.versions import aliases_of
+from jupyter_mlops.registry.connection import Registry
 
 SEED = 5
 
@@ -128,13 +130,13 @@ def test_promote_with_a_drift_gate_links_the_version_and_moves_only_when_it_pass
     registry: Registry, batches: dict[str, pd.DataFrame]
 ) -> None:
     mlops.snapshot(batches["reference"], name="train")
-    models.register(registry, {"w": 1}, "churn", snapshot="train", alias="champion")
-    models.register(registry, {"w": 2}, "churn", snapshot="train")
+    register(registry, {"w": 1}, "churn", snapshot="train", alias="champion")
+    register(registry, {"w": 2}, "churn", snapshot="train")
     with pytest.raises(GateFailedError, match="champion still points at version 1"):
         mlops.promote("churn@2", alias="champion", drift=("churn@2", batches["shifted"]))
-    assert models.aliases_of(registry, "churn") == {"champion": 1}
+    assert aliases_of(registry, "churn") == {"champion": 1}
     promotion = mlops.promote("churn@2", alias="champion", drift=("churn@2", batches["same"]))
-    assert promotion.moved and models.aliases_of(registry, "churn") == {"champion": 2}
+    assert promotion.moved and aliases_of(registry, "churn") == {"champion": 2}
     reports = registry.query(
         "SELECT model, version, decision FROM drift_reports_view ORDER BY created"
     )

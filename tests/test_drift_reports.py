@@ -14,18 +14,20 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops import models, tracking
-from jupyter_mlops.drift import DriftReport, drift_report
-from jupyter_mlops.drift_checks import current_side, reference_side, run_drift_check, split_names
-from jupyter_mlops.drift_reports import (
+from jupyter_mlops.drift.checks import current_side, reference_side, run_drift_check, split_names
+from jupyter_mlops.drift.deciding import drift_report
+from jupyter_mlops.drift.report import DriftReport
+from jupyter_mlops.drift.store import (
     drift_reports,
     drift_reports_frame,
     get_drift_report,
     record_drift_report,
 )
 from jupyter_mlops.errors import InvalidInputError, NotFoundError
-from jupyter_mlops.registry import Registry
-from jupyter_mlops.schema import MIGRATIONS
+from jupyter_mlops.models.registering import register
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.registry.schema import MIGRATIONS
+from jupyter_mlops.snapshots.store import record_snapshot
 
 SEED = 11
 
@@ -272,9 +274,9 @@ def test_registry_made_before_drift_reports_gains_them_on_open(tmp_path: Path) -
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
     for migration in MIGRATIONS[:2]:
-        from jupyter_mlops.registry import _statements
+        from jupyter_mlops.registry.migrations import statements_of
 
-        for statement in _statements(migration.sql):
+        for statement in statements_of(migration.sql):
             conn.execute(statement)
         conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (migration.name,))
     conn.execute("PRAGMA user_version = 2")
@@ -308,7 +310,7 @@ def test_run_drift_check_against_a_models_training_snapshot_links_the_version(
 ) -> None:
     ref, cur = pair
     mlops.snapshot(ref, name="train")
-    models.register(registry, {"w": 1}, "churn", snapshot="train", alias="champion")
+    register(registry, {"w": 1}, "churn", snapshot="train", alias="champion")
     stored = run_drift_check(registry, "churn@champion", cur)
     assert stored.record.model_ref == "churn@1"
     assert stored.record.reference_name == "train (churn@champion)"
@@ -318,7 +320,7 @@ def test_run_drift_check_against_a_models_training_snapshot_links_the_version(
 def test_model_without_training_snapshot_cannot_be_a_reference(
     registry: Registry, pair: tuple[pd.DataFrame, pd.DataFrame]
 ) -> None:
-    models.register(registry, {"w": 1}, "churn")
+    register(registry, {"w": 1}, "churn")
     with pytest.raises(NotFoundError, match="churn@1 has no training snapshot"):
         run_drift_check(registry, "churn@1", pair[1])
 
@@ -362,7 +364,7 @@ def test_current_data_cannot_be_a_profile_only_snapshot(
         run_drift_check(registry, pair[0], "train")
     assert "--materialize" in (caught.value.hint or "")
     with pytest.raises(InvalidInputError, match="must be the data itself"):
-        current_side(registry, tracking.record_snapshot(registry, pair[0], name="t2"))
+        current_side(registry, record_snapshot(registry, pair[0], name="t2"))
 
 
 @pytest.mark.parametrize(
@@ -463,7 +465,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in BLOCKED:
             raise ImportError(f"{name} is blocked: the core must not need it")
 sys.meta_path.insert(0, Block())
-import jupyter_mlops.drift_reports, jupyter_mlops.drift_checks, jupyter_mlops.drift_gate
+import jupyter_mlops.drift.store, jupyter_mlops.drift.checks, jupyter_mlops.drift.gate
 heavy = sorted({"pandas", "scipy"} & set(sys.modules))
 import numpy as np, pandas as pd
 import jupyter_mlops as mlops

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from jupyter_mlops.drift_statistics import (
+from jupyter_mlops.drift.statistics import (
     adjust_p_values,
     chi2_homogeneity,
     jensen_shannon,

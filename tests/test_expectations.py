@@ -11,10 +11,10 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import ExpressionError, GateFailedError, InvalidInputError
-from jupyter_mlops.expectation_checks import check_frame
-from jupyter_mlops.expectations import expect, parse_expectation, parse_expectations
-from jupyter_mlops.registry import Registry
-from jupyter_mlops.snapshot_checks import check_snapshot, load_snapshot_facts
+from jupyter_mlops.gates.expectations import expect, parse_expectation, parse_expectations
+from jupyter_mlops.gates.frame_checks import check_frame
+from jupyter_mlops.gates.snapshot_checks import check_snapshot, load_snapshot_facts
+from jupyter_mlops.registry.connection import Registry
 
 from .stored_snapshots import store_snapshot
 

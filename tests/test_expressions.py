@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mlops import expressions as ex
 from jupyter_mlops.errors import ExpressionError
+from jupyter_mlops.tracking import expressions as ex
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jupyter_mlops import fingerprinting
 from jupyter_mlops.errors import InvalidInputError
-from jupyter_mlops.fingerprinting import (
+from jupyter_mlops.snapshots import fingerprint as fingerprinting
+from jupyter_mlops.snapshots.fingerprint import (
     BLOCK_SIZE,
     fingerprint_frame,
     index_is_hashed,

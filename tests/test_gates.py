@@ -13,11 +13,13 @@ from click.testing import CliRunner
 from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
-from jupyter_mlops import aliases, gates, models
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import ExpressionError, GateFailedError, InvalidInputError, NotFoundError
+from jupyter_mlops.gates import evaluation as gates
 from jupyter_mlops.magics.guard import rules_from_words
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.models.aliases import alias_history
+from jupyter_mlops.models.versions import ModelVersion, aliases_of, resolve_version
+from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.widgets import GateView
 
 from .conftest import run_cell
@@ -205,9 +207,7 @@ def test_check_with_no_run_at_all_names_what_is_missing(registry: Registry) -> N
 # -- champions ------------------------------------------------------------------------------------
 
 
-def register_run(
-    name: str, metrics: dict[str, float], alias: str | None = None
-) -> models.ModelVersion:
+def register_run(name: str, metrics: dict[str, float], alias: str | None = None) -> ModelVersion:
     with mlops.start_run(name) as run:
         run.log(metrics)
         return mlops.register_model({"from": name}, "churn", alias=alias)
@@ -224,7 +224,7 @@ def test_promote_with_no_champion_yet_passes_and_says_so(registry: Registry) -> 
     assert first.detail == "" and second.detail == "f1 >= champion.f1 - 0.01: no champion yet"
     assert (second.actual, second.expected) == (0.8, ">= champion.f1 - 0.01")
     assert promotion.evaluation.inputs["aliases"] == {"champion": None}
-    assert models.resolve_version(registry, "churn@champion").version == 1
+    assert resolve_version(registry, "churn@champion").version == 1
 
 
 def test_promote_compares_with_the_champions_own_metrics(registry: Registry) -> None:
@@ -239,7 +239,7 @@ def test_promote_compares_with_the_champions_own_metrics(registry: Registry) -> 
     assert "1 of 2 checks failed: f1 >= champion.f1 - 0.01 (actual 0.7, expected >= 0.79" in message
     assert [r.passed for r in failed.value.results] == [True, False]
     assert failed.value.results[1].detail.endswith("champion is churn@1 (run first)")
-    assert models.resolve_version(registry, "churn@champion").version == 1
+    assert resolve_version(registry, "churn@champion").version == 1
     promotion = mlops.promote("churn@2", alias="champion", gates=rules)
     assert (promotion.moved, promotion.previous_version, promotion.version) == (True, 1, 2)
     assert promotion.evaluation is not None
@@ -247,7 +247,7 @@ def test_promote_compares_with_the_champions_own_metrics(registry: Registry) -> 
         "version": 1,
         "run_id": mlops.get_run("first").run.id,
     }
-    history = aliases.alias_history(registry, "churn", "champion")
+    history = alias_history(registry, "churn", "champion")
     assert [(m.from_version, m.to_version, m.evaluation_id) for m in history] == [
         (None, 1, None),
         (1, 2, promotion.evaluation.id),
@@ -265,7 +265,7 @@ def test_promote_without_gates_moves_and_records_the_move(registry: Registry) ->
     assert promotion.moved and promotion.evaluation is None and promotion.previous_version == 1
     again = mlops.promote("churn@2", alias="champion")
     assert not again.moved and again.previous_version == 2
-    assert [m.reason for m in aliases.alias_history(registry, "churn", "champion")] == [
+    assert [m.reason for m in alias_history(registry, "churn", "champion")] == [
         "register",
         "promote",
     ]
@@ -295,7 +295,7 @@ def test_a_misspelt_alias_is_refused_not_waived(registry: Registry) -> None:
     with pytest.raises(ExpressionError, match='has no alias "champoin"') as error:
         mlops.promote("churn@2", alias="champion", gates=["f1 > champoin.f1"])
     assert error.value.hint == "Did you mean champion.f1?"
-    assert models.resolve_version(registry, "churn@champion").version == 1
+    assert resolve_version(registry, "churn@champion").version == 1
     with pytest.raises(ExpressionError, match='whose run has no "auc"'):
         mlops.promote("churn@2", alias="champion", gates=["f1 > champion.auc"])
     assert evaluations_stored(registry) == 0
@@ -317,7 +317,7 @@ def test_promote_checks_data_expectations_too(registry: Registry) -> None:
     frame = pd.DataFrame({"age": [20, 30, 200]})
     with pytest.raises(GateFailedError, match=r"between\('age', 0, 120\)"):
         mlops.promote("churn@1", alias="prod", data=frame, expect=['between("age", 0, 120)'])
-    assert models.aliases_of(registry, "churn") == {}
+    assert aliases_of(registry, "churn") == {}
     assert mlops.promote(
         "churn@1", alias="prod", data=frame, expect=['between("age", 0, 300)']
     ).moved

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops import listings, models
 from jupyter_mlops.errors import GateFailedError, InvalidInputError
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.gates.verdicts import latest_gate_verdicts
+from jupyter_mlops.models.versions import ModelVersion, VersionRef, versions_of_run
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.snapshots.store import list_snapshots
 
 from .stored_snapshots import store_snapshot
 
@@ -37,7 +39,7 @@ def test_list_snapshots_newest_first_with_runs_and_total(registry: Registry) -> 
     time.sleep(0.01)
     unused = store_snapshot(registry, _frame(7, 11), "april")
 
-    page = listings.list_snapshots(registry)
+    page = list_snapshots(registry)
 
     assert [s.id for s in page.snapshots] == [unused, second, first]
     assert page.total == 3
@@ -53,7 +55,7 @@ def test_list_snapshots_pages(registry: Registry) -> None:
         ids.append(store_snapshot(registry, _frame(3, index + 1), f"s{index}"))
         time.sleep(0.005)
 
-    page = listings.list_snapshots(registry, limit=2, offset=2)
+    page = list_snapshots(registry, limit=2, offset=2)
 
     assert [s.id for s in page.snapshots] == list(reversed(ids))[2:4]
     assert (page.total, page.limit, page.offset) == (5, 2, 2)
@@ -73,10 +75,10 @@ def test_list_snapshots_refuses_bad_windows(
     registry: Registry, limit: object, offset: object, message: str
 ) -> None:
     with pytest.raises(InvalidInputError, match=message):
-        listings.list_snapshots(registry, limit=limit, offset=offset)  # type: ignore[arg-type]
+        list_snapshots(registry, limit=limit, offset=offset)  # type: ignore[arg-type]
 
 
-def _register(name: str, accuracy: float, alias: str | None = None) -> models.ModelVersion:
+def _register(name: str, accuracy: float, alias: str | None = None) -> ModelVersion:
     with mlops.start_run(name) as run:
         run.log(accuracy=accuracy)
         return mlops.register_model({"trained": name}, "churn", alias=alias)
@@ -89,15 +91,13 @@ def test_versions_of_run_name_model_version_and_aliases(registry: Registry) -> N
         mlops.register_model({"m": 2}, "fraud")
     mlops.promote("churn@2", alias="staging")
 
-    assert listings.versions_of_run(registry, first.run_id) == (
-        listings.VersionRef("churn", 1, ("champion",)),
-    )
-    found = listings.versions_of_run(registry, run.id)
+    assert versions_of_run(registry, first.run_id) == (VersionRef("churn", 1, ("champion",)),)
+    found = versions_of_run(registry, run.id)
     assert [(v.ref, v.aliases) for v in found] == [
         ("churn@2", ("challenger", "staging")),
         ("fraud@1", ()),
     ]
-    assert listings.versions_of_run(registry, "no-such-run") == ()
+    assert versions_of_run(registry, "no-such-run") == ()
 
 
 def test_latest_gate_verdicts_follow_promotions_and_checks_of_the_run(registry: Registry) -> None:
@@ -111,13 +111,13 @@ def test_latest_gate_verdicts_follow_promotions_and_checks_of_the_run(registry: 
         mlops.promote("churn@2", alias="champion", gates=["accuracy >= 0.99"])  # later, fails
     mlops.check(["accuracy >= 0.5"], run="first")  # a later check of v1's run passes
 
-    verdicts = listings.latest_gate_verdicts(registry, [v1, v2, v3])
+    verdicts = latest_gate_verdicts(registry, [v1, v2, v3])
 
     assert set(verdicts) == {v1.id, v2.id}  # v3 was never evaluated
     assert verdicts[v1.id].passed and verdicts[v1.id].purpose == "check"
     assert [r.rule for r in verdicts[v1.id].results] == ["accuracy >= 0.5"]
     assert not verdicts[v2.id].passed and verdicts[v2.id].purpose == "promote"
-    assert listings.latest_gate_verdicts(registry, []) == {}
+    assert latest_gate_verdicts(registry, []) == {}
 
 
 def test_latest_gate_verdicts_ignore_checks_that_named_another_model(registry: Registry) -> None:
@@ -126,4 +126,4 @@ def test_latest_gate_verdicts_ignore_checks_that_named_another_model(registry: R
         mlops.register_model({"m": 0}, "fraud")
     mlops.check(["accuracy >= 0.95"], run="shared", model="fraud", raise_on_failure=False)
 
-    assert listings.latest_gate_verdicts(registry, [version]) == {}
+    assert latest_gate_verdicts(registry, [version]) == {}

@@ -9,7 +9,7 @@ from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
 from jupyter_mlops import magics
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
 
 from .conftest import run_cell
 

@@ -11,7 +11,7 @@ import pytest
 from IPython.utils.capture import capture_output
 from nbformat.v4 import new_notebook
 
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.history import pipeline_run
 
 from .conftest import run_cell

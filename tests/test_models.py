@@ -23,16 +23,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import jupyter_mlops as mlops
-from jupyter_mlops import aliases, models
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import (
     ArtifactIntegrityError,
     InvalidInputError,
     NotFoundError,
 )
-from jupyter_mlops.models import ModelRef, parse_ref
-from jupyter_mlops.registry import Registry
-from jupyter_mlops.signatures import ModelSignature, SignatureColumn
+from jupyter_mlops.models.aliases import alias_history, remove_alias
+from jupyter_mlops.models.refs import ModelRef, parse_ref
+from jupyter_mlops.models.signatures import ModelSignature, SignatureColumn
+from jupyter_mlops.models.versions import aliases_of, load, resolve_version
+from jupyter_mlops.registry.connection import Registry
 
 from .conftest import run_cell
 from .stored_snapshots import store_snapshot
@@ -242,14 +243,14 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from jupyter_mlops import models
-    from jupyter_mlops.registry import Registry
+    from jupyter_mlops.models.registering import register
+    from jupyter_mlops.registry.connection import Registry
 
     registry = Registry.open(sys.argv[1])
     go = Path(sys.argv[2])
     while not go.exists():
         time.sleep(0.002)
-    versions = [models.register(registry, {"by": sys.argv[3], "n": n}, "churn").version
+    versions = [register(registry, {"by": sys.argv[3], "n": n}, "churn").version
                 for n in range(15)]
     print(",".join(map(str, versions)))
     """
@@ -279,7 +280,7 @@ def test_two_processes_registering_at_once_get_distinct_versions(
     assert all(versions == sorted(versions) for versions in got)
     assert sorted(got[0] + got[1]) == list(range(1, 31))
     rows = registry.query("SELECT version, artifact_sha256 FROM model_versions ORDER BY version")
-    loaded = {models.load(registry, f"churn@{r[0]}")["by"] for r in rows}
+    loaded = {load(registry, f"churn@{r[0]}")["by"] for r in rows}
     assert loaded == {"a", "b"} and len({r[1] for r in rows}) == 30
 
 
@@ -290,11 +291,10 @@ def test_aliases_move_and_every_move_is_kept(registry: Registry) -> None:
     mlops.register_model({"v": 1}, "churn", alias="champion")
     mlops.register_model({"v": 2}, "churn", alias="challenger")
     mlops.promote("churn@2", alias="champion")
-    assert models.aliases_of(registry, "churn") == {"challenger": 2, "champion": 2}
-    assert aliases.remove_alias(registry, "churn@challenger") == 2
+    assert aliases_of(registry, "churn") == {"challenger": 2, "champion": 2}
+    assert remove_alias(registry, "churn@challenger") == 2
     moves = [
-        (m.alias, m.from_version, m.to_version, m.reason)
-        for m in aliases.alias_history(registry, "churn")
+        (m.alias, m.from_version, m.to_version, m.reason) for m in alias_history(registry, "churn")
     ]
     assert moves == [
         ("champion", None, 1, "register"),
@@ -303,7 +303,7 @@ def test_aliases_move_and_every_move_is_kept(registry: Registry) -> None:
         ("challenger", 2, None, "remove"),
     ]
     with pytest.raises(NotFoundError, match='has no alias "challenger"'):
-        aliases.remove_alias(registry, "churn@challenger")
+        remove_alias(registry, "churn@challenger")
 
 
 def test_registered_models_frame_has_versions_aliases_and_metrics(registry: Registry) -> None:
@@ -359,15 +359,12 @@ def test_register_magic_links_the_run_that_fitted_the_variable(
     fit = mlops.get_run("fit").run
     assert "Registered iris@1 (sklearn DecisionTreeClassifier" in out
     assert f"from run fit ({fit.id}), which fitted model" in out and "champion -> version 1" in out
-    version = models.resolve_version(registry, "iris@champion")
+    version = resolve_version(registry, "iris@champion")
     assert version.run_id == fit.id and version.metrics["accuracy"] == pytest.approx(
         fit.metrics["accuracy"]
     )
     result, out, _ = cell(shell, "%mlops register model --name iris --run other")
-    assert (
-        "Registered iris@2" in out
-        and models.resolve_version(registry, "iris@2").run_name == "other"
-    )
+    assert "Registered iris@2" in out and resolve_version(registry, "iris@2").run_name == "other"
 
 
 def test_register_magic_explains_bad_input(shell: Any) -> None:

@@ -9,9 +9,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from jupyter_mlops import models, queries
-from jupyter_mlops.drift_reports import drift_reports
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.drift.store import drift_reports
+from jupyter_mlops.models.versions import aliases_of
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.tracking.queries.detail import run_detail
+from jupyter_mlops.tracking.queries.listing import list_runs
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -31,10 +33,10 @@ def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
 def test_tracking_notebook_records_runs_snapshots_and_comparisons(tmp_path: Path) -> None:
     notebook = execute("01-tracking.ipynb", tmp_path)
     with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
-        page = queries.list_runs(registry, experiment="cancer", sort="name")
+        page = list_runs(registry, experiment="cancer", sort="name")
         assert [r.name for r in page.runs] == ["baseline", "logistic", "tuned"]
         assert all(r.status == "finished" for r in page.runs)
-        baseline = queries.run_detail(registry, "baseline")
+        baseline = run_detail(registry, "baseline")
         assert baseline.run.params["n_estimators"] == 40
         assert baseline.run.params["model.max_depth"] == 2
         assert 0.85 < baseline.run.metrics["accuracy"] <= 1.0
@@ -44,7 +46,7 @@ def test_tracking_notebook_records_runs_snapshots_and_comparisons(tmp_path: Path
         assert "scikit-learn" in baseline.environment["packages"]
         assert {s.variable for s in baseline.snapshots} >= {"train", "test"}
         assert {s.role for s in baseline.snapshots if s.variable == "train"} == {"train"}
-        logistic = queries.run_detail(registry, "logistic")
+        logistic = run_detail(registry, "logistic")
         assert logistic.run.params["C"] == 0.5 and "accuracy" in logistic.run.metrics
         assert len(logistic.code) == 3  # start, fit, score-and-end cells
         train = registry.query_one("SELECT n_rows, kind FROM snapshots WHERE name = 'cancer-train'")
@@ -59,7 +61,7 @@ def test_tracking_notebook_records_runs_snapshots_and_comparisons(tmp_path: Path
 def test_models_gates_drift_notebook_promotes_and_records_drift(tmp_path: Path) -> None:
     notebook = execute("02-models-gates-drift.ipynb", tmp_path)
     with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
-        assert models.aliases_of(registry, "cancer") == {
+        assert aliases_of(registry, "cancer") == {
             "challenger": 2,
             "champion": 1,
             "production": 1,

@@ -6,13 +6,51 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import jupyter_mlops
+
+PUBLIC_NAMES = (
+    "DriftGate",
+    "MlopsError",
+    "Registry",
+    "active_run",
+    "check",
+    "check_drift",
+    "compare",
+    "drift_history",
+    "end_run",
+    "expect",
+    "get_run",
+    "init",
+    "load_model",
+    "log",
+    "log_params",
+    "metrics",
+    "promote",
+    "register_model",
+    "registered_models",
+    "runs",
+    "snapshot",
+    "start_run",
+)
 
 
 def test_public_names_are_sorted_and_exist() -> None:
     assert jupyter_mlops.__all__ == sorted(jupyter_mlops.__all__)
+    assert tuple(jupyter_mlops.__all__) == PUBLIC_NAMES  # what users import stays the same
     for name in jupyter_mlops.__all__:
         assert hasattr(jupyter_mlops, name), name
+    assert set(PUBLIC_NAMES) <= set(dir(jupyter_mlops))
+
+
+def test_extension_hooks_are_found_on_the_package() -> None:
+    assert callable(jupyter_mlops.load_ipython_extension)
+    assert callable(jupyter_mlops.unload_ipython_extension)
+    assert jupyter_mlops._jupyter_server_extension_points() == [{"module": "jupyter_mlops.server"}]
+    assert jupyter_mlops._jupyter_labextension_paths()[0]["dest"] == "jupyter-mlops"
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        jupyter_mlops.nothing  # noqa: B018
 
 
 def test_import_loads_no_heavy_library(python_env: dict[str, str]) -> None:
@@ -37,15 +75,13 @@ CORE_WITHOUT_JUPYTER = textwrap.dedent(
             if name.split(".")[0] in BLOCKED:
                 raise ImportError(f"{name} is blocked: the core must not need it")
     sys.meta_path.insert(0, Block())
+    import pkgutil
     import pandas as pd
     import jupyter_mlops as mlops
-    from jupyter_mlops import artifacts, capture, expressions, queries, registry, schema, tracking
-    for optional in ("snapshot", "profiles", "drift", "gates", "models", "runner"):
-        try:
-            importlib.import_module(f"jupyter_mlops.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"jupyter_mlops.{optional}":
-                raise
+    FACES = ("magics", "widgets", "cli", "server", "export")
+    for found in pkgutil.walk_packages(mlops.__path__, "jupyter_mlops."):
+        if found.name.split(".")[1] not in FACES and not found.name.endswith("__main__"):
+            importlib.import_module(found.name)
     mlops.init(tempfile.mkdtemp())
     with mlops.start_run("core-only") as run:
         run.log(acc=0.5)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
 
 from .browser.lab import LabServer, running_jupyterlab
 from .browser.panel import PANEL, PANEL_ICON, load_lab, open_panel, screenshot

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
 
 from .browser.lab import LabServer, running_jupyterlab
 from .browser.panel import load_lab, open_panel, screenshot
@@ -257,7 +257,7 @@ def test_a_pipeline_run_of_the_notebook_is_drawn_in_the_pipelines_tab(
 ):
     """Last in this module: the pipeline's runs join the registry the tests above count."""
     from jupyter_mlops.export import export_notebook
-    from jupyter_mlops.runner import run_pipeline
+    from jupyter_mlops.runner.pipeline import run_pipeline
 
     pipeline = export_notebook(lab.root_dir / NOTEBOOK, tmp_path / "pipeline", run_id=None)
     result = run_pipeline(

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops import tracking
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.tracking.session import SESSION, use_registry
 
 from .browser.lab import LabServer, running_jupyterlab
 from .browser.panel import ARTIFACTS_DIR, PANEL_ICON, load_lab, screenshot
@@ -37,7 +37,7 @@ def build_registry(root_dir, n_runs: int, seed: int = 10_000) -> None:
     """``n_runs`` finished runs with 5 params, 3 metrics and a 3-step curve each."""
     rng = random.Random(seed)
     registry = Registry.init(root_dir)
-    tracking.use_registry(registry)
+    use_registry(registry)
     try:
         with registry.transaction(f"{n_runs} runs"):
             for index in range(n_runs):
@@ -53,8 +53,7 @@ def build_registry(root_dir, n_runs: int, seed: int = 10_000) -> None:
                     for step in range(3):
                         run.log(loss=1 / (step + 1), step=step)
     finally:
-        tracking._registries.pop(registry.path, None)
-        registry.close()
+        SESSION.reset()
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_mlops import queries
-from jupyter_mlops.drift_reports import get_drift_report
-from jupyter_mlops.runner import run_pipeline
+from jupyter_mlops.drift.store import get_drift_report
 from jupyter_mlops.runner.history import pipeline_run, pipeline_runs
+from jupyter_mlops.runner.pipeline import run_pipeline
+from jupyter_mlops.tracking.queries.detail import run_detail
+from jupyter_mlops.tracking.queries.listing import list_runs
 
 from .pipelines import open_registry, statuses
 
@@ -35,7 +36,7 @@ STEPS = ["load", "features", "train", "train_gate", "register"]
 
 def notebook_metrics(workdir: Path) -> dict[str, float]:
     with open_registry(workdir) as registry:
-        run = queries.run_detail(registry, "cancer-notebook").run
+        run = run_detail(registry, "cancer-notebook").run
         assert run.kind == "notebook" and run.status == "finished"
         return run.metrics
 
@@ -59,7 +60,7 @@ def test_the_example_notebook_exports_itself_and_its_pipeline_reproduces_it(pipe
         first = pipeline_runs(registry, pipeline="03-pipeline", limit=1000)[-1]  # the kernel's
         assert first.status == "ok" and [s.name for s in first.steps] == STEPS
         assert first.experiment == "cancer" and first.parity["status"] == "ok"
-        assert queries.run_detail(registry, first.id).run.metrics == metrics
+        assert run_detail(registry, first.id).run.metrics == metrics
         versions = registry.query(
             "SELECT runs.kind FROM model_versions JOIN runs ON runs.id = model_versions.run_id"
             " ORDER BY model_versions.version"
@@ -126,10 +127,8 @@ def test_the_pipeline_in_a_fresh_environment_reproduces_the_notebook_run(
     with open_registry(pipeline_example) as registry:
         record = pipeline_run(registry, run_id)
         assert record.status == "ok" and record.parity["status"] == "ok"
-        assert queries.run_detail(registry, run_id).run.metrics == notebook_metrics(
-            pipeline_example
-        )
-        listed = queries.list_runs(registry, experiment="cancer").runs
+        assert run_detail(registry, run_id).run.metrics == notebook_metrics(pipeline_example)
+        listed = list_runs(registry, experiment="cancer").runs
         kinds = {(r.name, r.kind) for r in listed}
         assert {("cancer-notebook", "notebook"), ("03-pipeline", "pipeline")} <= kinds
         environment = registry.query_one(

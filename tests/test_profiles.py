@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from jupyter_mlops.errors import InvalidInputError, NotFoundError
-from jupyter_mlops.profiles import (
-    CATEGORY_CAP,
+from jupyter_mlops.snapshots.column_values import CATEGORY_CAP, quantiles_of_sorted
+from jupyter_mlops.snapshots.profiles import (
     DISCRETE_CAP,
     QUANTILE_LEVELS,
     SAMPLE_CAP,
@@ -21,7 +21,6 @@ from jupyter_mlops.profiles import (
     decode_floats,
     encode_floats,
     profile_frame,
-    quantiles_of_sorted,
 )
 
 RNG_SEED = 20240611

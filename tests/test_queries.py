@@ -8,9 +8,13 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops import queries
 from jupyter_mlops.errors import ExpressionError, InvalidInputError, NotFoundError
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.tracking.queries.comparison import compare
+from jupyter_mlops.tracking.queries.detail import run_detail
+from jupyter_mlops.tracking.queries.listing import best_run, experiments, list_runs
+from jupyter_mlops.tracking.queries.records import RunsPage
+from jupyter_mlops.tracking.queries.refs import resolve_run
 
 
 @pytest.fixture
@@ -34,7 +38,7 @@ def populated(registry: Registry) -> Registry:
     return registry
 
 
-def names(page: queries.RunsPage) -> list[str]:
+def names(page: RunsPage) -> list[str]:
     return [r.name for r in page.runs]
 
 
@@ -55,22 +59,22 @@ def names(page: queries.RunsPage) -> list[str]:
     ],
 )
 def test_where_filters(populated: Registry, where: str, expected: set[str]) -> None:
-    assert set(names(queries.list_runs(populated, where=where))) == expected
+    assert set(names(list_runs(populated, where=where))) == expected
 
 
 def test_sorting_by_metric_puts_missing_values_last(populated: Registry) -> None:
-    assert names(queries.list_runs(populated, sort="-acc")) == ["b3", "a2", "a3", "a1", "b1", "b2"]
-    assert names(queries.list_runs(populated, sort="acc"))[:2] == ["b1", "a1"]
-    assert names(queries.list_runs(populated, sort=["params.depth", "-name"]))[:2] == ["b3", "b1"]
+    assert names(list_runs(populated, sort="-acc")) == ["b3", "a2", "a3", "a1", "b1", "b2"]
+    assert names(list_runs(populated, sort="acc"))[:2] == ["b1", "a1"]
+    assert names(list_runs(populated, sort=["params.depth", "-name"]))[:2] == ["b3", "b1"]
 
 
 def test_pages_are_stable_and_count_the_total(populated: Registry) -> None:
-    first = queries.list_runs(populated, sort="name", limit=4)
-    second = queries.list_runs(populated, sort="name", limit=4, offset=4)
+    first = list_runs(populated, sort="name", limit=4)
+    second = list_runs(populated, sort="name", limit=4, offset=4)
     assert names(first) + names(second) == ["a1", "a2", "a3", "b1", "b2", "b3"]
     assert first.total == second.total == 6
     assert first.metric_keys == ("acc", "loss")
-    filtered = queries.list_runs(populated, experiment="fraud", limit=1)
+    filtered = list_runs(populated, experiment="fraud", limit=1)
     assert filtered.total == 3 and len(filtered.runs) == 1
 
 
@@ -95,13 +99,13 @@ def test_bad_queries_get_clear_errors_and_change_nothing(
 ) -> None:
     before = populated.query_one("SELECT COUNT(*) FROM runs")[0]
     with pytest.raises(error, match=message):
-        queries.list_runs(populated, **kwargs)
+        list_runs(populated, **kwargs)
     assert populated.query_one("SELECT COUNT(*) FROM runs")[0] == before
 
 
 def test_unknown_name_suggests_close_ones(populated: Registry) -> None:
     with pytest.raises(ExpressionError) as caught:
-        queries.list_runs(populated, where="acuracy > 0.5")
+        list_runs(populated, where="acuracy > 0.5")
     assert "acc" in (caught.value.hint or "")
 
 
@@ -110,28 +114,26 @@ def test_a_name_that_is_both_metric_and_param_must_be_qualified(populated: Regis
         run.log_params(acc=1)
         run.log(acc=0.5)
     with pytest.raises(ExpressionError, match="both a metric and a parameter"):
-        queries.list_runs(populated, where="acc > 0")
-    assert names(queries.list_runs(populated, where="params.acc == 1")) == ["both"]
+        list_runs(populated, where="acc > 0")
+    assert names(list_runs(populated, where="params.acc == 1")) == ["both"]
 
 
 def test_string_values_are_bound_not_spliced(populated: Registry) -> None:
     hostile = "x'); DROP TABLE runs; --"
-    assert queries.list_runs(populated, where=f"name == {hostile!r}").total == 0
+    assert list_runs(populated, where=f"name == {hostile!r}").total == 0
     assert populated.has_table("runs")
 
 
 def test_resolve_run_by_id_prefix_name_and_last(populated: Registry) -> None:
-    run_id = queries.list_runs(populated, where="name == 'a2'").runs[0].id
-    assert queries.resolve_run(populated, run_id) == run_id
-    assert queries.resolve_run(populated, run_id[:6]) == run_id
-    assert queries.resolve_run(populated, "a2") == run_id
-    assert (
-        queries.resolve_run(populated, "last") == queries.list_runs(populated, limit=1).runs[0].id
-    )
+    run_id = list_runs(populated, where="name == 'a2'").runs[0].id
+    assert resolve_run(populated, run_id) == run_id
+    assert resolve_run(populated, run_id[:6]) == run_id
+    assert resolve_run(populated, "a2") == run_id
+    assert resolve_run(populated, "last") == list_runs(populated, limit=1).runs[0].id
     with pytest.raises(NotFoundError, match='No run with id or name "zzz"'):
-        queries.resolve_run(populated, "zzz")
+        resolve_run(populated, "zzz")
     with pytest.raises(InvalidInputError):
-        queries.resolve_run(populated, " ")
+        resolve_run(populated, " ")
 
 
 def test_runs_frame_has_one_row_per_run_with_typed_columns(populated: Registry) -> None:
@@ -159,15 +161,15 @@ def test_empty_registry_gives_an_empty_frame(registry: Registry) -> None:
 
 
 def test_best_run_uses_the_last_value(populated: Registry) -> None:
-    assert queries.best_run(populated, "acc").name == "b3"
-    assert queries.best_run(populated, "loss", maximize=False).name == "b3"
-    assert queries.best_run(populated, "acc", experiment="churn").name == "a2"
+    assert best_run(populated, "acc").name == "b3"
+    assert best_run(populated, "loss", maximize=False).name == "b3"
+    assert best_run(populated, "acc", experiment="churn").name == "a2"
     with pytest.raises(NotFoundError, match='No run has logged "f1"'):
-        queries.best_run(populated, "f1")
+        best_run(populated, "f1")
 
 
 def test_run_detail_has_series_for_curves(populated: Registry) -> None:
-    detail = queries.run_detail(populated, "a1")
+    detail = run_detail(populated, "a1")
     assert detail.series["loss"] == (
         (0, pytest.approx(0.7)),
         (1, pytest.approx(0.6)),
@@ -178,18 +180,18 @@ def test_run_detail_has_series_for_curves(populated: Registry) -> None:
 
 
 def test_compare_marks_differing_params(populated: Registry) -> None:
-    comparison = queries.compare(populated, ["a1", "b1", "b3"])
+    comparison = compare(populated, ["a1", "b1", "b3"])
     by_key = {key: (values, differs) for key, values, differs in comparison.params}
     assert by_key["lr"] == ((0.1, 0.1, 0.3), True)
     assert by_key["optimizer"] == (("sgd", "sgd", "sgd"), False)
     assert comparison.differing_params == ("depth", "lr")
     assert dict(comparison.metrics)["acc"] == (0.8, 0.7, 0.95)
     with pytest.raises(InvalidInputError, match="at least two"):
-        queries.compare(populated, ["a1"])
+        compare(populated, ["a1"])
 
 
 def test_experiments_count_their_runs(populated: Registry) -> None:
-    assert {e["name"]: e["runs"] for e in queries.experiments(populated)} == {
+    assert {e["name"]: e["runs"] for e in experiments(populated)} == {
         "churn": 3,
         "fraud": 3,
     }

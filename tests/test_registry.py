@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops import registry as registry_module
-from jupyter_mlops.artifacts import STALE_TEMP_SECONDS
 from jupyter_mlops.errors import (
     RecordingError,
     RegistryCorruptError,
     RegistryNotFoundError,
 )
-from jupyter_mlops.registry import Registry, locate
-from jupyter_mlops.schema import MIGRATIONS
+from jupyter_mlops.registry.artifacts import STALE_TEMP_SECONDS
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.registry.location import ENV_VAR, locate
+from jupyter_mlops.registry.schema import MIGRATIONS
 
 
 def test_locate_walks_up_to_the_nearest_registry(tmp_path: Path) -> None:
@@ -38,9 +38,9 @@ def test_locate_prefers_the_environment_variable(
     Registry.init(tmp_path).close()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    monkeypatch.setenv(registry_module.ENV_VAR, str(elsewhere))
+    monkeypatch.setenv(ENV_VAR, str(elsewhere))
     assert locate(tmp_path) == elsewhere / "registry.db"
-    monkeypatch.setenv(registry_module.ENV_VAR, str(elsewhere / "team.db"))
+    monkeypatch.setenv(ENV_VAR, str(elsewhere / "team.db"))
     assert locate(tmp_path) == elsewhere / "team.db"
 
 
@@ -58,7 +58,7 @@ def test_environment_variable_registry_is_created_on_first_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "shared" / "runs.db"
-    monkeypatch.setenv(registry_module.ENV_VAR, str(target))
+    monkeypatch.setenv(ENV_VAR, str(target))
     with Registry.open() as opened:
         assert opened.path == target
     assert target.is_file()
@@ -82,9 +82,9 @@ def test_registry_file_is_readable_by_sqlite_utils_and_pandas(registry: Registry
     import pandas as pd
     import sqlite_utils
 
-    from jupyter_mlops import tracking
+    from jupyter_mlops.tracking.session import start_run
 
-    with tracking.start_run("visible", registry=registry) as run:
+    with start_run("visible", registry=registry) as run:
         run.log(acc=0.5)
     db = sqlite_utils.Database(registry.path)
     assert {"runs", "metrics", "params", "snapshots"} <= set(db.table_names())
@@ -152,15 +152,12 @@ def test_write_to_a_read_only_registry_names_what_was_lost(registry: Registry) -
     assert "3 metric point(s)" in caught.value.message
 
 
-def test_lock_held_too_long_is_a_recording_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(registry_module, "BUSY_TIMEOUT_SECONDS", 0.2)
-    opened = Registry.init(tmp_path)
+def test_lock_held_too_long_is_a_recording_error(tmp_path: Path) -> None:
+    opened = Registry.open(tmp_path / "registry.db", create=True, busy_timeout=0.2)
     holder = sqlite3.connect(opened.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(RecordingError, match="locked"):
+        with pytest.raises(RecordingError, match="locked .* for more than 0.2 s"):
             with opened.transaction("a parameter"):
                 pass
     finally:
@@ -198,7 +195,7 @@ _CRASHING_RUN = textwrap.dedent(
     """
     import sys, time
     import jupyter_mlops as mlops
-    from jupyter_mlops.registry import Registry
+    from jupyter_mlops.registry.connection import Registry
     registry = Registry.open(sys.argv[1])
     run = mlops.start_run("doomed", registry=registry)
     run.log(loss=1.0)
@@ -244,7 +241,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     import jupyter_mlops as mlops
-    from jupyter_mlops.registry import Registry
+    from jupyter_mlops.registry.connection import Registry
     registry = Registry.open(sys.argv[1])
     for i in range(int(sys.argv[2])):
         with mlops.start_run(f"{sys.argv[3]}-{i}", registry=registry) as run:
@@ -282,9 +279,9 @@ def test_two_processes_writing_at_once_lose_nothing(
 
 
 def test_run_of_a_live_process_is_not_marked_crashed(registry: Registry) -> None:
-    from jupyter_mlops import tracking
+    from jupyter_mlops.tracking.session import start_run
 
-    with tracking.start_run("alive", registry=registry):
+    with start_run("alive", registry=registry):
         with Registry.open(registry.path) as other:
             assert other.mark_crashed_runs() == []
             assert other.query_one("SELECT status FROM runs")[0] == "running"
@@ -312,7 +309,7 @@ def test_migrations_are_applied_once_when_two_processes_create_a_registry(
 ) -> None:
     target = tmp_path / "race.db"
     script = (
-        "import sys; from jupyter_mlops.registry import Registry;"
+        "import sys; from jupyter_mlops.registry.connection import Registry;"
         " Registry.open(sys.argv[1], create=True).close(); print('ok')"
     )
     children = [

@@ -12,10 +12,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from jupyter_mlops.artifacts import ArtifactStore
 from jupyter_mlops.errors import InvalidInputError, NotFoundError, PipelineError
 from jupyter_mlops.export import export_notebook
-from jupyter_mlops.runner import run_pipeline
+from jupyter_mlops.registry.artifacts import ArtifactStore
+from jupyter_mlops.runner.pipeline import run_pipeline
 from jupyter_mlops.runner.serialization import load_value
 
 pytestmark = pytest.mark.slow

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops import tracking
-from jupyter_mlops.drift_reports import get_drift_report
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.drift.store import get_drift_report
+from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.history import pipeline_run
 from jupyter_mlops.runner.parity import check_parity
 from jupyter_mlops.runner.spec import PipelineSpec
+from jupyter_mlops.snapshots.store import record_snapshot
+from jupyter_mlops.tracking.session import start_run
 
 from .pipelines import code, export_cells, open_registry, run, statuses
 
@@ -51,7 +52,7 @@ def record_notebook_run(workdir: Path, *, total: float | None = None, snapshot: 
     a snapshot of ``frame`` and the total it logged."""
     frame = frame_like_the_notebook()
     with Registry.init(workdir) as registry:
-        run = tracking.start_run(
+        run = start_run(
             "drifty-notebook",
             experiment="drifty",
             kind="notebook",
@@ -150,7 +151,7 @@ def test_the_drift_stop_rule_can_be_set_per_run(exported, tmp_path, stop_on, sta
 
 def test_a_drift_tag_can_name_its_reference_snapshot(tmp_path):
     with Registry.init(tmp_path) as registry:
-        tracking.record_snapshot(registry, frame_like_the_notebook(shift=1.5), name="shifted")
+        record_snapshot(registry, frame_like_the_notebook(shift=1.5), name="shifted")
     cells = list(CELLS)
     cells[2] = code(CELLS[2].source, "step:load", "drift:frame=shifted")
     pipeline = export_cells(tmp_path, "named", cells, run_id=None, registry=tmp_path / ".mlops")

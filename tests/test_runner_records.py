@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops import queries
 from jupyter_mlops.errors import NotFoundError
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.history import pipeline_run, pipeline_runs
 from jupyter_mlops.runner.spec import PipelineSpec
+from jupyter_mlops.tracking.queries.detail import run_detail
 
 from .pipelines import code, export_cells, open_registry, run, statuses
 
@@ -53,7 +53,7 @@ def test_pipeline_run_is_recorded_with_its_parameters_metrics_and_steps(tmp_path
     assert result.ok, [s.message for s in result.steps]
     spec = PipelineSpec.load(pipeline)
     with open_registry(tmp_path) as registry:
-        detail = queries.run_detail(registry, result.run_id)
+        detail = run_detail(registry, result.run_id)
         assert (detail.run.name, detail.run.kind, detail.run.status) == (
             "tally", "pipeline", "finished"
         )  # fmt: skip
@@ -71,7 +71,7 @@ def test_pipeline_run_is_recorded_with_its_parameters_metrics_and_steps(tmp_path
         for row in rows:
             step = spec.step(row["step"])
             assert row["code_sha256"] == step.code_sha256 and row["duration"] > 0
-            step_run = queries.run_detail(registry, row["run_id"])
+            step_run = run_detail(registry, row["run_id"])
             assert step_run.run.kind == "pipeline-step"
             assert step_run.run.name == f"tally.{row['step']}"
             assert step_run.tags["pipeline.run_id"] == result.run_id
@@ -123,7 +123,7 @@ def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result
         assert by_step == {
             step: ("cached", 1, made[step]) for step in STEPS if step != "total_gate"
         }
-        assert queries.run_detail(registry, second.run_id).run.metrics == {
+        assert run_detail(registry, second.run_id).run.metrics == {
             "count": 6.0, "loss": 0.25, "total": 7.5
         }  # fmt: skip
         kinds = [r[0] for r in registry.query("SELECT kind FROM runs ORDER BY started_at")]
@@ -220,7 +220,7 @@ def test_step_code_uses_the_registry_api(tmp_path):
     assert result.ok, result.step("count").message
     with open_registry(tmp_path) as registry:
         step_run_id = result.step("count").run_id
-        detail = queries.run_detail(registry, step_run_id)
+        detail = run_detail(registry, step_run_id)
         assert detail.run.params["note"] == "from the step"
         assert detail.run.metrics["inside"] == 1.0
         assert [(s.name, s.role) for s in detail.snapshots] == [("squares", "train")]
@@ -230,7 +230,7 @@ def test_step_code_uses_the_registry_api(tmp_path):
         )
         assert (version["run_id"], version["name"]) == (step_run_id, "tally-model")
         assert registry.query_one("SELECT COUNT(*) FROM runs WHERE name = 'inner'")[0] == 0
-        assert "inside" in queries.run_detail(registry, result.run_id).run.metrics
+        assert "inside" in run_detail(registry, result.run_id).run.metrics
 
 
 def test_pipeline_runs_are_read_back_newest_first_with_their_steps(tmp_path):
@@ -259,7 +259,7 @@ def test_registry_is_found_like_git_finds_its_folder(tmp_path, monkeypatch):
     work.mkdir(parents=True)
     Registry.init(project).close()
     pipeline = tally(tmp_path)
-    from jupyter_mlops.runner import run_pipeline
+    from jupyter_mlops.runner.pipeline import run_pipeline
 
     found = run_pipeline(pipeline, workdir=work, check=False)
     assert found.registry_path == str(project / ".mlops" / "registry.db")

@@ -16,9 +16,8 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 import jupyter_mlops as mlops
-from jupyter_mlops import tracking
 from jupyter_mlops.errors import GateFailedError
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.server.payloads import MAX_SERIES_POINTS
 
 from .stored_snapshots import store_snapshot
@@ -540,9 +539,8 @@ async def test_changes_marker_moves_when_a_run_is_recorded(jp_fetch, registry: R
 
 
 async def test_server_follows_a_registry_that_appears_and_is_replaced(
-    jp_fetch, tmp_path: Path, jp_root_dir: Path, monkeypatch
+    jp_fetch, tmp_path: Path, jp_root_dir: Path
 ):
-    monkeypatch.setattr(tracking, "_registries", {})
     none_marker = (await get_json(jp_fetch, "changes"))["marker"]
     code, _ = await get_error(jp_fetch, "experiments")
     assert code == 404

@@ -12,17 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops.artifacts import ArtifactStore, sha256_file
 from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
-from jupyter_mlops.snapshots import (
-    ColumnSchema,
-    DataSnapshot,
-    as_frame,
-    fingerprint,
-    load_materialized,
-    materialize,
-    take_snapshot,
-)
+from jupyter_mlops.registry.artifacts import ArtifactStore, sha256_file
+from jupyter_mlops.snapshots.inputs import as_frame
+from jupyter_mlops.snapshots.materialized import load_materialized, materialize
+from jupyter_mlops.snapshots.snapshot import ColumnSchema, DataSnapshot, fingerprint, take_snapshot
 
 from .conftest import MIXED_ROWS, build_mixed_frame
 

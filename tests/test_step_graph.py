@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from jupyter_mlops.errors import InvalidInputError
-from jupyter_mlops.step_graph import StepBox, step_columns, step_graph_svg
+from jupyter_mlops.widgets.step_graph import StepBox, step_columns, step_graph_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops.tagged_values import UnsupportedValue, encode_value, type_name
+from jupyter_mlops.snapshots.encoding import UnsupportedValue, encode_value, type_name
 
 SAME = [
     (7, np.int64(7)),

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops import tracking
 from jupyter_mlops.errors import InvalidInputError, NoActiveRunError, RecordingError
-from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.tracking.heartbeat import Heartbeat
+from jupyter_mlops.tracking.session import Session
 
 
 def metric_rows(registry: Registry, run_id: str, key: str) -> list[tuple[int, float | None]]:
@@ -235,13 +236,13 @@ def test_git_commit_and_dirty_flag_are_recorded(registry: Registry, tmp_path: Pa
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.strip()
-    from jupyter_mlops import capture
+    from jupyter_mlops.tracking.capture.git import forget_git_status
 
-    capture._dirty_cache._results.clear()
+    forget_git_status()
     with mlops.start_run("clean", workdir=repo) as clean:
         pass
     (repo / "train.py").write_text("print(2)\n")
-    capture._dirty_cache._results.clear()
+    forget_git_status()
     with mlops.start_run("dirty", workdir=repo) as dirty:
         pass
     clean_detail, dirty_detail = mlops.get_run(clean.id), mlops.get_run(dirty.id)
@@ -253,19 +254,16 @@ def test_git_commit_and_dirty_flag_are_recorded(registry: Registry, tmp_path: Pa
     assert (dirty_detail.git_commit, dirty_detail.git_dirty) == (head, True)
 
 
-def test_heartbeat_marks_a_long_run_alive(
-    registry: Registry, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(tracking, "HEARTBEAT_SECONDS", 0.05)
-    beat = tracking._Heartbeat()
-    monkeypatch.setattr(tracking, "_heartbeat", beat)
-    with mlops.start_run("long") as run:
+def test_heartbeat_marks_a_long_run_alive(registry: Registry) -> None:
+    session = Session(heartbeat=Heartbeat(interval=0.05))
+    with session.start_run("long", registry=registry) as run:
         started = registry.query_one("SELECT heartbeat_at FROM runs")[0]
         deadline = time.time() + 5
         while registry.query_one("SELECT heartbeat_at FROM runs")[0] == started:
             assert time.time() < deadline, "no heartbeat within 5 s"
             time.sleep(0.05)
     assert run.status == "finished"
+    session.heartbeat.stop()
 
 
 def test_tags_and_default_names(registry: Registry) -> None:
@@ -313,9 +311,9 @@ def test_environment_is_taken_when_the_run_ends(
     info.mkdir()
     (info / "top_level.txt").write_text("freshly_imported\n")
     monkeypatch.syspath_prepend(str(package))
-    from jupyter_mlops import capture
+    from jupyter_mlops.tracking.capture.environment import rescan_environment
 
-    monkeypatch.setattr(capture, "_environment_cache", capture._EnvironmentCache())
+    rescan_environment()
     with mlops.start_run("imports-inside") as run:
         import freshly_imported  # noqa: F401
     env = mlops.get_run(run.id).environment

@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from ..errors import MlopsError, RegistryNotFoundError
-from . import format_table, main, open_registry, registry_option
+from .base import format_table, main, open_registry, registry_option
 
 EXIT_CODES = {"monitor": 0, "review": 1, "retrain": 2}
 EXIT_BAD_INPUT = 4
@@ -165,7 +165,7 @@ def drift_command(
 
     Exits 0 (monitor), 1 (review) or 2 (retrain); 4 when the check cannot run.
     """
-    from ..drift_checks import (
+    from ..drift.checks import (
         compare_sides,
         current_side,
         reference_side,

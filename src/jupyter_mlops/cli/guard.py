@@ -20,9 +20,10 @@ from typing import Any
 
 import click
 
-from .. import gates, models
 from ..errors import GateFailedError, InvalidInputError
-from . import format_table, friendly, main, open_registry, registry_option, when
+from ..gates import evaluation as gates
+from ..models.versions import RegisteredModel, list_models
+from .base import format_table, friendly, main, open_registry, registry_option, when
 
 EXIT_GATE_FAILED = 3
 
@@ -110,7 +111,7 @@ def _fail_gate(error: GateFailedError) -> None:
 @friendly
 def models_command(registry_path: str | None, name: str | None, fmt: str) -> None:
     """List registered models (or model NAME): versions, aliases, runs and their metrics."""
-    found = models.list_models(open_registry(registry_path), name)
+    found = list_models(open_registry(registry_path), name)
     if fmt == "json":
         click.echo(json.dumps([_model_json(m) for m in found], indent=2, default=str))
         return
@@ -143,7 +144,7 @@ def models_command(registry_path: str | None, name: str | None, fmt: str) -> Non
         )
 
 
-def _model_json(model: models.RegisteredModel) -> dict[str, Any]:
+def _model_json(model: RegisteredModel) -> dict[str, Any]:
     return {
         "name": model.name,
         "description": model.description,
@@ -195,8 +196,8 @@ _fail_on_option = click.option(
 
 def _drift_gates(drift: tuple[str, ...], critical: str | None, fail_on: str | None) -> list[Any]:
     """``--drift REF:CUR`` checks; each side a CSV/parquet file or a stored snapshot."""
-    from ..drift_checks import split_names
-    from ..drift_gate import DriftGate, split_sides
+    from ..drift.checks import split_names
+    from ..drift.gate import DriftGate, split_sides
 
     if not drift:
         if critical is not None or fail_on is not None:

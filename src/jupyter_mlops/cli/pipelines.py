@@ -22,7 +22,7 @@ import click
 from ..errors import MlopsError
 from ..runner.console import EXIT_USAGE, exit_code, failure_lines, summary_lines
 from ..runner.spec import DRIFT_STOP_RULES
-from . import format_table, friendly, main, open_registry, registry_option, when
+from .base import format_table, friendly, main, open_registry, registry_option, when
 
 
 @main.command("export")
@@ -119,7 +119,7 @@ def run_command(
     stop_on_drift: str | None,
 ) -> None:
     """Run an exported pipeline, each step in its own process, and record it."""
-    from ..runner import run_pipeline
+    from ..runner.pipeline import run_pipeline
 
     try:
         result = run_pipeline(

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from .. import queries
-from ..registry import Registry
-from . import format_table, friendly, main, open_registry, registry_option, when
+from ..registry.connection import Registry
+from ..tracking.queries.comparison import compare as compare_runs
+from ..tracking.queries.detail import run_detail
+from ..tracking.queries.listing import list_runs, runs_frame
+from .base import format_table, friendly, main, open_registry, registry_option, when
 
 
 @main.command()
@@ -48,12 +50,12 @@ def runs(
     """List runs, newest first, with their parameters and last metric values."""
     registry = open_registry(registry_path)
     if fmt == "csv":
-        frame = queries.runs_frame(
+        frame = runs_frame(
             registry, experiment=experiment, where=where, sort=list(sort) or None, limit=limit
         )
         click.echo(frame.to_csv(index=False), nl=False)
         return
-    page = queries.list_runs(
+    page = list_runs(
         registry, experiment=experiment, where=where, sort=list(sort) or None, limit=limit
     )
     if fmt == "json":
@@ -124,7 +126,7 @@ def runs(
 @friendly
 def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
     """Show one run (id, id prefix, name or 'last'): params, metrics, code, data."""
-    detail = queries.run_detail(open_registry(registry_path), run)
+    detail = run_detail(open_registry(registry_path), run)
     r = detail.run
     if fmt == "json":
         click.echo(
@@ -210,7 +212,7 @@ def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
 @friendly
 def compare(registry_path: str | None, runs_: tuple[str, ...]) -> None:
     """Compare runs: parameters that differ (marked *) and metrics side by side."""
-    comparison = queries.compare(open_registry(registry_path), list(runs_))
+    comparison = compare_runs(open_registry(registry_path), list(runs_))
     labels = [f"{d.run.name} ({d.run.id[:6]})" for d in comparison.runs]
     click.echo(
         format_table(

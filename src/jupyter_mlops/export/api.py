@@ -291,7 +291,7 @@ def _source(
     warnings: list[str],
 ) -> tuple[SourceRun | None, dict[tuple[str, str], tuple[str | None, bytes | None]]]:
     """The notebook run the export reflects, and the reference of each drift check."""
-    from ..registry import Registry
+    from ..registry.connection import Registry
 
     if run_id is None and not drift_tags:
         return None, {}
@@ -325,7 +325,8 @@ def _source(
 
 def _open_registry(registry: Any, notebook_path: Path | None) -> Any:
     from ..errors import RegistryError
-    from ..registry import Registry, locate
+    from ..registry.connection import Registry
+    from ..registry.location import locate
 
     if isinstance(registry, Registry):
         return registry

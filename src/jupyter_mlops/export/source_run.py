@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotFoundError
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..registry.connection import Registry
 
 AUTO = "auto"
 
@@ -43,9 +43,9 @@ def find_source_run(
     """The run ``run`` names, or with ``"auto"`` the latest run of ``notebook_path``.
 
     A run that is named but does not exist raises NotFoundError (from
-    :func:`jupyter_mlops.queries.resolve_run`).
+    :func:`jupyter_mlops.tracking.queries.refs.resolve_run`).
     """
-    from ..queries import resolve_run
+    from ..tracking.queries.refs import resolve_run
 
     if run is None:
         return None
@@ -75,9 +75,9 @@ def drift_references(
 ) -> dict[tuple[str, str], tuple[str | None, bytes | None]]:
     """``(step, variable) -> (snapshot id, reference document)`` for each drift tag whose
     reference the registry has; a warning for each one it has not."""
-    from ..queries import load_snapshot
     from ..runner.drift_check import find_reference_snapshot, reference_document
     from ..runner.spec import DriftCheckSpec
+    from ..snapshots.store import load_snapshot
 
     found: dict[tuple[str, str], tuple[str | None, bytes | None]] = {}
     for step, tag in tags:

@@ -20,17 +20,56 @@ from typing import Any
 from . import drift, guard, pipelines, runs  # noqa: F401 - register the subcommands
 from .base import COMMANDS, MlopsMagics, arguments, command, parser_for
 
-__all__ = ["COMMANDS", "MlopsMagics", "arguments", "command", "load", "parser_for", "unload"]
+__all__ = [
+    "COMMANDS",
+    "MlopsMagics",
+    "arguments",
+    "command",
+    "load",
+    "load_ipython_extension",
+    "parser_for",
+    "unload",
+    "unload_ipython_extension",
+]
+
+
+def _drift_view(report: Any) -> dict[str, Any]:
+    from ..widgets.drift import drift_report_bundle
+
+    return drift_report_bundle(report)
+
+
+# Core objects whose notebook view lives in the widgets: (module, class, view). They are
+# registered with IPython's display formatter by name, so the core never imports a
+# widget and nothing is imported until such an object is shown.
+_VIEWS = (("jupyter_mlops.drift.store", "StoredDriftReport", _drift_view),)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_mlops``: register ``%mlops`` / ``%%mlops``, the cell hooks and
+    the notebook views of core objects (a stored drift report shows as the drift view)."""
+    if getattr(ipython, "_jupyter_mlops_magics", None) is not None:
+        return
+    ipython._jupyter_mlops_magics = load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext jupyter_mlops``: remove the cell hooks and the views."""
+    loaded = getattr(ipython, "_jupyter_mlops_magics", None)
+    if loaded is not None:
+        unload(ipython, loaded)
+        ipython._jupyter_mlops_magics = None
 
 
 def load(shell: Any) -> MlopsMagics:
     """Register the magics and the cell hooks on ``shell``; put ``mlops`` in its namespace."""
-    from .. import capture
+    from ..tracking.capture.environment import warm_environment
 
-    capture.warm_environment()  # read installed versions while the user works
+    warm_environment()  # read installed versions while the user works
     magics = MlopsMagics(shell)
     shell.register_magics(magics)
     magics.session.register()
+    _register_views(shell)
     if "mlops" not in shell.user_ns:
         import jupyter_mlops
 
@@ -40,3 +79,19 @@ def load(shell: Any) -> MlopsMagics:
 
 def unload(shell: Any, magics: MlopsMagics) -> None:
     magics.session.unregister()
+    _unregister_views(shell)
+
+
+def _register_views(shell: Any) -> None:
+    formatter = shell.display_formatter.mimebundle_formatter
+    for module, name, view in _VIEWS:
+        formatter.for_type_by_name(module, name, view)
+
+
+def _unregister_views(shell: Any) -> None:
+    formatter = shell.display_formatter.mimebundle_formatter
+    for module, name, _ in _VIEWS:
+        formatter.deferred_printers.pop((module, name), None)
+        for cls in list(formatter.type_printers):
+            if (cls.__module__, cls.__qualname__) == (module, name):
+                formatter.type_printers.pop(cls)

@@ -18,9 +18,9 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from .. import tracking
 from ..errors import InvalidInputError, MlopsError
-from ..registry import Registry
+from ..registry.connection import Registry
+from ..tracking.session import default_registry
 from .session import NotebookSession
 
 
@@ -135,7 +135,7 @@ class MlopsMagics(Magics):
         return self.shell.user_ns  # type: ignore[no-any-return,unused-ignore]
 
     def registry(self, *, create: bool = False) -> Registry:
-        return tracking.default_registry(create=create)
+        return default_registry(create=create)
 
     def value_of(self, text: str, *, text_allowed: bool = False) -> Any:
         """A literal, or a (dotted) name from the user's namespace; nothing is evaluated.

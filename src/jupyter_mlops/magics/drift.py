@@ -18,7 +18,7 @@ from typing import Any
 
 from IPython.display import display
 
-from .. import tracking
+from ..tracking.session import active_run
 from .base import MlopsMagics, arguments, command
 
 
@@ -54,13 +54,13 @@ def _drift_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_drift_arguments)
 def _drift(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    from ..drift_checks import run_drift_check, split_names
+    from ..drift.checks import run_drift_check, split_names
     from ..widgets import DriftView
 
     registry = magics.registry()
     reference, reference_name = side(magics, args.reference)
     current, current_name = side(magics, args.current)
-    active = tracking.active_run()
+    active = active_run()
     run_id = active.id if active is not None and active.registry.path == registry.path else None
     stored = run_drift_check(
         registry,

@@ -18,8 +18,8 @@ from typing import Any
 
 from IPython.display import display
 
-from .. import tracking
 from ..errors import ExpressionError, GateFailedError, InvalidInputError
+from ..tracking.session import active_run
 from .base import MlopsMagics, arguments, command
 
 
@@ -69,19 +69,20 @@ def _register_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_register_arguments)
 def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    from .. import models, queries
+    from ..models.registering import register
+    from ..tracking.queries.refs import resolve_run
 
     model = _object(magics, args.variable, "fitted model")
     registry = magics.registry()
     run_id, how = None, ""
     if args.run is not None:
-        run_id = queries.resolve_run(registry, args.run)
-    elif (active := tracking.active_run()) is not None and active.registry.path == registry.path:
+        run_id = resolve_run(registry, args.run)
+    elif (active := active_run()) is not None and active.registry.path == registry.path:
         active.flush()
         run_id, how = active.id, " (the active run)"
     elif (fitted := _run_that_fitted(magics, args.variable, model)) is not None:
         run_id, how = fitted[0], f", which fitted {args.variable}"
-    version = models.register(
+    version = register(
         registry,
         model,
         args.name,
@@ -111,16 +112,16 @@ def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
 )
 @arguments(lambda p: p.add_argument("name", nargs="?", default=None))
 def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    from .. import models
+    from ..models.versions import list_models
     from ..widgets import ModelsView
 
-    display(ModelsView(models.list_models(magics.registry(), args.name)))
+    display(ModelsView(list_models(magics.registry(), args.name)))
 
 
 def rules_from_words(words: list[str]) -> list[str]:
     """Rules from the words of a magic line: each quoted word is a rule; unquoted words
     that only make sense together (``accuracy >= 0.85``) are one rule."""
-    from .. import expressions
+    from ..tracking import expressions
 
     if not words:
         return []
@@ -167,8 +168,8 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _drift_gates(magics: MlopsMagics, args: argparse.Namespace) -> list[Any]:
     """The --drift checks, each side a variable of the notebook or a name the core reads."""
-    from ..drift_checks import split_names
-    from ..drift_gate import DriftGate, split_sides
+    from ..drift.checks import split_names
+    from ..drift.gate import DriftGate, split_sides
     from .drift import side
 
     if not args.drift:
@@ -198,7 +199,7 @@ def _drift_gates(magics: MlopsMagics, args: argparse.Namespace) -> list[Any]:
 
 def _show_drift(magics: MlopsMagics, results: Any) -> None:
     """The drift view of every drift line, after the gate's table."""
-    from ..drift_reports import get_drift_report
+    from ..drift.store import get_drift_report
     from ..widgets import DriftView
 
     for result in results:
@@ -220,12 +221,12 @@ def _gate_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_gate_arguments)
 def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
-    from .. import gates
+    from ..gates import evaluation as gates
     from ..widgets import GateView
 
     registry = magics.registry()
     run = args.run
-    active = tracking.active_run()
+    active = active_run()
     if run is None and active is not None and active.registry.path == registry.path:
         active.flush()
         run = active.id
@@ -264,7 +265,7 @@ def _promote_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_promote_arguments)
 def _promote(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    from .. import gates
+    from ..gates import evaluation as gates
     from ..widgets import GateView
 
     data, data_name = _data(magics, args.data)

@@ -24,9 +24,9 @@ from typing import Any
 
 from IPython.display import display
 
-from .. import tracking
 from ..errors import InvalidInputError
 from ..runner.spec import DRIFT_STOP_RULES
+from ..tracking.session import active_run
 from .base import MlopsMagics, arguments, command
 
 
@@ -51,7 +51,7 @@ def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
     notebook = _notebook(magics, args.notebook)
     registry = _registry_or_none(magics)
     run_id: str | None = args.run or "auto"
-    active = tracking.active_run()
+    active = active_run()
     if args.run is None and active is not None and registry is not None:
         if active.registry.path == registry.path and _same_notebook(
             magics.session.notebook_path(), notebook
@@ -114,9 +114,8 @@ def _pipeline(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
             "%mlops pipeline run needs the pipeline's directory",
             hint="For example: %mlops pipeline run churn-pipeline -p lr=0.5",
         )
-    from ..runner import run_pipeline
     from ..runner.console import summary_lines
-    from ..runner.pipeline import run_failure
+    from ..runner.pipeline import run_failure, run_pipeline
 
     result = run_pipeline(
         args.directory,

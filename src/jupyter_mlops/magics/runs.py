@@ -11,9 +11,14 @@ from typing import Any
 
 from IPython.display import display
 
-from .. import queries, tracking
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
-from ..registry import Registry
+from ..registry.connection import Registry
+from ..snapshots.store import ROLES, record_snapshot
+from ..tracking.queries.comparison import compare
+from ..tracking.queries.detail import run_detail
+from ..tracking.queries.listing import list_runs
+from ..tracking.run import Run, describe_exception
+from ..tracking.session import active_run, require_active_run, start_run, use_registry
 from .base import COMMANDS, MlopsMagics, arguments, command, parser_for
 from .session import NotebookSession, guess_role, warn
 
@@ -42,7 +47,7 @@ def _help(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 @arguments(lambda p: p.add_argument("directory", nargs="?", default=None))
 def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     registry = Registry.init(Path(args.directory) if args.directory else None)
-    tracking.use_registry(registry)
+    use_registry(registry)
     count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
     print(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
@@ -50,7 +55,7 @@ def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 @command("status", "Which registry is used and which run is active")
 def _status(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     registry = magics.registry()
-    run = tracking.active_run()
+    run = active_run()
     count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
     active = f'run "{run.name}" ({run.id}) is active' if run else "no run is active"
     print(f"Registry {registry.path}: {count} run(s); {active}.")
@@ -76,9 +81,9 @@ def _tags(items: list[str]) -> dict[str, str]:
     return tags
 
 
-def _start(magics: MlopsMagics, args: argparse.Namespace) -> tracking.Run:
+def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
     session = magics.session
-    run = tracking.start_run(
+    run = start_run(
         args.name,
         experiment=args.experiment,
         tags=_tags(args.tag),
@@ -101,7 +106,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
     session = magics.session
     shell = magics.shell
     python = session.python_of(cell)
-    run: tracking.Run | None
+    run: Run | None
     try:
         run = _start(magics, args)
     except InvalidInputError:
@@ -123,7 +128,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
             status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
             try:
                 _record_cell_magic(session, run, cell, python)
-                run.end(status, error=tracking.describe_exception(exc))
+                run.end(status, error=describe_exception(exc))
             except MlopsError as failure:
                 warn(f"the {status} run {run.id} was not fully recorded: {failure.message}")
         raise
@@ -138,7 +143,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
     return value
 
 
-def _record_cell_magic(session: NotebookSession, run: tracking.Run, body: str, python: str) -> None:
+def _record_cell_magic(session: NotebookSession, run: Run, body: str, python: str) -> None:
     source = session.raw_cell if session.raw_cell.rstrip().endswith(body.rstrip()) else body
     run.record_cell(source, execution_count=session.execution_count, cell_id=session.cell_id)
     if session.capture.get(run.id, True):
@@ -164,7 +169,7 @@ def _execute(shell: Any, python: str, number: int | None) -> Any:
 @command("start", "Start a run that spans the next cells, until %mlops end")
 @arguments(_run_arguments)
 def _start_command(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    current = tracking.active_run()
+    current = active_run()
     if current is not None:
         raise InvalidInputError(
             f'Run "{current.name}" ({current.id}) is already active',
@@ -183,7 +188,7 @@ def _start_command(magics: MlopsMagics, args: argparse.Namespace, cell: str | No
     )
 )
 def _end(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    run = tracking.active_run()
+    run = active_run()
     if run is None:
         raise NoActiveRunError(
             "%mlops end: no run is active", hint="Start one with %mlops start NAME."
@@ -206,26 +211,26 @@ def _end(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Non
 )
 def _log(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     values = magics.pairs(args.values)
-    tracking.require_active_run().log(values, step=args.step)
+    require_active_run().log(values, step=args.step)
 
 
 @command("param", "Record parameters on the active run: %mlops param lr=0.1 layers=3")
 @arguments(lambda p: p.add_argument("values", nargs="+", metavar="NAME=VALUE"))
 def _param(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     values = magics.pairs(args.values, text_allowed=True)
-    tracking.require_active_run().log_params(values)
+    require_active_run().log_params(values)
 
 
 @command("tag", "Label the active run: %mlops tag team=growth")
 @arguments(lambda p: p.add_argument("values", nargs="+", metavar="KEY=VALUE"))
 def _tag(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    tracking.require_active_run().set_tags(_tags(args.values))
+    require_active_run().set_tags(_tags(args.values))
 
 
 def _snapshot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="VAR_OR_PATH")
     parser.add_argument("--name", default=None)
-    parser.add_argument("--role", default=None, choices=list(tracking.ROLES))
+    parser.add_argument("--role", default=None, choices=list(ROLES))
     parser.add_argument(
         "--materialize",
         action="store_true",
@@ -250,9 +255,9 @@ def _snapshot(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
             hint="Give a DataFrame, Series or array variable, or a file path.",
         )
     role = args.role or guess_role(args.name or target)
-    run = tracking.active_run()
+    run = active_run()
     started = time.perf_counter()
-    record = tracking.record_snapshot(
+    record = record_snapshot(
         magics.registry(),
         data,
         name=args.name or variable,
@@ -290,7 +295,7 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
 def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..widgets import RunsTableView
 
-    page = queries.list_runs(
+    page = list_runs(
         magics.registry(),
         experiment=args.experiment,
         where=args.where,
@@ -305,7 +310,7 @@ def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 def _show(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..widgets import RunView
 
-    display(RunView(queries.run_detail(magics.registry(), args.run)))
+    display(RunView(run_detail(magics.registry(), args.run)))
 
 
 @command("compare", "Compare runs: %mlops compare RUN RUN [RUN...]")
@@ -313,4 +318,4 @@ def _show(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 def _compare(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..widgets import ComparisonView
 
-    display(ComparisonView(queries.compare(magics.registry(), args.runs)))
+    display(ComparisonView(compare(magics.registry(), args.runs)))

@@ -3,7 +3,7 @@
 Before a cell runs, the data it is about to read is snapshotted; after it runs, its
 source, literal parameters and fitted estimators are recorded and the run's buffer is
 written. The core learns the notebook and cell of API-started runs through
-:func:`jupyter_mlops.tracking.set_context_provider`.
+:func:`jupyter_mlops.tracking.session.set_context_provider`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,17 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .. import capture, tracking
 from ..errors import InvalidInputError, MlopsError, RecordingError
+from ..tracking.capture.cells import (
+    data_inputs,
+    estimator_params,
+    literal_assignments,
+    names_mentioned,
+    names_read_first,
+    parse_cell,
+)
+from ..tracking.run import Run, describe_exception
+from ..tracking.session import active_run, set_context_provider
 
 # Automatic snapshots skip objects larger than this (take them with --snapshot VAR).
 AUTO_SNAPSHOT_MAX_BYTES = 1 << 30
@@ -72,7 +81,7 @@ class NotebookSession:
         return None
 
     def run_context(self) -> dict[str, Any]:
-        """What tracking.start_run learns about the notebook when called from a cell."""
+        """What start_run learns about the notebook when called from a cell."""
         return {
             "notebook_path": self.notebook_path(),
             "cell_id": self.cell_id,
@@ -85,7 +94,7 @@ class NotebookSession:
         events = self.shell.events
         events.register("pre_run_cell", self.pre_run_cell)
         events.register("post_run_cell", self.post_run_cell)
-        tracking.set_context_provider(self.run_context)
+        set_context_provider(self.run_context)
 
     def unregister(self) -> None:
         events = self.shell.events
@@ -97,7 +106,7 @@ class NotebookSession:
                 events.unregister(name, callback)
             except ValueError:
                 pass
-        tracking.set_context_provider(None)
+        set_context_provider(None)
 
     def _is_cell_magic(self, source: str) -> bool:
         return source.lstrip().startswith("%%mlops")
@@ -105,13 +114,13 @@ class NotebookSession:
     def pre_run_cell(self, info: Any) -> None:
         self.cell_id = getattr(info, "cell_id", None)
         self.raw_cell = getattr(info, "raw_cell", "") or ""
-        run = tracking.active_run()
+        run = active_run()
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
         self.snapshot_inputs(run, self.python_of(self.raw_cell), explicit=())
 
     def post_run_cell(self, result: Any) -> None:
-        run = tracking.active_run()
+        run = active_run()
         if run is None or self._is_cell_magic(self.raw_cell):
             return
         info = getattr(result, "info", None)
@@ -127,7 +136,7 @@ class NotebookSession:
         try:
             if error is not None and run.status == "running":
                 status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"
-                run.end(status, error=tracking.describe_exception(error))
+                run.end(status, error=describe_exception(error))
                 warn(f'run "{run.name}" ({run.id}) marked {status}; %mlops start begins a new one.')
             elif run.status == "running":
                 run.flush()
@@ -143,12 +152,12 @@ class NotebookSession:
         except Exception:
             return source
 
-    def snapshot_inputs(self, run: tracking.Run, python: str, explicit: tuple[str, ...]) -> None:
+    def snapshot_inputs(self, run: Run, python: str, explicit: tuple[str, ...]) -> None:
         """Snapshot the data the code reads before assigning it, and the ``explicit`` names."""
         names = set(explicit)
         if self.capture.get(run.id, True):
-            names |= capture.names_read_first(python)
-        for name, value in capture.data_inputs(self.user_ns, names).items():
+            names |= names_read_first(python)
+        for name, value in data_inputs(self.user_ns, names).items():
             size = _nbytes(value)
             if name not in explicit and size > AUTO_SNAPSHOT_MAX_BYTES:
                 warn(
@@ -167,16 +176,16 @@ class NotebookSession:
                 hint="Define the variable before the run, or drop --snapshot.",
             )
 
-    def capture_after(self, run: tracking.Run, python: str) -> None:
+    def capture_after(self, run: Run, python: str) -> None:
         """Record literal parameters and fitted estimators' parameters of the code that ran."""
         try:
-            tree = capture.parse_cell(python)
+            tree = parse_cell(python)
             if tree is None:
                 return
-            literals = capture.literal_assignments(tree)
+            literals = literal_assignments(tree)
             if literals:
                 run.record_params(literals, source="literal")
-            estimators = capture.estimator_params(self.user_ns, capture.names_mentioned(tree))
+            estimators = estimator_params(self.user_ns, names_mentioned(tree))
             if estimators:
                 run.record_params(estimators, source="estimator")
         except MlopsError as exc:

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..artifacts import ArtifactStore, sha256_file
+from ..registry.artifacts import ArtifactStore, sha256_file
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..registry.connection import Registry
 
 
 @dataclass(frozen=True)

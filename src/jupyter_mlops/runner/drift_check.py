@@ -1,7 +1,7 @@
 """A pipeline's ``drift:VAR`` checks: the current data against its reference profile.
 
 Right after the cell tagged ``drift:VAR`` runs, the step compares ``VAR`` with the
-profile of its reference snapshot using :func:`jupyter_mlops.drift.drift_report`. The
+profile of its reference snapshot using :func:`jupyter_mlops.drift.deciding.drift_report`. The
 reference is, in this order:
 
 1. the profile written into the pipeline directory at export time
@@ -29,9 +29,9 @@ from ..errors import InvalidInputError, MlopsError, NotFoundError, PipelineError
 from .spec import DRIFT_STOP_RULES, DriftCheckSpec
 
 if TYPE_CHECKING:
-    from ..drift import DriftReport
-    from ..profiles import DataProfile
-    from ..registry import Registry
+    from ..drift.report import DriftReport
+    from ..registry.connection import Registry
+    from ..snapshots.profiles import DataProfile
     from .step_api import StepContext
 
 logger = logging.getLogger(__name__)
@@ -97,11 +97,11 @@ def find_reference_snapshot(
     registry: Registry, check: DriftCheckSpec, exported_from_run_id: str | None
 ) -> str | None:
     """The id of the snapshot ``check`` compares with, in ``registry``, or None."""
-    from .. import queries
+    from ..snapshots.store import resolve_snapshot
 
     if check.reference:
         try:
-            return queries.resolve_snapshot(registry, check.reference)
+            return resolve_snapshot(registry, check.reference)
         except NotFoundError:
             return None
     if not exported_from_run_id:
@@ -120,7 +120,7 @@ def load_reference(
     context: StepContext, check: DriftCheckSpec, exported_from_run_id: str | None
 ) -> Reference:
     """The reference profile of ``check`` (see the module docstring for the order)."""
-    from ..profiles import DataProfile
+    from ..snapshots.profiles import DataProfile
 
     if check.reference_file:
         path = context.pipeline_dir / check.reference_file
@@ -138,11 +138,11 @@ def load_reference(
                 "pipeline directory",
             )
     if context.registry is not None:
-        from .. import queries
+        from ..snapshots.store import load_snapshot
 
         snapshot_id = find_reference_snapshot(context.registry, check, exported_from_run_id)
         if snapshot_id is not None:
-            snapshot = queries.load_snapshot(context.registry, snapshot_id)
+            snapshot = load_snapshot(context.registry, snapshot_id)
             return Reference(snapshot.profile, snapshot_id, snapshot.name, "registry")
     wanted = (
         f'the snapshot "{check.reference}"'
@@ -163,7 +163,7 @@ def run_drift_check(context: StepContext, check: DriftCheckSpec, value: Any) -> 
     """Compare ``value`` with the reference of ``check``, store the report, decide."""
     import pandas as pd
 
-    from ..drift import drift_report
+    from ..drift.deciding import drift_report
 
     if isinstance(value, pd.Series):
         value = value.to_frame()
@@ -209,7 +209,7 @@ def store_drift_report(
         target = Path.cwd() / f"drift-{check.step}-{check.variable}.json"
         target.write_text(json.dumps(document, allow_nan=False), encoding="utf-8")
         return str(target)
-    from ..drift_reports import record_drift_report
+    from ..drift.store import record_drift_report
 
     registry, run = context.registry, context.run
     snapshot_id = reference.snapshot_id

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..registry.connection import Registry
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..registry.connection import Registry
 
 REL_TOLERANCE = 1e-6
 ABS_TOLERANCE = 1e-9
@@ -178,7 +178,7 @@ def _last_metrics(registry: Registry, run_id: str) -> dict[str, float | None]:
 def _differing_params(
     registry: Registry, pipeline_run_id: str, reference_run_id: str
 ) -> tuple[tuple[str, Any, Any], ...]:
-    from ..tracking import decode_param
+    from ..tracking.values import decode_param
 
     def params(run_id: str, source: str | None) -> dict[str, Any]:
         sql = "SELECT key, value, type FROM params WHERE run_id = ?"

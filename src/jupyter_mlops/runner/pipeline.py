@@ -36,15 +36,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..artifacts import ArtifactStore, sha256_file
 from ..errors import InvalidInputError, NotFoundError, PipelineError
+from ..registry.artifacts import ArtifactStore, sha256_file
 from .cache import CachedStep, RegistryStepCacheIndex, StepCacheIndex, is_current, step_key
 from .params import parse_parameters
 from .spec import DRIFT_STOP_RULES, SPEC_FILENAME, PipelineSpec, StepSpec
 from .step import EXIT_DRIFT_STOPPED, EXIT_GATE_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..registry.connection import Registry
     from .parity import ParityReport
     from .records import PipelineRecorder
 
@@ -211,7 +211,8 @@ def open_pipeline_registry(registry: str | Path | Registry | None, workdir: Path
     """The registry a pipeline run records into: the one given (a Registry, a file or a
     directory), else ``MLOPS_REGISTRY`` or the nearest ``.mlops/registry.db`` from
     ``workdir`` up, else a new ``.mlops/registry.db`` in ``workdir``."""
-    from ..registry import Registry, locate
+    from ..registry.connection import Registry
+    from ..registry.location import locate
 
     if isinstance(registry, Registry):
         return registry

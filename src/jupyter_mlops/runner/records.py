@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MlopsError
 
 if TYPE_CHECKING:
-    from ..registry import Registry
-    from ..tracking import Run
+    from ..registry.connection import Registry
+    from ..tracking.run import Run
     from .spec import PipelineSpec
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class PipelineRecorder:
         experiment: str | None = None,
     ) -> PipelineRecorder:
         """Register the pipeline, start its run (kind ``pipeline``), list its steps."""
-        from .. import tracking
+        from ..tracking.session import start_run
 
         now = time.time()
         spec_sha = hashlib.sha256(spec_text.encode("utf-8")).hexdigest()
@@ -133,7 +133,7 @@ class PipelineRecorder:
         }
         if spec.source.exported_from_run_id:
             tags["pipeline.exported_from_run_id"] = spec.source.exported_from_run_id
-        run = tracking.start_run(
+        run = start_run(
             spec.name,
             experiment=experiment or default_experiment(spec),
             tags=tags,

@@ -24,8 +24,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import ArtifactStore
 from ..errors import InvalidInputError
+from ..registry.artifacts import ArtifactStore
 
 FORMATS = ("json", "parquet", "joblib")
 logger = logging.getLogger(__name__)

@@ -78,7 +78,7 @@ class FileAccess:
 def file_digests(paths: list[str], workdir: Path) -> dict[str, str]:
     """sha256 of each existing regular file, keyed by a path relative to ``workdir``
     when the file lies under it."""
-    from ..artifacts import sha256_file
+    from ..registry.artifacts import sha256_file
 
     digests: dict[str, str] = {}
     for path in paths:
@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
     """Run the step described by ``request``; fill ``result``; return the exit code."""
-    from ..artifacts import ArtifactStore
     from ..errors import GateFailedError, MlopsError
+    from ..registry.artifacts import ArtifactStore
     from . import step_api
     from .serialization import load_value, save_value
 
@@ -203,11 +203,11 @@ def _start_step_run(context: Any, request: dict[str, Any], pipeline_dir: Path) -
     registry_path = request.get("registry_path")
     if not registry_path:
         return
-    from .. import tracking
-    from ..registry import Registry
+    from ..registry.connection import Registry
+    from ..tracking.session import start_run, use_registry
 
     registry = Registry.open(Path(registry_path), create=True)
-    tracking.use_registry(registry)
+    use_registry(registry)
     context.registry = registry
     tags = {
         "pipeline": context.pipeline,
@@ -216,7 +216,7 @@ def _start_step_run(context: Any, request: dict[str, Any], pipeline_dir: Path) -
     }
     if context.pipeline_run_id:
         tags["pipeline.run_id"] = context.pipeline_run_id
-    run = tracking.start_run(
+    run = start_run(
         f"{context.pipeline}.{context.step}",
         experiment=request.get("experiment"),
         tags=tags,
@@ -243,7 +243,7 @@ def _end_step_run(context: Any, result: dict[str, Any], error: BaseException | N
         result["logged_params"] = context.logged_params
         return
     result["run_id"] = run.id
-    from ..tracking import describe_exception
+    from ..tracking.run import describe_exception
     from .records import link_artifact
 
     try:

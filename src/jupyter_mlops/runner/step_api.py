@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import GateFailedError, InvalidInputError, MlopsError, PipelineError
 
 if TYPE_CHECKING:
-    from ..gates import GateEvaluation
-    from ..registry import Registry
-    from ..tracking import Run
+    from ..gates.evaluation import GateEvaluation
+    from ..registry.connection import Registry
+    from ..tracking.run import Run
     from .spec import DriftCheckSpec
 
 logger = logging.getLogger(__name__)
@@ -202,13 +202,14 @@ def check(
     if context.registry is None:
         _detached_check(context, rules, values, raise_on_failure)
         return None
-    from .. import gates, queries
+    from ..gates import evaluation as gates
+    from ..tracking.queries.refs import resolve_run
 
     registry = context.registry
     own: dict[str, Any] = {}
     subject = None
     if run is not None:
-        subject = queries.resolve_run(registry, getattr(run, "id", run))
+        subject = resolve_run(registry, getattr(run, "id", run))
     elif context.pipeline_run_id is not None:
         subject = context.pipeline_run_id
         own = _own_metrics(context)
@@ -250,7 +251,7 @@ def gate_condition(
     evaluation_id = None
     outcome = _describe_condition(description, values or {})
     if context.registry is not None:
-        from ..gate_records import GateResult, store_evaluation
+        from ..gates.records import GateResult, store_evaluation
 
         result = GateResult(
             rule=description,
@@ -382,8 +383,8 @@ def _detached_check(
     raise_on_failure: bool,
 ) -> None:
     """Rules against what the step collected and the pipeline's parameters, unstored."""
-    from .. import expressions as ex
-    from ..rules import Operand, evaluate
+    from ..gates.rules import Operand, evaluate
+    from ..tracking import expressions as ex
 
     known: dict[str, Any] = {f"params.{k}": v for k, v in context.params.items()}
     known.update({k: v for k, v in context.params.items()})
@@ -415,8 +416,8 @@ def _detached_check(
 
 def _describe_condition(text: str, values: Mapping[str, Any]) -> tuple[Any, str] | None:
     """(actual, expected) of a Python condition the rule language can also read, else None."""
-    from .. import expressions as ex
-    from ..rules import Operand, evaluate
+    from ..gates.rules import Operand, evaluate
+    from ..tracking import expressions as ex
 
     plain = _plain_values(values)
     try:
@@ -438,7 +439,7 @@ def _plain_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _number(key: str, value: Any) -> float:
-    from ..tracking import metric_value
+    from ..tracking.values import metric_value
 
     return metric_value(key, value)
 

@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import queries
 from ..errors import InvalidInputError, NotFoundError
-from ..registry import Registry
+from ..registry.connection import Registry
+from ..tracking.queries.detail import run_detail
+from ..tracking.queries.listing import experiments, list_runs
+from ..tracking.queries.records import RunRow
 
 if TYPE_CHECKING:
-    from ..gates import GateEvaluation
-    from ..listings import SnapshotSummary
-    from ..models import ModelVersion, RegisteredModel
+    from ..gates.evaluation import GateEvaluation
+    from ..models.versions import ModelVersion, RegisteredModel
+    from ..snapshots.store import SnapshotSummary
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -124,7 +126,7 @@ def experiments_payload(registry: Registry) -> dict[str, Any]:
                 "runs": int(row["runs"]),
                 "last_started_at": json_safe(row["last_started_at"]),
             }
-            for row in queries.experiments(registry)
+            for row in experiments(registry)
         ]
     }
 
@@ -135,7 +137,7 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
     ``columns`` lists the parameter and metric keys of the page's runs, the most
     common first (then by name): the panel shows the first few as table columns.
     """
-    page = queries.list_runs(
+    page = list_runs(
         registry,
         experiment=request.experiment,
         where=request.where,
@@ -166,7 +168,7 @@ def _by_frequency(mappings: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted(counts, key=lambda key: (-counts[key], key))
 
 
-def _run_summary(run: queries.RunRow, notebook_lab_path: str | None) -> dict[str, Any]:
+def _run_summary(run: RunRow, notebook_lab_path: str | None) -> dict[str, Any]:
     return {
         "id": run.id,
         "name": run.name,
@@ -213,7 +215,7 @@ def _normalized(path: Path) -> str:
 
 def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, Any]:
     """``GET runs/ID``: everything recorded about one run, and what links to it."""
-    detail = queries.run_detail(registry, ref)
+    detail = run_detail(registry, ref)
     run = detail.run
     payload: dict[str, Any] = {
         "run": {
@@ -271,8 +273,8 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
         "gates": [],
     }
     if registry.has_table("model_versions"):
-        from ..gates import evaluations
-        from ..listings import versions_of_run
+        from ..gates.evaluation import evaluations
+        from ..models.versions import versions_of_run
 
         payload["models"] = [
             {"model": v.model, "version": v.version, "aliases": list(v.aliases)}
@@ -300,7 +302,7 @@ def thinned(points: tuple[tuple[int, float | None], ...]) -> list[list[Any]]:
 
 def snapshots_payload(registry: Registry, *, limit: int, offset: int = 0) -> dict[str, Any]:
     """``GET snapshots``: the data snapshots, newest first, with how many runs used each."""
-    from ..listings import list_snapshots
+    from ..snapshots.store import list_snapshots
 
     page = list_snapshots(registry, limit=limit, offset=offset)
     return {
@@ -335,8 +337,8 @@ def models_payload(registry: Registry) -> dict[str, Any]:
         "No models recorded yet",
         "Register a fitted model from a notebook: %mlops register MODEL --name NAME.",
     )
-    from ..listings import latest_gate_verdicts
-    from ..models import list_models
+    from ..gates.verdicts import latest_gate_verdicts
+    from ..models.versions import list_models
 
     models = list_models(registry)
     verdicts = latest_gate_verdicts(registry, (v for m in models for v in m.versions))
@@ -379,7 +381,7 @@ def gates_payload(
         "No gate evaluations recorded yet",
         'Evaluate gates from a notebook: %mlops gate "accuracy >= 0.85".',
     )
-    from ..gates import evaluations
+    from ..gates.evaluation import evaluations
 
     found = evaluations(registry, run=run, model=model, limit=limit)
     return {"evaluations": [_evaluation(e) for e in found]}
@@ -428,7 +430,7 @@ def drift_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
         "Reports appear here when a notebook or a pipeline checks data against a"
         " reference snapshot.",
     )
-    from ..drift_reports import drift_reports
+    from ..drift.store import drift_reports
 
     records = drift_reports(registry, limit=limit)
     columns: dict[str, list[dict[str, Any]]] = {record.id: [] for record in records}

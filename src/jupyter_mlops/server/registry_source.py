@@ -1,6 +1,6 @@
 """The registry a Jupyter server shows, opened once and kept open across requests.
 
-Where it is follows :func:`jupyter_mlops.registry.locate` from the server's root folder:
+Where it is follows :func:`jupyter_mlops.registry.location.locate` from the server's root folder:
 ``$MLOPS_REGISTRY`` (a relative value is taken from the root folder, where the kernels of
 top-level notebooks start), else the nearest ``.mlops/registry.db`` from the root folder
 upwards. The file is looked up again on every request (a few ``stat`` calls), so a
@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RegistryError, RegistryNotFoundError
-from ..registry import ENV_VAR, Registry, locate
-from ..registry import _file_for as file_named_by  # the same rule as locate() for the variable
+from ..registry.connection import Registry
+from ..registry.location import ENV_VAR, locate
+from ..registry.location import registry_file_for as file_named_by
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def locate_registry(root_dir: Path) -> Path | None:
     """The registry file the server shows, or None when there is none to find.
 
     ``$MLOPS_REGISTRY`` wins (a ``.db`` file or a folder holding one, as for
-    :func:`~jupyter_mlops.registry.locate`; relative to ``root_dir`` when relative),
+    :func:`~jupyter_mlops.registry.location.locate`; relative to ``root_dir`` when relative),
     and is returned even when the file does not exist yet, so the panel can say where
     it looked. Otherwise the nearest ``.mlops/registry.db`` from ``root_dir`` upwards.
 

@@ -27,11 +27,12 @@ from typing import Any
 import tornado.web
 from jupyter_server.utils import url_path_join
 
-from jupyter_mlops._version import __version__
 from jupyter_mlops.server import payloads
 from jupyter_mlops.server.export_route import ExportHandler
 from jupyter_mlops.server.handlers import API_PREFIX, SOURCE_SETTING, MlopsAPIHandler
 from jupyter_mlops.server.registry_source import RegistrySource
+
+from .._version import __version__
 
 MAX_LIST_LIMIT = 1000
 

@@ -15,14 +15,15 @@ from __future__ import annotations
 import datetime as _dt
 import html
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 
-from ..drift import ColumnDrift, DriftReport
-from ..drift_reports import DriftReportRecord, StoredDriftReport
+from ..drift.report import ColumnDrift, DriftReport
+from ..drift.store import DriftReportRecord, StoredDriftReport
 from ..errors import InvalidInputError
-from ..svg import bar_chart, histogram
 from .base import TABLE_STYLE, View, table, text, when
+from .charts import bar_chart, histogram
 
 MAX_CHARTS = 60
 """Charts drawn per report, most severe columns first; the stored report keeps every column."""
@@ -253,3 +254,14 @@ class DriftView(View):
 
     def static_html(self) -> str:
         return drift_html(self.report, self.record)
+
+
+def drift_report_bundle(report: StoredDriftReport) -> dict[str, Any]:
+    """A stored report's display bundle: the drift view, and its ``repr`` as plain text.
+
+    The extension registers it with IPython's display formatter, so that a report a
+    cell returns shows as the drift view without the core importing a widget.
+    """
+    bundle = DriftView(report)._repr_mimebundle_()
+    bundle["text/plain"] = repr(report)
+    return bundle

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import ipywidgets as widgets
 
-from ..gates import GateEvaluation, GateResult
-from ..models import ModelVersion, RegisteredModel
+from ..gates.evaluation import GateEvaluation, GateResult
+from ..models.versions import ModelVersion, RegisteredModel
 from .base import TABLE_STYLE, View, table, text, when
 
 GUARD_STYLE = (

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..step_graph import STATE_STYLE, StepBox, step_graph_svg
 from .base import TABLE_STYLE, View, duration, table, text, when
+from .step_graph import STATE_STYLE, StepBox, step_graph_svg
 
 if TYPE_CHECKING:
     from ..export.api import ExportResult

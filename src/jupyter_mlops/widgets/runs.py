@@ -9,9 +9,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..queries import Comparison, RunDetail, RunRow, RunsPage
-from ..svg import line_chart
+from ..tracking.queries.records import Comparison, RunDetail, RunRow, RunsPage
 from .base import TABLE_STYLE, View, duration, table, text, when
+from .charts import line_chart
 
 _FIXED_COLUMNS = ("status", "name", "id", "experiment", "started", "duration")
 

@@ -1,0 +1,357 @@
+"""The public functions of ``jupyter_mlops``, on the registry and run of this session.
+
+Each one finds the registry the way :func:`~jupyter_mlops.tracking.session.default_registry`
+does (or uses the active run's) and calls the core function that does the work; the
+package root re-exports them, so they are what ``mlops.<name>`` means::
+
+    import jupyter_mlops as mlops
+
+    mlops.runs(where="accuracy > 0.9")          # a DataFrame, one row per run
+    mlops.check(["accuracy >= 0.85"])           # raises GateFailedError when a rule fails
+
+Every import is inside the function that needs it: ``import jupyter_mlops`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .drift.store import StoredDriftReport
+    from .gates.evaluation import GateEvaluation, Promotion
+    from .models.versions import ModelVersion
+    from .registry.connection import Registry
+    from .snapshots.store import SnapshotRecord
+    from .tracking.queries.records import Comparison, RunDetail
+    from .tracking.run import Run
+
+
+def init(directory: str | Path | None = None) -> Registry:
+    """Create (or open) ``.mlops/registry.db`` in ``directory`` and record into it."""
+    from .registry.connection import Registry
+    from .tracking.session import use_registry
+
+    registry = Registry.init(directory)
+    use_registry(registry)
+    return registry
+
+
+def runs(
+    *,
+    experiment: str | None = None,
+    where: str | None = None,
+    sort: str | list[str] | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Runs as a DataFrame, one row per run with ``params.*`` and ``metrics.*`` columns.
+
+    mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
+    """
+    from .tracking.queries.listing import runs_frame
+    from .tracking.session import default_registry
+
+    return runs_frame(
+        default_registry(), experiment=experiment, where=where, sort=sort, limit=limit
+    )
+
+
+def metrics(run: str = "last", key: str | None = None) -> pd.DataFrame:
+    """Every point a run logged (``key``, ``step``, ``value``, ``timestamp``)."""
+    from .tracking.queries.detail import metrics_frame
+    from .tracking.session import default_registry
+
+    return metrics_frame(default_registry(), run, key)
+
+
+def get_run(run: str = "last") -> RunDetail:
+    """Everything recorded about one run (by id, id prefix, name, or ``"last"``)."""
+    from .tracking.queries.detail import run_detail
+    from .tracking.session import default_registry
+
+    return run_detail(default_registry(), run)
+
+
+def compare(*runs: str) -> Comparison:
+    """Two or more runs side by side: which parameters differ, their metrics and curves."""
+    from .tracking.queries.comparison import compare as compare_runs
+    from .tracking.session import default_registry
+
+    return compare_runs(default_registry(), list(runs))
+
+
+def snapshot(
+    data: Any,
+    *,
+    name: str | None = None,
+    role: str = "input",
+    materialize: bool = False,
+    index: str = "auto",
+) -> SnapshotRecord:
+    """Fingerprint and profile ``data`` (a DataFrame, Series, array or CSV/parquet path).
+
+    Linked to the active run with ``role`` when there is one; ``materialize=True``
+    stores the data itself as parquet so the run can be reproduced.
+    """
+    from .snapshots.store import record_snapshot
+    from .tracking.session import active_run, default_registry
+
+    run = active_run()
+    registry = run.registry if run is not None else default_registry()
+    return record_snapshot(
+        registry,
+        data,
+        name=name,
+        role=role,
+        run_id=run.id if run else None,
+        materialize=materialize,
+        index=index,
+    )
+
+
+def register_model(
+    model: Any,
+    name: str,
+    *,
+    run: str | Run | None = None,
+    snapshot: Any = None,
+    signature: Any = None,
+    description: str | None = None,
+    alias: str | None = None,
+) -> ModelVersion:
+    """Store a fitted model as the next version of ``name`` (1, 2, 3...).
+
+    It is linked to ``run`` (a run, its id or name) or else to the active run, so gates
+    can read its metrics; to its training snapshot (``snapshot``, else the run's snapshot
+    with role ``train`` when there is exactly one); and gets an input signature from that
+    snapshot's schema or from the fitted estimator. ``alias`` points an alias at it.
+
+        version = mlops.register_model(model, "churn", alias="challenger")
+        version.ref                 # 'churn@3'
+    """
+    from .models.registering import register
+    from .tracking.queries.refs import resolve_run
+
+    registry, run_id = _registry_and_run(run)
+    if isinstance(run, str):
+        run_id = resolve_run(registry, run)
+    return register(
+        registry,
+        model,
+        name,
+        run_id=run_id,
+        snapshot=snapshot,
+        signature=signature,
+        description=description,
+        alias=alias,
+    )
+
+
+def load_model(ref: str) -> Any:
+    """The model ``ref`` names: ``"churn@champion"`` (an alias), ``"churn@3"`` (a version),
+    ``"churn"`` (the latest version). Its file is checked against its sha256 first.
+
+        model = mlops.load_model("churn@champion")
+    """
+    from .models.versions import load
+    from .tracking.session import default_registry
+
+    return load(default_registry(), ref)
+
+
+def registered_models(name: str | None = None) -> pd.DataFrame:
+    """Registered model versions as a DataFrame: aliases, run, flavor and ``metrics.*``.
+
+    mlops.registered_models("churn")
+    """
+    from .models.versions import versions_frame
+    from .tracking.session import default_registry
+
+    return versions_frame(default_registry(), name)
+
+
+def check(
+    rules: str | list[str] | tuple[str, ...] = (),
+    *,
+    run: str | Run | None = None,
+    model: str | None = None,
+    values: dict[str, Any] | None = None,
+    data: Any = None,
+    expect: Any = (),
+    drift: Any = None,
+    raise_on_failure: bool = True,
+) -> GateEvaluation:
+    """Evaluate gate rules, data expectations and drift checks; store and return the evaluation.
+
+    Rules read the metrics (and ``params.x``) of ``run``: by default the active run, else
+    the most recent one. ``values`` supplies names the run does not have; ``model``
+    says whose aliases ``champion.f1`` means. ``data`` (a DataFrame, or a stored
+    snapshot's name) is checked against ``expect``. ``drift`` adds drift checks: a
+    ``(reference, current)`` pair, a :class:`DriftGate` (critical columns, ``fail_on=
+    "review"``), a report from :func:`check_drift`, or a list of those; a line fails on
+    retrain (or review) and on any change in a critical column. A failure raises
+    :class:`~jupyter_mlops.errors.GateFailedError` (its ``results`` list every line), so
+    the rest of a script or pipeline does not run; ``raise_on_failure=False`` returns the
+    failed evaluation instead.
+
+        mlops.check(["accuracy >= 0.85", "f1 > champion.f1 - 0.01"], model="churn")
+        mlops.check(data=df, expect=[mlops.expect.not_null("age"), 'between("age", 0, 120)'])
+        mlops.check(drift=mlops.DriftGate("train", todays_df, critical=["amount"]))
+    """
+    from .gates import evaluation
+
+    registry, run_id = _registry_and_run(run)
+    return evaluation.check(
+        registry,
+        rules,
+        run=run if isinstance(run, str) else run_id,
+        model=model,
+        values=values,
+        data=data,
+        expect=expect,
+        drift=drift,
+        raise_on_failure=raise_on_failure,
+        find_run=lambda: evaluation.latest_run(registry),
+    )
+
+
+def promote(
+    ref: str,
+    *,
+    alias: str,
+    gates: str | list[str] | tuple[str, ...] = (),
+    values: dict[str, Any] | None = None,
+    data: Any = None,
+    expect: Any = (),
+    drift: Any = None,
+) -> Promotion:
+    """Point ``alias`` at the version ``ref`` names when every gate passes.
+
+    Rules read the metrics of that version's run; ``champion.f1`` is the metric of the
+    run of the version ``champion`` points at now (with no champion yet, comparisons
+    with it pass, marked "no champion yet"). ``drift`` adds drift checks as in
+    :func:`check`, their reports linked to the version. A failed gate raises
+    :class:`~jupyter_mlops.errors.GateFailedError` and leaves the alias where it was.
+
+        mlops.promote("churn@4", alias="champion", gates=["accuracy >= 0.85",
+                      "f1 >= champion.f1 - 0.01"], drift=("churn@4", todays_df))
+    """
+    from .gates.evaluation import promote as promote_version
+    from .tracking.session import default_registry
+
+    return promote_version(
+        default_registry(),
+        ref,
+        alias,
+        gates=gates,
+        values=values,
+        data=data,
+        expect=expect,
+        drift=drift,
+    )
+
+
+def check_drift(
+    reference: Any,
+    current: Any,
+    *,
+    columns: str | list[str] | tuple[str, ...] | None = None,
+    alpha: float = 0.05,
+    critical: str | list[str] | tuple[str, ...] = (),
+    name: str | None = None,
+    model: str | None = None,
+    run: str | Run | None = None,
+    reference_name: str | None = None,
+    current_name: str | None = None,
+    effect_threshold: float = 0.1,
+    correction: str = "bh",
+    retrain_alpha: float = 0.01,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> StoredDriftReport:
+    """Check ``current`` data for drift against ``reference``; store and return the report.
+
+    ``reference`` is a DataFrame, a stored snapshot (name, id or record: its profile is
+    used), a model version (``"churn@champion"``: its training snapshot) or a CSV/parquet
+    file; ``current`` a DataFrame, a file, or a snapshot stored with its data. Each column
+    is tested and decided monitor / review / retrain (see ``docs/drift.md``); the report's
+    decision is the worst. ``critical`` columns fail the report's gate on any change.
+    Sides longer than ``max_rows`` (default a million) are subsampled with ``seed``. The report is linked to ``run`` (default: the active run) and to the model version
+    ``model`` names. In a notebook the result shows as the drift view.
+
+        report = mlops.check_drift("train", todays_df, critical=["amount"], model="churn@3")
+        report.decision                      # 'monitor' | 'review' | 'retrain'
+        report.to_frame()                    # one row per column
+    """
+    from .drift.checks import run_drift_check, split_names
+    from .drift.deciding import MAX_ROWS
+    from .tracking.queries.refs import resolve_run
+
+    registry, run_id = _registry_and_run(run)
+    if isinstance(run, str):
+        run_id = resolve_run(registry, run)
+    return run_drift_check(
+        registry,
+        reference,
+        current,
+        reference_name=reference_name,
+        current_name=current_name,
+        columns=split_names(columns),
+        alpha=alpha,
+        critical=split_names(critical) or (),
+        effect_threshold=effect_threshold,
+        correction=correction,
+        retrain_alpha=retrain_alpha,
+        max_rows=MAX_ROWS if max_rows is None else max_rows,
+        seed=seed,
+        name=name,
+        run_id=run_id,
+        model=model,
+        origin="python",
+    )
+
+
+def drift_history(
+    *,
+    reference: str | None = None,
+    model: str | None = None,
+    run: str | None = None,
+    decision: str | None = None,
+    limit: int = 50,
+) -> pd.DataFrame:
+    """Stored drift reports as a DataFrame, newest first: decision, flagged columns, links.
+
+    mlops.drift_history(reference="train", decision="retrain")
+    """
+    from .drift.store import drift_reports_frame
+    from .tracking.session import default_registry
+
+    return drift_reports_frame(
+        default_registry(),
+        run=run,
+        model=model,
+        reference=reference,
+        decision=decision,
+        limit=limit,
+    )
+
+
+def _registry_and_run(run: Any) -> tuple[Registry, str | None]:
+    """The registry to use and the id of the run meant: ``run`` when it is a Run, else
+    the active run when none is named. A running run's buffer is written first, so its
+    latest metrics are what gates read."""
+    from .tracking.run import Run
+    from .tracking.session import active_run, default_registry
+
+    if run is None:
+        run = active_run()
+        if run is not None and run.registry.path != default_registry().path:
+            run = None
+    if isinstance(run, Run):
+        if run.status == "running":
+            run.flush()
+        return run.registry, run.id
+    return default_registry(), None

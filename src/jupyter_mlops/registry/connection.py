@@ -1,0 +1,279 @@
+"""An open registry: the SQLite connection, its transactions and its errors."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RegistryCorruptError, RegistryError, RegistryNotFoundError
+from .artifacts import ArtifactStore
+from .liveness import mark_crashed_runs
+from .location import DIRECTORY_NAME, ENV_VAR, FILE_NAME, locate, registry_file_for
+from .migrations import migrate
+from .sqlite_errors import translate_error
+
+if TYPE_CHECKING:
+    import logging
+
+    import sqlite_utils
+
+
+def _logger() -> logging.Logger:
+    """The module's logger, imported on first use: opening a registry stays cheap."""
+    import logging
+
+    return logging.getLogger(__name__)
+
+
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class Registry:
+    """An open registry. Use :meth:`open` or :meth:`init`, and :meth:`close` when done.
+
+    ``conn`` is a plain :mod:`sqlite3` connection in autocommit mode; writes go through
+    :meth:`transaction`. ``db`` wraps the same connection in a ``sqlite_utils.Database``
+    for table introspection and ad-hoc queries.
+    """
+
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+    ) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.directory = path.parent
+        self.conn = conn
+        self.artifacts = ArtifactStore(self.directory / "artifacts")
+        self._db: sqlite_utils.Database | None = None
+        self._in_transaction = False
+        # Ids that cannot change while this file is open (an experiment's, an environment's),
+        # kept per opened registry so that a new file at the same path starts afresh.
+        self.memo: dict[tuple[str, str], int] = {}
+
+    # -- opening -----------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        create: bool = False,
+        start: Path | None = None,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    ) -> Registry:
+        """Open the registry at ``path``, or the one :func:`locate` finds.
+
+        A registry named by ``MLOPS_REGISTRY`` or by an explicit ``path`` with
+        ``create=True`` is created when missing; otherwise a missing registry raises
+        :class:`RegistryNotFoundError`. Opening marks runs whose process has died as
+        crashed. A write waits up to ``busy_timeout`` seconds for another process's.
+        """
+        if path is not None:
+            target = registry_file_for(Path(path).expanduser())
+        else:
+            found = locate(start)
+            if found is None:
+                raise RegistryNotFoundError(
+                    f"No registry found in {(start or Path.cwd()).resolve()} or its parents",
+                    hint="Create one with %mlops init (or `jupyter mlops init`), "
+                    f"or point {ENV_VAR} at one.",
+                )
+            target = found
+            create = create or bool(os.environ.get(ENV_VAR))
+        if not target.exists() and not create:
+            raise RegistryNotFoundError(
+                f"No registry at {target}",
+                hint="Create it with %mlops init (or `jupyter mlops init`).",
+            )
+        registry = cls(target, _connect(target, busy_timeout), busy_timeout=busy_timeout)
+        try:
+            migrate(registry)
+            mark_crashed_runs(registry)
+            registry.artifacts.remove_stale_temps()
+        except BaseException:
+            registry.close()
+            raise
+        return registry
+
+    @classmethod
+    def init(cls, directory: str | Path | None = None) -> Registry:
+        """Create ``.mlops/registry.db`` in ``directory`` (default: the working directory).
+
+        An existing registry there is opened as it is, never reset.
+        """
+        base = Path(directory) if directory is not None else Path.cwd()
+        return cls.open(base / DIRECTORY_NAME / FILE_NAME, create=True)
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Registry {self.path}>"
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The connection as a ``sqlite_utils.Database`` (imported on first use)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        return self._db
+
+    # -- reading and writing ----------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a read-only query, as :class:`sqlite3.Row` (index by name or position)."""
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise translate_error(
+                exc, self.path, "read from the registry", busy_timeout=self.busy_timeout
+            ) from exc
+
+    def query_tuples(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples: a third faster than :meth:`query` when there are many."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        try:
+            return cursor.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise translate_error(
+                exc, self.path, "read from the registry", busy_timeout=self.busy_timeout
+            ) from exc
+
+    def query_one(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> sqlite3.Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def has_table(self, name: str) -> bool:
+        """Whether the registry has the table ``name`` (capabilities add tables as they land)."""
+        row = self.query_one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
+        return row is not None
+
+    @contextlib.contextmanager
+    def transaction(self, what: str = "the change") -> Iterator[sqlite3.Connection]:
+        """One write transaction; ``what`` names what is lost if it fails.
+
+        The lock is taken up front (``BEGIN IMMEDIATE``), so concurrent writers queue
+        for it instead of failing. Nested use joins the outer transaction.
+        """
+        if self._in_transaction:
+            yield self.conn
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise translate_error(
+                exc, self.path, f"record {what}", busy_timeout=self.busy_timeout
+            ) from exc
+        self._in_transaction = True
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise translate_error(
+                    exc, self.path, f"record {what}", busy_timeout=self.busy_timeout
+                ) from exc
+            raise
+        finally:
+            self._in_transaction = False
+
+    def change_marker(self) -> str:
+        """A cheap string that changes whenever anything is committed to the registry.
+
+        Built from the size and modification time of the database file and its WAL,
+        so polling it costs two ``stat`` calls and no query.
+        """
+        parts = []
+        for file in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                stat = file.stat()
+                parts.append(f"{stat.st_mtime_ns}.{stat.st_size}")
+            except OSError:
+                parts.append("0")
+        return "-".join(parts)
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    def mark_crashed_runs(self) -> list[str]:
+        """Mark as crashed every running run whose process is gone; return their ids."""
+        return mark_crashed_runs(self)
+
+    def integrity_check(self) -> str:
+        """SQLite's own ``PRAGMA integrity_check``: ``"ok"`` or the problems found."""
+        rows = self.query("PRAGMA integrity_check")
+        return "\n".join(str(row[0]) for row in rows)
+
+
+def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    if path.exists():
+        _check_header(path)
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RegistryError(
+                f"Cannot create the registry directory {path.parent}: {exc.strerror or exc}",
+                hint="Choose a writable directory.",
+            ) from exc
+    try:
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if tables and "schema_migrations" not in tables:
+            conn.close()
+            raise RegistryCorruptError(
+                f"{path} is an SQLite database but not a jupyter-mlops registry"
+                f" (it has tables {', '.join(sorted(tables)[:5])})",
+                hint=f"Point {ENV_VAR} elsewhere or run %mlops init in another directory;"
+                " this file is left untouched.",
+            )
+        # Only now that the file is known to be ours (or empty) may its settings change.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        raise translate_error(exc, path, "open the registry", busy_timeout=busy_timeout) from exc
+    return conn
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise RegistryError(
+            f"Cannot read the registry {path}: {exc.strerror or exc}",
+            hint="Check the file's permissions.",
+        ) from exc
+    if header and header != _SQLITE_HEADER:
+        raise RegistryCorruptError(
+            f"{path} is not an SQLite database",
+            hint="Move the file aside (it is left untouched) or point "
+            f"{ENV_VAR} at a real registry; %mlops init creates a new one.",
+        )

@@ -1,0 +1,16 @@
+"""Tracking: runs, what they record, and reading them back.
+
+    import jupyter_mlops as mlops
+
+    with mlops.start_run("baseline", experiment="churn") as run:
+        run.log_params(lr=0.1, depth=6)
+        for epoch in range(10):
+            mlops.log(loss=train_one_epoch(), step=epoch)
+        mlops.log(accuracy=model.score(X_test, y_test))
+
+Modules: :mod:`.session` (which registry this process records into, the active runs),
+:mod:`.run` (a run's buffer, flushes and end), :mod:`.values` (what may be recorded),
+:mod:`.shared_rows` (experiments and environments), :mod:`.heartbeat`,
+:mod:`.expressions` (the filter and rule language), :mod:`.capture` (what a run records
+without being asked) and :mod:`.queries` (runs read back).
+"""

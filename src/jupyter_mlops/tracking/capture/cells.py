@@ -1,0 +1,242 @@
+"""What a cell's code tells: literal parameters, the names it reads, its data and estimators."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+_MAX_PARAM_REPR = 2000
+
+
+_MAX_ESTIMATOR_PARAMS = 200
+
+
+_DATA_TYPES = {("pandas", "DataFrame"), ("pandas", "Series"), ("numpy", "ndarray")}
+
+
+def parse_cell(source: str) -> ast.Module | None:
+    """The cell's AST, or ``None`` when it is not valid Python (it is then not analysed)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def literal_assignments(source: str | ast.Module) -> dict[str, Any]:
+    """Top-level assignments of literal values: ``lr = 0.1``, ``a, b = 1, "x"``, ``n: int = 3``.
+
+    Values are whatever :func:`ast.literal_eval` accepts (numbers, strings, booleans,
+    ``None``, and lists, tuples, dicts and sets of those); names starting with ``_``
+    and values whose text is longer than 2,000 characters are left out.
+    """
+    tree = parse_cell(source) if isinstance(source, str) else source
+    if tree is None:
+        return {}
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                _collect_literal(target, node.value, found)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            _collect_literal(node.target, node.value, found)
+    return found
+
+
+def _collect_literal(target: ast.expr, value: ast.expr, found: dict[str, Any]) -> None:
+    if isinstance(target, ast.Name):
+        if target.id.startswith("_"):
+            return
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return
+        normalised = _json_ready(literal)
+        if normalised is _UNSUPPORTED or len(repr(normalised)) > _MAX_PARAM_REPR:
+            return
+        found[target.id] = normalised
+    elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
+        if len(target.elts) == len(value.elts):
+            for sub_target, sub_value in zip(target.elts, value.elts):
+                _collect_literal(sub_target, sub_value, found)
+
+
+_UNSUPPORTED = object()
+
+
+def _json_ready(value: Any) -> Any:
+    """Tuples become lists, sets sorted lists; anything JSON cannot hold is unsupported."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_json_ready(v) for v in value]
+        return _UNSUPPORTED if any(i is _UNSUPPORTED for i in items) else items
+    if isinstance(value, (set, frozenset)):
+        try:
+            return _json_ready(sorted(value))
+        except TypeError:
+            return _UNSUPPORTED
+    if isinstance(value, dict):
+        if not all(isinstance(k, (str, int, float, bool)) for k in value):
+            return _UNSUPPORTED
+        entries = {str(k): _json_ready(v) for k, v in value.items()}
+        return _UNSUPPORTED if any(i is _UNSUPPORTED for i in entries.values()) else entries
+    return _UNSUPPORTED
+
+
+class _ReadsBeforeWrites(ast.NodeVisitor):
+    """Collect names read before the cell assigns them, in evaluation order."""
+
+    def __init__(self) -> None:
+        self.assigned: set[str] = set()
+        self.read_first: set[str] = set()
+        self.mentioned: set[str] = set()
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self.mentioned.add(node.id)
+        if isinstance(node.ctx, ast.Load):
+            if node.id not in self.assigned:
+                self.read_first.add(node.id)
+        else:
+            self.assigned.add(node.id)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self.visit(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        if isinstance(node.target, ast.Name):
+            self.mentioned.add(node.target.id)
+            if node.target.id not in self.assigned:
+                self.read_first.add(node.target.id)
+            self.assigned.add(node.target.id)
+        else:
+            self.visit(node.target)
+
+    def visit_For(self, node: ast.For) -> None:
+        self.visit(node.iter)
+        self.visit(node.target)
+        for statement in [*node.body, *node.orelse]:
+            self.visit(statement)
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self.assigned.add(node.name)
+        self.mentioned.add(node.name)
+
+    visit_FunctionDef = _definition
+    visit_AsyncFunctionDef = _definition
+    visit_ClassDef = _definition
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        return None
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            name = (alias.asname or alias.name).split(".")[0]
+            self.assigned.add(name)
+
+    visit_ImportFrom = visit_Import
+
+
+def names_read_first(source: str | ast.Module) -> set[str]:
+    """Names the cell reads before (or without) assigning them: its inputs.
+
+    ``df = df.dropna()`` reads ``df`` first, so ``df`` is an input; in
+    ``df = load(); df.head()`` it is not. Function bodies are not followed.
+    """
+    tree = parse_cell(source) if isinstance(source, str) else source
+    if tree is None:
+        return set()
+    visitor = _ReadsBeforeWrites()
+    visitor.visit(tree)
+    return visitor.read_first
+
+
+def names_mentioned(source: str | ast.Module) -> set[str]:
+    """Every plain name the cell reads or assigns (outside function bodies)."""
+    tree = parse_cell(source) if isinstance(source, str) else source
+    if tree is None:
+        return set()
+    visitor = _ReadsBeforeWrites()
+    visitor.visit(tree)
+    return visitor.mentioned
+
+
+def is_data(value: object) -> bool:
+    """A pandas DataFrame or Series, or a numpy array: something worth a data snapshot."""
+    kind = type(value)
+    return (kind.__module__.split(".")[0], kind.__name__) in _DATA_TYPES
+
+
+def data_inputs(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The data objects among ``names`` in ``namespace`` (arrays of fewer than 2 items skipped)."""
+    found = {}
+    for name in sorted(names):
+        if name.startswith("_"):
+            continue
+        value = namespace.get(name)
+        if value is not None and is_data(value) and getattr(value, "size", 2) >= 2:
+            found[name] = value
+    return found
+
+
+def is_fitted_estimator(value: object) -> bool:
+    """A scikit-learn-style estimator (``fit`` + ``get_params``) that has been fitted.
+
+    Uses scikit-learn's own convention without importing it: ``__sklearn_is_fitted__``
+    when defined, else any attribute ending in ``_`` set on the instance.
+    """
+    kind = type(value)
+    if isinstance(value, type) or not (hasattr(kind, "get_params") and hasattr(kind, "fit")):
+        return False
+    is_fitted = getattr(value, "__sklearn_is_fitted__", None)
+    if callable(is_fitted):
+        try:
+            return bool(is_fitted())
+        except Exception:
+            return False
+    try:
+        attributes = vars(value)
+    except TypeError:
+        return False
+    return any(k.endswith("_") and not k.startswith("__") for k in attributes)
+
+
+def estimator_params(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """``get_params()`` of the fitted estimators among ``names``, as ``var.param`` keys.
+
+    Nested estimators (pipelines, ensembles) contribute their class name; values that
+    are not plain data are recorded as their ``repr``. ``var.estimator`` holds the class.
+    """
+    params: dict[str, Any] = {}
+    for name in sorted(names):
+        value = namespace.get(name)
+        if name.startswith("_") or value is None or not is_fitted_estimator(value):
+            continue
+        params[f"{name}.estimator"] = type(value).__name__
+        try:
+            raw = value.get_params(deep=True)
+        except Exception as exc:  # a broken get_params must not stop the user's cell
+            logger.debug("get_params() failed on %s: %s", name, exc)
+            continue
+        for key, param in list(raw.items())[:_MAX_ESTIMATOR_PARAMS]:
+            normalised = _json_ready(param)
+            if normalised is _UNSUPPORTED:
+                normalised = type(param).__name__ if hasattr(param, "get_params") else repr(param)
+            if isinstance(normalised, str) and len(normalised) > _MAX_PARAM_REPR:
+                normalised = normalised[:_MAX_PARAM_REPR]
+            params[f"{name}.{key}"] = normalised
+    return params

@@ -1,0 +1,148 @@
+"""One run in full: its fields, parameters, metrics, curves, code, environment and data."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ...registry.connection import Registry
+from ..values import decode_param
+from .records import CodeCell, MetricSummary, ParamRecord, RunDetail, RunRow, SnapshotLink
+from .refs import resolve_run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def run_detail(registry: Registry, ref: str, *, series: bool = True) -> RunDetail:
+    """Everything recorded about the run ``ref`` (id, prefix, name or ``last``)."""
+    run_id = resolve_run(registry, ref)
+    row = registry.query_one(
+        "SELECT runs.*, experiments.name AS experiment FROM runs"
+        " JOIN experiments ON experiments.id = runs.experiment_id WHERE runs.id = ?",
+        (run_id,),
+    )
+    assert row is not None
+    params = tuple(
+        ParamRecord(r["key"], decode_param(r["value"], r["type"]), r["type"], r["source"])
+        for r in registry.query("SELECT * FROM params WHERE run_id = ? ORDER BY key", (run_id,))
+    )
+    summaries = tuple(
+        MetricSummary(
+            r["key"],
+            r["last"],
+            r["last_step"],
+            r["min"],
+            r["min_step"],
+            r["max"],
+            r["max_step"],
+            r["count"],
+        )
+        for r in registry.query(
+            "SELECT * FROM metric_summaries WHERE run_id = ? ORDER BY key", (run_id,)
+        )
+    )
+    curves: dict[str, tuple[tuple[int, float | None], ...]] = {}
+    if series:
+        for summary in summaries:
+            if summary.count > 1:
+                curves[summary.key] = metric_points(registry, run_id, summary.key)
+    code = tuple(
+        CodeCell(r["seq"], r["execution_count"], r["cell_id"], r["source"], r["executed_at"])
+        for r in registry.query("SELECT * FROM code_cells WHERE run_id = ? ORDER BY seq", (run_id,))
+    )
+    environment = None
+    if row["environment_id"] is not None:
+        env = registry.query_one(
+            "SELECT * FROM environments WHERE id = ?", (row["environment_id"],)
+        )
+        if env is not None:
+            environment = {
+                "python": env["python"],
+                "platform": env["platform"],
+                "packages": json.loads(env["packages"]),
+            }
+    snapshots = tuple(
+        SnapshotLink(
+            r["id"],
+            r["name"],
+            r["role"],
+            r["variable"],
+            r["fingerprint"],
+            r["kind"],
+            r["n_rows"],
+            r["n_columns"],
+            r["artifact_sha256"] is not None,
+        )
+        for r in registry.query(
+            "SELECT snapshots.*, run_snapshots.role, run_snapshots.variable FROM run_snapshots"
+            " JOIN snapshots ON snapshots.id = run_snapshots.snapshot_id"
+            " WHERE run_snapshots.run_id = ? ORDER BY snapshots.name",
+            (run_id,),
+        )
+    )
+    tags = {
+        r["key"]: r["value"]
+        for r in registry.query(
+            "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,)
+        )
+    }
+    run = RunRow(
+        row["id"],
+        row["name"],
+        row["experiment"],
+        row["status"],
+        row["kind"],
+        row["started_at"],
+        row["ended_at"],
+        row["notebook_path"],
+        row["previous_run_id"],
+        params={p.key: p.value for p in params},
+        metrics={m.key: m.last for m in summaries},
+    )
+    return RunDetail(
+        run=run,
+        error=row["error"],
+        git_commit=row["git_commit"],
+        git_branch=row["git_branch"],
+        git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
+        params=params,
+        metrics=summaries,
+        series=curves,
+        code=code,
+        environment=environment,
+        snapshots=snapshots,
+        tags=tags,
+    )
+
+
+def metric_points(
+    registry: Registry, run_id: str, key: str
+) -> tuple[tuple[int, float | None], ...]:
+    """(step, value) pairs of one metric of one run, by step; ``None`` stands for NaN."""
+    return tuple(
+        (step, value)
+        for step, value in registry.query_tuples(
+            "SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, timestamp",
+            (run_id, key),
+        )
+    )
+
+
+def metrics_frame(registry: Registry, ref: str, key: str | None = None) -> pd.DataFrame:
+    """Every logged point of a run (or of one metric): key, step, value, timestamp."""
+    import pandas as pd
+
+    run_id = resolve_run(registry, ref)
+    sql = "SELECT key, step, value, timestamp FROM metrics WHERE run_id = ?"
+    bound: list[Any] = [run_id]
+    if key is not None:
+        sql += " AND key = ?"
+        bound.append(key)
+    frame = pd.DataFrame.from_records(
+        registry.query_tuples(sql + " ORDER BY key, step, timestamp", bound),
+        columns=["key", "step", "value", "timestamp"],
+    )
+    frame["value"] = frame["value"].astype("float64")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
+    return frame

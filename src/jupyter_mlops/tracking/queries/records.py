@@ -1,0 +1,125 @@
+"""What reading runs returns: frozen records of runs, their values and comparisons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run in a list: its fields, parameters and the last value of each metric."""
+
+    id: str
+    name: str
+    experiment: str
+    status: str
+    kind: str
+    started_at: float
+    ended_at: float | None
+    notebook_path: str | None
+    previous_run_id: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    """A page of runs and what is needed to show it (total, the keys present)."""
+
+    runs: tuple[RunRow, ...]
+    total: int
+    offset: int
+    limit: int | None
+    param_keys: tuple[str, ...]
+    metric_keys: tuple[str, ...]
+
+    def telling_params(self, limit: int) -> tuple[str, ...]:
+        """Up to ``limit`` parameter keys that tell these runs apart, for a narrow table.
+
+        Keys whose value differs between the runs that have them come first, the keys
+        most runs have first among those; keys with one value everywhere come last.
+        """
+
+        def rank(key: str) -> tuple[bool, int, str]:
+            values = [repr(run.params[key]) for run in self.runs if key in run.params]
+            return (len(set(values)) < 2, -len(values), key)
+
+        return tuple(sorted(self.param_keys, key=rank)[:limit])
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    key: str
+    last: float | None
+    last_step: int
+    min: float | None
+    min_step: int | None
+    max: float | None
+    max_step: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class ParamRecord:
+    key: str
+    value: Any
+    type: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    seq: int
+    execution_count: int | None
+    cell_id: str | None
+    source: str
+    executed_at: float
+
+
+@dataclass(frozen=True)
+class SnapshotLink:
+    id: str
+    name: str
+    role: str
+    variable: str | None
+    fingerprint: str
+    kind: str
+    n_rows: int
+    n_columns: int
+    materialized: bool
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """Everything recorded about one run."""
+
+    run: RunRow
+    error: str | None
+    git_commit: str | None
+    git_branch: str | None
+    git_dirty: bool | None
+    params: tuple[ParamRecord, ...]
+    metrics: tuple[MetricSummary, ...]
+    series: dict[str, tuple[tuple[int, float | None], ...]]
+    code: tuple[CodeCell, ...]
+    environment: dict[str, Any] | None
+    snapshots: tuple[SnapshotLink, ...]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs side by side: which parameters differ, each metric's values, curves to overlay."""
+
+    runs: tuple[RunDetail, ...]
+    params: tuple[tuple[str, tuple[Any, ...], bool], ...]  # (key, values per run, differs)
+    metrics: tuple[tuple[str, tuple[float | None, ...]], ...]  # (key, last value per run)
+
+    @property
+    def differing_params(self) -> tuple[str, ...]:
+        return tuple(key for key, _, differs in self.params if differs)

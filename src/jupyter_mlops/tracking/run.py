@@ -1,0 +1,363 @@
+"""A run being recorded: its buffer, its flushes and its end."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInputError, MlopsError, NoActiveRunError
+from ..registry.connection import Registry
+from ..snapshots.store import SnapshotRecord, record_snapshot
+from .capture.environment import current_environment
+from .capture.git import GitProbe
+from .shared_rows import environment_id as environment_id_of
+from .values import STATUSES, check_key, encode_param, metric_value
+
+logger = logging.getLogger(__name__)
+
+
+FLUSH_EVERY_POINTS = 50_000
+
+
+FLUSH_EVERY_SECONDS = 30.0
+
+
+@dataclass
+class _Summary:
+    last: float
+    last_step: int
+    min: float | None
+    min_step: int | None
+    max: float | None
+    max_step: int | None
+    count: int
+
+    def add(self, step: int, value: float) -> None:
+        self.count += 1
+        if step >= self.last_step:
+            self.last, self.last_step = value, step
+        if value == value:  # not NaN
+            if self.min is None or value < self.min:
+                self.min, self.min_step = value, step
+            if self.max is None or value > self.max:
+                self.max, self.max_step = value, step
+
+
+def _nan_to_none(value: float | None) -> float | None:
+    return None if value is None or value != value else value
+
+
+class Run:
+    """A run that is being recorded. Make one with :func:`start_run`."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        run_id: str,
+        name: str,
+        experiment: str,
+        kind: str,
+        git: GitProbe | None,
+        on_close: Callable[[Run], None] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.id = run_id
+        self.name = name
+        self.experiment = experiment
+        self.kind = kind
+        self.status = "running"
+        self._git = git
+        self._on_close = on_close
+        self._points: list[tuple[str, int, float, float]] = []
+        self._next_step: dict[str, int] = {}
+        self._summaries: dict[str, _Summary] = {}
+        self._dirty_summaries: set[str] = set()
+        self._params: dict[str, tuple[Any, str, str]] = {}
+        self._tags: dict[str, str] = {}
+        self._cells: list[tuple[int, int | None, str | None, str, float]] = []
+        self._cell_seq = 0
+        self._cells_seen: set[tuple[int | None, str | None, str]] = set()
+        self._last_flush = time.monotonic()
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.name!r} ({self.status})>"
+
+    # -- recording -----------------------------------------------------------------
+
+    def log(
+        self,
+        metrics: Mapping[str, object] | None = None,
+        /,
+        *,
+        step: int | None = None,
+        **named: object,
+    ) -> None:
+        """Buffer metric values: ``run.log(acc=0.9)``, ``run.log({"val-loss": 0.3}, step=2)``.
+
+        Without ``step``, each key counts its own steps from 0.
+        """
+        items = named if metrics is None else {**metrics, **named}
+        if (
+            step is not None
+            and type(step) is not int
+            and (isinstance(step, bool) or not isinstance(step, numbers.Integral))
+        ):
+            raise InvalidInputError(f"step must be an integer, got {step!r}")
+        now = time.time()
+        with self._lock:
+            if self.status != "running":
+                self._check_open()
+            points = self._points
+            next_step = self._next_step
+            for key, raw in items.items():
+                summary = self._summaries.get(key)
+                if summary is None:
+                    check_key("metric", key)
+                value = raw if type(raw) is float else metric_value(key, raw)
+                if step is None:
+                    at = next_step.get(key, 0)
+                    next_step[key] = at + 1
+                else:
+                    at = int(step)
+                    if at >= next_step.get(key, 0):
+                        next_step[key] = at + 1
+                points.append((key, at, value, now))
+                if summary is None:
+                    finite = value if value == value else None
+                    first = at if finite is not None else None
+                    self._summaries[key] = _Summary(value, at, finite, first, finite, first, 1)
+                else:
+                    summary.add(at, value)
+                self._dirty_summaries.add(key)
+            if len(points) >= FLUSH_EVERY_POINTS or (
+                not len(points) & 1023 and time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS
+            ):
+                self.flush()
+
+    def log_params(self, params: Mapping[str, object] | None = None, /, **named: object) -> None:
+        """Record parameters; a key set twice keeps the last value."""
+        self.record_params(named if params is None else {**params, **named}, source="explicit")
+
+    def record_params(self, items: Mapping[str, object], *, source: str) -> None:
+        """Record parameters with where they came from: explicit, literal, estimator, pipeline."""
+        with self._lock:
+            self._check_open()
+            for key, value in items.items():
+                check_key("parameter", key)
+                stored, type_name = encode_param(value)
+                self._params[key] = (stored, type_name, source)
+
+    def set_tags(self, tags: Mapping[str, object] | None = None, /, **named: object) -> None:
+        """Attach free-form text labels: ``run.set_tags(team="churn")``."""
+        items = named if tags is None else {**tags, **named}
+        with self._lock:
+            for key, value in items.items():
+                check_key("tag", key)
+                self._tags[key] = str(value)
+
+    def record_cell(
+        self, source: str, *, execution_count: int | None = None, cell_id: str | None = None
+    ) -> None:
+        """Keep the source of a cell that ran as part of this run (once per execution)."""
+        with self._lock:
+            seen = (execution_count, cell_id, source)
+            if seen in self._cells_seen:
+                return
+            self._cells_seen.add(seen)
+            self._cells.append((self._cell_seq, execution_count, cell_id, source, time.time()))
+            self._cell_seq += 1
+
+    def snapshot(
+        self,
+        data: object,
+        *,
+        name: str | None = None,
+        role: str = "input",
+        variable: str | None = None,
+        materialize: bool = False,
+        index: str = "auto",
+    ) -> SnapshotRecord:
+        """Fingerprint and profile ``data`` and link it to this run with ``role``."""
+        with self._lock:
+            self._check_open()
+            return record_snapshot(
+                self.registry,
+                data,
+                name=name,
+                role=role,
+                run_id=self.id,
+                variable=variable,
+                materialize=materialize,
+                index=index,
+            )
+
+    # -- writing ---------------------------------------------------------------------
+
+    @property
+    def pending_points(self) -> int:
+        return len(self._points)
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction; on failure keep it for the next try."""
+        with self._lock:
+            points, self._points = self._points, []
+            dirty, self._dirty_summaries = self._dirty_summaries, set()
+            params, self._params = self._params, {}
+            tags, self._tags = self._tags, {}
+            cells, self._cells = self._cells, []
+            self._last_flush = time.monotonic()
+            if not (points or params or tags or cells or dirty):
+                return
+            summaries = [(key, self._summaries[key]) for key in dirty]
+            try:
+                with self.registry.transaction(self._describe(points, params, cells)) as conn:
+                    self._write(conn, points, summaries, params, tags, cells)
+            except BaseException:
+                self._points = points + self._points
+                self._dirty_summaries |= dirty
+                self._params = {**params, **self._params}
+                self._tags = {**tags, **self._tags}
+                self._cells = cells + self._cells
+                raise
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        points: list[tuple[str, int, float, float]],
+        summaries: list[tuple[str, _Summary]],
+        params: dict[str, tuple[Any, str, str]],
+        tags: dict[str, str],
+        cells: list[tuple[int, int | None, str | None, str, float]],
+    ) -> None:
+        run_id = self.id
+        if points:
+            conn.executemany(
+                "INSERT INTO metrics (run_id, key, step, value, timestamp) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, k, s, v if v == v else None, t) for k, s, v, t in points],
+            )
+        if summaries:
+            conn.executemany(
+                "INSERT OR REPLACE INTO metric_summaries"
+                " (run_id, key, last, last_step, min, min_step, max, max_step, count)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        key,
+                        _nan_to_none(s.last),
+                        s.last_step,
+                        s.min,
+                        s.min_step,
+                        s.max,
+                        s.max_step,
+                        s.count,
+                    )
+                    for key, s in summaries
+                ],
+            )
+        if params:
+            conn.executemany(
+                "INSERT OR REPLACE INTO params (run_id, key, value, type, source) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (run_id, key, value, type_name, source)
+                    for key, (value, type_name, source) in params.items()
+                ],
+            )
+        if tags:
+            conn.executemany(
+                "INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+                [(run_id, key, value) for key, value in tags.items()],
+            )
+        if cells:
+            conn.executemany(
+                "INSERT OR REPLACE INTO code_cells (run_id, seq, execution_count, cell_id, source,"
+                " executed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, *cell) for cell in cells],
+            )
+        conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
+
+    @staticmethod
+    def _describe(points: list[Any], params: dict[str, Any], cells: list[Any]) -> str:
+        parts = []
+        if points:
+            parts.append(f"{len(points)} metric point(s)")
+        if params:
+            parts.append(f"{len(params)} parameter(s)")
+        if cells:
+            parts.append(f"{len(cells)} code cell(s)")
+        return ", ".join(parts) or "the run's state"
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def end(self, status: str = "finished", *, error: str | None = None) -> None:
+        """Write what is buffered and close the run with ``status``.
+
+        Ending a run that has already ended does nothing.
+        """
+        if status not in STATUSES or status == "running":
+            raise InvalidInputError(
+                f'"{status}" is not a final run status',
+                hint="Use finished, failed, killed or crashed.",
+            )
+        with self._lock:
+            if self.status != "running":
+                return
+            git = self._git.state(wait=2.0) if self._git is not None else None
+            dirty = None if git is None or git.dirty is None else int(git.dirty)
+            self.flush()
+            # the environment as it is at the end: packages imported during the run count
+            environment = current_environment()
+            with self.registry.transaction(f"the end of run {self.id}") as conn:
+                environment_id = environment_id_of(self.registry, conn, environment)
+                conn.execute(
+                    "UPDATE runs SET status = ?, ended_at = ?, error = ?, heartbeat_at = ?,"
+                    " git_dirty = COALESCE(?, git_dirty), environment_id = ? WHERE id = ?",
+                    (status, time.time(), error, time.time(), dirty, environment_id, self.id),
+                )
+            self.status = status
+            self._closed()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.end("finished")
+                return
+            status = "killed" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+            try:
+                self.end(status, error=describe_exception(exc))
+            except MlopsError as failure:  # never hide the user's own exception behind ours
+                logger.error("Could not record the end of run %s: %s", self.id, failure)
+        finally:
+            self._closed()
+
+    def _closed(self) -> None:
+        """Tell whoever started this run (the session) that it no longer records."""
+        if self._on_close is not None:
+            self._on_close(self)
+
+    def _check_open(self) -> None:
+        if self.status != "running":
+            raise NoActiveRunError(
+                f'Run {self.id} ("{self.name}") has already ended ({self.status})',
+                hint="Start a new run with %%mlops run or mlops.start_run().",
+            )
+
+
+def describe_exception(exc: BaseException | None) -> str | None:
+    if exc is None:
+        return None
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}"[:2000] if text else type(exc).__name__

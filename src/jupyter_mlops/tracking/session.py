@@ -1,0 +1,285 @@
+"""The session: which registry this process records into and which runs are active.
+
+All of it is one object, :data:`SESSION`, so that nothing about recording hides in
+module globals: a test (or a long-lived kernel that wants a clean slate) calls
+``SESSION.reset()``. The module functions are the session's methods, as the public
+API and the faces call them::
+
+    run = start_run("baseline", experiment="churn")     # active until it ends
+    log(accuracy=0.93)                                   # to the innermost active run
+    end_run()
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import NoActiveRunError
+from ..registry.connection import Registry
+from ..registry.liveness import hostname, process_token
+from ..registry.location import locate
+from .capture.environment import current_environment, environment_ready, warm_environment
+from .capture.git import GitProbe
+from .heartbeat import Heartbeat
+from .run import Run
+from .shared_rows import environment_id, experiment_id, preceding_run_id
+from .values import check_key, new_id
+
+DEFAULT_EXPERIMENT = "default"
+
+ContextProvider = Callable[[], Mapping[str, Any]]
+
+
+class Session:
+    """This process's recording state: the registries it opened, the one it was told to
+    use, the runs that are active (innermost last), and who says where runs come from."""
+
+    def __init__(self, heartbeat: Heartbeat | None = None) -> None:
+        self.heartbeat = heartbeat or Heartbeat()
+        self.active: list[Run] = []
+        self.registries: dict[Path, Registry] = {}
+        self.chosen: Registry | None = None
+        self.context_provider: ContextProvider | None = None
+
+    def reset(self) -> None:
+        """Forget every active run and close every registry this session opened."""
+        for run in list(self.active):
+            self.forget(run)
+        for registry in self.registries.values():
+            registry.close()
+        self.registries.clear()
+        self.chosen = None
+        self.context_provider = None
+
+    # -- the registry ------------------------------------------------------------------
+
+    def default_registry(self, *, create: bool = False) -> Registry:
+        """The registry runs record into: the one chosen with :meth:`use_registry` (or
+        ``mlops.init``), else the one that applies from the working directory, opened once
+        per process and kept open.
+
+        With ``create=True`` a missing registry is created in the working directory.
+        """
+        if self.chosen is not None:
+            return self.chosen
+        found = locate()
+        if found is None:
+            if not create:
+                return Registry.open()  # raises RegistryNotFoundError with the hint
+            registry = Registry.init()
+            self.registries[registry.path] = registry
+            return registry
+        cached = self.registries.get(found)
+        if cached is None:
+            cached = Registry.open(found, create=True)
+            self.registries[found] = cached
+        return cached
+
+    def use_registry(self, registry: Registry | None) -> None:
+        """Make ``registry`` the one this process records into; ``None`` goes back to locating."""
+        self.chosen = registry
+        if registry is not None:
+            self.registries[registry.path] = registry
+
+    # -- active runs ----------------------------------------------------------------------
+
+    def active_run(self) -> Run | None:
+        """The innermost run that is recording, if any."""
+        return self.active[-1] if self.active else None
+
+    def require_active_run(self) -> Run:
+        if not self.active:
+            raise NoActiveRunError(
+                "No run is active",
+                hint="Start one with %%mlops run NAME (one cell), %mlops start (several cells) "
+                "or `with mlops.start_run(NAME):`.",
+            )
+        return self.active[-1]
+
+    def forget(self, run: Run) -> None:
+        """``run`` no longer records: it is not active and has no heartbeat."""
+        if run in self.active:
+            self.active.remove(run)
+        self.heartbeat.discard(run.id)
+
+    def start_run(
+        self,
+        name: str | None = None,
+        *,
+        experiment: str | None = None,
+        tags: Mapping[str, object] | None = None,
+        kind: str = "script",
+        registry: Registry | None = None,
+        notebook_path: str | None = None,
+        cell_id: str | None = None,
+        previous_run_id: str | None = None,
+        workdir: Path | None = None,
+    ) -> Run:
+        """Start recording a run and make it the active one (see :func:`start_run`)."""
+        registry = registry or self.default_registry()
+        context: Mapping[str, Any] = {}
+        if self.context_provider is not None and kind == "script" and notebook_path is None:
+            context = self.context_provider()
+            notebook_path, cell_id = context.get("notebook_path"), context.get("cell_id")
+            kind = context.get("kind", kind)
+        experiment = experiment or os.environ.get("MLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
+        check_key("experiment", experiment)
+        run_id = new_id()
+        if name is None:
+            stem = Path(notebook_path).stem if notebook_path else Path(_script_name()).stem
+            name = f"{stem or 'run'}-{run_id[:6]}"
+        check_key("run", name)
+        git = GitProbe(workdir or Path.cwd())
+        warm_environment()  # versions are read in the background and attached when known
+        environment = current_environment() if environment_ready() else None
+        now = time.time()
+        pid = os.getpid()
+        with registry.transaction(f'the start of run "{name}"') as conn:
+            experiment_row = experiment_id(registry, conn, experiment)
+            environment_row = (
+                None if environment is None else environment_id(registry, conn, environment)
+            )
+            previous = previous_run_id or preceding_run_id(
+                conn, experiment_row, name, notebook_path, cell_id
+            )
+            conn.execute(
+                "INSERT INTO runs (id, experiment_id, name, status, kind, previous_run_id,"
+                " started_at, heartbeat_at, host, pid, process_token, notebook_path, cell_id,"
+                " git_commit, git_branch, environment_id) VALUES (?, ?, ?, 'running', ?, ?, ?, ?,"
+                " ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    experiment_row,
+                    name,
+                    kind,
+                    previous,
+                    now,
+                    now,
+                    hostname(),
+                    pid,
+                    process_token(pid),
+                    notebook_path,
+                    cell_id,
+                    git.commit,
+                    git.branch,
+                    environment_row,
+                ),
+            )
+        run = Run(
+            registry,
+            run_id=run_id,
+            name=name,
+            experiment=experiment,
+            kind=kind,
+            git=git,
+            on_close=self.forget,
+        )
+        if tags:
+            run.set_tags(tags)
+        if context.get("cell_source"):
+            run.record_cell(
+                context["cell_source"],
+                execution_count=context.get("execution_count"),
+                cell_id=cell_id,
+            )
+        self.active.append(run)
+        self.heartbeat.add(run.id, registry.path)
+        return run
+
+
+SESSION = Session()
+"""The one session of this process."""
+
+
+def default_registry(*, create: bool = False) -> Registry:
+    """The registry runs record into (see :meth:`Session.default_registry`)."""
+    return SESSION.default_registry(create=create)
+
+
+def use_registry(registry: Registry | None) -> None:
+    """Make ``registry`` the one this process records into; ``None`` goes back to locating."""
+    SESSION.use_registry(registry)
+
+
+def active_run() -> Run | None:
+    """The innermost run that is recording, if any."""
+    return SESSION.active_run()
+
+
+def require_active_run() -> Run:
+    """The innermost active run, or :class:`NoActiveRunError` saying how to start one."""
+    return SESSION.require_active_run()
+
+
+def set_context_provider(provider: ContextProvider | None) -> None:
+    """Let a frontend say where runs come from (notebook path, cell id, cell source).
+
+    The notebook magics install one, so ``mlops.start_run()`` called from a cell knows
+    its notebook and records the cell, without the core importing IPython.
+    """
+    SESSION.context_provider = provider
+
+
+def start_run(
+    name: str | None = None,
+    *,
+    experiment: str | None = None,
+    tags: Mapping[str, object] | None = None,
+    kind: str = "script",
+    registry: Registry | None = None,
+    notebook_path: str | None = None,
+    cell_id: str | None = None,
+    previous_run_id: str | None = None,
+    workdir: Path | None = None,
+) -> Run:
+    """Start recording a run and make it the active one; use it as a context manager.
+
+    ``kind`` is ``script`` unless a frontend says otherwise: called from a notebook cell
+    with the extension loaded, the run learns its notebook, cell and source from the
+    frontend. ``name`` defaults to the notebook's or script's name with a short suffix. A run
+    started from the same notebook cell (or, without a cell id, with the same name in
+    the same experiment) as an earlier run is linked to it as ``previous_run_id``.
+
+        with mlops.start_run("baseline", experiment="churn", tags={"team": "growth"}):
+            ...
+    """
+    return SESSION.start_run(
+        name,
+        experiment=experiment,
+        tags=tags,
+        kind=kind,
+        registry=registry,
+        notebook_path=notebook_path,
+        cell_id=cell_id,
+        previous_run_id=previous_run_id,
+        workdir=workdir,
+    )
+
+
+def end_run(status: str = "finished") -> Run:
+    """End the active run (``%mlops end``) and return it."""
+    run = SESSION.require_active_run()
+    run.end(status)
+    return run
+
+
+def log(
+    metrics: Mapping[str, object] | None = None, /, *, step: int | None = None, **named: object
+) -> None:
+    """Log metrics to the active run: ``mlops.log(accuracy=0.93)``, ``mlops.log(loss=l, step=i)``."""
+    SESSION.require_active_run().log(metrics, step=step, **named)
+
+
+def log_params(params: Mapping[str, object] | None = None, /, **named: object) -> None:
+    """Record parameters on the active run: ``mlops.log_params(lr=0.1, depth=6)``."""
+    SESSION.require_active_run().log_params(params, **named)
+
+
+def _script_name() -> str:
+    main = sys.modules.get("__main__")
+    return getattr(main, "__file__", None) or "run"
