@@ -54,8 +54,10 @@ class Registry:
         self._db: sqlite_utils.Database | None = None
         self._in_transaction = False
         # Ids that cannot change while this file is open (an experiment's, an environment's),
-        # kept per opened registry so that a new file at the same path starts afresh.
-        self.memo: dict[tuple[str, str], int] = {}
+        # kept per opened registry so that a new file at the same path starts afresh. What
+        # a transaction learns is kept only once it commits (see :meth:`remember`).
+        self._memo: dict[tuple[str, str], int] = {}
+        self._pending_memo: dict[tuple[str, str], int] = {}
 
     # -- opening -----------------------------------------------------------------
 
@@ -168,6 +170,20 @@ class Registry:
         row = self.query_one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
         return row is not None
 
+    def recall(self, key: tuple[str, str]) -> int | None:
+        """An id remembered with :meth:`remember`, or ``None``."""
+        found = self._pending_memo.get(key)
+        return self._memo.get(key) if found is None else found
+
+    def remember(self, key: tuple[str, str], value: int) -> None:
+        """Remember the id of a row this registry will keep (an experiment's, an
+        environment's). Inside a transaction it counts only once the transaction
+        commits: a rolled-back insert leaves no id behind that points at nothing."""
+        if self._in_transaction:
+            self._pending_memo[key] = value
+        else:
+            self._memo[key] = value
+
     @contextlib.contextmanager
     def transaction(self, what: str = "the change") -> Iterator[sqlite3.Connection]:
         """One write transaction; ``what`` names what is lost if it fails.
@@ -188,6 +204,7 @@ class Registry:
         try:
             yield self.conn
             self.conn.execute("COMMIT")
+            self._memo.update(self._pending_memo)
         except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
@@ -198,6 +215,7 @@ class Registry:
             raise
         finally:
             self._in_transaction = False
+            self._pending_memo.clear()
 
     def change_marker(self) -> str:
         """A cheap string that changes whenever anything is committed to the registry.
