@@ -12,6 +12,7 @@ from typing import Any
 from IPython.display import display
 
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
+from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..snapshots.store import ROLES, record_snapshot
 from ..tracking.queries.comparison import compare
@@ -56,6 +57,21 @@ def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
     use_registry(registry)
     count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
     print(f"Registry ready at {registry.path} ({count} run(s) recorded).")
+
+
+@command("backup", "Copy the registry into one consistent file: %mlops backup DEST")
+@arguments(
+    lambda p: (
+        p.add_argument("dest", metavar="DEST"),
+        p.add_argument("--artifacts", action="store_true", help="copy the artifacts beside it"),
+        p.add_argument("--force", action="store_true", help="replace DEST if it exists"),
+    )
+)
+def _backup(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    result = backup_registry(
+        magics.registry(), args.dest, artifacts=args.artifacts, overwrite=args.force
+    )
+    print(describe_backup(result))
 
 
 @command("status", "Which registry is used and which run is active")

@@ -139,6 +139,11 @@ class NotebookSession:
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         if isinstance(error, UsageError):  # a mistyped magic ran nothing: the run goes on
             error = None
+        elif isinstance(error, RecordingError):  # our failure is not the run's
+            warn(
+                f'run "{run.name}" goes on; what the cell asked to record was not: {error.message}'
+            )
+            error = None
         try:
             if error is not None and run.status == "running":
                 status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"

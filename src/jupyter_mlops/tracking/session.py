@@ -54,6 +54,12 @@ class Session:
         self.context_provider: ContextProvider | None = None
         self._exit_hook = False
 
+    def _hook_exit(self) -> None:
+        """Once the process records, make :meth:`end_at_exit` run when it exits."""
+        if not self._exit_hook:
+            atexit.register(self.end_at_exit)
+            self._exit_hook = True
+
     def reset(self) -> None:
         """Forget every active run and close every registry this session opened."""
         for run in list(self.active):
@@ -82,11 +88,13 @@ class Session:
                 return Registry.open()  # raises RegistryNotFoundError with the hint
             registry = Registry.init()
             self.registries[registry.path] = registry
+            self._hook_exit()
             return registry
         cached = self.registries.get(found)
         if cached is None:
             cached = Registry.open(found, create=True)
             self.registries[found] = cached
+            self._hook_exit()
         return cached
 
     def use_registry(self, registry: Registry | None) -> None:
@@ -94,6 +102,7 @@ class Session:
         self.chosen = registry
         if registry is not None:
             self.registries[registry.path] = registry
+            self._hook_exit()
 
     # -- active runs ----------------------------------------------------------------------
 
@@ -156,7 +165,8 @@ class Session:
 
         A script that forgets ``end_run`` (or exits with ``sys.exit``) keeps what it
         logged: the run ends ``finished``, or ``failed`` / ``killed`` when an uncaught
-        exception is what ends the interpreter.
+        exception is what ends the interpreter. The registries opened are closed, so
+        that what was recorded is in ``registry.db`` itself, not only in its WAL.
         """
         uncaught = getattr(sys, "last_value", None)
         if uncaught is None:
@@ -176,6 +186,8 @@ class Session:
                 run.id,
                 run.name,
             )
+        for registry in self.registries.values():
+            registry.close()  # the last connection to close moves the WAL into registry.db
 
     def start_run(
         self,
@@ -197,9 +209,7 @@ class Session:
         and a warning says why (unless ``announce_unrecorded`` is false, for a face
         that says it its own way): the caller's code runs on.
         """
-        if not self._exit_hook:
-            atexit.register(self.end_at_exit)
-            self._exit_hook = True
+        self._hook_exit()
         if self.unfinished:
             self.retry_unfinished()
         registry = registry or self.default_registry()
