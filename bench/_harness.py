@@ -71,7 +71,7 @@ class Venv:
         return self.python.is_file()
 
 
-OURS_VENV = Venv("ours", ("-e", str(REPO_ROOT)))
+OURS_VENV = Venv("ours", ("-e", f"{REPO_ROOT}[jupyter]"))  # the panel bench runs a server
 MLFLOW_VENV = Venv("mlflow", ("mlflow",))
 
 

@@ -154,3 +154,13 @@ def pipeline_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert EXAMPLE_PIPELINE_NOTEBOOK.read_bytes() == before  # executing never writes the example
     nbformat.write(notebook, workdir / "executed.ipynb")
     return workdir
+
+
+@pytest.fixture(scope="session")
+def checkout_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of this checkout, built once per session by the real build backend (as
+    ``python -m build --wheel`` makes it for the index): what pipeline images and the
+    core-only environment install."""
+    from .distributions import REPO, build
+
+    return build("wheel", REPO, tmp_path_factory.mktemp("wheel"))

@@ -130,3 +130,23 @@ def test_export_targets_and_the_run_it_reflects_can_be_chosen(tmp_path, notebook
     assert code_ == 1 and 'No run with id or name "nope"' in err
     code_, _, err = invoke("export", str(notebook), "-o", str(tmp_path / "d"), "-t", "lambda")
     assert code_ == 1 and "Unknown export target 'lambda'" in err
+
+
+def test_export_wheel_option_puts_the_wheel_in_wheels_or_says_why_not(tmp_path, checkout_wheel):
+    notebook = tmp_path / "counts.ipynb"
+    nbformat.write(new_notebook(cells=CELLS), notebook)
+    out = tmp_path / "pipe"
+
+    code_, _, err = invoke("export", str(notebook), "-o", str(out), "--wheel", str(checkout_wheel))
+
+    assert code_ == 0, err
+    assert (out / "wheels" / checkout_wheel.name).read_bytes() == checkout_wheel.read_bytes()
+    other = tmp_path / "jupyter_mlops-999.0-py3-none-any.whl"
+    other.write_bytes(checkout_wheel.read_bytes())
+    code_, _, err = invoke(
+        "export", str(notebook), "-o", str(tmp_path / "b"), "--wheel", str(other)
+    )
+    assert code_ == 1
+    assert "is jupyter-mlops 999.0, but the image installs jupyter-mlops==" in err
+    assert "Hint: Give a wheel of jupyter-mlops" in err
+    assert not (tmp_path / "b").exists()

@@ -1,4 +1,4 @@
-"""What an export writes: the spec, step modules, lock, Dockerfile, wheel, kfp spec."""
+"""What an export writes: the spec, step modules, lock, Dockerfile, wheels/, kfp spec."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import json
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+import jupyter_mlops
+from jupyter_mlops.errors import ExportError
 from jupyter_mlops.export import export_notebook
 from jupyter_mlops.runner.spec import PipelineSpec
 
@@ -71,12 +72,10 @@ def test_export_writes_the_documented_files_with_relative_paths(exported):
     assert set(exported.files) == {
         ".dockerignore", "Dockerfile", "README.md", "pipeline.json", "requirements.lock",
         "steps/pipeline_setup.py", "steps/prepare.py", "steps/train.py",
-        "steps/train_gate.py", "steps/report.py", "wheels/jupyter_mlops-0.1.0-py3-none-any.whl",
+        "steps/train_gate.py", "steps/report.py", "wheels/README.md",
     }  # fmt: skip
     out = exported.output_dir
     for name in exported.files:
-        if name.endswith(".whl"):
-            continue
         text = (out / name).read_text()
         assert str(out.parent) not in text, f"{name} holds an absolute path"
 
@@ -144,15 +143,16 @@ def test_export_step_module_reads_like_the_notebook(exported):
 def test_export_requirements_lock_pins_imports_and_core_not_jupyter(exported):
     import importlib.metadata as md
 
+    from packaging.requirements import Requirement
+
     lock = (exported.output_dir / "requirements.lock").read_text()
     pins = dict(line.split("==") for line in lock.splitlines() if line and not line.startswith("#"))
-    assert pins["pandas"] == md.version("pandas")
-    assert pins["numpy"] == md.version("numpy")
-    assert pins["pyarrow"] == md.version("pyarrow")
-    assert pins["joblib"] == md.version("joblib")
-    assert pins["sqlite-utils"] == md.version("sqlite-utils")  # the registry, in every step
-    assert "scipy" not in pins  # only for drift checks
-    for jupyter in ("jupyterlab", "ipython", "ipywidgets", "nbconvert", "jupyter-mlops"):
+    core = [Requirement(r).name for r in md.requires("jupyter-mlops") if ";" not in r]
+    assert {"numpy", "pandas", "pyarrow", "scipy", "sqlite-utils", "click"} <= set(core)
+    for name in core:  # what the image's `pip install jupyter-mlops` needs, already pinned
+        assert pins[name] == md.version(name), name
+    for jupyter in ("jupyterlab", "ipython", "ipywidgets", "nbconvert", "jupyter-mlops",
+                    "nbformat", "tornado", "jupyter-server"):  # fmt: skip
         assert jupyter not in pins
     assert "scikit-learn" not in pins  # the notebook does not import it
     assert "# imports: numpy -> numpy, pandas -> pandas" in lock
@@ -198,15 +198,20 @@ def test_export_warns_about_modules_not_installed_and_copies_local_ones(tmp_path
     )
 
 
-def test_export_dockerfile_uses_base_image_arg_non_root_and_only_the_lock(exported):
+def test_export_dockerfile_uses_base_image_arg_non_root_the_lock_and_the_published_core(exported):
     text = (exported.output_dir / "Dockerfile").read_text()
-    assert "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}" in text
+    assert f"ARG BASE_IMAGE=python:{sys.version_info[0]}.{sys.version_info[1]}-slim\n" in text
+    assert "FROM ${BASE_IMAGE}" in text
     assert "pip install --no-cache-dir -r requirements.lock" in text
-    assert "--no-deps ./wheels/jupyter_mlops-0.1.0-py3-none-any.whl" in text
+    version = jupyter_mlops.__version__
+    assert (
+        f'pip install --no-cache-dir --find-links ./wheels "jupyter-mlops=={version}"' in text
+    )  # the core: no [jupyter] extra, the index's wheel unless one is in wheels/
+    assert "--no-deps" not in text and ".whl" not in text
     assert "USER 10001" in text
     copied = [line.split()[1] for line in text.splitlines() if line.startswith("COPY")]
-    assert copied == ["requirements.lock", "wheels/jupyter_mlops-0.1.0-py3-none-any.whl",
-                      "pipeline.json", "steps/"]  # fmt: skip
+    assert copied == ["requirements.lock", "wheels/", "pipeline.json", "steps/"]
+    assert f"jupyter-mlops=={version}" in (exported.output_dir / "wheels/README.md").read_text()
     ignore = (exported.output_dir / ".dockerignore").read_text().splitlines()
     assert ignore[1] == "*" and "!steps/" in ignore
 
@@ -224,19 +229,50 @@ def test_export_dockerfile_passes_hadolint_with_no_warnings(exported):
     assert completed.stdout.strip() == ""
 
 
-def test_export_wheel_holds_the_core_without_jupyter_assets_and_is_reproducible(exported):
-    from jupyter_mlops.export.environment import build_core_wheel
+def test_export_copies_the_given_wheel_and_a_re_export_keeps_wheels(tmp_path, checkout_wheel):
+    path = tmp_path / "churn.ipynb"
+    nbformat.write(churn_notebook(), path)
+    out = tmp_path / "churn-pipeline"
 
-    wheel = exported.output_dir / "wheels/jupyter_mlops-0.1.0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel) as archive:
-        names = archive.namelist()
-        record = archive.read("jupyter_mlops-0.1.0.dist-info/RECORD").decode()
-    assert "jupyter_mlops/runner/step.py" in names
-    assert "jupyter_mlops/registry/artifacts.py" in names
-    assert not any(n.startswith("jupyter_mlops/labextension/") for n in names)
-    assert all(n.endswith((".py", "py.typed")) or ".dist-info/" in n for n in names)
-    assert "jupyter_mlops/runner/step.py,sha256=" in record
-    assert build_core_wheel()[1] == wheel.read_bytes()
+    result = export_notebook(path, out, targets="local,docker", wheel=checkout_wheel)
+
+    assert f"wheels/{checkout_wheel.name}" in result.files
+    assert (out / "wheels" / checkout_wheel.name).read_bytes() == checkout_wheel.read_bytes()
+    placed = out / "wheels" / "jupyter_mlops-0.1.0.post1-py3-none-any.whl"
+    placed.write_bytes(b"put here by hand")
+    export_notebook(path, out, targets="local,docker")
+    assert sorted(p.name for p in (out / "wheels").iterdir()) == sorted(
+        ["README.md", checkout_wheel.name, placed.name]
+    )
+
+
+@pytest.mark.parametrize(
+    ("file_name", "message"),
+    [
+        (None, r"Wheel .*missing\.whl does not exist"),
+        ("jupyter_mlops.zip", r"jupyter_mlops\.zip is not a wheel file name"),
+        ("pandas-2.2.0-py3-none-any.whl", r"is a wheel of pandas, not of jupyter-mlops"),
+        (
+            "jupyter_mlops-999.0-py3-none-any.whl",
+            r"is jupyter-mlops 999\.0, but the image installs jupyter-mlops==",
+        ),
+    ],
+)
+def test_export_refuses_a_wheel_the_image_would_not_install(tmp_path, file_name, message):
+    wheel = tmp_path / (file_name or "missing.whl")
+    if file_name:
+        wheel.write_bytes(b"")
+
+    with pytest.raises(ExportError, match=message) as raised:
+        export_notebook(churn_notebook(), tmp_path / "p", targets="docker", wheel=wheel)
+
+    assert raised.value.hint
+    assert not (tmp_path / "p").exists()
+
+
+def test_export_refuses_a_wheel_without_the_docker_target(tmp_path, checkout_wheel):
+    with pytest.raises(ExportError, match="only the docker target installs one"):
+        export_notebook(churn_notebook(), tmp_path / "p", targets="local", wheel=checkout_wheel)
 
 
 def test_export_readme_lists_steps_and_parameters(exported):
@@ -334,7 +370,29 @@ def test_nbconvert_exporter_in_process_honours_output_dir_and_targets(tmp_path):
     assert json.loads(output)["source"]["notebook"] == "../../churn.ipynb"
 
 
-def test_export_drift_tag_is_recorded_and_brings_scipy_into_the_lock(tmp_path):
+def test_nbconvert_exporter_wheel_trait_puts_the_wheel_in_wheels(tmp_path, checkout_wheel):
+    _require_installed_distribution()
+    from nbconvert.exporters import get_exporter
+    from nbconvert.writers import FilesWriter
+    from traitlets.config import Config
+
+    config = Config()
+    config.FilesWriter.build_directory = str(tmp_path / "build")
+    config.PipelineExporter.targets = ["docker"]
+    config.PipelineExporter.wheel = str(checkout_wheel)
+    exporter = get_exporter("mlops-pipeline")(config=config)
+    path = tmp_path / "churn.ipynb"
+    nbformat.write(churn_notebook(), path)
+
+    output, resources = exporter.from_filename(str(path), resources={"unique_key": "churn"})
+    FilesWriter(config=config).write(output, resources, notebook_name="churn")
+
+    wheels = tmp_path / "build" / "churn-pipeline" / "wheels"
+    assert sorted(p.name for p in wheels.iterdir()) == ["README.md", checkout_wheel.name]
+    assert (wheels / checkout_wheel.name).read_bytes() == checkout_wheel.read_bytes()
+
+
+def test_export_drift_tag_is_recorded_and_its_statistics_are_locked(tmp_path):
     import importlib.metadata as md
 
     path = tmp_path / "nb.ipynb"

@@ -69,10 +69,11 @@ def test_the_example_notebook_exports_itself_and_its_pipeline_reproduces_it(pipe
 
 
 @pytest.fixture(scope="module")
-def fresh_python(pipeline_example) -> Path:
-    """A venv built only from the pipeline's requirements.lock and the core's wheel (with
-    --no-deps): the image's environment, without the container. Kept in .ci-cache by the
-    lock's hash; the wheel is installed again each session."""
+def fresh_python(pipeline_example, checkout_wheel) -> Path:
+    """A venv built only from the pipeline's requirements.lock and this checkout's wheel
+    (core only): the image's environment, without the container. Kept in .ci-cache by the
+    lock's hash; the wheel is installed again each session (--no-deps, then `pip check`
+    shows the lock holds everything the core requires)."""
     pipeline = pipeline_example / "cancer-pipeline"
     lock = (pipeline / "requirements.lock").read_bytes()
     venv = VENV_CACHE / hashlib.sha256(lock).hexdigest()[:16]
@@ -88,12 +89,16 @@ def fresh_python(pipeline_example) -> Path:
         )  # fmt: skip
         assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
         (venv / ".complete").write_text("")
-    (wheel,) = (pipeline / "wheels").glob("*.whl")
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--force-reinstall", str(wheel)],
+         "--no-deps", "--force-reinstall", str(checkout_wheel)],
         check=True, capture_output=True,
     )  # fmt: skip
+    check = subprocess.run(
+        [str(python), "-m", "pip", "check", "--disable-pip-version-check"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert check.returncode == 0, "requirements.lock misses a requirement:\n" + check.stdout
     return python
 
 

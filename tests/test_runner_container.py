@@ -9,10 +9,13 @@ what the pipeline recorded in that registry, read back from the host.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -49,10 +52,12 @@ def podman_env():
 
 
 @pytest.fixture(scope="module")
-def image(podman_env, pipeline_example):
+def image(podman_env, pipeline_example, checkout_wheel):
     """The image of the example's pipeline, built once (podman keeps the layer of the
-    installed lock between sessions while the lock does not change)."""
+    installed lock between sessions while the lock does not change). The wheel of this
+    checkout is put in the pipeline's wheels/, where the Dockerfile's pip finds it."""
     context = pipeline_example / "cancer-pipeline"
+    shutil.copy2(checkout_wheel, context / "wheels" / checkout_wheel.name)
     build = subprocess.run(
         ["podman", "build", "--pull=never", "-t", IMAGE, str(context)],
         env=podman_env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
@@ -127,6 +132,26 @@ def test_container_drifted_input_exits_4(podman_env, image, pipeline_example):
     )
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "DRIFT: STOPPED" in completed.stdout
+
+
+def test_container_image_holds_the_code_of_the_checkouts_wheel(podman_env, image, checkout_wheel):
+    probe = (
+        "import hashlib, json, pathlib, jupyter_mlops; root = pathlib.Path(jupyter_mlops.__file__)"
+        ".parent; print(json.dumps({p.relative_to(root.parent).as_posix():"
+        " hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob('*.py')}))"
+    )
+    completed = subprocess.run(
+        ["podman", "run", "--rm", "--entrypoint", "python", image, "-c", probe],
+        env=podman_env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    with zipfile.ZipFile(checkout_wheel) as wheel:
+        expected = {
+            name: hashlib.sha256(wheel.read(name)).hexdigest()
+            for name in wheel.namelist()
+            if name.startswith("jupyter_mlops/") and name.endswith(".py")
+        }
+    assert json.loads(completed.stdout) == expected
 
 
 def test_container_image_holds_no_jupyter_packages_and_runs_unprivileged(podman_env, image):

@@ -1,10 +1,11 @@
-"""`pip install .` into a fresh virtual environment builds the panel and enables the server side.
+"""`pip install .` into a fresh virtual environment installs the panel and enables the server side.
 
 The fresh environment gets only this package (``--no-deps``); its dependencies and
 build tools (hatchling, hatch-jupyter-builder, jupyter-builder: the ``test`` extra) are
 borrowed from the running environment through a ``.pth`` file, and the build runs
-offline (``PIP_NO_INDEX``, yarn's ``enableNetwork: false`` from the yarn cache that
-the first install filled). The full install with downloads is what
+offline (``PIP_NO_INDEX``). The panel built by ``scripts/setup`` is used as it is
+(``skip-if-exists``); where it is missing the build runs jlpm from the yarn cache
+(``enableNetwork: false``). The full install with downloads is what
 ``scripts/check-install`` does in CI.
 """
 
@@ -38,7 +39,7 @@ def _run(command: list[str], **kwargs) -> str:
 
 @pytest.fixture(scope="module")
 def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv with ``pip install --no-deps`` of this checkout (the build runs jlpm)."""
+    """A new venv with ``pip install --no-deps`` of this checkout."""
     if not (REPO / "labextension" / "package.json").is_file():
         pytest.fail(f"{REPO} is not a source checkout with labextension/; run from the repository")
     prefix = tmp_path_factory.mktemp("fresh") / "venv"

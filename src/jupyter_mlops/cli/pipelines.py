@@ -44,6 +44,11 @@ from .base import format_table, friendly, main, open_registry, registry_option
 @registry_option
 @click.option("--base-image", default=None, help="Base image of the Dockerfile.")
 @click.option("--image", default=None, help="Image the Kubeflow components run.")
+@click.option(
+    "--wheel", default=None, metavar="FILE",
+    help="A jupyter-mlops wheel of this version to put in wheels/: the image installs it"
+    " instead of the package index's.",
+)  # fmt: skip
 @friendly
 def export_command(
     notebook: str,
@@ -53,6 +58,7 @@ def export_command(
     registry_path: str | None,
     base_image: str | None,
     image: str | None,
+    wheel: str | None,
 ) -> None:
     """Export a tagged notebook to a pipeline directory (spec, steps, lock, Dockerfile...)."""
     from ..export import export_notebook
@@ -66,6 +72,7 @@ def export_command(
         registry=registry_path,
         base_image=base_image,
         image=image,
+        wheel=wheel,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)

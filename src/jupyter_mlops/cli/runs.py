@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..registry.contents import count_records
 from ..tracking.formatting import duration, timestamp, value_text
@@ -276,3 +277,21 @@ def status(registry_path: str | None) -> None:
     click.echo(
         f"{counts.experiments} experiments, {counts.runs} runs, {counts.snapshots} snapshots"
     )
+
+
+@main.command()
+@registry_option
+@click.argument("dest", type=click.Path())
+@click.option(
+    "--artifacts",
+    is_flag=True,
+    help="Also copy the artifact files beside the copy, so that it opens as a registry.",
+)
+@click.option("--force", is_flag=True, help="Replace DEST if it exists.")
+@friendly
+def backup(registry_path: str | None, dest: str, artifacts: bool, force: bool) -> None:
+    """Copy the registry into DEST as one consistent file, even while others write to it."""
+    result = backup_registry(
+        open_registry(registry_path), dest, artifacts=artifacts, overwrite=force
+    )
+    click.echo(describe_backup(result))

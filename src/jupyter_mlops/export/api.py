@@ -16,8 +16,8 @@ What is written (``targets`` adds to the first four):
 ``requirements.lock``       pinned distributions the notebook imports (and what they need)
 ``README.md``               steps, parameters, how to run
 ``Dockerfile``,             ``docker`` target: an image with the lock and the core only
-``.dockerignore``,
-``wheels/*.whl``
+``.dockerignore``,          (``jupyter-mlops==<this version>`` from ``wheels/`` or the index)
+``wheels/README.md``        and the wheel given as ``wheel=``, if any
 ``references/*.json``      the reference profile of each ``drift:VAR`` check, when the
                             registry has it at export time
 ``kfp/pipeline.py``,        ``kfp`` target: Kubeflow Pipelines v2, compiled with the kfp SDK
@@ -50,8 +50,14 @@ from ..runner.spec import (
     StepSpec,
 )
 from .codegen import setup_module_text, step_module_text
-from .container import default_base_image, dockerfile_text, dockerignore_text, readme_text
-from .environment import CORE_RUNTIME, DRIFT_RUNTIME, build_core_wheel, requirements_lock
+from .container import (
+    default_base_image,
+    dockerfile_text,
+    dockerignore_text,
+    readme_text,
+    wheels_readme_text,
+)
+from .environment import core_requirements, requirements_lock
 from .layout import lay_out
 from .plan import plan_pipeline
 from .source_run import AUTO, SourceRun, drift_references, find_source_run
@@ -98,6 +104,7 @@ def export_notebook(
     registry: Any = None,
     base_image: str | None = None,
     image: str | None = None,
+    wheel: str | Path | None = None,
 ) -> ExportResult:
     """Export a tagged notebook (a path or an nbformat node) into ``output_dir``.
 
@@ -109,7 +116,9 @@ def export_notebook(
     the spec for parity; ``"auto"`` (the default) takes the latest run of this notebook
     in ``registry`` (a Registry or its path; default: the one that applies here), None
     records none. ``image`` is the image the Kubeflow components run (default
-    ``<name>-pipeline:latest``).
+    ``<name>-pipeline:latest``). ``wheel`` is a jupyter-mlops wheel file of this version
+    to copy into ``wheels/``, where the image's ``pip install`` finds it before the
+    package index (docker target).
 
     Example::
 
@@ -133,6 +142,7 @@ def export_notebook(
         registry=registry,
         base_image=base_image,
         image=image,
+        wheel=wheel,
     )
     _prepare_output_dir(out)
     for relative, data in sorted(pipeline.files.items()):
@@ -160,8 +170,15 @@ def build_pipeline_files(
     registry: Any = None,
     base_image: str | None = None,
     image: str | None = None,
+    wheel: str | Path | None = None,
 ) -> PipelineFiles:
     """Generate and check every file of the pipeline, in memory (see :func:`export_notebook`)."""
+    if wheel is not None and "docker" not in targets:
+        raise ExportError(
+            f"A wheel ({wheel}) was given, but only the docker target installs one",
+            hint="Add the docker target (--target local,docker), or leave the wheel out.",
+        )
+    wheel_path = _checked_wheel(Path(wheel), _version()) if wheel is not None else None
     layout = lay_out(notebook)
     if not layout.steps:
         raise ExportError(
@@ -174,8 +191,7 @@ def build_pipeline_files(
         notebook_ref = os.path.relpath(notebook_path.resolve(), output_dir.resolve())
         notebook_sha = hashlib.sha256(notebook_path.read_bytes()).hexdigest()
     else:
-        import nbformat
-
+        nbformat = _nbformat()
         notebook_ref = source_name
         notebook_sha = hashlib.sha256(nbformat.writes(notebook).encode()).hexdigest()
 
@@ -218,8 +234,13 @@ def build_pipeline_files(
             )
         )
     local = _local_modules(plan.imported_modules, notebook_path, files, warnings)
-    runtime = CORE_RUNTIME + (DRIFT_RUNTIME if any(s.drift_checks for s in step_specs) else ())
-    lock = requirements_lock(set(plan.imported_modules), local=local, runtime=runtime)
+    core = core_requirements()
+    if core is None:
+        warnings.append(
+            "jupyter-mlops is not installed here (only importable), so requirements.lock does"
+            " not pin its requirements: install it (pip install -e .) and export again"
+        )
+    lock = requirements_lock(set(plan.imported_modules), local=local, runtime=core or ())
     warnings.extend(
         f'"{module}" is imported but not installed here; add it to requirements.lock by hand'
         for module in lock.unresolved
@@ -241,11 +262,12 @@ def build_pipeline_files(
         exporter_version=_version(),
     )
     if "docker" in targets:
-        wheel_name, wheel_bytes = build_core_wheel()
-        files[f"wheels/{wheel_name}"] = wheel_bytes
+        if wheel_path is not None:
+            files[f"wheels/{wheel_path.name}"] = wheel_path.read_bytes()
+        files["wheels/README.md"] = wheels_readme_text(spec.exporter_version).encode()
         files["Dockerfile"] = dockerfile_text(
             spec,
-            wheel=wheel_name,
+            version=spec.exporter_version,
             base_image=base_image or default_base_image(),
             references=any(path.startswith("references/") for path in files),
         ).encode()
@@ -354,15 +376,28 @@ def _targets(targets: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
     return chosen or ("local",)
 
 
-def _read_notebook(notebook: str | Path | Any) -> tuple[Any, Path | None]:
-    import nbformat
+def _nbformat() -> Any:
+    """nbformat, or an ExportError saying how to get it: it comes with the ``jupyter``
+    extra, and a core install (a pipeline image, a script) has no notebooks to read."""
+    try:
+        import nbformat
+    except ModuleNotFoundError as exc:
+        raise ExportError(
+            "Exporting a notebook needs nbformat, which this installation of jupyter-mlops"
+            " does not have (it is the core only)",
+            hint="Install the Jupyter faces with it: pip install 'jupyter-mlops[jupyter]'.",
+        ) from exc
+    return nbformat
 
+
+def _read_notebook(notebook: str | Path | Any) -> tuple[Any, Path | None]:
     if isinstance(notebook, (str, Path)):
         path = Path(notebook)
         if not path.is_file():
             raise ExportError(
                 f"Notebook {path} does not exist", hint="Check the path (relative to here)."
             )
+        nbformat = _nbformat()
         try:
             return nbformat.read(path, as_version=4), path
         except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
@@ -385,7 +420,8 @@ def _prepare_output_dir(out: Path) -> None:
             f"{out} is not empty and holds no earlier export; refusing to write into it",
             hint="Choose an empty or new directory with -o DIR.",
         )
-    for stale in ("steps", "wheels", "kfp", "references"):
+    # wheels/ is left alone: a wheel put there by hand is installed by the image
+    for stale in ("steps", "kfp", "references"):
         if (out / stale).is_dir():
             shutil.rmtree(out / stale)
 
@@ -436,10 +472,37 @@ def _compile_or_fail(text: str, filename: str, step: str | None) -> None:
         ) from exc
 
 
-def _version() -> str:
-    try:
-        from .._version import __version__
+def _checked_wheel(path: Path, version: str) -> Path:
+    """``path`` if it is a wheel of jupyter-mlops ``version``, the one the Dockerfile pins
+    (pip would pass over a wheel of another version and take the index's)."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import Version
 
-        return __version__
-    except ImportError:
-        return ""
+    build_hint = (
+        "Build one in a jupyter-mlops checkout with `python -m build --wheel` (or"
+        " `pip wheel --no-deps .`), or leave the wheel out to install from the package index."
+    )
+    if not path.is_file():
+        raise ExportError(f"Wheel {path} does not exist", hint=build_hint)
+    try:
+        name, wheel_version, _, _ = parse_wheel_filename(path.name)
+    except InvalidWheelFilename:
+        raise ExportError(f"{path.name} is not a wheel file name", hint=build_hint) from None
+    if canonicalize_name(name) != "jupyter-mlops":
+        raise ExportError(
+            f"{path.name} is a wheel of {name}, not of jupyter-mlops", hint=build_hint
+        )
+    if wheel_version != Version(version):
+        raise ExportError(
+            f"{path.name} is jupyter-mlops {wheel_version}, but the image installs"
+            f" jupyter-mlops=={version}, the version that wrote these steps",
+            hint=f"Give a wheel of jupyter-mlops {version}, or export with jupyter-mlops"
+            f" {wheel_version} installed.",
+        )
+    return path
+
+
+def _version() -> str:
+    from .._version import __version__
+
+    return __version__

@@ -1,9 +1,13 @@
-"""The container files of a pipeline: Dockerfile, .dockerignore and README.md.
+"""The container files of a pipeline: Dockerfile, .dockerignore, README.md and
+``wheels/README.md``.
 
-The image installs the pinned lock, then the jupyter-mlops wheel with ``--no-deps``
-(the lock already holds the core's runtime needs), copies only ``pipeline.json`` and
-``steps/``, and runs as an unprivileged user. The base image is a build argument so
-that a registry mirror or a locally built stand-in can replace it:
+The image installs the pinned lock, then ``jupyter-mlops==<the exporter's version>``,
+its core only (no extras, so no Jupyter package), with ``pip --find-links wheels/``: a
+wheel placed in ``wheels/`` is used, otherwise the package index's. The lock already
+holds the core's requirements, so that install adds jupyter-mlops alone. The image
+copies only ``pipeline.json``, ``steps/`` and ``references/``, and runs as an
+unprivileged user. The base image is a build argument so that a registry mirror or a
+locally built stand-in can replace it:
 
     podman build --build-arg BASE_IMAGE=localhost/python:3.11 -t churn ./churn-pipeline
     podman run --rm -v "$PWD/data:/work" churn -p lr=0.5
@@ -25,10 +29,11 @@ def default_base_image() -> str:
 
 
 def dockerfile_text(
-    spec: PipelineSpec, *, wheel: str, base_image: str, references: bool = False
+    spec: PipelineSpec, *, version: str, base_image: str, references: bool = False
 ) -> str:
     """The Dockerfile (hadolint-clean; see the inline comments for the choices).
 
+    ``version``: the jupyter-mlops the image installs (the one that wrote the steps).
     ``references``: the pipeline directory has drift references to copy in.
     """
     image = _image_name(spec.name)
@@ -49,13 +54,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \\
 
 WORKDIR {PIPELINE_IN_IMAGE}
 
-# Every package is pinned in requirements.lock (made from what the notebook imports).
+# Every package is pinned in requirements.lock (what the notebook imports and what the
+# jupyter-mlops core requires).
 COPY requirements.lock ./
 RUN python -m pip install --no-cache-dir -r requirements.lock
 
-# The jupyter-mlops core and runner, without its Jupyter dependencies.
-COPY wheels/{wheel} ./wheels/
-RUN python -m pip install --no-cache-dir --no-deps ./wheels/{wheel} \\
+# The jupyter-mlops core and runner (no extras: no Jupyter package), from a wheel put in
+# wheels/ if there is one, else from the package index.
+COPY wheels/ ./wheels/
+RUN python -m pip install --no-cache-dir --find-links ./wheels "jupyter-mlops=={version}" \\
     && useradd --no-log-init --create-home --uid 10001 mlops \\
     && mkdir -p {WORKDIR_IN_IMAGE} \\
     && chown mlops {WORKDIR_IN_IMAGE}
@@ -133,6 +140,10 @@ def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
             f"podman build -t {name} .",
             f'podman run --rm -v "$PWD/..:{WORKDIR_IN_IMAGE}" {name} -p name=value',
             "```",
+            "",
+            f"The image installs `jupyter-mlops=={spec.exporter_version}` (its core) from a wheel",
+            "of that version placed in `wheels/` (`jupyter mlops export --wheel FILE` puts one",
+            "there), otherwise from the package index.",
         ]
     if "kfp" in targets:
         lines += [
@@ -141,6 +152,18 @@ def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
             "Push the image above and pass its name when exporting (`image=`).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def wheels_readme_text(version: str) -> str:
+    """What ``wheels/`` is for; it also makes the folder exist for the Dockerfile's COPY."""
+    return (
+        "# wheels/\n"
+        "\n"
+        f"The image installs `jupyter-mlops=={version}` (its core, no extras) with\n"
+        "`pip install --find-links ./wheels`: a wheel of that version placed here is used,\n"
+        "otherwise the one on the package index. `jupyter mlops export --wheel FILE` copies\n"
+        "one here; a new export leaves the wheels here alone.\n"
+    )
 
 
 def _image_name(name: str) -> str:

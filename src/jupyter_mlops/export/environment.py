@@ -1,16 +1,14 @@
-"""The environment of a pipeline: a pinned lock of what the notebook imports, and a
-wheel of jupyter-mlops itself.
+"""The environment of a pipeline: a pinned lock of what the notebook imports and of
+what the jupyter-mlops core requires.
 
 ``requirements.lock`` is not a ``pip freeze``: it starts from the modules the
 notebook imports (mapped to their distributions through each distribution's
 ``top_level.txt``, then ``importlib.metadata.packages_distributions()`` for the
-rest) and the runtime needs of the
-jupyter-mlops core (numpy, pandas, pyarrow, joblib, ...), then adds what those
-distributions require, each pinned to the version installed where the export runs.
-Jupyter itself (JupyterLab, IPython, ipywidgets, nbconvert) is never in it.
-
-The wheel is built from the installed package's Python files (no build tool needed,
-reproducible bytes), and installed in the image with ``--no-deps``.
+rest) and the runtime requirements of the installed jupyter-mlops core (its
+``[project].dependencies``, no extras), then adds what those distributions require,
+each pinned to the version installed where the export runs. Jupyter itself
+(JupyterLab, IPython, ipywidgets, nbconvert) is never in it, nor jupyter-mlops: the
+image installs that from a wheel (see :mod:`.container`).
 
     lock = requirements_lock({"sklearn", "pandas"})
     lock.text.splitlines()[-1]          # 'tzdata==2025.2'
@@ -18,21 +16,17 @@ reproducible bytes), and installed in the image with ``--no-deps``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import functools
 import importlib.metadata as metadata
-import io
 import re
 import sys
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-# What the jupyter-mlops core needs at run time in a pipeline step: values between
-# steps (numpy, pandas, pyarrow, joblib) and the registry (sqlite-utils).
-CORE_RUNTIME = ("numpy", "pandas", "pyarrow", "joblib", "sqlite-utils")
-# Added when the pipeline checks drift (the statistics live in scipy).
-DRIFT_RUNTIME = ("scipy",)
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+DISTRIBUTION = "jupyter-mlops"
 # Never installed in a pipeline image, even when a notebook imports them.
 JUPYTER_ONLY = frozenset(
     {
@@ -41,7 +35,16 @@ JUPYTER_ONLY = frozenset(
         "jupyter-core", "widgetsnbextension", "jupyterlab-widgets", "traitlets", "tornado",
     }
 )  # fmt: skip
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def core_requirements() -> tuple[str, ...] | None:
+    """The distributions the installed jupyter-mlops core requires (no extras), or None
+    when jupyter-mlops is importable but not installed (a source checkout on sys.path)."""
+    try:
+        requires = metadata.requires(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+    return tuple(dict.fromkeys(_canonical(r.name) for r in _applicable(requires or [])))
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,10 @@ def requirements_lock(
     modules: set[str] | tuple[str, ...],
     *,
     local: set[str] | frozenset[str] = frozenset(),
-    runtime: tuple[str, ...] = CORE_RUNTIME,
+    runtime: tuple[str, ...] | None = None,
 ) -> RequirementsLock:
-    """Pin the distributions behind ``modules`` and everything they require."""
+    """Pin the distributions behind ``modules``, the ``runtime`` ones (default: what the
+    installed jupyter-mlops core requires) and everything they require."""
     stdlib = set(sys.stdlib_module_names)
     wanted = sorted(
         m for m in set(modules) if m not in stdlib and m not in local and not m.startswith("_")
@@ -79,6 +83,8 @@ def requirements_lock(
         imports.append((module, distribution))
         if distribution not in JUPYTER_ONLY:
             roots[distribution] = None
+    if runtime is None:
+        runtime = core_requirements() or ()
     for name in runtime:
         roots[_canonical(name)] = None
     pins = _closure(list(roots))
@@ -133,11 +139,6 @@ def module_distributions(modules: list[str]) -> dict[str, list[str]]:
 
 
 def _closure(roots: list[str]) -> list[tuple[str, str]]:
-    from packaging.markers import default_environment
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    environment: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
-    environment["extra"] = ""
     pinned: dict[str, str] = {}
     queue = list(roots)
     while queue:
@@ -149,71 +150,34 @@ def _closure(roots: list[str]) -> list[tuple[str, str]]:
         except metadata.PackageNotFoundError:
             continue
         pinned[name] = dist.version
-        for text in dist.requires or ():
-            try:
-                requirement = Requirement(text)
-            except InvalidRequirement:
-                continue
-            if requirement.marker is not None and not requirement.marker.evaluate(environment):
-                continue
-            queue.append(_canonical(requirement.name))
+        queue.extend(_canonical(r.name) for r in _applicable(dist.requires or ()))
     return sorted(pinned.items())
+
+
+def _applicable(requires: list[str] | tuple[str, ...]) -> list[Requirement]:
+    """The requirements that apply on this Python and platform, extras left out."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    environment = _marker_environment()
+    applicable = []
+    for text in requires:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            applicable.append(requirement)
+    return applicable
+
+
+@functools.cache
+def _marker_environment() -> dict[str, str]:
+    from packaging.markers import default_environment
+
+    environment = {key: str(value) for key, value in default_environment().items()}
+    environment["extra"] = ""
+    return environment
 
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def build_core_wheel() -> tuple[str, bytes]:
-    """``(file name, bytes)`` of a wheel of the installed jupyter_mlops package.
-
-    Only Python files (and ``py.typed``) go in; the labextension's assets do not,
-    since a pipeline image runs no Jupyter. Entries are sorted with fixed times so
-    the same sources give the same bytes.
-    """
-    import jupyter_mlops
-
-    package_dir = Path(jupyter_mlops.__file__).resolve().parent
-    version = getattr(jupyter_mlops, "__version__", "0.0.0")
-    dist_info = f"jupyter_mlops-{version}.dist-info"
-    files: list[tuple[str, bytes]] = []
-    for path in sorted(package_dir.rglob("*")):
-        relative = path.relative_to(package_dir)
-        if not path.is_file() or "__pycache__" in relative.parts:
-            continue
-        if relative.parts[0] in ("labextension", "static"):
-            continue
-        if path.suffix != ".py" and path.name != "py.typed":
-            continue
-        files.append((f"jupyter_mlops/{relative.as_posix()}", path.read_bytes()))
-    files.append(
-        (
-            f"{dist_info}/METADATA",
-            (
-                f"Metadata-Version: 2.1\nName: jupyter-mlops\nVersion: {version}\n"
-                "Summary: jupyter-mlops core and pipeline runner (built for a pipeline image)\n"
-            ).encode(),
-        )
-    )
-    files.append(
-        (
-            f"{dist_info}/WHEEL",
-            b"Wheel-Version: 1.0\nGenerator: jupyter-mlops export\nRoot-Is-Purelib: true\n"
-            b"Tag: py3-none-any\n",
-        )
-    )
-    record_lines = [f"{name},sha256={_urlsafe_digest(data)},{len(data)}" for name, data in files]
-    record_lines.append(f"{dist_info}/RECORD,,")
-    files.append((f"{dist_info}/RECORD", ("\n".join(record_lines) + "\n").encode()))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return f"jupyter_mlops-{version}-py3-none-any.whl", buffer.getvalue()
-
-
-def _urlsafe_digest(data: bytes) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

@@ -3,6 +3,8 @@
     jupyter nbconvert --to mlops-pipeline churn.ipynb
     jupyter nbconvert --to mlops-pipeline churn.ipynb --output-dir build \\
         --PipelineExporter.targets=local,docker,kfp
+    jupyter nbconvert --to mlops-pipeline churn.ipynb \\
+        --PipelineExporter.wheel=dist/jupyter_mlops-0.1.0-py3-none-any.whl
 
 writes ``churn-pipeline/`` (``<output name>-pipeline/`` under ``--output-dir``): the
 main output nbconvert writes is ``pipeline.json`` inside it, every other file goes
@@ -39,6 +41,11 @@ class PipelineExporter(Exporter):
         config=True
     )
     image = Unicode("", help="Image the Kubeflow components run.").tag(config=True)
+    wheel = Unicode(
+        "",
+        help="A jupyter-mlops wheel of this version to put in wheels/ (docker target): the image"
+        " installs it instead of the package index's.",
+    ).tag(config=True)
 
     def _file_extension_default(self) -> str:
         # nbconvert wants a dotted extension here; the real one is set per conversion.
@@ -65,6 +72,7 @@ class PipelineExporter(Exporter):
             targets=tuple(targets),
             base_image=self.base_image or None,
             image=self.image or None,
+            wheel=self.wheel or None,
         )
         outputs = resources.setdefault("outputs", {})
         for relative, data in pipeline.files.items():

@@ -12,6 +12,7 @@ from typing import Any
 from IPython.display import display
 
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
+from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..registry.contents import count_records
 from ..snapshots.store import ROLES, record_snapshot
@@ -19,7 +20,13 @@ from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs
 from ..tracking.run import Run, describe_exception
-from ..tracking.session import active_run, require_active_run, start_run, use_registry
+from ..tracking.session import (
+    SESSION,
+    active_run,
+    require_active_run,
+    use_registry,
+)
+from ..tracking.unrecorded import UnrecordedRun
 from .base import COMMANDS, MlopsMagics, arguments, command, parser_for
 from .session import NotebookSession, guess_role, warn
 
@@ -53,6 +60,21 @@ def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
     print(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
 
+@command("backup", "Copy the registry into one consistent file: %mlops backup DEST")
+@arguments(
+    lambda p: (
+        p.add_argument("dest", metavar="DEST"),
+        p.add_argument("--artifacts", action="store_true", help="copy the artifacts beside it"),
+        p.add_argument("--force", action="store_true", help="replace DEST if it exists"),
+    )
+)
+def _backup(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    result = backup_registry(
+        magics.registry(), args.dest, artifacts=args.artifacts, overwrite=args.force
+    )
+    print(describe_backup(result))
+
+
 @command("status", "Which registry is used and which run is active")
 def _status(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     registry = magics.registry()
@@ -84,7 +106,7 @@ def _tags(items: list[str]) -> dict[str, str]:
 
 def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
     session = magics.session
-    run = start_run(
+    run = SESSION.start_run(
         args.name,
         experiment=args.experiment,
         tags=_tags(args.tag),
@@ -92,6 +114,7 @@ def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
         registry=magics.registry(),
         notebook_path=session.notebook_path(),
         cell_id=session.cell_id,
+        announce_unrecorded=False,  # the magic says it in the cell's output
     )
     session.capture[run.id] = not args.no_capture
     return run
@@ -113,9 +136,13 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
     except InvalidInputError:
         raise  # the arguments are wrong: nothing runs
     except MlopsError as exc:
-        warn(f"this cell runs without being recorded: {exc.message}")
-        run = None
-    if run is not None:
+        run = SESSION.start_unrecorded(
+            args.name, experiment=args.experiment, reason=exc.message, announce=False
+        )
+    if isinstance(run, UnrecordedRun):
+        warn(f"this cell runs without being recorded ({run.reason}); what it logs is dropped.")
+        run.new_cell(announced=True)
+    if run is not None and not isinstance(run, UnrecordedRun):
         try:
             session.snapshot_inputs(run, python, explicit=tuple(args.snapshot))
         except InvalidInputError:
@@ -176,7 +203,21 @@ def _start_command(magics: MlopsMagics, args: argparse.Namespace, cell: str | No
             f'Run "{current.name}" ({current.id}) is already active',
             hint="End it first with %mlops end.",
         )
-    run = _start(magics, args)
+    try:
+        run = _start(magics, args)
+    except InvalidInputError:
+        raise
+    except MlopsError as exc:
+        run = SESSION.start_unrecorded(
+            args.name, experiment=args.experiment, reason=exc.message, announce=False
+        )
+    if isinstance(run, UnrecordedRun):
+        run.new_cell(announced=True)
+        warn(
+            f"the next cells run without being recorded ({run.reason}); what they log is"
+            " dropped until %mlops end."
+        )
+        return
     if args.snapshot:
         magics.session.snapshot_inputs(run, "", explicit=tuple(args.snapshot))
     print(f'Started run "{run.name}" ({run.id}) in experiment "{run.experiment}".')
@@ -199,7 +240,18 @@ def _end(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Non
         execution_count=magics.session.execution_count,
         cell_id=magics.session.cell_id,
     )
-    run.end(args.status)
+    if isinstance(run, UnrecordedRun):
+        run.end(args.status)
+        print(f'Run "{run.name}" ended; it was not recorded ({run.reason}).')
+        return
+    try:
+        run.end(args.status)
+    except MlopsError as exc:
+        warn(
+            f'run "{run.name}" ({run.id}) ended, but the registry could not record it yet:'
+            f" {exc.message} It is kept and retried after the next cell."
+        )
+        return
     print(f'Run "{run.name}" ({run.id}) {args.status}.')
 
 

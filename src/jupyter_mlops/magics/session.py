@@ -26,7 +26,8 @@ from ..tracking.capture.cells import (
     parse_cell,
 )
 from ..tracking.run import Run, describe_exception
-from ..tracking.session import active_run, set_context_provider
+from ..tracking.session import SESSION, active_run, set_context_provider
+from ..tracking.unrecorded import UnrecordedRun
 
 # Automatic snapshots skip objects larger than this (take them with --snapshot VAR).
 AUTO_SNAPSHOT_MAX_BYTES = 1 << 30
@@ -128,6 +129,9 @@ class NotebookSession:
         self.cell_id = getattr(info, "cell_id", None)
         self.raw_cell = getattr(info, "raw_cell", "") or ""
         run = active_run()
+        if isinstance(run, UnrecordedRun):
+            run.new_cell()
+            return
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
         self.snapshot_inputs(run, self.python_of(self.raw_cell), explicit=())
@@ -137,6 +141,8 @@ class NotebookSession:
             from ..tracking.capture.environment import rescan_environment
 
             rescan_environment()
+        if SESSION.unfinished:
+            SESSION.retry_unfinished()  # ends the registry could not take earlier
         run = active_run()
         if run is None or self._is_cell_magic(self.raw_cell):
             return
@@ -149,6 +155,11 @@ class NotebookSession:
             self.capture_after(run, self.python_of(source))
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         if isinstance(error, UsageError):  # a mistyped magic ran nothing: the run goes on
+            error = None
+        elif isinstance(error, RecordingError):  # our failure is not the run's
+            warn(
+                f'run "{run.name}" goes on; what the cell asked to record was not: {error.message}'
+            )
             error = None
         try:
             if error is not None and run.status == "running":

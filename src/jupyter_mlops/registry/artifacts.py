@@ -4,7 +4,9 @@ Every artifact is named by the sha256 of its bytes: ``artifacts/ab/abcdef...``.
 A file is written to ``artifacts/tmp/`` first, flushed to disk, then renamed into
 place, so a reader never sees half of one. Before anything is loaded its bytes are
 hashed again and compared with its name: a file that was changed on disk is refused,
-never unpickled.
+never unpickled. Storing bytes whose address is already taken checks the file there
+first, so storing the same bytes again repairs a damaged copy. A write that fails
+(a full disk, a read-only directory) is a :class:`RecordingError` that says why.
 
     store = ArtifactStore(Path(".mlops/artifacts"))
     sha = store.put_bytes(b"hello")
@@ -13,6 +15,8 @@ never unpickled.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import re
 import time
@@ -21,6 +25,8 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import ArtifactIntegrityError, NotFoundError, RecordingError
+
+logger = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 4 * 1024 * 1024
@@ -37,6 +43,24 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def storage_error(exc: OSError, where: Path, what: str = "an artifact") -> RecordingError:
+    """An operating-system error while writing ``what`` under ``where``, in words."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RecordingError(
+            f"Could not store {what}: the disk holding {where} is full",
+            hint="Free some space and try again; nothing already recorded was lost.",
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return RecordingError(
+            f"Could not store {what}: {where} is read-only",
+            hint="Check the permissions of the registry's directory, or use a writable one.",
+        )
+    return RecordingError(
+        f"Could not store {what} in {where}: {exc.strerror or exc}",
+        hint="Check that the disk has room and the directory is writable.",
+    )
 
 
 def check_sha256(sha: str) -> str:
@@ -87,10 +111,13 @@ class ArtifactStore:
         temp = Path(name)
         try:
             write(temp)
-            return self.adopt(temp)
+        except OSError as exc:  # pyarrow's and joblib's I/O errors are OSErrors too
+            temp.unlink(missing_ok=True)
+            raise storage_error(exc, self.root) from exc
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
+        return self.adopt(temp)
 
     def adopt(self, temp: Path) -> str:
         """Hash a finished file in ``tmp/``, then rename it to its content address."""
@@ -100,17 +127,24 @@ class ArtifactStore:
             sha = sha256_file(temp)
             final = self.path_of(sha)
             final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
+            if self._holds(final, sha):
                 temp.unlink()
             else:
                 os.replace(temp, final)
             return sha
         except OSError as exc:
             temp.unlink(missing_ok=True)
-            raise RecordingError(
-                f"Could not store an artifact in {self.root}: {exc.strerror or exc}",
-                hint="Check that the disk has room and the directory is writable.",
-            ) from exc
+            raise storage_error(exc, self.root) from exc
+
+    @staticmethod
+    def _holds(final: Path, sha: str) -> bool:
+        """Whether the file at ``final`` is intact; a damaged one is replaced by the caller."""
+        if not final.is_file():
+            return False
+        if sha256_file(final) == sha:
+            return True
+        logger.warning("Artifact %s was damaged on disk; storing its bytes again repairs it", sha)
+        return False
 
     def verified_path(self, sha: str) -> Path:
         """The artifact's path, after checking that its bytes still hash to ``sha``."""
@@ -157,10 +191,7 @@ class ArtifactStore:
         try:
             self.tmp.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RecordingError(
-                f"Could not create the artifact directory {self.tmp}: {exc.strerror or exc}",
-                hint="Check that the registry directory is writable.",
-            ) from exc
+            raise storage_error(exc, self.root) from exc
 
     def _write_temp(self, write: Callable[[IO[bytes]], object]) -> Path:
         import tempfile
@@ -176,8 +207,5 @@ class ArtifactStore:
         except BaseException as exc:
             temp.unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise RecordingError(
-                    f"Could not write an artifact in {self.tmp}: {exc.strerror or exc}",
-                    hint="Check that the disk has room and the directory is writable.",
-                ) from exc
+                raise storage_error(exc, self.root) from exc
             raise

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import RegistryError
+
 ENV_VAR = "MLOPS_REGISTRY"
 
 
@@ -21,14 +23,27 @@ def locate(start: Path | None = None) -> Path | None:
     in ``start`` or any of its parents.
     """
     configured = os.environ.get(ENV_VAR)
-    if configured:
-        return registry_file_for(Path(configured).expanduser())
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / DIRECTORY_NAME / FILE_NAME
-        if candidate.is_file():
-            return candidate
+    try:
+        if configured:
+            return registry_file_for(Path(configured).expanduser())
+        here = (start or Path.cwd()).resolve()
+        for directory in (here, *here.parents):
+            candidate = directory / DIRECTORY_NAME / FILE_NAME
+            if candidate.is_file():
+                return candidate
+    except OSError as exc:  # a name too long, a loop of links, a path through a file
+        raise unusable_path(configured or str(start), exc) from exc
     return None
+
+
+def unusable_path(named: str, exc: OSError) -> RegistryError:
+    """The error for a registry path the system cannot use, with what to do instead."""
+    shown = named[:60] + ("..." if len(named) > 60 else "")
+    return RegistryError(
+        f"Cannot use {shown} as a registry: {exc.strerror or exc}",
+        hint=f"Choose a shorter path to an existing directory ({ENV_VAR}, --registry or"
+        " %mlops init DIR).",
+    )
 
 
 def registry_file_for(path: Path) -> Path:

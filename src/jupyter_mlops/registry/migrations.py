@@ -13,6 +13,7 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING
 
+from ..errors import RegistryError
 from .schema import MIGRATIONS
 from .sqlite_errors import newer_schema_error, translate_error
 
@@ -39,6 +40,12 @@ def migrate(registry: Registry) -> None:
         return
     if version > len(MIGRATIONS):
         raise newer_schema_error(registry.path)
+    if registry.read_only:
+        raise RegistryError(
+            f"{registry.path} was written by an older jupyter-mlops and is on a read-only"
+            " filesystem, so it cannot be upgraded to be read",
+            hint="Open it once where it can be written (or copy it there), then read it anywhere.",
+        )
     with registry.transaction("the registry's schema"):
         has_migrations = registry.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"

@@ -111,6 +111,8 @@ _WORD_TOKENS = {
 }
 _BACKTICK = re.compile(r"`([^`]*)`")
 _MAX_LENGTH = 2000
+# Deeper nesting is no real filter or rule, and SQLite refuses expressions deeper than 1000.
+MAX_DEPTH = 100
 
 
 def parse(text: str) -> Expression:
@@ -142,6 +144,7 @@ def parse(text: str) -> Expression:
     source = _normalise_tokens(_BACKTICK.sub(placeholder, text), text)
     try:
         tree = ast.parse(source, mode="eval")
+        expression = _convert(tree.body, text, quoted)
     except SyntaxError as exc:
         column = f" near column {exc.offset}" if exc.offset else ""
         raise ExpressionError(
@@ -150,7 +153,43 @@ def parse(text: str) -> Expression:
             hint='Write conditions like "acc > 0.9 and params.lr < 0.1"; '
             "quote strings and put names with dashes in `backticks`.",
         ) from None
-    return _convert(tree.body, text, quoted)
+    except (RecursionError, MemoryError):
+        raise _too_deep(text) from None
+    if depth(expression) > MAX_DEPTH:
+        raise _too_deep(text)
+    return expression
+
+
+def _too_deep(text: str) -> ExpressionError:
+    return ExpressionError(
+        f"The expression {text[:40]!r}... is nested more than {MAX_DEPTH} levels deep",
+        expression=text[:80] + "...",
+        hint="Write it with fewer parentheses, signs or operators inside each other.",
+    )
+
+
+def depth(expression: Expression) -> int:
+    """How deep ``expression``'s tree is (a name or a literal is 1), without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(expression, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        for child in _children(node):
+            stack.append((child, level + 1))
+    return deepest
+
+
+def _children(node: object) -> list[object]:
+    if isinstance(node, (Compare, Arithmetic)):
+        return [node.left, node.right]
+    if isinstance(node, Membership):
+        return [node.item]
+    if isinstance(node, Logical):
+        return list(node.operands)
+    if isinstance(node, (Not, Negative)):
+        return [node.operand]
+    return []
 
 
 def names(expression: Expression) -> list[Name]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import sqlite3
 import threading
 import time
@@ -17,7 +16,16 @@ from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
 from .shared_rows import environment_id as environment_id_of
-from .values import STATUSES, check_key, encode_param, metric_value
+from .values import (
+    STATUSES,
+    STEP_MAX,
+    STEP_MIN,
+    check_key,
+    check_step,
+    encode_param,
+    metric_value,
+    valid_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +83,8 @@ class Run:
         self.status = "running"
         self._git = git
         self._on_close = on_close
+        self._end: tuple[str, str | None, float] | None = None
+        self._flush_at_points = FLUSH_EVERY_POINTS
         self._points: list[tuple[str, int, float, float]] = []
         self._next_step: dict[str, int] = {}
         self._summaries: dict[str, _Summary] = {}
@@ -105,12 +115,8 @@ class Run:
         Without ``step``, each key counts its own steps from 0.
         """
         items = named if metrics is None else {**metrics, **named}
-        if (
-            step is not None
-            and type(step) is not int
-            and (isinstance(step, bool) or not isinstance(step, numbers.Integral))
-        ):
-            raise InvalidInputError(f"step must be an integer, got {step!r}")
+        if step is not None and (type(step) is not int or not STEP_MIN <= step < STEP_MAX):
+            step = check_step(step)
         now = time.time()
         with self._lock:
             if self.status != "running":
@@ -124,6 +130,8 @@ class Run:
                 value = raw if type(raw) is float else metric_value(key, raw)
                 if step is None:
                     at = next_step.get(key, 0)
+                    if at >= STEP_MAX:
+                        check_step(at)
                     next_step[key] = at + 1
                 else:
                     at = int(step)
@@ -137,10 +145,10 @@ class Run:
                 else:
                     summary.add(at, value)
                 self._dirty_summaries.add(key)
-            if len(points) >= FLUSH_EVERY_POINTS or (
+            if len(points) >= self._flush_at_points or (
                 not len(points) & 1023 and time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS
             ):
-                self.flush()
+                self._flush_on_the_way()
 
     def log_params(self, params: Mapping[str, object] | None = None, /, **named: object) -> None:
         """Record parameters; a key set twice keeps the last value."""
@@ -161,7 +169,7 @@ class Run:
         with self._lock:
             for key, value in items.items():
                 check_key("tag", key)
-                self._tags[key] = str(value)
+                self._tags[key] = valid_text(str(value))
 
     def record_cell(
         self, source: str, *, execution_count: int | None = None, cell_id: str | None = None
@@ -172,7 +180,9 @@ class Run:
             if seen in self._cells_seen:
                 return
             self._cells_seen.add(seen)
-            self._cells.append((self._cell_seq, execution_count, cell_id, source, time.time()))
+            self._cells.append(
+                (self._cell_seq, execution_count, cell_id, valid_text(source), time.time())
+            )
             self._cell_seq += 1
 
     def snapshot(
@@ -204,6 +214,27 @@ class Run:
     @property
     def pending_points(self) -> int:
         return len(self._points)
+
+    def _flush_on_the_way(self) -> None:
+        """A flush that ``log`` does by itself: it never raises into the user's loop.
+
+        When the registry cannot be written, the values stay buffered, one warning says
+        so, and the next automatic try waits for another batch of points (or time).
+        """
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 - the training loop must go on
+            self._flush_at_points = len(self._points) + FLUSH_EVERY_POINTS
+            logger.warning(
+                "jupyter-mlops: %d metric point(s) of run %s (%s) are kept in memory and"
+                " retried later: %s",
+                len(self._points),
+                self.id,
+                self.name,
+                getattr(exc, "message", exc),
+            )
+        else:
+            self._flush_at_points = FLUSH_EVERY_POINTS
 
     def flush(self) -> None:
         """Write everything buffered in one transaction; on failure keep it for the next try."""
@@ -300,7 +331,11 @@ class Run:
     def end(self, status: str = "finished", *, error: str | None = None) -> None:
         """Write what is buffered and close the run with ``status``.
 
-        Ending a run that has already ended does nothing.
+        The run stops recording at once, whatever happens next: later cells are not
+        captured into it. If the registry cannot take the end now, the end (with its
+        time) and the buffered values are kept and :meth:`write_end` is tried again
+        (by the session after the next cell, at the next run, and at exit); the
+        :class:`RecordingError` says so. Ending a run that has already ended does nothing.
         """
         if status not in STATUSES or status == "running":
             raise InvalidInputError(
@@ -310,6 +345,24 @@ class Run:
         with self._lock:
             if self.status != "running":
                 return
+            self.status = status
+            self._end = (status, error, time.time())
+            try:
+                self.write_end()
+            finally:
+                self._closed()
+
+    @property
+    def end_pending(self) -> bool:
+        """Whether the run has ended but the registry has not been told yet."""
+        return self._end is not None
+
+    def write_end(self) -> None:
+        """Record the end kept by :meth:`end`, with everything still buffered."""
+        with self._lock:
+            if self._end is None:
+                return
+            status, error, ended_at = self._end
             git = self._git.state(wait=2.0) if self._git is not None else None
             dirty = None if git is None or git.dirty is None else int(git.dirty)
             self.flush()
@@ -320,10 +373,9 @@ class Run:
                 conn.execute(
                     "UPDATE runs SET status = ?, ended_at = ?, error = ?, heartbeat_at = ?,"
                     " git_dirty = COALESCE(?, git_dirty), environment_id = ? WHERE id = ?",
-                    (status, time.time(), error, time.time(), dirty, environment_id, self.id),
+                    (status, ended_at, error, time.time(), dirty, environment_id, self.id),
                 )
-            self.status = status
-            self._closed()
+            self._end = None
 
     def __enter__(self) -> Run:
         return self
@@ -331,15 +383,19 @@ class Run:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        try:
-            if exc_type is None:
-                self.end("finished")
-                return
+        if exc_type is None or (issubclass(exc_type, SystemExit) and not _failing(exc)):
+            status, error = "finished", None
+        else:
             status = "killed" if issubclass(exc_type, KeyboardInterrupt) else "failed"
-            try:
-                self.end(status, error=describe_exception(exc))
-            except MlopsError as failure:  # never hide the user's own exception behind ours
-                logger.error("Could not record the end of run %s: %s", self.id, failure)
+            error = describe_exception(exc)
+        try:
+            self.end(status, error=error)
+        except MlopsError as failure:  # the user's code went well or its own error stands
+            logger.warning(
+                "jupyter-mlops: could not record the end of run %s yet (kept, retried later): %s",
+                self.id,
+                failure.message,
+            )
         finally:
             self._closed()
 
@@ -354,6 +410,12 @@ class Run:
                 f'Run {self.id} ("{self.name}") has already ended ({self.status})',
                 hint="Start a new run with %%mlops run or mlops.start_run().",
             )
+
+
+def _failing(exc: BaseException | None) -> bool:
+    """Whether a ``SystemExit`` reports a failure (a non-zero or non-integer code)."""
+    code = getattr(exc, "code", None)
+    return code not in (None, 0)
 
 
 def describe_exception(exc: BaseException | None) -> str | None:

@@ -12,6 +12,8 @@ API and the faces call them::
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import sys
 import time
@@ -19,16 +21,19 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import NoActiveRunError
+from ..errors import NoActiveRunError, RecordingError
 from ..registry.connection import Registry
 from ..registry.liveness import hostname, process_token
 from ..registry.location import locate
 from .capture.environment import current_environment, environment_ready, warm_environment
 from .capture.git import GitProbe
 from .heartbeat import Heartbeat
-from .run import Run
+from .run import Run, describe_exception
 from .shared_rows import environment_id, experiment_id, preceding_run_id
+from .unrecorded import UnrecordedRun
 from .values import check_key, new_id
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "default"
 
@@ -42,14 +47,24 @@ class Session:
     def __init__(self, heartbeat: Heartbeat | None = None) -> None:
         self.heartbeat = heartbeat or Heartbeat()
         self.active: list[Run] = []
+        # Runs that ended while the registry could not record it; retried until it can.
+        self.unfinished: list[Run] = []
         self.registries: dict[Path, Registry] = {}
         self.chosen: Registry | None = None
         self.context_provider: ContextProvider | None = None
+        self._exit_hook = False
+
+    def _hook_exit(self) -> None:
+        """Once the process records, make :meth:`end_at_exit` run when it exits."""
+        if not self._exit_hook:
+            atexit.register(self.end_at_exit)
+            self._exit_hook = True
 
     def reset(self) -> None:
         """Forget every active run and close every registry this session opened."""
         for run in list(self.active):
             self.forget(run)
+        self.unfinished.clear()
         for registry in self.registries.values():
             registry.close()
         self.registries.clear()
@@ -73,11 +88,13 @@ class Session:
                 return Registry.open()  # raises RegistryNotFoundError with the hint
             registry = Registry.init()
             self.registries[registry.path] = registry
+            self._hook_exit()
             return registry
         cached = self.registries.get(found)
         if cached is None:
             cached = Registry.open(found, create=True)
             self.registries[found] = cached
+            self._hook_exit()
         return cached
 
     def use_registry(self, registry: Registry | None) -> None:
@@ -85,6 +102,7 @@ class Session:
         self.chosen = registry
         if registry is not None:
             self.registries[registry.path] = registry
+            self._hook_exit()
 
     # -- active runs ----------------------------------------------------------------------
 
@@ -102,10 +120,74 @@ class Session:
         return self.active[-1]
 
     def forget(self, run: Run) -> None:
-        """``run`` no longer records: it is not active and has no heartbeat."""
+        """``run`` no longer records: it is not active and has no heartbeat. An end the
+        registry could not take yet is kept for :meth:`retry_unfinished`."""
         if run in self.active:
             self.active.remove(run)
         self.heartbeat.discard(run.id)
+        if run.end_pending and run not in self.unfinished:
+            self.unfinished.append(run)
+
+    def retry_unfinished(self) -> list[Run]:
+        """Try again to record the ends kept by :meth:`forget`; return the runs still pending."""
+        for run in list(self.unfinished):
+            try:
+                run.write_end()
+            except RecordingError:
+                continue
+            self.unfinished.remove(run)
+        return list(self.unfinished)
+
+    def start_unrecorded(
+        self, name: str | None, *, experiment: str | None, reason: str, announce: bool = True
+    ) -> Run:
+        """Make an :class:`UnrecordedRun` active: the cell or script runs on, its values
+        dropped; ``announce`` logs a warning saying so (a face may say it its own way)."""
+        run = UnrecordedRun(
+            self.chosen,
+            name=name or "unrecorded",
+            experiment=experiment or DEFAULT_EXPERIMENT,
+            reason=reason,
+            on_close=self.forget,
+        )
+        self.active.append(run)
+        if announce:
+            logger.warning(
+                'jupyter-mlops: run "%s" is not recorded (%s); the code runs on and what it'
+                " logs is dropped.",
+                run.name,
+                reason,
+            )
+        return run
+
+    def end_at_exit(self) -> None:
+        """End the runs still active when the interpreter exits, and write pending ends.
+
+        A script that forgets ``end_run`` (or exits with ``sys.exit``) keeps what it
+        logged: the run ends ``finished``, or ``failed`` / ``killed`` when an uncaught
+        exception is what ends the interpreter. The registries opened are closed, so
+        that what was recorded is in ``registry.db`` itself, not only in its WAL.
+        """
+        uncaught = getattr(sys, "last_value", None)
+        if uncaught is None:
+            status, error = "finished", None
+        else:
+            status = "killed" if isinstance(uncaught, KeyboardInterrupt) else "failed"
+            error = describe_exception(uncaught)
+        for run in reversed(list(self.active)):
+            try:
+                run.end(status, error=error)
+            except RecordingError as exc:
+                logger.warning("jupyter-mlops: the end of run %s was lost: %s", run.id, exc)
+        for run in self.retry_unfinished():
+            logger.warning(
+                "jupyter-mlops: the end of run %s (%s) could not be recorded before exit;"
+                " the registry will mark it crashed.",
+                run.id,
+                run.name,
+            )
+        for registry in self.registries.values():
+            registry.close()  # the last connection to close moves the WAL into registry.db
 
     def start_run(
         self,
@@ -119,8 +201,17 @@ class Session:
         cell_id: str | None = None,
         previous_run_id: str | None = None,
         workdir: Path | None = None,
+        announce_unrecorded: bool = True,
     ) -> Run:
-        """Start recording a run and make it the active one (see :func:`start_run`)."""
+        """Start recording a run and make it the active one (see :func:`start_run`).
+
+        When the registry cannot record it, an :class:`UnrecordedRun` is active instead
+        and a warning says why (unless ``announce_unrecorded`` is false, for a face
+        that says it its own way): the caller's code runs on.
+        """
+        self._hook_exit()
+        if self.unfinished:
+            self.retry_unfinished()
         registry = registry or self.default_registry()
         context: Mapping[str, Any] = {}
         if self.context_provider is not None and kind == "script" and notebook_path is None:
@@ -139,6 +230,62 @@ class Session:
         environment = current_environment() if environment_ready() else None
         now = time.time()
         pid = os.getpid()
+        try:
+            self._insert_run(
+                registry,
+                run_id=run_id,
+                name=name,
+                experiment=experiment,
+                kind=kind,
+                environment=environment,
+                previous_run_id=previous_run_id,
+                notebook_path=notebook_path,
+                cell_id=cell_id,
+                git=git,
+                now=now,
+                pid=pid,
+            )
+        except RecordingError as exc:
+            return self.start_unrecorded(
+                name, experiment=experiment, reason=exc.message, announce=announce_unrecorded
+            )
+        run = Run(
+            registry,
+            run_id=run_id,
+            name=name,
+            experiment=experiment,
+            kind=kind,
+            git=git,
+            on_close=self.forget,
+        )
+        if tags:
+            run.set_tags(tags)
+        if context.get("cell_source"):
+            run.record_cell(
+                context["cell_source"],
+                execution_count=context.get("execution_count"),
+                cell_id=cell_id,
+            )
+        self.active.append(run)
+        self.heartbeat.add(run.id, registry.path)
+        return run
+
+    @staticmethod
+    def _insert_run(
+        registry: Registry,
+        *,
+        run_id: str,
+        name: str,
+        experiment: str,
+        kind: str,
+        environment: Any,
+        previous_run_id: str | None,
+        notebook_path: str | None,
+        cell_id: str | None,
+        git: GitProbe,
+        now: float,
+        pid: int,
+    ) -> None:
         with registry.transaction(f'the start of run "{name}"') as conn:
             experiment_row = experiment_id(registry, conn, experiment)
             environment_row = (
@@ -170,26 +317,6 @@ class Session:
                     environment_row,
                 ),
             )
-        run = Run(
-            registry,
-            run_id=run_id,
-            name=name,
-            experiment=experiment,
-            kind=kind,
-            git=git,
-            on_close=self.forget,
-        )
-        if tags:
-            run.set_tags(tags)
-        if context.get("cell_source"):
-            run.record_cell(
-                context["cell_source"],
-                execution_count=context.get("execution_count"),
-                cell_id=cell_id,
-            )
-        self.active.append(run)
-        self.heartbeat.add(run.id, registry.path)
-        return run
 
 
 SESSION = Session()
@@ -262,9 +389,21 @@ def start_run(
 
 
 def end_run(status: str = "finished") -> Run:
-    """End the active run (``%mlops end``) and return it."""
+    """End the active run (``%mlops end``) and return it.
+
+    If the registry cannot record the end now, a warning says so and the end is kept
+    and retried (after the next cell, at the next run, at exit): the caller goes on.
+    """
     run = SESSION.require_active_run()
-    run.end(status)
+    try:
+        run.end(status)
+    except RecordingError as exc:
+        logger.warning(
+            "jupyter-mlops: run %s ended, but its end is not recorded yet (kept, retried"
+            " later): %s",
+            run.id,
+            exc.message,
+        )
     return run
 
 

@@ -13,14 +13,14 @@ from ..registry.connection import Registry
 def experiment_id(registry: Registry, conn: sqlite3.Connection, name: str) -> int:
     """The id of experiment ``name``, created on first use."""
     key = ("experiment", name)
-    cached = registry.memo.get(key)
+    cached = registry.recall(key)
     if cached is not None:
         return int(cached)
     conn.execute(
         "INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?, ?)", (name, time.time())
     )
     experiment_id = conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0]
-    registry.memo[key] = experiment_id
+    registry.remember(key, int(experiment_id))
     return int(experiment_id)
 
 
@@ -28,7 +28,7 @@ def environment_id(registry: Registry, conn: sqlite3.Connection, environment: An
     """The id of ``environment`` (an :class:`Environment`), stored once per content hash."""
     digest = environment.hash
     key = ("environment", digest)
-    cached = registry.memo.get(key)
+    cached = registry.recall(key)
     if cached is not None:
         return int(cached)
     conn.execute(
@@ -38,7 +38,7 @@ def environment_id(registry: Registry, conn: sqlite3.Connection, environment: An
     environment_id = conn.execute(
         "SELECT id FROM environments WHERE hash = ?", (digest,)
     ).fetchone()[0]
-    registry.memo[key] = environment_id
+    registry.remember(key, int(environment_id))
     return int(environment_id)
 
 

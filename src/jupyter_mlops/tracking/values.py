@@ -15,6 +15,10 @@ STATUSES = ("running", "finished", "failed", "killed", "crashed")
 
 _MAX_KEY_LENGTH = 250
 
+# SQLite stores integers in 64 bits: steps must fit.
+STEP_MIN = -(2**63)
+STEP_MAX = 2**63 - 1
+
 
 def new_id() -> str:
     """A fresh 12-hex-digit run id (48 random bits)."""
@@ -30,6 +34,16 @@ def metric_value(key: str, value: object) -> float:
     kind = type(value)
     if kind is float:
         return value  # type: ignore[return-value]
+    try:
+        return _as_float(key, value, kind)
+    except OverflowError:
+        raise InvalidInputError(
+            f'Metric "{key}" is too large for a float: {str(value)[:30]}...',
+            hint="Log a number below 1.8e308, e.g. its logarithm (math.log10).",
+        ) from None
+
+
+def _as_float(key: str, value: object, kind: type) -> float:
     if kind is int:
         return float(value)  # type: ignore[arg-type]
     if isinstance(value, (str, bytes)) or value is None:
@@ -51,6 +65,43 @@ def metric_value(key: str, value: object) -> float:
     )
 
 
+def check_step(step: object) -> int:
+    """``step`` as an int that SQLite can store, or :class:`InvalidInputError`."""
+    if type(step) is not int and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
+        raise InvalidInputError(
+            f"step must be an integer, got {step!r}", hint="Pass the epoch or batch number."
+        )
+    at = int(step)
+    if not STEP_MIN <= at < STEP_MAX:
+        raise InvalidInputError(
+            f"step {at} is out of range: steps are stored as 64-bit integers",
+            hint=f"Use a step between {STEP_MIN} and {STEP_MAX - 1}.",
+        )
+    return at
+
+
+def check_text(kind: str, key: str, text: str) -> str:
+    """``text`` when SQLite can store it (valid UTF-8), else :class:`InvalidInputError`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"The {kind} {key[:40]!r} holds a character that is not valid text"
+            f" ({text[exc.start : exc.end]!r} at position {exc.start})",
+            hint="Decode bytes properly, or drop the lone surrogate characters.",
+        ) from None
+    return text
+
+
+def valid_text(text: str) -> str:
+    """``text`` with what SQLite cannot store as UTF-8 (lone surrogates) replaced by ``?``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def check_key(kind: str, key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidInputError(
@@ -58,8 +109,11 @@ def check_key(kind: str, key: object) -> str:
             hint=f"Name the {kind}, e.g. accuracy=0.9.",
         )
     if len(key) > _MAX_KEY_LENGTH:
-        raise InvalidInputError(f"The {kind} name {key[:40]!r}... is longer than {_MAX_KEY_LENGTH}")
-    return key
+        raise InvalidInputError(
+            f"The {kind} name {key[:40]!r}... is longer than {_MAX_KEY_LENGTH}",
+            hint=f"Shorten the {kind} name.",
+        )
+    return check_text(f"{kind} name", key, key)
 
 
 def encode_param(value: Any) -> tuple[Any, str]:
@@ -79,7 +133,7 @@ def encode_param(value: Any) -> tuple[Any, str]:
     if isinstance(value, float):
         return (value, "float") if not math.isnan(value) else ("nan", "float")
     if isinstance(value, str):
-        return value, "str"
+        return valid_text(value), "str"
     if isinstance(value, (list, tuple)):
         try:
             return json.dumps(list(value)), "list"
@@ -90,7 +144,7 @@ def encode_param(value: Any) -> tuple[Any, str]:
             return json.dumps(value), "dict"
         except (TypeError, ValueError):
             pass
-    return repr(value)[:2000], "other"
+    return valid_text(repr(value)[:2000]), "other"
 
 
 def decode_param(stored: Any, type_name: str) -> Any:

@@ -18,7 +18,8 @@ def compare(registry: Registry, refs: Sequence[str]) -> Comparison:
         raise InvalidInputError(
             "Compare needs at least two runs", hint="For example: %mlops compare baseline tuned"
         )
-    details = tuple(run_detail(registry, ref) for ref in refs)
+    with registry.reading():  # every run as of the same moment
+        details = tuple(run_detail(registry, ref) for ref in refs)
     param_keys = sorted({p.key for d in details for p in d.params})
     params = []
     for key in param_keys:

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 
 def run_detail(registry: Registry, ref: str, *, series: bool = True) -> RunDetail:
-    """Everything recorded about the run ``ref`` (id, prefix, name or ``last``)."""
+    """Everything recorded about the run ``ref`` (id, prefix, name or ``last``), as of one
+    moment even while other processes write."""
+    with registry.reading():
+        return _read_run_detail(registry, ref, series)
+
+
+def _read_run_detail(registry: Registry, ref: str, series: bool) -> RunDetail:
     run_id = resolve_run(registry, ref)
     row = registry.query_one(
         "SELECT runs.*, experiments.name AS experiment FROM runs"

@@ -35,10 +35,11 @@ def list_runs(
     ``sort`` takes names as in filters, ``-`` in front for descending; runs with no
     value for a sort key come last.
     """
-    rows, total = _select(registry, experiment, where, sort, limit, offset, count=True)
-    params_by_run, metrics_by_run = _values_for(
-        registry, [row[0] for row in rows], everything=len(rows) == total
-    )
+    with registry.reading():
+        rows, total = _select(registry, experiment, where, sort, limit, offset, count=True)
+        params_by_run, metrics_by_run = _values_for(
+            registry, [row[0] for row in rows], everything=len(rows) == total
+        )
     runs = tuple(
         _run_row(row, params_by_run.get(row[0], {}), metrics_by_run.get(row[0], {})) for row in rows
     )
@@ -214,17 +215,18 @@ def runs_frame(
     import numpy as np
     import pandas as pd
 
-    rows, _ = _select(registry, experiment, where, sort, limit, 0, count=False)
+    with registry.reading():  # the runs and their values as of one moment
+        rows, _ = _select(registry, experiment, where, sort, limit, 0, count=False)
+        total = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+        run_ids = [row[0] for row in rows]
+        params, metrics = _raw_values(registry, run_ids, everything=len(rows) == total)
     by_field = list(zip(*rows)) if rows else [() for _ in _RUN_COLUMNS]
     columns: dict[str, Any] = {name: list(by_field[i]) for i, name in enumerate(_RUN_COLUMNS)}
-    run_ids: list[str] = columns["run_id"]
     started = np.array(columns["started_at"], dtype="float64")
     ended = np.array([np.nan if v is None else v for v in columns["ended_at"]], dtype="float64")
     columns["started_at"] = pd.to_datetime(started, unit="s", utc=True)
     columns["ended_at"] = pd.to_datetime(ended, unit="s", utc=True)
     columns["duration"] = ended - started
-    total = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
-    params, metrics = _raw_values(registry, run_ids, everything=len(rows) == total)
     # Pivot in plain Python: each value goes straight to its run's row in its key's column.
     position = {run_id: i for i, run_id in enumerate(run_ids)}
     count = len(run_ids)
