@@ -15,14 +15,24 @@ as numbers; lists and dicts are JSON text, and ``type`` says what to turn them b
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 class Migration(NamedTuple):
-    """A named step of the schema; applied once, in the order of :data:`MIGRATIONS`."""
+    """A named step of the schema; applied once, in the order of :data:`MIGRATIONS`.
+
+    ``sql`` runs first; ``step``, when given, then gets the same connection, inside the
+    same transaction, as a ``sqlite_utils.Database``: for what sqlite-utils does better
+    than hand-written SQL (``table.transform(...)``, ``table.enable_fts(...)``).
+    """
 
     name: str
     sql: str
+    step: Callable[[sqlite_utils.Database], None] | None = None
 
 
 CORE = Migration(
