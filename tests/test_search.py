@@ -4,6 +4,7 @@ test_server_routes.py, the panel's filter box in test_panel_contract.py)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -12,8 +13,11 @@ from typing import Any
 
 import pytest
 import sqlite_utils
+from click.testing import CliRunner
+from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
+from jupyter_mlops.cli import main
 from jupyter_mlops.errors import InvalidInputError
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.registry.migrations import statements_of
@@ -21,6 +25,8 @@ from jupyter_mlops.registry.schema import MIGRATIONS
 from jupyter_mlops.registry.search_index import INDEXED
 from jupyter_mlops.tracking.queries.listing import list_runs, runs_frame
 from jupyter_mlops.tracking.queries.search import TextSearch, no_match
+
+from .conftest import run_cell
 
 # What the runs of the tests ran: (name, experiment, cells, note, accuracy)
 RUNS: tuple[tuple[str, str, tuple[str, ...], str | None, float], ...] = (
@@ -366,3 +372,113 @@ def test_processes_opening_an_old_registry_at_once_migrate_it_once(
         assert applied == [m.name for m in MIGRATIONS]
         assert registry.query_one("SELECT COUNT(*) FROM code_cells_fts")[0] == 6
         integrity(registry)
+
+
+# -- the faces ------------------------------------------------------------------------------------
+
+
+def cell(shell: Any, source: str) -> tuple[Any, str, list[Any]]:
+    with capture_output() as captured:
+        result = run_cell(shell, source)
+    return result, captured.stdout, captured.outputs
+
+
+def test_magic_runs_code_shows_the_matching_runs(shell: Any, recorded: Registry) -> None:
+    result, _, outputs = cell(shell, '%mlops runs --code "RandomForest" --where "accuracy > 0.5"')
+
+    assert result.error_in_exec is None
+    html = outputs[0].data["text/html"]
+    assert "forest" in html and "scaled" not in html and "linear" not in html
+
+
+def test_magic_runs_code_says_when_nothing_matches(shell: Any, recorded: Registry) -> None:
+    result, out, outputs = cell(shell, "%mlops runs --code XGBClassifier -e churn")
+
+    assert result.error_in_exec is None and outputs == []
+    assert 'No run in experiment "churn" matches: code or note containing "XGBClassifier".' in out
+    assert "shorter piece" in out
+
+
+def test_magic_runs_code_refuses_an_empty_search(shell: Any, recorded: Registry) -> None:
+    result, _, _ = cell(shell, '%mlops runs --code ""')
+    assert type(result.error_in_exec).__name__ == "UsageError"
+    assert "The code search is empty" in str(result.error_in_exec)
+
+
+def test_magic_note_writes_the_active_runs_note_as_typed(shell: Any, registry: Registry) -> None:
+    cell(shell, "%mlops start tuning")
+    result, out, _ = cell(shell, '%mlops note didn\'t converge: "lr" too high, 50% done')
+    cell(shell, "%mlops end")
+
+    assert result.error_in_exec is None and 'Noted on run "tuning"' in out
+    assert mlops.get_run("tuning").note == 'didn\'t converge: "lr" too high, 50% done'
+    assert names(registry, "didn't converge") == ["tuning"]
+
+
+def test_magic_note_inside_a_run_cell_notes_that_run(shell: Any, registry: Registry) -> None:
+    cell(shell, "%%mlops run cellrun\nx = 1\n%mlops note one cell, one run")
+    assert mlops.get_run("cellrun").note == "one cell, one run"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [("%mlops note nothing is running", "no run is active"), ("%mlops note   ", "is empty")],
+)
+def test_magic_note_needs_an_active_run_and_text(
+    shell: Any, registry: Registry, source: str, message: str
+) -> None:
+    result, _, _ = cell(shell, source)
+    assert type(result.error_in_exec).__name__ == "UsageError"
+    assert message in str(result.error_in_exec).lower()
+
+
+def test_note_for_a_run_the_registry_does_not_have_is_refused(registry: Registry) -> None:
+    from jupyter_mlops.errors import NotFoundError
+    from jupyter_mlops.tracking.notes import write_note
+
+    with pytest.raises(NotFoundError, match="No run nope"):
+        write_note(registry, "nope", "text")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_runs_code_lists_the_matching_runs(recorded: Registry) -> None:
+    code, out, _ = invoke("runs", "--code", "sklearn.ensemble", "--sort", "-accuracy")
+    assert code == 0
+    assert [line.split()[1] for line in out.splitlines()[2:]] == ["forest", "scaled"]
+
+    code, out, _ = invoke("runs", "-c", "forest", "--where", "accuracy < 0.9", "--format", "json")
+    assert code == 0 and [r["name"] for r in json.loads(out)["runs"]] == ["scaled"]
+
+    code, out, _ = invoke("runs", "--code", "stale", "--format", "csv")
+    assert code == 0 and out.splitlines()[1].split(",")[1] == "odd"
+
+
+def test_cli_runs_code_says_when_nothing_matches(recorded: Registry) -> None:
+    code, out, _ = invoke("runs", "--code", "XGBClassifier")
+    assert code == 0
+    assert out.startswith('No run matches: code or note containing "XGBClassifier".')
+
+
+@pytest.mark.parametrize("hostile", ['a" OR "b', "NEAR(", "'; DROP TABLE runs; --", "%_\\"])
+def test_cli_runs_code_with_hostile_text_lists_what_contains_it(
+    recorded: Registry, hostile: str
+) -> None:
+    code, out, err = invoke("runs", "--code", hostile, "--format", "json")
+    assert code == 0, err
+    assert {r["name"] for r in json.loads(out)["runs"]} == truth(hostile)
+
+
+def test_cli_runs_code_refuses_a_nul_character(recorded: Registry) -> None:
+    code, _, err = invoke("runs", "--code", "model\x00")
+    assert code != 0 and "NUL character" in err
+
+
+def test_cli_show_prints_the_note(recorded: Registry) -> None:
+    code, out, _ = invoke("show", "odd")
+    assert code == 0 and "note: labels were stale" in out
+    code, out, _ = invoke("show", "odd", "--format", "json")
+    assert json.loads(out)["note"] == "labels were stale"
