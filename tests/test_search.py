@@ -416,8 +416,11 @@ def test_magic_note_writes_the_active_runs_note_as_typed(shell: Any, registry: R
 
 
 def test_magic_note_inside_a_run_cell_notes_that_run(shell: Any, registry: Registry) -> None:
-    cell(shell, "%%mlops run cellrun\nx = 1\n%mlops note one cell, one run")
-    assert mlops.get_run("cellrun").note == "one cell, one run"
+    cell(shell, "%%mlops run cellrun\nx = 1\n%mlops note one cell, <b>one</b> run")
+    assert mlops.get_run("cellrun").note == "one cell, <b>one</b> run"
+
+    _, _, outputs = cell(shell, "%mlops show cellrun")
+    assert "one cell, &lt;b&gt;one&lt;/b&gt; run" in outputs[0].data["text/html"]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,10 @@ more, ignoring case, which is how people search code (``RandomForest`` finds
 ``RandomForestClassifier(``, ``fit_transform`` and ``sklearn.ensemble`` match as
 written). It needs SQLite 3.34 or newer; on an older SQLite the migration leaves the
 index out and searches scan the text instead (:func:`has_index` tells which).
+
+A later migration that rebuilds ``code_cells`` or ``run_notes`` (``transform()``
+included) drops their triggers with the old table: it must run ``enable_fts(...,
+create_triggers=True, replace=True)`` again, or the index stops following them.
 """
 
 from __future__ import annotations
