@@ -46,16 +46,21 @@ def runs(
     where: str | None = None,
     sort: str | list[str] | None = None,
     limit: int | None = None,
+    code: str | None = None,
 ) -> pd.DataFrame:
     """Runs as a DataFrame, one row per run with ``params.*`` and ``metrics.*`` columns.
 
-    mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
+    ``code`` keeps the runs whose recorded cells or note contain each of its words
+    (pieces of text, case ignored; ``"quoted phrases"`` stay whole)::
+
+        mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
+        mlops.runs(code="RandomForest fit_transform")
     """
     from .tracking.queries.listing import runs_frame
     from .tracking.session import default_registry
 
     return runs_frame(
-        default_registry(), experiment=experiment, where=where, sort=sort, limit=limit
+        default_registry(), experiment=experiment, where=where, sort=sort, limit=limit, code=code
     )
 
 

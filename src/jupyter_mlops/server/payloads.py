@@ -69,11 +69,12 @@ class RunsRequest:
     sort: str = DEFAULT_SORT
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
+    code: str | None = None  # words the runs' code or note must contain
 
     @classmethod
     def parse(cls, argument: Callable[[str], str | None]) -> RunsRequest:
-        """Read ``experiment``, ``where``, ``sort``, ``page`` and ``page_size`` through
-        ``argument(name)`` (None when absent); bad numbers raise InvalidInputError.
+        """Read ``experiment``, ``where``, ``code``, ``sort``, ``page`` and ``page_size``
+        through ``argument(name)`` (None when absent); bad numbers raise InvalidInputError.
 
         Example::
 
@@ -82,6 +83,7 @@ class RunsRequest:
         return cls(
             experiment=_text(argument("experiment")),
             where=_text(argument("where")),
+            code=_text(argument("code")),
             sort=_text(argument("sort")) or DEFAULT_SORT,
             page=whole_number(argument("page"), "page", default=1, low=1, high=10**9),
             page_size=whole_number(
@@ -144,6 +146,7 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         sort=request.sort,
         limit=request.page_size,
         offset=(request.page - 1) * request.page_size,
+        code=request.code,
     )
     notebooks = {run.notebook_path for run in page.runs}
     lab_paths = {path: lab_path(path, root_dir) for path in notebooks}
@@ -155,6 +158,7 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         "pages": max(1, math.ceil(page.total / request.page_size)),
         "experiment": request.experiment,
         "where": request.where,
+        "code": request.code,
         "sort": request.sort,
         "columns": {
             "params": _by_frequency(run.params for run in page.runs),
@@ -224,6 +228,7 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
             "git_branch": detail.git_branch,
             "git_dirty": detail.git_dirty,
             "error": detail.error,
+            "note": detail.note,
         },
         "params": [
             {"key": p.key, "value": json_safe(p.value), "type": p.type, "source": p.source}

@@ -1,4 +1,9 @@
-"""A run being recorded: its buffer, its flushes and its end."""
+"""A run being recorded: its buffer, its flushes and its end.
+
+Flushes write with plain :mod:`sqlite3` (``executemany`` inside one transaction): a
+metric point must cost microseconds, and sqlite-utils' inserts look up the table's
+columns and keys on every call, which would cost more than the write itself.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from ..registry.connection import Registry
 from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
+from .notes import write_note
 from .shared_rows import environment_id as environment_id_of
 from .values import (
     STATUSES,
@@ -185,6 +191,16 @@ class Run:
             )
             self._cell_seq += 1
 
+    def note(self, text: str) -> None:
+        """Write this run's note, free text the code search also finds; "" removes it.
+
+        A run has one note: writing again replaces it. Written at once, also after
+        the run has ended::
+
+            run.note("tried a deeper forest: overfits after depth 12")
+        """
+        write_note(self.registry, self.id, text)
+
     def snapshot(
         self,
         data: object,
@@ -308,9 +324,13 @@ class Run:
                 [(run_id, key, value) for key, value in tags.items()],
             )
         if cells:
+            # An upsert, not INSERT OR REPLACE: a replaced row would leave the full-text
+            # index's delete trigger unfired (SQLite fires it only with recursive triggers).
             conn.executemany(
-                "INSERT OR REPLACE INTO code_cells (run_id, seq, execution_count, cell_id, source,"
-                " executed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO code_cells (run_id, seq, execution_count, cell_id, source,"
+                " executed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO UPDATE"
+                " SET execution_count = excluded.execution_count, cell_id = excluded.cell_id,"
+                " source = excluded.source, executed_at = excluded.executed_at",
                 [(run_id, *cell) for cell in cells],
             )
         conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
