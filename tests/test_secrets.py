@@ -4,12 +4,23 @@ after a real notebook run, and what every view (runs frame, CLI, server) shows i
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from IPython.utils.capture import capture_output
 
+import jupyter_mlops as mlops
+from jupyter_mlops.cli import main
+from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.tracking.secrets import redact_code, redact_param, secret_shape, secret_word
 from jupyter_mlops.tracking.values import encode_param
+
+from .conftest import run_cell
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 # Shaped like the real thing, valid for nothing.
 OPENAI = "sk-live-51HxQm2eZvKYlo2C0aBcDeFgH"
@@ -281,3 +292,206 @@ HARMLESS_CODE = (
 
 def test_code_without_secrets_is_kept_as_it_is() -> None:
     assert redact_code(HARMLESS_CODE) == HARMLESS_CODE
+
+
+# -- a real notebook run ----------------------------------------------------------------------------
+
+ESTIMATOR_CELL = """
+from sklearn.base import BaseEstimator
+
+class Remote(BaseEstimator):
+    def __init__(self, api_key=None, endpoint=None, retries=3):
+        self.api_key, self.endpoint, self.retries = api_key, endpoint, retries
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+"""
+
+RUN_CELL = f"""%%mlops run train --experiment secrets --tag owner=ana --tag slack_token={SLACK}
+API_KEY = "{OPENAI}"
+db_password = "{PASSWORD}"
+learning_rate = 0.1
+optimizer = "adam-marker-7f3"
+DSN = "{DSN}"
+model = Remote(api_key=API_KEY, endpoint=DSN).fit([[0]])
+mlops.log_params(settings={{"hf": {{"token": "{HUGGING_FACE}"}}, "batch": 32}})
+mlops.log(accuracy=0.9)
+"""
+
+SECRETS = (OPENAI, PASSWORD, "pa55w0rd", SLACK, HUGGING_FACE)
+
+
+@pytest.fixture
+def notebook_run(shell: Any, registry: Registry) -> str:
+    """The id of a ``%%mlops run`` cell with secrets, run in a real IPython shell."""
+    with capture_output() as captured:
+        run_cell(shell, ESTIMATOR_CELL)
+        result = run_cell(shell, RUN_CELL)
+    assert result.error_in_exec is None, captured.stderr  # type: ignore[attr-defined]
+    assert shell.user_ns["db_password"] == PASSWORD  # the user's values are untouched
+    return mlops.get_run("train").run.id
+
+
+def test_notebook_run_stores_the_reason_in_place_of_each_secret(
+    notebook_run: str, registry: Registry
+) -> None:
+    rows = {
+        r["key"]: (r["value"], r["type"], r["source"])
+        for r in registry.query("SELECT * FROM params WHERE run_id = ?", (notebook_run,))
+    }
+
+    assert rows["API_KEY"] == (BY_NAME.format("key"), "redacted", "literal")
+    assert rows["db_password"] == (BY_NAME.format("password"), "redacted", "literal")
+    assert rows["DSN"] == ("redacted: looks like a URL with a password", "redacted", "literal")
+    assert rows["learning_rate"] == (0.1, "float", "literal")
+    assert rows["optimizer"] == ("adam-marker-7f3", "str", "literal")
+    assert rows["model.api_key"] == (BY_NAME.format("key"), "redacted", "estimator")
+    assert rows["model.endpoint"][:2] == ("redacted: looks like a URL with a password", "redacted")
+    assert rows["model.retries"] == (3, "int", "estimator")
+    assert json.loads(rows["settings"][0]) == {
+        "hf": {"token": BY_NAME.format("token")}, "batch": 32
+    }  # fmt: skip
+    tags = dict(registry.query_tuples("SELECT key, value FROM tags WHERE run_id = ?",
+                                      (notebook_run,)))  # fmt: skip
+    assert tags == {"owner": "ana", "slack_token": BY_NAME.format("token")}
+    (cell,) = [r[0] for r in registry.query_tuples("SELECT source FROM code_cells")]
+    assert cell.splitlines()[:6] == [
+        "%%mlops run train --experiment secrets --tag owner=ana"
+        " --tag slack_token=<redacted: looks like a Slack token>",
+        """API_KEY = 'redacted: the name contains "key"'""",
+        """db_password = 'redacted: the name contains "password"'""",
+        "learning_rate = 0.1",
+        'optimizer = "adam-marker-7f3"',
+        'DSN = "postgresql://ana:<redacted: looks like a URL with a password>'
+        '@db.example.com:5432/prod"',
+    ]
+    assert cell.splitlines()[6:] == RUN_CELL.splitlines()[6:-2] + [
+        'mlops.log_params(settings={"hf": {"token": \'redacted: the name contains "token"\'},'
+        ' "batch": 32})',
+        "mlops.log(accuracy=0.9)",
+    ]
+
+
+def test_notebook_run_leaves_no_secret_in_the_registry_files(
+    notebook_run: str, registry: Registry, tmp_path: Path
+) -> None:
+    files = [path for path in (tmp_path / ".mlops").rglob("*") if path.is_file()]
+    content = b"".join(path.read_bytes() for path in files)
+
+    assert {p.name for p in files} >= {"registry.db", "registry.db-wal"}
+    assert b"adam-marker-7f3" in content  # the files read are the ones written
+    for secret in SECRETS:
+        assert secret.encode() not in content, secret
+    other = sqlite3.connect(tmp_path / ".mlops" / "registry.db")
+    try:
+        dumped = "\n".join(other.iterdump())
+    finally:
+        other.close()
+    assert "adam-marker-7f3" in dumped and not [s for s in SECRETS if s in dumped]
+
+
+def test_runs_frame_shows_the_reasons(notebook_run: str) -> None:
+    frame = mlops.runs(experiment="secrets")
+
+    row = frame.iloc[0]
+    assert row["params.API_KEY"] == BY_NAME.format("key")
+    assert row["params.db_password"] == BY_NAME.format("password")
+    assert row["params.learning_rate"] == 0.1
+    assert not [s for s in SECRETS if s in frame.to_csv()]
+
+
+def test_cli_show_and_compare_show_the_reasons(notebook_run: str, shell: Any) -> None:
+    with capture_output():
+        run_cell(shell, RUN_CELL.replace(PASSWORD, "correct horse"))
+    runner = CliRunner()
+
+    shown = runner.invoke(main, ["show", notebook_run])
+    as_json = runner.invoke(main, ["show", notebook_run, "--format", "json"])
+    compared = runner.invoke(main, ["compare", notebook_run, "last"])
+
+    assert shown.exit_code == as_json.exit_code == compared.exit_code == 0
+    parameters = shown.stdout.split("\nParameters\n")[1].split("\n\n")[0].splitlines()
+    (line,) = [line for line in parameters if line.startswith("db_password ")]
+    assert line.split()[1:] == [*BY_NAME.format("password").split(), "literal"]
+    assert json.loads(as_json.stdout)["params"]["API_KEY"] == BY_NAME.format("key")
+    assert BY_NAME.format("password") in compared.stdout
+    for out in (shown.stdout, as_json.stdout, compared.stdout):
+        assert not [s for s in (*SECRETS, "correct horse") if s in out]
+
+
+# -- the server's answers -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    config_file = Path(__file__).parents[1] / "jupyter-config/server-config/jupyter_mlops.json"
+    return {"ServerApp": json.loads(config_file.read_text())["ServerApp"]}
+
+
+@pytest.fixture
+def api_run(registry: Registry) -> str:
+    """A run recorded through the Python API: explicit params, a tag and a cell's code."""
+    with mlops.start_run("api", experiment="secrets", tags={"deploy": GITHUB}) as run:
+        run.log_params(API_KEY=OPENAI, db_password=PASSWORD, learning_rate=0.1)
+        run.record_cell(f'API_KEY = "{OPENAI}"\nlearning_rate = 0.1\n')
+    return run.id
+
+
+async def test_server_run_and_runs_routes_show_the_reasons(jp_fetch, api_run: str) -> None:
+    one = await jp_fetch("jupyter-mlops", "api", "runs", api_run)
+    page = await jp_fetch("jupyter-mlops", "api", "runs", params={"experiment": "secrets"})
+
+    body = json.loads(one.body)
+    params = {p["key"]: (p["value"], p["type"], p["source"]) for p in body["params"]}
+    assert params == {
+        "API_KEY": (BY_NAME.format("key"), "redacted", "explicit"),
+        "db_password": (BY_NAME.format("password"), "redacted", "explicit"),
+        "learning_rate": (0.1, "float", "explicit"),
+    }
+    assert body["tags"] == {"deploy": "redacted: looks like a GitHub token"}
+    assert [c["source"] for c in body["code"]] == [
+        """API_KEY = 'redacted: the name contains "key"'\nlearning_rate = 0.1\n"""
+    ]
+    listed = json.loads(page.body)["runs"][0]["params"]
+    assert listed["db_password"] == BY_NAME.format("password")
+    for raw in (one.body, page.body):
+        assert not [s for s in (OPENAI, PASSWORD, GITHUB) if s.encode() in raw]
+
+
+# -- the same run as before, when there is no secret ------------------------------------------------
+
+
+def test_a_run_without_secrets_is_stored_as_before(shell: Any, registry: Registry) -> None:
+    source = (
+        "%%mlops run plain --tag owner=ana --tag key_column=user_id\n"
+        'lr = 0.1; depth = 6; optimizer = "adam"; layers = [64, 32]\n'
+        'sort_key = "date"; max_tokens = 512; pad_token = "[PAD]"; tokenizer = "bert-base"\n'
+        'monkey = "george"; n_keys = 3; url = "https://example.com/data.csv"\n'
+        'mlops.log_params(config={"a": 1, "b": [1.5, None, True]}, flag=False, none=None)\n'
+    )
+    with capture_output() as captured:
+        result = run_cell(shell, source)
+    assert result.error_in_exec is None, captured.stderr  # type: ignore[attr-defined]
+
+    rows = registry.query_tuples("SELECT key, value, type, source FROM params ORDER BY key")
+    assert rows == [
+        ("config", '{"a": 1, "b": [1.5, null, true]}', "dict", "explicit"),
+        ("depth", 6, "int", "literal"),
+        ("flag", 0, "bool", "explicit"),
+        ("layers", "[64, 32]", "list", "literal"),
+        ("lr", 0.1, "float", "literal"),
+        ("max_tokens", 512, "int", "literal"),
+        ("monkey", "george", "str", "literal"),
+        ("n_keys", 3, "int", "literal"),
+        ("none", None, "none", "explicit"),
+        ("optimizer", "adam", "str", "literal"),
+        ("pad_token", "[PAD]", "str", "literal"),
+        ("sort_key", "date", "str", "literal"),
+        ("tokenizer", "bert-base", "str", "literal"),
+        ("url", "https://example.com/data.csv", "str", "literal"),
+    ]
+    assert registry.query_tuples("SELECT key, value FROM tags ORDER BY key") == [
+        ("key_column", "user_id"), ("owner", "ana")
+    ]  # fmt: skip
+    assert registry.query_tuples("SELECT source FROM code_cells") == [(source,)]

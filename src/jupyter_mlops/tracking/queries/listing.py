@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ExpressionError, InvalidInputError, NotFoundError
 from ...registry.connection import Registry
 from .. import expressions as ex
+from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
 from .filters import FilterCompiler, order_by_clause
@@ -174,7 +175,7 @@ def _raw_values(
     return params, metrics
 
 
-_NATIVE_TYPES = frozenset(("str", "none", "other"))
+_NATIVE_TYPES = frozenset(("str", "none", "other", REDACTED_TYPE))
 
 
 _NUMBERS = frozenset(("int", "float"))
