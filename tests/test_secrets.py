@@ -15,6 +15,7 @@ from IPython.utils.capture import capture_output
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.tracking.queries.detail import run_detail
 from jupyter_mlops.tracking.secrets import redact_code, redact_param, secret_shape, secret_word
 from jupyter_mlops.tracking.values import encode_param
 
@@ -457,6 +458,18 @@ async def test_server_run_and_runs_routes_show_the_reasons(jp_fetch, api_run: st
     assert listed["db_password"] == BY_NAME.format("password")
     for raw in (one.body, page.body):
         assert not [s for s in (OPENAI, PASSWORD, GITHUB) if s.encode() in raw]
+
+
+def test_a_failed_runs_error_keeps_the_message_without_the_key(registry: Registry) -> None:
+    url = f"https://maps.googleapis.com/maps/api/geocode/json?address=Paris&key={GOOGLE}"
+
+    with pytest.raises(RuntimeError), mlops.start_run("geocode") as run:
+        raise RuntimeError(f"403 Client Error: Forbidden for url: {url}")
+
+    assert run_detail(registry, run.id).error == (
+        "RuntimeError: 403 Client Error: Forbidden for url: https://maps.googleapis.com/maps/api"
+        "/geocode/json?address=Paris&key=<redacted: looks like a Google API key>"
+    )
 
 
 # -- the same run as before, when there is no secret ------------------------------------------------

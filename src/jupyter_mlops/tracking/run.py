@@ -350,7 +350,8 @@ class Run:
             if self.status != "running":
                 return
             self.status = status
-            self._end = (status, error, time.time())
+            # an error message may quote a URL with its key: kept with its secrets redacted
+            self._end = (status, None if error is None else redact_code(error), time.time())
             try:
                 self.write_end()
             finally:
