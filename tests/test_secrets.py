@@ -15,11 +15,13 @@ from IPython.utils.capture import capture_output
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.runner.history import pipeline_runs
 from jupyter_mlops.tracking.queries.detail import run_detail
 from jupyter_mlops.tracking.secrets import redact_code, redact_param, secret_shape, secret_word
 from jupyter_mlops.tracking.values import encode_param
 
 from .conftest import run_cell
+from .pipelines import code, export_cells, open_registry, run
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -508,3 +510,45 @@ def test_a_run_without_secrets_is_stored_as_before(shell: Any, registry: Registr
         ("key_column", "user_id"), ("owner", "ana")
     ]  # fmt: skip
     assert registry.query_tuples("SELECT source FROM code_cells") == [(source,)]
+
+
+# -- pipelines ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_pipeline_parameters_are_redacted_where_the_registry_keeps_them(tmp_path: Path) -> None:
+    pipeline = export_cells(
+        tmp_path,
+        "remote",
+        [
+            code(f'db_password = "{PASSWORD}"\nendpoint = "{DSN}"\nbatch = 32', "parameters"),
+            code("length = len(db_password) + len(endpoint)\nmlops.log(length=length)", "step:use"),
+        ],
+    )
+    result = run(pipeline, tmp_path)
+    assert result.ok, [s.message for s in result.steps]
+
+    with open_registry(tmp_path) as registry:
+        detail = run_detail(registry, result.run_id)
+        assert detail.run.params == {
+            "db_password": BY_NAME.format("password"),
+            "endpoint": "redacted: looks like a URL with a password",
+            "batch": 32,
+        }
+        assert detail.run.metrics == {"length": len(PASSWORD) + len(DSN)}  # the step had them
+        (step_run,) = registry.query_tuples("SELECT run_id FROM step_runs")
+        assert run_detail(registry, step_run[0]).run.params["db_password"] == BY_NAME.format(
+            "password"
+        )
+        assert pipeline_runs(registry)[0].parameters["endpoint"] == (
+            "redacted: looks like a URL with a password"
+        )
+        spec = json.loads(registry.query_one("SELECT spec FROM pipelines")[0])
+        assert {p["name"]: p["default"] for p in spec["parameters"]} == {
+            "db_password": BY_NAME.format("password"),
+            "endpoint": "redacted: looks like a URL with a password",
+            "batch": 32,
+        }
+    content = b"".join(p.read_bytes() for p in (tmp_path / ".mlops").rglob("*") if p.is_file())
+    assert b"batch" in content
+    assert PASSWORD.encode() not in content and b"pa55w0rd" not in content
