@@ -24,6 +24,7 @@ import hashlib
 from dataclasses import dataclass
 
 from ..runner.spec import SETUP_MODULE
+from ..tracking.secrets import Withheld, redact_param
 from .layout import CodeCell
 from .plan import PipelinePlan, PlannedStep
 from .quoting import docstring_text
@@ -121,8 +122,9 @@ def step_module_text(
         doc.append(f'    {item.name:<20} input, from step "{item.from_step}"')
     for name in step.parameters:
         parameter = next(p for p in plan.parameters if p.name == name)
-        default = docstring_text(repr(parameter.default))
-        doc.append(f"    {name:<20} parameter, {parameter.type}, default {default}")
+        default = redact_param(name, parameter.default)  # the module is recorded as code
+        shown = f"<{default.text}>" if isinstance(default, Withheld) else repr(default)
+        doc.append(f"    {name:<20} parameter, {parameter.type}, default {docstring_text(shown)}")
     if step.outputs:
         doc.append("After it runs, the runner saves: " + ", ".join(step.outputs) + ".")
     if gate_conditions:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError, PipelineError
 from ..registry.artifacts import ArtifactStore, sha256_file
+from ..tracking.secrets import redact_values
 from .cache import CachedStep, RegistryStepCacheIndex, StepCacheIndex, is_current, step_key
 from .params import parse_parameters
 from .spec import DRIFT_STOP_RULES, SPEC_FILENAME, PipelineSpec, StepSpec
@@ -375,8 +376,9 @@ def _run_steps(
     )
     message = None if failed_step is None else f'step "{failed_step}": {failure}'
     recorder.finish(status, failed_step=failed_step, message=message, parity=parity.to_dict())
+    summary = {**asdict(run), "parameters": redact_values(run.parameters)}  # a record: no secrets
     (ctx.run_dir / "summary.json").write_text(
-        json.dumps(asdict(run), indent=1, default=repr), encoding="utf-8"
+        json.dumps(summary, indent=1, default=repr), encoding="utf-8"
     )
     return run
 
@@ -481,15 +483,23 @@ def _run_step(
     )
     env.setdefault("PYTHONHASHSEED", "0")
     started = time.perf_counter()
-    with open(log_path, "wb") as log:
-        completed = subprocess.run(
-            [ctx.python or sys.executable, "-m", "jupyter_mlops.runner.step", str(request_path)],
-            cwd=ctx.work,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
+    try:
+        with open(log_path, "wb") as log:
+            completed = subprocess.run(
+                [
+                    ctx.python or sys.executable,
+                    "-m",
+                    "jupyter_mlops.runner.step",
+                    str(request_path),
+                ],
+                cwd=ctx.work,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+    finally:  # the request holds the parameters' values, secrets too; the step has read it
+        request_path.unlink(missing_ok=True)
     duration = time.perf_counter() - started
     try:
         outcome = json.loads(result_path.read_text(encoding="utf-8"))

@@ -53,6 +53,27 @@ _RUN_STATUS = {
 }
 
 
+def _stored_spec(spec_text: str) -> str:
+    """The spec as the registry keeps it: parameter defaults that are secrets redacted.
+
+    The pipeline folder keeps its own ``pipeline.json`` (the steps need the values); the
+    registry's copy, like every value it stores, does not hold secrets. Its
+    ``spec_sha256`` is still that of the file.
+    """
+    from ..tracking.secrets import redact_values
+
+    data = json.loads(spec_text)
+    changed = False
+    for parameter in data.get("parameters", ()):
+        name, default = parameter.get("name"), parameter.get("default")
+        if isinstance(name, str):
+            kept = redact_values({name: default})[name]
+            if kept is not default:
+                parameter["default"] = kept
+                changed = True
+    return json.dumps(data, indent=2) + "\n" if changed else spec_text
+
+
 def link_artifact(registry: Registry, run_id: str, name: str, sha: str, fmt: str) -> None:
     """Record the stored artifact ``sha`` and link it to ``run_id`` under ``name``."""
     size = registry.artifacts.path_of(sha).stat().st_size
@@ -101,6 +122,7 @@ class PipelineRecorder:
         experiment: str | None = None,
     ) -> PipelineRecorder:
         """Register the pipeline, start its run (kind ``pipeline``), list its steps."""
+        from ..tracking.secrets import redact_values
         from ..tracking.session import start_run
 
         now = time.time()
@@ -116,7 +138,7 @@ class PipelineRecorder:
                     spec.source.notebook_sha256,
                     spec.source.exported_from_run_id,
                     len(spec.steps),
-                    spec_text,
+                    _stored_spec(spec_text),
                     now,
                 ),
             )
@@ -152,7 +174,7 @@ class PipelineRecorder:
                         run.id,
                         pipeline_id,
                         from_step,
-                        json.dumps(dict(values), default=repr),
+                        json.dumps(redact_values(values), default=repr),
                         str(directory),
                         str(workdir),
                         now,

@@ -21,6 +21,7 @@ from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
 from .notes import write_note
+from .secrets import redact_code, redact_param, redact_tag
 from .shared_rows import environment_id as environment_id_of
 from .values import (
     STATUSES,
@@ -161,34 +162,37 @@ class Run:
         self.record_params(named if params is None else {**params, **named}, source="explicit")
 
     def record_params(self, items: Mapping[str, object], *, source: str) -> None:
-        """Record parameters with where they came from: explicit, literal, estimator, pipeline."""
+        """Record parameters with where they came from: explicit, literal, estimator, pipeline.
+
+        Secrets are stored redacted, with the reason (:mod:`.secrets`).
+        """
         with self._lock:
             self._check_open()
             for key, value in items.items():
                 check_key("parameter", key)
-                stored, type_name = encode_param(value)
+                stored, type_name = encode_param(redact_param(key, value))
                 self._params[key] = (stored, type_name, source)
 
     def set_tags(self, tags: Mapping[str, object] | None = None, /, **named: object) -> None:
-        """Attach free-form text labels: ``run.set_tags(team="churn")``."""
+        """Attach free-form text labels: ``run.set_tags(team="churn")``; secrets are redacted."""
         items = named if tags is None else {**tags, **named}
         with self._lock:
             for key, value in items.items():
                 check_key("tag", key)
-                self._tags[key] = valid_text(str(value))
+                self._tags[key] = valid_text(redact_tag(key, str(value)))
 
     def record_cell(
         self, source: str, *, execution_count: int | None = None, cell_id: str | None = None
     ) -> None:
-        """Keep the source of a cell that ran as part of this run (once per execution)."""
+        """Keep the source of a cell that ran as part of this run (once per execution),
+        with its secrets redacted."""
         with self._lock:
             seen = (execution_count, cell_id, source)
             if seen in self._cells_seen:
                 return
             self._cells_seen.add(seen)
-            self._cells.append(
-                (self._cell_seq, execution_count, cell_id, valid_text(source), time.time())
-            )
+            kept = valid_text(redact_code(source))
+            self._cells.append((self._cell_seq, execution_count, cell_id, kept, time.time()))
             self._cell_seq += 1
 
     def note(self, text: str) -> None:
@@ -366,7 +370,8 @@ class Run:
             if self.status != "running":
                 return
             self.status = status
-            self._end = (status, error, time.time())
+            # an error message may quote a URL with its key: kept with its secrets redacted
+            self._end = (status, None if error is None else redact_code(error), time.time())
             try:
                 self.write_end()
             finally:

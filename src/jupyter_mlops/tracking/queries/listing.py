@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ExpressionError, InvalidInputError, NotFoundError
 from ...registry.connection import Registry
 from .. import expressions as ex
+from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
 from .filters import FilterCompiler, order_by_clause
@@ -47,9 +48,7 @@ def list_runs(
         list_runs(registry, code="RandomForest", where="accuracy > 0.9", sort="-accuracy")
     """
     with registry.reading():
-        rows, total = _select(
-            registry, experiment, where, sort, limit, offset, code, count=True
-        )
+        rows, total = _select(registry, experiment, where, sort, limit, offset, code, count=True)
         params_by_run, metrics_by_run = _values_for(
             registry, [row[0] for row in rows], everything=len(rows) == total
         )
@@ -195,7 +194,7 @@ def _raw_values(
     return params, metrics
 
 
-_NATIVE_TYPES = frozenset(("str", "none", "other"))
+_NATIVE_TYPES = frozenset(("str", "none", "other", REDACTED_TYPE))
 
 
 _NUMBERS = frozenset(("int", "float"))
