@@ -42,16 +42,14 @@ tags say nothing:
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExportError
-from ..runner.spec import SETUP_MODULE
+from ..runner.spec import SETUP_MODULE, STEP_NAME
 from .ipython_syntax import translate_cell
 from .names import parse_cell
 
-STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 SINGLE_STEP_NAME = "main"
 
 _PARAMETERS = {"parameters", "pipeline-parameters"}
