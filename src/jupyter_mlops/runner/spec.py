@@ -19,6 +19,7 @@ InvalidInputError naming the field and the value.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -40,6 +41,8 @@ DRIFT_STOP_RULES = ("review", "retrain", "never")
 STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 # A step module: a plain module name, the file steps/NAME.py.
 MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|m|h)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class StepSpec:
     # Run every time, never taken from the cache: gates and steps calling mlops.check read
     # the pipeline run's metrics and parameters, which are not among their inputs.
     always_run: bool = False
+    # Seconds the step may run before it is stopped (``timeout:600`` on one of its cells);
+    # None: the runner's default (``--step-timeout``).
+    timeout_s: float | None = None
 
     @property
     def module_path(self) -> str:
@@ -243,6 +249,7 @@ class PipelineSpec:
                     drift_checks=tuple(_drift_check(d) for d in s.get("drift_checks", ())),
                     file_hints=tuple(s.get("file_hints", ())),
                     always_run=bool(s.get("always_run", s.get("gate", False))),
+                    timeout_s=_timeout_field(s.get("timeout_s"), s.get("name")),
                 )
                 for s in data["steps"]
             )
@@ -305,6 +312,39 @@ class PipelineSpec:
                 if check.reference_file
             )
         return found
+
+
+def parse_duration(value: str | float | int, *, what: str) -> float:
+    """Seconds from ``600``, ``600s``, ``10m``, ``1.5h``: a positive, finite duration.
+
+    ``what`` names the value in the error (``tag "timeout:soon"``, ``--step-timeout``).
+
+        parse_duration("10m", what="--step-timeout")       # 600.0
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            seconds = math.nan
+        else:
+            seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidInputError(
+            f'{what}: "{value}" is not a duration',
+            hint="Give seconds (600) or a number with s, m or h (90s, 10m, 2h).",
+        )
+    return seconds
+
+
+def _timeout_field(value: Any, step: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"timeout_s of step {step!r} must be a number of seconds, not {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise TypeError(f"timeout_s of step {step!r} must be positive, not {value!r}")
+    return float(value)
 
 
 def _check_confined(spec: PipelineSpec, origin: str) -> None:
