@@ -1,5 +1,5 @@
-"""The pipeline runner under real faults: a step that hangs, a runner stopped by SIGTERM,
-a tampered ``pipeline.json``.
+"""The pipeline runner under real faults: a step that hangs, a runner stopped by SIGTERM or
+killed by SIGKILL, a tampered ``pipeline.json``.
 
 Everything is real: steps are processes that start processes of their own, the runner is
 a process of its own where a test signals it, and what is left is read from ``/proc`` and
@@ -23,6 +23,7 @@ import pytest
 
 from jupyter_mlops.errors import InvalidInputError
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.registry.liveness import RUNNER_DIED, STEP_NOT_REACHED, STEP_STOPPED
 from jupyter_mlops.runner.history import pipeline_run
 from jupyter_mlops.runner.processes import GRACE_S
 from jupyter_mlops.runner.spec import PipelineSpec
@@ -238,6 +239,32 @@ def test_sigterm_to_the_runner_stops_the_step_and_records_the_run_killed(
             ("pipeline-step", "hanging.prepare"): "finished",
             ("pipeline-step", "hanging.hang"): "killed",
         }
+    assert_registry_sound(tmp_path)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_sigkill_to_the_runner_kills_the_step_and_the_registry_records_the_run_killed(
+    tmp_path, leftovers, python_env
+):
+    pipeline = export_cells(tmp_path, "hanging", hanging_cells())
+    runner = start_runner(pipeline, tmp_path, "runner", python_env)
+    leftovers.append(runner)
+    step, _child = step_pids(tmp_path)
+
+    runner.kill()  # no chance to clean up
+    runner.communicate(timeout=30)
+
+    wait_for(lambda: not alive(step), 5, "the step process outlived its runner")
+    with open_registry(tmp_path) as registry:  # opening it marks what died
+        record = pipeline_run(registry, "last")
+        assert record.status == "killed" and record.failed_step == "hang"
+        assert record.message == f'{RUNNER_DIED} while step "hang" ran'
+        assert record.ended_at is not None
+        assert [(s.name, s.status, s.message) for s in record.steps] == [
+            ("prepare", "ok", None),
+            ("hang", "failed", STEP_STOPPED),
+            ("after", "not_run", STEP_NOT_REACHED),
+        ]
     assert_registry_sound(tmp_path)
 
 

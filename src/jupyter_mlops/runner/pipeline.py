@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -490,6 +491,7 @@ def _run_step(
         "file_hints": list(step.file_hints),
         "drift_checks": [asdict(check) for check in step.drift_checks],
         "drift_stop_on": ctx.drift_stop_on,
+        "runner_pid": os.getpid(),
     }
     request_path.write_text(json.dumps(request, indent=1, default=repr), encoding="utf-8")
     timeout = step.timeout_s if step.timeout_s is not None else ctx.step_timeout

@@ -11,6 +11,11 @@
   :data:`GRACE_S` seconds. It happens when the step outlives its timeout, when the
   runner is interrupted while waiting for it (KeyboardInterrupt, or SIGTERM through
   :func:`sigterm_interrupts`), and to processes a finished step left running.
+- A step process calls :func:`die_with_runner` first thing: on Linux the kernel then
+  kills it with SIGKILL when the runner dies without a chance to clean up (SIGKILL, OOM
+  killer); the registry marks such a pipeline run killed when it is next opened (see
+  :mod:`jupyter_mlops.registry.liveness`). Processes the step started are not reached
+  in that case: they are in its group, and only a living runner signals the group.
 - Signal handlers are installed by the entry points only (``python -m
   jupyter_mlops.runner``, ``jupyter mlops pipeline run``), never by the library: a kernel
   that calls ``run_pipeline`` keeps its own.
@@ -22,6 +27,7 @@ import logging
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,6 +49,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_STEP_TIMEOUT_S = 24 * 3600.0
 # Seconds between SIGTERM and SIGKILL when a step is stopped.
 GRACE_S = 5.0
+# Exit status of a step process whose runner died before it could bind itself to it.
+EXIT_ORPHANED = 125
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _POLL_S = 0.05
 
 
@@ -161,6 +170,29 @@ def _signal_group(group: int, signum: int) -> None:
         os.killpg(group, signum)
     except ProcessLookupError:
         pass
+
+
+def die_with_runner(runner_pid: int) -> None:
+    """Called by a step process first thing: be killed (SIGKILL) when the runner dies.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere a no-op. When the runner died
+    before this call the parent is no longer the runner, and the step exits at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        failed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0
+    except (OSError, AttributeError):
+        failed = True
+    if failed:
+        logger.warning("This step process cannot be bound to its runner's life (prctl failed)")
+        return
+    if os.getppid() != runner_pid:
+        print("jupyter-mlops: the runner ended before this step started", file=sys.stderr)
+        os._exit(EXIT_ORPHANED)
 
 
 @contextmanager
