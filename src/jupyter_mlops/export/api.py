@@ -232,6 +232,7 @@ def build_pipeline_files(
                     _drift_spec(step.name, tag, references, files) for tag in step.draft.drift
                 ),
                 file_hints=step.names.path_literals,
+                timeout_s=step.draft.timeout,
             )
         )
     local = _local_modules(plan.imported_modules, notebook_path, files, warnings)

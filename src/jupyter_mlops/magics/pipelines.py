@@ -25,6 +25,7 @@ from typing import Any
 from IPython.display import display
 
 from ..errors import InvalidInputError
+from ..runner.processes import DEFAULT_STEP_TIMEOUT_S, parse_step_timeout
 from ..runner.spec import DRIFT_STOP_RULES
 from ..tracking.session import active_run
 from .base import MlopsMagics, arguments, command
@@ -96,6 +97,9 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="run every step")
     parser.add_argument("--stop-on-drift", choices=DRIFT_STOP_RULES, default=None)
     parser.add_argument("--experiment", "-e", default=None)
+    parser.add_argument("--step-timeout", default=None, metavar="SECONDS",
+                        help="stop a step that runs longer (90s, 10m, 2h; 0: no limit; default:"
+                        f" {DEFAULT_STEP_TIMEOUT_S / 3600:g} hours); a timeout: tag wins")  # fmt: skip
     parser.add_argument("--limit", "-n", type=int, default=10, help="for runs: how many")
 
 
@@ -127,6 +131,7 @@ def _pipeline(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
         on_progress=lambda step: print(step.progress_line(), flush=True),
         experiment=args.experiment,
         drift_stop_on=args.stop_on_drift,
+        step_timeout=parse_step_timeout(args.step_timeout),
     )
     for line in summary_lines(result):
         print(line)

@@ -102,6 +102,7 @@ class PipelineRecorder:
     spec: PipelineSpec
     run: Run
     pipeline_id: int
+    current_step: str | None = None  # the step started and not yet finished
 
     @property
     def run_id(self) -> str:
@@ -196,6 +197,7 @@ class PipelineRecorder:
 
     def step_started(self, step: str) -> None:
         self._update_step(step, status="running", started_at=time.time())
+        self.current_step = step
 
     def step_finished(
         self,
@@ -229,6 +231,8 @@ class PipelineRecorder:
         if status in ("not_run",):
             fields = {"status": status, "message": message or None}
         self._update_step(step, **fields)
+        if self.current_step == step:
+            self.current_step = None
         if status in ("ok", "cached", "reused", "gate_failed", "drift_stopped"):
             self._copy_metrics(run_id, metrics or [])
         for name, ref in outputs.items():
@@ -248,7 +252,8 @@ class PipelineRecorder:
         parity: Mapping[str, Any] | None = None,
     ) -> None:
         """Close the pipeline run with ``status`` (ok, failed, gate_failed, drift_stopped,
-        killed); steps never reached are marked not run."""
+        killed); a step still running (the runner was interrupted) failed with ``message``,
+        steps never reached are marked not run."""
         with self.registry.transaction(f"the end of pipeline run {self.run.id}") as conn:
             conn.execute(
                 "UPDATE pipeline_runs SET status = ?, failed_step = ?, message = ?, parity = ?,"
@@ -263,8 +268,13 @@ class PipelineRecorder:
                 ),
             )
             conn.execute(
+                "UPDATE step_runs SET status = 'failed', message = ? WHERE pipeline_run_id = ?"
+                " AND status = 'running'",
+                (message or f"stopped: the pipeline run ended {status}", self.run.id),
+            )
+            conn.execute(
                 "UPDATE step_runs SET status = 'not_run' WHERE pipeline_run_id = ?"
-                " AND status IN ('pending', 'running')",
+                " AND status = 'pending'",
                 (self.run.id,),
             )
         error = None if status == "ok" else (message or status)
