@@ -19,6 +19,7 @@ import pytest
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import InvalidInputError
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.registry.location import ENV_VAR
 from jupyter_mlops.tracking.run import FLUSH_EVERY_POINTS
 from jupyter_mlops.tracking.session import SESSION, use_registry
 from jupyter_mlops.tracking.unrecorded import UnrecordedRun
@@ -299,3 +300,30 @@ def test_the_last_automatic_step_cannot_overflow(registry: Registry) -> None:
         with pytest.raises(InvalidInputError, match="out of range"):
             run.log(x=2.0)  # its automatic step would be 2**63 - 1, then 2**63
     assert mlops.get_run("edge").series == {}
+
+
+# -- what is stored while the active run is not recorded ------------------------------------------
+
+
+@needs_mount
+def test_a_script_whose_registry_cannot_open_on_a_full_disk_runs_unrecorded(
+    disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Registry.init(disk) as registry:  # closed: its WAL and shared memory are gone
+        use_registry(registry)
+        with mlops.start_run("before", experiment="old") as run:
+            run.log_params(lr=0.1)
+            run.log(acc=0.9)
+        SESSION.reset()
+    monkeypatch.setenv(ENV_VAR, str(disk))
+    with disk_full(disk):
+        run = mlops.start_run("unlucky")  # opening needs a shared-memory file on the disk
+        assert isinstance(run, UnrecordedRun) and "is full" in run.reason
+        mlops.log(acc=0.5)  # dropped, no error
+        run.end()
+    with mlops.start_run("after") as run:
+        run.log(acc=1.0)
+    with Registry.open(disk) as registry:
+        use_registry(registry)
+        assert_intact(registry)
+        assert set(runs_by_name(registry)) == {"before", "after"}

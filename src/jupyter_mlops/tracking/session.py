@@ -212,7 +212,13 @@ class Session:
         self._hook_exit()
         if self.unfinished:
             self.retry_unfinished()
-        registry = registry or self.default_registry()
+        if registry is None:
+            try:
+                registry = self.default_registry()
+            except RecordingError as exc:  # found, but cannot be opened now (a full disk)
+                return self.start_unrecorded(
+                    name, experiment=experiment, reason=exc.message, announce=announce_unrecorded
+                )
         context: Mapping[str, Any] = {}
         if self.context_provider is not None and kind == "script" and notebook_path is None:
             context = self.context_provider()
