@@ -429,7 +429,7 @@ def begin_read_only(
         soak.resume()
         return float("inf")
     soak.resume()
-    episodes["read_only"] = {"start": time.time(), "pause_seconds": time.time() - paused_at}
+    episodes["read_only"] = {"start": time.time(), "pause_seconds": [time.time() - paused_at]}
     log(
         f"  read-only at {time.time() - started:.0f} s (pausing took {time.time() - paused_at:.1f} s)"
     )
@@ -438,8 +438,10 @@ def begin_read_only(
 
 def end_read_only(soak: Soak, episodes: dict[str, dict[str, Any]], started: float) -> None:
     """Pause the workers again, remount read-write, resume them."""
+    paused_at = time.time()
     soak.pause()
     episodes["read_only"]["end"] = time.time()
+    episodes["read_only"]["pause_seconds"].append(time.time() - paused_at)
     why = soak.disk.remount("rw")
     if why is not None:
         soak.problems.append(f"could not remount read-write: {why}")
@@ -529,9 +531,9 @@ def outcome_words(attempts: list[Attempt], late: set[str], abandoned: set[str]) 
     runs = Counter(a.outcome for a in attempts if a.what == "run")
     models = Counter(a.outcome for a in attempts if a.what == "model")
     deferred = [a for a in attempts if a.outcome == "deferred"]
-    parts = [f"{runs['recorded']} runs recorded"]
+    parts = [f"{runs['recorded']:,} runs recorded"]
     if runs["unrecorded"]:
-        parts.append(f"{runs['unrecorded']} unrecorded")
+        parts.append(f"{runs['unrecorded']:,} unrecorded")
     if deferred:
         written = sum(a.key in late for a in deferred)
         given_up = sum(a.key in abandoned for a in deferred)
@@ -543,7 +545,7 @@ def outcome_words(attempts: list[Attempt], late: set[str], abandoned: set[str]) 
             how.append(f"{given_up} never written")
         parts.append(f"{len(deferred)} ended late ({', '.join(how)})")
     if models["recorded"] or models["refused"]:
-        parts.append(f"{models['recorded']} models recorded, {models['refused']} refused")
+        parts.append(f"{models['recorded']:,} models recorded, {models['refused']:,} refused")
     if runs["escaped"]:
         parts.append(f"{runs['escaped']} escaped")
     return ", ".join(parts)
@@ -740,7 +742,7 @@ def results_markdown(facts: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         " paused through a control file and close their registries (the kernel refuses to"
         " remount read-only while files are open for writing), the disk is remounted read-only"
         " and they resume against it; the same pause is used to remount it read-write."
-        f" Pausing took {facts['pause_seconds']}.",
+        f" Pausing all the workers took {facts['pause_seconds']}.",
     ]
     return "\n".join(lines)
 
@@ -913,7 +915,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs_in_registry": sum(verified["runs_by_status"].values()),
         "points_in_registry": verified["points_in_registry"],
     }
-    pauses = [e.get("pause_seconds") for e in episodes.values() if e.get("pause_seconds")]
+    pauses = episodes.get("read_only", {}).get("pause_seconds", [])
     facts = {
         "plan": plan.__dict__,
         "faults": faults,
