@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import random
 import struct
@@ -142,10 +143,7 @@ def worker_init(registry_dir: Path, out: Path) -> None:
 
 def worker_writer(ident: str, seed: int, control_dir: Path, journal_path: Path) -> int:
     """Record runs until told to stop; journal every outcome and fsync every acknowledgement."""
-    import jupyter_mlops as mlops
-    from jupyter_mlops.errors import RecordingError
     from jupyter_mlops.tracking.session import SESSION
-    from jupyter_mlops.tracking.unrecorded import UnrecordedRun
 
     control = Control(control_dir)
     journal = Journal(journal_path)
@@ -183,9 +181,9 @@ def worker_writer(ident: str, seed: int, control_dir: Path, journal_path: Path) 
             break
         settle()
         registry = next(iter(SESSION.registries.values()), None)
-        if registry is not None and registry.read_only:
+        if registry is not None and registry.read_only and not deferred:
             SESSION.reset()  # the worker's policy: reopen, in case the disk is writable again
-        one_run(mlops, RecordingError, UnrecordedRun, journal, ident, slot, seed, seq, deferred)
+        one_run(journal, ident, slot, seed, seq, deferred)
         seq += 1
     settle()
     for _, record in deferred:
@@ -194,9 +192,6 @@ def worker_writer(ident: str, seed: int, control_dir: Path, journal_path: Path) 
 
 
 def one_run(
-    mlops: Any,
-    recording_error: type[Exception],
-    unrecorded_run: type,
     journal: Journal,
     ident: str,
     slot: int,
@@ -205,11 +200,14 @@ def one_run(
     deferred: list[tuple[Any, dict[str, Any]]],
 ) -> None:
     """One training run, the way a script records it; its outcome goes to the journal."""
+    import jupyter_mlops as mlops
+    from jupyter_mlops.errors import RecordingError
+    from jupyter_mlops.tracking.unrecorded import UnrecordedRun
+
     name = f"{ident}-r{seq:05d}"
     rng = random.Random(f"{seed}:{name}")
     low, high = POINTS_RANGE
-    n_points = round(10 ** rng.uniform(len(str(low)) - 1, len(str(high)) - 1 + 0.7))
-    n_points = max(low, min(high, n_points))
+    n_points = round(math.exp(rng.uniform(math.log(low), math.log(high))))
     if rng.random() < LONG_RUN_SHARE:
         n_points = LONG_RUN_POINTS
     params = {
@@ -243,7 +241,7 @@ def one_run(
                 m0 = time.time()
                 try:
                     version = mlops.register_model(model, MODEL_NAME)
-                except recording_error as exc:
+                except RecordingError as exc:
                     journal.write(
                         {"kind": "model-refused", "t0": m0, "t1": time.time(), "why": str(exc)}
                     )
@@ -278,8 +276,7 @@ def one_run(
         )
         return
     t1 = time.time()
-    if isinstance(run, unrecorded_run):
-        reason = getattr(run, "reason", "")
+    if isinstance(run, UnrecordedRun):
         journal.write(
             {
                 "kind": "run",
@@ -287,7 +284,7 @@ def one_run(
                 "name": name,
                 "t0": t0,
                 "t1": t1,
-                "why": reason,
+                "why": run.reason,
             }
         )
         return

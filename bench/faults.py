@@ -22,10 +22,10 @@ acknowledgement against it.
 Writers do what a training script does: ``with mlops.start_run(...)``, log a few params
 and a random number of metric points (tens to thousands, one ``mlops.log`` call each),
 now and then register a small model, and let the ``with`` block end the run. One run in
-two hundred logs 60,000 points, past the 50,000 at which ``mlops.log`` flushes by itself,
-so that the automatic flush meets the faults too. A run is **acknowledged** only when the library
-has confirmed that it is recorded: ``end()`` returned, the run is not an
-``UnrecordedRun`` and its end is not pending. A run whose end was deferred
+two hundred logs 60,000 points, past the 50,000 at which ``mlops.log`` flushes by
+itself, so that the automatic flush meets the faults too. A run is **acknowledged**
+only when the library has confirmed that it is recorded: ``end()`` returned, the run is
+not an ``UnrecordedRun`` and its end is not pending. A run whose end was deferred
 (``run.end_pending``: the registry could not take it) is acknowledged when a later
 ``SESSION.retry_unfinished()`` writes it, and not before. A model version is
 acknowledged when ``register_model`` returned it. Each acknowledgement (run id, name,
@@ -67,8 +67,10 @@ The faults, and why they are made this way:
   over ``mlops.runs()``, ``mlops.runs(where=...)``, ``mlops.get_run()`` and
   ``mlops.compare()``; any exception or inconsistent answer in a read is counted.
 
-A write attempt (a run, or a model registration) belongs to an episode when its time
-overlaps the episode's; the rest are the concurrency class. Without root (no mount),
+The disk is filled at 30 % of the run and made read-only at 60 %: each episode meets a
+registry that already holds thousands of runs, and the workers have time to recover in
+between. A write attempt (a run, or a model registration) belongs to an episode when
+its time overlaps the episode's; the rest are the concurrency class. Without root (no mount),
 the registry lives in a plain directory and only the kill and concurrency classes run.
 
 At the end the driver opens the registry (which marks the runs in flight when their
