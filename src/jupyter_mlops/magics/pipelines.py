@@ -27,7 +27,7 @@ from IPython.display import display
 from ..errors import InvalidInputError
 from ..runner.processes import DEFAULT_STEP_TIMEOUT_S, parse_step_timeout
 from ..runner.spec import DRIFT_STOP_RULES
-from ..tracking.session import active_run
+from ..tracking.session import recorded_run
 from .base import MlopsMagics, arguments, command
 
 
@@ -52,11 +52,9 @@ def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
     notebook = _notebook(magics, args.notebook)
     registry = _registry_or_none(magics)
     run_id: str | None = args.run or "auto"
-    active = active_run()
-    if args.run is None and active is not None and registry is not None:
-        if active.registry.path == registry.path and _same_notebook(
-            magics.session.notebook_path(), notebook
-        ):
+    active = recorded_run(registry) if registry is not None else None
+    if args.run is None and active is not None:
+        if _same_notebook(magics.session.notebook_path(), notebook):
             active.flush()
             run_id = active.id
     result = export_notebook(

@@ -23,6 +23,7 @@ from ..tracking.run import Run, describe_exception
 from ..tracking.session import (
     SESSION,
     active_run,
+    recorded_run,
     require_active_run,
     use_registry,
 )
@@ -308,10 +309,11 @@ def _snapshot(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
             hint="Give a DataFrame, Series or array variable, or a file path.",
         )
     role = args.role or guess_role(args.name or target)
-    run = active_run()
+    registry = magics.registry()
+    run = recorded_run(registry)
     started = time.perf_counter()
     record = record_snapshot(
-        magics.registry(),
+        registry,
         data,
         name=args.name or variable,
         role=role,
