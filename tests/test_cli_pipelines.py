@@ -150,3 +150,39 @@ def test_export_wheel_option_puts_the_wheel_in_wheels_or_says_why_not(tmp_path, 
     assert "is jupyter-mlops 999.0, but the image installs jupyter-mlops==" in err
     assert "Hint: Give a wheel of jupyter-mlops" in err
     assert not (tmp_path / "b").exists()
+
+
+SLEEPY_CELLS = [
+    code("import time", "setup"),
+    code("ready = 1", "step:ready"),
+    code("time.sleep(600)\nslept = ready", "step:sleepy"),
+]
+
+
+def test_pipeline_run_step_timeout_stops_a_step_that_runs_too_long(tmp_path):
+    path = tmp_path / "sleepy.ipynb"
+    nbformat.write(new_notebook(cells=SLEEPY_CELLS), path)
+    assert invoke("export", str(path), "-o", str(tmp_path / "pipe"), "-t", "local")[0] == 0
+    code_, out, err = invoke(
+        "pipeline", "run", str(tmp_path / "pipe"), "--workdir", str(tmp_path),
+        "--step-timeout", "2s",
+    )  # fmt: skip
+    assert code_ == 1, out + err
+    assert "sleepy" in out and "FAILED" in out
+    assert "Error: timed out after 2 s and was stopped with the processes it started" in err
+    assert "sleepy.log" in err
+
+
+@pytest.mark.parametrize("value", ["soon", "-3", "1e400"])
+def test_pipeline_run_step_timeout_that_is_not_a_duration_is_refused(tmp_path, notebook, value):
+    assert invoke("export", str(notebook), "-o", str(tmp_path / "pipe"), "--run", "none")[0] == 0
+    code_, _, err = invoke("pipeline", "run", str(tmp_path / "pipe"), f"--step-timeout={value}")
+    assert code_ == 2
+    assert f'--step-timeout: "{value}" is not a duration' in err and "Hint:" in err
+    assert not (tmp_path / ".mlops").exists()
+
+
+def test_pipeline_run_help_gives_the_default_step_timeout():
+    code_, out, _ = invoke("pipeline", "run", "--help")
+    assert code_ == 0
+    assert "--step-timeout SECONDS" in out and "default: 24 hours" in " ".join(out.split())

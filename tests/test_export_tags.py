@@ -131,6 +131,11 @@ def test_layout_untagged_cell_doing_work_before_first_step_is_an_error(source, s
         (("setup", "step:a"), "tagged both setup and step"),
         (("step:9bad",), "not a valid step name"),
         (("drift:not a name",), "must name a variable"),
+        (("timeout:soon",), r'tag "timeout:soon" must give the seconds the step may run'),
+        (("timeout:0",), "must give the seconds"),
+        (("timeout:-5",), "must give the seconds"),
+        (("timeout:30", "parameters"), "tagged timeout: but is parameters"),
+        (("timeout:30", "setup"), "tagged timeout: but is setup code"),
     ],
 )
 def test_layout_contradictory_or_malformed_tags_name_the_cell(tags, message):
@@ -150,3 +155,35 @@ def test_layout_skip_tag_wins_over_every_other_tag():
     nb = notebook(code("x = 1", "step:s"), code("%pip install nothing", "skip", "parameters"))
     layout = lay_out(nb)
     assert layout.skipped_cells == (1,) and layout.parameter_cells == ()
+
+
+@pytest.mark.parametrize(
+    "tag, seconds",
+    [("timeout:600", 600.0), ("timeout:90s", 90.0), ("timeout:10m", 600.0),
+     ("timeout:1.5h", 5400.0), ("Timeout: 2H", 7200.0)],
+)  # fmt: skip
+def test_layout_timeout_tag_on_any_cell_of_a_step_limits_that_step(tag, seconds):
+    nb = notebook(
+        code("x = 1", "step:first"),
+        code("y = x + 1", "step:second"),
+        code("z = y * 2", tag),
+        code("w = z", "step:third"),
+    )
+    layout = lay_out(nb)
+    assert [(s.name, s.timeout) for s in layout.steps] == [
+        ("first", None), ("second", seconds), ("third", None)
+    ]  # fmt: skip
+
+
+def test_layout_two_different_timeouts_in_one_step_name_both_cells():
+    nb = notebook(code("x = 1", "step:first", "timeout:60"), code("y = 2", "timeout:2m"))
+    with pytest.raises(ExportError, match="cell 1 of the same step already gave it timeout:60"):
+        lay_out(nb)
+    same = notebook(code("x = 1", "step:first", "timeout:60"), code("y = 2", "timeout:1m"))
+    assert lay_out(same).steps[0].timeout == 60.0
+
+
+def test_layout_timeout_tag_before_any_step_is_an_error():
+    nb = notebook(code("x = 1", "timeout:60"), code("y = 2", "step:s"))
+    with pytest.raises(ExportError, match="Cell 1 is tagged timeout: but comes before"):
+        lay_out(nb)

@@ -194,6 +194,33 @@ def test_a_registry_on_a_read_only_filesystem_is_read_and_says_why_it_cannot_rec
         SESSION.reset()
 
 
+@needs_mount
+def test_artifacts_on_a_read_only_filesystem_are_refused_in_words_once_some_are_stored(
+    disk: Path,
+) -> None:
+    registry = Registry.init(disk)
+    use_registry(registry)
+    record_some(registry)
+    mlops.register_model({"weights": [1]}, "churn")  # the store's folders now exist
+    mlops.snapshot(pd.DataFrame({"a": [1, 2]}), name="kept", materialize=True)
+    SESSION.reset()
+    registry.close()
+    with read_only(disk):
+        opened = Registry.open(disk)
+        use_registry(opened)
+        with pytest.raises(RecordingError, match="read-only"):  # was a raw OSError
+            mlops.register_model({"weights": [2]}, "churn")
+        with pytest.raises(RecordingError, match="read-only"):
+            mlops.snapshot(pd.DataFrame({"a": [3, 4]}), name="new", materialize=True)
+        assert mlops.load_model("churn@1") == {"weights": [1]}
+        SESSION.reset()
+    with Registry.open(disk) as writable:
+        use_registry(writable)
+        assert mlops.register_model({"weights": [2]}, "churn").version == 2
+        assert writable.integrity_check() == "ok"
+        SESSION.reset()
+
+
 # -- 10. a registry from a newer version is refused untouched -------------------------------------
 
 

@@ -93,6 +93,20 @@ def test_a_failed_gate_in_the_kernel_is_one_line_and_a_hint(shell, notebook):
     assert "GATE FAILED" in out and "Traceback" not in out
 
 
+def test_a_step_past_its_timeout_in_the_kernel_is_one_line_and_a_hint(shell, tmp_path):
+    path = tmp_path / "sleepy.ipynb"
+    cells = [code("import time", "setup"), code("time.sleep(600)\nslept = 1", "step:sleepy")]
+    nbformat.write(new_notebook(cells=cells), path)
+    shell.user_ns["__session__"] = str(path)
+    cell(shell, "%mlops export -o sleepy-pipeline --target local")
+    result, out, html = shown(shell, "%mlops pipeline run sleepy-pipeline --step-timeout 2")
+    error = result.error_in_exec
+    assert type(error).__name__ == "UsageError"
+    assert 'Step "sleepy" of pipeline "sleepy" failed: timed out after 2 s' in str(error)
+    assert "sleepy.log" in str(error)
+    assert 'data-state="failed"' in html and "Traceback" not in out
+
+
 def test_export_checks_the_live_values_passed_between_steps(shell, tmp_path):
     path = tmp_path / "handles.ipynb"
     cells = [

@@ -220,6 +220,38 @@ def test_where_filter_goes_to_the_server_and_its_errors_are_shown(
     assert "where" not in data.last("runs").query
 
 
+def test_code_prefix_in_the_filter_box_searches_code_and_notes(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    where = panel.locator(".jp-mlops-where")
+    expect(_rows(panel)).to_have_count(50)
+
+    where.fill("code: RandomForest")
+    where.press("Enter")
+
+    found = [r for r in data.runs if r["experiment"] == "churn" and r["params"]["seed"] % 7 == 0]
+    expect(_rows(panel)).to_have_count(min(50, len(found)))
+    asked = data.last("runs").query
+    assert asked["code"] == "RandomForest" and "where" not in asked
+    expect(where).to_have_value("code: RandomForest")
+    screenshot(page, "panel-code-search")
+    _rows(panel).first.click()
+    expect(_run_page(page).locator(".jp-mlops-run-note")).to_have_text("tried a deeper forest")
+
+    where.fill("CODE:  XGBClassifier ")
+    panel.get_by_role("button", name="Filter").click()
+
+    empty = panel.locator(".jp-mlops-notice-empty")
+    expect(empty).to_contain_text("No run of churn has code or a note containing: XGBClassifier")
+    expect(empty).to_contain_text("try a shorter piece")
+    assert data.last("runs").query["code"] == "XGBClassifier"
+
+    where.fill("")
+
+    expect(_rows(panel)).to_have_count(50)
+    assert "code" not in data.last("runs").query
+
+
 def test_pages_move_through_the_server(panel: Locator, data: ContractStandIn):
     pager = panel.locator(".jp-mlops-pager")
     expect(pager.locator(".jp-mlops-page-previous")).to_be_disabled()

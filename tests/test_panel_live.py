@@ -3,7 +3,8 @@
 JupyterLab runs a notebook (through its own UI: open, run all) whose kernel records runs
 with the Python API; the panel, open all along, shows them without being reloaded. Then:
 sorting by a metric, a run's page with its curve, a model alias, a run named like markup
-shown as text with no script run, and exporting the notebook to a pipeline.
+shown as text with no script run, the filter box's search of the recorded code and notes,
+and exporting the notebook to a pipeline.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ CELLS = [
         "        for step in range(steps):\n"
         "            run.log(loss=1.0 / (step + 1 + i), step=step)\n"
         "        run.log(accuracy=round(0.5 + 0.07 * ((i * 5) % n_runs), 4))\n"
+        "        if i == 4:\n"
+        "            run.note(f'tried depth {i * 3}')\n"
         "    run_ids.append(run.id)\n"
         "    accuracies.append(round(0.5 + 0.07 * ((i * 5) % n_runs), 4))",
         ["step:train"],
@@ -151,6 +154,30 @@ def test_runs_logged_by_a_notebook_appear_without_reloading(
     expect(panel.locator(".jp-mlops-pager-range")).to_have_text(
         f"1–{N_RUNS} of {N_RUNS} runs · page 1 of 1"
     )
+
+
+def test_filter_box_searches_the_code_and_notes_the_kernel_recorded(page: Page, panel: Locator):
+    where = panel.locator(".jp-mlops-where")
+
+    where.fill('code: "depth 12"')  # run 4's note; the code says depth {i * 3}
+    where.press("Enter")
+
+    expect(_rows(panel)).to_have_count(1)
+    expect(panel.locator(".jp-mlops-runs-table tbody .jp-mlops-col-name")).to_have_text("live-4")
+
+    where.fill("code: run.log_params(lr=")  # the loop's code, recorded with every run
+    where.press("Enter")
+
+    expect(_rows(panel)).to_have_count(N_RUNS)
+
+    where.fill("code: RandomForestClassifier")
+    where.press("Enter")
+
+    expect(panel.locator(".jp-mlops-notice-empty")).to_contain_text(
+        "No run of live has code or a note containing: RandomForestClassifier"
+    )
+    where.fill("")
+    expect(_rows(panel)).to_have_count(N_RUNS)
 
 
 def test_sorting_by_a_metric_orders_the_runs_by_it(page: Page, panel: Locator):

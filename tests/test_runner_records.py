@@ -292,7 +292,7 @@ def test_step_cache_lives_in_the_registry(tmp_path):
                                "publish": "ok"}  # fmt: skip
 
 
-def test_a_runner_that_dies_leaves_a_crashed_pipeline_run(tmp_path):
+def test_a_runner_that_dies_leaves_a_killed_pipeline_run(tmp_path):
     pipeline = tally(tmp_path, count="import time\ntime.sleep(60)\ncount = 1")
     runner = subprocess.Popen(
         [sys.executable, "-m", "jupyter_mlops.runner", str(pipeline)],
@@ -314,7 +314,7 @@ def test_a_runner_that_dies_leaves_a_crashed_pipeline_run(tmp_path):
     finally:
         os.killpg(runner.pid, signal.SIGKILL)
         runner.wait()
-    with open_registry(tmp_path) as registry:  # opening marks dead runs as crashed
+    with open_registry(tmp_path) as registry:  # opening marks what the dead runner left
         record = pipeline_run(registry, "last")
-        assert record.status == "crashed"
-        assert [s.status for s in record.steps] == ["running", "pending", "pending", "pending"]
+        assert record.status == "killed"
+        assert [s.status for s in record.steps] == ["failed", "not_run", "not_run", "not_run"]

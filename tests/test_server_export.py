@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,22 @@ async def test_export_writes_the_pipeline_beside_the_notebook(jp_fetch, tree, jp
     assert body["command"] == "jupyter mlops pipeline run analysis/train-pipeline"
     spec = json.loads((jp_root_dir / "analysis/train-pipeline/pipeline.json").read_text())
     assert [step["name"] for step in spec["steps"]] == ["prepare", "train"]
+
+
+async def test_export_of_a_notebook_with_a_hostile_name_answers_a_command_that_stays_one(
+    jp_fetch, jp_root_dir
+):
+    name = "my run; touch pwned $(id) `x`.ipynb"
+    write_notebook(jp_root_dir / "work" / name, *TAGGED)
+    response = await post_export(jp_fetch, {"path": f"work/{name}", "targets": ["docker"]})
+
+    body = json.loads(response.body)
+    assert response.code == 200
+    words = shlex.split(body["command"])
+    assert words == ["jupyter", "mlops", "pipeline", "run", body["output_dir"]]
+    assert body["output_dir"] == "work/my run; touch pwned $(id) `x`-pipeline"
+    dockerfile = (jp_root_dir / body["output_dir"] / "Dockerfile").read_text()
+    assert "pwned" not in "".join(x for x in dockerfile.splitlines() if not x.startswith("#"))
 
 
 async def test_export_defaults_to_the_exporters_targets(jp_fetch, tree, jp_root_dir):

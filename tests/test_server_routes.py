@@ -214,6 +214,34 @@ async def test_runs_filter_with_the_where_language(jp_fetch, populated: Table):
     )
 
 
+async def test_runs_code_argument_searches_code_and_notes(jp_fetch, registry: Registry):
+    ids = {}
+    for name, source, note in (
+        ("forest", "model = RandomForestClassifier(max_depth=6).fit(X, y)", None),
+        ("boost", "model = GradientBoostingClassifier().fit(X, y)", "a deeper forest next"),
+        ("plain", "x = 1", None),
+    ):
+        with mlops.start_run(name, experiment="churn") as run:
+            run.record_cell(source)
+            if note:
+                run.note(note)
+        ids[name] = run.id
+
+    body = await get_json(jp_fetch, "runs", experiment="churn", code="forest", sort="name")
+    assert [run["name"] for run in body["runs"]] == ["boost", "forest"]
+    assert body["total"] == 2 and body["code"] == "forest"
+    body = await get_json(jp_fetch, "runs", code="forest .fit(", where="name != 'boost'")
+    assert [run["name"] for run in body["runs"]] == ["forest"]
+    body = await get_json(jp_fetch, "runs", code='" OR NEAR(x y) *')
+    assert body["runs"] == [] and body["total"] == 0
+    code, error = await get_error(
+        jp_fetch, "runs", params={"code": " ".join(f"w{i}" for i in range(30))}
+    )
+    assert code == 400 and "at most 20" in error["message"] and error["hint"]
+    detail = await get_json(jp_fetch, "runs", ids["boost"])
+    assert detail["run"]["note"] == "a deeper forest next"
+
+
 async def test_runs_without_experiment_list_every_experiment(jp_fetch, populated: Table):
     body = await get_json(jp_fetch, "runs", page_size=500)
 
@@ -586,6 +614,9 @@ HOSTILE_GETS = [
     ("gates", {"run": "x' OR 1=1 --"}),
     ("gates", {"model": "churn'; DROP TABLE models; --"}),
     ("snapshots", {"limit": "1; DROP TABLE snapshots"}),
+    ("runs", {"code": "x'; DROP TABLE code_cells; --"}),
+    ("runs", {"code": '" OR "" NEAR(a b) * col:x ^y'}),
+    ("runs", {"code": "%_\\"}),
 ]
 
 

@@ -69,6 +69,8 @@ export interface IRun extends IRunSummary {
   git_branch?: string | null;
   git_dirty: boolean | null;
   error: string | null;
+  /** Free text written with run.note() or %mlops note. */
+  note?: string | null;
 }
 
 export interface IParam {

@@ -46,16 +46,21 @@ def runs(
     where: str | None = None,
     sort: str | list[str] | None = None,
     limit: int | None = None,
+    code: str | None = None,
 ) -> pd.DataFrame:
     """Runs as a DataFrame, one row per run with ``params.*`` and ``metrics.*`` columns.
 
-    mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
+    ``code`` keeps the runs whose recorded cells or note contain each of its words
+    (pieces of text, case ignored; ``"quoted phrases"`` stay whole)::
+
+        mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
+        mlops.runs(code="RandomForest fit_transform")
     """
     from .tracking.queries.listing import runs_frame
     from .tracking.session import default_registry
 
     return runs_frame(
-        default_registry(), experiment=experiment, where=where, sort=sort, limit=limit
+        default_registry(), experiment=experiment, where=where, sort=sort, limit=limit, code=code
     )
 
 
@@ -93,14 +98,18 @@ def snapshot(
 ) -> SnapshotRecord:
     """Fingerprint and profile ``data`` (a DataFrame, Series, array or CSV/parquet path).
 
-    Linked to the active run with ``role`` when there is one; ``materialize=True``
-    stores the data itself as parquet so the run can be reproduced.
+    Linked to the active run with ``role`` when there is one (and it is recorded);
+    ``materialize=True`` stores the data itself as parquet so the run can be reproduced.
     """
     from .snapshots.store import record_snapshot
     from .tracking.session import active_run, default_registry
+    from .tracking.unrecorded import UnrecordedRun
 
     run = active_run()
-    registry = run.registry if run is not None else default_registry()
+    if run is None or isinstance(run, UnrecordedRun):
+        run, registry = None, default_registry()
+    else:
+        registry = run.registry
     return record_snapshot(
         registry,
         data,
@@ -127,18 +136,25 @@ def register_model(
     It is linked to ``run`` (a run, its id or name) or else to the active run, so gates
     can read its metrics; to its training snapshot (``snapshot``, else the run's snapshot
     with role ``train`` when there is exactly one); and gets an input signature from that
-    snapshot's schema or from the fitted estimator. ``alias`` points an alias at it.
+    snapshot's schema or from the fitted estimator. ``alias`` points an alias at it. A
+    run that could not be recorded cannot be linked: the model is stored all the same,
+    linked to no run, and a warning says so.
 
         version = mlops.register_model(model, "churn", alias="challenger")
         version.ref                 # 'churn@3'
     """
     from .models.registering import register
     from .tracking.queries.refs import resolve_run
+    from .tracking.session import unrecorded_run
+    from .tracking.unrecorded import UnrecordedRun
 
+    unrecorded = run if isinstance(run, UnrecordedRun) else None
+    if run is None:
+        unrecorded = unrecorded_run()
     registry, run_id = _registry_and_run(run)
     if isinstance(run, str):
         run_id = resolve_run(registry, run)
-    return register(
+    version = register(
         registry,
         model,
         name,
@@ -148,6 +164,18 @@ def register_model(
         description=description,
         alias=alias,
     )
+    if unrecorded is not None:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            'jupyter-mlops: model "%s" version %d is stored linked to no run: run "%s" is not'
+            " recorded (%s).",
+            name,
+            version.version,
+            unrecorded.name,
+            unrecorded.reason,
+        )
+    return version
 
 
 def load_model(ref: str) -> Any:
@@ -341,15 +369,18 @@ def drift_history(
 
 def _registry_and_run(run: Any) -> tuple[Registry, str | None]:
     """The registry to use and the id of the run meant: ``run`` when it is a Run, else
-    the active run when none is named. A running run's buffer is written first, so its
-    latest metrics are what gates read."""
+    the active run when none is named and the registry holds it. A running run's buffer
+    is written first, so its latest metrics are what gates read. A run that could not be
+    recorded (an :class:`UnrecordedRun`) is in no registry: nothing is linked to it."""
     from .tracking.run import Run
-    from .tracking.session import active_run, default_registry
+    from .tracking.session import default_registry, recorded_run
+    from .tracking.unrecorded import UnrecordedRun
 
-    if run is None:
-        run = active_run()
-        if run is not None and run.registry.path != default_registry().path:
-            run = None
+    if run is None or isinstance(run, UnrecordedRun):
+        registry = default_registry()
+        run = recorded_run(registry) if run is None else None
+        if run is None:
+            return registry, None
     if isinstance(run, Run):
         if run.status == "running":
             run.flush()

@@ -168,6 +168,9 @@ class ContractStandIn:
         runs = [r for r in self.runs if r["experiment"] == query.get("experiment")]
         if where == "metrics.accuracy > 2":
             runs = []
+        code = query.get("code", "")
+        if code:  # the runs whose code used RandomForest: every seventh; nothing else matches
+            runs = [r for r in runs if code == "RandomForest" and r["params"]["seed"] % 7 == 0]
         sort = query.get("sort", "-started_at")
         key = sort.lstrip("-")
         present = [r for r in runs if _sort_value(r, key) is not None]
@@ -187,6 +190,7 @@ class ContractStandIn:
             "pages": max(1, -(-len(runs) // page_size)),
             "experiment": query.get("experiment"),
             "where": where or None,
+            "code": code or None,
             "sort": sort,
             "columns": {
                 "params": ["lr", "depth", "model", "seed", "criterion"],
@@ -218,6 +222,7 @@ class ContractStandIn:
                 "git_branch": "main",
                 "git_dirty": True,
                 "error": "ValueError: Input contains NaN" if run["status"] == "failed" else None,
+                "note": "tried a deeper forest" if run["params"]["seed"] % 7 == 0 else None,
             },
             "params": [
                 {"key": k, "value": v, "type": type(v).__name__, "source": "literal"}

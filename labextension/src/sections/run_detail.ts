@@ -135,6 +135,7 @@ export function renderRunDetail(
     'dl',
     { className: 'jp-mlops-fields' },
     ...field('Experiment', run.experiment),
+    ...(run.note ? field('Note', h('span', { className: 'jp-mlops-run-note' }, run.note)) : []),
     ...field('Started', formatTime(run.started_at)),
     ...field('Ended', formatTime(run.ended_at)),
     ...field('Duration', formatDuration(run.duration)),

@@ -32,6 +32,21 @@ const FIELDS: { key: string; label: string }[] = [
   { key: 'duration', label: 'Duration' }
 ];
 
+/** The filter box searches code and notes when its text starts with this. */
+const CODE_PREFIX = 'code:';
+
+/**
+ * Read the filter box: `code: RandomForest` searches the runs' code and notes (the
+ * server's `code`), anything else is a where expression.
+ */
+export function readFilter(text: string): { where: string; code: string } {
+  const trimmed = text.trim();
+  if (trimmed.toLowerCase().startsWith(CODE_PREFIX)) {
+    return { where: '', code: trimmed.slice(CODE_PREFIX.length).trim() };
+  }
+  return { where: trimmed, code: '' };
+}
+
 const NO_RUNS = {
   text: 'No runs recorded yet',
   hint: 'In a notebook: %load_ext jupyter_mlops, then start a cell with %%mlops run NAME.'
@@ -59,6 +74,7 @@ function parseSort(sort: string): { key: string; descending: boolean } {
 export class RunsSection extends Section {
   private experiment: string | null = null;
   private where = '';
+  private code = '';
   private sort = DEFAULT_SORT;
   private page = 1;
   private pageSize = 50;
@@ -85,11 +101,13 @@ export class RunsSection extends Section {
     });
     this.whereInput = h('input', {
       className: 'jp-mlops-where',
-      title: 'Filter runs: a where expression, applied with Enter',
+      title:
+        'Filter runs, applied with Enter: a where expression (accuracy > 0.9),' +
+        " or code: and words to find in the runs' code and notes (code: RandomForest)",
       attrs: {
         type: 'search',
-        placeholder: 'where, e.g. accuracy > 0.9',
-        'aria-label': 'Filter runs (where)',
+        placeholder: 'accuracy > 0.9, or code: RandomForest',
+        'aria-label': 'Filter runs (where, or code: to search code and notes)',
         spellcheck: 'false'
       },
       on: {
@@ -100,7 +118,7 @@ export class RunsSection extends Section {
         },
         input: () => {
           // Emptying the box (or its clear button) drops the filter at once.
-          if (this.whereInput.value === '' && this.where !== '') {
+          if (this.whereInput.value === '' && (this.where !== '' || this.code !== '')) {
             this.applyWhere();
           }
         }
@@ -133,7 +151,7 @@ export class RunsSection extends Section {
         'div',
         { className: 'jp-mlops-toolbar-row' },
         this.whereInput,
-        button('Filter', () => this.applyWhere(), { title: 'Apply the where filter' })
+        button('Filter', () => this.applyWhere(), { title: 'Apply the filter' })
       ),
       h(
         'div',
@@ -149,7 +167,7 @@ export class RunsSection extends Section {
   }
 
   private applyWhere(): void {
-    this.where = this.whereInput.value.trim();
+    ({ where: this.where, code: this.code } = readFilter(this.whereInput.value));
     this.page = 1;
     void this.load();
   }
@@ -180,6 +198,7 @@ export class RunsSection extends Section {
       page = await requestOptional<IRunsPage>('runs', {
         experiment: this.experiment,
         where: this.where,
+        code: this.code,
         sort: this.sort,
         page: this.page,
         page_size: this.pageSize
@@ -200,6 +219,14 @@ export class RunsSection extends Section {
     }
     this.showSort(page.columns.params, page.columns.metrics);
     if (page.runs.length === 0) {
+      if (this.code) {
+        return notice(
+          'empty',
+          `No run of ${this.experiment} has code or a note containing: ${this.code}`,
+          'Each word is looked for as a piece of the recorded cells or the note, ignoring' +
+            ' case: try a shorter piece (RandomForest, not RandomForest()) or fewer words.'
+        );
+      }
       return this.where
         ? notice(
             'empty',

@@ -8,7 +8,10 @@
 ``pipeline run`` prints one line per step as it ends, then the outcome, the run's id in
 the registry and the parity with the notebook run, and exits as the container's entry
 point does: 0 passed, 1 a step failed, 2 bad arguments, 3 a gate failed, 4 a drift
-check stopped the pipeline.
+check stopped the pipeline, 130 or 143 interrupted (Ctrl-C, SIGTERM: the running step is
+stopped and the run recorded as killed). A step that runs longer than ``--step-timeout``
+(24 hours unless given; a ``timeout:SECONDS`` tag on one of its cells wins) is stopped
+and fails.
 """
 
 from __future__ import annotations
@@ -20,7 +23,19 @@ from pathlib import Path
 import click
 
 from ..errors import MlopsError
-from ..runner.console import EXIT_USAGE, exit_code, failure_lines, summary_lines
+from ..runner.console import (
+    EXIT_USAGE,
+    exit_code,
+    failure_lines,
+    interrupted_line,
+    summary_lines,
+)
+from ..runner.processes import (
+    DEFAULT_STEP_TIMEOUT_S,
+    interrupted_exit_code,
+    parse_step_timeout,
+    sigterm_interrupts,
+)
 from ..runner.spec import DRIFT_STOP_RULES
 from ..tracking.formatting import duration, timestamp
 from .base import format_table, friendly, main, open_registry, registry_option
@@ -109,6 +124,10 @@ def pipeline() -> None:
 @click.option("--no-cache", is_flag=True, help="Run every step, even unchanged ones.")
 @click.option("--stop-on-drift", type=click.Choice(DRIFT_STOP_RULES), default=None,
               help="Which drift decision stops the pipeline (default: retrain).")  # fmt: skip
+@click.option("--step-timeout", default=None, metavar="SECONDS",
+              help="Stop a step that runs longer than this, with the processes it started,"
+              " and fail it; a timeout:SECONDS tag on one of its cells wins. Also 90s, 10m, 2h;"
+              f" 0 for no limit (default: {DEFAULT_STEP_TIMEOUT_S / 3600:g} hours).")  # fmt: skip
 def run_command(
     directory: str,
     params: tuple[str, ...],
@@ -118,28 +137,34 @@ def run_command(
     experiment: str | None,
     no_cache: bool,
     stop_on_drift: str | None,
+    step_timeout: str | None,
 ) -> None:
     """Run an exported pipeline, each step in its own process, and record it."""
     from ..runner.pipeline import run_pipeline
 
     try:
-        result = run_pipeline(
-            directory,
-            params=list(params),
-            from_step=from_step,
-            registry=registry_path,
-            workdir=workdir,
-            use_cache=not no_cache,
-            check=False,
-            on_progress=lambda step: click.echo(step.progress_line()),
-            experiment=experiment,
-            drift_stop_on=stop_on_drift,
-        )
+        with sigterm_interrupts():
+            result = run_pipeline(
+                directory,
+                params=list(params),
+                from_step=from_step,
+                registry=registry_path,
+                workdir=workdir,
+                use_cache=not no_cache,
+                check=False,
+                on_progress=lambda step: click.echo(step.progress_line()),
+                experiment=experiment,
+                drift_stop_on=stop_on_drift,
+                step_timeout=parse_step_timeout(step_timeout),
+            )
     except MlopsError as error:
         click.echo(f"Error: {error.message}", err=True)
         if error.hint:
             click.echo(f"Hint: {error.hint}", err=True)
         sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt as interrupted:
+        click.echo(interrupted_line(interrupted), err=True)
+        sys.exit(interrupted_exit_code(interrupted))
     for line in summary_lines(result):
         click.echo(line)
     for line in failure_lines(result):

@@ -15,6 +15,7 @@ from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import best_run, list_runs, runs_frame
 from ..tracking.queries.records import RunDetail
+from ..tracking.queries.search import no_match
 from .base import format_table, friendly, main, open_registry, registry_option
 
 
@@ -32,6 +33,13 @@ def init(directory: str | None) -> None:
 @registry_option
 @click.option("--experiment", "-e", default=None, help="Only this experiment.")
 @click.option("--where", "-w", default=None, help='A filter, e.g. "accuracy > 0.9".')
+@click.option(
+    "--code",
+    "-c",
+    default=None,
+    metavar="TEXT",
+    help='Runs whose recorded code or note contains each word, e.g. "RandomForest".',
+)
 @click.option("--sort", "-s", multiple=True, help="Field, param or metric; -name for descending.")
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="At most this many.")
 @click.option(
@@ -47,6 +55,7 @@ def runs(
     registry_path: str | None,
     experiment: str | None,
     where: str | None,
+    code: str | None,
     sort: tuple[str, ...],
     limit: int,
     fmt: str,
@@ -55,12 +64,22 @@ def runs(
     registry = open_registry(registry_path)
     if fmt == "csv":
         frame = runs_frame(
-            registry, experiment=experiment, where=where, sort=list(sort) or None, limit=limit
+            registry,
+            experiment=experiment,
+            where=where,
+            code=code,
+            sort=list(sort) or None,
+            limit=limit,
         )
         click.echo(frame.to_csv(index=False), nl=False)
         return
     page = list_runs(
-        registry, experiment=experiment, where=where, sort=list(sort) or None, limit=limit
+        registry,
+        experiment=experiment,
+        where=where,
+        code=code,
+        sort=list(sort) or None,
+        limit=limit,
     )
     if fmt == "json":
         click.echo(
@@ -85,6 +104,10 @@ def runs(
                 default=str,
             )
         )
+        return
+    if page.total == 0 and (where or code):
+        empty = no_match(experiment=experiment, where=where, code=code)
+        click.echo(f"{empty.message}\n{empty.hint}")
         return
     shown_params = page.telling_params(6)
     headers = [
@@ -189,6 +212,7 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                     "series": {k: list(v) for k, v in detail.series.items()},
                     "code": [c.source for c in detail.code],
                     "tags": detail.tags,
+                    "note": detail.note,
                     "snapshots": [
                         {
                             "name": s.name,
@@ -213,6 +237,8 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
         click.echo(f"  git {detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}")
     if detail.error:
         click.echo(f"  error: {detail.error}")
+    if detail.note:
+        click.echo(f"  note: {detail.note}")
     if detail.params:
         click.echo(
             "\nParameters\n"

@@ -60,6 +60,7 @@ from .container import (
 from .environment import core_requirements, requirements_lock
 from .layout import lay_out
 from .plan import plan_pipeline
+from .quoting import check_image_reference, image_name
 from .source_run import AUTO, SourceRun, drift_references, find_source_run
 
 TARGETS = ("local", "docker", "kfp")
@@ -231,6 +232,7 @@ def build_pipeline_files(
                     _drift_spec(step.name, tag, references, files) for tag in step.draft.drift
                 ),
                 file_hints=step.names.path_literals,
+                timeout_s=step.draft.timeout,
             )
         )
     local = _local_modules(plan.imported_modules, notebook_path, files, warnings)
@@ -275,7 +277,12 @@ def build_pipeline_files(
     if "kfp" in targets:
         from .kfp_target import compile_kfp_pipeline, kfp_pipeline_source
 
-        kfp_source = kfp_pipeline_source(spec, image=image or f"{name.lower()}-pipeline:latest")
+        kfp_source = kfp_pipeline_source(
+            spec,
+            image=check_image_reference(image, option="image")
+            if image
+            else f"{image_name(name)}:latest",
+        )
         files["kfp/pipeline.py"] = kfp_source.encode()
         files["kfp/pipeline.yaml"] = compile_kfp_pipeline(kfp_source).encode()
     files["README.md"] = readme_text(spec, targets=targets).encode()

@@ -24,8 +24,10 @@ import hashlib
 from dataclasses import dataclass
 
 from ..runner.spec import SETUP_MODULE
+from ..tracking.secrets import Withheld, redact_param
 from .layout import CodeCell
 from .plan import PipelinePlan, PlannedStep
+from .quoting import docstring_text
 
 RUNTIME_IMPORTS = {
     "mlops": "from jupyter_mlops.runner import step_api as mlops",
@@ -56,7 +58,8 @@ class StepCode:
 def setup_module_text(plan: PipelinePlan, *, pipeline: str, notebook: str) -> str:
     """The shared setup module: setup cells, then imports found in step cells."""
     parts = [
-        f'"""Setup code of the pipeline "{pipeline}", exported from {notebook}.\n\n'
+        f'"""Setup code of the pipeline "{docstring_text(pipeline)}", exported from'
+        f" {docstring_text(notebook)}.\n\n"
         "Every step imports the names it needs from here, so this code runs once in each\n"
         'step process. Classes defined here can be passed between steps."""\n'
     ]
@@ -106,7 +109,11 @@ def step_module_text(
 
     cells = [c.index + 1 for c in step.draft.cells]
     span = f"cell {cells[0]}" if len(cells) == 1 else f"cells {cells[0]}-{cells[-1]}"
-    doc = [f'Step "{step.name}" of the pipeline "{pipeline}", from {notebook} ({span}).', ""]
+    doc = [
+        f'Step "{step.name}" of the pipeline "{docstring_text(pipeline)}",'
+        f" from {docstring_text(notebook)} ({span}).",
+        "",
+    ]
     doc.append("Run by the jupyter-mlops runner in a process of its own. Before this code runs,")
     doc.append(
         "the runner defines:" if step.inputs or step.parameters else "the runner defines nothing."
@@ -115,7 +122,9 @@ def step_module_text(
         doc.append(f'    {item.name:<20} input, from step "{item.from_step}"')
     for name in step.parameters:
         parameter = next(p for p in plan.parameters if p.name == name)
-        doc.append(f"    {name:<20} parameter, {parameter.type}, default {parameter.default!r}")
+        default = redact_param(name, parameter.default)  # the module is recorded as code
+        shown = f"<{default.text}>" if isinstance(default, Withheld) else repr(default)
+        doc.append(f"    {name:<20} parameter, {parameter.type}, default {docstring_text(shown)}")
     if step.outputs:
         doc.append("After it runs, the runner saves: " + ", ".join(step.outputs) + ".")
     if gate_conditions:

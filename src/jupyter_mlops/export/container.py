@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 
 from ..runner.spec import PipelineSpec
+from .quoting import check_image_reference, image_name, markdown_code, one_line
 
 WORKDIR_IN_IMAGE = "/work"
 PIPELINE_IN_IMAGE = "/pipeline"
@@ -36,10 +37,11 @@ def dockerfile_text(
     ``version``: the jupyter-mlops the image installs (the one that wrote the steps).
     ``references``: the pipeline directory has drift references to copy in.
     """
-    image = _image_name(spec.name)
+    image = image_name(spec.name)
+    base_image = check_image_reference(base_image, option="base_image")
     copy_references = "COPY references/ ./references/\n" if references else ""
     return f"""\
-# Pipeline "{spec.name}", exported by jupyter-mlops from {spec.source.notebook}.
+# Pipeline "{one_line(spec.name)}", exported by jupyter-mlops from {one_line(spec.source.notebook)}.
 # Build:  podman build -t {image} .    (or docker build)
 # Run:    podman run --rm -v "$PWD:{WORKDIR_IN_IMAGE}" {image} [-p name=value] [--from STEP]
 # Steps read and write files relative to {WORKDIR_IN_IMAGE}; the registry (.mlops/) is kept there
@@ -96,9 +98,10 @@ def dockerignore_text() -> str:
 def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
     """A README for the pipeline directory: steps, parameters, and how to run it."""
     lines = [
-        f"# Pipeline `{spec.name}`",
+        f"# Pipeline {markdown_code(spec.name)}",
         "",
-        f"Exported by jupyter-mlops from `{spec.source.notebook}`. Do not edit the steps by hand:",
+        f"Exported by jupyter-mlops from {markdown_code(spec.source.notebook)}."
+        " Do not edit the steps by hand:",
         "change the notebook and export it again.",
         "",
         "## Steps",
@@ -115,7 +118,10 @@ def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
     lines += ["", "## Parameters", ""]
     if spec.parameters:
         lines += ["| name | type | default |", "| --- | --- | --- |"]
-        lines += [f"| `{p.name}` | {p.type} | `{p.default!r}` |" for p in spec.parameters]
+        lines += [
+            f"| `{p.name}` | {p.type} | {markdown_code(repr(p.default)).replace('|', '&#124;')} |"
+            for p in spec.parameters
+        ]
     else:
         lines.append("None.")
     lines += [
@@ -131,7 +137,7 @@ def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
         "Values between steps are stored in the registry's artifact store (`.mlops/artifacts`).",
     ]
     if "docker" in targets:
-        name = _image_name(spec.name)
+        name = image_name(spec.name)
         lines += [
             "",
             "In a container (only `requirements.lock` and the jupyter-mlops core are installed):",
@@ -164,7 +170,3 @@ def wheels_readme_text(version: str) -> str:
         "otherwise the one on the package index. `jupyter mlops export --wheel FILE` copies\n"
         "one here; a new export leaves the wheels here alone.\n"
     )
-
-
-def _image_name(name: str) -> str:
-    return name.lower().replace("_", "-") + "-pipeline"

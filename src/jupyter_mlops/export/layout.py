@@ -15,6 +15,8 @@ tag                meaning                                  also accepted
                    everything downstream
 ``drift:VAR``      check VAR against its reference         ``drift:VAR=SNAPSHOT``
                    right after the cell runs
+``timeout:N``      the step is stopped and fails after N    ``timeout:90s``,
+                   seconds                                  ``timeout:10m``, ``2h``
 ``skip``           not exported                             ``skip-execution``
 =================  =======================================  ========================
 
@@ -32,7 +34,8 @@ tags say nothing:
   ``<previous step>_gate``; untagged cells after it belong to that step. A gate runs
   after every step above it (its rules read their metrics), and every step below a
   gate in the notebook runs after it, so a failed gate stops all of them.
-- ``metrics``, ``after:`` and ``drift:`` cells belong to the step they are in.
+- ``metrics``, ``after:``, ``drift:`` and ``timeout:`` cells belong to the step they are
+  in; two different timeouts in one step are an ExportError naming both cells.
 - ``drift:VAR`` compares VAR with the snapshot of VAR recorded by the notebook run the
   pipeline is exported from; ``drift:VAR=SNAPSHOT`` names the reference snapshot (its
   name or id) instead.
@@ -42,16 +45,14 @@ tags say nothing:
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ExportError
-from ..runner.spec import SETUP_MODULE
+from ..errors import ExportError, InvalidInputError
+from ..runner.spec import SETUP_MODULE, STEP_NAME, parse_duration
 from .ipython_syntax import translate_cell
 from .names import parse_cell
 
-STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 SINGLE_STEP_NAME = "main"
 
 _PARAMETERS = {"parameters", "pipeline-parameters"}
@@ -60,6 +61,7 @@ _SKIP = {"skip", "skip-execution"}
 _METRICS = {"metrics", "pipeline-metrics"}
 _STEP_PREFIXES = ("step:", "block:")
 _AFTER_PREFIXES = ("after:", "prev:")
+_TIMEOUT_PREFIX = "timeout:"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class CellRoles:
     step: str | None = None
     after: tuple[str, ...] = ()
     drift: tuple[DriftTag, ...] = ()
+    timeout: float | None = None  # seconds, from timeout:N
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class StepDraft:
     gate_cells: tuple[int, ...] = ()
     metrics_cells: tuple[int, ...] = ()
     drift: tuple[DriftTag, ...] = ()
+    timeout: float | None = None  # seconds the step may run (timeout:N)
 
     @property
     def gate(self) -> bool:
@@ -166,6 +170,8 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
                     tag=tag,
                 )
             found["drift"].append(DriftTag(variable, cell_index, reference or None))
+        elif lowered.startswith(_TIMEOUT_PREFIX):
+            found["timeout"] = _timeout(tag, cell_index)
     if len(set(steps)) > 1:
         raise ExportError(
             f"Cell {cell_index + 1} has two step tags ({', '.join(steps)}); a cell starts one step",
@@ -182,6 +188,7 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
         step=steps[0] if steps else None,
         after=tuple(found["after"]),
         drift=tuple(found["drift"]),
+        timeout=found.get("timeout"),
     )
     exclusive = [
         label
@@ -232,6 +239,14 @@ def lay_out(notebook: Any) -> NotebookLayout:
             tree=parse_cell(translated.source, cell_index=index),
             execution_count=cell.get("execution_count"),
         )
+        if roles.timeout is not None and (roles.parameters or roles.setup):
+            raise ExportError(
+                f"Cell {index + 1} is tagged timeout: but is"
+                f" {'parameters' if roles.parameters else 'setup code'}, not part of a step",
+                cell_index=index,
+                tag=_TIMEOUT_PREFIX,
+                hint="Put the timeout:SECONDS tag on a cell of the step it limits.",
+            )
         if roles.parameters:
             parameter_cells.append(code)
             continue
@@ -246,8 +261,14 @@ def lay_out(notebook: Any) -> NotebookLayout:
         if not drafts:
             if not code.tree.body:
                 continue
-            if roles.metrics or roles.after or roles.drift or roles.gate:
-                which = "metrics" if roles.metrics else "after:" if roles.after else "drift:"
+            if roles.metrics or roles.after or roles.drift or roles.gate or roles.timeout:
+                which = (
+                    "metrics" if roles.metrics
+                    else "after:" if roles.after
+                    else "drift:" if roles.drift
+                    else "timeout:" if roles.timeout
+                    else "gate"
+                )  # fmt: skip
                 raise ExportError(
                     f"Cell {index + 1} is tagged {which} but comes before the first"
                     " step:NAME cell, so it belongs to no step",
@@ -267,6 +288,8 @@ def lay_out(notebook: Any) -> NotebookLayout:
             draft["gate"].append(index)
         if roles.metrics:
             draft["metrics"].append(index)
+        if roles.timeout is not None:
+            _set_timeout(draft, roles.timeout, index)
     for code, _roles in pending_setup:
         _require_declarative(code)
         setup_cells.append(code)
@@ -279,6 +302,7 @@ def lay_out(notebook: Any) -> NotebookLayout:
             gate_cells=tuple(d["gate"]),
             metrics_cells=tuple(d["metrics"]),
             drift=tuple(d["drift"]),
+            timeout=d["timeout"][0] if d["timeout"] else None,
         )
         for d in drafts
         if d["cells"] or d["name"] != SINGLE_STEP_NAME
@@ -289,7 +313,34 @@ def lay_out(notebook: Any) -> NotebookLayout:
 
 def _new_draft(name: str, start: int | None) -> dict[str, Any]:
     return {"name": name, "start": start, "cells": [], "after": [], "drift": [], "gate": [],
-            "metrics": []}  # fmt: skip
+            "metrics": [], "timeout": None}  # fmt: skip
+
+
+def _set_timeout(draft: dict[str, Any], seconds: float, index: int) -> None:
+    """Record a step's timeout (seconds, cell); a second, different one is an error."""
+    if draft["timeout"] is not None and draft["timeout"][0] != seconds:
+        first, cell = draft["timeout"]
+        raise ExportError(
+            f'Cell {index + 1} (step "{draft["name"]}") is tagged timeout:{seconds:g}, but'
+            f" cell {cell + 1} of the same step already gave it timeout:{first:g}",
+            cell_index=index,
+            step=draft["name"],
+            tag=f"timeout:{seconds:g}",
+            hint="Keep one timeout:SECONDS tag per step.",
+        )
+    draft["timeout"] = (seconds, index)
+
+
+def _timeout(tag: str, cell_index: int) -> float:
+    try:
+        return parse_duration(tag.split(":", 1)[1], what=tag)
+    except InvalidInputError as exc:
+        raise ExportError(
+            f'Cell {cell_index + 1}: tag "{tag}" must give the seconds the step may run,'
+            " as in timeout:600 (or 90s, 10m, 2h)",
+            cell_index=cell_index,
+            tag=tag,
+        ) from exc
 
 
 def _gate_name(previous: str | None, drafts: list[dict[str, Any]]) -> str:

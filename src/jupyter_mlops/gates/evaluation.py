@@ -27,13 +27,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import GateFailedError, InvalidInputError
+from ..errors import GateFailedError, InvalidInputError, RecordingError
 from ..models.aliases import record_alias_move
 from ..models.refs import check_alias, check_model_name
 from ..models.versions import ModelVersion, alias_target, resolve_version
 from ..models.versions import model_id as model_id_
 from ..registry.connection import Registry
 from ..tracking import expressions as ex
+from ..tracking.session import unrecorded_run
 from .expectations import Expectation, parse_expectations
 from .frame_checks import ExpectationOutcome, check_frame
 from .records import (
@@ -258,7 +259,19 @@ def check(
 
 
 def latest_run(registry: Registry) -> str | None:
-    """The most recent run's id (what rules read when no run is named), or ``None``."""
+    """The most recent run's id (what rules read when no run is named), or ``None``.
+
+    While the active run could not be recorded, its metrics are nowhere and another
+    run's must not stand in for them: a :class:`RecordingError` says so instead.
+    """
+    unrecorded = unrecorded_run()
+    if unrecorded is not None:
+        raise RecordingError(
+            "The gate reads the metrics of the active run, but"
+            f' run "{unrecorded.name}" is not recorded ({unrecorded.reason})',
+            hint="Name a recorded run with run=... (--run), or give the values with"
+            " values={...} (--value); once the registry can be written, run it again.",
+        )
     row = registry.query_one("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")
     return None if row is None else str(row[0])
 

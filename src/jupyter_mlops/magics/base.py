@@ -44,19 +44,24 @@ class Command:
     build: Callable[[argparse.ArgumentParser], object]
     handler: Callable[[MlopsMagics, argparse.Namespace, str | None], Any]
     cell: bool = False  # used as %%mlops NAME
+    raw_text: bool = False  # takes the rest of the line as typed (quotes and all) as ``text``
 
 
 COMMANDS: dict[str, Command] = {}
 
 
 def command(
-    name: str, summary: str, *, cell: bool = False
+    name: str, summary: str, *, cell: bool = False, raw_text: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a subcommand: ``summary`` is its line in ``%mlops help``."""
+    """Register a subcommand: ``summary`` is its line in ``%mlops help``.
+
+    With ``raw_text`` the handler gets the rest of the line as typed, as ``args.text``
+    (a list of one string, or empty): free text such as a note keeps its apostrophes.
+    """
 
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
         build = getattr(handler, "_arguments", lambda parser: None)
-        COMMANDS[name] = Command(name, summary, build, handler, cell)
+        COMMANDS[name] = Command(name, summary, build, handler, cell, raw_text)
         return handler
 
     return register
@@ -93,12 +98,18 @@ class MlopsMagics(Magics):
     def mlops(self, line: str, cell: str | None = None) -> Any:
         __tracebackhide__ = True  # noqa: F841 - read by IPython's traceback printer
         debug = False
+        head, text = _first_word(line)
+        if head == "--debug":
+            debug, line = True, text
+            head, text = _first_word(text)
+        raw = COMMANDS.get(head)
         try:
-            words = shlex.split(line, comments=False)
+            if raw is not None and raw.raw_text:
+                words = [head]  # the rest of the line is the argument, as typed
+            else:
+                words = shlex.split(line, comments=False)
         except ValueError as exc:
             raise UsageError(f"%mlops: cannot read the arguments: {exc}") from None
-        if words and words[0] == "--debug":
-            debug, words = True, words[1:]
         if not words:
             words = ["help"]
         name, rest = words[0], words[1:]
@@ -120,7 +131,10 @@ class MlopsMagics(Magics):
                     f"%%mlops {name} is not a cell magic",
                     hint=f"Use %mlops {name} on a line of its own.",
                 )
-            args = parser_for(name).parse_args(glue_dashed_values(rest))
+            if spec.raw_text:
+                args = argparse.Namespace(text=[text] if text else [])
+            else:
+                args = parser_for(name).parse_args(glue_dashed_values(rest))
             return spec.handler(self, args, cell)
         except MlopsError as exc:
             if debug:
@@ -178,7 +192,13 @@ class MlopsMagics(Magics):
         return found
 
 
-_VALUE_OPTIONS = ("--sort", "-s", "--where", "-w")
+def _first_word(line: str) -> tuple[str, str]:
+    """The first word of ``line`` and the rest, stripped."""
+    parts = line.strip().split(None, 1)
+    return (parts[0] if parts else ""), (parts[1].strip() if len(parts) > 1 else "")
+
+
+_VALUE_OPTIONS = ("--sort", "-s", "--where", "-w", "--code", "-c")
 
 
 def glue_dashed_values(words: list[str]) -> list[str]:

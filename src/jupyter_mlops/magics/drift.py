@@ -18,7 +18,7 @@ from typing import Any
 
 from IPython.display import display
 
-from ..tracking.session import active_run
+from ..tracking.session import recorded_run
 from .base import MlopsMagics, arguments, command
 
 
@@ -60,8 +60,8 @@ def _drift(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> N
     registry = magics.registry()
     reference, reference_name = side(magics, args.reference)
     current, current_name = side(magics, args.current)
-    active = active_run()
-    run_id = active.id if active is not None and active.registry.path == registry.path else None
+    active = recorded_run(registry)
+    run_id = active.id if active is not None else None
     stored = run_drift_check(
         registry,
         reference,

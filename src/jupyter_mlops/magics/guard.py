@@ -21,7 +21,7 @@ from typing import Any
 from IPython.display import display
 
 from ..errors import ExpressionError, GateFailedError, InvalidInputError
-from ..tracking.session import active_run
+from ..tracking.session import recorded_run
 from .base import MlopsMagics, arguments, command
 
 
@@ -69,7 +69,7 @@ def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
     run_id, how = None, ""
     if args.run is not None:
         run_id = resolve_run(registry, args.run)
-    elif (active := active_run()) is not None and active.registry.path == registry.path:
+    elif (active := recorded_run(registry)) is not None:
         active.flush()
         run_id, how = active.id, " (the active run)"
     elif (
@@ -261,8 +261,8 @@ def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> An
 
     registry = magics.registry()
     run = args.run
-    active = active_run()
-    if run is None and active is not None and active.registry.path == registry.path:
+    active = recorded_run(registry)
+    if run is None and active is not None:
         active.flush()
         run = active.id
     data, data_name = _data(magics, args.data)

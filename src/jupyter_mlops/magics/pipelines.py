@@ -25,8 +25,9 @@ from typing import Any
 from IPython.display import display
 
 from ..errors import InvalidInputError
+from ..runner.processes import DEFAULT_STEP_TIMEOUT_S, parse_step_timeout
 from ..runner.spec import DRIFT_STOP_RULES
-from ..tracking.session import active_run
+from ..tracking.session import recorded_run
 from .base import MlopsMagics, arguments, command
 
 
@@ -51,11 +52,9 @@ def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
     notebook = _notebook(magics, args.notebook)
     registry = _registry_or_none(magics)
     run_id: str | None = args.run or "auto"
-    active = active_run()
-    if args.run is None and active is not None and registry is not None:
-        if active.registry.path == registry.path and _same_notebook(
-            magics.session.notebook_path(), notebook
-        ):
+    active = recorded_run(registry) if registry is not None else None
+    if args.run is None and active is not None:
+        if _same_notebook(magics.session.notebook_path(), notebook):
             active.flush()
             run_id = active.id
     result = export_notebook(
@@ -96,6 +95,9 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="run every step")
     parser.add_argument("--stop-on-drift", choices=DRIFT_STOP_RULES, default=None)
     parser.add_argument("--experiment", "-e", default=None)
+    parser.add_argument("--step-timeout", default=None, metavar="SECONDS",
+                        help="stop a step that runs longer (90s, 10m, 2h; 0: no limit; default:"
+                        f" {DEFAULT_STEP_TIMEOUT_S / 3600:g} hours); a timeout: tag wins")  # fmt: skip
     parser.add_argument("--limit", "-n", type=int, default=10, help="for runs: how many")
 
 
@@ -127,6 +129,7 @@ def _pipeline(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
         on_progress=lambda step: print(step.progress_line(), flush=True),
         experiment=args.experiment,
         drift_stop_on=args.stop_on_drift,
+        step_timeout=parse_step_timeout(args.step_timeout),
     )
     for line in summary_lines(result):
         print(line)

@@ -19,10 +19,12 @@ from ..snapshots.store import ROLES, record_snapshot
 from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs
+from ..tracking.queries.search import no_match
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import (
     SESSION,
     active_run,
+    recorded_run,
     require_active_run,
     use_registry,
 )
@@ -308,10 +310,11 @@ def _snapshot(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
             hint="Give a DataFrame, Series or array variable, or a file path.",
         )
     role = args.role or guess_role(args.name or target)
-    run = active_run()
+    registry = magics.registry()
+    run = recorded_run(registry)
     started = time.perf_counter()
     record = record_snapshot(
-        magics.registry(),
+        registry,
         data,
         name=args.name or variable,
         role=role,
@@ -341,9 +344,19 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
         help="a field, param or metric; -name for descending",
     )
     parser.add_argument("--limit", "-n", type=int, default=100)
+    parser.add_argument(
+        "--code",
+        "-c",
+        default=None,
+        metavar="TEXT",
+        help='runs whose recorded code or note contains each word, e.g. "RandomForest"',
+    )
 
 
-@command("runs", "List runs: %mlops runs [--experiment E] [--where EXPR] [--sort -acc] [--limit N]")
+@command(
+    "runs",
+    "List runs: %mlops runs [--experiment E] [--where EXPR] [--code TEXT] [--sort -acc] [--limit N]",
+)
 @arguments(_runs_arguments)
 def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..widgets import RunsTableView
@@ -354,8 +367,31 @@ def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
         where=args.where,
         sort=args.sort,
         limit=args.limit,
+        code=args.code,
     )
+    if page.total == 0 and (args.code or args.where):
+        empty = no_match(experiment=args.experiment, where=args.where, code=args.code)
+        print(f"{empty.message}\n{empty.hint}")
+        return
     display(RunsTableView(page))
+
+
+@command(
+    "note",
+    "Write the active run's note, which --code searches: %mlops note tried depth 12",
+    raw_text=True,
+)
+@arguments(lambda p: p.add_argument("text", nargs="*", metavar="TEXT"))
+def _note(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    text = " ".join(args.text).strip()
+    if not text:
+        raise InvalidInputError(
+            "%mlops note: the note is empty",
+            hint="Write it after the command: %mlops note tried a deeper forest",
+        )
+    run = require_active_run()
+    run.note(text)
+    print(f'Noted on run "{run.name}" ({run.id}).')
 
 
 @command("show", "Show one run: parameters, metrics and curves, code, data, environment")

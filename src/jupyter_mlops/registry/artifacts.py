@@ -103,12 +103,7 @@ class ArtifactStore:
         ``pandas.DataFrame.to_parquet`` and ``joblib.dump`` want a path rather than a
         handle; they get a path inside ``tmp/`` that is moved into place afterwards.
         """
-        import tempfile
-
-        self._ensure_dirs()
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="w-")
-        os.close(fd)
-        temp = Path(name)
+        temp = self._new_temp()
         try:
             write(temp)
         except OSError as exc:  # pyarrow's and joblib's I/O errors are OSErrors too
@@ -193,14 +188,22 @@ class ArtifactStore:
         except OSError as exc:
             raise storage_error(exc, self.root) from exc
 
-    def _write_temp(self, write: Callable[[IO[bytes]], object]) -> Path:
+    def _new_temp(self) -> Path:
+        """A new empty file in ``tmp/``; a disk that cannot take it is a RecordingError."""
         import tempfile
 
         self._ensure_dirs()
-        handle = tempfile.NamedTemporaryFile(dir=self.tmp, prefix="w-", delete=False)
-        temp = Path(handle.name)
         try:
-            with handle:
+            fd, name = tempfile.mkstemp(dir=self.tmp, prefix="w-")
+        except OSError as exc:  # a read-only disk, or no inode left
+            raise storage_error(exc, self.root) from exc
+        os.close(fd)
+        return Path(name)
+
+    def _write_temp(self, write: Callable[[IO[bytes]], object]) -> Path:
+        temp = self._new_temp()
+        try:
+            with open(temp, "wb") as handle:
                 write(handle)
                 handle.flush()
             return temp

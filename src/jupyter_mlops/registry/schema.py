@@ -15,14 +15,26 @@ as numbers; lists and dicts are JSON text, and ``type`` says what to turn them b
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from .search_index import index_run_text
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 class Migration(NamedTuple):
-    """A named step of the schema; applied once, in the order of :data:`MIGRATIONS`."""
+    """A named step of the schema; applied once, in the order of :data:`MIGRATIONS`.
+
+    ``sql`` runs first; ``step``, when given, then gets the same connection, inside the
+    same transaction, as a ``sqlite_utils.Database``: for what sqlite-utils does better
+    than hand-written SQL (``table.transform(...)``, ``table.enable_fts(...)``).
+    """
 
     name: str
     sql: str
+    step: Callable[[sqlite_utils.Database], None] | None = None
 
 
 CORE = Migration(
@@ -540,4 +552,39 @@ PIPELINES = Migration(
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE, GUARD, DRIFT, PIPELINES)
+SEARCH = Migration(
+    "0005_search",
+    """
+    -- A run's note: free text about the run, written with run.note(...) or %mlops note.
+    -- One per run, replaced when written again; a rowid table, so a full-text index can
+    -- point at its rows.
+    CREATE TABLE run_notes (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        note TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+
+    -- code_cells is rebuilt as a rowid table for the same reason (an FTS5 index refers to
+    -- rows by integer rowid; a WITHOUT ROWID table has none). sqlite-utils' transform()
+    -- cannot do this one: it copies the old table's rowid, which a WITHOUT ROWID table lacks.
+    CREATE TABLE code_cells_rebuilt (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        execution_count INTEGER,
+        cell_id TEXT,
+        source TEXT NOT NULL,
+        executed_at REAL NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    INSERT INTO code_cells_rebuilt (run_id, seq, execution_count, cell_id, source, executed_at)
+        SELECT run_id, seq, execution_count, cell_id, source, executed_at FROM code_cells
+        ORDER BY run_id, seq;
+    DROP TABLE code_cells;
+    ALTER TABLE code_cells_rebuilt RENAME TO code_cells;
+    """,
+    # code_cells_fts and run_notes_fts: trigram indexes kept in sync by triggers, filled
+    # from the rows already there (see search_index).
+    step=index_run_text,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE, GUARD, DRIFT, PIPELINES, SEARCH)

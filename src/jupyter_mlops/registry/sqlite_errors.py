@@ -8,6 +8,7 @@ the hint says what to do. Every translation keeps the original as the cause
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -44,6 +45,13 @@ def translate_error(
             f"Could not {action}: the disk holding {path} is full",
             hint="Free some space; nothing already recorded was lost.",
         )
+    if "disk i/o error" in lowered and _disk_is_full(path):
+        # SQLite says no more than "disk I/O error" when it cannot create or grow the
+        # WAL's shared-memory file (opening a registry nobody has open) on a full disk.
+        return RecordingError(
+            f"Could not {action}: the disk holding {path} is full",
+            hint="Free some space; nothing already recorded was lost.",
+        )
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
         return RegistryCorruptError(
             f"Could not {action}: {path} is damaged ({text})",
@@ -55,3 +63,11 @@ def translate_error(
             hint="Check that the directory exists and is writable.",
         )
     return RecordingError(f"Could not {action} in {path}: {text}")
+
+
+def _disk_is_full(path: Path) -> bool:
+    """Whether the filesystem holding the registry ``path`` has no block left."""
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False

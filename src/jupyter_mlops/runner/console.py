@@ -9,6 +9,8 @@ exit code   meaning
 2           bad arguments: an unknown parameter or step, a bad value
 3           a gate failed; nothing downstream of it ran
 4           a drift check stopped the pipeline; nothing downstream ran
+130, 143    interrupted (SIGINT, SIGTERM): the running step was stopped
+            and the pipeline run recorded as killed
 ==========  =========================================================
 
     print_line = lambda text: print(text, flush=True)
@@ -51,6 +53,15 @@ def failure_lines(result: PipelineRunResult) -> list[str]:
         return []
     failed = result.step(result.failed_step)
     return [f"Error: {failed.message}", f"See {failed.log_path}"]
+
+
+def interrupted_line(exc: KeyboardInterrupt) -> str:
+    """What an entry point prints when the runner was interrupted (Ctrl-C, SIGTERM)."""
+    why = str(exc) or "interrupted"
+    return (
+        f"Stopped ({why}): the running step was stopped and the pipeline run recorded as"
+        " killed; see it with: jupyter mlops pipeline show last"
+    )
 
 
 def exit_code(result: PipelineRunResult) -> int:

@@ -4,8 +4,9 @@
         print(run.pipeline, run.status, [(s.name, s.status, s.cached) for s in run.steps])
     pipeline_run(registry, "last").parity        # {"status": "ok", ...}
 
-A pipeline run whose runner died is ``crashed`` (its run in ``runs`` was marked so
-when the registry was next opened), whatever its last recorded state.
+A pipeline run whose runner died is ``killed`` once the registry is next opened (see
+:mod:`jupyter_mlops.registry.liveness`); one left ``running`` by an older version whose
+run was marked crashed reads as ``crashed``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,11 @@
 - The run is recorded there as it happens (see :mod:`.records`): a run of kind
   ``pipeline`` with the parameters and every step's metrics, one run of kind
   ``pipeline-step`` per step that executes, and the status of each step.
-- Steps run in dependency order, each as ``python -m jupyter_mlops.runner.step``.
+- Steps run in dependency order, each as ``python -m jupyter_mlops.runner.step`` in a
+  process group of its own (see :mod:`.processes`). A step that runs past its timeout
+  (``timeout_s`` in the spec, else ``step_timeout``) is stopped with the processes it
+  started and fails; when the runner is interrupted, the running step is stopped the
+  same way and the run is recorded as killed.
 - Values between steps are files in the registry's content-addressed artifact store
   (parquet for DataFrames, joblib for models and other objects, JSON for scalars).
 - A step is skipped ("cached") when its code, the parameters it reads, its input
@@ -28,7 +32,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -38,8 +41,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError, PipelineError
 from ..registry.artifacts import ArtifactStore, sha256_file
+from ..tracking.secrets import redact_values
 from .cache import CachedStep, RegistryStepCacheIndex, StepCacheIndex, is_current, step_key
 from .params import parse_parameters
+from .processes import (
+    check_step_timeout,
+    interruption_message,
+    run_step_process,
+    step_environment,
+    timed_out_message,
+)
 from .results import (
     PipelineRunResult,
     StepOutcome,
@@ -74,6 +85,7 @@ def run_pipeline(
     python: str | None = None,
     experiment: str | None = None,
     drift_stop_on: str | None = None,
+    step_timeout: float | None = None,
 ) -> PipelineRunResult:
     """Run the pipeline in ``directory`` (written by ``export_notebook``) and record it.
 
@@ -83,6 +95,8 @@ def run_pipeline(
     directory by default). ``experiment`` defaults to the notebook run's experiment,
     else the pipeline's name; ``drift_stop_on`` (review, retrain, never) overrides the
     stop rule of every drift check. ``on_progress`` is called once per step as it ends.
+    ``step_timeout`` is the seconds a step without a timeout of its own may run (None: no
+    limit); a step past its time is stopped, with what it started, and fails.
 
     Example::
 
@@ -95,6 +109,7 @@ def run_pipeline(
     pipeline_dir = Path(directory).resolve()
     spec = PipelineSpec.load(pipeline_dir)
     values = parse_parameters(spec, params)
+    step_timeout = check_step_timeout(step_timeout)
     if drift_stop_on is not None and drift_stop_on not in DRIFT_STOP_RULES:
         raise InvalidInputError(
             f'"{drift_stop_on}" is not a drift stop rule',
@@ -134,12 +149,15 @@ def run_pipeline(
             values=values,
             python=python,
             drift_stop_on=drift_stop_on,
+            step_timeout=step_timeout,
         )
         try:
             run = _run_steps(context, order, forced, from_step, use_cache, on_progress)
         except BaseException as exc:
             status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
-            recorder.finish(status, message=f"the runner stopped: {type(exc).__name__}: {exc}")
+            step = recorder.current_step
+            log = context.run_dir / f"{step}.log" if step else None
+            recorder.finish(status, failed_step=step, message=interruption_message(exc, step, log))
             raise
     finally:
         if opened is not registry:
@@ -198,6 +216,7 @@ class _RunContext:
     values: dict[str, Any]
     python: str | None
     drift_stop_on: str | None
+    step_timeout: float | None = None
 
 
 def _run_steps(
@@ -317,8 +336,9 @@ def _run_steps(
     )
     message = None if failed_step is None else f'step "{failed_step}": {failure}'
     recorder.finish(status, failed_step=failed_step, message=message, parity=parity.to_dict())
+    summary = {**asdict(run), "parameters": redact_values(run.parameters)}  # a record: no secrets
     (ctx.run_dir / "summary.json").write_text(
-        json.dumps(asdict(run), indent=1, default=repr), encoding="utf-8"
+        json.dumps(summary, indent=1, default=repr), encoding="utf-8"
     )
     return run
 
@@ -415,30 +435,30 @@ def _run_step(
         "file_hints": list(step.file_hints),
         "drift_checks": [asdict(check) for check in step.drift_checks],
         "drift_stop_on": ctx.drift_stop_on,
+        "runner_pid": os.getpid(),
     }
     request_path.write_text(json.dumps(request, indent=1, default=repr), encoding="utf-8")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_source_checkout_root(), env.get("PYTHONPATH", "")) if p
-    )
-    env.setdefault("PYTHONHASHSEED", "0")
-    started = time.perf_counter()
-    with open(log_path, "wb") as log:
-        completed = subprocess.run(
+    timeout = step.timeout_s if step.timeout_s is not None else ctx.step_timeout
+    try:
+        ended = run_step_process(
             [ctx.python or sys.executable, "-m", "jupyter_mlops.runner.step", str(request_path)],
             cwd=ctx.work,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
+            env=step_environment(),
+            log_path=log_path,
+            timeout_s=timeout,
         )
-    duration = time.perf_counter() - started
+    finally:  # the request holds the parameters' values, secrets too; the step has read it
+        request_path.unlink(missing_ok=True)
+    duration = ended.duration_s
     try:
         outcome = StepOutcome.from_json(json.loads(result_path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         outcome = StepOutcome("failed", error_message=_tail(log_path))
-    code = completed.returncode
-    if code == EXIT_OK and outcome.status == "ok":
+    code = ended.returncode
+    if ended.timed_out:
+        status, message = "failed", timed_out_message(ended, log_path)
+        registry.mark_crashed_runs()  # the step's run, when SIGKILL left it running
+    elif code == EXIT_OK and outcome.status == "ok":
         status = "ok"
         message = "; ".join(f"drift on {d['variable']}: {d['decision']}" for d in outcome.drift)
     else:
@@ -474,20 +494,6 @@ def run_failure(run: PipelineRunResult) -> PipelineError:
         hint=f"The step's output is in {failed.log_path}. Fix it, then re-run"
         f" with --from {failed.name} to start there.",
     )
-
-
-def _source_checkout_root() -> str:
-    """The folder holding ``jupyter_mlops`` when it runs from a source tree put on
-    ``sys.path`` by hand, so that step processes import the same code; '' when it is
-    installed (putting site-packages on PYTHONPATH would shadow the standard library)."""
-    import site
-
-    root = Path(__file__).resolve().parents[2]
-    installed = {Path(p).resolve() for p in site.getsitepackages()}
-    user_site = site.getusersitepackages()
-    if user_site:
-        installed.add(Path(user_site).resolve())
-    return "" if root in installed else str(root)
 
 
 def _finish(

@@ -53,6 +53,27 @@ _RUN_STATUS = {
 }
 
 
+def _stored_spec(spec_text: str) -> str:
+    """The spec as the registry keeps it: parameter defaults that are secrets redacted.
+
+    The pipeline folder keeps its own ``pipeline.json`` (the steps need the values); the
+    registry's copy, like every value it stores, does not hold secrets. Its
+    ``spec_sha256`` is still that of the file.
+    """
+    from ..tracking.secrets import redact_values
+
+    data = json.loads(spec_text)
+    changed = False
+    for parameter in data.get("parameters", ()):
+        name, default = parameter.get("name"), parameter.get("default")
+        if isinstance(name, str):
+            kept = redact_values({name: default})[name]
+            if kept is not default:
+                parameter["default"] = kept
+                changed = True
+    return json.dumps(data, indent=2) + "\n" if changed else spec_text
+
+
 def link_artifact(registry: Registry, run_id: str, name: str, sha: str, fmt: str) -> None:
     """Record the stored artifact ``sha`` and link it to ``run_id`` under ``name``."""
     size = registry.artifacts.path_of(sha).stat().st_size
@@ -81,6 +102,7 @@ class PipelineRecorder:
     spec: PipelineSpec
     run: Run
     pipeline_id: int
+    current_step: str | None = None  # the step started and not yet finished
 
     @property
     def run_id(self) -> str:
@@ -101,6 +123,7 @@ class PipelineRecorder:
         experiment: str | None = None,
     ) -> PipelineRecorder:
         """Register the pipeline, start its run (kind ``pipeline``), list its steps."""
+        from ..tracking.secrets import redact_values
         from ..tracking.session import start_run
 
         now = time.time()
@@ -116,7 +139,7 @@ class PipelineRecorder:
                     spec.source.notebook_sha256,
                     spec.source.exported_from_run_id,
                     len(spec.steps),
-                    spec_text,
+                    _stored_spec(spec_text),
                     now,
                 ),
             )
@@ -152,7 +175,7 @@ class PipelineRecorder:
                         run.id,
                         pipeline_id,
                         from_step,
-                        json.dumps(dict(values), default=repr),
+                        json.dumps(redact_values(values), default=repr),
                         str(directory),
                         str(workdir),
                         now,
@@ -174,6 +197,7 @@ class PipelineRecorder:
 
     def step_started(self, step: str) -> None:
         self._update_step(step, status="running", started_at=time.time())
+        self.current_step = step
 
     def step_finished(
         self,
@@ -207,6 +231,8 @@ class PipelineRecorder:
         if status in ("not_run",):
             fields = {"status": status, "message": message or None}
         self._update_step(step, **fields)
+        if self.current_step == step:
+            self.current_step = None
         if status in ("ok", "cached", "reused", "gate_failed", "drift_stopped"):
             self._copy_metrics(run_id, metrics or [])
         for name, ref in outputs.items():
@@ -226,7 +252,8 @@ class PipelineRecorder:
         parity: Mapping[str, Any] | None = None,
     ) -> None:
         """Close the pipeline run with ``status`` (ok, failed, gate_failed, drift_stopped,
-        killed); steps never reached are marked not run."""
+        killed); a step still running (the runner was interrupted) failed with ``message``,
+        steps never reached are marked not run."""
         with self.registry.transaction(f"the end of pipeline run {self.run.id}") as conn:
             conn.execute(
                 "UPDATE pipeline_runs SET status = ?, failed_step = ?, message = ?, parity = ?,"
@@ -241,8 +268,13 @@ class PipelineRecorder:
                 ),
             )
             conn.execute(
+                "UPDATE step_runs SET status = 'failed', message = ? WHERE pipeline_run_id = ?"
+                " AND status = 'running'",
+                (message or f"stopped: the pipeline run ended {status}", self.run.id),
+            )
+            conn.execute(
                 "UPDATE step_runs SET status = 'not_run' WHERE pipeline_run_id = ?"
-                " AND status IN ('pending', 'running')",
+                " AND status = 'pending'",
                 (self.run.id,),
             )
         error = None if status == "ok" else (message or status)

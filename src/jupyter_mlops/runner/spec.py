@@ -6,13 +6,23 @@ are typed. Every path in it is relative to the pipeline directory.
 
     spec = PipelineSpec.load(Path("churn-pipeline"))
     [step.name for step in spec.steps]        # ["prepare", "train", "evaluate"]
+
+A spec is code to run, so the loader confines it to its folder before anything runs
+(a ``pipeline.json`` may come from a colleague, a download or an image): a step's
+``module`` is a plain module name under ``steps/``, the setup module is
+``steps/pipeline_setup.py``, a drift reference file is a relative path inside the
+pipeline folder (no ``..``, no symlink out of it), and step names are safe file names
+(they name the step's request, result and log files). Anything else is an
+InvalidInputError naming the field and the value.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
@@ -27,6 +37,12 @@ STEPS_DIRNAME = "steps"
 PARAMETER_TYPES = ("int", "float", "str", "bool", "list", "dict", "none")
 # When a drift check stops the pipeline: at a decision of review or worse, of retrain, never.
 DRIFT_STOP_RULES = ("review", "retrain", "never")
+# A step name: also the stem of the step's request, result and log files.
+STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
+# A step module: a plain module name, the file steps/NAME.py.
+MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|m|h)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,9 @@ class StepSpec:
     # Run every time, never taken from the cache: gates and steps calling mlops.check read
     # the pipeline run's metrics and parameters, which are not among their inputs.
     always_run: bool = False
+    # Seconds the step may run before it is stopped (``timeout:600`` on one of its cells);
+    # None: the runner's default (``--step-timeout``).
+    timeout_s: float | None = None
 
     @property
     def module_path(self) -> str:
@@ -230,10 +249,11 @@ class PipelineSpec:
                     drift_checks=tuple(_drift_check(d) for d in s.get("drift_checks", ())),
                     file_hints=tuple(s.get("file_hints", ())),
                     always_run=bool(s.get("always_run", s.get("gate", False))),
+                    timeout_s=_timeout_field(s.get("timeout_s"), s.get("name")),
                 )
                 for s in data["steps"]
             )
-            return cls(
+            spec = cls(
                 name=data["name"],
                 source=SourceSpec(**data["source"]),
                 parameters=tuple(ParameterSpec(**p) for p in data["parameters"]),
@@ -257,17 +277,133 @@ class PipelineSpec:
                 f"{origin} is missing or has a malformed field ({exc})",
                 hint="Export the notebook again to re-create it.",
             ) from exc
+        _check_confined(spec, origin)
+        return spec
 
     @classmethod
     def load(cls, directory: Path) -> PipelineSpec:
-        """Read ``pipeline.json`` from a pipeline directory."""
+        """Read ``pipeline.json`` from a pipeline directory; refuse it when a file it names
+        lies outside the directory (see the module docstring)."""
         path = Path(directory) / SPEC_FILENAME
         if not path.is_file():
             raise NotFoundError(
                 f"{directory} has no {SPEC_FILENAME}: it is not an exported pipeline",
                 hint="Export a notebook first: jupyter mlops export NOTEBOOK -o DIR",
             )
-        return cls.from_json(path.read_text(encoding="utf-8"), origin=str(path))
+        spec = cls.from_json(path.read_text(encoding="utf-8"), origin=str(path))
+        root = Path(directory).resolve()
+        for where, relative in spec.files():
+            resolved = (root / relative).resolve()
+            if not resolved.is_relative_to(root):
+                raise _refused(
+                    str(path), where, relative, f"resolves to {resolved}, outside {root}"
+                )
+        return spec
+
+    def files(self) -> list[tuple[str, str]]:
+        """Every file the spec names that a run reads, as (field, path relative to the
+        pipeline folder)."""
+        found = [("setup_module", self.setup_module)]
+        for i, step in enumerate(self.steps):
+            found.append((f"steps[{i}].module", step.module_path))
+            found.extend(
+                (f"steps[{i}].drift_checks[{j}].reference_file", check.reference_file)
+                for j, check in enumerate(step.drift_checks)
+                if check.reference_file
+            )
+        return found
+
+
+def parse_duration(value: str | float | int, *, what: str) -> float:
+    """Seconds from ``600``, ``600s``, ``10m``, ``1.5h``: a positive, finite duration.
+
+    ``what`` names the value in the error (``tag "timeout:soon"``, ``--step-timeout``).
+
+        parse_duration("10m", what="--step-timeout")       # 600.0
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            seconds = math.nan
+        else:
+            seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidInputError(
+            f'{what}: "{value}" is not a duration',
+            hint="Give seconds (600) or a number with s, m or h (90s, 10m, 2h).",
+        )
+    return seconds
+
+
+def _timeout_field(value: Any, step: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"timeout_s of step {step!r} must be a number of seconds, not {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise TypeError(f"timeout_s of step {step!r} must be positive, not {value!r}")
+    return float(value)
+
+
+def _check_confined(spec: PipelineSpec, origin: str) -> None:
+    """Refuse names and paths that would lead a run outside the pipeline folder."""
+    seen: set[str] = set()
+    for i, step in enumerate(spec.steps):
+        if not isinstance(step.name, str) or not STEP_NAME.match(step.name):
+            raise _refused(
+                origin,
+                f"steps[{i}].name",
+                step.name,
+                "is not a safe step name (a letter or _, then letters, digits, _ and -;"
+                " at most 63 characters)",
+            )
+        if step.name in seen:
+            raise _refused(origin, f"steps[{i}].name", step.name, "names two steps")
+        seen.add(step.name)
+        if not isinstance(step.module, str) or not MODULE_NAME.match(step.module):
+            raise _refused(
+                origin,
+                f"steps[{i}].module",
+                step.module,
+                f"is not a plain module name under {STEPS_DIRNAME}/ (letters, digits and _)",
+            )
+    setup = f"{STEPS_DIRNAME}/{SETUP_MODULE}.py"
+    if spec.setup_module != setup:
+        raise _refused(origin, "setup_module", spec.setup_module, f"is not {setup}")
+    if not _relative_inside(spec.requirements):
+        raise _refused(
+            origin, "requirements", spec.requirements, "is not a path inside the pipeline folder"
+        )
+    for where, relative in spec.files():
+        if not _relative_inside(relative):
+            raise _refused(
+                origin,
+                where,
+                relative,
+                "is not a relative path inside the pipeline folder (no absolute path, no ..)",
+            )
+
+
+def _relative_inside(path: Any) -> bool:
+    """A relative path with no ``..``, ``\\`` or NUL: it stays under the folder it is
+    joined to (symbolic links are checked against the disk by PipelineSpec.load)."""
+    if not isinstance(path, str) or not path or "\\" in path or "\0" in path:
+        return False
+    if PurePosixPath(path).is_absolute() or PureWindowsPath(path).drive:
+        return False
+    return ".." not in PurePosixPath(path).parts
+
+
+def _refused(origin: str, where: str, value: Any, problem: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"{origin}: {where} {json.dumps(value) if isinstance(value, str) else repr(value)}"
+        f" {problem}",
+        hint="Nothing was run: a pipeline runs only the files in its own folder. Export the"
+        " notebook again (jupyter mlops export NOTEBOOK -o DIR) instead of editing"
+        f" {SPEC_FILENAME} by hand.",
+    )
 
 
 def _drift_check(data: dict[str, Any]) -> DriftCheckSpec:

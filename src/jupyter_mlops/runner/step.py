@@ -15,6 +15,10 @@ file changed, whatever its timestamp says).
 
 Exit codes: 0 the step finished, 1 it failed, 3 its gate failed (GateFailedError, or an
 AssertionError in a ``gate`` step), 4 a drift check stopped it.
+
+The process binds its life to the runner's first thing (see :mod:`.processes`), and
+SIGTERM (the runner stopping it: a timeout, an interrupted run) is a KeyboardInterrupt
+in the step's code, so the step's run ends as killed and its result is still written.
 """
 
 from __future__ import annotations
@@ -99,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m jupyter_mlops.runner.step REQUEST.json", file=sys.stderr)
         return 2
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    from .processes import die_with_runner, sigterm_interrupts
+
+    if request.get("runner_pid"):
+        die_with_runner(int(request["runner_pid"]))
     result_path = Path(request["result_path"])
     started = time.perf_counter()
     result: dict[str, Any] = {"step": request["step"], "outputs": {}}
-    code = run_request(request, result)
+    with sigterm_interrupts():
+        code = run_request(request, result)
     result["duration_s"] = time.perf_counter() - started
     result_path.write_text(json.dumps(result, indent=1, default=repr), encoding="utf-8")
     return code

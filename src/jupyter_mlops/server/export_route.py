@@ -16,6 +16,7 @@ cannot become a pipeline answers 400 with the exporter's message and hint.
 
 from __future__ import annotations
 
+import shlex
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -147,7 +148,7 @@ def export_beside(
         "files": list(result.files),
         "targets": list(result.targets),
         "warnings": list(result.warnings),
-        "command": f"jupyter mlops pipeline run {relative_out}",
+        "command": f"jupyter mlops pipeline run {shlex.quote(relative_out)}",
     }
 
 

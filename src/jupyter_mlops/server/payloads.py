@@ -43,7 +43,7 @@ RUN_KEYS = (
     "id", "name", "experiment", "status", "kind", "started_at", "ended_at", "duration",
     "notebook_path", "notebook_lab_path", "previous_run_id", "params", "metrics",
 )  # fmt: skip
-RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error")
+RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note")
 RUN_MODEL_KEYS = ("model", "version", "aliases")
 RUN_SNAPSHOT_KEYS = (
     "id", "name", "role", "variable", "kind", "fingerprint", "n_rows", "n_columns", "materialized",
@@ -138,11 +138,12 @@ class RunsRequest:
     sort: str = DEFAULT_SORT
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
+    code: str | None = None  # words the runs' code or note must contain
 
     @classmethod
     def parse(cls, argument: Callable[[str], str | None]) -> RunsRequest:
-        """Read ``experiment``, ``where``, ``sort``, ``page`` and ``page_size`` through
-        ``argument(name)`` (None when absent); bad numbers raise InvalidInputError.
+        """Read ``experiment``, ``where``, ``code``, ``sort``, ``page`` and ``page_size``
+        through ``argument(name)`` (None when absent); bad numbers raise InvalidInputError.
 
         Example::
 
@@ -151,6 +152,7 @@ class RunsRequest:
         return cls(
             experiment=_text(argument("experiment")),
             where=_text(argument("where")),
+            code=_text(argument("code")),
             sort=_text(argument("sort")) or DEFAULT_SORT,
             page=whole_number(argument("page"), "page", default=1, low=1, high=10**9),
             page_size=whole_number(
@@ -204,6 +206,7 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         sort=request.sort,
         limit=request.page_size,
         offset=(request.page - 1) * request.page_size,
+        code=request.code,
     )
     notebooks = {run.notebook_path for run in page.runs}
     lab_paths = {path: lab_path(path, root_dir) for path in notebooks}
@@ -215,6 +218,7 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         "pages": max(1, math.ceil(page.total / request.page_size)),
         "experiment": request.experiment,
         "where": request.where,
+        "code": request.code,
         "sort": request.sort,
         "columns": {
             "params": _by_frequency(run.params for run in page.runs),

@@ -4,8 +4,8 @@
 ``GET status``         version, server root, where the registry is
 ``GET changes``        ``{marker}``: changes when the registry is written or replaced
 ``GET experiments``    experiments with their number of runs
-``GET runs``           a page of runs: ``experiment``, ``where``, ``sort``, ``page``,
-                       ``page_size``
+``GET runs``           a page of runs: ``experiment``, ``where``, ``code``, ``sort``,
+                       ``page``, ``page_size``
 ``GET runs/ID``        one run in full
 ``GET snapshots``      data snapshots (``limit``, ``offset``)
 ``GET models``         models, versions, aliases, each version's latest gate verdict
@@ -72,7 +72,7 @@ class ExperimentsHandler(MlopsAPIHandler):
 
 
 class RunsHandler(MlopsAPIHandler):
-    """``GET runs?experiment=E&where=EXPR&sort=KEY|-KEY&page=N&page_size=M``."""
+    """``GET runs?experiment=E&where=EXPR&code=TEXT&sort=KEY|-KEY&page=N&page_size=M``."""
 
     @tornado.web.authenticated
     async def get(self) -> None:

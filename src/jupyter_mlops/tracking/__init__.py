@@ -10,6 +10,7 @@
 
 Modules: :mod:`.session` (which registry this process records into, the active runs),
 :mod:`.run` (a run's buffer, flushes and end), :mod:`.values` (what may be recorded),
+:mod:`.secrets` (what is recorded redacted: secrets in parameters, tags and code),
 :mod:`.shared_rows` (experiments and environments), :mod:`.heartbeat`,
 :mod:`.expressions` (the filter and rule language), :mod:`.capture` (what a run records
 without being asked), :mod:`.queries` (runs read back) and :mod:`.formatting` (how

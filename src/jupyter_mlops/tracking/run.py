@@ -1,4 +1,9 @@
-"""A run being recorded: its buffer, its flushes and its end."""
+"""A run being recorded: its buffer, its flushes and its end.
+
+Flushes write with plain :mod:`sqlite3` (``executemany`` inside one transaction): a
+metric point must cost microseconds, and sqlite-utils' inserts look up the table's
+columns and keys on every call, which would cost more than the write itself.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from ..registry.connection import Registry
 from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
+from .notes import write_note
+from .secrets import redact_code, redact_param, redact_tag
 from .shared_rows import environment_id as environment_id_of
 from .values import (
     STATUSES,
@@ -155,35 +162,48 @@ class Run:
         self.record_params(named if params is None else {**params, **named}, source="explicit")
 
     def record_params(self, items: Mapping[str, object], *, source: str) -> None:
-        """Record parameters with where they came from: explicit, literal, estimator, pipeline."""
+        """Record parameters with where they came from: explicit, literal, estimator, pipeline.
+
+        Secrets are stored redacted, with the reason (:mod:`.secrets`).
+        """
         with self._lock:
             self._check_open()
             for key, value in items.items():
                 check_key("parameter", key)
-                stored, type_name = encode_param(value)
+                stored, type_name = encode_param(redact_param(key, value))
                 self._params[key] = (stored, type_name, source)
 
     def set_tags(self, tags: Mapping[str, object] | None = None, /, **named: object) -> None:
-        """Attach free-form text labels: ``run.set_tags(team="churn")``."""
+        """Attach free-form text labels: ``run.set_tags(team="churn")``; secrets are redacted."""
         items = named if tags is None else {**tags, **named}
         with self._lock:
             for key, value in items.items():
                 check_key("tag", key)
-                self._tags[key] = valid_text(str(value))
+                self._tags[key] = valid_text(redact_tag(key, str(value)))
 
     def record_cell(
         self, source: str, *, execution_count: int | None = None, cell_id: str | None = None
     ) -> None:
-        """Keep the source of a cell that ran as part of this run (once per execution)."""
+        """Keep the source of a cell that ran as part of this run (once per execution),
+        with its secrets redacted."""
         with self._lock:
             seen = (execution_count, cell_id, source)
             if seen in self._cells_seen:
                 return
             self._cells_seen.add(seen)
-            self._cells.append(
-                (self._cell_seq, execution_count, cell_id, valid_text(source), time.time())
-            )
+            kept = valid_text(redact_code(source))
+            self._cells.append((self._cell_seq, execution_count, cell_id, kept, time.time()))
             self._cell_seq += 1
+
+    def note(self, text: str) -> None:
+        """Write this run's note, free text the code search also finds; "" removes it.
+
+        A run has one note: writing again replaces it. Written at once, also after
+        the run has ended::
+
+            run.note("tried a deeper forest: overfits after depth 12")
+        """
+        write_note(self.registry, self.id, text)
 
     def snapshot(
         self,
@@ -308,9 +328,13 @@ class Run:
                 [(run_id, key, value) for key, value in tags.items()],
             )
         if cells:
+            # An upsert, not INSERT OR REPLACE: a replaced row would leave the full-text
+            # index's delete trigger unfired (SQLite fires it only with recursive triggers).
             conn.executemany(
-                "INSERT OR REPLACE INTO code_cells (run_id, seq, execution_count, cell_id, source,"
-                " executed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO code_cells (run_id, seq, execution_count, cell_id, source,"
+                " executed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO UPDATE"
+                " SET execution_count = excluded.execution_count, cell_id = excluded.cell_id,"
+                " source = excluded.source, executed_at = excluded.executed_at",
                 [(run_id, *cell) for cell in cells],
             )
         conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
@@ -346,7 +370,8 @@ class Run:
             if self.status != "running":
                 return
             self.status = status
-            self._end = (status, error, time.time())
+            # an error message may quote a URL with its key: kept with its secrets redacted
+            self._end = (status, None if error is None else redact_code(error), time.time())
             try:
                 self.write_end()
             finally:

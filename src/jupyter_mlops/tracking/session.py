@@ -110,6 +110,21 @@ class Session:
         """The innermost run that is recording, if any."""
         return self.active[-1] if self.active else None
 
+    def recorded_run(self, registry: Registry) -> Run | None:
+        """The innermost active run when ``registry`` holds it: what a model, a snapshot
+        or a verdict stored now is linked to. ``None`` when no run is active, when it
+        records into another registry, or when it is not recorded at all (an
+        :class:`UnrecordedRun`: what is stored then is linked to no run)."""
+        run = self.active_run()
+        if run is None or isinstance(run, UnrecordedRun) or run.registry.path != registry.path:
+            return None
+        return run
+
+    def unrecorded_run(self) -> UnrecordedRun | None:
+        """The innermost active run when it could not be recorded, else ``None``."""
+        run = self.active_run()
+        return run if isinstance(run, UnrecordedRun) else None
+
     def require_active_run(self) -> Run:
         if not self.active:
             raise NoActiveRunError(
@@ -212,7 +227,13 @@ class Session:
         self._hook_exit()
         if self.unfinished:
             self.retry_unfinished()
-        registry = registry or self.default_registry()
+        if registry is None:
+            try:
+                registry = self.default_registry()
+            except RecordingError as exc:  # found, but cannot be opened now (a full disk)
+                return self.start_unrecorded(
+                    name, experiment=experiment, reason=exc.message, announce=announce_unrecorded
+                )
         context: Mapping[str, Any] = {}
         if self.context_provider is not None and kind == "script" and notebook_path is None:
             context = self.context_provider()
@@ -336,6 +357,16 @@ def use_registry(registry: Registry | None) -> None:
 def active_run() -> Run | None:
     """The innermost run that is recording, if any."""
     return SESSION.active_run()
+
+
+def recorded_run(registry: Registry) -> Run | None:
+    """The active run when ``registry`` holds it (see :meth:`Session.recorded_run`)."""
+    return SESSION.recorded_run(registry)
+
+
+def unrecorded_run() -> UnrecordedRun | None:
+    """The active run when it could not be recorded, else ``None``."""
+    return SESSION.unrecorded_run()
 
 
 def require_active_run() -> Run:

@@ -9,11 +9,15 @@ import os
 from typing import Any
 
 from ..errors import InvalidInputError
+from .secrets import REDACTED_TYPE, Withheld, redact_code
 
 STATUSES = ("running", "finished", "failed", "killed", "crashed")
 
 
 _MAX_KEY_LENGTH = 250
+
+# The part of an object's repr checked for secrets before the first 2,000 characters are kept.
+_MAX_REPR_SCANNED = 8000
 
 # SQLite stores integers in 64 bits: steps must fit.
 STEP_MIN = -(2**63)
@@ -117,7 +121,13 @@ def check_key(kind: str, key: object) -> str:
 
 
 def encode_param(value: Any) -> tuple[Any, str]:
-    """(value as stored in SQLite, its type name); see :func:`decode_param`."""
+    """(value as stored in SQLite, its type name); see :func:`decode_param`.
+
+    A :class:`~.secrets.Withheld` value is stored as its reason with the type
+    ``redacted``; the ``repr`` of other objects is stored with its secrets redacted.
+    """
+    if isinstance(value, Withheld):
+        return value.text, REDACTED_TYPE
     if (
         hasattr(value, "item")
         and type(value).__module__ == "numpy"
@@ -144,11 +154,11 @@ def encode_param(value: Any) -> tuple[Any, str]:
             return json.dumps(value), "dict"
         except (TypeError, ValueError):
             pass
-    return valid_text(repr(value)[:2000]), "other"
+    return valid_text(redact_code(repr(value)[:_MAX_REPR_SCANNED])[:2000]), "other"
 
 
 def decode_param(stored: Any, type_name: str) -> Any:
-    """The Python value of a stored parameter."""
+    """The Python value of a stored parameter (a ``redacted`` one is its reason, as text)."""
     if type_name == "bool":
         return bool(stored)
     if type_name == "int" and isinstance(stored, str):

@@ -140,6 +140,7 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
             ["started", timestamp(run.started_at)],
             ["duration", duration(run.duration)],
             ["notebook", text(run.notebook_path)],
+            ["note", text(detail.note)],
             ["previous run", text(run.previous_run_id)],
             [
                 "git",

@@ -57,6 +57,7 @@ def _read_run_detail(registry: Registry, ref: str, series: bool) -> RunDetail:
         CodeCell(r["seq"], r["execution_count"], r["cell_id"], r["source"], r["executed_at"])
         for r in registry.query("SELECT * FROM code_cells WHERE run_id = ? ORDER BY seq", (run_id,))
     )
+    note = registry.query_one("SELECT note FROM run_notes WHERE run_id = ?", (run_id,))
     environment = None
     if row["environment_id"] is not None:
         env = registry.query_one(
@@ -119,6 +120,7 @@ def _read_run_detail(registry: Registry, ref: str, series: bool) -> RunDetail:
         environment=environment,
         snapshots=snapshots,
         tags=tags,
+        note=None if note is None else str(note[0]),
     )
 
 

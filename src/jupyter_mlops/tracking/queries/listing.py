@@ -1,7 +1,13 @@
-"""Lists of runs: pages with filters and sorting, DataFrames, the best run."""
+"""Lists of runs: pages with filters and sorting, DataFrames, the best run.
+
+Plain :mod:`sqlite3` with tuple rows, not sqlite-utils: a listing is on the path of
+every panel refresh and of ``mlops.runs()``, and sqlite-utils builds a dict per row,
+which alone would add a large share to a 10,000-run DataFrame.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -9,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ExpressionError, InvalidInputError, NotFoundError
 from ...registry.connection import Registry
 from .. import expressions as ex
+from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
 from .filters import FilterCompiler, order_by_clause
 from .records import ExperimentSummary, RunRow, RunsPage
+from .search import TextSearch, matching_run_ids
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,14 +37,18 @@ def list_runs(
     sort: str | Sequence[str] | None = None,
     limit: int | None = None,
     offset: int = 0,
+    code: str | None = None,
 ) -> RunsPage:
     """A page of runs, newest first unless ``sort`` says otherwise.
 
     ``sort`` takes names as in filters, ``-`` in front for descending; runs with no
-    value for a sort key come last.
+    value for a sort key come last. ``code`` keeps the runs whose recorded cells or
+    note contain each of its words (see :mod:`.search`)::
+
+        list_runs(registry, code="RandomForest", where="accuracy > 0.9", sort="-accuracy")
     """
     with registry.reading():
-        rows, total = _select(registry, experiment, where, sort, limit, offset, count=True)
+        rows, total = _select(registry, experiment, where, sort, limit, offset, code, count=True)
         params_by_run, metrics_by_run = _values_for(
             registry, [row[0] for row in rows], everything=len(rows) == total
         )
@@ -87,6 +99,7 @@ def _select(
     sort: str | Sequence[str] | None,
     limit: int | None,
     offset: int,
+    code: str | None,
     *,
     count: bool,
 ) -> tuple[list[tuple[Any, ...]], int]:
@@ -97,6 +110,7 @@ def _select(
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidInputError(f"offset must be zero or more, got {offset!r}")
+    search = None if code is None else TextSearch.parse(code)
     compiler = FilterCompiler(registry, where or "")
     conditions: list[str] = []
     params: list[Any] = []
@@ -113,6 +127,12 @@ def _select(
     if where:
         conditions.append(compiler.where(ex.parse(where), params))
     order = order_by_clause(compiler, sort)
+    if search is not None:
+        found = matching_run_ids(registry, search)
+        if not found:
+            return [], 0
+        conditions.append("runs.id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(found))
     where_sql = " WHERE " + " AND ".join(conditions) if conditions else ""
     base = (
         f"FROM runs JOIN experiments ON experiments.id = runs.experiment_id"
@@ -174,7 +194,7 @@ def _raw_values(
     return params, metrics
 
 
-_NATIVE_TYPES = frozenset(("str", "none", "other"))
+_NATIVE_TYPES = frozenset(("str", "none", "other", REDACTED_TYPE))
 
 
 _NUMBERS = frozenset(("int", "float"))
@@ -206,17 +226,19 @@ def runs_frame(
     where: str | None = None,
     sort: str | Sequence[str] | None = None,
     limit: int | None = None,
+    code: str | None = None,
 ) -> pd.DataFrame:
     """Runs as a DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns.
 
     Metric columns hold each metric's last value (NaN when it was NaN or not logged).
     Built column by column from three queries, so 10,000 runs take a fraction of a second.
+    ``code`` keeps the runs whose cells or note contain its words, as in :func:`list_runs`.
     """
     import numpy as np
     import pandas as pd
 
     with registry.reading():  # the runs and their values as of one moment
-        rows, _ = _select(registry, experiment, where, sort, limit, 0, count=False)
+        rows, _ = _select(registry, experiment, where, sort, limit, 0, code, count=False)
         total = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
         run_ids = [row[0] for row in rows]
         params, metrics = _raw_values(registry, run_ids, everything=len(rows) == total)

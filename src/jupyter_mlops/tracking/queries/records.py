@@ -119,6 +119,7 @@ class RunDetail:
     environment: dict[str, Any] | None
     snapshots: tuple[SnapshotLink, ...]
     tags: dict[str, str]
+    note: str | None = None  # free text written with run.note() or %mlops note
 
 
 @dataclass(frozen=True)
