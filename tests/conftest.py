@@ -68,6 +68,11 @@ def python_env() -> dict[str, str]:
     return env
 
 
+# The dtypes pandas gives a column of strings and parsed dates: "str" and "datetime64[us]"
+# from pandas 3 on, "object" and "datetime64[ns]" before. Tests that name them ask pandas.
+STRINGS = str(pd.Series(["a"]).dtype)
+PARSED_DATES = str(pd.to_datetime(pd.Series(["2020-01-01"])).dtype)
+
 MIXED_ROWS = 200_000
 MIXED_SEED = 20240917
 
@@ -109,7 +114,7 @@ def build_mixed_frame(n: int = MIXED_ROWS, seed: int = MIXED_SEED) -> pd.DataFra
             "ordered": pd.Categorical(
                 rng.choice(["s", "m", "l"], n), categories=["s", "m", "l"], ordered=True
             ),
-            "str": pd.array(words_with_missing, dtype="str"),
+            "str": pd.array(words_with_missing, dtype=STRINGS),
             "string_python": pd.array(words_with_missing, dtype="string[python]"),
             "string_pyarrow": pd.array(words_with_missing, dtype="string[pyarrow]"),
             "object_mixed": mixed,
@@ -117,7 +122,8 @@ def build_mixed_frame(n: int = MIXED_ROWS, seed: int = MIXED_SEED) -> pd.DataFra
             "Float64": pd.array(np.where(missing, None, floats), dtype="Float64"),
             "boolean": pd.array(np.where(missing, None, rng.random(n) < 0.5), dtype="boolean"),
             "int64_pyarrow": pd.array(np.where(missing, None, integers), dtype="int64[pyarrow]"),
-            "period": pd.period_range("2000-01-01", periods=n, freq="D")[rng.permutation(n)],
+            # from 1700 so that they end before 2262, as nanosecond timestamps must (pandas 2)
+            "period": pd.period_range("1700-01-01", periods=n, freq="D")[rng.permutation(n)],
         }
     )
     return frame

@@ -15,15 +15,17 @@ artifact store (:func:`materialize`).
 Inputs: a pandas DataFrame or Series, a 1-D or 2-D numpy array, or the path (``str`` or
 ``pathlib.Path``) of a CSV file (``.csv``, ``.tsv``, compressed ``.csv.gz`` and the like)
 or a parquet file or directory (``.parquet``, ``.pq``). Files are read with pandas'
-defaults; read them yourself and pass the frame when you need other options.
+defaults (CSV floats exactly, with pandas 2 as with 3); read them yourself and pass the
+frame when you need other options.
 
 Parquet does not keep every dtype. :func:`materialize` checks the round trip by reading
-the file back and refuses, naming the columns, data that would come back different. With
-pandas 3.1 and pyarrow 26: complex numbers, sparse and mixed-type object columns and
-duplicate column names cannot be written at all; ``datetime64[s]`` comes back as
-``datetime64[ms]``, categoricals of numbers as plain numbers, ``string[python]`` as
-``string[pyarrow]``, a nullable ``Int64`` index level as ``int64``, and lists in object
-columns as arrays. Everything else in ``tests/test_snapshots.py``'s mixed frame (bool, ints,
+the file back (strings as ``string[pyarrow]``, pandas 3's way, with pandas 2 too) and
+refuses, naming the columns, data that would come back different. With pandas 3.1 and
+pyarrow 26 as with pandas 2.0 and pyarrow 14: complex numbers, sparse and mixed-type
+object columns and duplicate column names cannot be written at all; ``datetime64[s]``
+comes back as ``datetime64[ms]``, categoricals of numbers as plain numbers,
+``string[python]`` as ``string[pyarrow]``, a nullable ``Int64`` index level as ``int64``,
+and lists in object columns as arrays. Everything else in ``tests/test_snapshots.py``'s mixed frame (bool, ints,
 floats, datetimes with and without a timezone, timedeltas, categoricals of strings, ``str``,
 ``string[pyarrow]``, ``Int64``/``Float64``/``boolean``, Arrow ints, periods) round-trips
 with its fingerprint, under every index policy.
@@ -287,7 +289,6 @@ def materialize(
 
         sha = materialize(df, ArtifactStore(Path(".mlops/artifacts")))
     """
-    import pandas as pd
 
     check_index_policy(index)
     frame = _resolve(data).frame
@@ -300,7 +301,7 @@ def materialize(
     sha = _write_parquet(store, write)
     if verify:
         expected = fingerprint_frame(frame, index=index)
-        stored = pd.read_parquet(store.verified_path(sha), engine="pyarrow")
+        stored = _read_materialized(store.verified_path(sha))
         if fingerprint_frame(stored, index=index) != expected:
             raise InvalidInputError(
                 "The data would not come back the same from parquet: "
@@ -327,12 +328,11 @@ def load_materialized(
 
         df = load_materialized(sha, store, expected_fingerprint=snap.fingerprint)
     """
-    import pandas as pd
 
     check_index_policy(index)
     path = store.verified_path(sha)
     try:
-        frame = pd.read_parquet(path, engine="pyarrow")
+        frame = _read_materialized(path)
     except Exception as exc:  # pyarrow raises many types for a bad file
         raise ArtifactIntegrityError(
             f"Artifact {sha[:12]} is not a readable parquet file: {exc}",
@@ -351,6 +351,15 @@ def load_materialized(
 
 
 # --------------------------------------------------------------------------- inputs
+
+
+def _read_materialized(path: Path) -> pd.DataFrame:
+    """A materialized file as a frame, its strings as ``string[pyarrow]`` whatever the pandas
+    (pandas 3 reads them so; pandas 2 would make them ``string[python]``)."""
+    import pandas as pd
+
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        return pd.read_parquet(path, engine="pyarrow")
 
 
 def _resolve(data: Any) -> _Input:
@@ -410,7 +419,10 @@ def _read_path(data: str | os.PathLike[str]) -> _Input:
             frame = pd.read_parquet(path, engine="pyarrow")
         else:
             separator = "\t" if _suffixes_without_compression(path)[-1:] == [".tsv"] else ","
-            frame = pd.read_csv(path, sep=separator)
+            # pandas 3 parses floats exactly, pandas 2 only when asked (3 deprecates asking):
+            # the same file gives the same values and fingerprint under both
+            exact = {"float_precision": "round_trip"} if pd.__version__[:2] == "2." else {}
+            frame = pd.read_csv(path, sep=separator, **exact)
     except Exception as exc:  # parsers raise many types: empty, binary, corrupt, unreadable
         raise InvalidInputError(
             f'Could not read "{given}" as {kind.upper()}: {type(exc).__name__}: {exc}',
