@@ -3,6 +3,7 @@ seeded data frames and an artifact store."""
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from jupyter_mlops import registry as registry_module
 from jupyter_mlops import tracking
@@ -57,6 +59,14 @@ def shell(registry: Registry) -> Iterator[object]:
 def run_cell(shell: object, source: str) -> object:
     """Run a cell like a notebook does (history stored, hooks fired)."""
     return shell.run_cell(source, store_history=True)  # type: ignore[attr-defined]
+
+
+def cli_runner() -> CliRunner:
+    """click's test runner with stdout and stderr kept apart: click 8.2 always keeps them
+    apart (and dropped the switch), click 8.1 does so with mix_stderr=False."""
+    if "mix_stderr" in inspect.signature(CliRunner).parameters:
+        return CliRunner(mix_stderr=False)
+    return CliRunner()
 
 
 @pytest.fixture

@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry import Registry
+
+from .conftest import cli_runner
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def runs(registry: Registry) -> Registry:
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = cli_runner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
 from jupyter_mlops import tracking
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry import Registry
 
+from .conftest import cli_runner
 from .pipelines import code
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ CELLS = [
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = cli_runner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 
