@@ -200,7 +200,9 @@ def test_export_warns_about_modules_not_installed_and_copies_local_ones(tmp_path
 
 def test_export_dockerfile_uses_base_image_arg_non_root_and_only_the_lock(exported):
     text = (exported.output_dir / "Dockerfile").read_text()
-    assert "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}" in text
+    # the image's Python is the one the lock was made with: the one running the export
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"ARG BASE_IMAGE=python:{python}-slim\nFROM ${{BASE_IMAGE}}" in text
     assert "pip install --no-cache-dir -r requirements.lock" in text
     assert "--no-deps ./wheels/jupyter_mlops-0.1.0-py3-none-any.whl" in text
     assert "USER 10001" in text
