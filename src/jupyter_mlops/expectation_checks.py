@@ -293,25 +293,16 @@ def show(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """The values as text. pandas 2.0 casts a categorical's missing-value marker (NaN) to
-    text as well, which numpy 1.24 reports as an invalid cast: harmless here, so silenced."""
-    import numpy as np
-
-    with np.errstate(invalid="ignore"):
-        return values.astype(str)
-
-
 def _in_set_on_frame(expectation: InSet, values: pd.Series) -> ExpectationOutcome:
     allowed = [v for v in expectation.values if v is not None]
     try:
         inside = values.isin(allowed).to_numpy()
     except TypeError:  # unhashable values: compare their text
-        inside = _as_text(values).isin([str(v) for v in allowed]).to_numpy()
+        inside = values.astype(str).isin([str(v) for v in allowed]).to_numpy()
     passing = int(inside.sum())
     detail = ""
     if passing < len(values):
-        unexpected = _as_text(values[~inside]).value_counts()
+        unexpected = values[~inside].astype(str).value_counts()
         shown = ", ".join(
             f"{label!r} ({count:,})" for label, count in unexpected.head(SHOWN_VALUES).items()
         )
@@ -324,11 +315,11 @@ def _unique_on_frame(expectation: Unique, values: pd.Series) -> ExpectationOutco
     try:
         duplicated = values.duplicated(keep=False).to_numpy()
     except TypeError:  # unhashable values such as lists: compare their text
-        duplicated = _as_text(values).duplicated(keep=False).to_numpy()
+        duplicated = values.astype(str).duplicated(keep=False).to_numpy()
     repeated = int(duplicated.sum())
     detail = ""
     if repeated:
-        counts = _as_text(values[duplicated]).value_counts()
+        counts = values[duplicated].astype(str).value_counts()
         shown = ", ".join(
             f"{label!r} x{count}" for label, count in counts.head(SHOWN_VALUES).items()
         )
