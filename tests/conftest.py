@@ -3,6 +3,7 @@ seeded data frames and an artifact store."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 from collections.abc import Iterator
@@ -59,6 +60,29 @@ def shell(registry: Registry) -> Iterator[object]:
 def run_cell(shell: object, source: str) -> object:
     """Run a cell like a notebook does (history stored, hooks fired)."""
     return shell.run_cell(source, store_history=True)  # type: ignore[attr-defined]
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def panel_build_lock() -> Iterator[None]:
+    """Held while a test builds or checks the panel in labextension/ of the checkout.
+
+    The build deletes and writes node_modules/, lib/ and src/jupyter_mlops/labextension/,
+    so suites that run at once on one checkout (several Pythons in CI, pytest-xdist
+    workers) take turns there instead of reading each other's half-written files.
+    """
+    import fcntl
+
+    lock = REPO / ".ci-cache" / "labextension.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def cli_runner() -> CliRunner:

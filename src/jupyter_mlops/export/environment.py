@@ -177,11 +177,12 @@ def build_core_wheel() -> tuple[str, bytes]:
     version = getattr(jupyter_mlops, "__version__", "0.0.0")
     dist_info = f"jupyter_mlops-{version}.dist-info"
     files: list[tuple[str, bytes]] = []
-    for path in sorted(package_dir.rglob("*")):
+    # The panel's folders are never walked: a panel build may be rewriting them meanwhile.
+    tops = (p for p in package_dir.iterdir() if p.name not in ("labextension", "static"))
+    paths = (q for top in tops for q in ([top, *top.rglob("*")] if top.is_dir() else [top]))
+    for path in sorted(paths):
         relative = path.relative_to(package_dir)
         if not path.is_file() or "__pycache__" in relative.parts:
-            continue
-        if relative.parts[0] in ("labextension", "static"):
             continue
         if path.suffix != ".py" and path.name != "py.typed":
             continue
