@@ -375,6 +375,7 @@ def _connect(path: Path) -> sqlite3.Connection:
                 f"Cannot create the registry directory {path.parent}: {exc.strerror or exc}",
                 hint="Choose a writable directory.",
             ) from exc
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
@@ -396,6 +397,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:
+        if conn is not None:  # a damaged file: nothing of it stays open
+            conn.close()
         raise _translate(exc, path, "open the registry") from exc
     return conn
 
