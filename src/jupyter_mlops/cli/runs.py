@@ -21,8 +21,8 @@ from .base import format_table, friendly, main, open_registry, registry_option, 
 @friendly
 def init(directory: str | None) -> None:
     """Create (or open) the registry .mlops/registry.db in DIRECTORY (default: here)."""
-    registry = Registry.init(Path(directory) if directory else None)
-    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    with Registry.init(Path(directory) if directory else None) as registry:
+        count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
     click.echo(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
 
