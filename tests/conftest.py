@@ -3,6 +3,8 @@ seeded data frames and an artifact store."""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from jupyter_mlops.registry.artifacts import ArtifactStore
 from jupyter_mlops.registry.connection import Registry
@@ -55,6 +58,37 @@ def run_cell(shell: object, source: str) -> object:
     return shell.run_cell(source, store_history=True)  # type: ignore[attr-defined]
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def panel_build_lock() -> Iterator[None]:
+    """Held while a test builds or checks the panel in labextension/ of the checkout.
+
+    The build deletes and writes node_modules/, lib/ and src/jupyter_mlops/labextension/,
+    so suites that run at once on one checkout (several Pythons in CI, pytest-xdist
+    workers) take turns there instead of reading each other's half-written files.
+    """
+    import fcntl
+
+    lock = REPO / ".ci-cache" / "labextension.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cli_runner() -> CliRunner:
+    """click's test runner with stdout and stderr kept apart: click 8.2 always keeps them
+    apart (and dropped the switch), click 8.1 does so with mix_stderr=False."""
+    if "mix_stderr" in inspect.signature(CliRunner).parameters:
+        return CliRunner(mix_stderr=False)
+    return CliRunner()
+
+
 @pytest.fixture
 def python_env() -> dict[str, str]:
     """Environment for subprocesses: this checkout's package importable."""
@@ -63,6 +97,11 @@ def python_env() -> dict[str, str]:
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
+
+# The dtypes pandas gives a column of strings and parsed dates: "str" and "datetime64[us]"
+# from pandas 3 on, "object" and "datetime64[ns]" before. Tests that name them ask pandas.
+STRINGS = str(pd.Series(["a"]).dtype)
+PARSED_DATES = str(pd.to_datetime(pd.Series(["2020-01-01"])).dtype)
 
 MIXED_ROWS = 200_000
 MIXED_SEED = 20240917
@@ -105,7 +144,7 @@ def build_mixed_frame(n: int = MIXED_ROWS, seed: int = MIXED_SEED) -> pd.DataFra
             "ordered": pd.Categorical(
                 rng.choice(["s", "m", "l"], n), categories=["s", "m", "l"], ordered=True
             ),
-            "str": pd.array(words_with_missing, dtype="str"),
+            "str": pd.array(words_with_missing, dtype=STRINGS),
             "string_python": pd.array(words_with_missing, dtype="string[python]"),
             "string_pyarrow": pd.array(words_with_missing, dtype="string[pyarrow]"),
             "object_mixed": mixed,
@@ -113,7 +152,8 @@ def build_mixed_frame(n: int = MIXED_ROWS, seed: int = MIXED_SEED) -> pd.DataFra
             "Float64": pd.array(np.where(missing, None, floats), dtype="Float64"),
             "boolean": pd.array(np.where(missing, None, rng.random(n) < 0.5), dtype="boolean"),
             "int64_pyarrow": pd.array(np.where(missing, None, integers), dtype="int64[pyarrow]"),
-            "period": pd.period_range("2000-01-01", periods=n, freq="D")[rng.permutation(n)],
+            # from 1700 so that they end before 2262, as nanosecond timestamps must (pandas 2)
+            "period": pd.period_range("1700-01-01", periods=n, freq="D")[rng.permutation(n)],
         }
     )
     return frame

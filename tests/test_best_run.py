@@ -6,14 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry.connection import Registry
 
-from .conftest import run_cell
+from .conftest import cli_runner, run_cell
 
 
 @pytest.fixture
@@ -78,20 +77,20 @@ def test_best_magic_explains_bad_input_in_one_line_and_a_hint(
 
 
 def test_best_command_prints_the_run_as_show_does(sweep: Registry) -> None:
-    result = CliRunner().invoke(main, ["best", "loss", "--min", "--experiment", "churn"])
+    result = cli_runner().invoke(main, ["best", "loss", "--min", "--experiment", "churn"])
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     mid = mlops.get_run("mid").run
     assert lines[0] == 'Best run of experiment "churn" by lowest loss: loss = 0.2'
     assert lines[2] == f"Run mid ({mid.id}) in churn: finished"
-    shown = CliRunner().invoke(main, ["show", "mid"]).stdout
+    shown = cli_runner().invoke(main, ["show", "mid"]).stdout
     assert result.stdout.endswith(shown)
 
 
 def test_best_command_as_json_is_the_show_json(sweep: Registry) -> None:
-    best = CliRunner().invoke(main, ["best", "accuracy", "--json"])
-    shown = CliRunner().invoke(main, ["show", "other", "--format", "json"])
+    best = cli_runner().invoke(main, ["best", "accuracy", "--json"])
+    shown = cli_runner().invoke(main, ["show", "other", "--format", "json"])
     assert best.exit_code == 0 and json.loads(best.stdout) == json.loads(shown.stdout)
     assert json.loads(best.stdout)["metrics"]["accuracy"]["last"] == 0.97
 
@@ -107,7 +106,7 @@ def test_best_command_as_json_is_the_show_json(sweep: Registry) -> None:
 def test_best_command_exits_1_with_a_message_and_a_hint(
     sweep: Registry, args: list[str], message: str
 ) -> None:
-    result = CliRunner().invoke(main, args)
+    result = cli_runner().invoke(main, args)
     assert result.exit_code == 1 and result.stdout == ""
     error, advice = result.stderr.splitlines()
     assert error == message and advice.startswith("Hint: ")

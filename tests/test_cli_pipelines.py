@@ -7,13 +7,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.tracking.session import start_run
 
+from .conftest import cli_runner
 from .pipelines import code
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ CELLS = [
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = cli_runner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
@@ -26,7 +25,7 @@ from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.widgets import DriftView
 from jupyter_mlops.widgets.charts import histogram
 
-from .conftest import run_cell
+from .conftest import cli_runner, run_cell
 from .drift_recipe import load_drift_recipe
 
 SEED = 3
@@ -284,7 +283,7 @@ def test_drift_command_exit_status_is_the_decision(
     status: int,
     decision: str,
 ) -> None:
-    result = CliRunner().invoke(
+    result = cli_runner().invoke(
         main, ["drift", str(recipe_files[ref]), str(recipe_files[cur]), *extra]
     )
     assert result.exit_code == status, result.output
@@ -294,7 +293,9 @@ def test_drift_command_exit_status_is_the_decision(
 
 
 def test_drift_command_names_the_injected_drift(recipe_files: dict[str, Path]) -> None:
-    result = CliRunner().invoke(main, ["drift", str(recipe_files["ref"]), str(recipe_files["cur"])])
+    result = cli_runner().invoke(
+        main, ["drift", str(recipe_files["ref"]), str(recipe_files["cur"])]
+    )
     table = result.stdout.split("\n\n")[1].splitlines()[2:]
     flagged = {line.split()[0]: line.split()[1] for line in table if "monitor" not in line}
     assert flagged == {
@@ -311,7 +312,7 @@ def test_drift_command_stores_in_the_registry_and_prints_json(
     registry: Registry, recipe_files: dict[str, Path]
 ) -> None:
     mlops.snapshot(str(recipe_files["ref"]), name="train")
-    result = CliRunner().invoke(
+    result = cli_runner().invoke(
         main, ["drift", "train", str(recipe_files["cur"]), "--json", "--name", "ci"]
     )
     assert result.exit_code == 2, result.output
@@ -324,7 +325,7 @@ def test_drift_command_stores_in_the_registry_and_prints_json(
         "snapshot",
     )
     assert stored.report.to_dict() == data["report"]
-    again = CliRunner().invoke(main, ["drift", "train", str(recipe_files["cur"]), "--no-store"])
+    again = cli_runner().invoke(main, ["drift", "train", str(recipe_files["cur"]), "--no-store"])
     assert again.exit_code == 2 and "Not stored" in again.stdout
     assert len(drift_reports(registry)) == 1
 
@@ -346,7 +347,7 @@ def test_drift_command_bad_input_exits_4_with_a_message(
     recipe_files: dict[str, Path], arguments: list[str], message: str
 ) -> None:
     given = [a.format(ref=recipe_files["ref_a"], cur=recipe_files["ref_b"]) for a in arguments]
-    result = CliRunner().invoke(main, ["drift", *given])
+    result = cli_runner().invoke(main, ["drift", *given])
     assert result.exit_code == 4, result.output
     assert message in result.stderr
 
@@ -374,13 +375,13 @@ def test_gate_command_with_drift_exits_3_when_it_fails(
     registry: Registry, recipe_files: dict[str, Path]
 ) -> None:
     mlops.snapshot(str(recipe_files["ref"]), name="train")
-    ok = CliRunner().invoke(main, ["gate", "--drift", f"train:{recipe_files['ref_b']}"])
+    ok = cli_runner().invoke(main, ["gate", "--drift", f"train:{recipe_files['ref_b']}"])
     assert ok.exit_code == 0, ok.output
     assert re.search(r"^PASSED +drift\(train, ", ok.stdout, re.MULTILINE)
-    bad = CliRunner().invoke(
+    bad = cli_runner().invoke(
         main, ["gate", "--drift", f"train:{recipe_files['cur']}", "--critical", "num_3"]
     )
     assert bad.exit_code == 3 and "FAILED" in bad.stdout
     assert "critical num_3: monitor" in bad.stdout
-    lonely = CliRunner().invoke(main, ["gate", "--fail-on", "review"])
+    lonely = cli_runner().invoke(main, ["gate", "--fail-on", "review"])
     assert lonely.exit_code == 1 and "belong to a drift check" in lonely.stderr

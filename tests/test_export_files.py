@@ -200,8 +200,9 @@ def test_export_warns_about_modules_not_installed_and_copies_local_ones(tmp_path
 
 def test_export_dockerfile_uses_base_image_arg_non_root_the_lock_and_the_published_core(exported):
     text = (exported.output_dir / "Dockerfile").read_text()
-    assert f"ARG BASE_IMAGE=python:{sys.version_info[0]}.{sys.version_info[1]}-slim\n" in text
-    assert "FROM ${BASE_IMAGE}" in text
+    # the image's Python is the one the lock was made with: the one running the export
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"ARG BASE_IMAGE=python:{python}-slim\nFROM ${{BASE_IMAGE}}" in text
     assert "pip install --no-cache-dir -r requirements.lock" in text
     version = jupyter_mlops.__version__
     assert (

@@ -161,7 +161,9 @@ def test_fingerprint_ignores_arrow_layout(case: str) -> None:
 
 @pytest.mark.parametrize("missing", [None, "b"], ids=["with a null", "no null"])
 def test_fingerprint_of_string_slices_and_chunks_equals_a_copy(missing: str | None) -> None:
-    words = pa.array(["pre", "a", missing, "ccc", "post"], pa.large_string())
+    # the Arrow type pandas keeps string[pyarrow] in: large_string since pandas 3, string before
+    kind = pd.array([], dtype="string[pyarrow]").__arrow_array__().type
+    words = pa.array(["pre", "a", missing, "ccc", "post"], kind)
     sliced = pd.arrays.ArrowStringArray(pa.chunked_array([words[1:4]]))
     chunked = pd.arrays.ArrowStringArray(pa.chunked_array([words[1:2], words[2:4]]))
     fresh = pd.array(["a", missing, "ccc"], dtype="string[pyarrow]")
@@ -290,9 +292,32 @@ def test_fingerprint_sees_labels_shapes_and_framing(
     assert fingerprint_frame(left) != fingerprint_frame(right)
 
 
+PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
+
 def test_fingerprint_is_pinned_for_a_known_frame() -> None:
-    # A stored fingerprint must mean the same thing in every release: if this changes,
-    # the scheme changed and SCHEME must get a new version.
+    # A stored fingerprint must mean the same thing in every release, of this package and of
+    # pandas: if this changes, the scheme changed and SCHEME must get a new version. Every
+    # dtype is spelled out, since pandas 3 infers others (str) than pandas 2 (object).
+    frame = pd.DataFrame(
+        {
+            "n": np.array([1, 2, 3], dtype=np.int64),
+            "x": [0.5, np.nan, -1.0],
+            "s": pd.Series(["a", None, "c"], dtype=object),
+            "p": pd.array(["a", None, "c"], dtype="string[pyarrow]"),
+            "q": pd.array(["a", None, "c"], dtype="string[python]"),
+            "c": pd.Categorical(["u", "v", "u"], categories=pd.Index(["u", "v"], dtype=object)),
+        }
+    )
+    assert fingerprinting.SCHEME == "jupyter-mlops/fingerprint/1"
+    assert (
+        fingerprint_frame(frame)
+        == "6908e53494ea09eeedf1ad5fbd3300adc4699d2fe5cb8cc375861f7b4ce2b6f4"
+    )
+
+
+@pytest.mark.skipif(not PANDAS_3, reason="pandas 2 has no str dtype (dtype='str' makes objects)")
+def test_fingerprint_is_pinned_for_a_known_frame_with_pandas_3_dtypes() -> None:
     frame = pd.DataFrame(
         {
             "n": np.array([1, 2, 3], dtype=np.int64),

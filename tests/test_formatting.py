@@ -6,12 +6,13 @@ import datetime as dt
 import math
 
 import pytest
-from click.testing import CliRunner
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.tracking.formatting import duration, figure, percent, timestamp, value_text
+
+from .conftest import cli_runner
 
 
 @pytest.mark.parametrize(
@@ -68,8 +69,8 @@ def test_the_command_line_and_the_notebook_show_a_run_the_same_way(registry: Reg
         conn.execute("UPDATE runs SET ended_at = started_at + 90 WHERE id = ?", (run.id,))
     started = timestamp(run_detail(registry, run.id).run.started_at)
 
-    table = CliRunner().invoke(main, ["runs"]).stdout
-    shown = CliRunner().invoke(main, ["show", "long"]).stdout
+    table = cli_runner().invoke(main, ["runs"]).stdout
+    shown = cli_runner().invoke(main, ["show", "long"]).stdout
     page = RunsTableView(list_runs(registry)).static_html()
     detail = RunView(run_detail(registry, "long")).static_html()
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
@@ -22,7 +21,7 @@ from jupyter_mlops.models.versions import ModelVersion, aliases_of, resolve_vers
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.widgets import GateView
 
-from .conftest import run_cell
+from .conftest import cli_runner, run_cell
 
 VALUES = {"acc": 0.9, "f1": 0.8, "n": 3, "zero": 0, "model": "rf", "flag": True, "nan": math.nan}
 
@@ -451,7 +450,7 @@ def test_promote_magic_moves_or_shows_why_not(shell: Any, registry: Registry) ->
 def test_gate_and_promote_commands_exit_3_when_a_gate_fails(registry: Registry) -> None:
     register_run("a", {"f1": 0.8}, alias="champion")
     register_run("b", {"f1": 0.6})
-    runner = CliRunner()
+    runner = cli_runner()
     ok = runner.invoke(main, ["gate", "f1 > 0.5", "--run", "b"])
     assert ok.exit_code == 0 and ok.stdout.splitlines()[2].split()[:2] == ["PASSED", "f1"]
     bad = runner.invoke(main, ["gate", "f1 > x", "--run", "b", "--value", "x=0.7"])
@@ -469,5 +468,5 @@ def test_gate_and_promote_commands_exit_3_when_a_gate_fails(registry: Registry) 
 def test_gate_command_checks_a_csv_file(registry: Registry, tmp_path: Path) -> None:
     path = tmp_path / "new.csv"
     pd.DataFrame({"age": [10, 20, 30]}).to_csv(path, index=False)
-    result = CliRunner().invoke(main, ["gate", "--data", str(path), "-x", 'between("age", 0, 25)'])
+    result = cli_runner().invoke(main, ["gate", "--data", str(path), "-x", 'between("age", 0, 25)'])
     assert result.exit_code == 3 and "0.666667" in result.stdout

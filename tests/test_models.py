@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from IPython.utils.capture import capture_output
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -36,7 +35,7 @@ from jupyter_mlops.models.signatures import ModelSignature, SignatureColumn
 from jupyter_mlops.models.versions import aliases_of, load, resolve_version
 from jupyter_mlops.registry.connection import Registry
 
-from .conftest import run_cell
+from .conftest import cli_runner, run_cell
 from .stored_snapshots import store_snapshot
 
 
@@ -466,18 +465,18 @@ def test_models_command_prints_versions_and_json(registry: Registry) -> None:
         run.log(f1=0.75)
         mlops.register_model({"a": 1}, "churn", alias="champion")
     mlops.register_model({"a": 2}, "churn")
-    result = CliRunner().invoke(main, ["models"])
+    result = cli_runner().invoke(main, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "churn: 2 version(s); champion -> v1"
     assert lines[1].split()[:5] == ["version", "aliases", "flavor", "class", "run"]
     assert lines[3].split()[:3] == ["2", "pickle", "dict"]
     assert lines[4].split()[:2] == ["1", "champion"] and "0.75" in lines[4]
-    data = json.loads(CliRunner().invoke(main, ["models", "churn", "--format", "json"]).stdout)
+    data = json.loads(cli_runner().invoke(main, ["models", "churn", "--format", "json"]).stdout)
     assert data[0]["aliases"] == {"champion": 1} and data[0]["versions"][1]["metrics"] == {
         "f1": 0.75
     }
-    missing = CliRunner().invoke(main, ["models", "fraud"])
+    missing = cli_runner().invoke(main, ["models", "fraud"])
     assert missing.exit_code == 1 and 'No model named "fraud"' in missing.stderr
 
 
@@ -500,11 +499,11 @@ def test_registry_opened_by_another_process_sees_the_new_tables(
 
 def test_models_history_command_prints_every_move_as_a_table_or_json(registry: Registry) -> None:
     churn_with_moves()
-    removed = CliRunner().invoke(main, ["unalias", "churn@challenger"])
+    removed = cli_runner().invoke(main, ["unalias", "churn@challenger"])
     assert removed.exit_code == 0, removed.output
     assert removed.stdout.startswith("Removed churn@challenger (it pointed at version 2);")
 
-    result = CliRunner().invoke(main, ["models", "churn", "--history"])
+    result = cli_runner().invoke(main, ["models", "churn", "--history"])
 
     assert result.exit_code == 0, result.output
     header, _, *rows = result.stdout.splitlines()
@@ -516,7 +515,7 @@ def test_models_history_command_prints_every_move_as_a_table_or_json(registry: R
         ["challenger", "v2", "-", "remove"],
     ]
     moves = json.loads(
-        CliRunner().invoke(main, ["models", "churn", "--history", "--format", "json"]).stdout
+        cli_runner().invoke(main, ["models", "churn", "--history", "--format", "json"]).stdout
     )
     assert [(m["alias"], m["from_version"], m["to_version"], m["reason"]) for m in moves] == [
         ("champion", None, 1, "register"), ("challenger", None, 2, "register"),
@@ -541,7 +540,7 @@ def test_alias_commands_exit_1_with_a_message_and_a_hint(
     registry: Registry, args: list[str], message: str, hint: str
 ) -> None:
     churn_with_moves()
-    result = CliRunner().invoke(main, args)
+    result = cli_runner().invoke(main, args)
     assert result.exit_code == 1 and result.stdout == ""
     error, advice = result.stderr.splitlines()
     assert error.startswith("Error: ") and message in error

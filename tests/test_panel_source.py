@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import panel_build_lock
+
 LABEXTENSION = Path(__file__).resolve().parents[1] / "labextension"
 SOURCES = sorted((LABEXTENSION / "src").rglob("*.ts"))
 
@@ -44,13 +46,14 @@ def test_panel_source_typechecks_and_is_formatted():
     jlpm = shutil.which("jlpm", path=path)
     assert jlpm, "jlpm comes with jupyterlab (jupyter-builder); install the test extra"
 
-    result = subprocess.run(
-        [jlpm, "run", "lint"],
-        cwd=LABEXTENSION,
-        env={**os.environ, "PATH": path, "YARN_ENABLE_NETWORK": "0"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    with panel_build_lock():
+        result = subprocess.run(
+            [jlpm, "run", "lint"],
+            cwd=LABEXTENSION,
+            env={**os.environ, "PATH": path, "YARN_ENABLE_NETWORK": "0"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     assert result.returncode == 0, result.stdout + result.stderr

@@ -72,11 +72,12 @@ def test_the_example_notebook_exports_itself_and_its_pipeline_reproduces_it(pipe
 def fresh_python(pipeline_example, checkout_wheel) -> Path:
     """A venv built only from the pipeline's requirements.lock and this checkout's wheel
     (core only): the image's environment, without the container. Kept in .ci-cache by the
-    lock's hash; the wheel is installed again each session (--no-deps, then `pip check`
-    shows the lock holds everything the core requires)."""
+    lock's hash and the Python it runs on; the wheel is installed again each session
+    (--no-deps, then `pip check` shows the lock holds everything the core requires)."""
     pipeline = pipeline_example / "cancer-pipeline"
     lock = (pipeline / "requirements.lock").read_bytes()
-    venv = VENV_CACHE / hashlib.sha256(lock).hexdigest()[:16]
+    python_tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    venv = VENV_CACHE / f"{python_tag}-{hashlib.sha256(lock).hexdigest()[:16]}"
     python = venv / "bin" / "python"
     if not (venv / ".complete").is_file():
         shutil.rmtree(venv, ignore_errors=True)

@@ -23,6 +23,8 @@ from jupyter_mlops.snapshots.profiles import (
     profile_frame,
 )
 
+from .conftest import PARSED_DATES, STRINGS
+
 RNG_SEED = 20240611
 
 
@@ -92,9 +94,9 @@ def test_quantiles_of_sorted_agrees_with_numpy(n: int) -> None:
     [
         ("normal", "numeric", "float64"),
         ("integer", "numeric", "int64"),
-        ("city", "categorical", "str"),
+        ("city", "categorical", STRINGS),
         ("flag", "boolean", "bool"),
-        ("when", "datetime", "datetime64[us, Europe/Paris]"),
+        ("when", "datetime", PARSED_DATES.replace("]", ", Europe/Paris]")),
         ("nullable", "numeric", "Int64"),
         ("category", "categorical", "category"),
         ("mixed", "unsupported", "object"),
@@ -117,7 +119,10 @@ def test_profile_frame_kind_follows_dtype(column: str, kind: str, dtype: str) ->
         (pd.Series([b"a", b"b"]), "unsupported"),
         (pd.Series([{"a": 1}, {"b": 2}]), "unsupported"),
         (pd.Series(pd.period_range("2020-01", periods=2, freq="M")), "unsupported"),
-        (pd.Series(["2020-01-01", None]).astype("timestamp[ns][pyarrow]"), "datetime"),
+        (
+            pd.Series(pd.to_datetime(["2020-01-01", None])).astype("timestamp[ns][pyarrow]"),
+            "datetime",
+        ),
         (pd.Series([1, None], dtype="int64[pyarrow]"), "numeric"),
         (pd.Series(["a", pd.NA], dtype="string"), "categorical"),
         (pd.Series([True, None], dtype="boolean"), "boolean"),
@@ -228,12 +233,12 @@ def test_profile_frame_sample_cap_bounds_the_sample(cap: int) -> None:
 
 
 def test_profile_frame_zero_rows_keeps_dtypes() -> None:
-    frame = pd.DataFrame({"x": pd.Series([], dtype="int64"), "s": pd.Series([], dtype="str")})
+    frame = pd.DataFrame({"x": pd.Series([], dtype="int64"), "s": pd.Series([], dtype=STRINGS)})
     profile = profile_frame(frame)
     assert profile.n_rows == 0
     assert [(c.kind, c.dtype, c.count) for c in profile.columns] == [
         ("empty", "int64", 0),
-        ("empty", "str", 0),
+        ("empty", STRINGS, 0),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -87,7 +88,10 @@ def test_registry_file_is_readable_by_sqlite_utils_and_pandas(registry: Registry
     with start_run("visible", registry=registry) as run:
         run.log(acc=0.5)
     db = sqlite_utils.Database(registry.path)
-    assert {"runs", "metrics", "params", "snapshots"} <= set(db.table_names())
+    try:
+        assert {"runs", "metrics", "params", "snapshots"} <= set(db.table_names())
+    finally:
+        db.close()
     listed = subprocess.run(
         [sys.executable, "-m", "sqlite_utils", "tables", str(registry.path)],
         capture_output=True,
@@ -95,7 +99,8 @@ def test_registry_file_is_readable_by_sqlite_utils_and_pandas(registry: Registry
         check=True,
     )
     assert "runs" in listed.stdout
-    with sqlite3.connect(registry.path) as conn:
+    # sqlite3's own context manager ends a transaction but leaves the connection open
+    with contextlib.closing(sqlite3.connect(registry.path)) as conn:
         frame = pd.read_sql("SELECT name, status FROM runs_view", conn)
     assert frame.to_dict("records") == [{"name": "visible", "status": "finished"}]
 
@@ -112,7 +117,7 @@ def test_non_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
 
 def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
     target = tmp_path / "other.db"
-    with sqlite3.connect(target) as conn:
+    with contextlib.closing(sqlite3.connect(target)) as conn, conn:
         conn.execute("CREATE TABLE invoices (id INTEGER)")
     before = target.read_bytes()
     with pytest.raises(RegistryCorruptError, match="not a jupyter-mlops registry"):
@@ -324,7 +329,7 @@ def test_migrations_are_applied_once_when_two_processes_create_a_registry(
     ]
     results = [child.communicate(timeout=60) for child in children]
     assert all(child.returncode == 0 for child in children), [err for _, err in results]
-    with sqlite3.connect(target) as conn:
+    with contextlib.closing(sqlite3.connect(target)) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations")]
     assert names == [m.name for m in MIGRATIONS]
     assert json.dumps(names)  # a plain list of names

@@ -24,6 +24,8 @@ import pytest
 
 import jupyter_mlops
 
+from .conftest import panel_build_lock
+
 REPO = Path(__file__).resolve().parents[1]
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -64,7 +66,8 @@ def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "YARN_ENABLE_NETWORK": "0",
     }
     command = [str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", str(REPO)]
-    _run(command, env=env, cwd=REPO)
+    with panel_build_lock():
+        _run(command, env=env, cwd=REPO)
     return prefix
 
 

@@ -18,7 +18,7 @@ from jupyter_mlops.snapshots.inputs import as_frame
 from jupyter_mlops.snapshots.materialized import load_materialized, materialize
 from jupyter_mlops.snapshots.snapshot import ColumnSchema, DataSnapshot, fingerprint, take_snapshot
 
-from .conftest import MIXED_ROWS, build_mixed_frame
+from .conftest import MIXED_ROWS, STRINGS, build_mixed_frame
 
 MIDDLE_ROW = int(np.random.default_rng(5).integers(1, MIXED_ROWS - 1))
 ROWS = {"first": 0, "middle": MIDDLE_ROW, "last": MIXED_ROWS - 1}
@@ -201,7 +201,7 @@ DTYPE_CHANGES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
         datetime_tz=f["datetime_tz"].dt.tz_convert("UTC")
     ),
     "tz-aware -> naive UTC": lambda f: f.assign(datetime_tz=f["datetime_tz"].dt.tz_convert(None)),
-    "category -> str": lambda f: f.astype({"category": "str"}),
+    "category -> str": lambda f: f.astype({"category": STRINGS}),
     "category order": lambda f: f.assign(
         category=f["category"].cat.reorder_categories(["top", "mid", "low", "high"])
     ),
@@ -229,6 +229,8 @@ DTYPE_CHANGES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
 
 @pytest.mark.parametrize("change", list(DTYPE_CHANGES))
 def test_fingerprint_changes_with_dtype_or_names(mixed_frame: pd.DataFrame, change: str) -> None:
+    if change == "str -> object" and STRINGS == "object":
+        pytest.skip("before pandas 3 a column of strings is already of dtype object")
     base = _exact_in_us(mixed_frame)
     changed = DTYPE_CHANGES[change](base)
     assert fingerprint(changed) != fingerprint(base)
@@ -245,6 +247,11 @@ def _assert_same_content(left: pd.DataFrame, right: pd.DataFrame) -> None:
     assert left.index.equals(right.index)
 
 
+def _in_arrow(column: pd.Series) -> bool:
+    """Whether pandas keeps the column in Arrow (str is object before pandas 3)."""
+    return hasattr(column.array, "__arrow_array__")
+
+
 def _sliced_from_larger(frame: pd.DataFrame) -> pd.DataFrame:
     """The same rows cut out of a larger frame: Arrow columns keep a non-zero offset."""
     head = build_mixed_frame(n=37, seed=1)
@@ -252,7 +259,7 @@ def _sliced_from_larger(frame: pd.DataFrame) -> pd.DataFrame:
     larger = pd.concat([head, frame, tail], ignore_index=True)
     for column in ("category", "ordered"):  # concat of categoricals with other codes
         larger[column] = larger[column].astype(frame[column].dtype)
-    arrow_columns = ["str", "string_pyarrow", "int64_pyarrow"]
+    arrow_columns = [c for c in ("str", "string_pyarrow", "int64_pyarrow") if _in_arrow(frame[c])]
     for column in arrow_columns:  # one chunk, so that the slice below has an offset
         joined = larger[column].array.__arrow_array__().combine_chunks()
         larger[column] = pd.array(joined, dtype=larger[column].dtype)
@@ -535,7 +542,9 @@ def test_snapshot_records_schema_sizes_and_profile(mixed_frame: pd.DataFrame) ->
 
 
 def test_snapshot_round_trips_through_json(mixed_frame: pd.DataFrame) -> None:
-    frame = mixed_frame.set_index(pd.date_range("2020", periods=len(mixed_frame), name="t"))
+    frame = mixed_frame.set_index(
+        pd.date_range("2020", periods=len(mixed_frame), name="t", unit="us")
+    )
     snap = take_snapshot(frame, name="train", index="include")
     stored = json.loads(json.dumps(snap.to_dict()))
     assert DataSnapshot.from_dict(stored) == snap

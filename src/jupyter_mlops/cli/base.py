@@ -40,7 +40,14 @@ def friendly(command: F) -> F:
 
 
 def open_registry(path: str | None) -> Registry:
-    return Registry.open(path) if path else Registry.open()
+    """The registry a command works on, closed when the command ends.
+
+    It is tied to the running command's click context (``with_resource``), so every
+    command that opens a registry through here closes it, whether it returns, exits
+    with a status or fails.
+    """
+    registry = Registry.open(path) if path else Registry.open()
+    return click.get_current_context().with_resource(registry)
 
 
 registry_option = click.option(

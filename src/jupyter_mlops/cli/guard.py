@@ -129,8 +129,7 @@ def models_command(registry_path: str | None, name: str | None, history: bool, f
                 "models --history needs the model's name",
                 hint="For example: jupyter mlops models churn --history.",
             )
-        with open_registry(registry_path) as registry:
-            moves = alias_history(registry, name)
+        moves = alias_history(open_registry(registry_path), name)
         print_alias_history(name, moves, as_json=fmt == "json")
         return
     found = list_models(open_registry(registry_path), name)
@@ -201,8 +200,7 @@ def print_alias_history(model: str, moves: Sequence[AliasMove], *, as_json: bool
 @friendly
 def unalias_command(registry_path: str | None, ref: str) -> None:
     """Remove the alias NAME@ALIAS (e.g. churn@challenger); the move is kept in the history."""
-    with open_registry(registry_path) as registry:
-        version = remove_alias(registry, ref)
+    version = remove_alias(open_registry(registry_path), ref)
     parsed = parse_ref(ref)
     click.echo(
         f"Removed {parsed.text} (it pointed at version {version});"

@@ -24,8 +24,8 @@ from .base import format_table, friendly, main, open_registry, registry_option
 @friendly
 def init(directory: str | None) -> None:
     """Create (or open) the registry .mlops/registry.db in DIRECTORY (default: here)."""
-    registry = Registry.init(Path(directory) if directory else None)
-    count = count_records(registry).runs
+    with Registry.init(Path(directory) if directory else None) as registry:
+        count = count_records(registry).runs
     click.echo(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
 
@@ -175,9 +175,9 @@ def best(
     code: bool,
 ) -> None:
     """Show the run with the highest last value of METRIC (--min: the lowest), as show does."""
-    with open_registry(registry_path) as registry:
-        found = best_run(registry, metric, maximize=not minimize, experiment=experiment)
-        detail = run_detail(registry, found.id)
+    registry = open_registry(registry_path)
+    found = best_run(registry, metric, maximize=not minimize, experiment=experiment)
+    detail = run_detail(registry, found.id)
     if not as_json:
         among = f' of experiment "{experiment}"' if experiment else ""
         value = value_text(found.metrics.get(metric))

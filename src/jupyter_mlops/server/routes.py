@@ -21,6 +21,7 @@ parse arguments, call it on the server's registry and reply.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,9 @@ def setup_handlers(web_app: tornado.web.Application) -> RegistrySource:
     read is found from the server's root folder. Returns where they read it from."""
     root_dir = Path(web_app.settings["server_root_dir"]).expanduser().resolve()
     source = RegistrySource(root_dir)
+    # jupyter_server gives a module extension no stop hook: the registry is closed when the
+    # application is discarded, or else when the process ends.
+    weakref.finalize(web_app, source.close)
     web_app.settings[SOURCE_SETTING] = source
     prefix = url_path_join(web_app.settings["base_url"], API_PREFIX)
     handlers: list[tuple[str, type[MlopsAPIHandler]]] = [

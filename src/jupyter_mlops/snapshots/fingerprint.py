@@ -202,7 +202,9 @@ def _encode_array(values: Any, where: str, prefix: str = "") -> tuple[str, list[
     """The descriptor and canonical buffers of one array (numpy or pandas extension)."""
     import pandas as pd
 
-    if isinstance(values, pd.arrays.NumpyExtensionArray):
+    # pandas 2.1 renamed PandasArray to NumpyExtensionArray and deprecated the old name
+    numpy_backed = getattr(pd.arrays, "NumpyExtensionArray", None) or pd.arrays.PandasArray
+    if isinstance(values, numpy_backed):
         values = values.to_numpy()
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
@@ -292,6 +294,12 @@ def _arrow_of(values: Any) -> Any:
     return data
 
 
+def _is_view(pa: Any, kind: Any, of: str) -> bool:
+    """Whether ``kind`` is pyarrow's ``string_view`` / ``binary_view`` (pyarrow 16 added them)."""
+    check = getattr(pa.types, f"is_{of}_view", None)
+    return check is not None and check(kind)
+
+
 def _arrow_buffers(array: Any, where: str, prefix: str) -> list[_Buffer]:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -299,8 +307,8 @@ def _arrow_buffers(array: Any, where: str, prefix: str) -> list[_Buffer]:
     kind = array.type
     if pa.types.is_dictionary(kind):
         return _arrow_buffers(array.dictionary_decode(), where, prefix)
-    if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
-        wide = pa.large_string() if pa.types.is_string_view(kind) else pa.large_binary()
+    if _is_view(pa, kind, "string") or _is_view(pa, kind, "binary"):
+        wide = pa.large_string() if _is_view(pa, kind, "string") else pa.large_binary()
         return _arrow_buffers(array.cast(wide), where, prefix)
     nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
     buffers = [_Buffer(prefix + "nulls", nulls.view(np.uint8))] if nulls is not None else []

@@ -1,4 +1,11 @@
-"""What can be snapshotted: DataFrames, Series, arrays and CSV or parquet files, read as a frame."""
+"""What can be snapshotted: DataFrames, Series, arrays and CSV or parquet files, read as a frame.
+
+Inputs: a pandas DataFrame or Series, a 1-D or 2-D numpy array, or the path (``str`` or
+``pathlib.Path``) of a CSV file (``.csv``, ``.tsv``, compressed ``.csv.gz`` and the like)
+or a parquet file or directory (``.parquet``, ``.pq``). Files are read with pandas'
+defaults (CSV floats exactly, with pandas 2 as with 3); read them yourself and pass the
+frame when you need other options.
+"""
 
 from __future__ import annotations
 
@@ -110,7 +117,10 @@ def _read_path(data: str | os.PathLike[str]) -> ResolvedInput:
             frame = pd.read_parquet(path, engine="pyarrow")
         else:
             separator = "\t" if _suffixes_without_compression(path)[-1:] == [".tsv"] else ","
-            frame = pd.read_csv(path, sep=separator)
+            # pandas 3 parses floats exactly, pandas 2 only when asked (3 deprecates asking):
+            # the same file gives the same values and fingerprint under both
+            exact = {"float_precision": "round_trip"} if pd.__version__[:2] == "2." else {}
+            frame = pd.read_csv(path, sep=separator, **exact)
     except Exception as exc:  # parsers raise many types: empty, binary, corrupt, unreadable
         raise InvalidInputError(
             f'Could not read "{given}" as {kind.upper()}: {type(exc).__name__}: {exc}',
