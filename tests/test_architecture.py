@@ -1,6 +1,7 @@
 """The shape of the package, checked on the installed code: the core imports no face on
-any code path, the package's modules import each other without cycles, and every
-concept of DESIGN.md is a package with a docstring that says what it owns.
+any code path, the package's modules import each other without cycles, the faces and
+the exporter hold no SQL, and every concept of DESIGN.md is a package with a docstring
+that says what it owns.
 
 Imports are read from the source with :mod:`ast`, function bodies included: a lazy
 ``import ipywidgets`` inside a core function counts as much as one at the top.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +185,48 @@ def import_cycles(imports: list[Import]) -> list[list[str]]:
     return cycles
 
 
+# What reads or writes the registry's tables, wherever it is spelled: an SQL statement in a
+# string, or a call that runs one on a registry, a connection or a cursor.
+SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b")
+SQL_CALLS = frozenset(
+    ("query", "query_one", "query_tuples", "execute", "executemany", "executescript", "cursor")
+)
+
+
+def sql_in(name: str, path: Path) -> list[str]:
+    """Each SQL statement or SQL call in module ``name``, as ``module:line what``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            match = SQL_WORDS.search(node.value)
+            if match:
+                found.append(f"{name}:{node.lineno} {match.group(1)} in a string")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_CALLS
+        ):
+            found.append(f"{name}:{node.lineno} calls .{node.func.attr}()")
+    return sorted(set(found), key=_by_line)
+
+
+def _by_line(problem: str) -> tuple[str, int, str]:
+    where, _, what = problem.partition(" ")
+    module, _, line = where.rpartition(":")
+    return module, int(line), what
+
+
+def sql_outside_the_core(root: Path | None = None) -> list[str]:
+    """SQL in the faces and the exporter: they read the registry through the core's readers."""
+    return [
+        problem
+        for name, path in modules(root).items()
+        if concept_of(name) in (*FACES, *NOTEBOOK_SIDE)
+        for problem in sql_in(name, path)
+    ]
+
+
 # -- the package as installed ------------------------------------------------------------------
 
 
@@ -192,6 +236,10 @@ def test_the_core_imports_no_face_on_any_code_path() -> None:
 
 def test_no_module_imports_itself_through_others() -> None:
     assert import_cycles(all_imports()) == []
+
+
+def test_the_faces_and_the_exporter_hold_no_sql() -> None:
+    assert sql_outside_the_core() == []
 
 
 def test_every_concept_is_a_package_that_says_what_it_owns() -> None:
@@ -297,4 +345,59 @@ def test_cycle_check_finds_a_cycle_through_a_lazy_import(tmp_path: Path) -> None
     )
     assert import_cycles(all_imports(root)) == [
         ["jupyter_mlops.tracking.run", "jupyter_mlops.tracking.session"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a count in a magic (how %mlops status once read the registry)
+            'def status(registry):\n    return registry.query_one("SELECT COUNT(*) FROM runs")\n',
+            [
+                "jupyter_mlops.magics.runs:2 SELECT in a string",
+                "jupyter_mlops.magics.runs:2 calls .query_one()",
+            ],
+        ),
+        (  # a statement built in an f-string
+            'def f(table):\n    sql = f"DELETE FROM {table}"\n',
+            ["jupyter_mlops.magics.runs:2 DELETE in a string"],
+        ),
+        (  # a write on the raw connection, no SQL word in sight
+            "def f(registry, sql):\n    registry.conn.execute(sql)\n",
+            ["jupyter_mlops.magics.runs:2 calls .execute()"],
+        ),
+        (  # words in a message are not SQL
+            'HELP = "Select a run, then update the alias with %mlops promote"\n',
+            [],
+        ),
+    ],
+)
+def test_sql_check_names_each_statement_and_call(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "magics/__init__.py": "",
+            "magics/runs.py": text,
+            "tracking/__init__.py": "",
+            "tracking/queries.py": 'SQL = "SELECT id FROM runs"\n',  # the core may
+        },
+    )
+    assert sql_outside_the_core(root) == expected
+
+
+def test_sql_check_covers_the_exporter(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "export/__init__.py": "",
+            "export/source_run.py": 'def f(r):\n    return r.query("SELECT id FROM runs")\n',
+        },
+    )
+    assert sql_outside_the_core(root) == [
+        "jupyter_mlops.export.source_run:2 SELECT in a string",
+        "jupyter_mlops.export.source_run:2 calls .query()",
     ]

@@ -165,3 +165,45 @@ def test_installed_distributions_reads_top_level_and_record(tmp_path: Path) -> N
     assert found["mypkg"] == [("my-pkg", "2.0")]
     assert found["helper"] == [("my-pkg", "2.0")]
     assert ".." not in found and "__pycache__" not in found
+
+
+@pytest.mark.parametrize(
+    ("source", "installs"),
+    [
+        ("%pip install lightgbm", True),
+        ("!pip install -U 'xgboost<3'", True),
+        ("x = 1\n  %conda install -c conda-forge shap", True),
+        ("!uv pip install polars", True),
+        ("!mamba install numpy", True),
+        ("%pip list", False),
+        ("import pip", False),
+        ("# %pip install lightgbm, once", False),
+        ("print('pip install lightgbm')", False),
+    ],
+)
+def test_a_cell_that_installs_packages_is_recognised(source: str, installs: bool) -> None:
+    from jupyter_mlops.magics.session import installs_packages
+
+    assert installs_packages(source) is installs
+
+
+def test_packages_installed_from_the_notebook_are_recorded_by_later_runs(
+    shell: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jupyter_mlops as mlops
+
+    from .conftest import run_cell
+
+    current_environment()  # the installed versions are read once, before the install
+    site = tmp_path / "site"
+    (site / "installed_late").mkdir(parents=True)
+    (site / "installed_late" / "__init__.py").write_text("")
+    (site / "installed_late-0.4.2.dist-info").mkdir()
+    (site / "installed_late-0.4.2.dist-info" / "top_level.txt").write_text("installed_late\n")
+    monkeypatch.syspath_prepend(str(site))
+
+    run_cell(shell, "%pip install --help")  # what a cell that installs looks like, offline
+    run_cell(shell, "%%mlops run after-install\nimport installed_late")
+
+    environment = mlops.get_run("after-install").environment
+    assert environment is not None and environment["packages"]["installed-late"] == "0.4.2"

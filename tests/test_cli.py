@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
@@ -40,6 +41,17 @@ def test_init_creates_a_registry(tmp_path: Path) -> None:
     assert (tmp_path / "project" / ".mlops" / "registry.db").is_file()
 
 
+def test_init_and_status_count_what_the_registry_holds(runs: Registry) -> None:
+    mlops.snapshot(pd.DataFrame({"x": [1, 2]}), name="train")
+
+    code, out, _ = invoke("status")
+
+    assert code == 0
+    assert out.splitlines() == [f"Registry {runs.path}", "1 experiments, 2 runs, 1 snapshots"]
+    code, out, _ = invoke("init", str(runs.directory.parent))
+    assert code == 0 and out == f"Registry ready at {runs.path} (2 run(s) recorded).\n"
+
+
 def test_runs_table_sorted_and_filtered(runs: Registry) -> None:
     code, out, _ = invoke("runs", "--sort", "-acc")
     assert code == 0
@@ -60,10 +72,10 @@ def test_runs_table_shows_the_params_that_tell_runs_apart_first(registry: Regist
 
     header = out.splitlines()[0].split()
     assert code == 0 and header[6] == "lr" and len(header) == 6 + 6
-    assert [line.split()[7] for line in out.splitlines()[2:]] == [
+    assert [line.split()[8] for line in out.splitlines()[2:]] == [
         "0.1",
         "0.01",
-    ]  # after the date, time
+    ]  # after the date, the time and the duration ("0.01 s")
 
 
 def test_runs_as_json_and_csv(runs: Registry) -> None:

@@ -18,30 +18,34 @@ def _headings() -> set[str]:
     return {m.group(1).strip() for m in re.finditer(r"^###\s+(.+)$", text, re.MULTILINE)}
 
 
-def _cli_paths(group: click.Group, prefix: str = "jupyter mlops") -> list[str]:
-    paths = []
+def _cli_commands(group: click.Group, prefix: str = "jupyter mlops") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
     for name, command in group.commands.items():
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
-            paths += _cli_paths(command, path)
+            found.update(_cli_commands(command, path))
         else:
-            paths.append(path)
-    return paths
+            found[path] = command
+    return found
 
 
-def test_every_magic_subcommand_is_in_the_reference() -> None:
+def test_every_magic_subcommand_is_in_the_reference_and_has_help() -> None:
     missing = [
         name
         for name, spec in magics.COMMANDS.items()
         if f"{'%%' if spec.cell else '%'}mlops {name}" not in _headings()
     ]
     assert missing == [], f"docs/reference.md has no entry for: {missing}"
+    silent = [name for name, spec in magics.COMMANDS.items() if len(spec.summary) < 20]
+    assert silent == [], f"no line in %mlops help for: {silent}"
 
 
 def test_every_cli_command_is_in_the_reference_and_has_help() -> None:
-    paths = _cli_paths(main)
-    missing = [path for path in paths if path not in _headings()]
+    commands = _cli_commands(main)
+    missing = [path for path in commands if path not in _headings()]
     assert missing == [], f"docs/reference.md has no entry for: {missing}"
+    silent = [path for path, command in commands.items() if len(command.help or "") < 20]
+    assert silent == [], f"no --help text for: {silent}"
 
 
 def test_guide_pages_link_to_files_that_exist() -> None:

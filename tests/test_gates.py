@@ -141,7 +141,7 @@ def test_check_refuses_bad_rules_runs_nothing_and_stores_nothing(
     with pytest.raises(ExpressionError, match=message):
         mlops.check(rule, run="r", values={"model": "rf"})
     assert not (tmp_path / "canary").exists()
-    assert registry.has_table("runs") and registry.query_one("SELECT name FROM runs")[0] == "r"  # type: ignore[index]
+    assert [row[0] for row in registry.query("SELECT name FROM runs")] == ["r"]
     assert evaluations_stored(registry) == 0
 
 

@@ -237,7 +237,12 @@ def test_init_and_status(shell: Any, tmp_path: Any) -> None:
     _, out, _, _ = cell(shell, f"%mlops init {tmp_path / 'project'}")
     assert "Registry ready at" in out and "project" in out
     _, out, _, _ = cell(shell, "%mlops status")
-    assert "no run is active" in out
+    assert "no run is active" in out and ": 0 run(s);" in out
+    cell(shell, "%%mlops run first\nx = 1")
+    cell(shell, "%mlops start second")
+    _, out, _, _ = cell(shell, "%mlops status")
+    assert ": 2 run(s);" in out and 'run "second"' in out and "is active" in out
+    cell(shell, "%mlops end")
 
 
 def test_snapshot_of_a_variable_a_file_and_again(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -388,6 +389,74 @@ def test_models_magic_shows_an_escaped_table(shell: Any, registry: Registry) -> 
     assert 'No model named "fraud"' in str(result.error_in_exec) and not outputs
 
 
+def churn_with_moves() -> None:
+    """churn v1 registered as champion, v2 as challenger, v2 promoted to champion."""
+    mlops.register_model({"v": 1}, "churn", alias="champion")
+    mlops.register_model({"v": 2}, "churn", alias="challenger")
+    mlops.promote("churn@2", alias="champion")
+
+
+def test_models_magic_history_shows_every_move_and_unalias_adds_one(
+    shell: Any, registry: Registry
+) -> None:
+    churn_with_moves()
+
+    result, out, _ = cell(shell, "%mlops unalias churn@challenger")
+
+    assert result.error_in_exec is None
+    assert "Removed churn@challenger (it pointed at version 2)" in out
+    assert aliases_of(registry, "churn") == {"champion": 2}
+    result, _, outputs = cell(shell, "%mlops models churn --history")
+    assert result.error_in_exec is None
+    page = outputs[0].data["text/html"]
+    rows = page.split("<tbody>")[1].split("</tr>")[:-1]
+    assert [
+        [re.sub("<[^>]+>", "", cell).split(">", 1)[-1] for cell in row.split("<td")[1:]][1:5]
+        for row in rows
+    ] == [
+        ["champion", "—", "v1", "register"],
+        ["challenger", "—", "v2", "register"],
+        ["champion", "v1", "v2", "promote"],
+        ["challenger", "v2", "—", "remove"],
+    ]
+    assert "4 alias move(s)" in page
+
+
+def test_models_magic_history_of_a_model_whose_aliases_never_moved(
+    shell: Any, registry: Registry
+) -> None:
+    mlops.register_model({"v": 1}, "fraud")
+    _, _, outputs = cell(shell, "%mlops models fraud --history")
+    page = outputs[0].data["text/html"]
+    assert "No alias of fraud has been set yet" in page and "<table" not in page
+
+
+@pytest.mark.parametrize(
+    ("line", "message", "hint"),
+    [
+        ("%mlops unalias churm@challenger", 'No model named "churm"', "Did you mean churn?"),
+        ("%mlops unalias churn@staging", 'Model "churn" has no alias "staging"',
+         "Its aliases: challenger (v2), champion (v2)"),
+        ("%mlops unalias churn@2", '"churn@2" names no alias', "Write NAME@ALIAS"),
+        ("%mlops unalias", "the following arguments are required: NAME@ALIAS",
+         "See %mlops help unalias"),
+        ("%mlops models churm --history", 'No model named "churm"', "Did you mean churn?"),
+        ("%mlops models --history", "--history needs the model's name",
+         "%mlops models churn --history"),
+    ],
+)  # fmt: skip
+def test_alias_magics_explain_bad_input_in_one_line_and_a_hint(
+    shell: Any, registry: Registry, line: str, message: str, hint: str
+) -> None:
+    churn_with_moves()
+    result, _, outputs = cell(shell, line)
+    error = result.error_in_exec
+    assert type(error).__name__ == "UsageError" and not outputs
+    first, second = str(error).split("\n")
+    assert message in first and second.startswith("Hint: ") and hint in second
+    assert aliases_of(registry, "churn") == {"challenger": 2, "champion": 2}
+
+
 # -- the command line ------------------------------------------------------------------------------
 
 
@@ -426,3 +495,54 @@ def test_registry_opened_by_another_process_sees_the_new_tables(
         env=python_env,
     )
     assert done.stdout.strip() == "[('churn', 1)]", done.stderr
+
+
+def test_models_history_command_prints_every_move_as_a_table_or_json(registry: Registry) -> None:
+    churn_with_moves()
+    removed = cli_runner().invoke(main, ["unalias", "churn@challenger"])
+    assert removed.exit_code == 0, removed.output
+    assert removed.stdout.startswith("Removed churn@challenger (it pointed at version 2);")
+
+    result = cli_runner().invoke(main, ["models", "churn", "--history"])
+
+    assert result.exit_code == 0, result.output
+    header, _, *rows = result.stdout.splitlines()
+    assert header.split() == ["moved", "alias", "from", "to", "why", "gate", "evaluation"]
+    assert [row.split()[2:6] for row in rows] == [
+        ["champion", "-", "v1", "register"],
+        ["challenger", "-", "v2", "register"],
+        ["champion", "v1", "v2", "promote"],
+        ["challenger", "v2", "-", "remove"],
+    ]
+    moves = json.loads(
+        cli_runner().invoke(main, ["models", "churn", "--history", "--format", "json"]).stdout
+    )
+    assert [(m["alias"], m["from_version"], m["to_version"], m["reason"]) for m in moves] == [
+        ("champion", None, 1, "register"), ("challenger", None, 2, "register"),
+        ("champion", 1, 2, "promote"), ("challenger", 2, None, "remove"),
+    ]  # fmt: skip
+    assert all(m["model"] == "churn" and m["moved_at"] > 0 for m in moves)
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "hint"),
+    [
+        (["unalias", "churm@challenger"], 'No model named "churm"', "Did you mean churn?"),
+        (["unalias", "churn@staging"], 'Model "churn" has no alias "staging"',
+         "Its aliases: challenger (v2), champion (v2)"),
+        (["unalias", "churn"], '"churn" names no alias', "Write NAME@ALIAS"),
+        (["models", "churm", "--history"], 'No model named "churm"', "Did you mean churn?"),
+        (["models", "--history"], "--history needs the model's name",
+         "jupyter mlops models churn --history"),
+    ],
+)  # fmt: skip
+def test_alias_commands_exit_1_with_a_message_and_a_hint(
+    registry: Registry, args: list[str], message: str, hint: str
+) -> None:
+    churn_with_moves()
+    result = cli_runner().invoke(main, args)
+    assert result.exit_code == 1 and result.stdout == ""
+    error, advice = result.stderr.splitlines()
+    assert error.startswith("Error: ") and message in error
+    assert advice.startswith("Hint: ") and hint in advice
+    assert aliases_of(registry, "churn") == {"challenger": 2, "champion": 2}

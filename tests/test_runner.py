@@ -89,7 +89,7 @@ def test_run_pipeline_passes_values_as_artifacts_in_their_formats(workdir):
     pipeline = light_pipeline(workdir)
     result = run(pipeline, workdir)
     store = ArtifactStore(workdir / ".mlops/artifacts")
-    outputs = {name: (fmt, sha) for s in result.steps for name, fmt, sha in s.outputs}
+    outputs = {o.name: (o.format, o.sha) for s in result.steps for o in s.outputs}
     assert outputs["raw"][0] == "parquet" and outputs["total"][0] == "json"
     assert outputs["note"][0] == "json"
     assert load_value(store, outputs["total"][1], "json") == 12.0
@@ -265,7 +265,7 @@ def test_run_pipeline_with_scikit_learn_lr_parameter_changes_the_metric(tmp_path
     assert first.ok and second.ok
     assert second.metrics["r2"] > first.metrics["r2"]  # less regularisation fits better
     assert statuses(second) == {"prepare": "cached", "train": "ok", "evaluate": "ok"}
-    model_format = {n: f for n, f, _ in second.step("train").outputs}["model"]
+    model_format = {o.name: o.format for o in second.step("train").outputs}["model"]
     assert model_format == "joblib"
 
 

@@ -305,11 +305,7 @@ def test_a_runner_that_dies_leaves_a_killed_pipeline_run(tmp_path):
             db = tmp_path / ".mlops" / "registry.db"
             if db.is_file():
                 with Registry.open(db) as registry:
-                    row = (
-                        registry.query_one("SELECT status FROM step_runs WHERE step = 'count'")
-                        if registry.has_table("step_runs")
-                        else None
-                    )
+                    row = registry.query_one("SELECT status FROM step_runs WHERE step = 'count'")
                 if row is not None and row["status"] == "running":
                     break
             time.sleep(0.2)

@@ -4,10 +4,7 @@ own and attach themselves to :data:`main`."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
-import json
-import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -17,6 +14,7 @@ import click
 from .._version import __version__
 from ..errors import MlopsError
 from ..registry.connection import Registry
+from ..tracking.formatting import value_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,19 +59,9 @@ registry_option = click.option(
 )
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain-text table with aligned columns."""
-    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[value_text(v) for v in row] for row in rows]
     widths = [max([len(h), *[len(r[i]) for r in cells]]) for i, h in enumerate(headers)]
     lines = [
         "  ".join(h.ljust(w) for h, w in zip(headers, widths)),
@@ -81,10 +69,6 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(line.rstrip() for line in lines)
-
-
-def when(epoch: float | None) -> str:
-    return "" if epoch is None else _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,6 +26,7 @@ from typing import Any
 import click
 
 from ..errors import MlopsError, RegistryNotFoundError
+from ..tracking.formatting import figure, percent
 from .base import format_table, main, open_registry, registry_option
 
 EXIT_CODES = {"monitor": 0, "review": 1, "retrain": 2}
@@ -67,18 +68,6 @@ def _bad_input(error: MlopsError) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:.3g}"
-
-
-def _share(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.1f}%"
-
-
 def print_report(report: Any, *, reference: str, current: str, report_id: str | None) -> None:
     """The decision in words, what was compared, the column table and the reasons."""
     click.echo(DECISION_WORDS[report.decision])
@@ -90,7 +79,7 @@ def print_report(report: Any, *, reference: str, current: str, report_id: str | 
     rows = []
     for col in report.by_severity():
         nulls = (
-            f"{_share(col.null_rate_ref)} -> {_share(col.null_rate_cur)}"
+            f"{percent(col.null_rate_ref)} -> {percent(col.null_rate_cur)}"
             if col.null_rate_ref or col.null_rate_cur
             else ""
         )
@@ -100,10 +89,10 @@ def print_report(report: Any, *, reference: str, current: str, report_id: str | 
                 col.decision,
                 col.verdict,
                 col.test,
-                _number(col.statistic),
-                _number(col.p_adjusted),
-                f"{_number(col.effect)} {col.effect_name}".strip(),
-                _number(col.psi),
+                figure(col.statistic),
+                figure(col.p_adjusted),
+                f"{figure(col.effect)} {col.effect_name}".strip(),
+                figure(col.psi),
                 nulls,
             ]
         )

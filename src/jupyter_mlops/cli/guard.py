@@ -1,9 +1,11 @@
-"""``jupyter mlops models | gate | promote``.
+"""``jupyter mlops models | unalias | gate | promote``.
 
 A gate that fails exits with status 3 (the status pipeline steps use for a failed gate),
 after printing the table; other errors exit with 1.
 
     jupyter mlops models churn
+    jupyter mlops models churn --history
+    jupyter mlops unalias churn@challenger
     jupyter mlops gate "accuracy >= 0.85" --run tuned
     jupyter mlops gate --data data/new.csv --expect 'not_null("age")'
     jupyter mlops gate --drift train:data/new.csv --critical age
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,11 @@ import click
 
 from ..errors import GateFailedError, InvalidInputError
 from ..gates import evaluation as gates
+from ..models.aliases import AliasMove, alias_history, remove_alias
+from ..models.refs import parse_ref
 from ..models.versions import RegisteredModel, list_models
-from .base import format_table, friendly, main, open_registry, registry_option, when
+from ..tracking.formatting import timestamp
+from .base import format_table, friendly, main, open_registry, registry_option
 
 EXIT_GATE_FAILED = 3
 
@@ -101,6 +107,11 @@ def _fail_gate(error: GateFailedError) -> None:
 @registry_option
 @click.argument("name", required=False)
 @click.option(
+    "--history",
+    is_flag=True,
+    help="Every move of model NAME's aliases (register, promote, remove), oldest first.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "json"]),
@@ -109,8 +120,18 @@ def _fail_gate(error: GateFailedError) -> None:
     help="Output format.",
 )
 @friendly
-def models_command(registry_path: str | None, name: str | None, fmt: str) -> None:
-    """List registered models (or model NAME): versions, aliases, runs and their metrics."""
+def models_command(registry_path: str | None, name: str | None, history: bool, fmt: str) -> None:
+    """List registered models (or model NAME): versions, aliases, runs and their metrics;
+    with --history, every move of model NAME's aliases."""
+    if history:
+        if name is None:
+            raise InvalidInputError(
+                "models --history needs the model's name",
+                hint="For example: jupyter mlops models churn --history.",
+            )
+        moves = alias_history(open_registry(registry_path), name)
+        print_alias_history(name, moves, as_json=fmt == "json")
+        return
     found = list_models(open_registry(registry_path), name)
     if fmt == "json":
         click.echo(json.dumps([_model_json(m) for m in found], indent=2, default=str))
@@ -135,13 +156,56 @@ def models_command(registry_path: str | None, name: str | None, fmt: str) -> Non
                         v.class_name,
                         f"{v.run_name} ({v.run_id[:8]})" if v.run_id else "",
                         v.snapshot_name,
-                        when(v.created_at),
+                        timestamp(v.created_at),
                         *[v.metrics.get(k) for k in keys],
                     ]
                     for v in model.versions
                 ],
             )
         )
+
+
+def print_alias_history(model: str, moves: Sequence[AliasMove], *, as_json: bool) -> None:
+    """Every move of a model's aliases, oldest first, as a table or as JSON."""
+    if as_json:
+        click.echo(json.dumps([asdict(move) for move in moves], indent=2))
+        return
+    if not moves:
+        click.echo(
+            f"No alias of {model} has been set yet; point one at a version with"
+            f" jupyter mlops promote {model}@VERSION --alias NAME."
+        )
+        return
+    click.echo(
+        format_table(
+            ["moved", "alias", "from", "to", "why", "gate evaluation"],
+            [
+                [
+                    timestamp(m.moved_at),
+                    m.alias,
+                    "-" if m.from_version is None else f"v{m.from_version}",
+                    "-" if m.to_version is None else f"v{m.to_version}",
+                    m.reason,
+                    m.evaluation_id,
+                ]
+                for m in moves
+            ],
+        )
+    )
+
+
+@main.command("unalias")
+@registry_option
+@click.argument("ref", metavar="NAME@ALIAS")
+@friendly
+def unalias_command(registry_path: str | None, ref: str) -> None:
+    """Remove the alias NAME@ALIAS (e.g. churn@challenger); the move is kept in the history."""
+    version = remove_alias(open_registry(registry_path), ref)
+    parsed = parse_ref(ref)
+    click.echo(
+        f"Removed {parsed.text} (it pointed at version {version});"
+        f" jupyter mlops models {parsed.name} --history shows every move."
+    )
 
 
 def _model_json(model: RegisteredModel) -> dict[str, Any]:

@@ -37,7 +37,8 @@ from ..runner.processes import (
     sigterm_interrupts,
 )
 from ..runner.spec import DRIFT_STOP_RULES
-from .base import format_table, friendly, main, open_registry, registry_option, when
+from ..tracking.formatting import duration, timestamp
+from .base import format_table, friendly, main, open_registry, registry_option
 
 
 @main.command("export")
@@ -194,8 +195,8 @@ def runs_command(registry_path: str | None, name: str | None, limit: int, fmt: s
             r.id,
             r.pipeline,
             r.status,
-            when(r.started_at),
-            None if r.duration is None else f"{r.duration:.1f}s",
+            timestamp(r.started_at),
+            duration(r.duration),
             (r.parity or {}).get("status", ""),
             " ".join(f"{s.name}:{'cached' if s.cached else s.status}" for s in r.steps),
         ]
@@ -220,9 +221,9 @@ def show_command(run: str, registry_path: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(record.to_dict(), indent=2, default=str))
         return
-    duration = "" if record.duration is None else f" in {record.duration:.1f} s"
-    click.echo(f"Pipeline run {record.id} of {record.pipeline}: {record.status}{duration}")
-    click.echo(f"  experiment {record.experiment}, started {when(record.started_at)}")
+    took = "" if record.duration is None else f" in {duration(record.duration)}"
+    click.echo(f"Pipeline run {record.id} of {record.pipeline}: {record.status}{took}")
+    click.echo(f"  experiment {record.experiment}, started {timestamp(record.started_at)}")
     if record.directory:
         click.echo(f"  from {Path(record.directory)}")
     if record.message:
@@ -237,7 +238,7 @@ def show_command(run: str, registry_path: str | None, fmt: str) -> None:
                     s.name,
                     ("cached" if s.cached else s.status),
                     s.run_id or "",
-                    None if s.duration is None else f"{s.duration:.2f}s",
+                    duration(s.duration),
                     s.message or "",
                 ]
                 for s in record.steps

@@ -1,4 +1,4 @@
-"""``jupyter mlops init | status | runs | show | compare``."""
+"""``jupyter mlops init | status | runs | show | best | compare``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import click
 
 from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
+from ..registry.contents import count_records
+from ..tracking.formatting import duration, timestamp, value_text
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
-from ..tracking.queries.listing import list_runs, runs_frame
+from ..tracking.queries.listing import best_run, list_runs, runs_frame
+from ..tracking.queries.records import RunDetail
 from ..tracking.queries.search import no_match
-from .base import format_table, friendly, main, open_registry, registry_option, when
+from .base import format_table, friendly, main, open_registry, registry_option
 
 
 @main.command()
@@ -22,7 +25,7 @@ from .base import format_table, friendly, main, open_registry, registry_option, 
 def init(directory: str | None) -> None:
     """Create (or open) the registry .mlops/registry.db in DIRECTORY (default: here)."""
     with Registry.init(Path(directory) if directory else None) as registry:
-        count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+        count = count_records(registry).runs
     click.echo(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
 
@@ -123,8 +126,8 @@ def runs(
             r.name,
             r.experiment,
             r.status,
-            when(r.started_at),
-            None if r.duration is None else f"{r.duration:.2f}s",
+            timestamp(r.started_at),
+            duration(r.duration),
             *[r.params.get(k) for k in shown_params],
             *[r.metrics.get(k) for k in page.metric_keys],
         ]
@@ -150,9 +153,45 @@ def runs(
 @friendly
 def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
     """Show one run (id, id prefix, name or 'last'): params, metrics, code, data."""
-    detail = run_detail(open_registry(registry_path), run)
+    print_run(run_detail(open_registry(registry_path), run), as_json=fmt == "json", code=code)
+
+
+@main.command()
+@registry_option
+@click.argument("metric")
+@click.option(
+    "--min", "minimize", is_flag=True, help="The lowest value is best (a loss, an error)."
+)
+@click.option("--experiment", "-e", default=None, help="Only runs of this experiment.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON (as show does).")
+@click.option("--code/--no-code", default=True, show_default=True, help="Print the cells' code.")
+@friendly
+def best(
+    registry_path: str | None,
+    metric: str,
+    minimize: bool,
+    experiment: str | None,
+    as_json: bool,
+    code: bool,
+) -> None:
+    """Show the run with the highest last value of METRIC (--min: the lowest), as show does."""
+    registry = open_registry(registry_path)
+    found = best_run(registry, metric, maximize=not minimize, experiment=experiment)
+    detail = run_detail(registry, found.id)
+    if not as_json:
+        among = f' of experiment "{experiment}"' if experiment else ""
+        value = value_text(found.metrics.get(metric))
+        click.echo(
+            f"Best run{among} by {'lowest' if minimize else 'highest'} {metric}:"
+            f" {metric} = {value}\n"
+        )
+    print_run(detail, as_json=as_json, code=code)
+
+
+def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
+    """One run as ``show`` prints it: a text page, or JSON."""
     r = detail.run
-    if fmt == "json":
+    if as_json:
         click.echo(
             json.dumps(
                 {
@@ -191,8 +230,8 @@ def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
         return
     click.echo(f"Run {r.name} ({r.id}) in {r.experiment}: {r.status}")
     click.echo(
-        f"  started {when(r.started_at)}"
-        + (f", took {r.duration:.2f}s" if r.duration is not None else "")
+        f"  started {timestamp(r.started_at)}"
+        + (f", took {duration(r.duration)}" if r.duration is not None else "")
     )
     if detail.git_commit:
         click.echo(f"  git {detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}")
@@ -259,12 +298,11 @@ def compare(registry_path: str | None, runs_: tuple[str, ...]) -> None:
 def status(registry_path: str | None) -> None:
     """Which registry applies here and what it holds."""
     registry = open_registry(registry_path)
-    counts = {
-        table: registry.query_one(f"SELECT COUNT(*) FROM {table}")[0]  # type: ignore[index]
-        for table in ("experiments", "runs", "snapshots")
-    }
+    counts = count_records(registry)
     click.echo(f"Registry {registry.path}")
-    click.echo(", ".join(f"{n} {t}" for t, n in counts.items()))
+    click.echo(
+        f"{counts.experiments} experiments, {counts.runs} runs, {counts.snapshots} snapshots"
+    )
 
 
 @main.command()

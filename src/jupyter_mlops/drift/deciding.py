@@ -50,6 +50,7 @@ import numpy as np
 from ..errors import InvalidInputError, NotFoundError
 from ..snapshots.column_values import column_names
 from ..snapshots.profiles import DataProfile
+from ..tracking.formatting import figure, percent
 from .columns import DISCRETE_MAX, ColumnComparison, FrameSides, compare_column, side_from_profile
 from .report import CORRECTIONS, DECISIONS, ColumnDrift, DriftReport
 from .statistics import adjust_p_values
@@ -304,8 +305,8 @@ def _value_reason(
     o: ColumnComparison, p_adjusted: float | None, s: _Settings, significant: bool, material: bool
 ) -> str:
     test = {"ks": "KS", "chi2": "chi-squared"}[o.test]
-    p_text = f"{test} p={_fmt(o.p_value)} (adjusted {_fmt(p_adjusted)})"
-    effect = f"{o.effect_name} {_fmt(o.effect)}" if o.effect is not None else o.effect_name
+    p_text = f"{test} p={_figure(o.p_value)} (adjusted {_figure(p_adjusted)})"
+    effect = f"{o.effect_name} {_figure(o.effect)}" if o.effect is not None else o.effect_name
     if significant and material:
         return (
             f"{p_text} <= {s.alpha:g} and {effect} >= {s.effect_threshold:g}: distribution changed"
@@ -316,19 +317,17 @@ def _value_reason(
 
 
 def _null_reason(o: ColumnComparison, null_p_adjusted: float | None, null_drifted: bool) -> str:
-    rates = f"null rate {_pct(o.null_rate_ref)} -> {_pct(o.null_rate_cur)}"
-    detail = f"p adjusted {_fmt(null_p_adjusted)}, Cohen's h {_fmt(o.null_effect)}"
+    rates = f"null rate {_percent(o.null_rate_ref)} -> {_percent(o.null_rate_cur)}"
+    detail = f"p adjusted {_figure(null_p_adjusted)}, Cohen's h {_figure(o.null_effect)}"
     return f"{rates} ({detail}){': changed' if null_drifted else ''}"
 
 
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.3g}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
+def _figure(value: float | None) -> str:
+    return figure(value, missing="n/a")
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
+def _percent(value: float | None) -> str:
+    return percent(value, missing="n/a")
 
 
 def _capped(frame: pd.DataFrame, max_rows: int, seed: int, side: str) -> tuple[pd.DataFrame, int]:

@@ -127,6 +127,21 @@ class DriftReportRecord:
 
 
 @dataclass(frozen=True)
+class ColumnVerdict:
+    """One column of a stored report as lists show it: the decision and what it rests on."""
+
+    column: str
+    decision: str
+    verdict: str
+    reason: str
+    test: str
+    statistic: float | None
+    p_adjusted: float | None
+    effect: float | None
+    effect_name: str
+
+
+@dataclass(frozen=True)
 class StoredDriftReport:
     """A stored report: its registry record and the full :class:`DriftReport`.
 
@@ -502,6 +517,30 @@ def drift_reports(
         [*params, limit, offset],
     )
     return tuple(_record(row) for row in rows)
+
+
+def column_verdicts(
+    registry: Registry, report_ids: Sequence[str]
+) -> dict[str, tuple[ColumnVerdict, ...]]:
+    """The columns of each report, worst decision first (then in the report's order),
+    read from the column rows without parsing the reports' JSON.
+
+        column_verdicts(registry, [r.id for r in drift_reports(registry, limit=20)])
+    """
+    found: dict[str, list[ColumnVerdict]] = {report_id: [] for report_id in report_ids}
+    ids = list(found)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        rows = registry.query_tuples(
+            "SELECT report_id, column_name, decision, verdict, reason, test, statistic,"
+            " p_adjusted, effect, effect_name FROM drift_columns"
+            f" WHERE report_id IN ({', '.join('?' for _ in chunk)}) ORDER BY report_id,"
+            " CASE decision WHEN 'retrain' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, seq",
+            chunk,
+        )
+        for report_id, *fields in rows:
+            found[report_id].append(ColumnVerdict(*fields))
+    return {report_id: tuple(columns) for report_id, columns in found.items()}
 
 
 def drift_reports_frame(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,24 @@ from .names import UNSERIALIZABLE_CALLS, Binding, CodeNames, analyse_cells
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__builtins__"}
 _TYPE_NAMES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
                "dict": "dict", "List": "list", "Dict": "dict", "None": "none"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StepReads:
+    """Where each name a step reads comes from: an earlier step (``inputs``), the
+    parameters, the setup code or the runtime. The first pass of the plan; what the step
+    saves for later steps is known only once every step has been read."""
+
+    draft: StepDraft
+    names: CodeNames
+    inputs: tuple[StepInput, ...]
+    parameters: tuple[str, ...]
+    setup: tuple[str, ...]
+    runtime: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.draft.name
 
 
 @dataclass(frozen=True)
@@ -91,8 +109,7 @@ def plan_pipeline(
 
     producers: dict[str, str] = {}
     deleted_by: dict[str, str] = {}
-    planned: list[dict[str, Any]] = []
-    by_name: dict[str, dict[str, Any]] = {}
+    planned: list[StepReads] = []
     for draft in layout.steps:
         names = analyses[draft.name]
         inputs: list[StepInput] = []
@@ -112,17 +129,16 @@ def plan_pipeline(
                 continue
             else:
                 raise _undefined(draft, names, name, layout, analyses, deleted_by)
-        entry: dict[str, Any] = {
-            "draft": draft,
-            "names": names,
-            "inputs": inputs,
-            "parameters": used_parameters,
-            "setup": used_setup,
-            "runtime": used_runtime,
-            "outputs": [],
-        }
-        planned.append(entry)
-        by_name[draft.name] = entry
+        planned.append(
+            StepReads(
+                draft=draft,
+                names=names,
+                inputs=tuple(inputs),
+                parameters=tuple(used_parameters),
+                setup=tuple(used_setup),
+                runtime=tuple(used_runtime),
+            )
+        )
         for name in names.writes:
             if name in hoisted_names and _is_import_binding(names, name):
                 continue
@@ -146,28 +162,27 @@ def plan_pipeline(
                     hint="Put the drift tag on a cell of the step that has the data.",
                 )
 
-    for entry in planned:
-        for item in entry["inputs"]:
-            outputs = by_name[item.from_step]["outputs"]
-            if item.name not in outputs:
-                outputs.append(item.name)
+    outputs: dict[str, dict[str, None]] = {reads.name: {} for reads in planned}
+    for reads in planned:
+        for item in reads.inputs:
+            outputs[item.from_step][item.name] = None
 
-    _check_serializable(planned, by_name, setup_names, live_namespace)
+    _check_serializable(planned, setup_names, live_namespace)
     edges, depends = _edges(planned)
     _check_cycles(layout.steps, depends)
 
     steps = tuple(
         PlannedStep(
-            draft=e["draft"],
-            names=e["names"],
-            inputs=tuple(e["inputs"]),
-            parameters=tuple(e["parameters"]),
-            outputs=tuple(e["outputs"]),
-            depends_on=tuple(depends[e["draft"].name]),
-            setup_names_used=tuple(e["setup"]),
-            runtime_names_used=tuple(e["runtime"]),
+            draft=reads.draft,
+            names=reads.names,
+            inputs=reads.inputs,
+            parameters=reads.parameters,
+            outputs=tuple(outputs[reads.name]),
+            depends_on=tuple(depends[reads.name]),
+            setup_names_used=reads.setup,
+            runtime_names_used=reads.runtime,
         )
-        for e in planned
+        for reads in planned
     )
     artifacts = tuple(
         ArtifactSpec(
@@ -420,17 +435,17 @@ def _static_problem(binding: Binding | None) -> str | None:
 
 
 def _check_serializable(
-    planned: list[dict[str, Any]],
-    by_name: dict[str, dict[str, Any]],
+    planned: Sequence[StepReads],
     setup_names: set[str],
     live_namespace: Mapping[str, Any] | None,
 ) -> None:
     from ..runner.serialization import serialization_problem
 
+    by_name = {reads.name: reads for reads in planned}
     for entry in planned:
-        for item in entry["inputs"]:
+        for item in entry.inputs:
             producer = by_name[item.from_step]
-            binding = producer["names"].binding(item.name)
+            binding = producer.names.binding(item.name)
             problem: str | None
             if live_namespace is not None and item.name in live_namespace:
                 value = live_namespace[item.name]
@@ -441,11 +456,11 @@ def _check_serializable(
             else:
                 problem = _static_problem(binding)
             if problem:
-                cell = binding.cell_index if binding else producer["draft"].first_cell
+                cell = binding.cell_index if binding else producer.draft.first_cell
                 line = f", line {binding.line}" if binding else ""
                 raise ExportError(
                     f'Cell {cell + 1} (step "{item.from_step}"{line}): "{item.name}" is passed to'
-                    f' step "{entry["draft"].name}", but it is {problem}, which cannot be'
+                    f' step "{entry.name}", but it is {problem}, which cannot be'
                     " saved between steps",
                     cell_index=cell,
                     step=item.from_step,
@@ -455,31 +470,33 @@ def _check_serializable(
                 )
 
 
-def _edges(planned: list[dict[str, Any]]) -> tuple[tuple[EdgeSpec, ...], dict[str, list[str]]]:
-    order = {e["draft"].name: i for i, e in enumerate(planned)}
+def _edges(
+    planned: Sequence[StepReads],
+) -> tuple[tuple[EdgeSpec, ...], dict[str, list[str]]]:
+    order = {e.name: i for i, e in enumerate(planned)}
     variables: dict[tuple[str, str], list[str]] = {}
-    depends: dict[str, list[str]] = {e["draft"].name: [] for e in planned}
+    depends: dict[str, list[str]] = {e.name: [] for e in planned}
     for entry in planned:
-        target = entry["draft"].name
-        for item in entry["inputs"]:
+        target = entry.name
+        for item in entry.inputs:
             variables.setdefault((item.from_step, target), []).append(item.name)
-        for source, _cell in entry["draft"].after:
+        for source, _cell in entry.draft.after:
             variables.setdefault((source, target), [])
     # A gate checks everything above it in the notebook (its rules read the metrics those
     # steps log, not only the values it names), so it runs after all of them...
     for index, entry in enumerate(planned):
-        if entry["draft"].gate:
-            earlier = [e["draft"].name for e in planned[:index]]
+        if entry.draft.gate:
+            earlier = [e.name for e in planned[:index]]
             covered = set().union(*(_ancestors(variables, name) for name in earlier))
             for source in earlier:
                 if source not in covered:
-                    variables.setdefault((source, entry["draft"].name), [])
+                    variables.setdefault((source, entry.name), [])
     # ...and guards everything below it, not only the steps that read its values: a
     # later step never runs when a gate above it failed.
     for index, entry in enumerate(planned):
-        if entry["draft"].gate:
+        if entry.draft.gate:
             for later in planned[index + 1 :]:
-                variables.setdefault((entry["draft"].name, later["draft"].name), [])
+                variables.setdefault((entry.name, later.name), [])
     for source, target in variables:
         if source not in depends[target]:
             depends[target].append(source)

@@ -45,26 +45,21 @@ def find_source_run(
     A run that is named but does not exist raises NotFoundError (from
     :func:`jupyter_mlops.tracking.queries.refs.resolve_run`).
     """
-    from ..tracking.queries.refs import resolve_run
+    from ..tracking.queries.notebook_runs import latest_notebook_run, notebook_run
 
     if run is None:
         return None
     if run != AUTO:
-        return _source_run(registry, resolve_run(registry, run))
-    if notebook_path is None:
+        found = notebook_run(registry, run)
+    elif notebook_path is None:
         return None
-    target = notebook_path.resolve()
-    rows = registry.query(
-        "SELECT id, notebook_path, status FROM runs WHERE kind = 'notebook'"
-        " AND notebook_path LIKE ? ORDER BY started_at DESC LIMIT 500",
-        (f"%{notebook_path.name}",),
-    )
-    bases = (registry.directory.parent, Path.cwd())
-    matching = [row for row in rows if _same_file(row["notebook_path"], target, bases)]
-    if not matching:
-        return None
-    finished = [row for row in matching if row["status"] == "finished"]
-    return _source_run(registry, str((finished or matching)[0]["id"]))
+    else:
+        bases = (registry.directory.parent, Path.cwd())
+        latest = latest_notebook_run(registry, notebook_path, bases=bases)
+        if latest is None:
+            return None
+        found = latest
+    return SourceRun(found.id, found.experiment, found.name)
 
 
 def drift_references(
@@ -101,27 +96,3 @@ def drift_references(
         document = json.dumps(reference_document(snapshot, snapshot_id), indent=1)
         found[(step, tag.variable)] = (snapshot_id, (document + "\n").encode("utf-8"))
     return found
-
-
-def _source_run(registry: Registry, run_id: str) -> SourceRun:
-    row = registry.query_one(
-        "SELECT runs.id, runs.name, experiments.name AS experiment FROM runs"
-        " JOIN experiments ON experiments.id = runs.experiment_id WHERE runs.id = ?",
-        (run_id,),
-    )
-    assert row is not None
-    return SourceRun(str(row["id"]), row["experiment"], row["name"])
-
-
-def _same_file(recorded: str | None, target: Path, bases: tuple[Path, ...]) -> bool:
-    if not recorded:
-        return False
-    path = Path(recorded).expanduser()
-    candidates = [path] if path.is_absolute() else [base / path for base in bases]
-    for candidate in candidates:
-        try:
-            if candidate.resolve() == target:
-                return True
-        except OSError:
-            continue
-    return False

@@ -1,7 +1,9 @@
-"""The model and gate subcommands: register, models, gate, promote.
+"""The model and gate subcommands: register, models, unalias, gate, promote.
 
     %mlops register model --name churn --alias challenger
     %mlops models churn
+    %mlops models churn --history
+    %mlops unalias churn@challenger
     %mlops gate "accuracy >= 0.85" "f1 > champion.f1 - 0.01" --model churn
     %mlops gate --data train_df --expect 'between("age", 0, 120, mostly=0.99)'
     %mlops gate --drift train:todays_df --critical amount --fail-on review
@@ -43,17 +45,6 @@ def _object(magics: MlopsMagics, text: str, what: str) -> Any:
     return magics.value_of(text)
 
 
-def _run_that_fitted(magics: MlopsMagics, variable: str, model: Any) -> tuple[str, str] | None:
-    """The latest run of this notebook that recorded fitting ``variable`` (same class)."""
-    row = magics.registry().query_one(
-        "SELECT runs.id, runs.name FROM params JOIN runs ON runs.id = params.run_id"
-        " WHERE params.key = ? AND params.source = 'estimator' AND params.value = ?"
-        " AND runs.notebook_path IS ? ORDER BY runs.started_at DESC LIMIT 1",
-        (f"{variable}.estimator", type(model).__name__, magics.session.notebook_path()),
-    )
-    return None if row is None else (str(row[0]), str(row[1]))
-
-
 def _register_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("variable", metavar="VAR")
     parser.add_argument("--name", "-n", required=True, help="the model's name, e.g. churn")
@@ -70,6 +61,7 @@ def _register_arguments(parser: argparse.ArgumentParser) -> None:
 @arguments(_register_arguments)
 def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..models.registering import register
+    from ..tracking.queries.notebook_runs import run_that_fitted
     from ..tracking.queries.refs import resolve_run
 
     model = _object(magics, args.variable, "fitted model")
@@ -80,8 +72,15 @@ def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
     elif (active := recorded_run(registry)) is not None:
         active.flush()
         run_id, how = active.id, " (the active run)"
-    elif (fitted := _run_that_fitted(magics, args.variable, model)) is not None:
-        run_id, how = fitted[0], f", which fitted {args.variable}"
+    elif (
+        fitted := run_that_fitted(
+            registry,
+            args.variable,
+            type(model).__name__,
+            notebook_path=magics.session.notebook_path(),
+        )
+    ) is not None:
+        run_id, how = fitted.id, f", which fitted {args.variable}"
     version = register(
         registry,
         model,
@@ -107,15 +106,51 @@ def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
     print("; ".join(parts) + ".")
 
 
-@command(
-    "models", "List registered models, their versions, aliases and metrics: %mlops models [NAME]"
-)
-@arguments(lambda p: p.add_argument("name", nargs="?", default=None))
-def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    from ..models.versions import list_models
-    from ..widgets import ModelsView
+def _models_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", default=None)
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="every move of the model's aliases (register, promote, remove), oldest first",
+    )
 
-    display(ModelsView(list_models(magics.registry(), args.name)))
+
+@command(
+    "models",
+    "List registered models, their versions, aliases and metrics: %mlops models [NAME] [--history]",
+)
+@arguments(_models_arguments)
+def _models(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..widgets import AliasHistoryView, ModelsView
+
+    registry = magics.registry()
+    if args.history:
+        from ..models.aliases import alias_history
+
+        if args.name is None:
+            raise InvalidInputError(
+                "%mlops models --history needs the model's name",
+                hint="For example: %mlops models churn --history.",
+            )
+        display(AliasHistoryView(args.name, alias_history(registry, args.name)))
+        return
+    from ..models.versions import list_models
+
+    display(ModelsView(list_models(registry, args.name)))
+
+
+@command("unalias", "Remove an alias from a model: %mlops unalias churn@challenger")
+@arguments(lambda p: p.add_argument("ref", metavar="NAME@ALIAS"))
+def _unalias(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..models.aliases import remove_alias
+    from ..models.refs import parse_ref
+
+    version = remove_alias(magics.registry(), args.ref)
+    parsed = parse_ref(args.ref)
+    print(
+        f"Removed {parsed.text} (it pointed at version {version});"
+        f" %mlops models {parsed.name} --history shows every move."
+    )
 
 
 def rules_from_words(words: list[str]) -> list[str]:

@@ -1,5 +1,5 @@
 """The tracking subcommands: init, status, run, start, end, log, param, tag, snapshot,
-runs, show, compare, and help."""
+runs, show, compare, best, and help."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from IPython.display import display
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
 from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
+from ..registry.contents import count_records
 from ..snapshots.store import ROLES, record_snapshot
 from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
@@ -57,7 +58,7 @@ def _help(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 def _init(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     registry = Registry.init(Path(args.directory) if args.directory else None)
     use_registry(registry)
-    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    count = count_records(registry).runs
     print(f"Registry ready at {registry.path} ({count} run(s) recorded).")
 
 
@@ -80,7 +81,7 @@ def _backup(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
 def _status(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     registry = magics.registry()
     run = active_run()
-    count = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
+    count = count_records(registry).runs
     active = f'run "{run.name}" ({run.id}) is active' if run else "no run is active"
     print(f"Registry {registry.path}: {count} run(s); {active}.")
 
@@ -407,3 +408,28 @@ def _compare(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
     from ..widgets import ComparisonView
 
     display(ComparisonView(compare(magics.registry(), args.runs)))
+
+
+def _best_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("metric", metavar="METRIC")
+    parser.add_argument(
+        "--min", action="store_true", help="the lowest value is best (a loss, an error)"
+    )
+    parser.add_argument("--experiment", "-e", default=None, help="only runs of this experiment")
+
+
+@command("best", "Show the run with the best value of a metric: %mlops best accuracy [--min]")
+@arguments(_best_arguments)
+def _best(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..tracking.formatting import value_text
+    from ..tracking.queries.listing import best_run
+    from ..widgets import RunView
+
+    registry = magics.registry()
+    best = best_run(registry, args.metric, maximize=not args.min, experiment=args.experiment)
+    among = f' of experiment "{args.experiment}"' if args.experiment else ""
+    print(
+        f"Best run{among} by {'lowest' if args.min else 'highest'} {args.metric}: "
+        f'"{best.name}" ({best.id}), {args.metric} = {value_text(best.metrics.get(args.metric))}.'
+    )
+    display(RunView(run_detail(registry, best.id)))

@@ -3,11 +3,14 @@
 Before a cell runs, the data it is about to read is snapshotted; after it runs, its
 source, literal parameters and fitted estimators are recorded and the run's buffer is
 written. The core learns the notebook and cell of API-started runs through
-:func:`jupyter_mlops.tracking.session.set_context_provider`.
+:func:`jupyter_mlops.tracking.session.set_context_provider`. A cell that installs
+packages (``%pip install``, ``!conda install``...) makes the installed versions be read
+again, so later runs record the versions they import.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -28,6 +31,16 @@ from ..tracking.unrecorded import UnrecordedRun
 
 # Automatic snapshots skip objects larger than this (take them with --snapshot VAR).
 AUTO_SNAPSHOT_MAX_BYTES = 1 << 30
+
+# A line that installs packages into the kernel's environment.
+_INSTALLS = re.compile(
+    r"^\s*[%!]\s*(?:pip3?|conda|mamba|micromamba|uv\s+pip)\b.*\binstall\b", re.MULTILINE
+)
+
+
+def installs_packages(source: str) -> bool:
+    """Whether a cell runs ``%pip install``, ``!pip install``, ``%conda install``..."""
+    return "install" in source and _INSTALLS.search(source) is not None
 
 
 def guess_role(variable: str) -> str:
@@ -124,6 +137,10 @@ class NotebookSession:
         self.snapshot_inputs(run, self.python_of(self.raw_cell), explicit=())
 
     def post_run_cell(self, result: Any) -> None:
+        if installs_packages(self.raw_cell):
+            from ..tracking.capture.environment import rescan_environment
+
+            rescan_environment()
         if SESSION.unfinished:
             SESSION.retry_unfinished()  # ends the registry could not take earlier
         run = active_run()

@@ -72,17 +72,21 @@ class AliasMove:
 
 
 def remove_alias(registry: Registry, ref: str) -> int:
-    """Remove the alias in ``ref`` (``churn@challenger``); return the version it pointed at."""
+    """Remove the alias in ``ref`` (``churn@challenger``); return the version it pointed at.
+
+    The move is kept in the alias history. An unknown model, or an alias the model does
+    not have, raises NotFoundError naming what exists.
+    """
     parsed = parse_ref(ref)
     if parsed.alias is None:
         raise InvalidInputError(
             f'"{ref}" names no alias', hint="Write NAME@ALIAS, e.g. churn@challenger."
         )
+    model_row_id = model_id(registry, parsed.name)
     target = alias_target(registry, parsed.name, parsed.alias)
     if target is None:
         raise no_alias_error(registry, parsed.name, parsed.alias)
     with registry.transaction(f'the removal of alias "{ref}"') as conn:
-        model_row_id = model_id(registry, parsed.name)
         record_alias_move(conn, model_row_id, parsed.alias, None, reason="remove")
     return target.version
 

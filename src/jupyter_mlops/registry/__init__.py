@@ -21,6 +21,7 @@ overwritten.
 
 Modules: :mod:`.connection` (the open registry, its transactions), :mod:`.location`,
 :mod:`.schema` (the tables, as named migrations) and :mod:`.migrations` (applying them),
-:mod:`.liveness` (crashed runs), :mod:`.artifacts` (the content-addressed files) and
-:mod:`.sqlite_errors` (SQLite's errors in the project's words).
+:mod:`.liveness` (crashed runs), :mod:`.artifacts` (the content-addressed files),
+:mod:`.contents` (what it holds, counted) and :mod:`.sqlite_errors` (SQLite's errors in
+the project's words).
 """

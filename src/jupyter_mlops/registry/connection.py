@@ -7,7 +7,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import RecordingError, RegistryCorruptError, RegistryError, RegistryNotFoundError
 from .artifacts import ArtifactStore
@@ -24,19 +24,6 @@ from .migrations import migrate
 from .schema import MIGRATIONS
 from .sqlite_errors import newer_schema_error, translate_error
 
-if TYPE_CHECKING:
-    import logging
-
-    import sqlite_utils
-
-
-def _logger() -> logging.Logger:
-    """The module's logger, imported on first use: opening a registry stays cheap."""
-    import logging
-
-    return logging.getLogger(__name__)
-
-
 BUSY_TIMEOUT_SECONDS = 60.0
 
 
@@ -47,8 +34,8 @@ class Registry:
     """An open registry. Use :meth:`open` or :meth:`init`, and :meth:`close` when done.
 
     ``conn`` is a plain :mod:`sqlite3` connection in autocommit mode; writes go through
-    :meth:`transaction`. ``db`` wraps the same connection in a ``sqlite_utils.Database``
-    for table introspection and ad-hoc queries.
+    :meth:`transaction`. An open registry always has the whole schema: :meth:`open`
+    migrates it before anything reads it.
     """
 
     def __init__(
@@ -66,7 +53,6 @@ class Registry:
         self.directory = path.parent
         self.conn = conn
         self.artifacts = ArtifactStore(self.directory / "artifacts")
-        self._db: sqlite_utils.Database | None = None
         self._in_transaction = False
         # Ids that cannot change while this file is open (an experiment's, an environment's),
         # kept per opened registry so that a new file at the same path starts afresh. What
@@ -147,15 +133,6 @@ class Registry:
     def __repr__(self) -> str:
         return f"<Registry {self.path}>"
 
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """The connection as a ``sqlite_utils.Database`` (imported on first use)."""
-        if self._db is None:
-            import sqlite_utils
-
-            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
-        return self._db
-
     # -- reading and writing ----------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
@@ -185,11 +162,6 @@ class Registry:
     ) -> sqlite3.Row | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
-
-    def has_table(self, name: str) -> bool:
-        """Whether the registry has the table ``name`` (capabilities add tables as they land)."""
-        row = self.query_one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
-        return row is not None
 
     def recall(self, key: tuple[str, str]) -> int | None:
         """An id remembered with :meth:`remember`, or ``None``."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from .step import EXIT_DRIFT_STOPPED, EXIT_FAILED, EXIT_GATE_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from .pipeline import PipelineRunResult
+    from .results import PipelineRunResult
 
 EXIT_USAGE = 2
 

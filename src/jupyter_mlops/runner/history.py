@@ -102,8 +102,6 @@ def pipeline_runs(
     """
     if not isinstance(limit, int) or limit < 1:
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
-    if not registry.has_table("pipeline_runs"):
-        return ()
     sql, args = _SELECT, list[Any]()
     if pipeline is not None:
         sql += " WHERE pipelines.name = ?"
@@ -118,23 +116,21 @@ def pipeline_runs(
 def pipeline_run(registry: Registry, ref: str = "last") -> PipelineRunRecord:
     """One pipeline run: by id, unique id prefix, ``last``, or a pipeline name (its latest run)."""
     ref = str(ref).strip()
-    row = None
-    if registry.has_table("pipeline_runs"):
-        if ref in ("last", "latest"):
-            row = registry.query_one(_SELECT + " ORDER BY pipeline_runs.started_at DESC LIMIT 1")
-        else:
-            row = registry.query_one(_SELECT + " WHERE pipeline_runs.run_id = ?", (ref,))
-            if row is None and len(ref) >= 4:
-                rows = registry.query(
-                    _SELECT + " WHERE pipeline_runs.run_id LIKE ? LIMIT 2", (ref + "%",)
-                )
-                row = rows[0] if len(rows) == 1 else None
-            if row is None:
-                row = registry.query_one(
-                    _SELECT + " WHERE pipelines.name = ? ORDER BY pipeline_runs.started_at DESC"
-                    " LIMIT 1",
-                    (ref,),
-                )
+    if ref in ("last", "latest"):
+        row = registry.query_one(_SELECT + " ORDER BY pipeline_runs.started_at DESC LIMIT 1")
+    else:
+        row = registry.query_one(_SELECT + " WHERE pipeline_runs.run_id = ?", (ref,))
+        if row is None and len(ref) >= 4:
+            rows = registry.query(
+                _SELECT + " WHERE pipeline_runs.run_id LIKE ? LIMIT 2", (ref + "%",)
+            )
+            row = rows[0] if len(rows) == 1 else None
+        if row is None:
+            row = registry.query_one(
+                _SELECT + " WHERE pipelines.name = ? ORDER BY pipeline_runs.started_at DESC"
+                " LIMIT 1",
+                (ref,),
+            )
     if row is None:
         raise NotFoundError(
             f'No pipeline run "{ref}"',

@@ -35,7 +35,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,82 +51,24 @@ from .processes import (
     step_environment,
     timed_out_message,
 )
+from .results import (
+    PipelineRunResult,
+    StepOutcome,
+    StepResult,
+    metric_records,
+    output_records,
+)
 from .spec import DRIFT_STOP_RULES, SPEC_FILENAME, PipelineSpec, StepSpec
 from .step import EXIT_DRIFT_STOPPED, EXIT_GATE_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     from ..registry.connection import Registry
-    from .parity import ParityReport
     from .records import PipelineRecorder
 
 logger = logging.getLogger(__name__)
 
 RUNS_DIRNAME = "pipeline-runs"  # step logs and requests, under the registry directory
 _STOPPED = ("failed", "gate_failed", "drift_stopped")
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What happened to one step. ``status`` is ok, cached, reused, failed, gate_failed,
-    drift_stopped or not_run. ``run_id`` is the step's run in the registry (for a cached
-    step, the run that produced the result it reused)."""
-
-    name: str
-    status: str
-    duration_s: float = 0.0
-    outputs: tuple[tuple[str, str, str], ...] = ()  # (name, format, sha)
-    metrics: tuple[tuple[str, float, int | None], ...] = ()
-    message: str = ""
-    log_path: str = ""
-    run_id: str | None = None
-
-    @property
-    def ran(self) -> bool:
-        return self.status in ("ok", "failed", "gate_failed", "drift_stopped")
-
-    @property
-    def cached(self) -> bool:
-        return self.status in ("cached", "reused")
-
-    def progress_line(self) -> str:
-        """One line for the terminal: name, status, duration and what was reused."""
-        label = {
-            "ok": "ok",
-            "cached": "skipped (cached: unchanged)",
-            "reused": "skipped (reused: before --from)",
-            "failed": "FAILED",
-            "gate_failed": "GATE FAILED",
-            "drift_stopped": "DRIFT: STOPPED",
-            "not_run": "not run",
-        }[self.status]
-        line = f"{self.name:<24} {label:<32} {self.duration_s:7.2f} s"
-        return f"{line}  {self.message}" if self.message else line
-
-
-@dataclass(frozen=True)
-class PipelineRunResult:
-    """A whole run: ``status`` is ok, failed, gate_failed or drift_stopped. ``run_id``
-    is the pipeline run's id in the registry at ``registry_path``."""
-
-    run_id: str
-    pipeline: str
-    status: str
-    parameters: dict[str, Any]
-    steps: tuple[StepResult, ...]
-    duration_s: float
-    run_dir: str = ""
-    failed_step: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    registry_path: str = ""
-    experiment: str = ""
-    parity: ParityReport | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def step(self, name: str) -> StepResult:
-        return next(s for s in self.steps if s.name == name)
 
 
 def run_pipeline(
@@ -323,8 +265,8 @@ def _run_steps(
             result = StepResult(
                 name,
                 how,
-                outputs=_output_rows(entry.outputs),
-                metrics=_metric_rows(entry.metrics),
+                outputs=output_records(entry.outputs),
+                metrics=metric_records(entry.metrics),
                 run_id=entry.run_id or None,
             )
             recorder.step_finished(
@@ -345,25 +287,25 @@ def _run_steps(
             step=name,
             status=result.status,
             duration=result.duration_s,
-            outputs=outcome.get("outputs", {}) if result.status == "ok" else {},
+            outputs=outcome.outputs if result.status == "ok" else {},
             message=result.message,
             log_path=result.log_path,
             run_id=result.run_id,
             cache_key=key,
-            metrics=outcome.get("metrics", []),
+            metrics=list(outcome.metrics),
         )
         _finish(results, result, on_progress)
         if result.status == "ok":
-            produced[name] = outcome["outputs"]
+            produced[name] = outcome.outputs
             ctx.index.put(
                 CachedStep(
                     key=key,
                     pipeline=spec.name,
                     step=name,
-                    outputs=outcome["outputs"],
-                    metrics=outcome.get("metrics", []),
-                    files_read=outcome.get("files_read", {}),
-                    files_written=outcome.get("files_written", {}),
+                    outputs=outcome.outputs,
+                    metrics=list(outcome.metrics),
+                    files_read=outcome.files_read,
+                    files_written=outcome.files_written,
                     run_id=result.run_id or "",
                 )
             )
@@ -376,8 +318,8 @@ def _run_steps(
             status, failed_step, failure = result.status, name, result.message
 
     parity = check_parity(ctx.recorder.registry, recorder.run_id, spec.source.exported_from_run_id)
-    metrics = {key: value for s in results.values() for key, value, _ in s.metrics
-               if not key.startswith("drift.")}  # fmt: skip
+    metrics = {m.key: m.value for s in results.values() for m in s.metrics
+               if not m.key.startswith("drift.")}  # fmt: skip
     run = PipelineRunResult(
         run_id=recorder.run_id,
         pipeline=spec.name,
@@ -469,7 +411,7 @@ def _run_step(
     step: StepSpec,
     params: dict[str, Any],
     inputs: dict[str, dict[str, str]],
-) -> tuple[StepResult, dict[str, Any]]:
+) -> tuple[StepResult, StepOutcome]:
     request_path = ctx.run_dir / f"{step.name}.request.json"
     result_path = ctx.run_dir / f"{step.name}.result.json"
     log_path = ctx.run_dir / f"{step.name}.log"
@@ -509,34 +451,32 @@ def _run_step(
         request_path.unlink(missing_ok=True)
     duration = ended.duration_s
     try:
-        outcome = json.loads(result_path.read_text(encoding="utf-8"))
+        outcome = StepOutcome.from_json(json.loads(result_path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
-        outcome = {"status": "failed", "error": {"message": _tail(log_path)}}
+        outcome = StepOutcome("failed", error_message=_tail(log_path))
     code = ended.returncode
     if ended.timed_out:
         status, message = "failed", timed_out_message(ended, log_path)
         registry.mark_crashed_runs()  # the step's run, when SIGKILL left it running
-    elif code == EXIT_OK and outcome.get("status") == "ok":
-        status, message = "ok", ""
-        notes = [f"drift on {d['variable']}: {d['decision']}" for d in outcome.get("drift", ())]
-        message = "; ".join(notes)
+    elif code == EXIT_OK and outcome.status == "ok":
+        status = "ok"
+        message = "; ".join(f"drift on {d['variable']}: {d['decision']}" for d in outcome.drift)
     else:
         status = {EXIT_GATE_FAILED: "gate_failed", EXIT_DRIFT_STOPPED: "drift_stopped"}.get(
             code, "failed"
         )
-        error = outcome.get("error") or {}
-        message = error.get("message") or f"exited with code {code}"
-        if error.get("type") and status == "failed":
-            message = f"{error['type']}: {message}"
+        message = outcome.error_message or f"exited with code {code}"
+        if outcome.error_type and status == "failed":
+            message = f"{outcome.error_type}: {message}"
     result = StepResult(
         step.name,
         status,
         duration_s=duration,
-        outputs=_output_rows(outcome.get("outputs", {})),
-        metrics=_metric_rows(outcome.get("metrics", [])),
+        outputs=outcome.output_records,
+        metrics=outcome.metric_records,
         message=message,
         log_path=str(log_path),
-        run_id=outcome.get("run_id"),
+        run_id=outcome.run_id,
     )
     return result, outcome
 
@@ -569,14 +509,6 @@ def _finish(
 
 def _file_sha(path: Path) -> str:
     return sha256_file(path) if path.is_file() else ""
-
-
-def _output_rows(outputs: dict[str, dict[str, str]]) -> tuple[tuple[str, str, str], ...]:
-    return tuple((n, ref["format"], ref["sha"]) for n, ref in outputs.items())
-
-
-def _metric_rows(metrics: list[dict[str, Any]]) -> tuple[tuple[str, float, int | None], ...]:
-    return tuple((m["key"], m["value"], m.get("step")) for m in metrics)
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -73,10 +73,6 @@ class StepContext:
     drift: list[dict[str, Any]] = field(default_factory=list)
     drift_stopped: bool = False
 
-    @property
-    def detached(self) -> bool:
-        return self.run is None
-
 
 _context: StepContext | None = None
 

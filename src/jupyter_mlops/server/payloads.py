@@ -1,9 +1,11 @@
-"""The JSON the panel's routes answer, built from the core's query functions.
+"""The JSON the panel's routes answer, built from the records the core's readers return.
 
-Nothing here knows about tornado or HTTP: each function takes an open registry (and
-the request's arguments, already parsed) and returns JSON-ready data, so the answers
-can be tested and timed without a server. Times are seconds since the epoch; NaN and
-infinities become ``null`` (:func:`json_safe`), because JSON has no words for them.
+Nothing here knows about tornado or HTTP, nor SQL: each function takes an open registry
+(and the request's arguments, already parsed), calls the core and turns its frozen records
+into JSON-ready data with :func:`record_json` (what ``dataclasses.asdict`` gives, limited to
+the fields the panel reads, and the few it needs computed, such as a run's duration), so
+the answers can be tested and timed without a server. Times are seconds since the epoch; NaN and infinities
+become ``null`` (:func:`json_safe`), because JSON has no words for them.
 
     payload = runs_payload(registry, RunsRequest.parse(arguments.get), root_dir=root)
     json.dumps(payload, allow_nan=False)
@@ -14,12 +16,12 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError
 from ..registry.connection import Registry
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import experiments, list_runs
@@ -28,7 +30,6 @@ from ..tracking.queries.records import RunRow
 if TYPE_CHECKING:
     from ..gates.evaluation import GateEvaluation
     from ..models.versions import ModelVersion, RegisteredModel
-    from ..snapshots.store import SnapshotSummary
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -37,24 +38,92 @@ DEFAULT_LIST_LIMIT = 200
 MAX_SERIES_POINTS = 2000
 """A metric curve longer than this is thinned to about this many points (the last kept)."""
 
-DRIFT_TABLE = "drift_reports"
-PIPELINE_RUNS_TABLE = "pipeline_runs"
+# The fields of each record the panel reads, in the order they are sent (labextension/src/types.ts).
+RUN_KEYS = (
+    "id", "name", "experiment", "status", "kind", "started_at", "ended_at", "duration",
+    "notebook_path", "notebook_lab_path", "previous_run_id", "params", "metrics",
+)  # fmt: skip
+RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note")
+RUN_MODEL_KEYS = ("model", "version", "aliases")
+RUN_SNAPSHOT_KEYS = (
+    "id", "name", "role", "variable", "kind", "fingerprint", "n_rows", "n_columns", "materialized",
+)  # fmt: skip
+SNAPSHOT_KEYS = (
+    "id", "name", "kind", "fingerprint", "n_rows", "n_columns", "created_at", "source_path",
+    "materialized", "runs",
+)  # fmt: skip
+MODEL_KEYS = ("name", "description", "created_at", "aliases", "versions")
+VERSION_KEYS = (
+    "version", "ref", "aliases", "run_id", "run_name", "flavor", "model_class", "snapshot_name",
+    "created_at", "metrics", "gate",
+)  # fmt: skip
+EVALUATION_KEYS = (
+    "id", "purpose", "run_id", "run_name", "model", "version", "alias", "passed", "summary",
+    "evaluated_at", "rules",
+)  # fmt: skip
+RULE_KEYS = ("rule", "kind", "passed", "actual", "expected", "detail", "exact")
+DRIFT_REPORT_KEYS = (
+    "id", "name", "created_at", "decision", "gate_passed", "reference", "current", "run_id",
+    "model", "summary", "subsampled", "columns",
+)  # fmt: skip
+PIPELINE_RUN_KEYS = (
+    "id", "pipeline", "status", "experiment", "started_at", "duration", "failed_step", "message",
+    "parity", "steps", "edges",
+)  # fmt: skip
+STEP_KEYS = ("name", "status", "duration", "cached", "run_id")
+
+_PLAIN = (str, int, type(None))  # bool is an int
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of a dataclass, read once per class (``fields()`` is not free)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in fields(cls))
+    return names
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with every NaN or infinity replaced by ``None`` and tuples made lists.
+    """``value`` with every NaN or infinity replaced by ``None``, tuples made lists and
+    records (dataclasses) made dicts of their fields, as ``dataclasses.asdict`` does.
 
     Example::
 
         json_safe({"loss": float("nan"), "steps": (1, 2)})   # {'loss': None, 'steps': [1, 2]}
     """
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(item) for item in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: json_safe(getattr(value, name)) for name in _field_names(type(value))}
     return value
+
+
+def record_json(record: Any, keys: Sequence[str] | None = None, **derived: Any) -> dict[str, Any]:
+    """A frozen record of the core as JSON: its fields and the ``derived`` values computed
+    for the panel (which win over a field of the same name), limited to ``keys`` in that
+    order when given, made safe by :func:`json_safe`.
+
+    The JSON ``dataclasses.asdict`` would give, without its deep copy of every value
+    (json_safe copies what it converts anyway) and without converting fields the panel
+    does not read: a page of 500 runs costs half as much.
+
+    Example::
+
+        record_json(run, ("id", "name", "duration"), duration=run.duration)
+        # {'id': '3f9c2a1b7e40', 'name': 'baseline', 'duration': 12.5}
+    """
+    data = {name: getattr(record, name) for name in _field_names(type(record))}
+    data.update(derived)
+    if keys is not None:
+        data = {key: data[key] for key in keys}
+    return json_safe(data)
 
 
 # -- request arguments --------------------------------------------------------------------
@@ -121,16 +190,7 @@ def _text(raw: str | None) -> str | None:
 
 def experiments_payload(registry: Registry) -> dict[str, Any]:
     """``GET experiments``: each experiment, its number of runs and its latest start."""
-    return {
-        "experiments": [
-            {
-                "name": row["name"],
-                "runs": int(row["runs"]),
-                "last_started_at": json_safe(row["last_started_at"]),
-            }
-            for row in experiments(registry)
-        ]
-    }
+    return {"experiments": [record_json(experiment) for experiment in experiments(registry)]}
 
 
 def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) -> dict[str, Any]:
@@ -173,21 +233,7 @@ def _by_frequency(mappings: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def _run_summary(run: RunRow, notebook_lab_path: str | None) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "name": run.name,
-        "experiment": run.experiment,
-        "status": run.status,
-        "kind": run.kind,
-        "started_at": json_safe(run.started_at),
-        "ended_at": json_safe(run.ended_at),
-        "duration": json_safe(run.duration),
-        "notebook_path": run.notebook_path,
-        "notebook_lab_path": notebook_lab_path,
-        "previous_run_id": run.previous_run_id,
-        "params": json_safe(run.params),
-        "metrics": json_safe(run.metrics),
-    }
+    return record_json(run, RUN_KEYS, duration=run.duration, notebook_lab_path=notebook_lab_path)
 
 
 def lab_path(notebook_path: str | None, root_dir: Path) -> str | None:
@@ -221,71 +267,25 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
     """``GET runs/ID``: everything recorded about one run, and what links to it."""
     detail = run_detail(registry, ref)
     run = detail.run
+    from ..gates.evaluation import evaluations
+    from ..models.versions import versions_of_run
+
+    # Not asdict(detail): its curves can hold a million points, and are thinned first.
     payload: dict[str, Any] = {
         "run": {
             **_run_summary(run, lab_path(run.notebook_path, root_dir)),
-            "git_commit": detail.git_commit,
-            "git_branch": detail.git_branch,
-            "git_dirty": detail.git_dirty,
-            "error": detail.error,
-            "note": detail.note,
+            **json_safe({key: getattr(detail, key) for key in RUN_DETAIL_KEYS}),
         },
-        "params": [
-            {"key": p.key, "value": json_safe(p.value), "type": p.type, "source": p.source}
-            for p in detail.params
-        ],
-        "metrics": [
-            {
-                "key": m.key,
-                "last": json_safe(m.last),
-                "last_step": m.last_step,
-                "min": json_safe(m.min),
-                "min_step": m.min_step,
-                "max": json_safe(m.max),
-                "max_step": m.max_step,
-                "count": m.count,
-            }
-            for m in detail.metrics
-        ],
+        "params": [record_json(param) for param in detail.params],
+        "metrics": [record_json(metric) for metric in detail.metrics],
         "series": {key: thinned(points) for key, points in detail.series.items()},
-        "code": [
-            {
-                "seq": cell.seq,
-                "execution_count": cell.execution_count,
-                "cell_id": cell.cell_id,
-                "source": cell.source,
-                "executed_at": json_safe(cell.executed_at),
-            }
-            for cell in detail.code
-        ],
+        "code": [record_json(cell) for cell in detail.code],
         "environment": json_safe(detail.environment),
-        "snapshots": [
-            {
-                "id": s.id,
-                "name": s.name,
-                "role": s.role,
-                "variable": s.variable,
-                "kind": s.kind,
-                "fingerprint": s.fingerprint,
-                "n_rows": s.n_rows,
-                "n_columns": s.n_columns,
-                "materialized": s.materialized,
-            }
-            for s in detail.snapshots
-        ],
+        "snapshots": [record_json(link, RUN_SNAPSHOT_KEYS) for link in detail.snapshots],
         "tags": dict(detail.tags),
-        "models": [],
-        "gates": [],
+        "models": [record_json(v, RUN_MODEL_KEYS) for v in versions_of_run(registry, run.id)],
+        "gates": [_evaluation(e) for e in evaluations(registry, run=run.id, limit=20)],
     }
-    if registry.has_table("model_versions"):
-        from ..gates.evaluation import evaluations
-        from ..models.versions import versions_of_run
-
-        payload["models"] = [
-            {"model": v.model, "version": v.version, "aliases": list(v.aliases)}
-            for v in versions_of_run(registry, run.id)
-        ]
-        payload["gates"] = [_evaluation(e) for e in evaluations(registry, run=run.id, limit=20)]
     return payload
 
 
@@ -311,37 +311,16 @@ def snapshots_payload(registry: Registry, *, limit: int, offset: int = 0) -> dic
 
     page = list_snapshots(registry, limit=limit, offset=offset)
     return {
-        "snapshots": [_snapshot(s) for s in page.snapshots],
+        "snapshots": [record_json(s, SNAPSHOT_KEYS, runs=s.n_runs) for s in page.snapshots],
         "total": page.total,
         "limit": page.limit,
         "offset": page.offset,
     }
 
 
-def _snapshot(snapshot: SnapshotSummary) -> dict[str, Any]:
-    return {
-        "id": snapshot.id,
-        "name": snapshot.name,
-        "kind": snapshot.kind,
-        "fingerprint": snapshot.fingerprint,
-        "n_rows": snapshot.n_rows,
-        "n_columns": snapshot.n_columns,
-        "created_at": json_safe(snapshot.created_at),
-        "source_path": snapshot.source_path,
-        "materialized": snapshot.materialized,
-        "runs": snapshot.n_runs,
-    }
-
-
 def models_payload(registry: Registry) -> dict[str, Any]:
     """``GET models``: every model with its versions (newest first), its aliases, and the
     verdict of the latest gate evaluation that concerns each version."""
-    require_table(
-        registry,
-        "models",
-        "No models recorded yet",
-        "Register a fitted model from a notebook: %mlops register MODEL --name NAME.",
-    )
     from ..gates.verdicts import latest_gate_verdicts
     from ..models.versions import list_models
 
@@ -351,41 +330,19 @@ def models_payload(registry: Registry) -> dict[str, Any]:
 
 
 def _model(model: RegisteredModel, verdicts: Mapping[int, GateEvaluation]) -> dict[str, Any]:
-    return {
-        "name": model.name,
-        "description": model.description,
-        "created_at": json_safe(model.created_at),
-        "aliases": dict(model.aliases),
-        "versions": [_version(v, verdicts.get(v.id)) for v in model.versions],
-    }
+    versions = [_version(v, verdicts.get(v.id)) for v in model.versions]
+    return record_json(model, MODEL_KEYS, versions=versions)
 
 
 def _version(version: ModelVersion, verdict: GateEvaluation | None) -> dict[str, Any]:
-    return {
-        "version": version.version,
-        "ref": version.ref,
-        "aliases": list(version.aliases),
-        "run_id": version.run_id,
-        "run_name": version.run_name,
-        "flavor": version.flavor,
-        "model_class": version.model_class,
-        "snapshot_name": version.snapshot_name,
-        "created_at": json_safe(version.created_at),
-        "metrics": json_safe(version.metrics),
-        "gate": None if verdict is None else _evaluation(verdict),
-    }
+    gate = None if verdict is None else _evaluation(verdict)
+    return record_json(version, VERSION_KEYS, ref=version.ref, gate=gate)
 
 
 def gates_payload(
     registry: Registry, *, run: str | None = None, model: str | None = None, limit: int
 ) -> dict[str, Any]:
     """``GET gates``: stored gate evaluations, newest first (of one run or model if asked)."""
-    require_table(
-        registry,
-        "gate_evaluations",
-        "No gate evaluations recorded yet",
-        'Evaluate gates from a notebook: %mlops gate "accuracy >= 0.85".',
-    )
     from ..gates.evaluation import evaluations
 
     found = evaluations(registry, run=run, model=model, limit=limit)
@@ -393,141 +350,47 @@ def gates_payload(
 
 
 def _evaluation(evaluation: GateEvaluation) -> dict[str, Any]:
-    return {
-        "id": evaluation.id,
-        "purpose": evaluation.purpose,
-        "run_id": evaluation.run_id,
-        "run_name": evaluation.run_name,
-        "model": evaluation.model,
-        "version": evaluation.version,
-        "alias": evaluation.alias,
-        "passed": evaluation.passed,
-        "summary": evaluation.summary,
-        "evaluated_at": json_safe(evaluation.evaluated_at),
-        "rules": [
-            {
-                "rule": r.rule,
-                "kind": r.kind,
-                "passed": r.passed,
-                "actual": json_safe(r.actual),
-                "expected": r.expected,
-                "detail": r.detail,
-                "exact": r.exact,
-            }
-            for r in evaluation.results
-        ],
-    }
+    rules = [record_json(result, RULE_KEYS) for result in evaluation.results]
+    return record_json(evaluation, EVALUATION_KEYS, summary=evaluation.summary, rules=rules)
 
 
-# -- sections whose tables come with later migrations ---------------------------------------
+# -- drift reports and pipeline runs ---------------------------------------------------------
 
 
 def drift_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
-    """``GET drift``: the newest reports with their per-column verdicts, worst first.
-
-    404 while the registry has no ``drift_reports`` table (a registry made before drift
-    reports existed), which the panel shows as "No drift reports recorded yet".
-    """
-    require_table(
-        registry,
-        DRIFT_TABLE,
-        "No drift reports recorded yet",
-        "Reports appear here when a notebook or a pipeline checks data against a"
-        " reference snapshot.",
-    )
-    from ..drift.store import drift_reports
+    """``GET drift``: the newest reports with their per-column verdicts, worst first."""
+    from ..drift.store import column_verdicts, drift_reports
 
     records = drift_reports(registry, limit=limit)
-    columns: dict[str, list[dict[str, Any]]] = {record.id: [] for record in records}
-    if records:
-        marks = ", ".join("?" for _ in records)
-        severity = "CASE decision WHEN 'retrain' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
-        for row in registry.query(
-            "SELECT report_id, column_name, decision, verdict, reason, test, statistic,"
-            f" p_adjusted, effect, effect_name FROM drift_columns WHERE report_id IN ({marks})"
-            f" ORDER BY report_id, {severity}, seq",
-            [record.id for record in records],
-        ):
-            columns[row["report_id"]].append(
-                {
-                    "column": row["column_name"],
-                    "decision": row["decision"],
-                    "verdict": row["verdict"],
-                    "reason": row["reason"],
-                    "test": row["test"],
-                    "statistic": json_safe(row["statistic"]),
-                    "p_adjusted": json_safe(row["p_adjusted"]),
-                    "effect": json_safe(row["effect"]),
-                    "effect_name": row["effect_name"],
-                }
-            )
+    columns = column_verdicts(registry, [record.id for record in records])
     return {
         "reports": [
-            {
-                "id": record.id,
-                "name": record.name,
-                "created_at": json_safe(record.created_at),
-                "decision": record.decision,
-                "gate_passed": record.gate_passed,
-                "reference": record.reference_name,
-                "current": record.current_name,
-                "run_id": record.run_id,
-                "model": record.model_ref,
-                "summary": record.summary,
-                "subsampled": record.subsampled,
-                "columns": columns[record.id],
-            }
+            record_json(
+                record,
+                DRIFT_REPORT_KEYS,
+                reference=record.reference_name,
+                current=record.current_name,
+                model=record.model_ref,
+                columns=[record_json(column) for column in columns[record.id]],
+            )
             for record in records
         ]
     }
 
 
 def pipelines_payload(registry: Registry, limit: int = 50) -> dict[str, Any]:
-    """``GET pipelines``: the newest pipeline runs, each with the status of its steps.
-
-    404 while the registry has no ``pipeline_runs`` table (a registry made before pipeline
-    runs were recorded), which the panel shows as "No pipeline runs recorded yet".
-    """
-    require_table(
-        registry,
-        PIPELINE_RUNS_TABLE,
-        "No pipeline runs recorded yet",
-        "Export a notebook with jupyter mlops export NOTEBOOK -o DIR, then run"
-        " jupyter mlops pipeline run DIR.",
-    )
+    """``GET pipelines``: the newest pipeline runs, each with the status of its steps."""
     from ..runner.history import pipeline_runs
 
     return {
         "runs": [
-            {
-                "id": run.id,
-                "pipeline": run.pipeline,
-                "status": run.status,
-                "experiment": run.experiment,
-                "started_at": json_safe(run.started_at),
-                "duration": json_safe(run.duration),
-                "failed_step": run.failed_step,
-                "message": run.message,
-                "parity": (run.parity or {}).get("status"),
-                "steps": [
-                    {
-                        "name": step.name,
-                        "status": step.status,
-                        "duration": json_safe(step.duration),
-                        "cached": step.cached,
-                        "run_id": step.run_id,
-                    }
-                    for step in run.steps
-                ],
-                "edges": [list(edge) for edge in run.edges],
-            }
+            record_json(
+                run,
+                PIPELINE_RUN_KEYS,
+                duration=run.duration,
+                parity=(run.parity or {}).get("status"),
+                steps=[record_json(step, STEP_KEYS) for step in run.steps],
+            )
             for run in pipeline_runs(registry, limit=limit)
         ]
     }
-
-
-def require_table(registry: Registry, table: str, message: str, hint: str) -> None:
-    """Raise NotFoundError(``message``) when the registry has no ``table`` yet: a section
-    whose data comes with a later schema answers 404, which the panel shows as empty."""
-    if not registry.has_table(table):
-        raise NotFoundError(message, hint=hint)

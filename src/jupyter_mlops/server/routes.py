@@ -10,8 +10,8 @@
 ``GET snapshots``      data snapshots (``limit``, ``offset``)
 ``GET models``         models, versions, aliases, each version's latest gate verdict
 ``GET gates``          gate evaluations (``run``, ``model``, ``limit``)
-``GET drift``          drift reports (404 until the registry has them)
-``GET pipelines``      pipeline runs (404 until the registry has them)
+``GET drift``          drift reports, each with its columns' verdicts
+``GET pipelines``      pipeline runs, each with its steps
 ``POST export``        export a notebook of the server's root to a pipeline
 =====================  =========================================================
 

@@ -13,5 +13,6 @@ Modules: :mod:`.session` (which registry this process records into, the active r
 :mod:`.secrets` (what is recorded redacted: secrets in parameters, tags and code),
 :mod:`.shared_rows` (experiments and environments), :mod:`.heartbeat`,
 :mod:`.expressions` (the filter and rule language), :mod:`.capture` (what a run records
-without being asked) and :mod:`.queries` (runs read back).
+without being asked), :mod:`.queries` (runs read back) and :mod:`.formatting` (how
+values read as text, for every face).
 """

@@ -1,5 +1,5 @@
 """ipywidgets views of what the core returns: run tables, one run, comparisons, gate
-verdicts, registered models, drift reports.
+verdicts, registered models and their aliases' history, drift reports.
 
 Each view is a widget that also carries a static HTML rendering, so a notebook
 exported to HTML, or opened where widgets do not run, still shows the table and the
@@ -11,16 +11,18 @@ curves. Every name and value from the registry is escaped before it is put in HT
     GateView(check(registry, ["accuracy >= 0.85"], raise_on_failure=False))
     DriftView(run_drift_check(registry, "train", todays_df))
     ModelsView(list_models(registry))
+    AliasHistoryView("churn", alias_history(registry, "churn"))
 """
 
 from __future__ import annotations
 
 from .base import View, message
 from .drift import DriftView
-from .guard import GateView, ModelsView
+from .guard import AliasHistoryView, GateView, ModelsView
 from .runs import ComparisonView, RunsTableView, RunView
 
 __all__ = [
+    "AliasHistoryView",
     "ComparisonView",
     "DriftView",
     "GateView",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
-import json
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
+
+from ..tracking.formatting import value_text
 
 TABLE_STYLE = (
     "<style>.mlops-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
@@ -26,32 +25,10 @@ TABLE_STYLE = (
 
 
 def text(value: Any) -> str:
-    """A value as escaped text for a table cell."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        return html.escape(json.dumps(value)[:80])
-    return html.escape(str(value)[:120])
-
-
-def when(epoch: float | None) -> str:
-    if epoch is None:
-        return ""
-    return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    """A value as escaped text for a table cell (:func:`value_text`, cut short: JSON at 80
+    characters, other text at 120)."""
+    limit = 80 if isinstance(value, (list, dict)) else 120
+    return html.escape(value_text(value)[:limit])
 
 
 def table(

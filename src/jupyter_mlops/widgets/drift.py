@@ -22,7 +22,8 @@ import ipywidgets as widgets
 from ..drift.report import ColumnDrift, DriftReport
 from ..drift.store import DriftReportRecord, StoredDriftReport
 from ..errors import InvalidInputError
-from .base import TABLE_STYLE, View, table, text, when
+from ..tracking.formatting import figure, percent, timestamp
+from .base import TABLE_STYLE, View, table, text
 from .charts import bar_chart, histogram
 
 MAX_CHARTS = 60
@@ -94,7 +95,9 @@ def caption_html(report: DriftReport, record: DriftReportRecord | None) -> str:
             parts.append(f"run {text(record.run_name)} <code>{html.escape(record.run_id)}</code>")
         if record.model_ref:
             parts.append(f"model <b>{html.escape(record.model_ref)}</b>")
-        parts.append(f"report <code>{html.escape(record.id)}</code> · {when(record.created_at)}")
+        parts.append(
+            f"report <code>{html.escape(record.id)}</code> · {timestamp(record.created_at)}"
+        )
     return f'<div class="mlops-caption">{" · ".join(parts)}</div>'
 
 
@@ -114,18 +117,6 @@ def notes_html(report: DriftReport) -> str:
     return "".join(f'<div class="mlops-drift-note">{html.escape(n)}</div>' for n in notes)
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:.3g}"
-
-
-def _share(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.1f}%"
-
-
 def columns_table_html(columns: Sequence[ColumnDrift]) -> str:
     """The columns in the order given (most severe first), with every figure behind each
     verdict."""
@@ -137,12 +128,12 @@ def columns_table_html(columns: Sequence[ColumnDrift]) -> str:
             else ""
         )
         effect = (
-            f'{_number(col.effect)} <span class="mlops-detail">{html.escape(col.effect_name)}</span>'
+            f'{figure(col.effect)} <span class="mlops-detail">{html.escape(col.effect_name)}</span>'
             if col.effect_name
-            else _number(col.effect)
+            else figure(col.effect)
         )
         nulls = (
-            f"{_share(col.null_rate_ref)} → {_share(col.null_rate_cur)}"
+            f"{percent(col.null_rate_ref)} → {percent(col.null_rate_cur)}"
             if col.null_rate_ref or col.null_rate_cur
             else ""
         )
@@ -153,12 +144,12 @@ def columns_table_html(columns: Sequence[ColumnDrift]) -> str:
                 decision_badge(col.decision),
                 text(col.verdict),
                 text(col.test),
-                _number(col.statistic),
-                _number(col.p_adjusted),
+                figure(col.statistic),
+                figure(col.p_adjusted),
                 effect,
-                _number(col.psi),
+                figure(col.psi),
                 nulls,
-                _share(col.unseen_share) if col.unseen_share else "",
+                percent(col.unseen_share) if col.unseen_share else "",
                 f'<div class="mlops-detail mlops-reason">{html.escape(col.reason)}</div>',
             ]
         )

@@ -1,9 +1,11 @@
-"""Views of gates and models: a pass/fail table of an evaluation, the registered models.
+"""Views of gates and models: a pass/fail table of an evaluation, the registered models,
+the history of a model's aliases.
 
     GateView(check(registry, ["accuracy >= 0.85"], raise_on_failure=False))
     ModelsView(list_models(registry))
+    AliasHistoryView("churn", alias_history(registry, "churn"))
 
-Both render the same escaped HTML as a widget and as the static fallback, so a notebook
+Each renders the same escaped HTML as a widget and as the static fallback, so a notebook
 saved as HTML keeps the verdicts.
 """
 
@@ -15,8 +17,10 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 
 from ..gates.evaluation import GateEvaluation, GateResult
+from ..models.aliases import AliasMove
 from ..models.versions import ModelVersion, RegisteredModel
-from .base import TABLE_STYLE, View, table, text, when
+from ..tracking.formatting import timestamp
+from .base import TABLE_STYLE, View, table, text
 
 GUARD_STYLE = (
     "<style>.mlops-verdict{display:inline-block;padding:0 6px;border-radius:3px;font-weight:600}"
@@ -148,7 +152,7 @@ def models_table_html(model: RegisteredModel) -> str:
             text(v.class_name),
             _run_html(v),
             text(v.snapshot_name),
-            when(v.created_at),
+            timestamp(v.created_at),
             *[text(v.metrics.get(k)) for k in keys],
         ]
         for v in model.versions
@@ -180,3 +184,46 @@ class ModelsView(View):
         return GUARD_STYLE + "".join(
             model_caption_html(m) + models_table_html(m) for m in self.models
         )
+
+
+def _version_html(version: int | None) -> str:
+    return "—" if version is None else f"v{version}"
+
+
+def alias_history_html(model: str, moves: Sequence[AliasMove]) -> str:
+    """Every move of a model's aliases, oldest first: when, which alias, from and to which
+    version, why, and the gate evaluation that allowed it."""
+    if not moves:
+        return (
+            f"<p>No alias of {html.escape(model)} has been set yet. Point one at a version with"
+            f" %mlops promote {html.escape(model)}@VERSION --alias NAME.</p>"
+        )
+    caption = (
+        f'<div class="mlops-caption"><b>{html.escape(model)}</b> · {len(moves)} alias move(s),'
+        " oldest first</div>"
+    )
+    rows = [
+        [
+            timestamp(m.moved_at),
+            _aliases_html([m.alias]),
+            _version_html(m.from_version),
+            _version_html(m.to_version),
+            text(m.reason),
+            f"<code>{html.escape(m.evaluation_id)}</code>" if m.evaluation_id else "",
+        ]
+        for m in moves
+    ]
+    headers = ["moved", "alias", "from", "to", "why", "gate evaluation"]
+    return caption + table(headers, rows, [False, False, True, True, False, False])
+
+
+class AliasHistoryView(View):
+    """The history of a model's aliases: every register, promote and remove, oldest first."""
+
+    def __init__(self, model: str, moves: Sequence[AliasMove]) -> None:
+        self.model = model
+        self.moves = tuple(moves)
+        super().__init__([widgets.HTML(TABLE_STYLE + self.static_html())])
+
+    def static_html(self) -> str:
+        return GUARD_STYLE + alias_history_html(self.model, self.moves)

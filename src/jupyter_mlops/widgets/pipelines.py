@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .base import TABLE_STYLE, View, duration, table, text, when
+from ..tracking.formatting import duration, timestamp
+from .base import TABLE_STYLE, View, table, text
 from .step_graph import STATE_STYLE, StepBox, step_graph_svg
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def run_html(record: PipelineRunRecord) -> str:
     caption = (
         f'<div class="mlops-caption"><b>Pipeline {html.escape(record.pipeline)}</b> '
         f"{status_badge(record.status)} run <code>{html.escape(record.id)}</code>"
-        f' <span class="mlops-detail">started {when(record.started_at)}, took '
+        f' <span class="mlops-detail">started {timestamp(record.started_at)}, took '
         f"{duration(record.duration) or 'unfinished'}"
         + (f", from step {html.escape(record.from_step)}" if record.from_step else "")
         + "</span></div>"
@@ -207,7 +208,7 @@ def runs_html(records: Sequence[PipelineRunRecord]) -> str:
                 f"<code>{text(record.id)}</code>",
                 text(record.pipeline),
                 status_badge(record.status),
-                when(record.started_at),
+                timestamp(record.started_at),
                 duration(record.duration),
                 text((record.parity or {}).get("status", "")),
                 steps,

@@ -9,8 +9,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..tracking.formatting import duration, timestamp
 from ..tracking.queries.records import Comparison, RunDetail, RunRow, RunsPage
-from .base import TABLE_STYLE, View, duration, table, text, when
+from .base import TABLE_STYLE, View, table, text
 from .charts import line_chart
 
 _FIXED_COLUMNS = ("status", "name", "id", "experiment", "started", "duration")
@@ -53,7 +54,7 @@ def runs_table_html(
                 text(run.name),
                 f"<code>{html.escape(run.id)}</code>",
                 text(run.experiment),
-                when(run.started_at),
+                timestamp(run.started_at),
                 duration(run.duration),
                 *[text(run.params.get(k)) for k in param_keys],
                 *[text(run.metrics.get(k)) for k in metric_keys],
@@ -136,7 +137,7 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
                 f'<span class="mlops-status-{html.escape(run.status)}">'
                 f"{html.escape(run.status)}</span>",
             ],
-            ["started", when(run.started_at)],
+            ["started", timestamp(run.started_at)],
             ["duration", duration(run.duration)],
             ["notebook", text(run.notebook_path)],
             ["note", text(detail.note)],

@@ -19,7 +19,7 @@ from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
 from .filters import FilterCompiler, order_by_clause
-from .records import RunRow, RunsPage
+from .records import ExperimentSummary, RunRow, RunsPage
 from .search import TextSearch, matching_run_ids
 
 if TYPE_CHECKING:
@@ -309,12 +309,13 @@ def best_run(
     return run_detail(registry, row[0], series=False).run
 
 
-def experiments(registry: Registry) -> list[dict[str, Any]]:
-    """Each experiment with its number of runs and when the last one started."""
-    rows = registry.query(
+def experiments(registry: Registry) -> tuple[ExperimentSummary, ...]:
+    """Each experiment with its number of runs and when the last one started, the most
+    recently used first."""
+    rows = registry.query_tuples(
         "SELECT experiments.name AS name, COUNT(runs.id) AS runs,"
         " MAX(runs.started_at) AS last_started_at FROM experiments"
         " LEFT JOIN runs ON runs.experiment_id = experiments.id"
         " GROUP BY experiments.id ORDER BY last_started_at DESC"
     )
-    return [dict(row) for row in rows]
+    return tuple(ExperimentSummary(name, int(runs), last) for name, runs, last in rows)

@@ -28,6 +28,15 @@ class RunRow:
 
 
 @dataclass(frozen=True)
+class ExperimentSummary:
+    """An experiment as a list shows it: its number of runs and when the last one started."""
+
+    name: str
+    runs: int
+    last_started_at: float | None
+
+
+@dataclass(frozen=True)
 class RunsPage:
     """A page of runs and what is needed to show it (total, the keys present)."""
 

@@ -1,0 +1,64 @@
+"""How recorded values read as text: the same in the notebook's views and in a terminal.
+
+The widgets and the command line show the same numbers, times and durations; both take
+them from here, so a run's duration or a drift report's p-value reads alike in each.
+
+    value_text(0.912345678)     # '0.912346'
+    value_text([1, 2])          # '[1, 2]'
+    timestamp(1700000000.0)     # '2023-11-14 23:13:20' (local time)
+    duration(95.0)              # '1.6 min'
+    figure(0.00012)             # '1.20e-04'
+    percent(0.125)              # '12.5%'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from typing import Any
+
+
+def value_text(value: Any) -> str:
+    """A parameter, metric or field value as a table cell shows it: floats to six
+    significant digits, lists and dicts as JSON, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else f"{value:.6g}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def timestamp(epoch: float | None) -> str:
+    """Seconds since the epoch as local date and time to the second; nothing for None."""
+    if epoch is None:
+        return ""
+    return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | None) -> str:
+    """A duration in the unit that reads best: ``12.34 s``, ``1.6 min``, ``2.0 h``."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def figure(value: float | None, *, missing: str = "") -> str:
+    """A statistic, p-value or effect size: three significant digits, scientific notation
+    below 0.001 so that small p-values keep their magnitude; ``missing`` for None."""
+    if value is None:
+        return missing
+    if value != 0 and abs(value) < 1e-3:
+        return f"{value:.2e}"
+    return f"{value:.3g}"
+
+
+def percent(share: float | None, *, missing: str = "") -> str:
+    """A share from 0 to 1 as a percentage with one decimal; ``missing`` for None."""
+    return missing if share is None else f"{100 * share:.1f}%"
