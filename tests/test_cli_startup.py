@@ -88,6 +88,32 @@ def test_listing_commands_import_no_heavy_library_and_no_other_command(
     assert not [m for m in modules if m.startswith(("jupyter_mlops.runner", "jupyter_mlops.drift"))]
 
 
+def test_export_reads_the_notebook_without_nbformat_or_jsonschema(
+    tmp_path: Path, python_env: dict[str, str]
+) -> None:
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {"cell_type": "code", "id": "a1", "metadata": {"tags": ["step:load"]},
+             "source": ["rows = 3\n", "total = rows * 2"], "outputs": [], "execution_count": None},
+            {"cell_type": "code", "id": "a2", "metadata": {"tags": ["step:report"]},
+             "source": "half = total / 2", "outputs": [], "execution_count": None},
+        ],
+    }  # fmt: skip
+    (tmp_path / "small.ipynb").write_text(json.dumps(notebook))
+
+    args = ["export", "small.ipynb", "-o", "out", "--run", "none", "--target", "local"]
+    done, modules = run_listing_modules(args, tmp_path, python_env)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out" / "pipeline.json").read_text())["steps"][1]["name"] == (
+        "report"
+    )
+    assert tops(modules, ("nbformat", "jsonschema", "rfc3987_syntax", "IPython", "pandas")) == []
+
+
 def test_command_modules_name_the_module_of_every_command(python_env: dict[str, str]) -> None:
     # In a fresh interpreter: which commands does importing each module of cli/ attach?
     script = (
