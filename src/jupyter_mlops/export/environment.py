@@ -3,8 +3,7 @@ what the jupyter-mlops core requires.
 
 ``requirements.lock`` is not a ``pip freeze``: it starts from the modules the
 notebook imports (mapped to their distributions through each distribution's
-``top_level.txt``, then ``importlib.metadata.packages_distributions()`` for the
-rest) and the runtime requirements of the installed jupyter-mlops core (its
+``top_level.txt``, then its ``RECORD``: see :func:`module_distributions`) and the runtime requirements of the installed jupyter-mlops core (its
 ``[project].dependencies``, no extras), then adds what those distributions require,
 each pinned to the version installed where the export runs. Jupyter itself
 (JupyterLab, IPython, ipywidgets, nbconvert) is never in it, nor jupyter-mlops: the
