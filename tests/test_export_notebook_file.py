@@ -111,7 +111,10 @@ def test_a_notebook_the_format_refuses_is_refused_with_the_cell_named(
         ('{"cells": []}', "is not a notebook: its JSON has no nbformat version"),
         ('{"nbformat": 5, "nbformat_minor": 0, "metadata": {}, "cells": []}',
          "its nbformat is 5, not 4"),
+        ('{"nbformat": 4, "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}",
+         "is not a readable notebook: its JSON is nested too deeply to read"),
     ],
+    ids=["not JSON", "a list", "no version", "version 5", "nested too deeply"],
 )  # fmt: skip
 def test_a_file_that_is_not_a_notebook_is_refused(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "other.ipynb"

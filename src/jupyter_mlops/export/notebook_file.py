@@ -56,6 +56,11 @@ def read_notebook(path: Path) -> dict[str, Any]:
             f"{path} is not a readable notebook: it is not JSON ({exc})",
             hint="Open it in Jupyter to check it, or pass an .ipynb file.",
         ) from exc
+    except RecursionError as exc:  # lists or objects nested thousands deep
+        raise ExportError(
+            f"{path} is not a readable notebook: its JSON is nested too deeply to read",
+            hint="Pass an .ipynb file written by Jupyter.",
+        ) from exc
     if not isinstance(data, dict):
         raise ExportError(
             f"{path} is not a notebook: its JSON is {_kind(data)}, not an object",
