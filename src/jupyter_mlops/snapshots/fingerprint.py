@@ -440,7 +440,7 @@ def _object_buffers(array: np.ndarray, where: str, prefix: str) -> list[Buffer]:
     return [Buffer(prefix + "tagged", np.frombuffer(bytes(out), dtype=np.uint8))]
 
 
-# --------------------------------------------------------------------------- hashing
+# --------------------------------------------------------------------------- byte order
 
 
 def _little_endian(array: np.ndarray) -> np.ndarray:
