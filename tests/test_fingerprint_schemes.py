@@ -8,6 +8,8 @@ with data must then compute the stored one's own scheme.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.drift_check import reference_document
 from jupyter_mlops.snapshots.fingerprint import SCHEME, SHA256_SCHEME
 from jupyter_mlops.snapshots.materialized import load_materialized
-from jupyter_mlops.snapshots.snapshot import fingerprint
+from jupyter_mlops.snapshots.snapshot import DataSnapshot, fingerprint
 from jupyter_mlops.snapshots.store import SnapshotRecord, load_snapshot, record_snapshot
 
 
@@ -154,6 +156,9 @@ def test_a_sha256_snapshot_as_a_value_is_found_as_the_stored_snapshot(registry: 
     assert snapshot.fingerprint_scheme == SHA256_SCHEME
     side = reference_side(registry, snapshot)
     assert (side.kind, side.snapshot_id) == ("snapshot", record.id)
+    # the same digest said to be of another scheme is not that snapshot's fingerprint
+    claimed = dataclasses.replace(snapshot, fingerprint_scheme=SCHEME)
+    assert reference_side(registry, claimed).kind == "profile"
 
 
 def test_an_exported_drift_reference_names_its_fingerprint_scheme(registry: Registry) -> None:
@@ -162,3 +167,15 @@ def test_an_exported_drift_reference_names_its_fingerprint_scheme(registry: Regi
     old = _as_recorded_before_blake3(registry, record, data)
     document = reference_document(load_snapshot(registry, record.id), record.id)
     assert (document["fingerprint"], document["fingerprint_scheme"]) == (old, SHA256_SCHEME)
+
+
+def test_a_snapshot_dict_without_a_scheme_reads_as_sha256(registry: Registry) -> None:
+    # references exported before the scheme was written out hold SHA-256 fingerprints
+    data = _frame()
+    record = record_snapshot(registry, data, name="train")
+    old = _as_recorded_before_blake3(registry, record, data)
+    stored = load_snapshot(registry, record.id).to_dict()
+    del stored["fingerprint_scheme"]
+    snapshot = DataSnapshot.from_dict(stored)
+    assert (snapshot.fingerprint, snapshot.fingerprint_scheme) == (old, SHA256_SCHEME)
+    assert fingerprint(data, scheme=snapshot.fingerprint_scheme) == snapshot.fingerprint
