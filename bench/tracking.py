@@ -165,6 +165,10 @@ def worker_env(tool: str, store: Path) -> dict[str, str]:
     # for it, and a user who benchmarks would opt out too.
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     env["DO_NOT_TRACK"] = "true"
+    # pip compiled the peers' modules to bytecode when it installed them; ours is an
+    # editable install, compiled by the first process that imports it. Without this, a
+    # shell that forbids writing bytecode makes every process of ours compile its source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if tool != "ours":
         env.pop("PYTHONPATH", None)
     if tool == "trackio":
