@@ -648,6 +648,32 @@ with open(sys.argv[-1], "w") as out:
 """,
 }
 
+
+def guarded(snippet: str) -> str:
+    """``snippet`` behind the workers' refusal of the network, failing if it was tried.
+
+    The timed open snippets go without it (an audit hook is called on every import and
+    file opened, and would slow the imports it times); each is run once this way,
+    untimed, to show that opening a store stays offline too.
+    """
+    return (
+        """
+import sys
+tried = []
+def refuse(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.sendto"):
+        tried.append(event)
+        raise OSError("the tracking bench runs offline: " + event + " refused")
+sys.addaudithook(refuse)
+"""
+        + snippet
+        + """
+if tried:
+    raise SystemExit("tried the network: " + ", ".join(tried))
+"""
+    )
+
+
 # Python's own modules that ``import jupyter_mlops`` loads, and the time to import just
 # them: the floor under "import + open" on this machine, whatever the library does.
 STDLIB_NAMES_SNIPPET = """

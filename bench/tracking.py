@@ -14,9 +14,10 @@ SQLite database (one ``PROJECT.db`` per project in ``TRACKIO_DIR``).
 trackio runs offline, as it does for a local project: the driver gives its workers an
 environment with ``TRACKIO_DIR`` in the workload's store, ``HF_HUB_OFFLINE=1`` and
 ``HF_HUB_DISABLE_TELEMETRY=1``, ``HF_HOME`` in the store (so no Hugging Face token of the
-user's is found: trackio asks the Hub who the user is when it finds one), and none of
-``HF_TOKEN``, ``TRACKIO_SPACE_ID``, ``TRACKIO_SERVER_URL``, ``TRACKIO_BUCKET_ID``,
-``TRACKIO_DATASET_ID`` (which would send the runs to a Space or a server);
+user's is found: trackio asks the Hub who the user is when it finds one),
+``TRACKIO_STORAGE_MODE=sqlite``, and no other ``TRACKIO_*`` or ``HF_*`` variable (such
+as ``HF_TOKEN``, ``TRACKIO_SPACE_ID``, ``TRACKIO_SERVER_URL``, ``TRACKIO_BUCKET_ID``,
+which would send the runs to a Space or a server, or its SQLite pragma settings);
 ``trackio.init`` gets ``embed=False`` and no CPU or GPU sampling. Each trackio worker
 also installs an audit hook that refuses every socket connection and name lookup, and
 fails when one was tried.
@@ -99,6 +100,7 @@ from _tracking_workers import (
     STDLIB_IMPORT_SNIPPET,
     STDLIB_NAMES_SNIPPET,
     Sizes,
+    guarded,
 )
 
 WORKERS_SCRIPT = Path(__file__).resolve().with_name("_tracking_workers.py")
@@ -174,9 +176,15 @@ def worker_env(tool: str, store: Path) -> dict[str, str]:
     if tool == "trackio":
         # Local and offline (see the module's docstring): the database in the store, no
         # token to find (trackio asks the Hub who its owner is), the Hub client offline.
-        for name in TRACKIO_REMOTE_VARIABLES:
-            env.pop(name, None)
+        # Any other TRACKIO_ or HF_ setting of the shell (SQLite pragmas, storage mode,
+        # endpoints) goes too, so trackio runs with its defaults for a local project.
+        for name in list(env):
+            if name in TRACKIO_REMOTE_VARIABLES or name.startswith(("TRACKIO_", "HF_")):
+                env.pop(name)
         env["TRACKIO_DIR"] = str(store / "trackio")
+        # What trackio picks itself on a local disk; said here so that a temporary
+        # directory it took for a network file system cannot switch it to JSONL files.
+        env["TRACKIO_STORAGE_MODE"] = "sqlite"
         env["HF_HOME"] = str(store / "huggingface")
         env["HF_HUB_OFFLINE"] = "1"
         env["HF_HUB_DISABLE_TELEMETRY"] = "1"
@@ -258,6 +266,10 @@ def measure_open(setup: Setup, tools: list[str]) -> dict[str, Any]:
     samples: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
     floor: list[float] = []
     names = run_snippet(setup, "ours", STDLIB_NAMES_SNIPPET, [])["names"]
+    for tool in tools:  # once each, untimed: opening stays offline (and warms every tool alike)
+        run_snippet(
+            setup, tool, guarded(OPEN_SNIPPETS[tool]), [str(setup.workdir / tool / "population")]
+        )
     for _ in range(setup.sizes.open_repeats):
         for tool in tools:
             store = str(setup.workdir / tool / "population")
