@@ -69,7 +69,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,8 @@ class Setup:
     memdir: Path | None
     pythons: dict[str, Path]
     skipped: dict[str, str]
+    # The 1-minute load average as each worker starts: the machine may be shared.
+    loads: list[float] = field(default_factory=list)
 
 
 # What would send trackio's runs to a Space, a server or the Hub rather than its local
@@ -215,6 +217,7 @@ def run_one(
         json.dumps(config or {}),
         "--out",
     ]
+    setup.loads.append(_float_or_zero(load_average()))
     started = time.perf_counter()
     result = run_worker(setup.pythons[tool], argv, cwd=store, env=worker_env(tool, store))
     where = "" if base is None or base == setup.workdir else " (memory)"
@@ -227,6 +230,7 @@ def run_one(
 
 def run_snippet(setup: Setup, tool: str, code: str, args: list[str]) -> dict[str, Any]:
     store = setup.workdir / tool / "population"
+    setup.loads.append(_float_or_zero(load_average()))
     return run_worker(
         setup.pythons[tool], ["-c", code, *args], cwd=store, env=worker_env(tool, store)
     )
@@ -579,20 +583,28 @@ def report_markdown(
     in_memory = any(p.get("built_in_memory") for p in population.values())
     floor = results.get("open", {}).get("ours", {}).get("stdlib_modules")
     load_after = load_average()
-    busy = max(_float_or_zero(machine["load"]), _float_or_zero(load_after)) > 1.0
+    load_peak = max([_float_or_zero(machine["load"]), _float_or_zero(load_after), *setup.loads])
+    cores = int(machine["cores"]) if str(machine["cores"]).isdigit() else 0
+    if load_peak > 3:
+        load_note = (
+            f" (the machine, {cores or '?'} cores, was shared with other jobs: the absolute"
+            " figures are inflated by them; the ratios, each tool measured side by side in"
+            " the same run, are the figures to read)"
+        )
+    elif load_peak > 1:
+        load_note = (
+            " (the machine was shared with other jobs: ratios, measured side by side, are"
+            " steadier than absolute times)"
+        )
+    else:
+        load_note = ""
     lines = [
         f"Measured {machine['date']} by `python bench/tracking.py`, the tools side by side in"
         f" one run of {elapsed / 60:.0f} min, on {machine['cpu']} ({machine['cores']} cores,"
         f" {machine['memory']}), {machine['os']}, Python {machine['python']}; stores on"
         f" {machine['filesystem']} (median fsync {machine['fsync']}); load average"
-        f" {machine['load']} before the run, {load_after} after it"
-        + (
-            " (the machine was shared with other jobs: ratios, measured side by side, are"
-            " steadier than absolute times)"
-            if busy
-            else ""
-        )
-        + ". Versions:"
+        f" {machine['load']} before the run, {load_after} after it, at most {load_peak:.2f} as"
+        " a workload started" + load_note + ". Versions:"
         f" {versions_line(results)}; jupyter-mlops at commit {machine.get('commit', '?')}.",
         "",
         "Figures are medians; the last column gives the best sample and the number of"
@@ -821,6 +833,10 @@ def main(argv: list[str] | None = None) -> int:
         print(note)
     print(behind_line(rows))
     print(f"\npoints/s (call + flush): {points_per_second(results)}")
+    print(
+        f"load average: {machine['load']} before, {load_average()} after,"
+        f" at most {max(setup.loads, default=0):.2f} as a workload started"
+    )
     if args.json:
         args.json.write_text(
             json.dumps({"sizes": asdict(sizes), "machine": machine, "results": results}, indent=1)
