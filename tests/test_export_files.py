@@ -177,25 +177,60 @@ def test_export_lock_maps_import_names_to_distributions(tmp_path):
     assert result.warnings == ()
 
 
-def test_modules_of_distributions_without_top_level_are_found_as_python_finds_them():
+def _install_without_top_level(site: Path, name: str, files: dict[str, str]) -> None:
+    """A distribution as a wheel built by a backend that writes no top_level.txt
+    (meson-python, hatchling, flit...) leaves it: METADATA, RECORD and its files."""
+    for relative, text in files.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    record = [f"{relative},," for relative in files] + [
+        f"{info.name}/METADATA,,",
+        f"{info.name}/RECORD,,",
+    ]
+    (info / "RECORD").write_text("\n".join(record) + "\n")
+
+
+def test_modules_of_distributions_without_top_level_are_found_as_python_finds_them(
+    tmp_path, monkeypatch
+):
     import importlib.metadata as md
 
     from jupyter_mlops.export.environment import module_distributions
 
-    everything = md.packages_distributions()
-    undeclared = {
-        dist.metadata["Name"] for dist in md.distributions() if not dist.read_text("top_level.txt")
-    }
-    modules = sorted(
-        module
-        for module, names in everything.items()
-        if module.isidentifier() and not module.startswith("_") and set(names) <= undeclared
+    # named unlike their modules, so only their RECORD can tell which module they install
+    _install_without_top_level(
+        tmp_path,
+        "mlops-probe-package",
+        {"mlops_probe_pkg/__init__.py": "", "mlops_probe_pkg/a.py": ""},
     )
-    assert "sklearn" in modules  # scikit-learn declares no top_level.txt
+    _install_without_top_level(tmp_path, "mlops-probe-single", {"mlops_probe_one.py": ""})
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    # what each distribution without top_level.txt installs, read from its file list
+    # (packages_distributions() does this itself only from Python 3.11)
+    everything: dict[str, set[str]] = {}
+    declared: set[str] = set()
+    for dist in md.distributions():
+        if top_level := dist.read_text("top_level.txt"):
+            declared.update(top_level.split())
+            continue
+        for file in dist.files or ():
+            top = file.parts[0] if len(file.parts) > 1 else file.name.split(".")[0]
+            if len(file.parts) == 1 and file.suffix not in {".py", ".so", ".pyd"}:
+                continue
+            if top.isidentifier() and not top.startswith("_"):
+                everything.setdefault(top, set()).add(dist.metadata["Name"])
+    modules = sorted(set(everything) - declared)  # namespaces shared with declared ones aside
+    assert {"mlops_probe_pkg", "mlops_probe_one"} <= set(modules)
 
     found = module_distributions(modules)
 
-    assert sorted(found) == modules
+    assert found["mlops_probe_pkg"] == ["mlops-probe-package"]
+    assert found["mlops_probe_one"] == ["mlops-probe-single"]
+    assert sorted(found) == modules  # and every real one installed here without top_level.txt
     assert [module for module in modules if found[module][0] not in everything[module]] == []
 
 
