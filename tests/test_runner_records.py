@@ -127,6 +127,34 @@ def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result
         assert kinds.count("pipeline") == 2 and kinds.count("pipeline-step") == 4
 
 
+@pytest.mark.parametrize(
+    "gate, subject",
+    [(None, "the gate step's run"), ('mlops.check(["total >= params.threshold"])', "pipeline")],
+    ids=["condition", "rules"],
+)
+def test_a_gate_taken_from_the_cache_has_its_verdict_recorded_for_the_new_run(
+    tmp_path, gate, subject
+):
+    pipeline = tally(tmp_path, **({"gate": gate} if gate else {}))
+    first = run(pipeline, tmp_path)
+    second = run(pipeline, tmp_path)
+    assert statuses(second)["total_gate"] == "cached"
+    with open_registry(tmp_path) as registry:
+        made = registry.query("SELECT id, run_id, passed, inputs FROM gate_evaluations")
+        original = [e for e in made if "reused_evaluation" not in json.loads(e["inputs"])]
+        again = [e for e in made if e["run_id"] == second.run_id]
+        assert len(original) == 1 and len(again) == 1  # the second run evaluated nothing
+        assert original[0]["run_id"] == (
+            first.run_id if subject == "pipeline" else first.step("total_gate").run_id
+        )
+        assert again[0]["passed"] == 1
+        assert json.loads(again[0]["inputs"])["reused_evaluation"] == original[0]["id"]
+        rules = "SELECT rule, passed, actual FROM gate_results WHERE evaluation_id = ?"
+        assert [tuple(r) for r in registry.query(rules, (again[0]["id"],))] == [
+            tuple(r) for r in registry.query(rules, (original[0]["id"],))
+        ]
+
+
 def test_a_gate_decides_again_on_every_run_even_when_nothing_it_reads_by_name_changed(tmp_path):
     # The rules read params.threshold and the pipeline run's metrics, not Python names:
     # a cached verdict could be stale, so gates are never taken from the cache.

@@ -22,8 +22,9 @@
   artifacts and the files it read are unchanged, by content hash. A gate (or any step
   calling ``mlops.check``) reads the pipeline run's metrics and parameters: every
   parameter and the metrics of the steps before it are part of its key, so it is cached
-  too, only ever as passed (a step that did not pass is never cached). A check that reads
-  more of the registry (``champion.f1``, ``run=``) keeps its step out of the cache.
+  too, only ever as passed (a step that did not pass is never cached), and its verdicts
+  are recorded again for the new run. A check that reads more of the registry
+  (``champion.f1``, ``run=``) keeps its step out of the cache.
 - ``from_step`` re-runs that step and everything downstream of it; the steps before
   it reuse their latest results.
 - A failing gate (GateFailedError, or AssertionError in a ``gate`` step), a drift check
@@ -287,6 +288,8 @@ def _run_steps(
                 cache_key=entry.key,
                 metrics=entry.metrics,
             )
+            if step.reads_pipeline_run and entry.run_id:
+                recorder.gate_verdicts_reused(entry.run_id)
             _finish(results, result, on_progress)
             continue
         recorder.step_started(name)
