@@ -323,7 +323,7 @@ def test_runner_and_step_processes_import_no_jupyter_package():
         " jupyter_mlops.runner.records, jupyter_mlops.runner.history,"
         " jupyter_mlops.runner.parity, jupyter_mlops.runner.drift_check,"
         " jupyter_mlops.runner.console, jupyter_mlops.runner.pipeline,"
-        " jupyter_mlops.runner.worker\n"
+        " jupyter_mlops.runner.worker, jupyter_mlops.runner.warm_process\n"
         "bad = [m for m in ('IPython', 'nbconvert', 'nbformat', 'ipywidgets', 'tornado',"
         " 'jupyterlab', 'jupyter_mlops.export') if m in sys.modules]\n"
         "print(bad)"

@@ -8,11 +8,10 @@ A spawned step (``python -m jupyter_mlops.runner.step``) imports jupyter_mlops a
 notebook's setup code (pandas, scikit-learn...) again: seconds per step, the same every
 time. With the worker:
 
-- The first step that has to run starts it: ``python -m jupyter_mlops.runner.worker``,
-  a process group of its own, bound to the runner's life as a step is. It imports the
-  step machinery and ``steps/pipeline_setup.py`` (the files the setup code reads count
-  for every step), reads the installed distributions once, and waits. A fully cached
-  run starts no worker.
+- The first step that has to run starts it (:mod:`.warm_process`), in a process group
+  of its own, bound to the runner's life as a step is. It imports the step machinery
+  and ``steps/pipeline_setup.py`` (the files the setup code reads count for every step),
+  reads the installed distributions once, and waits. A fully cached run starts no worker.
 - For each step it forks. The child binds its life to the worker's (the worker's is
   bound to the runner's: PR_SET_PDEATHSIG both times), leads a new session and process
   group, writes its output to the step's log, and runs the step as a spawned one does
@@ -23,13 +22,12 @@ time. With the worker:
   environment, the working directory) reaches another step. Python's ``random``, which
   re-seeds itself in a forked child, is given back the state the setup code left, as a
   fresh process that ran the setup code would have it.
-- Fork safety: the worker opens no registry, and forks only when the setup code left
-  nothing two processes cannot share: no thread started from Python, no open file,
-  socket or database connection (a SQLite connection must not cross a fork). Threads
-  that native libraries keep for themselves (BLAS pools, jemalloc) are stopped and
-  restarted around a fork by those libraries. When the setup code leaves such a thing,
-  fails, or the worker ends early, the steps are spawned as before and ``worker.log`` in
-  the run's folder says why.
+- Fork safety (the details, and the threads of native libraries such as OpenBLAS and
+  OpenMP, in :mod:`.warm_process`): the worker opens no registry, and forks only when
+  the setup code left nothing two processes cannot share: no thread started from
+  Python, no open file, socket or database connection, no CUDA context. When the setup
+  code leaves such a thing, fails, or the worker ends early, the steps are spawned as
+  before and ``worker.log`` in the run's folder says why.
 - Linux only (fork and PR_SET_PDEATHSIG). Elsewhere, or with ``MLOPS_WARM_WORKER=0`` in
   the environment, or ``run_pipeline(..., warm_worker=False)``, each step is spawned.
 
@@ -51,7 +49,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
 from .processes import (
     GRACE_S,
@@ -61,10 +59,6 @@ from .processes import (
     stop_process_group,
     supervise_step,
 )
-
-if TYPE_CHECKING:
-    from .spec import PipelineSpec
-    from .step import FileAccess
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +210,7 @@ class WarmWorker:
         try:
             with open(launch.run_dir / LOG_NAME, "ab") as log:
                 process = subprocess.Popen(
-                    [launch.python, "-m", "jupyter_mlops.runner.worker", json.dumps(config)],
+                    [launch.python, "-m", "jupyter_mlops.runner.warm_process", json.dumps(config)],
                     cwd=launch.workdir,
                     env=dict(launch.env),
                     stdin=subprocess.DEVNULL,
@@ -356,238 +350,3 @@ def launch_for(
         registry_dir=registry_dir,
         env=step_environment(),
     )
-
-
-# -- the worker process -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Forked:
-    """Returned by :func:`serve` in a forked child: the step it is to run."""
-
-    request: str
-    log: str
-    worker_pid: int
-    access: FileAccess
-    random_state: Any
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The worker process: warm up, then fork one child per command until the runner
-    closes the command pipe. In a child, run the step and return its exit code."""
-    from .processes import die_with_runner
-
-    argv = sys.argv[1:] if argv is None else argv
-    config = json.loads(argv[0])
-    die_with_runner(int(config["runner_pid"]))
-    commands = os.fdopen(int(config["commands_fd"]), "rb")
-    messages = int(config["messages_fd"])
-    before = _open_fds()
-    started = time.perf_counter()
-    access, problem = _warm_up(Path(config["pipeline_dir"]), Path(config["registry_dir"]))
-    problem = problem or _unshareable(before)
-    print(f"jupyter-mlops worker {os.getpid()}: warmed up in"
-          f" {time.perf_counter() - started:.2f} s", flush=True)  # fmt: skip
-    _send(messages, {"ready": problem is None, "problem": problem})
-    if problem is not None:
-        return 0
-    outcome = serve(commands, messages, access)
-    if isinstance(outcome, _Forked):
-        return _run_forked(outcome)
-    return outcome
-
-
-def serve(commands: Any, messages: int, access: FileAccess) -> int | _Forked:
-    """Fork one child per command line and report it; in the child, return what to run."""
-    import random
-    import warnings
-
-    worker_pid = os.getpid()
-    for line in commands:
-        command = json.loads(line)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        state = random.getstate()
-        ready_read, ready_write = os.pipe()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns of native threads at a fork; see the module docstring
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:
-            os.close(ready_read)
-            commands.close()
-            os.close(messages)
-            _detach(worker_pid, command["log"])
-            os.close(ready_write)  # the worker may report the step started
-            return _Forked(command["request"], command["log"], worker_pid, access, state)
-        os.close(ready_write)
-        os.read(ready_read, 1)  # EOF once the child leads its own group (or is gone)
-        os.close(ready_read)
-        _send(messages, {"started": pid})
-        _, status = os.waitpid(pid, 0)
-        _send(messages, {"exited": pid, "returncode": os.waitstatus_to_exitcode(status)})
-    return 0
-
-
-def _detach(worker_pid: int, log: str) -> None:
-    """In a forked child: die with the worker, lead a new session, output to the log."""
-    from .processes import die_with_runner
-
-    die_with_runner(worker_pid)
-    os.setsid()
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-
-
-def _run_forked(forked: _Forked) -> NoReturn:
-    import random
-
-    from . import step
-
-    random.setstate(forked.random_state)
-    sys.argv = [step.__file__, forked.request]
-    code = step.run_request_file(
-        Path(forked.request), parent_pid=forked.worker_pid, access=forked.access
-    )
-    _exit_quickly(code)
-
-
-def _exit_quickly(code: int) -> NoReturn:
-    """End a forked step as a spawned one ends (its threads joined, exit handlers run, its
-    garbage collected so that its files are flushed and closed), without tearing down the
-    modules the worker imported: that would touch, and copy, the worker's whole heap."""
-    import atexit
-    import gc
-    import threading
-
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    gc.collect()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
-
-
-def _warm_up(pipeline_dir: Path, registry_dir: Path) -> tuple[FileAccess, str | None]:
-    """Import what the steps will import: the step machinery, the setup code (the files
-    it reads recorded for every step), then what the steps' values and calls need."""
-    import gc
-    import importlib
-    import traceback
-
-    from ..tracking.capture.environment import current_environment
-    from ..tracking.secrets import redact_param
-    from . import step
-    from .spec import SETUP_MODULE, STEPS_DIRNAME, PipelineSpec
-
-    for module in _STEP_MODULES:
-        importlib.import_module(module)
-    current_environment()  # the installed distributions, read once for every step
-    redact_param("warm-up", "compiles the secret patterns once")
-    access = step.FileAccess.for_step(Path.cwd(), registry_dir, pipeline_dir)
-    sys.addaudithook(access.hook)
-    sys.path.insert(0, str(pipeline_dir / STEPS_DIRNAME))
-    try:
-        importlib.import_module(SETUP_MODULE)
-    except BaseException as exc:  # noqa: BLE001 - each step will show it again
-        traceback.print_exception(exc)
-        return access, f"the setup code failed ({type(exc).__name__}: {exc})"
-    finally:
-        access.active = False
-    for module in _modules_for(PipelineSpec.load(pipeline_dir)):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
-    gc.collect()
-    gc.freeze()  # the steps' collections leave the worker's objects, and their pages, alone
-    return access, None
-
-
-# What every step process imports (see .step).
-_STEP_MODULES = (
-    "jupyter_mlops.registry.artifacts",
-    "jupyter_mlops.registry.connection",
-    "jupyter_mlops.tracking.run",
-    "jupyter_mlops.tracking.session",
-    "jupyter_mlops.runner.records",
-    "jupyter_mlops.runner.serialization",
-    "jupyter_mlops.runner.step",
-    "jupyter_mlops.runner.step_api",
-    "jupyter_mlops.models.registering",
-)
-
-
-def _modules_for(spec: PipelineSpec) -> list[str]:
-    """What this pipeline's steps will import besides: the gates and drift checks, and
-    the writers of the values the setup code's libraries make (DataFrames, models)."""
-    wanted = []
-    if any(step.gate or step.reads_pipeline_run for step in spec.steps):
-        wanted.append("jupyter_mlops.gates.evaluation")
-    if spec.drift_checks:
-        wanted += ["jupyter_mlops.runner.drift_check", "jupyter_mlops.drift.deciding"]
-    if "pandas" in sys.modules:
-        wanted.append("pyarrow.parquet")
-    if "numpy" in sys.modules:
-        wanted.append("joblib")
-    return wanted
-
-
-def _unshareable(before: set[int]) -> str | None:
-    """Why forking this process would let steps share state, or None."""
-    import threading
-
-    threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
-    if threads:
-        return f"the setup code started threads ({', '.join(threads)})"
-    opened = sorted(_open_fds() - before)
-    if opened:
-        names = ", ".join(_fd_name(fd) for fd in opened[:5])
-        return (
-            f"the setup code leaves open {names}: each step would share it. Open it inside"
-            " the steps, or close it at the end of the setup code"
-        )
-    return None
-
-
-def _open_fds() -> set[int]:
-    found = set()
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            os.readlink(f"/proc/self/fd/{name}")  # the listing's own descriptor is closed now
-        except OSError:
-            continue
-        found.add(int(name))
-    return found
-
-
-def _fd_name(fd: int) -> str:
-    try:
-        return os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return f"descriptor {fd}"
-
-
-def _send(fd: int, message: dict[str, Any]) -> None:
-    data = (json.dumps(message) + "\n").encode("utf-8")
-    while data:
-        data = data[os.write(fd, data) :]
-
-
-if __name__ == "__main__":
-    worker_pid = os.getpid()
-    code = main()
-    if os.getpid() == worker_pid:
-        # The worker itself ends without running exit handlers: those the setup code
-        # registered belong to the steps, which run them as they end.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
