@@ -212,6 +212,8 @@ _STEP_MODULES = (
     "jupyter_mlops.runner.step",
     "jupyter_mlops.runner.step_api",
     "jupyter_mlops.models.registering",
+    "jupyter_mlops.tracking.queries.refs",
+    "jupyter_mlops.api",  # what mlops.<name> forwards to
 )
 
 
@@ -220,11 +222,13 @@ def _modules_for(spec: PipelineSpec) -> list[str]:
     the writers of the values the setup code's libraries make (DataFrames, models)."""
     wanted = []
     if any(step.gate or step.reads_pipeline_run for step in spec.steps):
-        wanted.append("jupyter_mlops.gates.evaluation")
+        wanted += ["jupyter_mlops.gates.evaluation", "jupyter_mlops.drift.gate"]
     if spec.drift_checks:
-        wanted += ["jupyter_mlops.runner.drift_check", "jupyter_mlops.drift.deciding"]
-    if "pandas" in sys.modules:
-        wanted.append("pyarrow.parquet")
+        wanted += ["jupyter_mlops.runner.drift_check", "jupyter_mlops.drift.deciding",
+                   "jupyter_mlops.drift.store", "jupyter_mlops.snapshots.snapshot"]  # fmt: skip
+    if "pandas" in sys.modules:  # what pandas' parquet reader and writer import on first use
+        wanted += ["pyarrow.parquet", "pyarrow.dataset", "pyarrow.pandas_compat",
+                   "pandas.core.arrays.arrow.extension_types"]  # fmt: skip
     if "numpy" in sys.modules:
         wanted.append("joblib")
     return wanted
