@@ -97,7 +97,8 @@ def run_once(workdir: Path, mode: str, use_cache: bool) -> dict[str, Any]:
         reported = run_dir / f"{step.name}.result.json"
         data = json.loads(reported.read_text()) if reported.exists() else {}
         steps.append({"name": step.name, "status": step.status, "wall": step.duration_s,
-                      "code": data.get("code_s"), "process": data.get("duration_s")})  # fmt: skip
+                      "code": data.get("code_s"), "process": data.get("duration_s"),
+                      "cpu": data.get("cpu_s"), "code_cpu": data.get("code_cpu_s")})  # fmt: skip
     worker_log = run_dir / "worker.log"
     warmed = re.search(r"warmed up in ([0-9.]+) s", worker_log.read_text()) if (
         worker_log.exists()
@@ -200,6 +201,13 @@ def report(
         mean += ["", ms(statistics.mean(base_wall[n] - c for n, c in code.items()))]
     rows.append(mean)
     totals = {mode: statistics.median(r["wall"] for r in runs[mode]) for mode in MODES}
+    code_cpu = per_step(forked, "code_cpu")
+    cpu = {mode: per_step(runs[mode], "cpu") for mode in MODES}
+    cpu_rows = [
+        [name, ms(own), *(ms(cpu[mode][name] - own) for mode in MODES)]
+        for name, own in code_cpu.items()
+        if all(name in cpu[mode] for mode in MODES)
+    ]
 
     def cached_line(label: str, done: dict[str, Any]) -> str:
         ran = [s["name"] for s in done["steps"] if s["status"] != "cached"]
@@ -236,6 +244,14 @@ def report(
             else ""
         )
         + ".",
+        "",
+        "CPU time of each step process beyond its code's (less sensitive to the machine's"
+        " load than wall time; a forked step's counts from the fork to its result, without"
+        " the worker's fork and the exit):",
+        "",
+        markdown_table(
+            ["step", "own code, CPU", "spawned, CPU beyond", "forked, CPU beyond"], cpu_rows
+        ),  # fmt: skip
         "",
         "A second, unchanged run (target: no step executed, the run recorded):",
         "",

@@ -143,6 +143,7 @@ def run_request_file(
     with sigterm_interrupts():
         code = run_request(request, result, access)
     result["duration_s"] = time.perf_counter() - started
+    result["cpu_s"] = time.process_time()  # of this process, since it started or was forked
     result_path.write_text(json.dumps(result, indent=1, default=repr), encoding="utf-8")
     return code
 
@@ -153,8 +154,9 @@ def run_request(
     """Run the step described by ``request``; fill ``result``; return the exit code.
 
     ``access`` is the warm worker's (it holds what the setup code read); None: a new one.
-    ``result["code_s"]`` is how long the step's own code ran, the rest of the process's
-    time being the runner's machinery (the benchmark reports the difference).
+    ``result["code_s"]`` is how long the step's own code ran (``code_cpu_s``: its CPU
+    time), the rest of the process's time being the runner's machinery (bench/pipeline.py
+    reports the difference; ``cpu_s`` is the whole process's CPU time).
     """
     from ..errors import GateFailedError, MlopsError
     from ..registry.artifacts import ArtifactStore
@@ -181,7 +183,7 @@ def run_request(
         for name, ref in request.get("inputs", {}).items():
             namespace[name] = load_value(store, ref["sha"], ref["format"])
         access.active = True
-        code_started = time.perf_counter()
+        code_started, code_cpu = time.perf_counter(), time.process_time()
         try:
             module_globals = runpy.run_path(
                 str(pipeline_dir / request["module"]),
@@ -190,6 +192,7 @@ def run_request(
             )
         finally:
             result["code_s"] = time.perf_counter() - code_started
+            result["code_cpu_s"] = time.process_time() - code_cpu
         missing = [name for name in request.get("outputs", ()) if name not in module_globals]
         if missing:
             raise _MissingOutput(missing)
