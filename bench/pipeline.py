@@ -36,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +101,11 @@ def run_once(workdir: Path, mode: str, use_cache: bool) -> dict[str, Any]:
                       "code": data.get("code_s"), "process": data.get("duration_s"),
                       "cpu": data.get("cpu_s"), "code_cpu": data.get("code_cpu_s")})  # fmt: skip
     worker_log = run_dir / "worker.log"
-    warmed = re.search(r"warmed up in ([0-9.]+) s", worker_log.read_text()) if (
-        worker_log.exists()
-    ) else None  # fmt: skip
+    # the runner's figure (the worker's start, its imports, the setup code), else the worker's
+    text = worker_log.read_text() if worker_log.exists() else ""
+    warmed = re.search(r"worker was ready ([0-9.]+) s", text) or re.search(
+        r"warmed up in ([0-9.]+) s", text
+    )
     return {
         "status": result.status,
         "wall": wall,
@@ -124,22 +127,39 @@ def worker_main(argv: list[str]) -> None:
 # -- the driver -------------------------------------------------------------------------------
 
 
-def measure(python: str, src: Path, workdir: Path, modes: tuple[str, ...], repeat: int):
-    env = {**os.environ, "PYTHONPATH": str(src.resolve())}
-    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+@dataclass(frozen=True)
+class Lane:
+    """One way of running the pipeline: a source tree, its folder, spawned or forked."""
+
+    name: str
+    src: Path
+    workdir: Path
+    mode: str
+
+
+def measure(python: str, lanes: list[Lane], repeat: int, loads: list[str]):
+    """Every lane ``repeat`` times, alternating (the machine's load moves); then each
+    folder's second run with the cache. Returns the runs by lane, the cached run by lane."""
+    runs: dict[str, list[dict[str, Any]]] = {lane.name: [] for lane in lanes}
     for number in range(repeat):
-        for mode in modes:
-            argv = [__file__, "--worker", "run", str(workdir), mode, "nocache"]
-            done = run_worker(python, argv, cwd=workdir, env=env)
+        for lane in lanes:
+            env = {**os.environ, "PYTHONPATH": str(lane.src.resolve())}
+            argv = [__file__, "--worker", "run", str(lane.workdir), lane.mode, "nocache"]
+            done = run_worker(python, argv, cwd=lane.workdir, env=env)
             if done["status"] != "ok":
-                raise SystemExit(f"the {mode} run failed: {done}")
-            runs[mode].append(done)
-            log(f"{src}: {mode} run {number + 1}/{repeat}: {done['wall']:.2f} s")
-    cached = []
-    for _ in range(2):  # the first may fill what use_cache=False did not
-        argv = [__file__, "--worker", "run", str(workdir), "forked", "cache"]
-        cached.append(run_worker(python, argv, cwd=workdir, env=env))
-    return runs, cached[-1]
+                raise SystemExit(f"the {lane.name} run failed: {done}")
+            runs[lane.name].append(done)
+            log(f"{lane.name} run {number + 1}/{repeat}: {done['wall']:.2f} s")
+        loads.append(load_average())
+    cached: dict[str, dict[str, Any]] = {}
+    for lane in lanes:
+        if lane.mode != "forked" and lane.name != "baseline":
+            continue
+        env = {**os.environ, "PYTHONPATH": str(lane.src.resolve())}
+        for _ in range(2):  # the first may fill what use_cache=False did not
+            argv = [__file__, "--worker", "run", str(lane.workdir), lane.mode, "cache"]
+            cached[lane.name] = run_worker(python, argv, cwd=lane.workdir, env=env)
+    return runs, cached
 
 
 def per_step(runs: list[dict[str, Any]], key: str) -> dict[str, float]:
@@ -167,13 +187,13 @@ def ms(seconds: float) -> str:
 
 
 def report(
-    ours: tuple[dict[str, list[dict[str, Any]]], dict[str, Any]],
-    baseline: tuple[dict[str, list[dict[str, Any]]], dict[str, Any]] | None,
+    runs: dict[str, list[dict[str, Any]]],
+    cached: dict[str, dict[str, Any]],
     info: dict[str, str],
     repeat: int,
     loads: list[str],
 ) -> str:
-    runs, cached = ours
+    baseline = "baseline" in runs
     forked = runs["forked"]
     code = per_step(forked, "code")
     spawned_wall = per_step(runs["spawned"], "wall")
@@ -181,7 +201,7 @@ def report(
     forked_process = per_step(forked, "process")
     warm = warm_overheads(forked, code)
     warm_up = statistics.median(r["warm_up"] for r in forked if r["warm_up"] is not None)
-    base_wall = per_step(baseline[0]["spawned"], "wall") if baseline else {}
+    base_wall = per_step(runs["baseline"], "wall") if baseline else {}
     headers = ["step", "own code", "spawned: wall", "overhead", "forked: wall",
                "overhead", "in the step process", "fork, start, exit"]  # fmt: skip
     if baseline:
@@ -221,12 +241,12 @@ def report(
         + "`: the pipeline notebooks/03-pipeline.ipynb exports of itself, every step"
         f" uncached, median of {repeat} runs per mode, alternating. Commit"
         f" {git_commit(REPO_ROOT)}; {info['cpu']}, {info['cores']} cores, Python"
-        f" {info['python']}, {info['date']}; 1-minute load average before, between and"
-        f" after: {', '.join(loads)}.",
+        f" {info['python']}, {info['date']}; 1-minute load average before and after each"
+        f" round: {', '.join(loads)}.",
         "",
         "Overhead = the step's wall time as the runner saw it minus its own code's time"
         " (`code_s`, timed in the forked step, where the setup is imported already). The"
-        " forked overhead leaves out the worker's one import of the setup code"
+        " forked overhead leaves out the worker's start and its one import of the setup code"
         f" ({warm_up:.2f} s, median), which the first step to run waits for; a spawned step"
         " pays that import every time. Its two parts: in the step process (opening the"
         " registry, the step's run, loading its inputs, saving its outputs) and the rest"
@@ -239,7 +259,7 @@ def report(
         f"Whole run, uncached: spawned {totals['spawned']:.2f} s, forked"
         f" {totals['forked']:.2f} s (the worker's warm-up included)"
         + (
-            f", baseline {statistics.median(r['wall'] for r in baseline[0]['spawned']):.2f} s"
+            f", baseline {statistics.median(r['wall'] for r in runs['baseline']):.2f} s"
             if baseline
             else ""
         )
@@ -255,10 +275,10 @@ def report(
         "",
         "A second, unchanged run (target: no step executed, the run recorded):",
         "",
-        cached_line("this checkout", cached),
+        cached_line("this checkout", cached["forked"]),
     ]
     if baseline:
-        lines.append(cached_line("baseline", baseline[1]))
+        lines.append(cached_line("baseline", cached["baseline"]))
     return "\n".join(lines)
 
 
@@ -283,18 +303,14 @@ def main() -> None:
                           cwd=ours_dir, env=env)  # fmt: skip
         log(f"the notebook ran in {done['seconds']:.1f} s")
         loads = [load_average()]
-        baseline = None
+        lanes = [Lane(mode, args.src, ours_dir, mode) for mode in MODES]
         if args.baseline_src:
             baseline_dir = base / "baseline"
             shutil.copytree(ours_dir, baseline_dir, symlinks=True)
-        ours = measure(args.python, args.src, ours_dir, MODES, args.repeat)
-        loads.append(load_average())
-        if args.baseline_src:
-            baseline = measure(args.python, args.baseline_src, base / "baseline", ("spawned",),
-                               args.repeat)  # fmt: skip
-            loads.append(load_average())
+            lanes.append(Lane("baseline", args.baseline_src, baseline_dir, "spawned"))
+        runs, cached = measure(args.python, lanes, args.repeat, loads)
         info = machine_info(base)
-        body = report(ours, baseline, info, args.repeat, loads)
+        body = report(runs, cached, info, args.repeat, loads)
         print(body)
         if args.write:
             update_results_section(RESULTS_FILE, "Pipeline", body)

@@ -172,6 +172,9 @@ class StepLauncher:
         except BaseException:
             worker.close(wait_s=0.0)
             raise
+        with open(self.launch.run_dir / LOG_NAME, "a", encoding="utf-8") as log:
+            log.write(f"jupyter-mlops runner: the worker was ready {worker.ready_after_s:.2f} s"
+                      " after it was started\n")  # fmt: skip
         return worker
 
     def _give_up(self, why: str) -> None:
@@ -190,10 +193,12 @@ class WarmWorker:
 
     def __init__(self, process: subprocess.Popen[bytes], commands: int, messages: int) -> None:
         self.process = process
+        self.started = time.monotonic()
         self._commands = commands  # write end: runner -> worker
         self._messages = messages  # read end: worker -> runner
         self._buffer = b""
         self.ready = False
+        self.ready_after_s = 0.0  # from starting the process to its first message
         self.gone: str | None = None  # why the worker cannot be used
 
     @classmethod
@@ -236,6 +241,7 @@ class WarmWorker:
             self.gone = str(message.get("problem") or "the worker is not ready")
             raise WorkerGone(self.gone)
         self.ready = True
+        self.ready_after_s = time.monotonic() - self.started
 
     def fork(self, request_path: Path, log_path: Path) -> ForkedStep:
         """Have the worker fork the step the request file describes; return it started."""
