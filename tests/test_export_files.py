@@ -492,7 +492,7 @@ def test_export_drift_tag_is_recorded_and_its_statistics_are_locked(tmp_path):
     assert f"scipy=={md.version('scipy')}" in (tmp_path / "out/requirements.lock").read_text()
 
 
-def test_a_gate_of_rules_runs_after_every_step_above_it_and_is_never_cached(tmp_path):
+def test_a_gate_of_rules_runs_after_every_step_above_it_and_reads_the_pipeline_run(tmp_path):
     path = tmp_path / "nb.ipynb"
     cells = [
         code("a = 1\nmlops.log(a=a)", "step:first"),
@@ -504,5 +504,5 @@ def test_a_gate_of_rules_runs_after_every_step_above_it_and_is_never_cached(tmp_
     result = export_notebook(path, tmp_path / "out", targets="local")
     edges = {(e.from_step, e.to_step) for e in result.spec.edges}
     assert edges == {("first", "second_gate"), ("second", "second_gate"), ("second_gate", "third")}
-    always = {s.name: s.always_run for s in result.spec.steps}
-    assert always == {"first": False, "second": False, "second_gate": True, "third": False}
+    reads = {s.name: s.reads_pipeline_run for s in result.spec.steps}
+    assert reads == {"first": False, "second": False, "second_gate": True, "third": False}

@@ -68,6 +68,22 @@ def test_the_example_notebook_exports_itself_and_its_pipeline_reproduces_it(pipe
         assert [v[0] for v in versions][:2] == ["notebook", "pipeline-step"]
 
 
+def test_an_unchanged_second_run_executes_no_step_and_is_recorded(pipeline_example):
+    # The kernel ran the pipeline once; nothing changed since, the gate and the drift
+    # check included: no step process, no worker, the run and its gate's verdict recorded.
+    result = run_pipeline(pipeline_example / "cancer-pipeline", workdir=pipeline_example,
+                          check=False)  # fmt: skip
+    assert result.ok and statuses(result) == dict.fromkeys(STEPS, "cached")
+    assert sorted(p.name for p in Path(result.run_dir).iterdir()) == ["summary.json"]
+    with open_registry(pipeline_example) as registry:
+        record = pipeline_run(registry, result.run_id)
+        assert record.status == "ok" and [s.cached for s in record.steps] == [True] * 5
+        verdicts = registry.query(
+            "SELECT passed FROM gate_evaluations WHERE run_id = ?", (result.run_id,)
+        )
+        assert [v[0] for v in verdicts] == [1]
+
+
 @pytest.fixture(scope="module")
 def fresh_python(pipeline_example, checkout_wheel) -> Path:
     """A venv built only from the pipeline's requirements.lock and this checkout's wheel

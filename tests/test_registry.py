@@ -115,6 +115,36 @@ def test_non_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
     assert target.read_bytes() == before
 
 
+def test_opening_a_registry_again_in_one_process_loses_no_other_process_writes(
+    tmp_path: Path,
+) -> None:
+    # The runner opens the registry by path while the notebook's is open; a step process
+    # writes and closes meanwhile. Each open must keep the locks of the connections before.
+    from jupyter_mlops.tracking.session import end_run, start_run
+
+    first = Registry.init(tmp_path)
+    second = Registry.open(first.path)
+    writer = (
+        "import sys\nfrom jupyter_mlops.registry.connection import Registry\n"
+        "from jupyter_mlops.tracking.session import end_run, start_run\n"
+        "with Registry.open(sys.argv[1]) as registry:\n"
+        "    start_run('theirs', registry=registry).log(x=1.0)\n"
+        "    end_run()\n"
+    )
+    try:
+        for number in range(3):
+            subprocess.run([sys.executable, "-c", writer, str(first.path)], check=True)
+            start_run(f"mine{number}", registry=second).log(y=2.0)
+            end_run()
+        with Registry.open(first.path) as third:
+            names = sorted(row[0] for row in third.query("SELECT name FROM runs"))
+            assert third.integrity_check() == "ok"
+    finally:
+        second.close()
+        first.close()
+    assert names == ["mine0", "mine1", "mine2", "theirs", "theirs", "theirs"]
+
+
 def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
     target = tmp_path / "other.db"
     with contextlib.closing(sqlite3.connect(target)) as conn, conn:

@@ -107,14 +107,61 @@ def test_run_pipeline_parameter_override_changes_the_result(workdir):
                                 "total": "ok", "total_gate": "ok", "publish": "ok"}  # fmt: skip
 
 
-def test_run_pipeline_skips_every_step_when_nothing_changed(workdir):
+def test_run_pipeline_skips_every_step_when_nothing_changed_and_does_no_step_work(workdir):
     pipeline = light_pipeline(workdir)
     run(pipeline, workdir)
     again = run(pipeline, workdir)
-    assert statuses(again) == {"load": "cached", "double": "cached", "side": "cached",
-                               "total": "cached", "total_gate": "ok",  # gates always decide
-                               "publish": "cached"}  # fmt: skip
+    assert statuses(again) == dict.fromkeys(
+        ["load", "double", "side", "total", "total_gate", "publish"], "cached"
+    )
     assert again.metrics == {"total": 12.0}
+    # no process started: no step's log or result, no warm worker's log
+    assert sorted(p.name for p in Path(again.run_dir).iterdir()) == ["summary.json"]
+
+
+RULES_GATE = 'mlops.check(["total >= params.threshold"])'  # reads a parameter by name only
+
+
+def test_run_pipeline_caches_a_passed_gate_until_a_parameter_or_metric_it_reads_changes(
+    workdir,
+):
+    pipeline = light_pipeline(workdir, gate=RULES_GATE)
+    first = run(pipeline, workdir)
+    assert first.ok and statuses(first)["total_gate"] == "ok"
+    assert statuses(run(pipeline, workdir))["total_gate"] == "cached"
+    # only the gate reads threshold, and only in a rule's text
+    raised = run(pipeline, workdir, params=["threshold=5"])
+    assert statuses(raised) == {"load": "cached", "double": "cached", "side": "cached",
+                                "total": "cached", "total_gate": "ok", "publish": "cached"}  # fmt: skip
+    # factor changes the total step's metric, which the gate reads from the pipeline run
+    refactored = run(pipeline, workdir, params=["threshold=5", "factor=3"])
+    assert statuses(refactored)["total"] == "ok" and statuses(refactored)["total_gate"] == "ok"
+    assert refactored.step("total_gate").run_id != raised.step("total_gate").run_id
+
+
+def test_run_pipeline_never_caches_a_failed_gate(workdir):
+    pipeline = light_pipeline(workdir, gate=RULES_GATE)
+    failed = [run(pipeline, workdir, params=["threshold=99"]) for _ in range(2)]
+    for result in failed:
+        assert result.status == "gate_failed"
+        assert statuses(result)["total_gate"] == "gate_failed"
+        assert statuses(result)["publish"] == "not_run"
+    assert failed[0].step("total_gate").run_id != failed[1].step("total_gate").run_id
+    passed = run(pipeline, workdir, params=["threshold=1"])
+    assert passed.ok and statuses(passed)["total_gate"] == "ok"
+
+
+def test_run_pipeline_does_not_cache_a_gate_that_reads_another_run(workdir, registry):
+    from jupyter_mlops.tracking.session import end_run, start_run
+
+    pipeline = light_pipeline(workdir, gate='mlops.check(["total >= 1"], run="baseline")')
+    start_run("baseline", registry=registry, workdir=workdir).log(total=3.0)
+    end_run()
+    first = run(pipeline, workdir)
+    second = run(pipeline, workdir)
+    assert first.ok and second.ok
+    assert statuses(second)["total_gate"] == "ok"  # it ran again: baseline may have changed
+    assert statuses(second)["publish"] == "cached"
 
 
 def test_run_pipeline_editing_one_step_reruns_it_and_its_descendants_only(workdir):
@@ -275,7 +322,8 @@ def test_runner_and_step_processes_import_no_jupyter_package():
         " jupyter_mlops.runner.step_api, jupyter_mlops.runner.kfp_step,"
         " jupyter_mlops.runner.records, jupyter_mlops.runner.history,"
         " jupyter_mlops.runner.parity, jupyter_mlops.runner.drift_check,"
-        " jupyter_mlops.runner.console, jupyter_mlops.runner.pipeline\n"
+        " jupyter_mlops.runner.console, jupyter_mlops.runner.pipeline,"
+        " jupyter_mlops.runner.worker, jupyter_mlops.runner.warm_process\n"
         "bad = [m for m in ('IPython', 'nbconvert', 'nbformat', 'ipywidgets', 'tornado',"
         " 'jupyterlab', 'jupyter_mlops.export') if m in sys.modules]\n"
         "print(bad)"

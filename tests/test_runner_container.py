@@ -105,7 +105,7 @@ def test_container_run_reproduces_the_notebook_run_in_its_registry(
         assert len(hosts) == 1 and hosts != {os.uname().nodename}  # recorded from inside
     again = run_in_container(podman_env, pipeline_example)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert again.stdout.count("skipped (cached") == 4  # every step but the gate
+    assert again.stdout.count("skipped (cached") == 5  # every step, the gate too
 
 
 def test_container_failing_gate_exits_3_and_registers_nothing(podman_env, image, pipeline_example):

@@ -106,8 +106,7 @@ def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result
     pipeline = tally(tmp_path)
     first = run(pipeline, tmp_path)
     second = run(pipeline, tmp_path)
-    assert statuses(second) == {"count": "cached", "total": "cached", "total_gate": "ok",
-                                "publish": "cached"}  # fmt: skip
+    assert statuses(second) == dict.fromkeys(STEPS, "cached")
     with open_registry(tmp_path) as registry:
         made = {
             r["step"]: r["run_id"] for r in registry.query(
@@ -119,15 +118,41 @@ def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result
             (second.run_id,),
         )
         by_step = {r["step"]: (r["status"], r["cached"], r["run_id"]) for r in reused}
-        assert by_step.pop("total_gate")[:2] == ("ok", 0)
-        assert by_step == {
-            step: ("cached", 1, made[step]) for step in STEPS if step != "total_gate"
-        }
+        # the gate too: its verdict is the one its run recorded, which the row points to
+        assert by_step == {step: ("cached", 1, made[step]) for step in STEPS}
         assert run_detail(registry, second.run_id).run.metrics == {
             "count": 6.0, "loss": 0.25, "total": 7.5
         }  # fmt: skip
         kinds = [r[0] for r in registry.query("SELECT kind FROM runs ORDER BY started_at")]
-        assert kinds.count("pipeline") == 2 and kinds.count("pipeline-step") == 5
+        assert kinds.count("pipeline") == 2 and kinds.count("pipeline-step") == 4
+
+
+@pytest.mark.parametrize(
+    "gate, subject",
+    [(None, "the gate step's run"), ('mlops.check(["total >= params.threshold"])', "pipeline")],
+    ids=["condition", "rules"],
+)
+def test_a_gate_taken_from_the_cache_has_its_verdict_recorded_for_the_new_run(
+    tmp_path, gate, subject
+):
+    pipeline = tally(tmp_path, **({"gate": gate} if gate else {}))
+    first = run(pipeline, tmp_path)
+    second = run(pipeline, tmp_path)
+    assert statuses(second)["total_gate"] == "cached"
+    with open_registry(tmp_path) as registry:
+        made = registry.query("SELECT id, run_id, passed, inputs FROM gate_evaluations")
+        original = [e for e in made if "reused_evaluation" not in json.loads(e["inputs"])]
+        again = [e for e in made if e["run_id"] == second.run_id]
+        assert len(original) == 1 and len(again) == 1  # the second run evaluated nothing
+        assert original[0]["run_id"] == (
+            first.run_id if subject == "pipeline" else first.step("total_gate").run_id
+        )
+        assert again[0]["passed"] == 1
+        assert json.loads(again[0]["inputs"])["reused_evaluation"] == original[0]["id"]
+        rules = "SELECT rule, passed, actual FROM gate_results WHERE evaluation_id = ?"
+        assert [tuple(r) for r in registry.query(rules, (again[0]["id"],))] == [
+            tuple(r) for r in registry.query(rules, (original[0]["id"],))
+        ]
 
 
 def test_a_gate_decides_again_on_every_run_even_when_nothing_it_reads_by_name_changed(tmp_path):
@@ -288,7 +313,7 @@ def test_step_cache_lives_in_the_registry(tmp_path):
         with registry.transaction() as conn:
             conn.execute("DELETE FROM step_cache WHERE step = 'publish'")
     again = run(pipeline, tmp_path)
-    assert statuses(again) == {"count": "cached", "total": "cached", "total_gate": "ok",
+    assert statuses(again) == {"count": "cached", "total": "cached", "total_gate": "cached",
                                "publish": "ok"}  # fmt: skip
 
 

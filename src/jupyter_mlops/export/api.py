@@ -226,7 +226,7 @@ def build_pipeline_files(
                 depends_on=step.depends_on,
                 after=tuple(dict.fromkeys(t for t, _ in step.draft.after)),
                 gate=step.draft.gate,
-                always_run=step.draft.gate or code.calls_check,
+                reads_pipeline_run=step.draft.gate or code.calls_check,
                 gate_conditions=code.gate_conditions,
                 metrics=code.metrics,
                 drift_checks=tuple(

@@ -60,8 +60,10 @@ def setup_module_text(plan: PipelinePlan, *, pipeline: str, notebook: str) -> st
     parts = [
         f'"""Setup code of the pipeline "{docstring_text(pipeline)}", exported from'
         f" {docstring_text(notebook)}.\n\n"
-        "Every step imports the names it needs from here, so this code runs once in each\n"
-        'step process. Classes defined here can be passed between steps."""\n'
+        "Every step imports the names it needs from here. The runner runs this code once\n"
+        "per pipeline run and starts each step as a copy of that process, as this code\n"
+        "left it (or runs it in each step's process, where it cannot). Classes defined\n"
+        'here can be passed between steps."""\n'
     ]
     for cell in plan.setup_cells:
         parts.append(_cell_block(cell, _tracking_import_fixed(cell.source)))

@@ -196,6 +196,35 @@ def store_evaluation(
     return get_evaluation(registry, evaluation_id)
 
 
+def record_again(registry: Registry, evaluation_id: str, *, run_id: str) -> GateEvaluation:
+    """Store the verdict of evaluation ``evaluation_id`` once more, for ``run_id``, now,
+    without evaluating anything: a pipeline run whose gate step was taken from the cache
+    has the verdict its inputs earned. ``inputs["reused_evaluation"]`` names the original.
+    """
+    original = registry.query_one(
+        "SELECT inputs FROM gate_evaluations WHERE id = ?", (evaluation_id,)
+    )
+    if original is None:
+        raise NotFoundError(f'No gate evaluation "{evaluation_id}"')
+    inputs = {**json.loads(original["inputs"]), "reused_evaluation": evaluation_id}
+    copy_id = new_id()
+    with registry.transaction("the gate evaluation") as conn:
+        conn.execute(
+            "INSERT INTO gate_evaluations (id, purpose, run_id, model_version_id, alias,"
+            " snapshot_id, passed, n_rules, n_failed, inputs, notebook_path, evaluated_at)"
+            " SELECT ?, purpose, ?, model_version_id, alias, snapshot_id, passed, n_rules,"
+            " n_failed, ?, notebook_path, ? FROM gate_evaluations WHERE id = ?",
+            (copy_id, run_id, json.dumps(inputs), time.time(), evaluation_id),
+        )
+        conn.execute(
+            "INSERT INTO gate_results (evaluation_id, seq, kind, rule, passed, actual, expected,"
+            " detail, exact, drift_report_id) SELECT ?, seq, kind, rule, passed, actual,"
+            " expected, detail, exact, drift_report_id FROM gate_results WHERE evaluation_id = ?",
+            (copy_id, evaluation_id),
+        )
+    return get_evaluation(registry, copy_id)
+
+
 def get_evaluation(registry: Registry, evaluation_id: str) -> GateEvaluation:
     """One stored evaluation by id."""
     found = _evaluations(registry, "gate_evaluations.id = ?", [evaluation_id], limit=1)

@@ -27,9 +27,6 @@ from .sqlite_errors import newer_schema_error, translate_error
 BUSY_TIMEOUT_SECONDS = 60.0
 
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 class Registry:
     """An open registry. Use :meth:`open` or :meth:`init`, and :meth:`close` when done.
 
@@ -271,12 +268,13 @@ def _connect(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, bool]
     """An open connection to the registry at ``path``, and whether it is read-only.
 
     Nothing is written before the file is known to be a registry this version can use:
-    a foreign database or a newer registry keeps every byte of its header. A registry on
+    a foreign database or a newer registry keeps every byte of its header. SQLite itself
+    tells a file that is no database (see :func:`_not_sqlite`). A registry on
     a read-only filesystem (or in a directory that cannot be written) is opened for
     reading, without the WAL's shared-memory file it could not create.
     """
     if path.exists():
-        _check_header(path)
+        _check_readable(path)
         read_only = not _writable(path)
     else:
         try:
@@ -310,6 +308,8 @@ def _connect(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, bool]
     except BaseException as exc:
         if conn is not None:
             conn.close()
+        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+            raise _not_sqlite(path) from exc
         if isinstance(exc, sqlite3.DatabaseError):
             raise translate_error(
                 exc, path, "open the registry", busy_timeout=busy_timeout
@@ -347,18 +347,21 @@ def _open_connection(path: Path, busy_timeout: float, read_only: bool) -> sqlite
     return conn
 
 
-def _check_header(path: Path) -> None:
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
-    except OSError as exc:
+def _check_readable(path: Path) -> None:
+    # Never open the file to look at it: closing any descriptor of it would drop the
+    # POSIX locks of this process's other connections to it (one that Registry.open gave
+    # earlier, still in use), and another process could then checkpoint and truncate
+    # the write-ahead log under them: lost writes, a malformed database.
+    if not os.access(path, os.R_OK):
         raise RegistryError(
-            f"Cannot read the registry {path}: {exc.strerror or exc}",
+            f"Cannot read the registry {path}: permission denied",
             hint="Check the file's permissions.",
-        ) from exc
-    if header and header != _SQLITE_HEADER:
-        raise RegistryCorruptError(
-            f"{path} is not an SQLite database",
-            hint="Move the file aside (it is left untouched) or point "
-            f"{ENV_VAR} at a real registry; %mlops init creates a new one.",
         )
+
+
+def _not_sqlite(path: Path) -> RegistryCorruptError:
+    return RegistryCorruptError(
+        f"{path} is not an SQLite database",
+        hint="Move the file aside (it is left untouched) or point "
+        f"{ENV_VAR} at a real registry; %mlops init creates a new one.",
+    )

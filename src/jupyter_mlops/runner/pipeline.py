@@ -9,15 +9,22 @@
 - The run is recorded there as it happens (see :mod:`.records`): a run of kind
   ``pipeline`` with the parameters and every step's metrics, one run of kind
   ``pipeline-step`` per step that executes, and the status of each step.
-- Steps run in dependency order, each as ``python -m jupyter_mlops.runner.step`` in a
-  process group of its own (see :mod:`.processes`). A step that runs past its timeout
+- Steps run in dependency order, each in a process and process group of its own (see
+  :mod:`.processes`): forked from a warm worker that imported the pipeline's setup code
+  once (:mod:`.worker`; Linux), else started as ``python -m jupyter_mlops.runner.step``.
+  A step that runs past its timeout
   (``timeout_s`` in the spec, else ``step_timeout``) is stopped with the processes it
   started and fails; when the runner is interrupted, the running step is stopped the
   same way and the run is recorded as killed.
 - Values between steps are files in the registry's content-addressed artifact store
   (parquet for DataFrames, joblib for models and other objects, JSON for scalars).
 - A step is skipped ("cached") when its code, the parameters it reads, its input
-  artifacts and the files it read are unchanged, by content hash.
+  artifacts and the files it read are unchanged, by content hash. A gate (or any step
+  calling ``mlops.check``) reads the pipeline run's metrics and parameters: every
+  parameter and the metrics of the steps before it are part of its key, so it is cached
+  too, only ever as passed (a step that did not pass is never cached), and its verdicts
+  are recorded again for the new run. A check that reads more of the registry
+  (``champion.f1``, ``run=``) keeps its step out of the cache.
 - ``from_step`` re-runs that step and everything downstream of it; the steps before
   it reuse their latest results.
 - A failing gate (GateFailedError, or AssertionError in a ``gate`` step), a drift check
@@ -32,7 +39,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -44,13 +50,7 @@ from ..registry.artifacts import ArtifactStore, sha256_file
 from ..tracking.secrets import redact_values
 from .cache import CachedStep, RegistryStepCacheIndex, StepCacheIndex, is_current, step_key
 from .params import parse_parameters
-from .processes import (
-    check_step_timeout,
-    interruption_message,
-    run_step_process,
-    step_environment,
-    timed_out_message,
-)
+from .processes import check_step_timeout, interruption_message, timed_out_message
 from .results import (
     PipelineRunResult,
     StepOutcome,
@@ -64,6 +64,7 @@ from .step import EXIT_DRIFT_STOPPED, EXIT_GATE_FAILED, EXIT_OK
 if TYPE_CHECKING:
     from ..registry.connection import Registry
     from .records import PipelineRecorder
+    from .worker import StepLauncher
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def run_pipeline(
     experiment: str | None = None,
     drift_stop_on: str | None = None,
     step_timeout: float | None = None,
+    warm_worker: bool | None = None,
 ) -> PipelineRunResult:
     """Run the pipeline in ``directory`` (written by ``export_notebook``) and record it.
 
@@ -97,6 +99,8 @@ def run_pipeline(
     stop rule of every drift check. ``on_progress`` is called once per step as it ends.
     ``step_timeout`` is the seconds a step without a timeout of its own may run (None: no
     limit); a step past its time is stopped, with what it started, and fails.
+    ``warm_worker`` (default: where the platform allows it, see :mod:`.worker`) forks the
+    steps from a process that imported the setup code once; False spawns each step.
 
     Example::
 
@@ -105,6 +109,7 @@ def run_pipeline(
         result.parity.summary()                      # 'parity not checked: ... lr ...'
     """
     from .records import PipelineRecorder
+    from .worker import StepLauncher, launch_for
 
     pipeline_dir = Path(directory).resolve()
     spec = PipelineSpec.load(pipeline_dir)
@@ -138,6 +143,8 @@ def run_pipeline(
             from_step=from_step,
             experiment=experiment,
         )
+        run_dir = opened.directory / RUNS_DIRNAME / recorder.run_id
+        launch = launch_for(python, pipeline_dir, work, run_dir, opened.directory.resolve())
         context = _RunContext(
             spec=spec,
             pipeline_dir=pipeline_dir,
@@ -145,9 +152,9 @@ def run_pipeline(
             store=store,
             index=index,
             recorder=recorder,
-            run_dir=opened.directory / RUNS_DIRNAME / recorder.run_id,
+            run_dir=run_dir,
             values=values,
-            python=python,
+            launcher=StepLauncher(launch, warm=warm_worker),
             drift_stop_on=drift_stop_on,
             step_timeout=step_timeout,
         )
@@ -159,6 +166,8 @@ def run_pipeline(
             log = context.run_dir / f"{step}.log" if step else None
             recorder.finish(status, failed_step=step, message=interruption_message(exc, step, log))
             raise
+        finally:
+            context.launcher.close()
     finally:
         if opened is not registry:
             opened.close()
@@ -214,7 +223,7 @@ class _RunContext:
     recorder: PipelineRecorder
     run_dir: Path
     values: dict[str, Any]
-    python: str | None
+    launcher: StepLauncher
     drift_stop_on: str | None
     step_timeout: float | None = None
 
@@ -256,7 +265,7 @@ def _run_steps(
             params=step_params,
             inputs={n: ref["sha"] for n, ref in inputs.items()},
             outputs=list(step.outputs),
-            extra=_drift_key(ctx, step),
+            extra={**_drift_key(ctx, step), **_run_reads_key(ctx, step, results)},
         )
         reusable = _reusable(spec, step, key, ctx, forced, from_step, use_cache)
         if reusable is not None:
@@ -279,6 +288,8 @@ def _run_steps(
                 cache_key=entry.key,
                 metrics=entry.metrics,
             )
+            if step.reads_pipeline_run and entry.run_id:
+                recorder.gate_verdicts_reused(entry.run_id)
             _finish(results, result, on_progress)
             continue
         recorder.step_started(name)
@@ -295,6 +306,10 @@ def _run_steps(
             metrics=list(outcome.metrics),
         )
         _finish(results, result, on_progress)
+        if result.status == "ok" and outcome.uncacheable:
+            produced[name] = outcome.outputs
+            logger.info("Step %s is not cached: %s", name, outcome.uncacheable)
+            continue
         if result.status == "ok":
             produced[name] = outcome.outputs
             ctx.index.put(
@@ -343,17 +358,41 @@ def _run_steps(
     return run
 
 
-def _drift_key(ctx: _RunContext, step: StepSpec) -> dict[str, Any] | None:
-    """What a step's drift checks depend on besides its code and inputs: the bundled
-    references' bytes and the stop rule in force."""
+def _drift_key(ctx: _RunContext, step: StepSpec) -> dict[str, Any]:
+    """What a step's drift checks depend on besides its code and inputs: the stop rule in
+    force and each reference, by the bytes of its bundled file, else by the snapshot the
+    registry gives for it (what :func:`.drift_check.load_reference` will read)."""
     if not step.drift_checks:
-        return None
+        return {}
+    from .drift_check import find_reference_snapshot
+
+    references = []
+    for check in step.drift_checks:
+        sha = _file_sha(ctx.pipeline_dir / check.reference_file) if check.reference_file else ""
+        if not sha:
+            found = find_reference_snapshot(
+                ctx.recorder.registry, check, ctx.spec.source.exported_from_run_id
+            )
+            sha = f"snapshot:{found}" if found else ""
+        references.append(sha)
     return {
         "stop_on": [ctx.drift_stop_on or check.stop_on for check in step.drift_checks],
-        "references": [
-            _file_sha(ctx.pipeline_dir / check.reference_file) if check.reference_file else ""
-            for check in step.drift_checks
-        ],
+        "references": references,
+    }
+
+
+def _run_reads_key(
+    ctx: _RunContext, step: StepSpec, before: Mapping[str, StepResult]
+) -> dict[str, Any]:
+    """What a gate (a step that reads the pipeline run) depends on besides its code and
+    inputs: every parameter, and the metrics the steps before it gave the pipeline run."""
+    if not step.reads_pipeline_run:
+        return {}
+    return {
+        "run_params": ctx.values,
+        "run_metrics": [
+            [s.name, m.key, m.value, m.step] for s in before.values() for m in s.metrics
+        ],  # fmt: skip
     }
 
 
@@ -398,7 +437,7 @@ def _reusable(
         last = ctx.index.last(spec.name, step.name)
         assert last is not None  # checked by _check_restart
         return last, "reused"
-    if not use_cache or step.always_run:
+    if not use_cache:
         return None
     entry = ctx.index.get(key)
     if entry is not None and is_current(entry, ctx.work, ctx.store):
@@ -440,13 +479,7 @@ def _run_step(
     request_path.write_text(json.dumps(request, indent=1, default=repr), encoding="utf-8")
     timeout = step.timeout_s if step.timeout_s is not None else ctx.step_timeout
     try:
-        ended = run_step_process(
-            [ctx.python or sys.executable, "-m", "jupyter_mlops.runner.step", str(request_path)],
-            cwd=ctx.work,
-            env=step_environment(),
-            log_path=log_path,
-            timeout_s=timeout,
-        )
+        ended = ctx.launcher.run(request_path, log_path, timeout)
     finally:  # the request holds the parameters' values, secrets too; the step has read it
         request_path.unlink(missing_ok=True)
     duration = ended.duration_s

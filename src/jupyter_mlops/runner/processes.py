@@ -35,13 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import InvalidInputError
 from .spec import parse_duration
-
-if TYPE_CHECKING:
-    import subprocess
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +75,25 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+class StepProcess(Protocol):
+    """A running step process the runner waits for and stops: a ``subprocess.Popen``, or
+    a step forked by the warm worker (:class:`.worker.ForkedStep`). Either leads a process
+    group of its own whose id is its ``pid``; ``wait`` raises ``subprocess.TimeoutExpired``."""
+
+    pid: int
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
 def run_step_process(
     argv: Sequence[str],
     *,
@@ -86,17 +102,19 @@ def run_step_process(
     log_path: Path,
     timeout_s: float | None,
     grace_s: float = GRACE_S,
+    started: float | None = None,
 ) -> StepExit:
     """Run one step process in its own session, its output into ``log_path``, and wait.
 
     Past ``timeout_s`` seconds (None: no limit) its group is stopped and the exit says
     ``timed_out``. When the wait is interrupted (KeyboardInterrupt, Terminated),
     the group is stopped before the exception goes on. Processes left in the group after
-    the step exits are stopped too.
+    the step exits are stopped too. ``started`` (``time.monotonic()``) is when the step's
+    clock started, when that was before this call.
     """
     import subprocess
 
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             list(argv),
@@ -107,10 +125,25 @@ def run_step_process(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    return supervise_step(process, started=started, timeout_s=timeout_s, grace_s=grace_s)
+
+
+def supervise_step(
+    process: StepProcess,
+    *,
+    started: float,
+    timeout_s: float | None,
+    grace_s: float = GRACE_S,
+) -> StepExit:
+    """Wait for a started step until ``timeout_s`` seconds after ``started`` (a
+    ``time.monotonic()``), then stop its group (see :func:`run_step_process`)."""
+    import subprocess
+
     timed_out = False
     try:
+        remaining = None if timeout_s is None else max(0.0, started + timeout_s - time.monotonic())
         try:
-            process.wait(timeout=timeout_s)
+            process.wait(timeout=remaining)
         except subprocess.TimeoutExpired:
             timed_out = True
             logger.info("Step process %d ran past its %s s: stopping it", process.pid, timeout_s)
@@ -120,14 +153,14 @@ def run_step_process(
         raise
     return StepExit(
         pid=process.pid,
-        returncode=process.returncode,
+        returncode=process.wait(),  # at once: it has ended
         duration_s=time.monotonic() - started,
         timed_out=timed_out,
         timeout_s=timeout_s,
     )
 
 
-def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> None:
+def stop_process_group(process: StepProcess, grace_s: float = GRACE_S) -> None:
     """Stop every process of the group ``process`` leads: SIGTERM, then SIGKILL to those
     left after ``grace_s`` seconds; reap ``process``. Quick when the group is gone."""
     if not hasattr(os, "killpg"):  # no process groups here: the step process alone
@@ -154,7 +187,7 @@ def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = GRACE_
         process.wait()
 
 
-def _group_alive(process: subprocess.Popen[bytes], group: int) -> bool:
+def _group_alive(process: StepProcess, group: int) -> bool:
     process.poll()  # reap the leader, so that a dead leader does not count
     try:
         os.killpg(group, 0)

@@ -280,6 +280,26 @@ class PipelineRecorder:
         error = None if status == "ok" else (message or status)
         self.run.end(_RUN_STATUS[status], error=error)
 
+    def gate_verdicts_reused(self, step_run_id: str) -> list[str]:
+        """Record again, for this pipeline run, the gate evaluations the step run
+        ``step_run_id`` made (a gate step taken from the cache); return their new ids."""
+        from ..gates.records import record_again
+
+        # A gate cell's conditions are checked against the step's run, mlops.check's rules
+        # against the pipeline run's metrics (during the step: its evaluations are those).
+        made = self.registry.query(
+            "SELECT gate_evaluations.id FROM step_runs"
+            " JOIN runs ON runs.id = step_runs.run_id"
+            " JOIN gate_evaluations ON gate_evaluations.run_id = step_runs.run_id"
+            "  OR (gate_evaluations.run_id = step_runs.pipeline_run_id"
+            "      AND gate_evaluations.evaluated_at BETWEEN runs.started_at"
+            "      AND COALESCE(runs.ended_at, runs.started_at))"
+            " WHERE step_runs.run_id = ? AND step_runs.cached = 0"
+            " ORDER BY gate_evaluations.evaluated_at",
+            (step_run_id,),
+        )
+        return [record_again(self.registry, row[0], run_id=self.run.id).id for row in made]
+
     def _update_step(self, step: str, **fields: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self.registry.transaction(f'step "{step}" of pipeline run {self.run.id}') as conn:

@@ -40,7 +40,9 @@ class StepMetric:
 class StepOutcome:
     """What a step process reported in its result file: the saved values (name -> artifact
     reference, as the cache and the registry keep them), the metrics, the files it read and
-    wrote, its run, and why it stopped when it did not pass."""
+    wrote, its run, and why it stopped when it did not pass. ``uncacheable`` says why its
+    result must not be reused (it read more of the registry than its inputs); ``code_s`` is
+    how long the step's own code ran."""
 
     status: str
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -51,6 +53,8 @@ class StepOutcome:
     run_id: str | None = None
     error_type: str | None = None
     error_message: str | None = None
+    uncacheable: str | None = None
+    code_s: float | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StepOutcome:
@@ -66,6 +70,8 @@ class StepOutcome:
             run_id=data.get("run_id"),
             error_type=error.get("type"),
             error_message=error.get("message"),
+            uncacheable=data.get("uncacheable"),
+            code_s=data.get("code_s"),
         )
 
     @property

@@ -102,9 +102,11 @@ class StepSpec:
     metrics: tuple[str, ...] = ()
     drift_checks: tuple[DriftCheckSpec, ...] = ()
     file_hints: tuple[str, ...] = ()
-    # Run every time, never taken from the cache: gates and steps calling mlops.check read
-    # the pipeline run's metrics and parameters, which are not among their inputs.
-    always_run: bool = False
+    # Its outcome depends on the pipeline run's metrics and parameters, which are not among
+    # its inputs: a gate, a step calling mlops.check. The runner puts every parameter and
+    # the metrics of the steps before it into its cache key. (Earlier exporters wrote it as
+    # ``always_run``, and earlier runners ran such steps every time; read as this.)
+    reads_pipeline_run: bool = False
     # Seconds the step may run before it is stopped (``timeout:600`` on one of its cells);
     # None: the runner's default (``--step-timeout``).
     timeout_s: float | None = None
@@ -248,7 +250,9 @@ class PipelineSpec:
                     metrics=tuple(s.get("metrics", ())),
                     drift_checks=tuple(_drift_check(d) for d in s.get("drift_checks", ())),
                     file_hints=tuple(s.get("file_hints", ())),
-                    always_run=bool(s.get("always_run", s.get("gate", False))),
+                    reads_pipeline_run=bool(
+                        s.get("reads_pipeline_run", s.get("always_run", s.get("gate", False)))
+                    ),
                     timeout_s=_timeout_field(s.get("timeout_s"), s.get("name")),
                 )
                 for s in data["steps"]

@@ -44,16 +44,33 @@ _IGNORED_PREFIXES = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/", "/lib/", "/li
 
 @dataclass
 class FileAccess:
-    """Files a step opened, collected by an audit hook (``open`` events)."""
+    """Files a step opened, collected by an audit hook (``open`` events) while ``active``.
+
+    The warm worker makes one before it imports the pipeline's setup code, so that the
+    files the setup reads count for every step forked from it (see :mod:`.worker`).
+    """
 
     ignored_roots: tuple[str, ...]  # Python, its packages, caches, the temp folder
     workdir: str = ""  # files under the step's working directory count even there...
     own_roots: tuple[str, ...] = ()  # ...except the pipeline's and the artifact store's
     read: dict[str, None] = field(default_factory=dict)
     written: dict[str, None] = field(default_factory=dict)
+    active: bool = True
+
+    @classmethod
+    def for_step(cls, workdir: Path, registry_dir: str | Path, pipeline_dir: Path) -> FileAccess:
+        """What a step in ``workdir`` counts: its files, not Python's, the registry's or the
+        pipeline's own."""
+        return cls(
+            ignored_roots=_installation_roots(),
+            workdir=os.path.join(str(workdir), ""),
+            own_roots=tuple(
+                os.path.join(str(Path(p).resolve()), "") for p in (registry_dir, pipeline_dir)
+            ),
+        )
 
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if event != "open":
+        if event != "open" or not self.active:
             return
         path, mode, flags = args
         if not isinstance(path, (str, bytes, os.PathLike)):
@@ -102,23 +119,45 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m jupyter_mlops.runner.step REQUEST.json", file=sys.stderr)
         return 2
-    request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    return run_request_file(Path(argv[0]))
+
+
+def run_request_file(
+    path: Path, *, parent_pid: int | None = None, access: FileAccess | None = None
+) -> int:
+    """Run the step the request file at ``path`` describes, in this process; write its
+    result file; return the exit code.
+
+    The process first binds its life to its parent's: the runner's (``runner_pid`` in
+    the request), or ``parent_pid`` for a step forked by the warm worker.
+    """
+    request = json.loads(path.read_text(encoding="utf-8"))
     from .processes import die_with_runner, sigterm_interrupts
 
-    if request.get("runner_pid"):
-        die_with_runner(int(request["runner_pid"]))
+    parent = parent_pid if parent_pid is not None else request.get("runner_pid")
+    if parent:
+        die_with_runner(int(parent))
     result_path = Path(request["result_path"])
     started = time.perf_counter()
     result: dict[str, Any] = {"step": request["step"], "outputs": {}}
     with sigterm_interrupts():
-        code = run_request(request, result)
+        code = run_request(request, result, access)
     result["duration_s"] = time.perf_counter() - started
+    result["cpu_s"] = time.process_time()  # of this process, since it started or was forked
     result_path.write_text(json.dumps(result, indent=1, default=repr), encoding="utf-8")
     return code
 
 
-def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
-    """Run the step described by ``request``; fill ``result``; return the exit code."""
+def run_request(
+    request: dict[str, Any], result: dict[str, Any], access: FileAccess | None = None
+) -> int:
+    """Run the step described by ``request``; fill ``result``; return the exit code.
+
+    ``access`` is the warm worker's (it holds what the setup code read); None: a new one.
+    ``result["code_s"]`` is how long the step's own code ran (``code_cpu_s``: its CPU
+    time), the rest of the process's time being the runner's machinery (bench/pipeline.py
+    reports the difference; ``cpu_s`` is the whole process's CPU time).
+    """
     from ..errors import GateFailedError, MlopsError
     from ..registry.artifacts import ArtifactStore
     from . import step_api
@@ -129,14 +168,12 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
     store = ArtifactStore(Path(request["artifacts_root"]))
     steps_dir = pipeline_dir / "steps"
     sys.path.insert(0, str(steps_dir))
-    access = FileAccess(
-        ignored_roots=_installation_roots(),
-        workdir=os.path.join(str(workdir), ""),
-        own_roots=tuple(
-            os.path.join(str(Path(p).resolve()), "")
-            for p in (request.get("registry_dir") or store.root, pipeline_dir)
-        ),
-    )
+    if access is None:
+        access = FileAccess.for_step(
+            workdir, request.get("registry_dir") or store.root, pipeline_dir
+        )
+        access.active = False
+        sys.addaudithook(access.hook)
     context = step_api.set_context(_context_for(request, pipeline_dir))
     assert context is not None
     namespace: dict[str, Any] = dict(request.get("params", {}))
@@ -145,12 +182,17 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
         _start_step_run(context, request, pipeline_dir)
         for name, ref in request.get("inputs", {}).items():
             namespace[name] = load_value(store, ref["sha"], ref["format"])
-        sys.addaudithook(access.hook)
-        module_globals = runpy.run_path(
-            str(pipeline_dir / request["module"]),
-            init_globals=namespace,
-            run_name=f"mlops_step_{request['step']}",
-        )
+        access.active = True
+        code_started, code_cpu = time.perf_counter(), time.process_time()
+        try:
+            module_globals = runpy.run_path(
+                str(pipeline_dir / request["module"]),
+                init_globals=namespace,
+                run_name=f"mlops_step_{request['step']}",
+            )
+        finally:
+            result["code_s"] = time.perf_counter() - code_started
+            result["code_cpu_s"] = time.process_time() - code_cpu
         missing = [name for name in request.get("outputs", ()) if name not in module_globals]
         if missing:
             raise _MissingOutput(missing)
@@ -176,8 +218,11 @@ def run_request(request: dict[str, Any], result: dict[str, Any]) -> int:
             "traceback": "".join(traceback.format_exception(exc)),
         }
         traceback.print_exception(exc, file=sys.stderr)
+    access.active = False
     _end_step_run(context, result, error)
     result["checks"] = context.checks
+    if context.reads_registry:
+        result["uncacheable"] = context.reads_registry
     result["drift"] = context.drift
     read = [p for p in access.read if p not in access.written]
     # Paths the code names literally count too: C++ readers (pyarrow) bypass the hook.

@@ -11,7 +11,9 @@ step process starts a tracked run of kind ``pipeline-step`` (see
   Rules read the metrics of the *pipeline run* (every step so far copies its metrics
   there) and its parameters (``params.lr``), with this step's own metrics taking
   precedence; a failure raises :class:`~jupyter_mlops.errors.GateFailedError`, which
-  fails the step as a gate and stops everything downstream;
+  fails the step as a gate and stops everything downstream. A check that reads more of
+  the registry than the pipeline run (``champion.f1``, ``run=``, ``model=``, ``drift=``)
+  keeps its step out of the cache: the runner cannot tell when that changes;
 - ``mlops.start_run(...)`` and ``mlops.end_run()`` do not start or end anything: the step
   already is a run (``with mlops.start_run("baseline"):`` from a notebook keeps working);
 - any other name (``mlops.runs``, ``mlops.load_model``, ``mlops.promote``...) is
@@ -72,6 +74,9 @@ class StepContext:
     checks: list[dict[str, Any]] = field(default_factory=list)
     drift: list[dict[str, Any]] = field(default_factory=list)
     drift_stopped: bool = False
+    # why the step's result depends on more of the registry than its inputs, the pipeline
+    # run's metrics and its parameters (the runner does not cache it then)
+    reads_registry: str | None = None
 
 
 _context: StepContext | None = None
@@ -212,6 +217,10 @@ def check(
     elif context.run is not None:
         subject = context.run.id
     merged = {**own, **dict(values or {})}
+    given = {"run": run, "model": model, "drift": drift}
+    outside = next((name for name, value in given.items() if value is not None), None)
+    if outside is not None:
+        context.reads_registry = f"mlops.check({outside}=...)"
     try:
         evaluation = gates.check(
             registry,
@@ -229,6 +238,9 @@ def check(
         raise
     context.checks.append({"rules": _rule_list(rules), "passed": evaluation.passed,
                            "evaluation": evaluation.id})  # fmt: skip
+    if evaluation.inputs.get("aliases"):
+        names = ", ".join(f"{alias}.*" for alias in evaluation.inputs["aliases"])
+        context.reads_registry = context.reads_registry or f"mlops.check reads {names}"
     return evaluation
 
 
