@@ -1,0 +1,415 @@
+"""Pages of runs read in the order of an index, and the cursors that continue them.
+
+A list sorted by one key is read as one or two *segments*, each a range of one index
+read in order, so that a page costs about its own rows whatever the number of runs:
+
+- sorted by a metric, parameter or tag: first the runs with a value, from the
+  ``(key, value)`` index of its table, runs with equal values by run id; then the runs
+  without one (never logged, or NaN), newest first, from ``runs(started_at)``;
+- sorted by a run field: the runs from that field's index (``runs(experiment_id,
+  name)``...), equal values in the order the runs were recorded; runs without the field
+  (``ended_at`` of a running run) last, newest first.
+
+Equal values follow the direction of the sort, so a list sorted the other way is
+exactly this list reversed. Sorting by several keys reads one segment sorted as a whole.
+
+A page ends with a :class:`Cursor`: the segment and the sort values of its last (or
+first) run. The next page starts right after it (*keyset pagination*): no rows are
+skipped one by one as with an offset, and a run recorded meanwhile neither repeats nor
+hides a run of the pages already seen. Cursors travel as opaque text
+(:meth:`Cursor.encode`); every value in them is bound as a parameter, never spliced.
+
+When a filter keeps few of the runs, reading the sort's index would walk past many runs
+to fill one page; the page is then read the other way (``"matched"``): from the index of
+the filter's condition, the matches sorted afterwards. :func:`choose_mode` decides from
+the count of matches, which the list needs anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ...errors import ExpressionError, InvalidInputError
+from ...registry.connection import Registry
+from .. import expressions as ex
+from .filters import RUN_FIELDS, FilterCompiler, Reference, SortKey
+
+Mode = Literal["ordered", "matched"]
+Row = tuple[Any, ...]
+
+# The run's own fields every page reads, in this order (see listing.RunRow).
+RUN_COLUMNS_SQL = (
+    "runs.id, runs.name, runs.experiment_id, runs.status, runs.kind, runs.started_at,"
+    " runs.ended_at, runs.notebook_path, runs.previous_run_id"
+)
+N_RUN_COLUMNS = 9
+
+DEFAULT_SORT = (SortKey(Reference("field", "started_at"), True),)
+MAX_CURSOR_CHARACTERS = 20_000
+_CURSOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a segment's order: its SQL and its direction."""
+
+    sql: str
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A part of a list that one query reads in order: its tables (the driving one
+    first), what puts a run in it, and the terms of its order (the last one unique)."""
+
+    source: str
+    source_params: tuple[Any, ...]
+    condition: str | None
+    condition_params: tuple[Any, ...]
+    order: tuple[Term, ...]
+    # The sort key whose value the driving table holds, and the SQL of that value.
+    driver: tuple[Reference, str] | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which runs a list holds before its filter: an experiment's (None: all of them),
+    and those a text search found (a JSON list of ids, or None)."""
+
+    experiment_id: int | None = None
+    run_ids: str | None = None
+
+    def conditions(self) -> tuple[list[str], list[Any]]:
+        sql: list[str] = []
+        params: list[Any] = []
+        if self.experiment_id is not None:
+            sql.append("runs.experiment_id = ?")
+            params.append(self.experiment_id)
+        if self.run_ids is not None:
+            sql.append("runs.id IN (SELECT value FROM json_each(?))")
+            params.append(self.run_ids)
+        return sql, params
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the sort it belongs to, the segment, and the values of the
+    segment's order terms for the run at the page's edge."""
+
+    sort: str
+    segment: int
+    values: tuple[Any, ...]
+
+    def encode(self) -> str:
+        """The cursor as URL-safe text, e.g. ``WzEsIi1tZXRyaWNz...``."""
+        payload = [_CURSOR_VERSION, self.sort, self.segment, list(self.values)]
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=True)
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, sort: str, segments: Sequence[Segment]) -> Cursor:
+        """The cursor ``text`` encodes, checked against the list it is to continue."""
+        if not isinstance(text, str) or len(text) > MAX_CURSOR_CHARACTERS:
+            raise _bad_cursor("it is not a cursor of this list")
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            payload = json.loads(raw)
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise _bad_cursor("it is not a cursor of this list") from None
+        if not (isinstance(payload, list) and len(payload) == 4 and payload[0] == _CURSOR_VERSION):
+            raise _bad_cursor("it is not a cursor of this list")
+        _, cursor_sort, segment, values = payload
+        if cursor_sort != sort:
+            raise InvalidInputError(
+                f'The cursor continues a list sorted by "{cursor_sort}", not by "{sort}"',
+                hint="Ask for the first page of the new order (without a cursor).",
+            )
+        if (
+            type(segment) is not int
+            or not 0 <= segment < len(segments)
+            or not isinstance(values, list)
+            or len(values) != len(segments[segment].order)
+            or not all(_is_sql_value(value) for value in values)
+        ):
+            raise _bad_cursor("its position does not fit this list")
+        return cls(sort, segment, tuple(values))
+
+
+def _is_sql_value(value: Any) -> bool:
+    return value is None or type(value) in (int, float, str)
+
+
+def _bad_cursor(why: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"The page cursor cannot be used: {why}",
+        hint="Ask for the first page again (without a cursor).",
+    )
+
+
+def sort_text(keys: Sequence[SortKey]) -> str:
+    """The sort as one string, e.g. ``-metrics.accuracy`` or ``params.depth,-name``."""
+    return ",".join(key.text for key in keys)
+
+
+def segments(keys: Sequence[SortKey], mode: Mode) -> tuple[Segment, ...]:
+    """The segments of a list sorted by ``keys`` (see the module's docstring).
+
+    In ``"ordered"`` mode the driving table of each segment is the index that gives its
+    order; in ``"matched"`` mode the order's terms are written ``+x`` (the same value,
+    which no index provides), leaving SQLite free to read the runs from the filter's
+    index and sort the matches.
+    """
+    plus = "+" if mode == "matched" else ""
+    newest = (Term(f"{plus}runs.started_at", True), Term(f"{plus}runs.rowid", True))
+    if len(keys) != 1:
+        return (_sorted_as_a_whole(keys, newest),)
+    key = keys[0]
+    reference, descending = key.reference, key.descending
+    if reference.kind == "field":
+        sql = RUN_FIELDS[reference.key]
+        terms = (Term(f"{plus}{sql}", descending), Term(f"{plus}runs.rowid", descending))
+        if not reference.nullable:
+            return (Segment("runs", (), None, (), terms),)
+        return (
+            Segment("runs", (), f"{sql} IS NOT NULL", (), terms),
+            Segment("runs", (), f"{sql} IS NULL", (), newest),
+        )
+    value = f"v.{reference.column}"
+    order = (Term(f"{plus}{value}", descending), Term(f"{plus}v.run_id", descending))
+    if mode == "ordered":
+        valued = Segment(
+            f"{reference.table} AS v CROSS JOIN runs ON runs.id = v.run_id",
+            (),
+            f"v.key = ? AND {value} IS NOT NULL",
+            (reference.key,),
+            order,
+            driver=(reference, value),
+        )
+    else:
+        valued = Segment(
+            f"runs JOIN {reference.table} AS v ON v.run_id = runs.id AND v.key = ?",
+            (reference.key,),
+            f"{value} IS NOT NULL",
+            (),
+            order,
+            driver=(reference, value),
+        )
+    missing = Segment(
+        "runs",
+        (),
+        f"NOT EXISTS (SELECT 1 FROM {reference.table} WHERE run_id = runs.id AND key = ?"
+        f" AND {reference.column} IS NOT NULL)",
+        (reference.key,),
+        newest,
+    )
+    return (valued, missing)
+
+
+def _sorted_as_a_whole(keys: Sequence[SortKey], newest: tuple[Term, ...]) -> Segment:
+    """One segment for several sort keys: each key's runs without a value after those
+    with one, then the newest first."""
+    joins: list[str] = []
+    params: list[Any] = []
+    terms: list[Term] = []
+    for index, key in enumerate(keys):
+        reference = key.reference
+        if reference.kind == "field":
+            sql = RUN_FIELDS[reference.key]
+        else:
+            alias = f"s{index}"
+            joins.append(
+                f"LEFT JOIN {reference.table} AS {alias}"
+                f" ON {alias}.run_id = runs.id AND {alias}.key = ?"
+            )
+            params.append(reference.key)
+            sql = f"{alias}.{reference.column}"
+        if reference.nullable:
+            terms.append(Term(f"({sql} IS NULL)", False))
+        terms.append(Term(sql, key.descending))
+    return Segment(" ".join(["runs", *joins]), tuple(params), None, (), (*terms, *newest))
+
+
+def choose_mode(matches: int | None, limit: int | None, runs_upper_bound: int) -> Mode:
+    """``"ordered"`` when reading the sort's index finds a page sooner than reading
+    every match would, else ``"matched"``.
+
+    Read in order, a page of ``limit`` runs among ``matches`` of ``runs_upper_bound``
+    visits about ``limit * runs_upper_bound / matches`` runs of the index; read from the
+    filter, the page visits every match once and sorts them.
+    """
+    if matches is None or matches >= runs_upper_bound:
+        return "ordered"
+    if matches == 0:
+        return "matched"
+    visited = runs_upper_bound if limit is None else limit * runs_upper_bound / matches
+    return "ordered" if visited <= matches else "matched"
+
+
+@dataclass
+class PageReader:
+    """Reads the runs of one list (scope, filter, sort) page by page."""
+
+    registry: Registry
+    scope: Scope
+    where: ex.Expression | None
+    source: str  # the filter as written, for messages
+    keys: tuple[SortKey, ...]
+    mode: Mode = "ordered"
+    known: dict[tuple[str, str], bool] = field(default_factory=dict)  # keys that exist
+
+    @property
+    def sort(self) -> str:
+        return sort_text(self.keys)
+
+    def segments(self) -> tuple[Segment, ...]:
+        return segments(self.keys, self.mode)
+
+    def read(
+        self,
+        *,
+        limit: int | None,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+        backward: bool = False,
+    ) -> tuple[list[tuple[int, Row]], bool]:
+        """Up to ``limit`` rows (segment, run columns + order values) from ``offset``, or
+        after (``backward``: before) ``cursor``, in the list's order; and whether more
+        rows lie beyond them in the direction read."""
+        parts = self.segments()
+        indexes = list(range(len(parts)))
+        if backward:
+            indexes.reverse()
+        if cursor is not None:
+            indexes = indexes[indexes.index(cursor.segment) :]
+        want = None if limit is None else limit + 1
+        rows: list[tuple[int, Row]] = []
+        skip = offset
+        for index in indexes:
+            remaining = None if want is None else want - len(rows)
+            keyset = cursor.values if cursor is not None and index == cursor.segment else None
+            found = self._query(parts[index], keyset, backward, remaining, skip)
+            if skip and not found:
+                skip = max(0, skip - self._count_segment(parts[index]))
+            else:
+                skip = 0
+            rows.extend((index, row) for row in found)
+            if remaining is not None and len(found) >= remaining:
+                break
+        more = limit is not None and len(rows) > limit
+        return rows[:limit] if limit is not None else rows, more
+
+    def _filter(self, segment: Segment, lookups: Literal["join", "lookup"]) -> FilterCompiler:
+        return FilterCompiler(
+            self.registry, self.source, lookups=lookups, driver=segment.driver, known=self.known
+        )
+
+    def _body(self, segment: Segment) -> tuple[str, list[Any]]:
+        """``FROM ... WHERE ...`` of ``segment`` with the scope and the filter, and its
+        bound values in the order they appear."""
+        compiler = self._filter(segment, "lookup" if self.mode == "ordered" else "join")
+        conditions: list[str] = []
+        where_params: list[Any] = list(segment.condition_params)
+        if segment.condition:
+            conditions.append(segment.condition)
+        scope_sql, scope_params = self.scope.conditions()
+        conditions += scope_sql
+        where_params += scope_params
+        if self.where is not None:
+            conditions.append(compiler.where(self.where, where_params))
+        sql = f"FROM {segment.source} {' '.join(compiler.joins)}"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        return sql, [*segment.source_params, *compiler.join_params, *where_params]
+
+    def _query(
+        self,
+        segment: Segment,
+        keyset: tuple[Any, ...] | None,
+        backward: bool,
+        limit: int | None,
+        offset: int,
+    ) -> list[Row]:
+        body, params = self._body(segment)
+        terms = [
+            Term(term.sql, term.descending != backward) for term in segment.order
+        ]  # read backward: every direction flipped
+        if keyset is not None:
+            condition, keyset_params = _after(terms, keyset)
+            body += (" AND " if " WHERE " in body else " WHERE ") + condition
+            params += keyset_params
+        order = ", ".join(f"{t.sql} {'DESC' if t.descending else 'ASC'}" for t in terms)
+        select = ", ".join(t.sql for t in segment.order)
+        sql = f"SELECT {RUN_COLUMNS_SQL}, {select} {body} ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        elif offset:
+            sql += " LIMIT -1 OFFSET ?"
+            params.append(offset)
+        return _rows(self.registry, sql, params)
+
+    def _count_segment(self, segment: Segment) -> int:
+        body, params = self._body(segment)
+        return int(_rows(self.registry, f"SELECT COUNT(*) {body}", params)[0][0])
+
+    def count(self) -> int:
+        """How many runs the list holds: the scope and the filter only, read the way
+        SQLite finds cheapest (the filter's own indexes), not in the sort's order."""
+        scope_sql, scope_params = self.scope.conditions()
+        if self.where is None:
+            where = f" WHERE {' AND '.join(scope_sql)}" if scope_sql else ""
+            return int(
+                _rows(self.registry, f"SELECT COUNT(*) FROM runs{where}", scope_params)[0][0]
+            )
+        compiler = FilterCompiler(self.registry, self.source, lookups="join", known=self.known)
+        filter_params: list[Any] = []
+        condition = compiler.where(self.where, filter_params)
+        sql = (
+            f"SELECT COUNT(*) FROM runs {' '.join(compiler.joins)}"
+            f" WHERE {' AND '.join([*scope_sql, condition])}"
+        )
+        params = [*compiler.join_params, *scope_params, *filter_params]
+        return int(_rows(self.registry, sql, params)[0][0])
+
+
+def _after(terms: Sequence[Term], values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The condition for rows strictly after ``values`` in the order of ``terms``.
+
+    Terms that all run one way compare as a row value, ``(a, b) < (?, ?)``, which SQLite
+    reads as a range of the index that gives the order; mixed directions spell the
+    lexicographic order out, with ``IS`` for equality so that NULLs compare.
+    """
+    if len({term.descending for term in terms}) == 1 and None not in values:
+        op = "<" if terms[0].descending else ">"
+        columns = ", ".join(term.sql for term in terms)
+        marks = ", ".join("?" for _ in terms)
+        return f"(({columns}) {op} ({marks}))", list(values)
+    sql = "0"
+    params: list[Any] = []
+    for term, value in reversed(list(zip(terms, values))):
+        op = "<" if term.descending else ">"
+        sql = f"({term.sql} {op} ? OR ({term.sql} IS ? AND {sql}))"
+        params = [value, value, *params]
+    return sql, params
+
+
+def _rows(registry: Registry, sql: str, params: Sequence[Any]) -> list[Row]:
+    """Rows of a query built from a user's filter: an SQL error there is the filter's."""
+    cursor = registry.conn.cursor()
+    cursor.row_factory = None
+    try:
+        return cursor.execute(sql, params).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise ExpressionError(f"The filter could not run: {exc}", expression=sql) from exc
+
+
+def cursor_of(reader: PageReader, entry: tuple[int, Row]) -> str:
+    """The encoded cursor of a page edge's row."""
+    segment, row = entry
+    return Cursor(reader.sort, segment, tuple(row[N_RUN_COLUMNS:])).encode()
