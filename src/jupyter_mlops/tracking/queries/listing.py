@@ -27,7 +27,6 @@ from .pages import (
     PageReader,
     Row,
     Scope,
-    choose_mode,
     cursor_of,
 )
 from .records import ExperimentSummary, RunRow, RunsPage
@@ -84,7 +83,7 @@ def list_runs(
         if reader is None:
             return RunsPage((), 0, offset, limit, (), ())
         total = reader.count()
-        reader.mode = choose_mode(total, limit, _runs_upper_bound(registry))
+        reader.settle_mode(total, limit, _runs_upper_bound(registry))
         given = after if after is not None else before
         cursor = None if given is None else Cursor.decode(given, reader.sort, reader.segments())
         backward = before is not None

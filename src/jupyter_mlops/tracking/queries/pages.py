@@ -162,8 +162,8 @@ def segments(keys: Sequence[SortKey], mode: Mode) -> tuple[Segment, ...]:
 
     In ``"ordered"`` mode the driving table of each segment is the index that gives its
     order; in ``"matched"`` mode the order's terms are written ``+x`` (the same value,
-    which no index provides), leaving SQLite free to read the runs from the filter's
-    index and sort the matches.
+    which no index provides) and the runs come first, read from the list of matches
+    that the filter's own indexes give; the matches are then sorted.
     """
     plus = "+" if mode == "matched" else ""
     newest = (Term(f"{plus}runs.started_at", True), Term(f"{plus}runs.rowid", True))
@@ -191,9 +191,9 @@ def segments(keys: Sequence[SortKey], mode: Mode) -> tuple[Segment, ...]:
             order,
             driver=(reference, value),
         )
-    else:
+    else:  # runs first: they come from the matches (see PageReader._body)
         valued = Segment(
-            f"runs JOIN {reference.table} AS v ON v.run_id = runs.id AND v.key = ?",
+            f"runs CROSS JOIN {reference.table} AS v ON v.run_id = runs.id AND v.key = ?",
             (reference.key,),
             f"{value} IS NOT NULL",
             (),
@@ -311,21 +311,49 @@ class PageReader:
 
     def _body(self, segment: Segment) -> tuple[str, list[Any]]:
         """``FROM ... WHERE ...`` of ``segment`` with the scope and the filter, and its
-        bound values in the order they appear."""
-        compiler = self._filter(segment, "lookup" if self.mode == "ordered" else "join")
+        bound values in the order they appear.
+
+        Read in order, the filter is checked run by run as the index is read (a lookup
+        per value); read from the matches, the runs are those of :meth:`_matches`, which
+        SQLite reads from the filter's indexes as it does for the count.
+        """
         conditions: list[str] = []
         where_params: list[Any] = list(segment.condition_params)
         if segment.condition:
             conditions.append(segment.condition)
-        scope_sql, scope_params = self.scope.conditions()
-        conditions += scope_sql
-        where_params += scope_params
-        if self.where is not None:
-            conditions.append(compiler.where(self.where, where_params))
-        sql = f"FROM {segment.source} {' '.join(compiler.joins)}"
+        joins: list[str] = []
+        join_params: list[Any] = []
+        if self.mode == "matched":
+            matches, matches_params = self._matches("runs.id")
+            conditions.append(f"runs.id IN ({matches})")
+            where_params += matches_params
+        else:
+            compiler = self._filter(segment, "lookup")
+            scope_sql, scope_params = self.scope.conditions()
+            conditions += scope_sql
+            where_params += scope_params
+            if self.where is not None:
+                conditions.append(compiler.where(self.where, where_params))
+            joins, join_params = compiler.joins, compiler.join_params
+        sql = f"FROM {segment.source} {' '.join(joins)}"
         if conditions:
             sql += " WHERE " + " AND ".join(conditions)
-        return sql, [*segment.source_params, *compiler.join_params, *where_params]
+        return sql, [*segment.source_params, *join_params, *where_params]
+
+    def _matches(self, select: str) -> tuple[str, list[Any]]:
+        """``SELECT {select} FROM runs ...`` of the runs in the scope that pass the filter,
+        one join per value the filter reads: SQLite starts from the index of the most
+        telling condition (``accuracy > 0.9`` reads ``metric_summaries(key, last)``)."""
+        scope_sql, scope_params = self.scope.conditions()
+        compiler = FilterCompiler(self.registry, self.source, lookups="join", known=self.known)
+        filter_params: list[Any] = []
+        conditions = list(scope_sql)
+        if self.where is not None:
+            conditions.append(compiler.where(self.where, filter_params))
+        sql = f"SELECT {select} FROM runs {' '.join(compiler.joins)}".rstrip()
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        return sql, [*compiler.join_params, *scope_params, *filter_params]
 
     def _query(
         self,
@@ -361,21 +389,19 @@ class PageReader:
     def count(self) -> int:
         """How many runs the list holds: the scope and the filter only, read the way
         SQLite finds cheapest (the filter's own indexes), not in the sort's order."""
-        scope_sql, scope_params = self.scope.conditions()
-        if self.where is None:
-            where = f" WHERE {' AND '.join(scope_sql)}" if scope_sql else ""
-            return int(
-                _rows(self.registry, f"SELECT COUNT(*) FROM runs{where}", scope_params)[0][0]
-            )
-        compiler = FilterCompiler(self.registry, self.source, lookups="join", known=self.known)
-        filter_params: list[Any] = []
-        condition = compiler.where(self.where, filter_params)
-        sql = (
-            f"SELECT COUNT(*) FROM runs {' '.join(compiler.joins)}"
-            f" WHERE {' AND '.join([*scope_sql, condition])}"
-        )
-        params = [*compiler.join_params, *scope_params, *filter_params]
+        sql, params = self._matches("COUNT(*)")
         return int(_rows(self.registry, sql, params)[0][0])
+
+    def settle_mode(self, matches: int, limit: int | None, runs_upper_bound: int) -> None:
+        """Choose how pages are read, from the number of ``matches`` (see
+        :func:`choose_mode`). A list narrowed by its experiment alone and sorted by one
+        run field is always read in order: that field's index starts with the experiment."""
+        narrowed_by_experiment_only = self.where is None and self.scope.run_ids is None
+        if narrowed_by_experiment_only and len(self.keys) == 1:
+            if self.keys[0].reference.kind == "field":
+                self.mode = "ordered"
+                return
+        self.mode = choose_mode(matches, limit, runs_upper_bound)
 
 
 def _after(terms: Sequence[Term], values: Sequence[Any]) -> tuple[str, list[Any]]:
