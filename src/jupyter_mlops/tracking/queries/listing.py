@@ -272,6 +272,7 @@ def runs_frame(
     sort: str | Sequence[str] | None = None,
     limit: int | None = None,
     code: str | None = None,
+    after: str | None = None,
 ) -> pd.DataFrame:
     """Runs as a DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns.
 
@@ -279,7 +280,8 @@ def runs_frame(
     Built column by column from three queries and placed with numpy, with no Python
     work per value but for the few parameters stored in another form (booleans,
     lists, dicts): 100,000 runs take about a second. ``code`` keeps the runs whose
-    cells or note contain its words, as in :func:`list_runs`.
+    cells or note contain its words, as in :func:`list_runs`; ``after`` starts after
+    the run a page's ``next_cursor`` ends on.
     """
     import numpy as np
     import pandas as pd
@@ -292,8 +294,9 @@ def runs_frame(
         if reader is not None:
             narrowed = reader.where is not None or reader.scope != Scope()
             reader.mode = "matched" if narrowed else "ordered"
-            rows = [row for _, row in reader.read(limit=limit)[0]]
-            everything = not narrowed and limit is None
+            cursor = None if after is None else Cursor.decode(after, reader.sort, reader.segments())
+            rows = [row for _, row in reader.read(limit=limit, cursor=cursor)[0]]
+            everything = not narrowed and limit is None and cursor is None
         names = _experiment_names(registry)
         run_ids = [row[0] for row in rows]
         if everything:
