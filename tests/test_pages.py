@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
@@ -295,3 +296,24 @@ def test_a_registry_made_before_the_list_indexes_gains_them_and_lists_the_same(
             assert walked == expected[sort], sort
         page = plans_of(migrated, experiment="fraud", sort="name", limit=50)["page"]
         assert page[0].startswith("SEARCH runs USING INDEX runs_experiment_name (experiment_id=?")
+
+
+def test_the_frame_columns_have_the_types_pandas_infers_from_the_values(
+    registry: Registry,
+) -> None:
+    values = [
+        {"depth": 3, "lr": 0.1, "opt": "adam", "flag": True, "layers": [8, 4], "mixed": 1},
+        {"depth": 5, "lr": 1, "opt": "sgd", "flag": False, "layers": [16], "mixed": "x"},
+        {"depth": 7, "flag": True, "mixed": 2.5},
+    ]
+    for params in values:
+        with mlops.start_run("typed") as run:
+            run.log_params(**params)
+
+    frame = runs_frame(registry)
+    listed = list_runs(registry).runs
+    for key in ("depth", "lr", "opt", "flag", "layers", "mixed"):
+        inferred = pd.DataFrame({key: [run.params.get(key) for run in listed]})[key]
+        column = frame[f"params.{key}"]
+        assert column.dtype == inferred.dtype, key
+        assert column.tolist() == inferred.tolist() or column.equals(inferred), key

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInputError, NotFoundError
@@ -27,7 +28,6 @@ from .pages import (
     PageReader,
     Row,
     Scope,
-    cursor_of,
 )
 from .records import ExperimentSummary, RunRow, RunsPage
 from .search import TextSearch, matching_run_ids
@@ -87,10 +87,8 @@ def list_runs(
         given = after if after is not None else before
         cursor = None if given is None else Cursor.decode(given, reader.sort, reader.segments())
         backward = before is not None
-        entries, more = reader.read(limit=limit, offset=offset, cursor=cursor, backward=backward)
-        if backward:
-            entries.reverse()
-        rows = [row for _, row in entries]
+        read = reader.read(limit=limit, offset=offset, cursor=cursor, backward=backward)
+        rows = read.rows[::-1] if backward else read.rows
         params_by_run, metrics_by_run = _values_for(registry, [row[0] for row in rows])
         names = _experiment_names(registry)
     runs = tuple(
@@ -99,8 +97,9 @@ def list_runs(
     )
     param_keys = sorted({k for r in runs for k in r.params})
     metric_keys = sorted({k for r in runs for k in r.metrics})
-    earlier = more if backward else (after is not None or offset > 0)
-    later = True if backward else more
+    # Read backward, the rows came last-first: the far edge is the page's first run.
+    earlier = read.more if backward else (after is not None or offset > 0)
+    later = True if backward else read.more
     return RunsPage(
         runs,
         total,
@@ -108,8 +107,8 @@ def list_runs(
         limit,
         tuple(param_keys),
         tuple(metric_keys),
-        next_cursor=cursor_of(reader, entries[-1]) if entries and later else None,
-        previous_cursor=cursor_of(reader, entries[0]) if entries and earlier else None,
+        next_cursor=read.cursor(reader.sort, last=not backward) if rows and later else None,
+        previous_cursor=read.cursor(reader.sort, last=backward) if rows and earlier else None,
     )
 
 
@@ -257,11 +256,15 @@ def _values_for(
     return params_by_run, metrics_by_run
 
 
-# A parameter whose stored value is not its Python value: the type it is decoded from.
-_TO_DECODE = (
+# How a parameter's stored value becomes its Python value: the type it is decoded from
+# (bool, list, dict, or a number stored as text), else SQLite's type of the value as it
+# stands (integer, real, text, null).
+_PARAM_FORM = (
     "CASE WHEN type IN ('bool', 'list', 'dict')"
-    " OR (type IN ('int', 'float') AND typeof(value) = 'text') THEN type END"
+    " OR (type IN ('int', 'float') AND typeof(value) = 'text') THEN type"
+    " ELSE typeof(value) END"
 )
+_READY_FORMS = ("integer", "real", "text", "null")
 
 
 def runs_frame(
@@ -295,10 +298,11 @@ def runs_frame(
             narrowed = reader.where is not None or reader.scope != Scope()
             reader.mode = "matched" if narrowed else "ordered"
             cursor = None if after is None else Cursor.decode(after, reader.sort, reader.segments())
-            rows = [row for _, row in reader.read(limit=limit, cursor=cursor)[0]]
+            rows = reader.read(limit=limit, cursor=cursor).rows
             everything = not narrowed and limit is None and cursor is None
         names = _experiment_names(registry)
-        run_ids = [row[0] for row in rows]
+        by_field = [list(map(itemgetter(i), rows)) for i in range(N_RUN_COLUMNS)]
+        run_ids = by_field[0]
         if everything:
             clause, bound = "", []
         else:
@@ -307,59 +311,76 @@ def runs_frame(
                 [json.dumps(run_ids)],
             )
         params = registry.query_tuples(
-            f"SELECT run_id, key, value, {_TO_DECODE} FROM params{clause}", bound
+            f"SELECT run_id, key, value, {_PARAM_FORM} FROM params{clause}", bound
         )
         metrics = registry.query_tuples(
             f"SELECT run_id, key, last FROM metric_summaries{clause}", bound
         )
-    by_field = list(zip(*rows)) if rows else [() for _ in range(N_RUN_COLUMNS)]
-    columns: dict[str, Any] = {name: list(by_field[i]) for i, name in enumerate(_RUN_COLUMNS)}
+    columns: dict[str, Any] = {name: by_field[i] for i, name in enumerate(_RUN_COLUMNS)}
     experiment_table = np.empty(max(names, default=0) + 1, dtype=object)
     for experiment_id, name in names.items():
         experiment_table[experiment_id] = name
-    columns["experiment"] = experiment_table[np.asarray(by_field[2], dtype=np.int64)].tolist()
-    started = np.array(columns["started_at"], dtype="float64")
-    ended = np.array(columns["ended_at"], dtype="float64")  # None becomes NaN
+    columns["experiment"] = experiment_table[np.asarray(by_field[2], dtype=np.int64)]
+    started = np.array(by_field[5], dtype="float64")
+    ended = np.array(by_field[6], dtype="float64")  # None becomes NaN
     columns["started_at"] = pd.to_datetime(started, unit="s", utc=True)
     columns["ended_at"] = pd.to_datetime(ended, unit="s", utc=True)
     columns["duration"] = ended - started
-    positions = pd.Index(run_ids)
+    position = dict(zip(run_ids, range(len(run_ids))))
     count = len(run_ids)
-    for key, (where_to, values, decode) in sorted(_by_key(positions, params, object).items()):
-        column = np.full(count, None, dtype=object)
+    for key, (where_to, values, forms) in sorted(_by_key(position, params).items()):
+        column = _param_column(count, forms)
         column[where_to] = values
-        for at in np.flatnonzero(pd.notna(decode)):  # booleans, lists, dicts, numbers as text
-            column[where_to[at]] = decode_param(values[at], decode[at])
-        columns[f"params.{key}"] = column.tolist()
-    for key, (where_to, values, _) in sorted(_by_key(positions, metrics, "float64").items()):
+        for at in np.flatnonzero(~np.isin(forms, _READY_FORMS)):  # bool, list, dict...
+            column[where_to[at]] = decode_param(values[at], forms[at])
+        # An object column goes as a list, for pandas to infer its type (bool, str...).
+        columns[f"params.{key}"] = column.tolist() if column.dtype == object else column
+    for key, (where_to, values, _) in sorted(_by_key(position, metrics).items()):
         column = np.full(count, np.nan)
-        column[where_to] = values
+        column[where_to] = np.asarray(values, dtype="float64")  # None (NaN) becomes NaN
         columns[f"metrics.{key}"] = column
     return pd.DataFrame(columns)
 
 
+def _param_column(count: int, forms: Any) -> Any:
+    """An empty column for one parameter whose values have these ``forms``, of the dtype
+    pandas would infer from the values: int64 when every run has an integer, float64
+    (NaN where missing) when all are numbers, else object (None where missing)."""
+    import numpy as np
+
+    if len(forms) == count and (forms == "integer").all():
+        return np.zeros(count, dtype=np.int64)
+    if np.isin(forms, ("integer", "real")).all():
+        return np.full(count, np.nan)
+    return np.full(count, None, dtype=object)
+
+
 def _by_key(
-    positions: pd.Index, rows: list[tuple[Any, ...]], dtype: Any
+    position: dict[str, int], rows: list[tuple[Any, ...]]
 ) -> dict[str, tuple[Any, Any, Any]]:
-    """Rows of ``(run_id, key, value[, type to decode from])`` grouped by key, as numpy
-    arrays: where each row's run is in the frame, its value, and the type to decode it
-    from (None when the value is ready). Hashing and grouping are numpy's and pandas',
-    so no Python runs per row.
+    """Rows of ``(run_id, key, value[, form])`` grouped by key, as numpy arrays: where
+    each row's run is in the frame, its value, and its form (None without one).
+    Columns are taken with ``itemgetter`` and grouped by numpy and pandas: no Python
+    statement runs per row.
     """
     import numpy as np
     import pandas as pd
 
     if not rows:
         return {}
-    fields = list(zip(*rows))
-    where_to = positions.get_indexer(fields[0])
-    codes, keys = pd.factorize(np.asarray(fields[1], dtype=object))
-    values = np.asarray(fields[2], dtype=dtype)
-    decode = np.asarray(fields[3], dtype=object) if len(fields) > 3 else np.full(len(rows), None)
+    n = len(rows)
+
+    def field(index: int) -> Any:
+        return np.fromiter(map(itemgetter(index), rows), object, n)
+
+    where_to = np.fromiter(map(position.__getitem__, map(itemgetter(0), rows)), np.int64, n)
+    codes, keys = pd.factorize(field(1))
+    values = field(2)
+    forms = field(3) if len(rows[0]) > 3 else None
     order = np.argsort(codes, kind="stable")
     bounds = np.cumsum(np.bincount(codes, minlength=len(keys)))[:-1]
     return {
-        str(key): (where_to[group], values[group], decode[group])
+        str(key): (where_to[group], values[group], None if forms is None else forms[group])
         for key, group in zip(keys, np.split(order, bounds))
     }
 

@@ -251,6 +251,25 @@ def choose_mode(matches: int | None, limit: int | None, runs_upper_bound: int) -
     return "ordered" if visited <= matches else "matched"
 
 
+@dataclass(frozen=True)
+class PageRows:
+    """Rows of one read (the run columns, then the values of the segment's order terms),
+    the segments of the first and last of them (-1 when none), and whether more rows
+    lie beyond them in the direction read."""
+
+    rows: list[Row]
+    first_segment: int
+    last_segment: int
+    more: bool
+
+    def cursor(self, sort: str, *, last: bool) -> str:
+        """The encoded cursor of the last (or first) row."""
+        segment, row = (
+            (self.last_segment, self.rows[-1]) if last else (self.first_segment, self.rows[0])
+        )
+        return Cursor(sort, segment, tuple(row[N_RUN_COLUMNS:])).encode()
+
+
 @dataclass
 class PageReader:
     """Reads the runs of one list (scope, filter, sort) page by page."""
@@ -277,10 +296,9 @@ class PageReader:
         offset: int = 0,
         cursor: Cursor | None = None,
         backward: bool = False,
-    ) -> tuple[list[tuple[int, Row]], bool]:
-        """Up to ``limit`` rows (segment, run columns + order values) from ``offset``, or
-        after (``backward``: before) ``cursor``, in the list's order; and whether more
-        rows lie beyond them in the direction read."""
+    ) -> PageRows:
+        """Up to ``limit`` rows (run columns + order values) from ``offset``, or after
+        (``backward``: before) ``cursor``, in the direction read."""
         parts = self.segments()
         indexes = list(range(len(parts)))
         if backward:
@@ -288,7 +306,8 @@ class PageReader:
         if cursor is not None:
             indexes = indexes[indexes.index(cursor.segment) :]
         want = None if limit is None else limit + 1
-        rows: list[tuple[int, Row]] = []
+        rows: list[Row] = []
+        first_segment = last_segment = -1
         skip = offset
         for index in indexes:
             remaining = None if want is None else want - len(rows)
@@ -298,11 +317,16 @@ class PageReader:
                 skip = max(0, skip - self._count_segment(parts[index]))
             else:
                 skip = 0
-            rows.extend((index, row) for row in found)
+            if found:
+                if first_segment < 0:
+                    first_segment = index
+                if limit is None or len(rows) < limit:
+                    last_segment = index  # the segment of the last row kept
+                rows += found
             if remaining is not None and len(found) >= remaining:
                 break
         more = limit is not None and len(rows) > limit
-        return rows[:limit] if limit is not None else rows, more
+        return PageRows(rows[:limit] if more else rows, first_segment, last_segment, more)
 
     def _filter(self, segment: Segment, lookups: Literal["join", "lookup"]) -> FilterCompiler:
         return FilterCompiler(
@@ -433,9 +457,3 @@ def _rows(registry: Registry, sql: str, params: Sequence[Any]) -> list[Row]:
         return cursor.execute(sql, params).fetchall()
     except sqlite3.DatabaseError as exc:
         raise ExpressionError(f"The filter could not run: {exc}", expression=sql) from exc
-
-
-def cursor_of(reader: PageReader, entry: tuple[int, Row]) -> str:
-    """The encoded cursor of a page edge's row."""
-    segment, row = entry
-    return Cursor(reader.sort, segment, tuple(row[N_RUN_COLUMNS:])).encode()
