@@ -112,6 +112,9 @@ class FilterCompiler:
     lookups: Literal["join", "lookup"] = "join"
     # The reference the driving table of the query holds, and the SQL of its value.
     driver: tuple[Reference, str] | None = None
+    # What the joins match run_id against: the runs' id, or the run_id of the table the
+    # query reads first when it does not read the runs (see PageReader._matches).
+    run_id_sql: str = "runs.id"
     joins: list[str] = field(default_factory=list)
     join_params: list[Any] = field(default_factory=list)
     aliases: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -166,7 +169,7 @@ class FilterCompiler:
             self.aliases[(reference.kind, reference.key)] = alias
             self.joins.append(
                 f"LEFT JOIN {reference.table} AS {alias}"
-                f" ON {alias}.run_id = runs.id AND {alias}.key = ?"
+                f" ON {alias}.run_id = {self.run_id_sql} AND {alias}.key = ?"
             )
             self.join_params.append(reference.key)
         return f"{alias}.{reference.column}"
@@ -244,6 +247,39 @@ class FilterCompiler:
         if isinstance(node, ex.Negative):
             return f"(-{self.where(node.operand, params)})"
         raise ExpressionError(f"Cannot use {node!r} in a filter", expression=self.source)
+
+
+def names_in(node: ex.Expression) -> list[ex.Name]:
+    """Every name a parsed filter reads, in order."""
+    if isinstance(node, ex.Name):
+        return [node]
+    if isinstance(node, ex.Compare | ex.Arithmetic):
+        return names_in(node.left) + names_in(node.right)
+    if isinstance(node, ex.Membership):
+        return names_in(node.item)
+    if isinstance(node, ex.Logical):
+        return [name for operand in node.operands for name in names_in(operand)]
+    if isinstance(node, ex.Not | ex.Negative):
+        return names_in(node.operand)
+    return []
+
+
+def required_names(node: ex.Expression) -> list[ex.Name]:
+    """Names that every run the filter keeps has a value for: those compared with a
+    literal (other than None) or tested for membership in a conjunct of the filter."""
+    conjuncts = node.operands if isinstance(node, ex.Logical) and node.op == "and" else (node,)
+    found = []
+    for conjunct in conjuncts:
+        if isinstance(conjunct, ex.Compare):
+            sides = (conjunct.left, conjunct.right)
+            literal = next((side for side in sides if isinstance(side, ex.Literal)), None)
+            name = next((side for side in sides if isinstance(side, ex.Name)), None)
+            if name is not None and literal is not None and literal.value is not None:
+                found.append(name)
+        elif isinstance(conjunct, ex.Membership) and not conjunct.negated:
+            if isinstance(conjunct.item, ex.Name):
+                found.append(conjunct.item)
+    return found
 
 
 def sort_keys(compiler: FilterCompiler, sort: str | Sequence[str] | None) -> tuple[SortKey, ...]:
