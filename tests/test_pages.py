@@ -305,9 +305,9 @@ def test_the_frame_columns_have_the_types_pandas_infers_from_the_values(
     registry: Registry,
 ) -> None:
     values = [
-        {"depth": 3, "lr": 0.1, "opt": "adam", "flag": True, "layers": [8, 4], "mixed": 1},
-        {"depth": 5, "lr": 1, "opt": "sgd", "flag": False, "layers": [16], "mixed": "x"},
-        {"depth": 7, "flag": True, "mixed": 2.5},
+        {"depth": 3, "lr": 0.1, "opt": "adam", "flag": True, "layers": [8, 4], "mixed": 1, "n": 1},
+        {"depth": 5, "lr": 1, "opt": "sgd", "flag": False, "layers": [16], "mixed": "x", "n": None},
+        {"depth": 7, "flag": True, "mixed": 2.5, "n": 2, "big": 2**70},
     ]
     for params in values:
         with mlops.start_run("typed") as run:
@@ -315,7 +315,7 @@ def test_the_frame_columns_have_the_types_pandas_infers_from_the_values(
 
     frame = runs_frame(registry)
     listed = list_runs(registry).runs
-    for key in ("depth", "lr", "opt", "flag", "layers", "mixed"):
+    for key in ("depth", "lr", "opt", "flag", "layers", "mixed", "n", "big"):
         inferred = pd.DataFrame({key: [run.params.get(key) for run in listed]})[key]
         column = frame[f"params.{key}"]
         assert column.dtype == inferred.dtype, key

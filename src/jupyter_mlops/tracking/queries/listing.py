@@ -256,15 +256,12 @@ def _values_for(
     return params_by_run, metrics_by_run
 
 
-# How a parameter's stored value becomes its Python value: the type it is decoded from
-# (bool, list, dict, or a number stored as text), else SQLite's type of the value as it
-# stands (integer, real, text, null).
-_PARAM_FORM = (
+# A parameter whose stored value is not its Python value: the type it is decoded from
+# (NULL for the others, which costs nothing to fetch).
+_TO_DECODE = (
     "CASE WHEN type IN ('bool', 'list', 'dict')"
-    " OR (type IN ('int', 'float') AND typeof(value) = 'text') THEN type"
-    " ELSE typeof(value) END"
+    " OR (type IN ('int', 'float') AND typeof(value) = 'text') THEN type END"
 )
-_READY_FORMS = ("integer", "real", "text", "null")
 
 
 def runs_frame(
@@ -311,7 +308,7 @@ def runs_frame(
                 [json.dumps(run_ids)],
             )
         params = registry.query_tuples(
-            f"SELECT run_id, key, value, {_PARAM_FORM} FROM params{clause}", bound
+            f"SELECT run_id, key, value, {_TO_DECODE} FROM params{clause}", bound
         )
         metrics = registry.query_tuples(
             f"SELECT run_id, key, last FROM metric_summaries{clause}", bound
@@ -328,11 +325,12 @@ def runs_frame(
     columns["duration"] = ended - started
     position = dict(zip(run_ids, range(len(run_ids))))
     count = len(run_ids)
-    for key, (where_to, values, forms) in sorted(_by_key(position, params).items()):
-        column = _param_column(count, forms)
+    for key, (where_to, values, decode) in sorted(_by_key(position, params).items()):
+        to_decode = np.flatnonzero(pd.notna(decode))  # booleans, lists, dicts...
+        column = _param_column(count, values, decoded=len(to_decode) > 0)
         column[where_to] = values
-        for at in np.flatnonzero(~np.isin(forms, _READY_FORMS)):  # bool, list, dict...
-            column[where_to[at]] = decode_param(values[at], forms[at])
+        for at in to_decode:
+            column[where_to[at]] = decode_param(values[at], decode[at])
         # An object column goes as a list, for pandas to infer its type (bool, str...).
         columns[f"params.{key}"] = column.tolist() if column.dtype == object else column
     for key, (where_to, values, _) in sorted(_by_key(position, metrics).items()):
@@ -342,15 +340,18 @@ def runs_frame(
     return pd.DataFrame(columns)
 
 
-def _param_column(count: int, forms: Any) -> Any:
-    """An empty column for one parameter whose values have these ``forms``, of the dtype
-    pandas would infer from the values: int64 when every run has an integer, float64
-    (NaN where missing) when all are numbers, else object (None where missing)."""
+def _param_column(count: int, values: Any, *, decoded: bool) -> Any:
+    """An empty column for one parameter's ``values`` (of the runs that have it), of the
+    dtype pandas would infer from them: int64 when every run has an integer, float64
+    (NaN where missing) when all are numbers, else object (None where missing). Told
+    by pandas' own ``infer_dtype``, which looks at the values in C."""
     import numpy as np
+    import pandas as pd
 
-    if len(forms) == count and (forms == "integer").all():
+    kind = "mixed" if decoded else pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "integer" and len(values) == count and not pd.isna(values).any():
         return np.zeros(count, dtype=np.int64)
-    if np.isin(forms, ("integer", "real")).all():
+    if kind in ("integer", "floating", "mixed-integer-float"):
         return np.full(count, np.nan)
     return np.full(count, None, dtype=object)
 
@@ -358,8 +359,9 @@ def _param_column(count: int, forms: Any) -> Any:
 def _by_key(
     position: dict[str, int], rows: list[tuple[Any, ...]]
 ) -> dict[str, tuple[Any, Any, Any]]:
-    """Rows of ``(run_id, key, value[, form])`` grouped by key, as numpy arrays: where
-    each row's run is in the frame, its value, and its form (None without one).
+    """Rows of ``(run_id, key, value[, type to decode from])`` grouped by key, as numpy
+    arrays: where each row's run is in the frame, its value, and the type to decode it
+    from (None when the value is ready, or without that column).
     Columns are taken with ``itemgetter`` and grouped by numpy and pandas: no Python
     statement runs per row.
     """
@@ -376,11 +378,11 @@ def _by_key(
     where_to = np.fromiter(map(position.__getitem__, map(itemgetter(0), rows)), np.int64, n)
     codes, keys = pd.factorize(field(1))
     values = field(2)
-    forms = field(3) if len(rows[0]) > 3 else None
+    decode = field(3) if len(rows[0]) > 3 else None
     order = np.argsort(codes, kind="stable")
     bounds = np.cumsum(np.bincount(codes, minlength=len(keys)))[:-1]
     return {
-        str(key): (where_to[group], values[group], None if forms is None else forms[group])
+        str(key): (where_to[group], values[group], None if decode is None else decode[group])
         for key, group in zip(keys, np.split(order, bounds))
     }
 
