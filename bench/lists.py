@@ -284,7 +284,7 @@ def report(
             ["what", "jupyter-mlops", "MLflow", "MLflow / ours"], peer_rows
         )
         peer = f"""
-Side by side with MLflow {facts["versions"]["mlflow"]} at {n:,} runs (its SQLite store, the same runs; `MlflowClient.search_runs(order_by=..., filter_string=..., max_results=50)`, the next page with its `page_token`; `mlflow.search_runs` for the DataFrame; MLflow compares parameters as text, so its "sorted by a parameter" page is in text order). Load average {mlflow["load"][0]} before MLflow's figures, {mlflow["load"][1]} after; ours at {n:,} runs were measured at {loads[n][0]} and {loads[n][1]} if measured.
+Side by side with MLflow {facts["versions"]["mlflow"]} at {n:,} runs (its SQLite store, the same runs; `MlflowClient.search_runs(order_by=..., filter_string=..., max_results=50)`, the next page with its `page_token`; `mlflow.search_runs` for the DataFrame; MLflow compares parameters as text, so its "sorted by a parameter" page is in text order). Load average {mlflow["load"][0]} before MLflow's figures and {mlflow["load"][1]} after them (ours at {n:,} runs: {" and ".join(loads.get(n, ("–", "–")))}).
 
 {peer_table}
 """
@@ -296,7 +296,9 @@ The tracking benchmark's population (5 params, 3 metrics per run, seeded) record
 
 {table}
 {peer}
-How it is done (see `tracking/queries/pages.py`): a page sorted by a metric or a parameter reads that key's `(key, value)` index in order and stops after 51 rows; by a run field, that field's index (migration 0006); the next page starts inside the index at the cursor. A filter is checked run by run as the index is read, unless it keeps so few runs that reading the index would visit more runs than the filter matches: the matches then come from the filter's own index and only they are sorted. The total is counted from the filter alone. The DataFrame takes the rows' columns with `itemgetter` and places values by position with numpy, so no Python statement runs per row.
+How it is done (see `tracking/queries/pages.py`): a page sorted by a metric or a parameter reads that key's `(key, value)` index in order and stops after 51 rows; by a run field, that field's index (migration 0006); the next page starts inside the index at the cursor. A filter is checked run by run as the index is read, unless it keeps so few runs that reading the index would visit more runs than the filter matches: the matches then come from the filter's own index and only they are sorted. The total is counted from the filter alone, starting from the index of a value every match has. The DataFrame takes the rows' columns with `itemgetter` and places values by position with numpy, so no Python statement runs per row; what remains at 100,000 runs is mostly `sqlite3` turning the 800,000 parameter and metric rows into Python objects (`fetchall`, about half of the time), then numpy and pandas placing them.
+
+Before this work (the issue "Scale", measured on the same machine): at 100,000 runs a page sorted by a metric took 283 ms in the API and 633 ms through the route, a filtered page 425 ms and 1,762 ms, every run into a DataFrame 3.8-5.6 s (214 ms at 10,000 runs); lists grew as N^1.3-1.4.
 """
     return body, terminal
 
