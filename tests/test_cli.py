@@ -89,6 +89,21 @@ def test_runs_as_json_and_csv(runs: Registry) -> None:
     assert "params.lr" in header and first.split(",")[1] == "fast"
 
 
+def test_runs_after_a_cursor_lists_the_next_page(runs: Registry) -> None:
+    code, out, _ = invoke("runs", "--sort", "-acc", "--limit", "1", "--format", "json")
+    first = json.loads(out)
+    assert code == 0 and [r["name"] for r in first["runs"]] == ["fast"]
+    cursor = first["next_cursor"]
+    code, out, _ = invoke("runs", "--sort", "-acc", "--limit", "1")
+    assert out.splitlines()[-1].endswith(f"or --after {cursor} for the next page)")
+    code, out, _ = invoke("runs", "--sort", "-acc", "--limit", "1", "--after", cursor)
+    assert code == 0 and [line.split()[1] for line in out.splitlines()[2:]] == ["slow"]
+    code, out, _ = invoke("runs", "-s", "-acc", "-n", "1", "--after", cursor, "--format", "csv")
+    assert out.strip().splitlines()[1].split(",")[1] == "slow"
+    code, _, err = invoke("runs", "--sort", "name", "--after", cursor)
+    assert code != 0 and "sorted by" in err
+
+
 def test_runs_csv_has_the_columns_and_values_of_the_runs_frame(registry: Registry) -> None:
     with mlops.start_run("first", experiment="cli") as run:
         run.log_params(lr=0.5, optimizer="adam", layers=[64, 32])

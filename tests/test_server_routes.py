@@ -172,6 +172,30 @@ async def test_runs_pages_cover_every_run_once(jp_fetch, populated: Table):
     assert beyond["runs"] == [] and beyond["total"] == 37
 
 
+async def test_runs_cursors_page_through_the_same_runs_as_page_numbers(jp_fetch, populated: Table):
+    arguments = {"experiment": "churn", "sort": "-metrics.accuracy", "page_size": 10}
+    by_number = [
+        [run["id"] for run in (await get_json(jp_fetch, "runs", page=n, **arguments))["runs"]]
+        for n in (1, 2, 3, 4)
+    ]
+    body = await get_json(jp_fetch, "runs", **arguments)
+    by_cursor = [[run["id"] for run in body["runs"]]]
+    assert body["previous_cursor"] is None
+    while body["next_cursor"] is not None:
+        previous = body
+        body = await get_json(jp_fetch, "runs", after=body["next_cursor"], **arguments)
+        by_cursor.append([run["id"] for run in body["runs"]])
+        assert body["total"] == 37
+        back = await get_json(jp_fetch, "runs", before=body["previous_cursor"], **arguments)
+        assert back["runs"] == previous["runs"]
+
+    assert by_cursor == by_number
+    code, error = await get_error(
+        jp_fetch, "runs", params={"sort": "name", "after": previous["next_cursor"]}
+    )
+    assert code == 400 and "sorted by" in error["message"] and error["hint"]
+
+
 @pytest.mark.parametrize(
     ("sort", "key", "reverse"),
     [

@@ -188,6 +188,9 @@ class ContractStandIn:
             "page": page,
             "page_size": page_size,
             "pages": max(1, -(-len(runs) // page_size)),
+            # The panel pages by number; the stand-in's cursors only name the next page.
+            "next_cursor": f"page-{page + 1}" if page * page_size < len(runs) else None,
+            "previous_cursor": f"page-{page - 1}" if page > 1 else None,
             "experiment": query.get("experiment"),
             "where": where or None,
             "code": code or None,

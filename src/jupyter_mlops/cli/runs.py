@@ -46,6 +46,12 @@ def init(directory: str | None) -> None:
 @click.option("--sort", "-s", multiple=True, help="Field, param or metric; -name for descending.")
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="At most this many.")
 @click.option(
+    "--after",
+    default=None,
+    metavar="CURSOR",
+    help="The page after the one whose next_cursor this is (see --format json).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "csv", "json"]),
@@ -61,6 +67,7 @@ def runs(
     code: str | None,
     sort: tuple[str, ...],
     limit: int,
+    after: str | None,
     fmt: str,
 ) -> None:
     """List runs, newest first, with their parameters and last metric values."""
@@ -72,6 +79,7 @@ def runs(
         code=code,
         sort=list(sort) or None,
         limit=limit,
+        after=after,
     )
     if fmt == "csv":
         write_csv(page)
@@ -81,6 +89,7 @@ def runs(
             json.dumps(
                 {
                     "total": page.total,
+                    "next_cursor": page.next_cursor,
                     "runs": [
                         {
                             "id": r.id,
@@ -129,8 +138,11 @@ def runs(
         for r in page.runs
     ]
     click.echo(format_table(headers, rows))
-    if page.total > len(page.runs):
-        click.echo(f"({len(page.runs)} of {page.total} runs; use --limit to see more)")
+    if page.next_cursor is not None:
+        click.echo(
+            f"({len(page.runs)} of {page.total} runs; use --limit to see more,"
+            f" or --after {page.next_cursor} for the next page)"
+        )
 
 
 # The columns of ``mlops.runs()`` before its params.* and metrics.* columns.

@@ -19,6 +19,7 @@ migration is appended here, after the others, under a name of its own.
 from __future__ import annotations
 
 from .tables.drift import DRIFT
+from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
 from .tables.models import GUARD
 from .tables.pipelines import PIPELINES
@@ -27,4 +28,4 @@ from .tables.search import SEARCH
 
 __all__ = ["MIGRATIONS", "Migration"]
 
-MIGRATIONS: tuple[Migration, ...] = (CORE, GUARD, DRIFT, PIPELINES, SEARCH)
+MIGRATIONS: tuple[Migration, ...] = (CORE, GUARD, DRIFT, PIPELINES, SEARCH, LIST_INDEXES)

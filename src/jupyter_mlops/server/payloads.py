@@ -139,11 +139,16 @@ class RunsRequest:
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
     code: str | None = None  # words the runs' code or note must contain
+    # A page's next_cursor (or previous_cursor): the page read right after (or before) it,
+    # which costs the same however deep; ``page`` then only numbers the page read.
+    after: str | None = None
+    before: str | None = None
 
     @classmethod
     def parse(cls, argument: Callable[[str], str | None]) -> RunsRequest:
-        """Read ``experiment``, ``where``, ``code``, ``sort``, ``page`` and ``page_size``
-        through ``argument(name)`` (None when absent); bad numbers raise InvalidInputError.
+        """Read ``experiment``, ``where``, ``code``, ``sort``, ``page``, ``page_size``,
+        ``after`` and ``before`` through ``argument(name)`` (None when absent); bad
+        numbers raise InvalidInputError.
 
         Example::
 
@@ -162,6 +167,8 @@ class RunsRequest:
                 low=1,
                 high=MAX_PAGE_SIZE,
             ),
+            after=_text(argument("after")),
+            before=_text(argument("before")),
         )
 
 
@@ -198,15 +205,20 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
 
     ``columns`` lists the parameter and metric keys of the page's runs, the most
     common first (then by name): the panel shows the first few as table columns.
+    ``next_cursor`` and ``previous_cursor`` continue the list from this page (pass
+    them as ``after`` and ``before``); ``page`` alone reads from an offset.
     """
+    by_cursor = request.after is not None or request.before is not None
     page = list_runs(
         registry,
         experiment=request.experiment,
         where=request.where,
         sort=request.sort,
         limit=request.page_size,
-        offset=(request.page - 1) * request.page_size,
+        offset=0 if by_cursor else (request.page - 1) * request.page_size,
         code=request.code,
+        after=request.after,
+        before=request.before,
     )
     notebooks = {run.notebook_path for run in page.runs}
     lab_paths = {path: lab_path(path, root_dir) for path in notebooks}
@@ -216,6 +228,8 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         "page": request.page,
         "page_size": request.page_size,
         "pages": max(1, math.ceil(page.total / request.page_size)),
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
         "experiment": request.experiment,
         "where": request.where,
         "code": request.code,

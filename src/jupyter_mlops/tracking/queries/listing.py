@@ -2,23 +2,33 @@
 
 Plain :mod:`sqlite3` with tuple rows, not sqlite-utils: a listing is on the path of
 every panel refresh and of ``mlops.runs()``, and sqlite-utils builds a dict per row,
-which alone would add a large share to a 10,000-run DataFrame.
+which alone would add a large share to a 10,000-run DataFrame. Pages are read in the
+order of an index and continued with cursors (:mod:`.pages`); the total is counted
+apart, from the filter alone.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ExpressionError, InvalidInputError, NotFoundError
+from ...errors import InvalidInputError, NotFoundError
 from ...registry.connection import Registry
 from .. import expressions as ex
 from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
-from .filters import FilterCompiler, order_by_clause
+from .filters import FilterCompiler, sort_keys
+from .pages import (
+    DEFAULT_SORT,
+    N_RUN_COLUMNS,
+    Cursor,
+    PageReader,
+    Row,
+    Scope,
+)
 from .records import ExperimentSummary, RunRow, RunsPage
 from .search import TextSearch, matching_run_ids
 
@@ -38,36 +48,83 @@ def list_runs(
     limit: int | None = None,
     offset: int = 0,
     code: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
 ) -> RunsPage:
     """A page of runs, newest first unless ``sort`` says otherwise.
 
     ``sort`` takes names as in filters, ``-`` in front for descending; runs with no
-    value for a sort key come last. ``code`` keeps the runs whose recorded cells or
-    note contain each of its words (see :mod:`.search`)::
+    value for a sort key come last, newest first. Runs with equal values follow the
+    direction of the sort (by run id for metrics, params and tags, in the order they
+    were recorded for run fields), so each page is read from an index. ``code`` keeps
+    the runs whose recorded cells or note contain each of its words (see :mod:`.search`).
 
-        list_runs(registry, code="RandomForest", where="accuracy > 0.9", sort="-accuracy")
+    Page with ``after=page.next_cursor`` (or ``before=page.previous_cursor``): each page
+    then costs the same, however deep. ``offset`` also works, at the cost of reading the
+    runs it skips::
+
+        page = list_runs(registry, code="RandomForest", where="accuracy > 0.9",
+                         sort="-accuracy", limit=50)
+        following = list_runs(registry, ..., limit=50, after=page.next_cursor)
     """
-    with registry.reading():
-        rows, total = _select(registry, experiment, where, sort, limit, offset, code, count=True)
-        params_by_run, metrics_by_run = _values_for(
-            registry, [row[0] for row in rows], everything=len(rows) == total
+    _check_window(limit, offset)
+    if after is not None and before is not None:
+        raise InvalidInputError(
+            "Give after or before, not both",
+            hint="after= for the next page, before= for the previous.",
         )
+    if offset and (after is not None or before is not None):
+        raise InvalidInputError(
+            "Give a cursor or an offset, not both",
+            hint="A cursor already says where the page starts.",
+        )
+    with registry.reading():
+        reader = _reader(registry, experiment, where, sort, code)
+        if reader is None:
+            return RunsPage((), 0, offset, limit, (), ())
+        total = reader.count()
+        reader.settle_mode(total, limit, _runs_upper_bound(registry))
+        given = after if after is not None else before
+        cursor = None if given is None else Cursor.decode(given, reader.sort, reader.segments())
+        backward = before is not None
+        read = reader.read(limit=limit, offset=offset, cursor=cursor, backward=backward)
+        rows = read.rows[::-1] if backward else read.rows
+        params_by_run, metrics_by_run = _values_for(registry, [row[0] for row in rows])
+        names = _experiment_names(registry)
     runs = tuple(
-        _run_row(row, params_by_run.get(row[0], {}), metrics_by_run.get(row[0], {})) for row in rows
+        _run_row(row, names, params_by_run.get(row[0], {}), metrics_by_run.get(row[0], {}))
+        for row in rows
     )
     param_keys = sorted({k for r in runs for k in r.params})
     metric_keys = sorted({k for r in runs for k in r.metrics})
-    return RunsPage(runs, total, offset, limit, tuple(param_keys), tuple(metric_keys))
+    # Read backward, the rows came last-first: the far edge is the page's first run.
+    earlier = read.more if backward else (after is not None or offset > 0)
+    later = True if backward else read.more
+    return RunsPage(
+        runs,
+        total,
+        offset,
+        limit,
+        tuple(param_keys),
+        tuple(metric_keys),
+        next_cursor=read.cursor(reader.sort, last=not backward) if rows and later else None,
+        previous_cursor=read.cursor(reader.sort, last=backward) if rows and earlier else None,
+    )
 
 
 def _run_row(
-    row: Sequence[Any], params: dict[str, Any], metrics: dict[str, float | None]
+    row: Sequence[Any],
+    experiment_names: dict[int, str],
+    params: dict[str, Any],
+    metrics: dict[str, float | None],
 ) -> RunRow:
-    run_id, name, experiment, status, kind, started_at, ended_at, notebook_path, previous = row
+    run_id, name, experiment_id, status, kind, started_at, ended_at, notebook_path, previous = row[
+        :N_RUN_COLUMNS
+    ]
     return RunRow(
         run_id,
         name,
-        experiment,
+        experiment_names[experiment_id],
         status,
         kind,
         started_at,
@@ -92,112 +149,92 @@ _RUN_COLUMNS = (
 )
 
 
-def _select(
-    registry: Registry,
-    experiment: str | None,
-    where: str | None,
-    sort: str | Sequence[str] | None,
-    limit: int | None,
-    offset: int,
-    code: str | None,
-    *,
-    count: bool,
-) -> tuple[list[tuple[Any, ...]], int]:
-    """The runs' own fields (``_RUN_COLUMNS``) for one page, and the total without paging."""
+def _check_window(limit: object, offset: object) -> None:
     if limit is not None and (
         isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or limit > 10**7
     ):
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidInputError(f"offset must be zero or more, got {offset!r}")
+
+
+def _reader(
+    registry: Registry,
+    experiment: str | None,
+    where: str | None,
+    sort: str | Sequence[str] | None,
+    code: str | None,
+) -> PageReader | None:
+    """What reads the list's pages, or None when a text search already found no run."""
     search = None if code is None else TextSearch.parse(code)
+    expression = ex.parse(where) if where else None
     compiler = FilterCompiler(registry, where or "")
-    conditions: list[str] = []
-    params: list[Any] = []
-    if experiment is not None:
-        row = registry.query_one("SELECT id FROM experiments WHERE name = ?", (experiment,))
-        if row is None:
-            names = [r[0] for r in registry.query("SELECT name FROM experiments ORDER BY name")]
-            raise NotFoundError(
-                f'No experiment named "{experiment}"',
-                hint=f"Experiments: {', '.join(names) or 'none yet'}.",
-            )
-        conditions.append("runs.experiment_id = ?")
-        params.append(row["id"])
-    if where:
-        conditions.append(compiler.where(ex.parse(where), params))
-    order = order_by_clause(compiler, sort)
+    keys = sort_keys(compiler, sort) or DEFAULT_SORT
+    experiment_id = None if experiment is None else _experiment_id(registry, experiment)
+    run_ids = None
     if search is not None:
         found = matching_run_ids(registry, search)
         if not found:
-            return [], 0
-        conditions.append("runs.id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(found))
-    where_sql = " WHERE " + " AND ".join(conditions) if conditions else ""
-    base = (
-        f"FROM runs JOIN experiments ON experiments.id = runs.experiment_id"
-        f" {' '.join(compiler.joins)}{where_sql}"
+            return None
+        run_ids = json.dumps(found)
+    return PageReader(
+        registry,
+        Scope(experiment_id, run_ids),
+        expression,
+        where or "",
+        keys,
+        known=compiler.known,
     )
-    bound = [*compiler.join_params, *params]
-    page_sql = (
-        "SELECT runs.id, runs.name, experiments.name, runs.status, runs.kind, runs.started_at,"
-        f" runs.ended_at, runs.notebook_path, runs.previous_run_id {base} ORDER BY {order}"
-    )
-    page_bound = list(bound)
-    if limit is not None:
-        page_sql += " LIMIT ? OFFSET ?"
-        page_bound += [limit, offset]
-    elif offset:
-        page_sql += " LIMIT -1 OFFSET ?"
-        page_bound += [offset]
-    rows = _filtered(registry, page_sql, page_bound)
-    if not count or (limit is None and not offset):
-        total = len(rows) + offset
-    else:
-        total = int(_filtered(registry, f"SELECT COUNT(*) {base}", bound)[0][0])
-    return rows, total
 
 
-def _filtered(registry: Registry, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Rows of a query built from a user's filter: an SQL error there is the filter's."""
-    cursor = registry.conn.cursor()
-    cursor.row_factory = None
-    try:
-        return cursor.execute(sql, params).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise ExpressionError(f"The filter could not run: {exc}", expression=sql) from exc
+def _experiment_id(registry: Registry, experiment: str) -> int | None:
+    """The id of ``experiment``, or None when every run belongs to it (a list of it then
+    needs no condition on the experiment: a single-experiment registry's lists read
+    the same indexes as lists of every run)."""
+    row = registry.query_one("SELECT id FROM experiments WHERE name = ?", (experiment,))
+    if row is None:
+        names = [r[0] for r in registry.query("SELECT name FROM experiments ORDER BY name")]
+        raise NotFoundError(
+            f'No experiment named "{experiment}"',
+            hint=f"Experiments: {', '.join(names) or 'none yet'}.",
+        )
+    low, high = registry.query_tuples(
+        "SELECT (SELECT MIN(experiment_id) FROM runs), (SELECT MAX(experiment_id) FROM runs)"
+    )[0]
+    return None if low == high == row[0] else int(row[0])
+
+
+def _runs_upper_bound(registry: Registry) -> int:
+    """At least the number of runs, read from the end of the table's b-tree."""
+    row = registry.query_tuples("SELECT MAX(rowid) FROM runs")[0]
+    return int(row[0] or 0)
+
+
+def _experiment_names(registry: Registry) -> dict[int, str]:
+    return dict(registry.query_tuples("SELECT id, name FROM experiments"))
 
 
 def _raw_values(
-    registry: Registry, ids: list[str], everything: bool
+    registry: Registry, ids: list[str]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(run_id, key, value, type) of params and (run_id, key, last) of metrics for ``ids``."""
     if not ids:
         return [], []
-    chunks: list[list[str] | None] = (
-        [None] if everything else [ids[i : i + 900] for i in range(0, len(ids), 900)]
+    marks = ", ".join("?" for _ in ids) if len(ids) <= 900 else None
+    clause = (
+        f" WHERE run_id IN ({marks})"
+        if marks is not None
+        else " WHERE run_id IN (SELECT value FROM json_each(?))"
     )
-    params: list[tuple[Any, ...]] = []
-    metrics: list[tuple[Any, ...]] = []
-    for chunk in chunks:
-        clause, bound = (
-            ("", [])
-            if chunk is None
-            else (f" WHERE run_id IN ({', '.join('?' for _ in chunk)})", chunk)
-        )
-        params += registry.query_tuples(
-            f"SELECT run_id, key, value, type FROM params{clause}", bound
-        )
-        metrics += registry.query_tuples(
-            f"SELECT run_id, key, last FROM metric_summaries{clause}", bound
-        )
+    bound = ids if marks is not None else [json.dumps(ids)]
+    params = registry.query_tuples(f"SELECT run_id, key, value, type FROM params{clause}", bound)
+    metrics = registry.query_tuples(
+        f"SELECT run_id, key, last FROM metric_summaries{clause}", bound
+    )
     return params, metrics
 
 
 _NATIVE_TYPES = frozenset(("str", "none", "other", REDACTED_TYPE))
-
-
-_NUMBERS = frozenset(("int", "float"))
 
 
 def _decoded(value: Any, type_name: str) -> Any:
@@ -207,9 +244,9 @@ def _decoded(value: Any, type_name: str) -> Any:
 
 
 def _values_for(
-    registry: Registry, ids: list[str], *, everything: bool
+    registry: Registry, ids: list[str]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, float | None]]]:
-    params, metrics = _raw_values(registry, ids, everything)
+    params, metrics = _raw_values(registry, ids)
     params_by_run: dict[str, dict[str, Any]] = {}
     metrics_by_run: dict[str, dict[str, float | None]] = {}
     for run_id, key, value, type_name in params:
@@ -217,6 +254,14 @@ def _values_for(
     for run_id, key, last in metrics:
         metrics_by_run.setdefault(run_id, {})[key] = last
     return params_by_run, metrics_by_run
+
+
+# A parameter whose stored value is not its Python value: the type it is decoded from
+# (NULL for the others, which costs nothing to fetch).
+_TO_DECODE = (
+    "CASE WHEN type IN ('bool', 'list', 'dict')"
+    " OR (type IN ('int', 'float') AND typeof(value) = 'text') THEN type END"
+)
 
 
 def runs_frame(
@@ -227,53 +272,119 @@ def runs_frame(
     sort: str | Sequence[str] | None = None,
     limit: int | None = None,
     code: str | None = None,
+    after: str | None = None,
 ) -> pd.DataFrame:
     """Runs as a DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns.
 
     Metric columns hold each metric's last value (NaN when it was NaN or not logged).
-    Built column by column from three queries, so 10,000 runs take a fraction of a second.
-    ``code`` keeps the runs whose cells or note contain its words, as in :func:`list_runs`.
+    Built column by column from three queries and placed with numpy, with no Python
+    work per value but for the few parameters stored in another form (booleans,
+    lists, dicts): 100,000 runs take about a second. ``code`` keeps the runs whose
+    cells or note contain its words, as in :func:`list_runs`; ``after`` starts after
+    the run a page's ``next_cursor`` ends on.
     """
     import numpy as np
     import pandas as pd
 
+    _check_window(limit, 0)
     with registry.reading():  # the runs and their values as of one moment
-        rows, _ = _select(registry, experiment, where, sort, limit, 0, code, count=False)
-        total = registry.query_one("SELECT COUNT(*) FROM runs")[0]  # type: ignore[index]
-        run_ids = [row[0] for row in rows]
-        params, metrics = _raw_values(registry, run_ids, everything=len(rows) == total)
-    by_field = list(zip(*rows)) if rows else [() for _ in _RUN_COLUMNS]
-    columns: dict[str, Any] = {name: list(by_field[i]) for i, name in enumerate(_RUN_COLUMNS)}
-    started = np.array(columns["started_at"], dtype="float64")
-    ended = np.array([np.nan if v is None else v for v in columns["ended_at"]], dtype="float64")
+        reader = _reader(registry, experiment, where, sort, code)
+        rows: list[Row] = []
+        everything = False
+        if reader is not None:
+            narrowed = reader.where is not None or reader.scope != Scope()
+            reader.mode = "matched" if narrowed else "ordered"
+            cursor = None if after is None else Cursor.decode(after, reader.sort, reader.segments())
+            rows = reader.read(limit=limit, cursor=cursor).rows
+            everything = not narrowed and limit is None and cursor is None
+        names = _experiment_names(registry)
+        by_field = [list(map(itemgetter(i), rows)) for i in range(N_RUN_COLUMNS)]
+        run_ids = by_field[0]
+        if everything:
+            clause, bound = "", []
+        else:
+            clause, bound = (
+                " WHERE run_id IN (SELECT value FROM json_each(?))",
+                [json.dumps(run_ids)],
+            )
+        params = registry.query_tuples(
+            f"SELECT run_id, key, value, {_TO_DECODE} FROM params{clause}", bound
+        )
+        metrics = registry.query_tuples(
+            f"SELECT run_id, key, last FROM metric_summaries{clause}", bound
+        )
+    columns: dict[str, Any] = {name: by_field[i] for i, name in enumerate(_RUN_COLUMNS)}
+    experiment_table = np.empty(max(names, default=0) + 1, dtype=object)
+    for experiment_id, name in names.items():
+        experiment_table[experiment_id] = name
+    columns["experiment"] = experiment_table[np.asarray(by_field[2], dtype=np.int64)]
+    started = np.array(by_field[5], dtype="float64")
+    ended = np.array(by_field[6], dtype="float64")  # None becomes NaN
     columns["started_at"] = pd.to_datetime(started, unit="s", utc=True)
     columns["ended_at"] = pd.to_datetime(ended, unit="s", utc=True)
     columns["duration"] = ended - started
-    # Pivot in plain Python: each value goes straight to its run's row in its key's column.
-    position = {run_id: i for i, run_id in enumerate(run_ids)}
+    position = dict(zip(run_ids, range(len(run_ids))))
     count = len(run_ids)
-    param_columns: dict[str, list[Any]] = {}
-    for run_id, key, value, type_name in params:
-        column = param_columns.get(key)
-        if column is None:
-            column = param_columns[key] = [None] * count
-        if type_name in _NATIVE_TYPES or (type_name in _NUMBERS and type(value) is not str):
-            column[position[run_id]] = value
-        else:
-            column[position[run_id]] = decode_param(value, type_name)
-    nan = float("nan")
-    metric_columns: dict[str, list[float]] = {}
-    for run_id, key, last in metrics:
-        column = metric_columns.get(key)
-        if column is None:
-            column = metric_columns[key] = [nan] * count
-        if last is not None:
-            column[position[run_id]] = last
-    for key in sorted(param_columns):
-        columns[f"params.{key}"] = param_columns[key]
-    for key in sorted(metric_columns):
-        columns[f"metrics.{key}"] = np.array(metric_columns[key], "float64")
+    for key, (where_to, values, decode) in sorted(_by_key(position, params).items()):
+        to_decode = np.flatnonzero(pd.notna(decode))  # booleans, lists, dicts...
+        column = _param_column(count, values, decoded=len(to_decode) > 0)
+        column[where_to] = values
+        for at in to_decode:
+            column[where_to[at]] = decode_param(values[at], decode[at])
+        # An object column goes as a list, for pandas to infer its type (bool, str...).
+        columns[f"params.{key}"] = column.tolist() if column.dtype == object else column
+    for key, (where_to, values, _) in sorted(_by_key(position, metrics).items()):
+        column = np.full(count, np.nan)
+        column[where_to] = np.asarray(values, dtype="float64")  # None (NaN) becomes NaN
+        columns[f"metrics.{key}"] = column
     return pd.DataFrame(columns)
+
+
+def _param_column(count: int, values: Any, *, decoded: bool) -> Any:
+    """An empty column for one parameter's ``values`` (of the runs that have it), of the
+    dtype pandas would infer from them: int64 when every run has an integer, float64
+    (NaN where missing) when all are numbers, else object (None where missing). Told
+    by pandas' own ``infer_dtype``, which looks at the values in C."""
+    import numpy as np
+    import pandas as pd
+
+    kind = "mixed" if decoded else pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "integer" and len(values) == count and not pd.isna(values).any():
+        return np.zeros(count, dtype=np.int64)
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        return np.full(count, np.nan)
+    return np.full(count, None, dtype=object)
+
+
+def _by_key(
+    position: dict[str, int], rows: list[tuple[Any, ...]]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """Rows of ``(run_id, key, value[, type to decode from])`` grouped by key, as numpy
+    arrays: where each row's run is in the frame, its value, and the type to decode it
+    from (None when the value is ready, or without that column).
+    Columns are taken with ``itemgetter`` and grouped by numpy and pandas: no Python
+    statement runs per row.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not rows:
+        return {}
+    n = len(rows)
+
+    def field(index: int) -> Any:
+        return np.fromiter(map(itemgetter(index), rows), object, n)
+
+    where_to = np.fromiter(map(position.__getitem__, map(itemgetter(0), rows)), np.int64, n)
+    codes, keys = pd.factorize(field(1))
+    values = field(2)
+    decode = field(3) if len(rows[0]) > 3 else None
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(keys)))[:-1]
+    return {
+        str(key): (where_to[group], values[group], None if decode is None else decode[group])
+        for key, group in zip(keys, np.split(order, bounds))
+    }
 
 
 def best_run(

@@ -38,7 +38,9 @@ class ExperimentSummary:
 
 @dataclass(frozen=True)
 class RunsPage:
-    """A page of runs and what is needed to show it (total, the keys present)."""
+    """A page of runs and what is needed to show it (total, the keys present), with the
+    cursors of the pages around it: pass ``next_cursor`` as ``after`` for the next page,
+    ``previous_cursor`` as ``before`` for the previous one (None: there is none)."""
 
     runs: tuple[RunRow, ...]
     total: int
@@ -46,6 +48,8 @@ class RunsPage:
     limit: int | None
     param_keys: tuple[str, ...]
     metric_keys: tuple[str, ...]
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
     def telling_params(self, limit: int) -> tuple[str, ...]:
         """Up to ``limit`` parameter keys that tell these runs apart, for a narrow table.
