@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from .previews import PREVIEWS_SQL, fill_previews
 from .search_index import index_run_text
 
 if TYPE_CHECKING:
@@ -587,4 +588,7 @@ SEARCH = Migration(
     step=index_run_text,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE, GUARD, DRIFT, PIPELINES, SEARCH)
+# The table of long curves' previews, filled for the curves already recorded (previews.py).
+METRIC_PREVIEWS = Migration("0007_metric_previews", PREVIEWS_SQL, step=fill_previews)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE, GUARD, DRIFT, PIPELINES, SEARCH, METRIC_PREVIEWS)
