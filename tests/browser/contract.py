@@ -236,6 +236,7 @@ class ContractStandIn:
                 ),
             ],
             "series": {"accuracy": accuracy, "loss": loss, "f1": [[0, run["metrics"]["f1"]]]},
+            "downsampled": [],
             "code": [
                 _code(1, 3, "lr = 0.1\ndepth = 6"),
                 _code(2, 4, XSS_CODE),
