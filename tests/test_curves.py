@@ -12,18 +12,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 import jupyter_mlops as mlops
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.registry.migrations import statements_of
-from jupyter_mlops.registry.previews import (
-    PREVIEW_BUCKETS,
-    SERIES_FULL_UP_TO,
-    computed_preview,
-    decode_points,
-    encode_points,
-)
+from jupyter_mlops.registry.previews import decode_points, encode_points
 from jupyter_mlops.registry.schema import MIGRATIONS
+from jupyter_mlops.registry.tables.previews import METRIC_PREVIEWS
+from jupyter_mlops.tracking.previews import PREVIEW_BUCKETS, SERIES_FULL_UP_TO, computed_preview
 from jupyter_mlops.tracking.queries.comparison import compare
 from jupyter_mlops.tracking.queries.detail import run_detail
 from jupyter_mlops.tracking.values import STEP_MAX, STEP_MIN
@@ -246,13 +243,17 @@ def test_previews_go_with_their_run(registry: Registry) -> None:
 def test_a_registry_made_before_previews_gains_them_for_its_long_curves(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     points = noisy_loss(30_000, spike_at=17_171)
+    before = MIGRATIONS[: MIGRATIONS.index(METRIC_PREVIEWS)]
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
     conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-    for migration in MIGRATIONS[:5]:
+    for migration in before:
         for statement in statements_of(migration.sql):
             conn.execute(statement)
+        if migration.step is not None:
+            migration.step(sqlite_utils.Database(conn))
         conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (migration.name,))
-    conn.execute("PRAGMA user_version = 5")
+    conn.execute(f"PRAGMA user_version = {len(before)}")
     conn.execute("INSERT INTO experiments VALUES (1, 'old', 0)")
     for run_id, n in (("long", len(points)), ("short", 10)):
         conn.execute(
@@ -269,6 +270,7 @@ def test_a_registry_made_before_previews_gains_them_for_its_long_curves(tmp_path
             " max_step, count) VALUES (?, 'loss', ?, ?, 0, 0, 0, 0, ?)",
             (run_id, points[n - 1][1], n - 1, n),
         )
+    conn.execute("COMMIT")
     conn.close()
 
     with Registry.open(path) as registry:

@@ -18,7 +18,7 @@ from tornado.httpclient import HTTPClientError
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import GateFailedError
 from jupyter_mlops.registry.connection import Registry
-from jupyter_mlops.registry.previews import PREVIEW_BUCKETS
+from jupyter_mlops.tracking.previews import PREVIEW_BUCKETS
 
 from .stored_snapshots import store_snapshot
 

@@ -1,13 +1,13 @@
 """The preview of a curve being logged: its min/max buckets, kept in memory by its run.
 
-What a preview is, and why, is told in :mod:`jupyter_mlops.registry.previews`. A
+What a preview is, and why, is told in :mod:`.previews`. A
 :class:`~jupyter_mlops.tracking.run.Run` keeps, for each metric, a dict from bucket
 index (``step >> shift``) to ``[low_step, low, high_step, high]``: the lowest and
 highest value logged in the bucket and their steps. Logging a point updates one bucket
 in place (inline in the run's summary, where it costs a dict lookup and two
 comparisons); a point in a new bucket goes through :func:`add_bucket`, which doubles
 the buckets' width, merging them pairwise, when they are more than
-:data:`~jupyter_mlops.registry.previews.PREVIEW_BUCKETS`. A run's memory per metric
+:data:`~.previews.PREVIEW_BUCKETS`. A run's memory per metric
 stays bounded whatever the number of points, and the steps may come in any order.
 
 A NaN is no bucket's extreme (it compares false with everything); a bucket that holds
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from ..registry.previews import PREVIEW_BUCKETS, extremes_in_order
+from .previews import PREVIEW_BUCKETS, extremes_in_order
 
 _INF = math.inf
 

@@ -21,12 +21,13 @@ from typing import Any
 
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
 from ..registry.connection import Registry
-from ..registry.previews import SERIES_FULL_UP_TO, write_preview
+from ..registry.previews import write_preview
 from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
 from .notes import write_note
 from .preview_buckets import add_bucket, preview_points
+from .previews import SERIES_FULL_UP_TO
 from .secrets import redact_code, redact_param, redact_tag
 from .shared_rows import environment_id as environment_id_of
 from .values import (

@@ -1,8 +1,8 @@
 """One run in full: its fields, parameters, metrics, curves, code, environment and data.
 
-A curve of up to :data:`~jupyter_mlops.registry.previews.SERIES_FULL_UP_TO` points is
+A curve of up to :data:`~jupyter_mlops.tracking.previews.SERIES_FULL_UP_TO` points is
 read whole; a longer one is read as its preview (the lowest and highest point of each of
-at most 1,024 step buckets, and the last point: :mod:`jupyter_mlops.registry.previews`),
+at most 1,024 step buckets, and the last point: :mod:`jupyter_mlops.tracking.previews`),
 unless ``full_series=True``. So a run's page costs the same for a million-point curve as
 for a thousand-point one, and a spike in the curve still shows. ``RunDetail.downsampled``
 names the curves given as previews; :func:`metric_points` and :func:`metrics_frame`
@@ -16,8 +16,9 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from ...registry.connection import Registry
-from ...registry.previews import SERIES_FULL_UP_TO, Points, computed_preview, decode_points
+from ...registry.previews import Points, decode_points
 from ...registry.sqlite_errors import translate_error
+from ..previews import SERIES_FULL_UP_TO, computed_preview
 from ..values import decode_param
 from .records import CodeCell, MetricSummary, ParamRecord, RunDetail, RunRow, SnapshotLink
 from .refs import resolve_run
