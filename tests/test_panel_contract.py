@@ -300,6 +300,14 @@ def test_run_details_show_curves_params_code_environment_and_snapshots(
     assert loss.locator("path.jp-mlops-chart-line").get_attribute("d").count("L") == 29
     expect(detail.locator('figure[data-metric="f1"]')).to_have_count(0)  # one point: no curve
     expect(loss.locator("svg")).to_have_attribute("aria-label", re.compile(r"loss: 30 points"))
+    expect(loss.locator(".jp-mlops-chart-note")).to_have_count(0)  # every point: no note
+    grad_norm = detail.locator('figure[data-metric="grad_norm"]')
+    expect(grad_norm.locator(".jp-mlops-chart-note")).to_have_text(
+        re.compile(r"^downsampled: 81 of 1,000,000 points")
+    )
+    expect(grad_norm.locator("svg")).to_have_attribute(
+        "aria-label", re.compile(r"grad_norm: 1,000,000 points, downsampled to 81")
+    )
 
     params = detail.locator(".jp-mlops-params-table tbody tr")
     expect(params).to_have_count(len(run["params"]))

@@ -18,7 +18,7 @@ from tornado.httpclient import HTTPClientError
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import GateFailedError
 from jupyter_mlops.registry.connection import Registry
-from jupyter_mlops.server.payloads import MAX_SERIES_POINTS
+from jupyter_mlops.tracking.previews import PREVIEW_BUCKETS
 
 from .stored_snapshots import store_snapshot
 
@@ -369,15 +369,47 @@ async def test_run_detail_has_everything_recorded(
     assert body["models"] == [] and body["gates"] == []
 
 
-async def test_run_detail_thins_long_curves_and_keeps_the_last_point(jp_fetch, populated: Table):
+async def test_run_detail_downsamples_long_curves_and_keeps_the_ends(jp_fetch, populated: Table):
     row = populated.of("churn")[7]
 
     body = await get_json(jp_fetch, "runs", row["id"])
 
     loss = body["series"]["loss"]
-    assert len(loss) <= MAX_SERIES_POINTS + 1
+    assert body["downsampled"] == ["loss"]
+    assert len(loss) <= 2 * PREVIEW_BUCKETS + 1
     assert loss[0] == [0, 1.0] and loss[-1] == [4999, 1 / 5000]
     assert [step for step, _ in loss] == sorted(step for step, _ in loss)
+    assert {m["key"]: m["count"] for m in body["metrics"]}["loss"] == 5000
+
+
+async def test_a_growing_curves_page_keeps_its_spikes_while_it_is_logged(
+    jp_fetch, registry: Registry
+):
+    """A live run's page draws its preview: each flush brings the new points' extremes."""
+    rng = random.Random(SEED)
+    with mlops.start_run("spiky", experiment="curves") as run:
+        for step in range(60_000):
+            run.log(loss=1.0 + rng.random() * 0.01 + (50.0 if step == 31_337 else 0.0), step=step)
+        run.flush()
+
+        first = await get_json(jp_fetch, "runs", run.id)
+
+        for step in range(60_000, 90_000):
+            run.log(loss=1.0 + rng.random() * 0.01 - (40.0 if step == 77_777 else 0.0), step=step)
+        run.flush()
+
+        later = await get_json(jp_fetch, "runs", run.id)
+
+    for body, points in ((first, 60_000), (later, 90_000)):
+        loss = body["series"]["loss"]
+        assert body["downsampled"] == ["loss"] and body["run"]["status"] == "running"
+        assert {m["key"]: m["count"] for m in body["metrics"]}["loss"] == points
+        assert len(loss) <= 2 * PREVIEW_BUCKETS + 1
+        assert loss[-1][0] == points - 1
+        assert [31_337, pytest.approx(51.0, abs=0.01)] in loss
+    assert max(value for _, value in first["series"]["loss"]) == pytest.approx(51.0, abs=0.01)
+    assert min(value for _, value in first["series"]["loss"]) >= 1.0
+    assert [77_777, pytest.approx(-39.0, abs=0.01)] in later["series"]["loss"]
 
 
 async def test_run_detail_links_previous_run_models_and_gates(

@@ -4,9 +4,11 @@
  * `lineChart([{name: 'loss', points: [[0, 0.9], [1, 0.5], [2, null], [3, 0.3]]}])`
  * returns an `<svg>` with axes, "nice" ticks, one path per series (broken where a
  * value is missing or not finite) and a tooltip (`<title>`) on each point. Colours
- * come from CSS classes, which read the JupyterLab theme's variables.
+ * come from CSS classes, which read the JupyterLab theme's variables. A curve the
+ * server downsampled (`logged` more points than it sends) says so with a `note` in
+ * the top right corner, and its accessible summary counts the points it stands for.
  */
-import { formatNumber } from './format';
+import { formatCount, formatNumber } from './format';
 import type { Point } from './types';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -17,6 +19,8 @@ const MAX_DOTS = 60;
 export interface ISeries {
   name: string;
   points: Point[];
+  /** How many points the curve has when `points` is a preview of it (downsampled). */
+  logged?: number;
 }
 
 export interface IChartOptions {
@@ -26,6 +30,10 @@ export interface IChartOptions {
   title?: string;
   /** What the x axis counts; "step" by default. */
   xLabel?: string;
+  /** A few words in the top right corner, such as "downsampled: 1,955 of 1,000,000 points". */
+  note?: string;
+  /** The note's tooltip. */
+  noteTitle?: string;
 }
 
 export interface IScale {
@@ -111,7 +119,11 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
     .map((s, i) => {
       const points = drawable[i];
       const last = points[points.length - 1];
-      return `${s.name}: ${points.length} points${last ? `, last ${formatNumber(last[1])}` : ''}`;
+      const count =
+        s.logged === undefined
+          ? `${points.length} points`
+          : `${formatCount(s.logged)} points, downsampled to ${formatCount(s.points.length)}`;
+      return `${s.name}: ${count}${last ? `, last ${formatNumber(last[1])}` : ''}`;
     })
     .join('; ');
   root.setAttribute('aria-label', title ? `${title}. ${summary}` : summary);
@@ -119,6 +131,17 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
 
   if (title) {
     root.appendChild(svg('text', { class: 'jp-mlops-chart-title', x: margin.left, y: 12 }, title));
+  }
+  if (options.note) {
+    const note = svg(
+      'text',
+      { class: 'jp-mlops-chart-note', x: width - margin.right, y: 12, 'text-anchor': 'end' },
+      options.note
+    );
+    if (options.noteTitle) {
+      note.appendChild(svg('title', {}, options.noteTitle));
+    }
+    root.appendChild(note);
   }
   if (all.length === 0) {
     root.appendChild(

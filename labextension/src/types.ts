@@ -124,7 +124,14 @@ export interface IRunDetail {
   run: IRun;
   params: IParam[];
   metrics: IMetricSummary[];
+  /** Each curve: whole up to 2,048 points, else its preview (see `downsampled`). */
   series: Record<string, Point[]>;
+  /**
+   * Keys of the curves sent as previews: the lowest and highest point of each step range
+   * and the last point; `metrics[].count` is how many points each logged (absent before
+   * previews existed).
+   */
+  downsampled?: string[];
   code: ICodeCell[];
   environment: IEnvironment | null;
   snapshots: IRunSnapshot[];

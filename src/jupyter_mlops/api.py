@@ -65,19 +65,27 @@ def runs(
 
 
 def metrics(run: str = "last", key: str | None = None) -> pd.DataFrame:
-    """Every point a run logged (``key``, ``step``, ``value``, ``timestamp``)."""
+    """Every point a run logged (``key``, ``step``, ``value``, ``timestamp``), however many."""
     from .tracking.queries.detail import metrics_frame
     from .tracking.session import default_registry
 
     return metrics_frame(default_registry(), run, key)
 
 
-def get_run(run: str = "last") -> RunDetail:
-    """Everything recorded about one run (by id, id prefix, name, or ``"last"``)."""
+def get_run(run: str = "last", *, full_series: bool = False) -> RunDetail:
+    """Everything recorded about one run (by id, id prefix, name, or ``"last"``).
+
+    A curve longer than 2,048 points is in ``series`` as its preview (the lowest and
+    highest point of each step range, so spikes show; its key is in ``downsampled``);
+    ``full_series=True`` gives every point of every curve::
+
+        mlops.get_run("baseline").series["loss"]                   # at most 2,049 points
+        mlops.get_run("baseline", full_series=True).series["loss"]  # every point
+    """
     from .tracking.queries.detail import run_detail
     from .tracking.session import default_registry
 
-    return run_detail(default_registry(), run)
+    return run_detail(default_registry(), run, full_series=full_series)
 
 
 def compare(*runs: str) -> Comparison:

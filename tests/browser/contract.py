@@ -216,6 +216,12 @@ class ContractStandIn:
         ]
         accuracy[7][1] = None  # a missing point breaks the curve
         loss = [[step, round(1.5 * 0.85**step + rng.uniform(0, 0.02), 4)] for step in range(30)]
+        # the preview of a million-point curve: each step range's lowest and highest point
+        grad_norm = [
+            [bucket * 1024 + offset, round(1 + rng.uniform(0, 0.1) + (5 if offset else 0), 3)]
+            for bucket in range(40)
+            for offset in (17, 600)
+        ] + [[999_999, 1.02]]
         return 200, {
             "run": {
                 **run,
@@ -237,8 +243,15 @@ class ContractStandIn:
                 _summary(
                     "f1", run["metrics"]["f1"], run["metrics"]["f1"], run["metrics"]["f1"], 1, 0
                 ),
+                _summary("grad_norm", 1.02, 1.0, 6.1, 1_000_000, 999_999),
             ],
-            "series": {"accuracy": accuracy, "loss": loss, "f1": [[0, run["metrics"]["f1"]]]},
+            "series": {
+                "accuracy": accuracy,
+                "loss": loss,
+                "f1": [[0, run["metrics"]["f1"]]],
+                "grad_norm": grad_norm,
+            },
+            "downsampled": ["grad_norm"],
             "code": [
                 _code(1, 3, "lr = 0.1\ndepth = 6"),
                 _code(2, 4, XSS_CODE),

@@ -184,15 +184,31 @@ export function renderRunDetail(
       )
     : null;
 
+  const downsampled = new Set(detail.downsampled ?? []);
+  const logged = new Map(detail.metrics.map(m => [m.key, m.count]));
   const charts = Object.entries(detail.series)
     .filter(([, points]) => points.length > 1)
-    .map(([key, points]) =>
-      h(
+    .map(([key, points]) => {
+      if (!downsampled.has(key)) {
+        return h(
+          'figure',
+          { className: 'jp-mlops-figure', attrs: { 'data-metric': key } },
+          lineChart([{ name: key, points }], { title: key })
+        );
+      }
+      const count = logged.get(key) ?? points.length;
+      return h(
         'figure',
-        { className: 'jp-mlops-figure', attrs: { 'data-metric': key } },
-        lineChart([{ name: key, points }], { title: key })
-      )
-    );
+        { className: 'jp-mlops-figure', attrs: { 'data-metric': key, 'data-downsampled': '' } },
+        lineChart([{ name: key, points, logged: count }], {
+          title: key,
+          note: `downsampled: ${formatCount(points.length)} of ${formatCount(count)} points`,
+          noteTitle:
+            'Each step range shows its lowest and highest value, so spikes stay visible;' +
+            ' mlops.metrics(run, key) gives every point.'
+        })
+      );
+    });
   const metrics = section(
     `Metrics (${detail.metrics.length})`,
     true,

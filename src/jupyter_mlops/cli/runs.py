@@ -221,10 +221,17 @@ def _utc(seconds: float | None) -> str | None:
     help="Output format.",
 )
 @click.option("--code/--no-code", default=True, show_default=True, help="Print the cells' code.")
+@click.option(
+    "--full-series",
+    is_flag=True,
+    help="In JSON, every point of every curve (by default a curve longer than 2,048 points"
+    " is its preview: the lowest and highest point of each step range, and the last).",
+)
 @friendly
-def show(registry_path: str | None, run: str, fmt: str, code: bool) -> None:
+def show(registry_path: str | None, run: str, fmt: str, code: bool, full_series: bool) -> None:
     """Show one run (id, id prefix, name or 'last'): params, metrics, code, data."""
-    print_run(run_detail(open_registry(registry_path), run), as_json=fmt == "json", code=code)
+    detail = run_detail(open_registry(registry_path), run, full_series=full_series)
+    print_run(detail, as_json=fmt == "json", code=code)
 
 
 @main.command()
@@ -281,6 +288,7 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                         for m in detail.metrics
                     },
                     "series": {k: list(v) for k, v in detail.series.items()},
+                    "downsampled": sorted(detail.downsampled),
                     "code": [c.source for c in detail.code],
                     "tags": detail.tags,
                     "note": detail.note,

@@ -23,6 +23,6 @@ Modules: :mod:`.connection` (the open registry, its transactions), :mod:`.locati
 :mod:`.schema` (the tables, as named migrations, whose SQL is in :mod:`.tables`) and
 :mod:`.migrations` (applying them),
 :mod:`.liveness` (crashed runs), :mod:`.artifacts` (the content-addressed files),
-:mod:`.contents` (what it holds, counted) and :mod:`.sqlite_errors` (SQLite's errors in
-the project's words).
+:mod:`.contents` (what it holds, counted), :mod:`.previews` (how the previews of long
+curves are stored) and :mod:`.sqlite_errors` (SQLite's errors in the project's words).
 """

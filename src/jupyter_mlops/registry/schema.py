@@ -23,9 +23,18 @@ from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
 from .tables.models import GUARD
 from .tables.pipelines import PIPELINES
+from .tables.previews import METRIC_PREVIEWS
 from .tables.runs import CORE
 from .tables.search import SEARCH
 
 __all__ = ["MIGRATIONS", "Migration"]
 
-MIGRATIONS: tuple[Migration, ...] = (CORE, GUARD, DRIFT, PIPELINES, SEARCH, LIST_INDEXES)
+MIGRATIONS: tuple[Migration, ...] = (
+    CORE,
+    GUARD,
+    DRIFT,
+    PIPELINES,
+    SEARCH,
+    LIST_INDEXES,
+    METRIC_PREVIEWS,
+)

@@ -35,8 +35,6 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 DEFAULT_SORT = "-started_at"
 DEFAULT_LIST_LIMIT = 200
-MAX_SERIES_POINTS = 2000
-"""A metric curve longer than this is thinned to about this many points (the last kept)."""
 
 # The fields of each record the panel reads, in the order they are sent (labextension/src/types.ts).
 RUN_KEYS = (
@@ -278,13 +276,19 @@ def _normalized(path: Path) -> str:
 
 
 def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, Any]:
-    """``GET runs/ID``: everything recorded about one run, and what links to it."""
+    """``GET runs/ID``: everything recorded about one run, and what links to it.
+
+    ``series`` holds each curve as ``[[step, value], ...]``: whole up to 2,048 points,
+    else its preview (the lowest and highest point of each step range, and the last
+    point), whose keys ``downsampled`` lists; ``metrics`` gives each curve's full count.
+    A preview is kept up to date by the run that logs, so a run's page costs the same
+    for a curve of a million points as for one of a thousand, also while it grows.
+    """
     detail = run_detail(registry, ref)
     run = detail.run
     from ..gates.evaluation import evaluations
     from ..models.versions import versions_of_run
 
-    # Not asdict(detail): its curves can hold a million points, and are thinned first.
     payload: dict[str, Any] = {
         "run": {
             **_run_summary(run, lab_path(run.notebook_path, root_dir)),
@@ -292,7 +296,8 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
         },
         "params": [record_json(param) for param in detail.params],
         "metrics": [record_json(metric) for metric in detail.metrics],
-        "series": {key: thinned(points) for key, points in detail.series.items()},
+        "series": {key: _points_json(points) for key, points in detail.series.items()},
+        "downsampled": sorted(detail.downsampled),
         "code": [record_json(cell) for cell in detail.code],
         "environment": json_safe(detail.environment),
         "snapshots": [record_json(link, RUN_SNAPSHOT_KEYS) for link in detail.snapshots],
@@ -303,17 +308,11 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
     return payload
 
 
-def thinned(points: tuple[tuple[int, float | None], ...]) -> list[list[Any]]:
-    """``[[step, value], ...]`` with at most about :data:`MAX_SERIES_POINTS` points.
-
-    A longer curve keeps every n-th point and always its last one, so the chart shows
-    its shape and where it ended without sending 100,000 points to the browser.
-    """
-    stride = max(1, math.ceil(len(points) / MAX_SERIES_POINTS))
-    kept = list(points[::stride])
-    if stride > 1 and points and kept[-1] != points[-1]:
-        kept.append(points[-1])
-    return [[step, json_safe(value)] for step, value in kept]
+def _points_json(points: tuple[tuple[int, float | None], ...]) -> list[list[Any]]:
+    """``[[step, value], ...]``, infinities as ``null`` (NaN is ``None`` already)."""
+    return [
+        [step, value if value is None or math.isfinite(value) else None] for step, value in points
+    ]
 
 
 # -- snapshots, models, gates ------------------------------------------------------------------

@@ -9,7 +9,8 @@
         mlops.log(accuracy=model.score(X_test, y_test))
 
 Modules: :mod:`.session` (which registry this process records into, the active runs),
-:mod:`.run` (a run's buffer, flushes and end), :mod:`.values` (what may be recorded),
+:mod:`.run` (a run's buffer, flushes and end), :mod:`.previews` and
+:mod:`.preview_buckets` (what a long curve is drawn from), :mod:`.values` (what may be recorded),
 :mod:`.secrets` (what is recorded redacted: secrets in parameters, tags and code),
 :mod:`.shared_rows` (experiments and environments), :mod:`.heartbeat`,
 :mod:`.expressions` (the filter and rule language), :mod:`.capture` (what a run records

@@ -9,6 +9,7 @@ them from here, so a run's duration or a drift report's p-value reads alike in e
     duration(95.0)              # '1.6 min'
     figure(0.00012)             # '1.20e-04'
     percent(0.125)              # '12.5%'
+    downsampled_note(1955, 1_000_000)   # 'downsampled: 1,955 of 1,000,000 points'
 """
 
 from __future__ import annotations
@@ -62,3 +63,14 @@ def figure(value: float | None, *, missing: str = "") -> str:
 def percent(share: float | None, *, missing: str = "") -> str:
     """A share from 0 to 1 as a percentage with one decimal; ``missing`` for None."""
     return missing if share is None else f"{100 * share:.1f}%"
+
+
+DOWNSAMPLED_EXPLANATION = (
+    "Each step range shows its lowest and highest value, so spikes stay visible;"
+    " mlops.metrics(run, key) gives every point."
+)
+
+
+def downsampled_note(shown: int, logged: int) -> str:
+    """What a chart of a curve's preview says about it: how many of its points it draws."""
+    return f"downsampled: {shown:,} of {logged:,} points"

@@ -3,6 +3,10 @@
 Flushes write with plain :mod:`sqlite3` (``executemany`` inside one transaction): a
 metric point must cost microseconds, and sqlite-utils' inserts look up the table's
 columns and keys on every call, which would cost more than the write itself.
+
+Each metric's summary (last, min, max, count) also keeps the min/max buckets of its
+curve's preview (:mod:`.preview_buckets`); a flush writes the preview of every curve
+longer than the page shows whole with the points, so a page never reads a long curve.
 """
 
 from __future__ import annotations
@@ -12,15 +16,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
 from ..registry.connection import Registry
+from ..registry.previews import write_preview
 from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
 from .notes import write_note
+from .preview_buckets import add_bucket, preview_points
+from .previews import SERIES_FULL_UP_TO
 from .secrets import redact_code, redact_param, redact_tag
 from .shared_rows import environment_id as environment_id_of
 from .values import (
@@ -52,6 +59,17 @@ class _Summary:
     max: float | None
     max_step: int | None
     count: int
+    shift: int = 0  # the preview's buckets are 2**shift steps wide
+    buckets: dict[int, list[float]] = field(default_factory=dict)
+
+    @classmethod
+    def starting(cls, step: int, value: float) -> _Summary:
+        """The summary of a metric's first point."""
+        finite = value if value == value else None
+        first = step if finite is not None else None
+        summary = cls(value, step, finite, first, finite, first, 1)
+        summary.shift = add_bucket(summary.buckets, 0, step, value)
+        return summary
 
     def add(self, step: int, value: float) -> None:
         self.count += 1
@@ -62,6 +80,19 @@ class _Summary:
                 self.min, self.min_step = value, step
             if self.max is None or value > self.max:
                 self.max, self.max_step = value, step
+        bucket = self.buckets.get(step >> self.shift)
+        if bucket is None:
+            self.shift = add_bucket(self.buckets, self.shift, step, value)
+        else:  # a NaN is neither lower nor higher
+            if value < bucket[1]:
+                bucket[0], bucket[1] = step, value
+            if value > bucket[3]:
+                bucket[2], bucket[3] = step, value
+
+    def preview_row(self, run_id: str, key: str) -> tuple[str, str, int, int, list[Any]]:
+        """What :func:`~jupyter_mlops.registry.previews.write_preview` stores for this curve."""
+        points = preview_points(self.buckets, self.last_step, self.last)
+        return (run_id, key, self.count, 1 << self.shift, points)
 
 
 def _nan_to_none(value: float | None) -> float | None:
@@ -146,9 +177,7 @@ class Run:
                         next_step[key] = at + 1
                 points.append((key, at, value, now))
                 if summary is None:
-                    finite = value if value == value else None
-                    first = at if finite is not None else None
-                    self._summaries[key] = _Summary(value, at, finite, first, finite, first, 1)
+                    self._summaries[key] = _Summary.starting(at, value)
                 else:
                     summary.add(at, value)
                 self._dirty_summaries.add(key)
@@ -314,6 +343,11 @@ class Run:
                     for key, s in summaries
                 ],
             )
+            long_curves = [
+                s.preview_row(run_id, key) for key, s in summaries if s.count > SERIES_FULL_UP_TO
+            ]
+            if long_curves:
+                write_preview(conn, long_curves)
         if params:
             conn.executemany(
                 "INSERT OR REPLACE INTO params (run_id, key, value, type, source) VALUES (?, ?, ?, ?, ?)",

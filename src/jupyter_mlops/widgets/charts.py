@@ -112,8 +112,14 @@ def line_chart(
     width: int = 420,
     height: int = 220,
     x_label: str = "step",
+    note: str = "",
+    note_title: str = "",
 ) -> str:
-    """Overlaid curves, one per entry of ``series`` ((x, y) points; ``None``/NaN are gaps)."""
+    """Overlaid curves, one per entry of ``series`` ((x, y) points; ``None``/NaN are gaps).
+
+    ``note`` is written small in the chart's top right corner (what is drawn, such as
+    "downsampled: 1,955 of 1,000,000 points"), with ``note_title`` as its tooltip.
+    """
     points = [
         (x, y)
         for values in series.values()
@@ -122,6 +128,12 @@ def line_chart(
     ]
     left, right, top, bottom = 52, 12, 24 if title else 10, 34
     parts = svg_opening(width, height, title, left)
+    if note:
+        tooltip = f"<title>{html.escape(note_title)}</title>" if note_title else ""
+        parts.append(
+            f'<text class="mlops-chart-note" x="{width - right}" y="15" text-anchor="end" '
+            f'fill="{INK}" font-style="italic">{html.escape(note)}{tooltip}</text>'
+        )
     if not points:
         return _nothing(parts, width, height, "no finite values")
     xs = [p[0] for p in points]

@@ -9,7 +9,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..tracking.formatting import duration, timestamp
+from ..tracking.formatting import DOWNSAMPLED_EXPLANATION, downsampled_note, duration, timestamp
 from ..tracking.queries.records import Comparison, RunDetail, RunRow, RunsPage
 from .base import TABLE_STYLE, View, table, text
 from .charts import line_chart
@@ -123,6 +123,16 @@ class RunsTableView(View):
 # -- one run ---------------------------------------------------------------------------------------
 
 
+def _downsampled(detail: RunDetail, key: str) -> tuple[str, str]:
+    """The note of a chart of ``detail``'s curve ``key`` and its tooltip, when the curve
+    is a preview; else nothing."""
+    if key not in detail.downsampled:
+        return "", ""
+    return downsampled_note(len(detail.series[key]), detail.points_logged(key)), (
+        DOWNSAMPLED_EXPLANATION
+    )
+
+
 def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
     """(title, html) sections describing one run; shared by the widget and its static form."""
     run = detail.run
@@ -174,9 +184,11 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
         if detail.metrics
         else "<p>No metrics logged.</p>"
     )
-    curves = "".join(
-        line_chart({key: list(points)}, title=key) for key, points in detail.series.items()
-    )
+    charts = []
+    for key, points in detail.series.items():
+        note, why = _downsampled(detail, key)
+        charts.append(line_chart({key: list(points)}, title=key, note=note, note_title=why))
+    curves = "".join(charts)
     code = (
         "".join(
             f"<div><small>[{c.execution_count if c.execution_count is not None else ' '}]"
@@ -270,23 +282,38 @@ def comparison_sections(comparison: Comparison) -> list[tuple[str, str]]:
         else "<p>No metrics.</p>"
     )
     keys = sorted({key for d in comparison.runs for key in d.series})
-    curves = "".join(
-        line_chart(
-            {
-                label: list(d.series[key])
-                for label, d in zip(labels, comparison.runs)
-                if key in d.series
-            },
-            title=key,
-        )
-        for key in keys
-    )
+    charts = []
+    for key in keys:
+        note, why = _overlay_downsampled(comparison, labels, key)
+        overlaid = {
+            label: list(d.series[key])
+            for label, d in zip(labels, comparison.runs)
+            if key in d.series
+        }
+        charts.append(line_chart(overlaid, title=key, note=note, note_title=why))
+    curves = "".join(charts)
     differing = len(comparison.differing_params)
     return [
         (f"Parameters ({differing} differ)", params),
         ("Metrics", metrics),
         ("Curves", curves or "<p>No metric series to overlay.</p>"),
     ]
+
+
+def _overlay_downsampled(comparison: Comparison, labels: list[str], key: str) -> tuple[str, str]:
+    """The note of the overlay of curve ``key`` and its tooltip, when some of its curves
+    are previews; else nothing."""
+    drawn = [(label, d) for label, d in zip(labels, comparison.runs) if key in d.series]
+    previews = [(label, d) for label, d in drawn if key in d.downsampled]
+    if not previews:
+        return "", ""
+    each = "; ".join(
+        f"{label}: {downsampled_note(len(d.series[key]), d.points_logged(key))}"
+        for label, d in previews
+    )
+    return f"downsampled: {len(previews)} of {len(drawn)} curves", (
+        f"{each}. {DOWNSAMPLED_EXPLANATION}"
+    )
 
 
 class ComparisonView(View):

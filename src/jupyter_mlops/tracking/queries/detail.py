@@ -1,11 +1,24 @@
-"""One run in full: its fields, parameters, metrics, curves, code, environment and data."""
+"""One run in full: its fields, parameters, metrics, curves, code, environment and data.
+
+A curve of up to :data:`~jupyter_mlops.tracking.previews.SERIES_FULL_UP_TO` points is
+read whole; a longer one is read as its preview (the lowest and highest point of each of
+at most 1,024 step buckets, and the last point: :mod:`jupyter_mlops.tracking.previews`),
+unless ``full_series=True``. So a run's page costs the same for a million-point curve as
+for a thousand-point one, and a spike in the curve still shows. ``RunDetail.downsampled``
+names the curves given as previews; :func:`metric_points` and :func:`metrics_frame`
+always give every point.
+"""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from ...registry.connection import Registry
+from ...registry.previews import Points, decode_points
+from ...registry.sqlite_errors import translate_error
+from ..previews import SERIES_FULL_UP_TO, computed_preview
 from ..values import decode_param
 from .records import CodeCell, MetricSummary, ParamRecord, RunDetail, RunRow, SnapshotLink
 from .refs import resolve_run
@@ -14,14 +27,24 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def run_detail(registry: Registry, ref: str, *, series: bool = True) -> RunDetail:
+def run_detail(
+    registry: Registry, ref: str, *, series: bool = True, full_series: bool = False
+) -> RunDetail:
     """Everything recorded about the run ``ref`` (id, prefix, name or ``last``), as of one
-    moment even while other processes write."""
+    moment even while other processes write.
+
+    ``series``: read the curves (metrics logged more than once) at all. A curve longer
+    than :data:`SERIES_FULL_UP_TO` points comes as its preview, named in
+    ``RunDetail.downsampled``, unless ``full_series`` asks for every point::
+
+        run_detail(registry, "baseline").series["loss"]                    # <= 2,049 points
+        run_detail(registry, "baseline", full_series=True).series["loss"]  # every point
+    """
     with registry.reading():
-        return _read_run_detail(registry, ref, series)
+        return _read_run_detail(registry, ref, series, full_series)
 
 
-def _read_run_detail(registry: Registry, ref: str, series: bool) -> RunDetail:
+def _read_run_detail(registry: Registry, ref: str, series: bool, full_series: bool) -> RunDetail:
     run_id = resolve_run(registry, ref)
     row = registry.query_one(
         "SELECT runs.*, experiments.name AS experiment FROM runs"
@@ -48,11 +71,19 @@ def _read_run_detail(registry: Registry, ref: str, series: bool) -> RunDetail:
             "SELECT * FROM metric_summaries WHERE run_id = ? ORDER BY key", (run_id,)
         )
     )
-    curves: dict[str, tuple[tuple[int, float | None], ...]] = {}
+    curves: dict[str, Points] = {}
+    downsampled: set[str] = set()
     if series:
+        long_counts = {s.key: s.count for s in summaries if s.count > SERIES_FULL_UP_TO}
+        previews = {} if full_series else _previews(registry, run_id, long_counts)
         for summary in summaries:
-            if summary.count > 1:
+            if summary.count < 2:
+                continue
+            if full_series or summary.count <= SERIES_FULL_UP_TO:
                 curves[summary.key] = metric_points(registry, run_id, summary.key)
+            else:
+                curves[summary.key] = previews[summary.key]
+                downsampled.add(summary.key)
     code = tuple(
         CodeCell(r["seq"], r["execution_count"], r["cell_id"], r["source"], r["executed_at"])
         for r in registry.query("SELECT * FROM code_cells WHERE run_id = ? ORDER BY seq", (run_id,))
@@ -121,13 +152,33 @@ def _read_run_detail(registry: Registry, ref: str, series: bool) -> RunDetail:
         snapshots=snapshots,
         tags=tags,
         note=None if note is None else str(note[0]),
+        downsampled=frozenset(downsampled),
     )
 
 
-def metric_points(
-    registry: Registry, run_id: str, key: str
-) -> tuple[tuple[int, float | None], ...]:
-    """(step, value) pairs of one metric of one run, by step; ``None`` stands for NaN."""
+def _previews(registry: Registry, run_id: str, counts: dict[str, int]) -> dict[str, Points]:
+    """The previews of the curves ``counts`` names (key -> points logged): as stored when
+    the stored one stands for every point, else computed from the points."""
+    if not counts:
+        return {}
+    found = {}
+    for key, count, steps, values in registry.query_tuples(
+        "SELECT key, count, steps, vals FROM metric_previews WHERE run_id = ?", (run_id,)
+    ):
+        if counts.get(key) == count:
+            found[key] = decode_points(steps, values)
+    for key in sorted(counts.keys() - found.keys()):
+        try:
+            found[key] = computed_preview(registry.conn, run_id, key)[1]
+        except sqlite3.DatabaseError as exc:
+            raise translate_error(
+                exc, registry.path, "read from the registry", busy_timeout=registry.busy_timeout
+            ) from exc
+    return found
+
+
+def metric_points(registry: Registry, run_id: str, key: str) -> Points:
+    """Every (step, value) pair of one metric of one run, by step; ``None`` stands for NaN."""
     return tuple(
         (step, value)
         for step, value in registry.query_tuples(

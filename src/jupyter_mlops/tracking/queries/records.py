@@ -109,7 +109,17 @@ class SnapshotLink:
 
 @dataclass(frozen=True)
 class RunDetail:
-    """Everything recorded about one run."""
+    """Everything recorded about one run.
+
+    ``series`` maps each metric logged more than once to its (step, value) points in
+    step order (``None`` for NaN). A curve of up to 2,048 points is there whole; a longer
+    one is its preview, the lowest and highest point of each of at most 1,024 step ranges
+    and the last point (so a spike shows), and its key is in ``downsampled``: its full
+    length is the ``count`` of its entry in ``metrics``. Before previews existed ``series``
+    held every point; ``get_run(run, full_series=True)`` (``run_detail(...,
+    full_series=True)``) still does, and ``mlops.metrics(run, key)`` gives every point
+    as a DataFrame.
+    """
 
     run: RunRow
     error: str | None
@@ -124,6 +134,11 @@ class RunDetail:
     snapshots: tuple[SnapshotLink, ...]
     tags: dict[str, str]
     note: str | None = None  # free text written with run.note() or %mlops note
+    downsampled: frozenset[str] = frozenset()  # keys of the curves given as previews
+
+    def points_logged(self, key: str) -> int:
+        """How many points the metric ``key`` logged (its curve may show fewer); 0 if none."""
+        return next((m.count for m in self.metrics if m.key == key), 0)
 
 
 @dataclass(frozen=True)
