@@ -13,7 +13,9 @@ from jupyter_mlops.tracking.capture.cells import (
     estimator_params,
     is_fitted_estimator,
     literal_assignments,
+    names_mentioned,
     names_read_first,
+    read_cell,
 )
 from jupyter_mlops.tracking.capture.environment import current_environment, installed_distributions
 from jupyter_mlops.tracking.capture.git import git_dir_of, read_head
@@ -61,6 +63,23 @@ def test_names_read_first(source: str, inputs: set[str]) -> None:
     found = names_read_first(source)
     assert inputs <= found
     assert found - inputs <= {"t"}  # comprehension variables may show; assignments never do
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "df = df.dropna()\nlr = 0.1",
+        "model = RandomForestClassifier(max_depth=depth).fit(X_train, y_train)\nseed = 7",
+        "for row in rows:\n    acc = acc + row\nn: int = 3",
+        "import numpy as np\nscale = 2.5\nnp.mean(a) * scale",
+        "this is not python",
+    ],
+)
+def test_read_cell_tells_what_the_separate_readings_tell(source: str) -> None:
+    code = read_cell(source)
+    assert code.inputs == names_read_first(source)
+    assert code.mentioned == names_mentioned(source)
+    assert code.literals == literal_assignments(source)
 
 
 def test_data_inputs_pick_frames_series_and_arrays() -> None:

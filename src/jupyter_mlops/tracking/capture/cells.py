@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,38 @@ class _ReadsBeforeWrites(ast.NodeVisitor):
             self.assigned.add(name)
 
     visit_ImportFrom = visit_Import
+
+
+@dataclass(frozen=True)
+class CellCode:
+    """What a cell's code tells, read from one parse and one walk of its tree.
+
+    ``inputs``: the names it reads before (or without) assigning them; ``mentioned``:
+    every plain name it reads or assigns; ``literals``: its literal assignments (see
+    :func:`literal_assignments`). Code that is not valid Python tells nothing.
+    """
+
+    inputs: frozenset[str] = frozenset()
+    mentioned: frozenset[str] = frozenset()
+    literals: Mapping[str, Any] = field(default_factory=dict)
+
+
+def read_cell(source: str | ast.Module) -> CellCode:
+    """The inputs, names and literal parameters of a cell's (IPython-transformed) code.
+
+    One parse and one walk, for both cell hooks::
+
+        read_cell("model = model.fit(X, y)").inputs    # {"model", "X", "y"}
+        read_cell("lr = 0.1; depth = 6").literals      # {"lr": 0.1, "depth": 6}
+    """
+    tree = parse_cell(source) if isinstance(source, str) else source
+    if tree is None:
+        return CellCode()
+    visitor = _ReadsBeforeWrites()
+    visitor.visit(tree)
+    return CellCode(
+        frozenset(visitor.read_first), frozenset(visitor.mentioned), literal_assignments(tree)
+    )
 
 
 def names_read_first(source: str | ast.Module) -> set[str]:
