@@ -163,7 +163,7 @@ class NotebookSession:
                 run.end(status, error=describe_exception(error))
                 warn(f'run "{run.name}" ({run.id}) marked {status}; %mlops start begins a new one.')
             elif run.status == "running":
-                run.flush()
+                run.end_cell()
         except RecordingError as exc:
             warn(
                 f"not recorded yet for run {run.id}: {exc.message}. "

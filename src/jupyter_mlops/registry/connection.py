@@ -21,6 +21,7 @@ from .location import (
     unusable_path,
 )
 from .migrations import migrate
+from .pending_cells import recover_pending_cells
 from .schema import MIGRATIONS
 from .sqlite_errors import newer_schema_error, translate_error
 
@@ -105,6 +106,7 @@ class Registry:
             migrate(registry)
             if not read_only:
                 mark_crashed_runs(registry)
+                recover_pending_cells(registry)
                 registry.artifacts.remove_stale_temps()
         except BaseException:
             registry.close()
@@ -258,8 +260,13 @@ class Registry:
     # -- housekeeping ----------------------------------------------------------------
 
     def mark_crashed_runs(self) -> list[str]:
-        """Mark as crashed every running run whose process is gone; return their ids."""
-        return mark_crashed_runs(self)
+        """Mark as crashed every running run whose process is gone; return their ids.
+
+        The cells such a run's notebook had not written yet are recovered with it.
+        """
+        crashed = mark_crashed_runs(self)
+        recover_pending_cells(self)
+        return crashed
 
     def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check``: ``"ok"`` or the problems found."""

@@ -27,6 +27,7 @@ from ..registry.liveness import hostname, process_token
 from ..registry.location import locate
 from .capture.environment import current_environment, environment_ready, warm_environment
 from .capture.git import GitProbe
+from .cell_writer import CellWriter
 from .heartbeat import Heartbeat
 from .run import Run, describe_exception
 from .shared_rows import environment_id, experiment_id, preceding_run_id
@@ -46,6 +47,7 @@ class Session:
 
     def __init__(self, heartbeat: Heartbeat | None = None) -> None:
         self.heartbeat = heartbeat or Heartbeat()
+        self.cell_writer = CellWriter()
         self.active: list[Run] = []
         # Runs that ended while the registry could not record it; retried until it can.
         self.unfinished: list[Run] = []
@@ -62,6 +64,7 @@ class Session:
 
     def reset(self) -> None:
         """Forget every active run and close every registry this session opened."""
+        self.cell_writer.stop()
         for run in list(self.active):
             self.forget(run)
         self.unfinished.clear()
@@ -201,6 +204,7 @@ class Session:
                 run.id,
                 run.name,
             )
+        self.cell_writer.stop()
         for registry in self.registries.values():
             registry.close()  # the last connection to close moves the WAL into registry.db
 
@@ -278,6 +282,7 @@ class Session:
             kind=kind,
             git=git,
             on_close=self.forget,
+            cell_writer=self.cell_writer,
         )
         if tags:
             run.set_tags(tags)
