@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import subprocess
 import time
 from fractions import Fraction
@@ -318,3 +319,17 @@ def test_environment_is_taken_when_the_run_ends(
         import freshly_imported  # noqa: F401
     env = mlops.get_run(run.id).environment
     assert env is not None and env["packages"]["freshly-imported"] == "3.2.1"
+
+
+def test_a_registry_replaced_by_another_at_the_same_path_is_still_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Registry.init(tmp_path).close()
+    monkeypatch.chdir(tmp_path)
+    session = Session(heartbeat=Heartbeat())
+    located = session.default_registry()  # opened by the session itself
+    with Registry.init(tmp_path) as chosen:
+        session.use_registry(chosen)  # the same file, another connection
+        session.reset()
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            located.conn.execute("SELECT 1")

@@ -20,7 +20,8 @@ overwritten.
     registry = Registry.init(Path("project"))  # project/.mlops/registry.db
 
 Modules: :mod:`.connection` (the open registry, its transactions), :mod:`.location`,
-:mod:`.schema` (the tables, as named migrations) and :mod:`.migrations` (applying them),
+:mod:`.schema` (the tables, as named migrations, whose SQL is in :mod:`.tables`) and
+:mod:`.migrations` (applying them),
 :mod:`.liveness` (crashed runs), :mod:`.artifacts` (the content-addressed files),
 :mod:`.contents` (what it holds, counted) and :mod:`.sqlite_errors` (SQLite's errors in
 the project's words).

@@ -52,6 +52,9 @@ class Session:
         # Runs that ended while the registry could not record it; retried until it can.
         self.unfinished: list[Run] = []
         self.registries: dict[Path, Registry] = {}
+        # Registries replaced in ``registries`` by another one at the same path: a run may
+        # still record into them, so they are closed with the others, not when replaced.
+        self.replaced: list[Registry] = []
         self.chosen: Registry | None = None
         self.context_provider: ContextProvider | None = None
         self._exit_hook = False
@@ -68,9 +71,10 @@ class Session:
         for run in list(self.active):
             self.forget(run)
         self.unfinished.clear()
-        for registry in self.registries.values():
+        for registry in self.opened():
             registry.close()
         self.registries.clear()
+        self.replaced.clear()
         self.chosen = None
         self.context_provider = None
 
@@ -104,8 +108,15 @@ class Session:
         """Make ``registry`` the one this process records into; ``None`` goes back to locating."""
         self.chosen = registry
         if registry is not None:
+            previous = self.registries.get(registry.path)
+            if previous is not None and previous is not registry:
+                self.replaced.append(previous)
             self.registries[registry.path] = registry
             self._hook_exit()
+
+    def opened(self) -> list[Registry]:
+        """Every registry this session holds, replaced ones included: what it closes."""
+        return [*self.registries.values(), *self.replaced]
 
     # -- active runs ----------------------------------------------------------------------
 
@@ -205,7 +216,7 @@ class Session:
                 run.name,
             )
         self.cell_writer.stop()
-        for registry in self.registries.values():
+        for registry in self.opened():
             registry.close()  # the last connection to close moves the WAL into registry.db
 
     def start_run(
