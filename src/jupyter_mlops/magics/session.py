@@ -149,6 +149,9 @@ class NotebookSession:
         )
         if self.capture.get(run.id, True):
             self.capture_after(run, self.code_of(info))
+        if isinstance(run, Run):
+            for problem in run.take_read_problems():
+                warn(problem)
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         if isinstance(error, UsageError):  # a mistyped magic ran nothing: the run goes on
             error = None
@@ -192,20 +195,30 @@ class NotebookSession:
         return code
 
     def snapshot_inputs(self, run: Run, inputs: Iterable[str], explicit: tuple[str, ...]) -> None:
-        """Snapshot the data the code reads before assigning it, and the ``explicit`` names."""
+        """Record the data the code reads before assigning it, and the ``explicit`` names.
+
+        ``explicit`` names are snapshotted at once, as ``%mlops snapshot`` would. The
+        others are what the run reads: a content already read costs a check of
+        microseconds, a new one is recorded once (see :meth:`Run.read_data`).
+        """
         names = set(explicit)
         if self.capture.get(run.id, True):
             names.update(inputs)
         for name, value in data_inputs(self.user_ns, names).items():
-            size = _nbytes(value)
-            if name not in explicit and size > AUTO_SNAPSHOT_MAX_BYTES:
-                warn(
-                    f"{name} ({size / 2**30:.1f} GiB) was not snapshotted automatically; "
-                    f"use --snapshot {name} to include it."
-                )
-                continue
             try:
-                run.snapshot(value, name=name, role=guess_role(name), variable=name)
+                if name in explicit:
+                    run.snapshot(value, name=name, role=guess_role(name), variable=name)
+                    continue
+                if run.reads.unchanged(name, value):
+                    continue
+                size = _nbytes(value)
+                if size > AUTO_SNAPSHOT_MAX_BYTES:
+                    warn(
+                        f"{name} ({size / 2**30:.1f} GiB) was not snapshotted automatically; "
+                        f"use --snapshot {name} to include it."
+                    )
+                    continue
+                run.read_data(value, name=name, role=guess_role(name))
             except MlopsError as exc:
                 warn(f"snapshot of {name} not recorded: {exc.message}")
         missing = [n for n in explicit if n not in self.user_ns]

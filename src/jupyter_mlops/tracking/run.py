@@ -21,6 +21,7 @@ from ..registry.pending_cells import Cell, PendingCells, write_cells
 from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
+from .data_reads import DataReads
 from .notes import write_note
 from .secrets import redact_code, redact_param, redact_tag
 from .shared_rows import environment_id as environment_id_of
@@ -37,6 +38,7 @@ from .values import (
 
 if TYPE_CHECKING:
     from .cell_writer import CellWriter
+    from .snapshot_worker import SnapshotWorker
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ class Run:
         git: GitProbe | None,
         on_close: Callable[[Run], None] | None = None,
         cell_writer: CellWriter | None = None,
+        snapshot_worker: SnapshotWorker | None = None,
     ) -> None:
         self.registry = registry
         self.id = run_id
@@ -117,6 +120,8 @@ class Run:
         self._pending_failed = cell_writer is None
         self._cells_writing = 0  # batches the cell writer has taken and not yet stored
         self._cells_written = threading.Condition(self._lock)
+        # The data the run's cells read, each content recorded once (see data_reads)
+        self.reads = DataReads(run_id, registry, snapshot_worker)
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.name!r} ({self.status})>"
@@ -258,6 +263,29 @@ class Run:
                 materialize=materialize,
                 index=index,
             )
+
+    def read_data(self, data: object, *, name: str, role: str = "input") -> None:
+        """The run reads ``data`` as the variable ``name``, as a cell is about to.
+
+        The content is recorded as a snapshot linked to the run the first time it is
+        read; reading it again, unchanged, costs microseconds and writes nothing. An
+        in-place edit between two readings is a new content, recorded with its own
+        fingerprint. Large pandas data is fingerprinted and profiled on another thread
+        (see :mod:`jupyter_mlops.tracking.data_reads`), what the worker could not record
+        is told by :meth:`take_read_problems`.
+        """
+        with self._lock:
+            self._check_open()
+            self.reads.read(data, name=name, role=role, variable=name)
+
+    def take_read_problems(self) -> list[str]:
+        """What could not be recorded of the data the run read, since the last call."""
+        return self.reads.take_problems()
+
+    def settle_reads(self) -> None:
+        """Wait until all the data the run has read so far is recorded."""
+        for problem in self.reads.settle():
+            logger.warning("jupyter-mlops: %s", problem)
 
     # -- writing ---------------------------------------------------------------------
 
@@ -457,6 +485,7 @@ class Run:
             dirty = None if git is None or git.dirty is None else int(git.dirty)
             while self._cells_writing:  # the cell writer's batch is stored, or back here
                 self._cells_written.wait()
+            self.settle_reads()  # before the end: a finished run has all it read recorded
             self.flush()
             # the environment as it is at the end: packages imported during the run count
             environment = current_environment()
@@ -468,6 +497,7 @@ class Run:
                     (status, ended_at, error, time.time(), dirty, environment_id, self.id),
                 )
             self._end = None
+            self.reads.release()
             if self._pending is not None:  # every cell it holds is stored
                 self._pending.remove()
                 self._pending = None

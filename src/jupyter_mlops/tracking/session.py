@@ -31,6 +31,7 @@ from .cell_writer import CellWriter
 from .heartbeat import Heartbeat
 from .run import Run, describe_exception
 from .shared_rows import environment_id, experiment_id, preceding_run_id
+from .snapshot_worker import SnapshotWorker
 from .unrecorded import UnrecordedRun
 from .values import check_key, new_id
 
@@ -48,6 +49,7 @@ class Session:
     def __init__(self, heartbeat: Heartbeat | None = None) -> None:
         self.heartbeat = heartbeat or Heartbeat()
         self.cell_writer = CellWriter()
+        self.snapshot_worker = SnapshotWorker()
         self.active: list[Run] = []
         # Runs that ended while the registry could not record it; retried until it can.
         self.unfinished: list[Run] = []
@@ -68,6 +70,7 @@ class Session:
     def reset(self) -> None:
         """Forget every active run and close every registry this session opened."""
         self.cell_writer.stop()
+        self.snapshot_worker.stop()
         for run in list(self.active):
             self.forget(run)
         self.unfinished.clear()
@@ -216,6 +219,7 @@ class Session:
                 run.name,
             )
         self.cell_writer.stop()
+        self.snapshot_worker.stop()
         for registry in self.opened():
             registry.close()  # the last connection to close moves the WAL into registry.db
 
@@ -294,6 +298,7 @@ class Session:
             git=git,
             on_close=self.forget,
             cell_writer=self.cell_writer,
+            snapshot_worker=self.snapshot_worker,
         )
         if tags:
             run.set_tags(tags)
