@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # (label, cell source, target overhead in seconds or None)
 WORKLOADS = (
-    ("a trivial cell (`x = 1`)", "x = 1", 50e-6),
+    ("a trivial cell (`x = 1`, `x = 2`...)", "x = {i}", 50e-6),
     ("a cell reading an unchanged 1,000-row frame", "n = len(small)", None),
     ("a cell reading an unchanged 160 MB frame", "n = len(big)", 1e-3),
 )
@@ -71,12 +71,13 @@ def worker(mode: str, cells: int, big_rows: int, out: Path) -> None:
         _settle()
     results: dict[str, Any] = {"first_reads": first_reads, "cells": {}}
     for label, source, _ in WORKLOADS:
-        for _ in range(20):  # warm-up
-            shell.run_cell(source, store_history=True)
+        for i in range(20):  # warm-up
+            shell.run_cell(source.format(i=i), store_history=True)
         samples = []
-        for _ in range(cells):
+        for i in range(cells):
+            cell = source.format(i=i)  # distinct cells, as a notebook has
             started = time.perf_counter()
-            shell.run_cell(source, store_history=True)
+            shell.run_cell(cell, store_history=True)
             samples.append(time.perf_counter() - started)
         results["cells"][label] = samples
     if mode == "tracked":

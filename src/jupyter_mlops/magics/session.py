@@ -130,7 +130,9 @@ class NotebookSession:
             return
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
-        self.snapshot_inputs(run, self.code_of(info).inputs, explicit=())
+        inputs = self.code_of(info).inputs
+        if inputs:
+            self.snapshot_inputs(run, inputs, explicit=())
 
     def post_run_cell(self, result: Any) -> None:
         if installs_packages(self.raw_cell):

@@ -32,7 +32,8 @@ numpy arrays have no Copy-on-Write, and making them read-only would break the us
 code. Their pin holds the array weakly with its data address, shape, strides and dtype,
 and a digest of a strided sample of its rows (:data:`SAMPLE_ROWS`). A change of identity,
 layout or sample means new content, fingerprinted at once. An edit the sample misses is
-caught when the run ends, by hashing the array in full (:meth:`Pin.verified`).
+caught when the run ends, by hashing the array in full (see
+:mod:`jupyter_mlops.tracking.data_reads`).
 
     pin = pin_data(df)
     pin.holds(df)            # True: nothing changed
@@ -120,14 +121,23 @@ def pin_data(value: object) -> Pin:
 
 
 def _pandas_parts(value: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The objects that hold a pandas object's content, and its axis names.
+
+    The blocks' arrays and placements and the axes are compared by identity: under
+    Copy-on-Write an edit replaces them rather than writing into them. Names can be set
+    in place (``df.index.name = "key"``), so they are compared by value.
+    """
     manager = value._mgr
-    parts = [block.values for block in manager.blocks]
-    parts += list(manager.axes)
-    places = tuple(block.mgr_locs.as_array.tobytes() for block in manager.blocks)
-    names: tuple[Any, ...] = (value.name,) if hasattr(value, "name") and value.ndim == 1 else ()
-    if value.ndim == 2:
-        names = (tuple(value.columns.names),)
-    return tuple(parts), (places, names, tuple(value.index.names))
+    blocks = manager.blocks
+    parts = (*(block.values for block in blocks), *(block.mgr_locs for block in blocks))
+    parts += tuple(manager.axes)
+    if value.ndim == 1:
+        return parts, (value.name, _names(value.index))
+    return parts, (_names(value.columns), _names(value.index))
+
+
+def _names(index: Any) -> Any:
+    return tuple(index.names) if index.nlevels > 1 else index.name
 
 
 def _layout(array: np.ndarray) -> tuple[Any, ...]:

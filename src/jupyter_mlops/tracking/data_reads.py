@@ -104,6 +104,8 @@ class DataReads:
 
     def take_problems(self) -> list[str]:
         """What the worker could not record since the last call, one line each."""
+        if not (self._unsettled or self._problems):
+            return []
         with self._lock:
             for reading in self._unsettled:
                 if reading.job is not None and reading.job.done():

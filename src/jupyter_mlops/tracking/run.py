@@ -122,6 +122,7 @@ class Run:
         self._cells_written = threading.Condition(self._lock)
         # The data the run's cells read, each content recorded once (see data_reads)
         self.reads = DataReads(run_id, registry, snapshot_worker)
+        self._read_problems: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.name!r} ({self.status})>"
@@ -280,12 +281,13 @@ class Run:
 
     def take_read_problems(self) -> list[str]:
         """What could not be recorded of the data the run read, since the last call."""
-        return self.reads.take_problems()
+        problems, self._read_problems = self._read_problems, []
+        return problems + self.reads.take_problems()
 
     def settle_reads(self) -> None:
-        """Wait until all the data the run has read so far is recorded."""
-        for problem in self.reads.settle():
-            logger.warning("jupyter-mlops: %s", problem)
+        """Wait until all the data the run has read so far is recorded; what could not
+        be is told by :meth:`take_read_problems`."""
+        self._read_problems += self.reads.settle()
 
     # -- writing ---------------------------------------------------------------------
 
@@ -486,6 +488,8 @@ class Run:
             while self._cells_writing:  # the cell writer's batch is stored, or back here
                 self._cells_written.wait()
             self.settle_reads()  # before the end: a finished run has all it read recorded
+            for problem in self.take_read_problems():  # nothing takes them after the end
+                logger.warning("jupyter-mlops: %s", problem)
             self.flush()
             # the environment as it is at the end: packages imported during the run count
             environment = current_environment()

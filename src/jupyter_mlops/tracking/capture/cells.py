@@ -221,9 +221,17 @@ def data_inputs(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str,
         if name.startswith("_"):
             continue
         value = namespace.get(name)
-        if value is not None and is_data(value) and getattr(value, "size", 2) >= 2:
+        if value is not None and is_data(value) and _items(value) >= 2:
             found[name] = value
     return found
+
+
+def _items(data: Any) -> int:
+    """How many values ``data`` holds, from its shape (``DataFrame.size`` costs a numpy call)."""
+    count = 1
+    for length in getattr(data, "shape", (2,)):
+        count *= length
+    return count
 
 
 def is_fitted_estimator(value: object) -> bool:
