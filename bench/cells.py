@@ -42,9 +42,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 # (label, cell source, target overhead in seconds or None)
 WORKLOADS = (
-    ("a trivial cell (`x = 1`, `x = 2`...)", "x = {i}", 50e-6),
+    ("a trivial cell (`y = x + 1`, `y = x + 2`...)", "y = x + {i}", 50e-6),
     ("a cell reading an unchanged 1,000-row frame", "n = len(small)", None),
     ("a cell reading an unchanged 160 MB frame", "n = len(big)", 1e-3),
+    ("a cell that sets a parameter to a new value (`lr = 0.1`, `lr = 0.2`...)", "lr = 0.{i}", None),
 )
 
 
@@ -55,6 +56,7 @@ def worker(mode: str, cells: int, big_rows: int, out: Path) -> None:
 
     shell = InteractiveShell.instance()
     rng = np.random.default_rng(7)
+    shell.user_ns["x"] = 1
     shell.user_ns["small"] = pd.DataFrame(rng.normal(size=(1_000, 8)))
     shell.user_ns["big"] = pd.DataFrame(
         rng.normal(size=(big_rows, 20)), columns=[f"c{i}" for i in range(20)]

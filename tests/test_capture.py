@@ -34,6 +34,8 @@ from jupyter_mlops.tracking.capture.git import git_dir_of, read_head
         ("tags = {'b', 'a'}", {"tags": ["a", "b"]}),
         ("lr = 0.1\nlr = 0.2", {"lr": 0.2}),
         ("model = fit(lr)\nx = y", {}),
+        ("empty = set()\nneg = -3\nz = 1 + 2j", {"empty": [], "neg": -3}),
+        ("y = x + 1\nz = -x\ns = set(a)\nt = (x, 1)", {}),
         ("_private = 1\nobj.attr = 2\nd['k'] = 3", {}),
         ("def f():\n    inner = 1\n", {}),
         ("if True:\n    nested = 1\n", {}),

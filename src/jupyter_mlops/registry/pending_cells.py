@@ -58,6 +58,9 @@ def write_cells(conn: sqlite3.Connection, run_id: str, cells: Sequence[Cell]) ->
     )
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps would make one per call
+
+
 class PendingCells:
     """The pending-cells file of one run, open for appending while the run records.
 
@@ -76,7 +79,7 @@ class PendingCells:
     def append(self, cell: Cell) -> None:
         if self._fd is None:
             raise OSError(f"{self.path} is closed")
-        line = (json.dumps(cell, separators=(",", ":")) + "\n").encode()
+        line = (_ENCODER.encode(cell) + "\n").encode()
         if os.write(self._fd, line) != len(line):  # a disk that filled up mid-line
             raise OSError(f"{self.path}: the disk took part of a line")
 

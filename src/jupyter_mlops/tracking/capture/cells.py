@@ -50,7 +50,7 @@ def literal_assignments(source: str | ast.Module) -> dict[str, Any]:
 
 def _collect_literal(target: ast.expr, value: ast.expr, found: dict[str, Any]) -> None:
     if isinstance(target, ast.Name):
-        if target.id.startswith("_"):
+        if target.id.startswith("_") or not _may_be_literal(value):
             return
         try:
             literal = ast.literal_eval(value)
@@ -65,6 +65,20 @@ def _collect_literal(target: ast.expr, value: ast.expr, found: dict[str, Any]) -
             for sub_target, sub_value in zip(target.elts, value.elts):
                 _collect_literal(sub_target, sub_value, found)
 
+
+def _may_be_literal(value: ast.expr) -> bool:
+    """Whether :func:`ast.literal_eval` may accept ``value``: a cheap look at its top node
+    that spares the failed evaluation of ``y = x + 1`` or ``model = fit(X)``."""
+    if isinstance(value, ast.BinOp):  # only complex numbers: 1 + 2j
+        return isinstance(value.left, (ast.Constant, ast.UnaryOp)) and isinstance(
+            value.right, ast.Constant
+        )
+    if isinstance(value, ast.Call):  # only set()
+        return isinstance(value.func, ast.Name) and value.func.id == "set" and not value.args
+    return isinstance(value, _LITERAL_NODES)
+
+
+_LITERAL_NODES = (ast.Constant, ast.UnaryOp, ast.Tuple, ast.List, ast.Set, ast.Dict)
 
 _UNSUPPORTED = object()
 
