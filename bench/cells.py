@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -53,8 +54,13 @@ def worker(mode: str, cells: int, big_rows: int, out: Path) -> None:
     import numpy as np
     import pandas as pd
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
-    shell = InteractiveShell.instance()
+    config = Config()
+    # A history file of the worker's own: ~/.ipython's is shared by every IPython process
+    # of the machine, whose commits would make both modes wait on other people's work.
+    config.HistoryManager.hist_file = str(out.parent / f"{mode}-history.sqlite")
+    shell = InteractiveShell.instance(config=config)
     rng = np.random.default_rng(7)
     shell.user_ns["x"] = 1
     shell.user_ns["small"] = pd.DataFrame(rng.normal(size=(1_000, 8)))
@@ -83,6 +89,9 @@ def worker(mode: str, cells: int, big_rows: int, out: Path) -> None:
             samples.append(time.perf_counter() - started)
         results["cells"][label] = samples
     if mode == "tracked":
+        import jupyter_mlops
+
+        results["module"] = jupyter_mlops.__file__
         shell.run_cell("%mlops end", store_history=True)
         from jupyter_mlops.registry.connection import Registry
 
@@ -108,8 +117,13 @@ def run_worker(mode: str, args: argparse.Namespace, directory: Path) -> dict[str
     workdir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, __file__, "--worker", mode, "--out", str(out)]
     command += ["--cells", str(args.cells), "--big-rows", str(args.big_rows)]
-    subprocess.run(command, cwd=workdir, check=True)
-    return json.loads(out.read_text())  # type: ignore[no-any-return]
+    # this checkout's code, whatever the working directory and any installed copy
+    path = os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))
+    subprocess.run(command, cwd=workdir, check=True, env={**os.environ, "PYTHONPATH": path})
+    result: dict[str, Any] = json.loads(out.read_text())
+    if mode == "tracked" and not result["module"].startswith(str(REPO / "src")):
+        raise SystemExit(f"the worker imported {result['module']}, not this checkout's code")
+    return result
 
 
 def main() -> None:

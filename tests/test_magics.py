@@ -330,21 +330,3 @@ def test_a_cell_with_ipython_syntax_in_a_run_gives_its_parameters_and_inputs(she
     detail = mlops.get_run("syntax")
     assert detail.run.params == {"lr": 0.25}
     assert {s.variable for s in detail.snapshots} == {"raw"}
-
-
-def test_the_cell_tree_reader_is_one_transformer_that_leaves_code_alone(shell: Any) -> None:
-    def readers() -> int:
-        return sum(type(t).__name__ == "_TreeReader" for t in shell.ast_transformers)
-
-    run_cell(shell, "%load_ext jupyter_mlops")
-    assert readers() == 1
-    cell(shell, "import pandas as pd\nraw = pd.DataFrame({'a': [1, 2, 3]})")
-    cell(shell, "%mlops start tree")
-    result, _, err, _ = cell(shell, "total = int(raw['a'].sum())\n%timeit -n1 -r1 raw.sum()\ntotal")
-    assert result.error_in_exec is None, err
-    assert result.result == 6
-    cell(shell, "%mlops end")
-    assert {s.variable for s in mlops.get_run("tree").snapshots} == {"raw"}
-    run_cell(shell, "%unload_ext jupyter_mlops")
-    assert readers() == 0
-    run_cell(shell, "%load_ext jupyter_mlops")

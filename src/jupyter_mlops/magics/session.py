@@ -10,7 +10,6 @@ again, so later runs record the versions they import.
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 from collections.abc import Iterable
@@ -67,9 +66,6 @@ class NotebookSession:
         self.debug = False
         # The code of the cell being executed, read once (see code_of)
         self._code: tuple[object, CellCode] | None = None
-        # The cell whose tree IPython is about to parse, and the run it records into
-        self._awaiting_tree: tuple[object, Run] | None = None
-        self._tree_reader = _TreeReader(self)
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -108,9 +104,6 @@ class NotebookSession:
         events = self.shell.events
         events.register("pre_run_cell", self.pre_run_cell)
         events.register("post_run_cell", self.post_run_cell)
-        transformers = getattr(self.shell, "ast_transformers", None)
-        if isinstance(transformers, list) and self._tree_reader not in transformers:
-            transformers.append(self._tree_reader)
         set_context_provider(self.run_context)
 
     def unregister(self) -> None:
@@ -123,9 +116,6 @@ class NotebookSession:
                 events.unregister(name, callback)
             except ValueError:
                 pass
-        transformers = getattr(self.shell, "ast_transformers", None)
-        if isinstance(transformers, list) and self._tree_reader in transformers:
-            transformers.remove(self._tree_reader)
         set_context_provider(None)
 
     def _is_cell_magic(self, source: str) -> bool:
@@ -140,27 +130,11 @@ class NotebookSession:
             return
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
-        if self._tree_reader in (getattr(self.shell, "ast_transformers", None) or ()):
-            self._awaiting_tree = (info, run)  # read from the tree IPython parses next
-            return
         inputs = self.code_of(info).inputs
         if inputs:
             self.snapshot_inputs(run, inputs, explicit=())
 
-    def tree_parsed(self, tree: ast.Module) -> None:
-        """The tree IPython parsed for the cell about to run: read its code (without a
-        second parse) and record the data it is about to read."""
-        awaiting, self._awaiting_tree = self._awaiting_tree, None
-        if awaiting is None or not isinstance(tree, ast.Module):
-            return  # a tree of %time's or %timeit's statement, or no run to record into
-        info, run = awaiting
-        code = read_cell(tree)
-        self._code = (info, code)
-        if code.inputs and run.status == "running":
-            self.snapshot_inputs(run, code.inputs, explicit=())
-
     def post_run_cell(self, result: Any) -> None:
-        self._awaiting_tree = None  # a cell that did not parse hands over no tree
         if installs_packages(self.raw_cell):
             from ..tracking.capture.environment import rescan_environment
 
@@ -266,23 +240,6 @@ class NotebookSession:
                 run.record_params(estimators, source="estimator")
         except MlopsError as exc:
             warn(f"parameters not captured: {exc.message}")
-
-
-class _TreeReader(ast.NodeTransformer):
-    """Hands each tree IPython parses to the session, unchanged (an AST transformer).
-
-    IPython drops a transformer that raises, so nothing escapes from here.
-    """
-
-    def __init__(self, session: NotebookSession) -> None:
-        self.session = session
-
-    def visit(self, node: ast.AST) -> ast.AST:
-        try:
-            self.session.tree_parsed(node)  # type: ignore[arg-type]
-        except Exception as exc:  # a failure of tracking never stops the cell
-            warn(f"the inputs of this cell were not recorded: {exc!r}")
-        return node
 
 
 def _nbytes(value: Any) -> int:

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# How long the thread lets cells gather before it writes them.
-WRITE_DELAY_SECONDS = 0.05
+# How long the thread lets cells gather before it writes them: a burst of cells ("run
+# all") is one transaction, and the thread wakes at most twice a second (a thread that
+# wakes takes the interpreter's lock from the notebook's cells, on a busy machine for
+# milliseconds). Cells it has not written yet are in the pending-cells file meanwhile.
+WRITE_DELAY_SECONDS = 0.5
 
 
 class CellWriter:
