@@ -238,7 +238,9 @@ def main() -> None:
         " small one 1,000 rows of 8. The tracked workers load the extension, start a run"
         " and let each frame be read once before the timed cells; the registry held"
         f" {', '.join(map(str, snapshots))} snapshot(s) at the end of each tracked worker (one per"
-        " distinct content read)."
+        " distinct content read). Before runs pinned what they read, a cell reading the"
+        " 1,000-row frame cost 2.8 ms more with a run active, one reading the 160 MB frame"
+        " 103 ms more, and a trivial cell 626 µs more (one write transaction per cell)."
     )
     update_results_section(RESULTS_FILE, "Cells", body)
 
