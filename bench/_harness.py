@@ -73,6 +73,7 @@ class Venv:
 
 OURS_VENV = Venv("ours", ("-e", f"{REPO_ROOT}[jupyter]"))  # the panel bench runs a server
 MLFLOW_VENV = Venv("mlflow", ("mlflow",))
+TRACKIO_VENV = Venv("trackio", ("trackio", "pandas"))  # pandas: the runs DataFrame
 
 
 def ensure_venv(venv: Venv, *, create: bool) -> Path | None:

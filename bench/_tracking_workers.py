@@ -5,8 +5,9 @@ of the tool's venv::
 
     python bench/_tracking_workers.py ours best_run --store DIR --sizes JSON --out FILE
 
-The functions for the two tools sit next to each other and have the same shape, so the
-workloads can be compared line by line; the data is the same seeded data for both.
+The functions for the three tools (jupyter-mlops, MLflow, trackio) sit next to each other
+and have the same shape, so the workloads can be compared line by line; the data is the
+same seeded data for all of them.
 Each function checks the work it timed and raises when it was not done. Only the
 standard library is imported at the top: the tools are imported inside the functions.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ SEED = 20240611
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much work each workload does; the same for both tools."""
+    """How much work each workload does; the same for every tool."""
 
     points_per_cell: int
     cells: int
@@ -42,7 +44,7 @@ class Sizes:
     open_repeats: int
 
 
-# -- the data, the same for both tools -----------------------------------------------------------
+# -- the data, the same for every tool -----------------------------------------------------------
 
 
 def point_values(count: int, seed: int) -> list[float]:
@@ -329,6 +331,200 @@ def mlflow_runs_frame(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict
     return timing | {"shape": list(frame.shape)}
 
 
+# -- workers: trackio ---------------------------------------------------------------------------
+
+# trackio.init() options for a plain local run: no dashboard embedded in a notebook, no
+# background sampling of CPU or GPU (neither other tool samples anything meanwhile).
+TRACKIO_INIT = {"embed": False, "auto_log_cpu": False, "auto_log_gpu": False}
+
+# trackio has no best-run query; the closest it has is its read-only SQL over a project's
+# database (`trackio query project --sql ...`). Every run of the population logged
+# accuracy once, so its highest and its last accuracy are the same.
+TRACKIO_BEST_SQL = (
+    "SELECT run_name, json_extract(metrics, '$.accuracy') AS accuracy FROM metrics"
+    " WHERE accuracy IS NOT NULL ORDER BY accuracy DESC LIMIT 1"
+)
+
+
+def trackio_version() -> dict[str, str]:
+    import sqlite3
+
+    import trackio
+
+    return {"trackio": trackio.__version__, "sqlite": sqlite3.sqlite_version}
+
+
+def trackio_flush(run: Any) -> None:
+    """Write what ``run`` has queued, as trackio's own writer thread does.
+
+    A local trackio run queues each ``log`` in memory and a background thread writes
+    the queue every 0.5 s; it has no public flush short of ``finish()``, which ends the
+    run. This is the thread's own step, under the thread's own lock.
+    """
+    with run._client_lock:
+        run._flush_queues_inline()
+
+
+def trackio_count(project: str, sql: str) -> int:
+    from trackio.sqlite_storage import SQLiteStorage
+
+    return SQLiteStorage.query_project(project, sql)["rows"][0]["n"]
+
+
+def trackio_log_point(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
+    import trackio
+
+    run = trackio.init(project=EXPERIMENT, name="log-point", **TRACKIO_INIT)
+    n = sizes.points_per_cell
+    values = point_values(sizes.warmup_points + n * sizes.cells, SEED)
+    calls, flushes = [], []
+    for step in range(sizes.warmup_points):
+        trackio.log({"accuracy": values[step]}, step=step)
+    trackio_flush(run)
+    for cell in range(sizes.cells):
+        first = sizes.warmup_points + cell * n
+        cell_values = values[first : first + n]
+        started = time.perf_counter()
+        for offset, value in enumerate(cell_values):
+            trackio.log({"accuracy": value}, step=first + offset)
+        logged = time.perf_counter()
+        trackio_flush(run)
+        flushed = time.perf_counter()
+        calls.append(logged - started)
+        flushes.append(flushed - logged)
+    trackio.finish()
+    stored = trackio_count(
+        EXPERIMENT,
+        "SELECT COUNT(*) AS n FROM metrics WHERE run_name = 'log-point'"
+        " AND json_extract(metrics, '$.accuracy') IS NOT NULL",
+    )
+    expected = sizes.warmup_points + n * sizes.cells
+    assert stored == expected, f"{stored} points stored, {expected} logged"
+    return point_figures(calls, flushes, n) | {"points_stored": stored}
+
+
+def trackio_one_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
+    import trackio
+
+    rows = population_rows(sizes.runs_timed + 1, SEED)
+
+    def one(name: str, params: dict[str, Any], metrics: dict[str, float]) -> None:
+        trackio.init(project=EXPERIMENT, name=name, config=params, **TRACKIO_INIT)
+        trackio.log(metrics)
+        trackio.finish()
+
+    first = timed(lambda: one(*rows[0]))
+    samples = [timed(lambda row=row: one(*row)) for row in rows[1:]]
+    check_trackio_runs(EXPERIMENT, len(rows))
+    return {"run": Timing(tuple(samples)).to_dict(), "first_run": first}
+
+
+def trackio_population(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
+    import trackio
+
+    rows = population_rows(sizes.population, SEED)
+    started = time.perf_counter()
+    for name, params, metrics in rows:
+        # trackio.init() lists the project's runs to name and resume runs, which makes
+        # building 10,000 runs quadratic; a Run made directly with ``existing_runs``
+        # skips that lookup (the run names are given and unique).
+        run = trackio.Run(
+            url=None,
+            project=POPULATION_EXPERIMENT,
+            client=None,
+            name=name,
+            config=params,
+            existing_runs=[],
+        )
+        run.log(metrics)
+        run.finish()
+    elapsed = time.perf_counter() - started
+    runs = check_trackio_runs(POPULATION_EXPERIMENT, sizes.population)
+    return {"setup": elapsed, "runs": runs, "method": "trackio.Run + log + finish, per run"}
+
+
+def trackio_best_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
+    from trackio.sqlite_storage import SQLiteStorage
+
+    def best() -> str:
+        return SQLiteStorage.query_project(POPULATION_EXPERIMENT, TRACKIO_BEST_SQL)["rows"][0][
+            "run_name"
+        ]
+
+    timing, name = first_then_repeats(best, sizes)
+    expected = expected_best(sizes.population, SEED)
+    assert name == expected, f"best run {name}, expected {expected}"
+    return timing | {"best": name}
+
+
+def trackio_runs_frame(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
+    import pandas
+    from trackio.sqlite_storage import SQLiteStorage
+
+    def frame() -> Any:
+        # trackio has no DataFrame of runs: these are the three reads its dashboard makes
+        # for a project's runs (the run list, every run's config, every run's logs),
+        # flattened to the same columns as the other tools' frames.
+        project = POPULATION_EXPERIMENT
+        records = SQLiteStorage.get_run_records(project)
+        configs = SQLiteStorage.get_all_run_configs(project)
+        logs = SQLiteStorage.get_logs_batch(
+            project, [{"run": r["name"], "run_id": r["id"]} for r in records]
+        )
+        rows = []
+        for record, entry in zip(records, logs, strict=True):
+            row: dict[str, Any] = {"run_id": record["id"], "name": record["name"]}
+            for key, value in configs.get(record["id"], {}).items():
+                if not key.startswith("_"):  # trackio's own: _Username, _Created, _Group
+                    row[f"params.{key}"] = value
+            for log in entry["logs"]:  # the last value of each metric
+                for key, value in log.items():
+                    if key not in ("step", "timestamp"):
+                        row[f"metrics.{key}"] = value
+            rows.append(row)
+        return pandas.DataFrame(rows)
+
+    timing, result = first_then_repeats(frame, sizes)
+    check_frame(result, sizes, ("params.lr", "metrics.accuracy"))
+    return timing | {"shape": list(result.shape)}
+
+
+def check_trackio_runs(project: str, count: int) -> int:
+    """Check that ``project`` holds ``count`` runs, each with its 5 params and 3 metrics."""
+    from trackio.sqlite_storage import SQLiteStorage
+
+    runs = len(SQLiteStorage.get_run_records(project))
+    complete = trackio_count(
+        project,
+        "SELECT COUNT(*) AS n FROM metrics JOIN configs USING (run_id)"
+        " WHERE json_extract(metrics.metrics, '$.f1') IS NOT NULL"
+        " AND json_extract(configs.config, '$.seed') IS NOT NULL",
+    )
+    assert (runs, complete) == (count, count), (
+        f"{runs} runs, {complete} with their params and metrics, stored for {count}"
+    )
+    return runs
+
+
+def network_guard() -> list[str]:
+    """Refuse, and note, every attempt to open a connection from this process.
+
+    trackio can log to a Hugging Face Space or a server of its own; the bench runs it
+    local and offline (the driver's environment says so), and this guard makes sure:
+    the worker fails when anything tried the network, whatever the library did with
+    the refusal.
+    """
+    attempts: list[str] = []
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event in ("socket.connect", "socket.getaddrinfo", "socket.sendto"):
+            attempts.append(f"{event} {args[1:]!r}")
+            raise OSError(f"the tracking bench runs offline: {event} refused")
+
+    sys.addaudithook(hook)
+    return attempts
+
+
 # -- worker helpers -------------------------------------------------------------------------------
 
 
@@ -379,8 +575,13 @@ WORKERS: dict[tuple[str, str], Callable[[Path, Sizes, dict[str, Any]], dict[str,
     ("mlflow", "population"): mlflow_population,
     ("mlflow", "best_run"): mlflow_best_run,
     ("mlflow", "runs_frame"): mlflow_runs_frame,
+    ("trackio", "log_point"): trackio_log_point,
+    ("trackio", "one_run"): trackio_one_run,
+    ("trackio", "population"): trackio_population,
+    ("trackio", "best_run"): trackio_best_run,
+    ("trackio", "runs_frame"): trackio_runs_frame,
 }
-VERSIONS = {"ours": ours_version, "mlflow": mlflow_version}
+VERSIONS = {"ours": ours_version, "mlflow": mlflow_version, "trackio": trackio_version}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -394,15 +595,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="where to write the figures (JSON)")
     args = parser.parse_args(argv)
     sizes = Sizes(**json.loads(args.sizes))
+    attempts = network_guard() if args.tool == "trackio" else []
     result = WORKERS[(args.tool, args.workload)](args.store, sizes, json.loads(args.config))
     result["versions"] = VERSIONS[args.tool]()
+    assert not attempts, f"{args.tool} tried the network: {attempts}"
     write_worker_result(args.out, result)
 
 
 # -- opening: snippets run with ``python -c`` so nothing is imported before the clock starts -----
 
 # Only ``sys`` and ``time`` (loaded by every interpreter) come before the clock: a worker
-# script would import argparse, json, pathlib... first, and both libraries would then
+# script would import argparse, json, pathlib... first, and the libraries would then
 # find part of their own import already done.
 OPEN_SNIPPETS = {
     "ours": """
@@ -430,7 +633,46 @@ import json
 with open(sys.argv[-1], "w") as out:
     json.dump({"import": imported - started, "open": opened - imported, "runs": runs}, out)
 """,
+    # trackio opens its database on each call (TRACKIO_DIR, set by the driver, says where)
+    # and ``Api().runs`` is lazy: its first read, the project's list of runs, is the open.
+    "trackio": """
+import sys, time
+started = time.perf_counter()
+import trackio
+imported = time.perf_counter()
+runs = len(trackio.Api().runs("population"))
+opened = time.perf_counter()
+import json
+with open(sys.argv[-1], "w") as out:
+    json.dump({"import": imported - started, "open": opened - imported, "runs": runs}, out)
+""",
 }
+
+
+def guarded(snippet: str) -> str:
+    """``snippet`` behind the workers' refusal of the network, failing if it was tried.
+
+    The timed open snippets go without it (an audit hook is called on every import and
+    file opened, and would slow the imports it times); each is run once this way,
+    untimed, to show that opening a store stays offline too.
+    """
+    return (
+        """
+import sys
+tried = []
+def refuse(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.sendto"):
+        tried.append(event)
+        raise OSError("the tracking bench runs offline: " + event + " refused")
+sys.addaudithook(refuse)
+"""
+        + snippet
+        + """
+if tried:
+    raise SystemExit("tried the network: " + ", ".join(tried))
+"""
+    )
+
 
 # Python's own modules that ``import jupyter_mlops`` loads, and the time to import just
 # them: the floor under "import + open" on this machine, whatever the library does.

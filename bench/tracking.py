@@ -1,33 +1,60 @@
-"""Tracking benchmark: jupyter-mlops against MLflow, the same workloads side by side in one run.
+"""Tracking benchmark: jupyter-mlops against MLflow and trackio, the same workloads side by side.
 
     python bench/tracking.py            # full size, writes the "Tracking" section of RESULTS.md
     python bench/tracking.py --smoke    # tiny sizes, for CI; RESULTS.md is left alone
+    python bench/tracking.py --smoke --trackio   # trackio too at tiny sizes (about a minute)
 
 Each tool lives in its own venv (``bench/.venvs/ours``: this checkout installed with
-``pip install -e``; ``bench/.venvs/mlflow``: the latest MLflow from PyPI), created when
-missing. Every workload runs in a fresh worker process per tool, in a temporary
-directory outside any git checkout, MLflow with its SQLite backend (``sqlite:///...``).
+``pip install -e``; ``bench/.venvs/mlflow``: the latest MLflow from PyPI;
+``bench/.venvs/trackio``: the latest trackio and pandas), created when missing. Every
+workload runs in a fresh worker process per tool, in a temporary directory outside any
+git checkout, MLflow with its SQLite backend (``sqlite:///...``), trackio with its local
+SQLite database (one ``PROJECT.db`` per project in ``TRACKIO_DIR``).
+
+trackio runs offline, as it does for a local project: the driver gives its workers an
+environment with ``TRACKIO_DIR`` in the workload's store, ``HF_HUB_OFFLINE=1`` and
+``HF_HUB_DISABLE_TELEMETRY=1``, ``HF_HOME`` in the store (so no Hugging Face token of the
+user's is found: trackio asks the Hub who the user is when it finds one),
+``TRACKIO_STORAGE_MODE=sqlite``, and no other ``TRACKIO_*`` or ``HF_*`` variable (such
+as ``HF_TOKEN``, ``TRACKIO_SPACE_ID``, ``TRACKIO_SERVER_URL``, ``TRACKIO_BUCKET_ID``,
+which would send the runs to a Space or a server, or its SQLite pragma settings);
+``trackio.init`` gets ``embed=False`` and no CPU or GPU sampling. Each trackio worker
+also installs an audit hook that refuses every socket connection and name lookup, and
+fails when one was tried.
+
 The workloads, in the order they run:
 
 - ``log_point``: inside an open run, log 1,000 points of one metric per "cell", then
   end the cell (ours: ``run.flush()``, which the notebook extension does after each
-  cell; MLflow's default logging is synchronous and has nothing to flush). Reported:
-  the call alone, and the call plus the flush amortized over the cell. MLflow's
-  asynchronous mode (``synchronous=False`` + ``mlflow.flush_async_logging()`` per cell)
-  is measured too, since it is what an MLflow user would reach for in a loop.
-- ``one_run``: start a run, log 5 parameters and 3 metrics, end it.
+  cell; MLflow's default logging is synchronous and has nothing to flush; trackio
+  queues each point and a thread writes the queue every 0.5 s: its flush is that
+  thread's own write, run at the end of the cell, since trackio has no public flush
+  short of ``finish()``). Reported: the call alone, and the call plus the flush
+  amortized over the cell. MLflow's asynchronous mode (``synchronous=False`` +
+  ``mlflow.flush_async_logging()`` per cell) is measured too, since it is what an
+  MLflow user would reach for in a loop.
+- ``one_run``: start a run, log 5 parameters and 3 metrics, end it (trackio:
+  ``init(config=params)``, ``log``, ``finish``).
 - ``population``: build 10,000 finished runs (5 params, 3 metrics each, seeded values);
   ours through the public API, MLflow through ``MlflowClient`` (``create_run`` +
-  ``log_batch`` + ``set_terminated``), its fastest public way in. Timed for information.
+  ``log_batch`` + ``set_terminated``), its fastest public way in, trackio through
+  ``trackio.Run(..., existing_runs=[])`` + ``log`` + ``finish`` (``trackio.init`` lists
+  every run of the project each time). Timed for information.
 - ``best_run``: the run with the highest ``accuracy`` among them (ours
-  ``queries.best_run``; MLflow ``search_runs(order_by=..., max_results=1)``).
+  ``queries.best_run``; MLflow ``search_runs(order_by=..., max_results=1)``). trackio
+  has no such query; the closest it has is its read-only SQL over the project's
+  database (``trackio query project --sql``), which the table marks as such.
 - ``runs_frame``: all of them into a pandas DataFrame (ours ``queries.runs_frame``;
-  MLflow ``mlflow.search_runs``).
+  MLflow ``mlflow.search_runs``). trackio has no DataFrame of runs; the closest is the
+  three reads its dashboard makes for a project's runs (run list, configs, logs)
+  flattened into one, which the table marks as such.
 - ``open``: in a fresh process, import the library and open the population's registry
   (MLflow's client is lazy, so its first read, ``get_experiment_by_name``, is part of
-  opening it). Reported as "open" and "import + open", interpreter start excluded.
+  opening it; trackio opens its database on every call, and its ``Api().runs`` handle
+  is lazy too: its first read, the list of runs, is part of opening it). Reported as
+  "open" and "import + open", interpreter start excluded.
 
-The workloads themselves, for both tools, are in ``bench/_tracking_workers.py``. Every
+The workloads themselves, for every tool, are in ``bench/_tracking_workers.py``. Every
 worker checks what it measured (points stored, runs finished, the right best run, 10,000
 rows) and fails loudly otherwise: a figure for work that was not done is worse than no
 figure.
@@ -42,7 +69,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +78,7 @@ from _harness import (
     OURS_VENV,
     REPO_ROOT,
     RESULTS_FILE,
+    TRACKIO_VENV,
     BenchError,
     Timing,
     can_import,
@@ -72,10 +100,11 @@ from _tracking_workers import (
     STDLIB_IMPORT_SNIPPET,
     STDLIB_NAMES_SNIPPET,
     Sizes,
+    guarded,
 )
 
 WORKERS_SCRIPT = Path(__file__).resolve().with_name("_tracking_workers.py")
-TOOLS = ("ours", "mlflow")
+TOOLS = ("ours", "mlflow", "trackio")
 WORKLOADS = ("log_point", "one_run", "population", "best_run", "runs_frame", "open")
 NEEDS_POPULATION = frozenset(("best_run", "runs_frame", "open"))
 
@@ -112,9 +141,27 @@ class Setup:
     memdir: Path | None
     pythons: dict[str, Path]
     skipped: dict[str, str]
+    # The 1-minute load average as each worker starts: the machine may be shared.
+    loads: list[float] = field(default_factory=list)
 
 
-def worker_env(tool: str) -> dict[str, str]:
+# What would send trackio's runs to a Space, a server or the Hub rather than its local
+# database; none of it is set for its workers.
+TRACKIO_REMOTE_VARIABLES = (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "TRACKIO_SPACE_ID",
+    "TRACKIO_SERVER_URL",
+    "TRACKIO_WRITE_TOKEN",
+    "TRACKIO_BUCKET_ID",
+    "TRACKIO_DATASET_ID",
+    "TRACKIO_WEBHOOK_URL",
+    "SPACE_ID",
+    "SYSTEM",
+)
+
+
+def worker_env(tool: str, store: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("MLOPS_REGISTRY", None)
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -122,8 +169,27 @@ def worker_env(tool: str) -> dict[str, str]:
     # for it, and a user who benchmarks would opt out too.
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     env["DO_NOT_TRACK"] = "true"
-    if tool == "mlflow":
+    # pip compiled the peers' modules to bytecode when it installed them; ours is an
+    # editable install, compiled by the first process that imports it. Without this, a
+    # shell that forbids writing bytecode makes every process of ours compile its source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if tool != "ours":
         env.pop("PYTHONPATH", None)
+    if tool == "trackio":
+        # Local and offline (see the module's docstring): the database in the store, no
+        # token to find (trackio asks the Hub who its owner is), the Hub client offline.
+        # Any other TRACKIO_ or HF_ setting of the shell (SQLite pragmas, storage mode,
+        # endpoints) goes too, so trackio runs with its defaults for a local project.
+        for name in list(env):
+            if name in TRACKIO_REMOTE_VARIABLES or name.startswith(("TRACKIO_", "HF_")):
+                env.pop(name)
+        env["TRACKIO_DIR"] = str(store / "trackio")
+        # What trackio picks itself on a local disk; said here so that a temporary
+        # directory it took for a network file system cannot switch it to JSONL files.
+        env["TRACKIO_STORAGE_MODE"] = "sqlite"
+        env["HF_HOME"] = str(store / "huggingface")
+        env["HF_HUB_OFFLINE"] = "1"
+        env["HF_HUB_DISABLE_TELEMETRY"] = "1"
     return env
 
 
@@ -151,8 +217,9 @@ def run_one(
         json.dumps(config or {}),
         "--out",
     ]
+    setup.loads.append(_float_or_zero(load_average()))
     started = time.perf_counter()
-    result = run_worker(setup.pythons[tool], argv, cwd=store, env=worker_env(tool))
+    result = run_worker(setup.pythons[tool], argv, cwd=store, env=worker_env(tool, store))
     where = "" if base is None or base == setup.workdir else " (memory)"
     log(
         f"  {tool:7} {workload:11}{where:9} {json.dumps(config) if config else '':22}"
@@ -163,7 +230,10 @@ def run_one(
 
 def run_snippet(setup: Setup, tool: str, code: str, args: list[str]) -> dict[str, Any]:
     store = setup.workdir / tool / "population"
-    return run_worker(setup.pythons[tool], ["-c", code, *args], cwd=store, env=worker_env(tool))
+    setup.loads.append(_float_or_zero(load_average()))
+    return run_worker(
+        setup.pythons[tool], ["-c", code, *args], cwd=store, env=worker_env(tool, store)
+    )
 
 
 def read_through(folder: Path) -> None:
@@ -200,6 +270,10 @@ def measure_open(setup: Setup, tools: list[str]) -> dict[str, Any]:
     samples: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
     floor: list[float] = []
     names = run_snippet(setup, "ours", STDLIB_NAMES_SNIPPET, [])["names"]
+    for tool in tools:  # once each, untimed: opening stays offline (and warms every tool alike)
+        run_snippet(
+            setup, tool, guarded(OPEN_SNIPPETS[tool]), [str(setup.workdir / tool / "population")]
+        )
     for _ in range(setup.sizes.open_repeats):
         for tool in tools:
             store = str(setup.workdir / tool / "population")
@@ -285,15 +359,36 @@ HEADERS = (
     "what",
     "jupyter-mlops",
     "MLflow",
+    "trackio",
     "MLflow / ours",
+    "trackio / ours",
     "target",
     "met",
-    "best (samples): ours / MLflow",
+    "best (samples): ours / MLflow / trackio",
 )
+
+# Where trackio has no equivalent of a workload, its cell holds the closest thing it has,
+# with one of these marks; the notes go under the table.
+TRACKIO_NOTES = {
+    "¹": "trackio has no public flush for a local run: a thread writes its queue every"
+    " 0.5 s and `finish()` ends the run; its flush here is that thread's own write"
+    " (`Run._flush_queues_inline`, under the thread's lock), run at the end of each cell.",
+    "²": "trackio has no best-run query; the closest it has is its read-only SQL over the"
+    " project's database, `trackio query project --sql` (`SQLiteStorage.query_project`):"
+    " `SELECT run_name, json_extract(metrics, '$.accuracy') AS accuracy FROM metrics"
+    " WHERE accuracy IS NOT NULL ORDER BY accuracy DESC LIMIT 1`.",
+    "³": "trackio has no DataFrame of runs; the closest is the three reads its dashboard"
+    " makes for a project's runs (`SQLiteStorage.get_run_records`, `get_all_run_configs`,"
+    " `get_logs_batch`), flattened by the bench into a DataFrame with the same `params.*`"
+    " and `metrics.*` columns (the last value of each metric).",
+    "⁴": "trackio has no open step: it opens its database on every call. Its open here is"
+    " `trackio.Api().runs(project)` and that handle's first read, the project's list of"
+    " runs.",
+}
 
 
 def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
-    """The table: what, ours, MLflow, MLflow / ours, our target, met, sample counts."""
+    """The table: what, ours, MLflow, trackio, the two ratios, our target, met, samples."""
     n = f"{sizes.points_per_cell:,}"
     runs = f"{sizes.population:,}"
     rows: list[list[str]] = []
@@ -306,25 +401,31 @@ def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
         target: float | None = None,
         peer: str | None = "mlflow",
         needs_peer: bool = False,
+        trackio: bool = True,
+        note: str = "",
     ) -> None:
         ours = figure(results, workload, "ours", *path)
         theirs = figure(results, workload, peer, *path) if peer else None
-        if (ours is None and theirs is None) or (needs_peer and theirs is None):
+        other = figure(results, workload, "trackio", *path) if trackio else None
+        if (ours is None and theirs is None and other is None) or (needs_peer and theirs is None):
             return
-        ours_s = None if ours is None else ours["median"]
-        theirs_s = None if theirs is None else theirs["median"]
+        ours_s, theirs_s, other_s = (
+            None if found is None else found["median"] for found in (ours, theirs, other)
+        )
         best = " / ".join(
             "–"
             if found is None
             else f"{format_seconds(found.get('min', found['median']))} ({found['n']})"
-            for found in (ours, theirs)
+            for found in (ours, theirs, other)
         )
         rows.append(
             [
                 what,
                 format_seconds(ours_s),
                 format_seconds(theirs_s),
+                format_seconds(other_s) + (f" {note}" if note and other_s is not None else ""),
                 format_ratio(theirs_s, ours_s),
+                format_ratio(other_s, ours_s),
                 f"< {format_seconds(target)}" if target else "",
                 verdict(ours_s, target),
                 best,
@@ -337,6 +438,7 @@ def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
         "log_point",
         ("call_and_flush",),
         target=20e-6,
+        note="¹",
     )
     add(
         "… MLflow asynchronous (`synchronous=False`): the call",
@@ -344,6 +446,7 @@ def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
         ("call",),
         peer="mlflow_async",
         needs_peer=True,
+        trackio=False,
     )
     add(
         f"… MLflow asynchronous: the call + `flush_async_logging()` per {n}-point cell",
@@ -351,40 +454,74 @@ def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
         ("call_and_flush",),
         peer="mlflow_async",
         needs_peer=True,
+        trackio=False,
     )
     add(
         f"… the end-of-cell flush itself, per {n}-point cell (MLflow: asynchronous)",
         "log_point",
         ("flush",),
         peer="mlflow_async",
+        note="¹",
     )
     add(
         "… call + flush, stores in memory (tmpfs: no fsync cost)",
         "log_point_memory",
         ("call_and_flush",),
+        note="¹",
     )
     add("**one run**: start, 5 params, 3 metrics, end", "one_run", ("run",), target=2e-3)
     add("… stores in memory (tmpfs: no fsync cost)", "one_run_memory", ("run",))
     add("… the first run in a process", "one_run", ("first_run",))
-    add(f"**best run** by a metric among {runs} runs", "best_run", ("repeat",), target=10e-3)
-    add("… first call in a fresh process", "best_run", ("first",))
-    add(f"**all {runs} runs into a DataFrame**", "runs_frame", ("repeat",), target=200e-3)
-    add("… first call in a fresh process (pandas already imported)", "runs_frame", ("first",))
+    add(
+        f"**best run** by a metric among {runs} runs",
+        "best_run",
+        ("repeat",),
+        target=10e-3,
+        note="²",
+    )
+    add("… first call in a fresh process", "best_run", ("first",), note="²")
+    add(
+        f"**all {runs} runs into a DataFrame**",
+        "runs_frame",
+        ("repeat",),
+        target=200e-3,
+        note="³",
+    )
+    add(
+        "… first call in a fresh process (pandas already imported)",
+        "runs_frame",
+        ("first",),
+        note="³",
+    )
     add(
         f"**open a registry** of {runs} runs, library already imported",
         "open",
         ("open",),
         target=50e-3,
+        note="⁴",
     )
-    add("… import the library + open the registry", "open", ("import_and_open",), target=50e-3)
+    add(
+        "… import the library + open the registry",
+        "open",
+        ("import_and_open",),
+        target=50e-3,
+        note="⁴",
+    )
     add(
         "… of which Python's own modules that `import jupyter_mlops` loads (the floor)",
         "open",
         ("stdlib_floor",),
         peer=None,
+        trackio=False,
     )
     add(f"build the {runs}-run population (setup, for information)", "population", ("setup",))
     return rows
+
+
+def trackio_notes(rows: list[list[str]]) -> list[str]:
+    """The notes of the marks that ``rows`` use, in order."""
+    cells = " ".join(row[HEADERS.index("trackio")] for row in rows)
+    return [f"{mark} {text}" for mark, text in TRACKIO_NOTES.items() if mark in cells]
 
 
 def points_per_second(results: dict[str, Any]) -> str:
@@ -393,13 +530,33 @@ def points_per_second(results: dict[str, Any]) -> str:
         ("log_point", "ours", "jupyter-mlops"),
         ("log_point", "mlflow", "MLflow"),
         ("log_point", "mlflow_async", "MLflow asynchronous"),
+        ("log_point", "trackio", "trackio"),
         ("log_point_memory", "ours", "jupyter-mlops in memory"),
         ("log_point_memory", "mlflow", "MLflow in memory"),
+        ("log_point_memory", "trackio", "trackio in memory"),
     ):
         value = median(results, workload, tool, "call_and_flush")
         if value:
             parts.append(f"{label} {1 / value:,.0f}")
     return ", ".join(parts)
+
+
+def behind_line(rows: list[list[str]]) -> str:
+    """Which rows a peer is ahead on (a ratio below 1), said plainly; or that there are none."""
+    behind, compared = [], 0
+    for row in rows:
+        for peer in ("MLflow", "trackio"):
+            ratio = row[HEADERS.index(f"{peer} / ours")]
+            if ratio == "–":
+                continue
+            compared += 1
+            if float(ratio.rstrip("×").replace(",", "")) < 1:
+                behind.append(f"{row[0]} ({peer} / ours {ratio})")
+    if not compared:
+        return "No peer was measured."
+    if not behind:
+        return f"jupyter-mlops is ahead on all {compared} comparisons with a peer."
+    return "**jupyter-mlops is not ahead** on: " + "; ".join(behind) + "."
 
 
 def versions_line(results: dict[str, Any]) -> str:
@@ -421,31 +578,46 @@ def report_markdown(
     results: dict[str, Any], setup: Setup, machine: dict[str, str], elapsed: float
 ) -> str:
     sizes = setup.sizes
+    rows = report_rows(results, sizes)
     population = results.get("population", {})
     in_memory = any(p.get("built_in_memory") for p in population.values())
     floor = results.get("open", {}).get("ours", {}).get("stdlib_modules")
     load_after = load_average()
-    busy = max(_float_or_zero(machine["load"]), _float_or_zero(load_after)) > 1.0
+    load_peak = max([_float_or_zero(machine["load"]), _float_or_zero(load_after), *setup.loads])
+    cores = int(machine["cores"]) if str(machine["cores"]).isdigit() else 0
+    if load_peak > 3:
+        load_note = (
+            f" (the machine, {cores or '?'} cores, was shared with other jobs: the absolute"
+            " figures are inflated by them; the ratios, each tool measured side by side in"
+            " the same run, are the figures to read)"
+        )
+    elif load_peak > 1:
+        load_note = (
+            " (the machine was shared with other jobs: ratios, measured side by side, are"
+            " steadier than absolute times)"
+        )
+    else:
+        load_note = ""
     lines = [
-        f"Measured {machine['date']} by `python bench/tracking.py`, both tools side by side in"
+        f"Measured {machine['date']} by `python bench/tracking.py`, the tools side by side in"
         f" one run of {elapsed / 60:.0f} min, on {machine['cpu']} ({machine['cores']} cores,"
         f" {machine['memory']}), {machine['os']}, Python {machine['python']}; stores on"
         f" {machine['filesystem']} (median fsync {machine['fsync']}); load average"
-        f" {machine['load']} before the run, {load_after} after it"
-        + (
-            " (the machine was shared with other jobs: ratios, measured side by side, are"
-            " steadier than absolute times)"
-            if busy
-            else ""
-        )
-        + ". Versions:"
+        f" {machine['load']} before the run, {load_after} after it, at most {load_peak:.2f} as"
+        " a workload started" + load_note + ". Versions:"
         f" {versions_line(results)}; jupyter-mlops at commit {machine.get('commit', '?')}.",
         "",
         "Figures are medians; the last column gives the best sample and the number of"
-        ' samples (ours / MLflow). "MLflow / ours" is how many times longer MLflow takes.'
-        " Targets are jupyter-mlops' own, from DESIGN.md, judged on the median.",
+        ' samples (ours / MLflow / trackio). "MLflow / ours" and "trackio / ours" are how'
+        " many times longer the peer takes. Targets are jupyter-mlops' own, from DESIGN.md,"
+        " judged on the median. A marked trackio figure is the closest thing trackio has"
+        " to the workload (notes under the table).",
         "",
-        markdown_table(HEADERS, report_rows(results, sizes)),
+        markdown_table(HEADERS, rows),
+        "",
+        *trackio_notes(rows),
+        "",
+        behind_line(rows),
         "",
         f"Points per second, call + flush: {points_per_second(results)} (target for"
         " jupyter-mlops: > 100,000).",
@@ -453,29 +625,39 @@ def report_markdown(
         "How it was measured:",
         "",
         "- Each tool in its own venv (`bench/.venvs/ours`: this checkout, `pip install -e .`;"
-        " `bench/.venvs/mlflow`: `pip install mlflow`), each workload in a fresh process per"
-        " tool, one tool after the other, in a temporary directory outside any git checkout"
-        " (so neither tool inspects git). MLflow uses its SQLite backend"
-        " (`sqlite:///.../mlflow.db`, its default rollback journal) with telemetry off;"
-        " jupyter-mlops its `.mlops/registry.db` (WAL, `synchronous=NORMAL`). The rows"
+        " `bench/.venvs/mlflow`: `pip install mlflow`; `bench/.venvs/trackio`: `pip install"
+        " trackio pandas`), each workload in a fresh process per tool, one tool after the"
+        " other, in a temporary directory outside any git checkout (so no tool inspects"
+        " git). MLflow uses its SQLite backend (`sqlite:///.../mlflow.db`, its default"
+        " rollback journal) with telemetry off; trackio its local SQLite database"
+        " (`TRACKIO_DIR/PROJECT.db`, WAL, `synchronous=NORMAL`), offline: no Hugging Face"
+        " token, `HF_HUB_OFFLINE=1`, no Space or server configured, no dashboard, no CPU or"
+        " GPU sampling, and an audit hook in each worker that refuses any connection and"
+        " fails the worker if one was tried; jupyter-mlops its `.mlops/registry.db` (WAL,"
+        " `synchronous=NORMAL`). The rows"
         ' marked "in memory" repeat the write workloads on tmpfs, where fsync is free, to'
         " show how much of each figure is the disk.",
         f"- Logging: one open run, {sizes.warmup_points} warm-up points, then {sizes.cells}"
         f" cells of {sizes.points_per_cell:,} points of one metric with explicit steps"
-        ' (`mlops.log(accuracy=v, step=i)` / `mlflow.log_metric("accuracy", v, step=i)`).'
-        " Each cell ends with `run.flush()`, which the notebook extension runs after every"
-        " cell; MLflow's default synchronous logging writes each point during the call and"
-        " has nothing to flush. Per-point figures are a cell's total divided by its points,"
-        " median over the cells.",
+        ' (`mlops.log(accuracy=v, step=i)` / `mlflow.log_metric("accuracy", v, step=i)` /'
+        ' `trackio.log({"accuracy": v}, step=i)`). Each cell ends with `run.flush()`, which'
+        " the notebook extension runs after every cell; MLflow's default synchronous logging"
+        " writes each point during the call and has nothing to flush; trackio queues each"
+        " point for a thread that writes every 0.5 s, and its flush is that thread's write,"
+        " run at the end of the cell (note ¹). Per-point figures are a cell's total divided"
+        " by its points, median over the cells.",
         f"- One run: {sizes.runs_timed} runs timed one by one after an untimed first run"
         " (shown on its own line: it pays one-time work such as reading the installed"
         " packages' versions). Ours: `with mlops.start_run(...) as run: run.log_params(5"
         " params); run.log(3 metrics)`; MLflow: `with mlflow.start_run(): mlflow.log_params(...);"
-        " mlflow.log_metrics(...)`.",
+        " mlflow.log_metrics(...)`; trackio: `trackio.init(project, name, config=params);"
+        " trackio.log(metrics); trackio.finish()`.",
         f"- Population: {sizes.population:,} finished runs with the same seeded 5 params and"
-        " 3 metrics in both stores, jupyter-mlops through its public API run by run, MLflow"
+        " 3 metrics in every store, jupyter-mlops through its public API run by run, MLflow"
         " through `MlflowClient.create_run` + `log_batch` + `set_terminated` per run (its"
-        " fastest public way to record finished runs)"
+        " fastest public way to record finished runs), trackio through `trackio.Run(...,"
+        " config=params, existing_runs=[])` + `log` + `finish` per run (`trackio.init` lists"
+        " every run of the project each time, which makes the build quadratic)"
         + (
             ", built in memory and copied to the disk before the queries; the copies are read"
             " through once, so the queries find them in the page cache, as they would a store"
@@ -486,8 +668,9 @@ def report_markdown(
         ),
         '- Best run: ours `queries.best_run(registry, "accuracy")`; MLflow'
         ' `client.search_runs([experiment], order_by=["metrics.accuracy DESC"],'
-        " max_results=1)`; both checked to return the seeded best run. DataFrame: ours"
-        " `queries.runs_frame(registry)`; MLflow `mlflow.search_runs([experiment])`; both"
+        " max_results=1)`; trackio its read-only SQL (note ²); each checked to return the"
+        " seeded best run. DataFrame: ours `queries.runs_frame(registry)`; MLflow"
+        " `mlflow.search_runs([experiment])`; trackio its dashboard's reads (note ³); each"
         f" checked for {sizes.population:,} rows with `params.*` and `metrics.*` columns. Each"
         " is timed once as the first call in a fresh process, then repeated for up to"
         f" {sizes.query_budget_seconds:.0f} s (at least 3 times).",
@@ -495,7 +678,8 @@ def report_markdown(
         " `python -c` snippet that starts the clock before anything but `sys` and `time` is"
         " imported (interpreter start-up excluded). Ours opens with `Registry.open(path)`"
         " (schema check and crashed-run sweep included). MLflow's client connects lazily,"
-        " so its open is `MlflowClient(uri)` plus its first read, `get_experiment_by_name`."
+        " so its open is `MlflowClient(uri)` plus its first read, `get_experiment_by_name`;"
+        " trackio's is `trackio.Api().runs(project)` plus its first read (note ⁴)."
         f" The floor is the time to import only the {floor or '?'} standard-library modules"
         " that `import jupyter_mlops` loads, in the same interpreter.",
     ]
@@ -519,7 +703,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="tiny sizes, jupyter-mlops alone unless --mlflow; for CI",
+        help="tiny sizes, jupyter-mlops alone unless --mlflow or --trackio; for CI",
     )
     peer = parser.add_mutually_exclusive_group()
     peer.add_argument(
@@ -530,8 +714,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="measure MLflow too (the default at full size); under --smoke it is"
         " skipped when its venv is missing, and takes 2-3 min when present",
     )
-    peer.add_argument(
-        "--no-mlflow", dest="mlflow", action="store_false", help="measure jupyter-mlops alone"
+    peer.add_argument("--no-mlflow", dest="mlflow", action="store_false", help="leave MLflow out")
+    trackio = parser.add_mutually_exclusive_group()
+    trackio.add_argument(
+        "--trackio",
+        dest="trackio",
+        action="store_true",
+        default=None,
+        help="measure trackio too (the default at full size); under --smoke it is"
+        " skipped when its venv is missing",
+    )
+    trackio.add_argument(
+        "--no-trackio", dest="trackio", action="store_false", help="leave trackio out"
     )
     parser.add_argument(
         "--workloads",
@@ -565,8 +759,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def choose_pythons(smoke: bool, with_mlflow: bool) -> tuple[dict[str, Path], dict[str, str]]:
-    """The Python of each tool's venv, building venvs when missing (not MLflow's under --smoke).
+def choose_pythons(
+    smoke: bool, with_mlflow: bool, with_trackio: bool
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """The Python of each tool's venv, building venvs when missing (not the peers' under --smoke).
 
     Under ``--smoke`` without ``bench/.venvs/ours``, the running interpreter measures
     jupyter-mlops when it can import it (a CI job with the package installed).
@@ -578,16 +774,20 @@ def choose_pythons(smoke: bool, with_mlflow: bool) -> tuple[dict[str, Path], dic
         ours = Path(sys.executable)
         log(f"Measuring jupyter-mlops with {sys.executable} ({OURS_VENV.path} does not exist)")
     pythons["ours"] = ours or ensure_venv(OURS_VENV, create=True)  # type: ignore[assignment]
-    if not with_mlflow:
-        skipped["mlflow"] = "left out (--smoke or --no-mlflow)"
-        log(f"Not measuring MLflow: {skipped['mlflow']}")
-        return pythons, skipped
-    mlflow = ensure_venv(MLFLOW_VENV, create=not smoke)
-    if mlflow is None:
-        skipped["mlflow"] = f"{MLFLOW_VENV.path} does not exist (a full run creates it)"
-        log(f"Not measuring MLflow: {skipped['mlflow']}")
-    else:
-        pythons["mlflow"] = mlflow
+    for tool, label, venv, wanted in (
+        ("mlflow", "MLflow", MLFLOW_VENV, with_mlflow),
+        ("trackio", "trackio", TRACKIO_VENV, with_trackio),
+    ):
+        python = ensure_venv(venv, create=not smoke) if wanted else None
+        if python is not None:
+            pythons[tool] = python
+            continue
+        skipped[tool] = (
+            f"{venv.path} does not exist (a full run creates it)"
+            if wanted
+            else f"left out (--smoke or --no-{tool})"
+        )
+        log(f"Not measuring {label}: {skipped[tool]}")
     return pythons, skipped
 
 
@@ -602,12 +802,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.population is not None:
         sizes = Sizes(**(asdict(sizes) | {"population": args.population}))
     with_mlflow = (not args.smoke) if args.mlflow is None else args.mlflow
+    with_trackio = (not args.smoke) if args.trackio is None else args.trackio
     write_results = (not args.smoke) if args.write_results is None else args.write_results
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tracking-bench-"))
     shm = None if args.no_memory else memory_directory()
     memdir = Path(tempfile.mkdtemp(prefix="tracking-bench-", dir=shm)) if shm else None
     try:
-        pythons, skipped = choose_pythons(args.smoke, with_mlflow)
+        pythons, skipped = choose_pythons(args.smoke, with_mlflow, with_trackio)
         setup = Setup(sizes, workdir, memdir, pythons, skipped)
         machine = machine_info(workdir) | {"commit": git_commit(REPO_ROOT)}
         log(
@@ -626,8 +827,16 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(workdir, ignore_errors=True)
             if memdir is not None:
                 shutil.rmtree(memdir, ignore_errors=True)
-    print(plain_table(HEADERS, report_rows(results, sizes)))
+    rows = report_rows(results, sizes)
+    print(plain_table(HEADERS, rows))
+    for note in trackio_notes(rows):
+        print(note)
+    print(behind_line(rows))
     print(f"\npoints/s (call + flush): {points_per_second(results)}")
+    print(
+        f"load average: {machine['load']} before, {load_average()} after,"
+        f" at most {max(setup.loads, default=0):.2f} as a workload started"
+    )
     if args.json:
         args.json.write_text(
             json.dumps({"sizes": asdict(sizes), "machine": machine, "results": results}, indent=1)

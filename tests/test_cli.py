@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
 import sqlite3
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pandas as pd
 import pytest
 
@@ -87,6 +89,34 @@ def test_runs_as_json_and_csv(runs: Registry) -> None:
     assert "params.lr" in header and first.split(",")[1] == "fast"
 
 
+def test_runs_csv_has_the_columns_and_values_of_the_runs_frame(registry: Registry) -> None:
+    with mlops.start_run("first", experiment="cli") as run:
+        run.log_params(lr=0.5, optimizer="adam", layers=[64, 32])
+        run.log(acc=0.75, loss=float("nan"))
+    with mlops.start_run("second", experiment="cli") as run:
+        run.log_params(lr=0.1, note='a, quoted "value"')
+        run.log(acc=0.5)
+    running = mlops.start_run("open", experiment="other")  # no end time yet
+
+    code, out, err = invoke("runs", "--format", "csv")
+    running.end()
+
+    assert code == 0, err
+    frame = mlops.runs()
+    read = pd.read_csv(io.StringIO(out), keep_default_na=False, na_values=[""])
+    assert list(read.columns) == list(frame.columns)
+    assert read["name"].tolist() == frame["name"].tolist() == ["open", "second", "first"]
+    for column in ("started_at", "ended_at"):
+        written = pd.to_datetime(read[column], utc=True)
+        assert ((written - frame[column]).abs().fillna(pd.Timedelta(0)) < pd.Timedelta("1ms")).all()
+    assert read["duration"].tolist()[1:] == pytest.approx(frame["duration"].tolist()[1:])
+    assert read["duration"].isna().tolist() == [True, False, False]
+    assert read["params.note"].tolist()[1] == 'a, quoted "value"'
+    assert read["params.layers"].tolist()[2] == "[64, 32]"
+    assert read["metrics.acc"].tolist()[1:] == [0.5, 0.75]
+    assert read["metrics.loss"].isna().all() and frame["metrics.loss"].isna().all()
+
+
 def test_show_and_compare(runs: Registry) -> None:
     code, out, _ = invoke("show", "fast")
     assert code == 0 and "Run fast" in out and "Parameters" in out and "0.9" in out
@@ -156,8 +186,12 @@ def test_no_registry_is_explained(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for name, command in main.commands.items():
-        assert command.help, f"jupyter mlops {name} has no help text"
+    context = click.Context(main)
+    names = main.list_commands(context)
+    assert {"init", "runs", "drift", "gate", "export", "pipeline"} <= set(names)
+    for name in names:
+        command = main.get_command(context, name)
+        assert command is not None and command.help, f"jupyter mlops {name} has no help text"
         code, out, _ = invoke(name, "--help")
         assert code == 0 and command.help.split("\n")[0][:30] in out.replace("\n", " ")
 

@@ -21,6 +21,7 @@ import pytest
 from packaging.requirements import Requirement
 
 import jupyter_mlops
+from jupyter_mlops.export.environment import module_distributions
 
 PACKAGE = Path(jupyter_mlops.__file__).resolve().parent
 # Subpackages installed by an extra, by their path under jupyter_mlops/ (the longest wins).
@@ -72,33 +73,21 @@ def third_party_imports(path: Path) -> set[str]:
     return names - set(sys.stdlib_module_names) - {"jupyter_mlops", "__future__"}
 
 
-def import_providers() -> dict[str, list[str]]:
-    """Top-level import name -> the distributions that provide it.
-
-    ``importlib.metadata.packages_distributions`` reads only ``top_level.txt`` before
-    Python 3.11, which wheels built without setuptools (click's, for one) do not have;
-    the names are then read from each distribution's list of files, as 3.11 does.
-    """
-    providers = {name: list(dists) for name, dists in metadata.packages_distributions().items()}
-    for dist in metadata.distributions():
-        for file in dist.files or ():
-            top = file.parts[0] if file.parts else ""
-            if not top or top.endswith((".dist-info", ".egg-info", ".data")) or top == "..":
-                continue
-            name = top[:-3] if top.endswith(".py") else top
-            if name.isidentifier() and dist.metadata["Name"] not in providers.get(name, []):
-                providers.setdefault(name, []).append(dist.metadata["Name"])
-    return providers
-
-
 def imports_by_extra() -> dict[str, dict[str, set[str]]]:
     """extra ("" for the core) -> distribution -> the modules that import it."""
-    providers = import_providers()
+    modules = [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "labextension" not in path.relative_to(PACKAGE).parts
+    ]
+    imports = {path: third_party_imports(path) for path in modules}
+    # The mapping export uses for requirements.lock, so that both agree; it reads each
+    # distribution's top_level.txt, then its RECORD, which Python 3.10's
+    # packages_distributions() does not (click's wheel has no top_level.txt).
+    providers = module_distributions(sorted(set().union(*imports.values())))
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if "labextension" in path.relative_to(PACKAGE).parts:
-            continue
-        for name in third_party_imports(path):
+    for path, names in imports.items():
+        for name in names:
             distributions = providers.get(name)
             assert distributions, (
                 f"{path.relative_to(PACKAGE.parent)} imports {name}, which no installed"

@@ -19,8 +19,13 @@ def _headings() -> set[str]:
 
 
 def _cli_commands(group: click.Group, prefix: str = "jupyter mlops") -> dict[str, click.Command]:
+    # Through list_commands and get_command, as --help finds them: the group imports a
+    # command's module only when asked for it, so .commands may not hold them all yet.
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, f"{prefix} {name} is listed but cannot be loaded"
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             found.update(_cli_commands(command, path))
@@ -42,6 +47,9 @@ def test_every_magic_subcommand_is_in_the_reference_and_has_help() -> None:
 
 def test_every_cli_command_is_in_the_reference_and_has_help() -> None:
     commands = _cli_commands(main)
+    assert {"jupyter mlops runs", "jupyter mlops export", "jupyter mlops pipeline run"} <= set(
+        commands
+    )
     missing = [path for path in commands if path not in _headings()]
     assert missing == [], f"docs/reference.md has no entry for: {missing}"
     silent = [path for path, command in commands.items() if len(command.help or "") < 20]

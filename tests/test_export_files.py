@@ -177,6 +177,47 @@ def test_export_lock_maps_import_names_to_distributions(tmp_path):
     assert result.warnings == ()
 
 
+def test_modules_of_distributions_without_top_level_are_found_as_python_finds_them():
+    import importlib.metadata as md
+
+    from jupyter_mlops.export.environment import module_distributions
+
+    everything = md.packages_distributions()
+    undeclared = {
+        dist.metadata["Name"] for dist in md.distributions() if not dist.read_text("top_level.txt")
+    }
+    modules = sorted(
+        module
+        for module, names in everything.items()
+        if module.isidentifier() and not module.startswith("_") and set(names) <= undeclared
+    )
+    assert "sklearn" in modules  # scikit-learn declares no top_level.txt
+
+    found = module_distributions(modules)
+
+    assert sorted(found) == modules
+    assert [module for module in modules if found[module][0] not in everything[module]] == []
+
+
+@pytest.mark.parametrize(
+    ("record", "module", "installs"),
+    [
+        ("sklearn/__init__.py,sha256=x,1\nsklearn/base.py,,\n", "sklearn", True),
+        ("six.py,sha256=x,1\nsix-1.16.dist-info/RECORD,,\n", "six", True),
+        ("_cffi_backend.cpython-311-x86_64-linux-gnu.so,sha256=x,1\n", "_cffi_backend", True),
+        ("yaml/__init__.py,,\n_yaml/__init__.py,,\n", "_yaml", True),
+        ("sklearnex/__init__.py,,\n", "sklearn", False),
+        ("scikit_learn-1.5.dist-info/METADATA,,\n", "scikit_learn", False),
+        ("docs/sklearn/index.html,,\n", "sklearn", False),
+        ("six.pth,,\n", "six", False),
+    ],
+)
+def test_a_record_lists_a_module_by_its_directory_or_file(record, module, installs):
+    from jupyter_mlops.export.environment import _installs_module
+
+    assert _installs_module(record, module) is installs
+
+
 def test_export_warns_about_modules_not_installed_and_copies_local_ones(tmp_path):
     (tmp_path / "helpers.py").write_text("def double(v):\n    return 2 * v\n")
     path = tmp_path / "nb.ipynb"

@@ -17,10 +17,12 @@ from jupyter_mlops.errors import InvalidInputError
 from jupyter_mlops.snapshots import fingerprint as fingerprinting
 from jupyter_mlops.snapshots.fingerprint import (
     BLOCK_SIZE,
+    SCHEMES,
     fingerprint_frame,
     index_is_hashed,
     is_default_index,
 )
+from jupyter_mlops.snapshots.hashing import NAN_PIECE
 
 
 def _print(values: object, name: str = "x") -> str:
@@ -295,10 +297,32 @@ def test_fingerprint_sees_labels_shapes_and_framing(
 PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
 
 
-def test_fingerprint_is_pinned_for_a_known_frame() -> None:
-    # A stored fingerprint must mean the same thing in every release, of this package and of
-    # pandas: if this changes, the scheme changed and SCHEME must get a new version. Every
-    # dtype is spelled out, since pandas 3 infers others (str) than pandas 2 (object).
+# A stored fingerprint must mean the same thing in every release, of this package and of
+# pandas: if one of these changes, its scheme changed and needs a new name. Fingerprints
+# recorded under the SHA-256 scheme are still checked by computing it, so its values stay.
+PINNED = {
+    fingerprinting.BLAKE3_SCHEME: "b5e6ced5c0befd0e56724d9a094fe2cc62c8d45cf7944fa1d9199b5e94df7eef",
+    fingerprinting.SHA256_SCHEME: "6908e53494ea09eeedf1ad5fbd3300adc4699d2fe5cb8cc375861f7b4ce2b6f4",
+}
+PINNED_PANDAS_3 = {
+    fingerprinting.BLAKE3_SCHEME: "89220af55ad21816fe07fbff1a61216632c3e37955353ba81a00b54bffd6728f",
+    fingerprinting.SHA256_SCHEME: "3d230baaea528f816ed4e5ce8a870d2b9f31a7e9a55e999c3e8a270d16c57f41",
+}
+
+
+def test_the_current_scheme_is_blake3_and_the_sha256_one_is_still_known() -> None:
+    assert fingerprinting.SCHEME == "jupyter-mlops/fingerprint/2"
+    assert sorted(fingerprinting.SCHEMES) == [
+        "jupyter-mlops/fingerprint/1",
+        "jupyter-mlops/fingerprint/2",
+    ]
+    assert fingerprinting.scheme_of(fingerprinting.SHA256_SCHEME).hash_name == "sha256"
+    assert fingerprinting.scheme_of(fingerprinting.SCHEME).hash_name == "blake3"
+
+
+@pytest.mark.parametrize("scheme", list(PINNED))
+def test_fingerprint_is_pinned_for_a_known_frame(scheme: str) -> None:
+    # Every dtype is spelled out, since pandas 3 infers others (str) than pandas 2 (object).
     frame = pd.DataFrame(
         {
             "n": np.array([1, 2, 3], dtype=np.int64),
@@ -309,15 +333,12 @@ def test_fingerprint_is_pinned_for_a_known_frame() -> None:
             "c": pd.Categorical(["u", "v", "u"], categories=pd.Index(["u", "v"], dtype=object)),
         }
     )
-    assert fingerprinting.SCHEME == "jupyter-mlops/fingerprint/1"
-    assert (
-        fingerprint_frame(frame)
-        == "6908e53494ea09eeedf1ad5fbd3300adc4699d2fe5cb8cc375861f7b4ce2b6f4"
-    )
+    assert fingerprint_frame(frame, scheme=scheme) == PINNED[scheme]
 
 
 @pytest.mark.skipif(not PANDAS_3, reason="pandas 2 has no str dtype (dtype='str' makes objects)")
-def test_fingerprint_is_pinned_for_a_known_frame_with_pandas_3_dtypes() -> None:
+@pytest.mark.parametrize("scheme", list(PINNED_PANDAS_3))
+def test_fingerprint_is_pinned_for_a_known_frame_with_pandas_3_dtypes(scheme: str) -> None:
     frame = pd.DataFrame(
         {
             "n": np.array([1, 2, 3], dtype=np.int64),
@@ -326,11 +347,21 @@ def test_fingerprint_is_pinned_for_a_known_frame_with_pandas_3_dtypes() -> None:
             "c": pd.Categorical(["u", "v", "u"]),
         }
     )
-    assert fingerprinting.SCHEME == "jupyter-mlops/fingerprint/1"
-    assert fingerprint_frame(frame) == PINNED
+    assert fingerprint_frame(frame, scheme=scheme) == PINNED_PANDAS_3[scheme]
 
 
-PINNED = "3d230baaea528f816ed4e5ce8a870d2b9f31a7e9a55e999c3e8a270d16c57f41"
+def test_fingerprint_by_default_is_the_current_scheme_and_differs_by_scheme() -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    by_scheme = {s: fingerprint_frame(frame, scheme=s) for s in fingerprinting.SCHEMES}
+    assert fingerprint_frame(frame) == by_scheme[fingerprinting.SCHEME]
+    assert len(set(by_scheme.values())) == len(by_scheme)
+    assert all(len(digest) == 64 for digest in by_scheme.values())
+
+
+def test_fingerprint_refuses_an_unknown_scheme_with_a_hint() -> None:
+    with pytest.raises(InvalidInputError, match='Unknown fingerprint scheme "sha1"') as raised:
+        fingerprint_frame(pd.DataFrame({"a": [1]}), scheme="sha1")
+    assert "jupyter-mlops/fingerprint/2" in (raised.value.hint or "")
 
 
 def test_fingerprint_ignores_byte_order() -> None:
@@ -388,9 +419,42 @@ def multi_block_frame() -> pd.DataFrame:
     )
 
 
-def test_fingerprint_does_not_depend_on_thread_count(multi_block_frame: pd.DataFrame) -> None:
-    prints = {fingerprint_frame(multi_block_frame, workers=w) for w in (1, 2, 3, 7)}
+@pytest.mark.parametrize("scheme", list(SCHEMES))
+def test_fingerprint_does_not_depend_on_thread_count(
+    multi_block_frame: pd.DataFrame, scheme: str
+) -> None:
+    prints = {fingerprint_frame(multi_block_frame, workers=w, scheme=scheme) for w in (1, 2, 3, 7)}
     assert len(prints) == 1
+
+
+# Rows at the edges of the pieces a block is checked for NaN in, and of the blocks.
+NAN_ROWS = [0, NAN_PIECE // 8 - 1, NAN_PIECE // 8, BLOCK_SIZE // 8 - 1, BLOCK_SIZE // 8 + 999]
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["float64", "Float64 with a missing value"])
+@pytest.mark.parametrize("scheme", list(SCHEMES))
+def test_fingerprint_hashes_odd_nans_alike_in_every_piece_of_every_block(
+    scheme: str, masked: bool
+) -> None:
+    plain = np.arange(BLOCK_SIZE // 8 + 1000, dtype=np.float64)
+    plain[NAN_ROWS] = np.nan
+    odd = plain.copy()
+    odd.view(np.uint64)[NAN_ROWS] = 0xFFF8000000000000  # the NaN 0/0 gives on x86
+    one_less = plain.copy()
+    one_less[NAN_ROWS[2]] = 0.0
+
+    def values(array: np.ndarray) -> object:
+        if not masked:
+            return array
+        mask = np.zeros(len(array), dtype=bool)
+        mask[7] = True
+        return pd.arrays.FloatingArray(array, mask)
+
+    def hashed(array: np.ndarray) -> str:
+        return fingerprint_frame(pd.DataFrame({"x": values(array)}), scheme=scheme)
+
+    assert hashed(plain) == hashed(odd)
+    assert hashed(one_less) != hashed(plain)
 
 
 @pytest.mark.parametrize(

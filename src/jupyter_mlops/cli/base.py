@@ -1,12 +1,14 @@
 """The machinery of ``jupyter mlops``: the command group, the registry option, error
 translation and plain-text tables. Each capability's commands live in a module of their
-own and attach themselves to :data:`main`."""
+own and attach themselves to :data:`main` when that module is imported, which happens
+when one of its commands runs (see :data:`COMMAND_MODULES`)."""
 
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -71,7 +73,55 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The module under jupyter_mlops.cli that defines each command. A command's module is
+# imported when the command runs (``--help`` without a command imports them all), so
+# ``jupyter mlops runs`` pays neither for the gates and drift statistics nor for the
+# pipeline runner. tests/test_cli.py checks this table against the modules.
+COMMAND_MODULES = {
+    "backup": "runs",
+    "best": "runs",
+    "compare": "runs",
+    "drift": "drift",
+    "export": "pipelines",
+    "gate": "guard",
+    "init": "runs",
+    "models": "guard",
+    "pipeline": "pipelines",
+    "promote": "guard",
+    "runs": "runs",
+    "show": "runs",
+    "status": "runs",
+    "unalias": "guard",
+}
+
+
+class LazyGroup(click.Group):
+    """A command group that imports a command's module only when the command is needed.
+
+    ``modules`` maps each command's name to the module (relative to this package) whose
+    import attaches the command to the group, as click's documentation suggests for
+    command lines whose subcommands have costly imports.
+    """
+
+    def __init__(self, *args: Any, modules: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.modules = dict(modules)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.modules, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self.modules.get(cmd_name)
+        if cmd_name not in self.commands and module is not None:
+            importlib.import_module(f".{module}", __package__)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    modules=COMMAND_MODULES,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="jupyter-mlops")
 def main() -> None:
     """Track runs, guard models and ship notebooks as pipelines, from the command line."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import datetime
+import io
 import json
 from pathlib import Path
 
@@ -13,8 +16,8 @@ from ..registry.contents import count_records
 from ..tracking.formatting import duration, timestamp, value_text
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
-from ..tracking.queries.listing import best_run, list_runs, runs_frame
-from ..tracking.queries.records import RunDetail
+from ..tracking.queries.listing import best_run, list_runs
+from ..tracking.queries.records import RunDetail, RunRow, RunsPage
 from ..tracking.queries.search import no_match
 from .base import format_table, friendly, main, open_registry, registry_option
 
@@ -62,17 +65,6 @@ def runs(
 ) -> None:
     """List runs, newest first, with their parameters and last metric values."""
     registry = open_registry(registry_path)
-    if fmt == "csv":
-        frame = runs_frame(
-            registry,
-            experiment=experiment,
-            where=where,
-            code=code,
-            sort=list(sort) or None,
-            limit=limit,
-        )
-        click.echo(frame.to_csv(index=False), nl=False)
-        return
     page = list_runs(
         registry,
         experiment=experiment,
@@ -81,6 +73,9 @@ def runs(
         sort=list(sort) or None,
         limit=limit,
     )
+    if fmt == "csv":
+        write_csv(page)
+        return
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -136,6 +131,70 @@ def runs(
     click.echo(format_table(headers, rows))
     if page.total > len(page.runs):
         click.echo(f"({len(page.runs)} of {page.total} runs; use --limit to see more)")
+
+
+# The columns of ``mlops.runs()`` before its params.* and metrics.* columns.
+CSV_RUN_COLUMNS = (
+    "run_id",
+    "name",
+    "experiment",
+    "status",
+    "kind",
+    "started_at",
+    "ended_at",
+    "notebook_path",
+    "previous_run_id",
+    "duration",
+)
+
+
+def write_csv(page: RunsPage) -> None:
+    """The runs as CSV on stdout, with the columns of ``mlops.runs()``.
+
+    Written with the csv module from the page the table shows, not through a
+    DataFrame: pandas alone would take longer to import than the rest of the command.
+    Times are UTC ISO 8601, empty cells are values not recorded.
+    """
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(
+        [
+            *CSV_RUN_COLUMNS,
+            *(f"params.{key}" for key in page.param_keys),
+            *(f"metrics.{key}" for key in page.metric_keys),
+        ]
+    )
+    for r in page.runs:
+        writer.writerow(
+            [
+                *_csv_fields(r),
+                *(r.params.get(key) for key in page.param_keys),
+                *(r.metrics.get(key) for key in page.metric_keys),
+            ]
+        )
+    click.echo(text.getvalue(), nl=False)
+
+
+def _csv_fields(r: RunRow) -> list[object]:
+    return [
+        r.id,
+        r.name,
+        r.experiment,
+        r.status,
+        r.kind,
+        _utc(r.started_at),
+        _utc(r.ended_at),
+        r.notebook_path,
+        r.previous_run_id,
+        r.duration,
+    ]
+
+
+def _utc(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return moment.isoformat(sep=" ", timespec="microseconds")
 
 
 @main.command()

@@ -269,8 +269,9 @@ def _object_side(
         snapshot_id = None
         if registry is not None:
             row = registry.query_one(
-                "SELECT id FROM snapshots WHERE name = ? AND fingerprint = ?",
-                (value.name, value.fingerprint),
+                "SELECT id FROM snapshots WHERE name = ? AND fingerprint = ?"
+                " AND fingerprint_scheme = ?",
+                (value.name, value.fingerprint, value.fingerprint_scheme),
             )
             snapshot_id = None if row is None else str(row[0])
         kind = "snapshot" if snapshot_id else "profile"
@@ -362,7 +363,8 @@ def _materialized_side(registry: Registry, snapshot_id: str, name: str | None) -
     from ..snapshots.materialized import load_materialized
 
     row = registry.query_one(
-        "SELECT name, fingerprint, index_policy, artifact_sha256 FROM snapshots WHERE id = ?",
+        "SELECT name, fingerprint, fingerprint_scheme, index_policy, artifact_sha256"
+        " FROM snapshots WHERE id = ?",
         (snapshot_id,),
     )
     assert row is not None
@@ -378,6 +380,7 @@ def _materialized_side(registry: Registry, snapshot_id: str, name: str | None) -
         registry.artifacts,
         expected_fingerprint=row["fingerprint"],
         index=row["index_policy"],
+        scheme=row["fingerprint_scheme"],
     )
     return DriftSide(frame, name or row["name"], "snapshot", snapshot_id)
 

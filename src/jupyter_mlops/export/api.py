@@ -59,6 +59,7 @@ from .container import (
 )
 from .environment import core_requirements, requirements_lock
 from .layout import lay_out
+from .notebook_file import nbformat_missing, read_notebook
 from .plan import plan_pipeline
 from .quoting import check_image_reference, image_name
 from .source_run import AUTO, SourceRun, drift_references, find_source_run
@@ -389,11 +390,7 @@ def _nbformat() -> Any:
     try:
         import nbformat
     except ModuleNotFoundError as exc:
-        raise ExportError(
-            "Exporting a notebook needs nbformat, which this installation of jupyter-mlops"
-            " does not have (it is the core only)",
-            hint="Install the Jupyter faces with it: pip install 'jupyter-mlops[jupyter]'.",
-        ) from exc
+        raise nbformat_missing() from exc
     return nbformat
 
 
@@ -404,14 +401,7 @@ def _read_notebook(notebook: str | Path | Any) -> tuple[Any, Path | None]:
             raise ExportError(
                 f"Notebook {path} does not exist", hint="Check the path (relative to here)."
             )
-        nbformat = _nbformat()
-        try:
-            return nbformat.read(path, as_version=4), path
-        except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
-            raise ExportError(
-                f"{path} is not a readable notebook ({exc})",
-                hint="Open it in Jupyter to check it, or pass an .ipynb file.",
-            ) from exc
+        return read_notebook(path), path
     if not hasattr(notebook, "cells"):
         raise ExportError(
             f"Cannot export a {type(notebook).__name__}: pass a notebook path or an nbformat node"

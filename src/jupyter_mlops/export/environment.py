@@ -3,8 +3,7 @@ what the jupyter-mlops core requires.
 
 ``requirements.lock`` is not a ``pip freeze``: it starts from the modules the
 notebook imports (mapped to their distributions through each distribution's
-``top_level.txt``, then ``importlib.metadata.packages_distributions()`` for the
-rest) and the runtime requirements of the installed jupyter-mlops core (its
+``top_level.txt``, then its ``RECORD``: see :func:`module_distributions`) and the runtime requirements of the installed jupyter-mlops core (its
 ``[project].dependencies``, no extras), then adds what those distributions require,
 each pinned to the version installed where the export runs. Jupyter itself
 (JupyterLab, IPython, ipywidgets, nbconvert) is never in it, nor jupyter-mlops: the
@@ -105,8 +104,12 @@ def requirements_lock(
 def module_distributions(modules: list[str]) -> dict[str, list[str]]:
     """The distributions that provide each top-level module, like
     ``importlib.metadata.packages_distributions()`` but cheaper: the declared
-    ``top_level.txt`` of every distribution is read first, and only modules still
-    unknown pay for ``packages_distributions()``, which lists every installed file."""
+    ``top_level.txt`` of every distribution is read first, then the ``RECORD`` (the
+    list of installed files) of those that declare none, searched as text for the
+    modules still unknown (scikit-learn, for one, declares no ``top_level.txt``).
+    ``packages_distributions()``, which builds a path object for every installed file
+    and was the largest single cost of an export, is left for distributions without a
+    ``RECORD``."""
     found: dict[str, list[str]] = {}
     for module in modules:  # most distributions are named like their module
         for candidate in dict.fromkeys((module, module.replace("_", "-"))):
@@ -121,21 +124,44 @@ def module_distributions(modules: list[str]) -> dict[str, list[str]]:
     wanted = set(modules) - set(found)
     if not wanted:
         return found
+    undeclared = []
     for dist in metadata.distributions():
         declared = dist.read_text("top_level.txt")
         if not declared:
+            undeclared.append(dist)
             continue
         name = dist.metadata["Name"]
         for top in declared.split():
             if top in wanted and name not in found.setdefault(top, []):
                 found[top].append(name)
     missing = wanted - set(found)
-    if missing:
+    unrecorded = False
+    for dist in undeclared if missing else ():
+        record = dist.read_text("RECORD")
+        if record is None:
+            unrecorded = True
+            continue
+        for module in missing:
+            if _installs_module(record, module):
+                name = dist.metadata["Name"]
+                if name not in found.setdefault(module, []):
+                    found[module].append(name)
+    missing -= set(found)
+    if missing and unrecorded:
         everything = metadata.packages_distributions()
         for module in missing:
             if module in everything:
                 found[module] = list(everything[module])
     return found
+
+
+def _installs_module(record: str, module: str) -> bool:
+    """Whether a ``RECORD`` lists the top-level ``module``: a package directory
+    (``sklearn/...``) or a module file (``six.py``, ``_cffi.cpython-311-x86_64.so``)."""
+    start = rf"(?:^|\n){re.escape(module)}"
+    if re.search(start + "/", record):
+        return True
+    return re.search(start + r"(?:\.[\w-]+)?\.(?:py|pyc|so|pyd)(?:,|$)", record, re.M) is not None
 
 
 def _closure(roots: list[str]) -> list[tuple[str, str]]:

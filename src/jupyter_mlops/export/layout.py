@@ -208,13 +208,16 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
 
 
 def lay_out(notebook: Any) -> NotebookLayout:
-    """Group a notebook's code cells into parameters, setup and steps by their tags."""
+    """Group a notebook's code cells into parameters, setup and steps by their tags.
+
+    ``notebook`` is an nbformat node or the plain JSON data of a notebook file.
+    """
     parameter_cells: list[CodeCell] = []
     setup_cells: list[CodeCell] = []
     skipped: list[int] = []
     drafts: list[dict[str, Any]] = []
     pending_setup: list[tuple[CodeCell, CellRoles]] = []
-    cells = list(enumerate(notebook.cells))
+    cells = list(enumerate(notebook["cells"]))
     any_step = any(
         cell_roles(_tags(cell), cell_index=i).step is not None
         for i, cell in cells

@@ -88,6 +88,7 @@ def reference_document(snapshot: Any, snapshot_id: str | None) -> dict[str, Any]
         "snapshot_id": snapshot_id,
         "name": snapshot.name,
         "fingerprint": snapshot.fingerprint,
+        "fingerprint_scheme": snapshot.fingerprint_scheme,
         "n_rows": snapshot.n_rows,
         "profile": snapshot.profile.to_dict(),
     }

@@ -1,13 +1,17 @@
 """Fingerprints of the full content of a table: every row, every dtype, every name.
 
-A fingerprint is a sha256 hex digest that changes when any cell, any dtype, a column
+A fingerprint is a 256-bit hex digest that changes when any cell, any dtype, a column
 name or the column order changes, and that stays the same for an equal copy of the
 data wherever it lives in memory (another layout, a slice copied out of a larger
 frame, Arrow data in one chunk or in several).
 
-    fingerprint_frame(pd.DataFrame({"x": [1.0, 2.0]}))   # '6f0b...' (64 hex digits)
+    fingerprint_frame(pd.DataFrame({"x": [1.0, 2.0]}))   # 'e5e1...' (64 hex digits)
 
-The scheme (``SCHEME``, "jupyter-mlops/fingerprint/1"):
+Each fingerprint is recorded with its scheme. New ones use ``SCHEME``
+("jupyter-mlops/fingerprint/2", BLAKE3); those recorded before it use
+"jupyter-mlops/fingerprint/1" (SHA-256), which ``fingerprint_frame(..., scheme=...)``
+still computes, so an old fingerprint is checked against data by computing its own
+scheme. The two schemes differ only in the hash (:mod:`.hashing` says why BLAKE3):
 
 1. **Fields.** The index levels (when the index policy says so, see below), then the
    columns in order. Each field is a role (index or column), a type-tagged name, a
@@ -37,12 +41,12 @@ The scheme (``SCHEME``, "jupyter-mlops/fingerprint/1"):
    ========================  =========================================================
 
 2. **Leaves.** Every buffer is cut into blocks of ``BLOCK_SIZE`` bytes (4 MiB); the
-   sha256 of each block is a leaf. Blocks are hashed by a thread pool: hashlib and numpy
-   release the GIL on large buffers, so two cores hash about twice as fast as one. The
-   blocks are views of the column buffers (no copy) unless a NaN or a missing slot must
-   be neutralized, which copies that one block.
+   hash of each block is a leaf. Blocks are hashed by a thread pool: the hashes and
+   numpy release the GIL on large buffers, so two cores hash about twice as fast as
+   one. The blocks are views of the column buffers (no copy) unless a NaN or a missing
+   slot must be neutralized, which copies that piece of the block.
 
-3. **Root.** The fingerprint is the sha256 of a manifest: the scheme, the row count,
+3. **Root.** The fingerprint is the hash of a manifest: the scheme, the row count,
    the column-axis names, then for each field its role, name and descriptor, and for
    each buffer its role, its length in bytes and its leaf digests, every item framed
    by its length. Block boundaries are fixed, so the result does not depend on the
@@ -56,48 +60,50 @@ index, ``"ignore"`` never does. ``DataFrame.attrs`` and ``flags`` are not conten
 
 from __future__ import annotations
 
-import hashlib
-import os
-import struct
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
 from .encoding import UnsupportedValue, append_value, encode_value, type_name
+from .hashing import (
+    BLAKE3_SCHEME,
+    BLOCK_SIZE,
+    MAX_WORKERS,
+    PARALLEL_MIN_BYTES,
+    SCHEME,
+    SCHEMES,
+    SHA256_SCHEME,
+    Buffer,
+    Field,
+    record,
+    root_digest,
+    scheme_of,
+    worker_count,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEME = "jupyter-mlops/fingerprint/1"
-BLOCK_SIZE = 4 * 1024 * 1024
+__all__ = [
+    "BLAKE3_SCHEME",
+    "BLOCK_SIZE",
+    "INDEX_POLICIES",
+    "MAX_WORKERS",
+    "PARALLEL_MIN_BYTES",
+    "SCHEME",
+    "SCHEMES",
+    "SHA256_SCHEME",
+    "check_index_policy",
+    "fingerprint_frame",
+    "index_is_hashed",
+    "is_default_index",
+    "scheme_of",
+    "worker_count",
+]
+
 INDEX_POLICIES = ("auto", "include", "ignore")
-# Below this many bytes in all, a thread pool costs more than it saves.
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-MAX_WORKERS = 8
-
-_PACK_U64 = struct.Struct("<Q").pack
-
-
-@dataclass(frozen=True)
-class _Buffer:
-    """One canonical byte buffer of a field, hashed block by block."""
-
-    role: str
-    values: np.ndarray  # 1-D, C-contiguous, little-endian, itemsize a power of two
-    canonical_nan: bool = False  # floats: every NaN hashes as the same bits
-    zero_where: np.ndarray | None = None  # bool per element: these slots hash as zero
-
-
-@dataclass(frozen=True)
-class _Field:
-    role: str  # "index" or "column"
-    name: bytes  # type-tagged encoding of the label
-    descriptor: str
-    buffers: tuple[_Buffer, ...]
 
 
 # --------------------------------------------------------------------------- public
@@ -144,39 +150,47 @@ def index_is_hashed(frame: pd.DataFrame, index: str) -> bool:
 
 
 def fingerprint_frame(
-    frame: pd.DataFrame, *, index: str = "auto", workers: int | None = None
+    frame: pd.DataFrame,
+    *,
+    index: str = "auto",
+    workers: int | None = None,
+    scheme: str = SCHEME,
 ) -> str:
-    """The hex sha256 of the full content of ``frame`` (see the module docstring).
+    """The hex fingerprint of the full content of ``frame`` (see the module docstring).
 
     ``workers`` is the number of hashing threads (default: the usable cores, at most
-    8); the result is the same for any number.
+    8); the result is the same for any number. ``scheme`` is the scheme to compute
+    (default: the current one, BLAKE3); pass a stored fingerprint's recorded scheme
+    to check data against it.
 
         a = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
         fingerprint_frame(a) == fingerprint_frame(a.copy())           # True
         fingerprint_frame(a) == fingerprint_frame(a.iloc[::-1])       # False
+        fingerprint_frame(a, scheme=SHA256_SCHEME)    # as recorded before BLAKE3
     """
     import pandas as pd
 
+    hashes = scheme_of(scheme)
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError(
             f"fingerprint_frame needs a pandas DataFrame, not a {type(frame).__name__}",
             hint="Use jupyter_mlops.snapshots.fingerprint for Series, arrays and files.",
         )
     fields = list(_frame_fields(frame, index_is_hashed(frame, index)))
-    header = _frame(
+    header = record(
         b"table",
-        SCHEME.encode(),
+        hashes.name.encode(),
         str(len(frame)).encode(),
         encode_value(tuple(frame.columns.names)),
         str(len(fields)).encode(),
     )
-    return _root_digest(header, fields, worker_count(workers))
+    return root_digest(header, fields, worker_count(workers), hashes)
 
 
 # --------------------------------------------------------------------------- fields
 
 
-def _frame_fields(frame: pd.DataFrame, hash_index: bool) -> Iterator[_Field]:
+def _frame_fields(frame: pd.DataFrame, hash_index: bool) -> Iterator[Field]:
     if hash_index:
         for level in range(frame.index.nlevels):
             values = frame.index.get_level_values(level)
@@ -185,7 +199,7 @@ def _frame_fields(frame: pd.DataFrame, hash_index: bool) -> Iterator[_Field]:
         yield _field("column", label, column.array, f'column "{label}" (position {position})')
 
 
-def _field(role: str, label: object, values: Any, where: str) -> _Field:
+def _field(role: str, label: object, values: Any, where: str) -> Field:
     try:
         name = encode_value(label)
     except UnsupportedValue as exc:
@@ -195,10 +209,10 @@ def _field(role: str, label: object, values: Any, where: str) -> _Field:
             hint="Rename it to a string or a number.",
         ) from None
     descriptor, buffers = _encode_array(values, where)
-    return _Field(role, name, descriptor, tuple(buffers))
+    return Field(role, name, descriptor, tuple(buffers))
 
 
-def _encode_array(values: Any, where: str, prefix: str = "") -> tuple[str, list[_Buffer]]:
+def _encode_array(values: Any, where: str, prefix: str = "") -> tuple[str, list[Buffer]]:
     """The descriptor and canonical buffers of one array (numpy or pandas extension)."""
     import pandas as pd
 
@@ -210,7 +224,7 @@ def _encode_array(values: Any, where: str, prefix: str = "") -> tuple[str, list[
     if isinstance(dtype, pd.CategoricalDtype):
         categories = dtype.categories
         inner, inner_buffers = _encode_array(categories.array, where, prefix + "categories.")
-        codes = _Buffer(prefix + "codes", _little_endian(np.asarray(values.codes)))
+        codes = Buffer(prefix + "codes", _little_endian(np.asarray(values.codes)))
         return f"category[ordered={bool(dtype.ordered)}, {inner}]", [codes, *inner_buffers]
     if isinstance(dtype, pd.StringDtype):
         descriptor = f"{dtype}[{dtype.storage}]"
@@ -225,12 +239,12 @@ def _encode_array(values: Any, where: str, prefix: str = "") -> tuple[str, list[
         isinstance(dtype, np.dtype) and dtype.kind in "mM"
     ):
         ints = values.asi8 if hasattr(values, "asi8") else np.asarray(values).view(np.int64)
-        return str(dtype), [_Buffer(prefix + "values", _little_endian(ints))]
+        return str(dtype), [Buffer(prefix + "values", _little_endian(ints))]
     if isinstance(dtype, pd.IntervalDtype):
         left_descriptor, left = _encode_array(values.left.array, where, prefix + "left.")
         right_descriptor, right = _encode_array(values.right.array, where, prefix + "right.")
         nulls = np.asarray(values.isna())
-        buffers = [_Buffer(prefix + "nulls", nulls.view(np.uint8))] if nulls.any() else []
+        buffers = [Buffer(prefix + "nulls", nulls.view(np.uint8))] if nulls.any() else []
         return f"{dtype}({left_descriptor}, {right_descriptor})", [*buffers, *left, *right]
     if isinstance(dtype, pd.SparseDtype):
         dense_descriptor, buffers = _encode_array(np.asarray(values.to_dense()), where, prefix)
@@ -245,7 +259,7 @@ def _encode_array(values: Any, where: str, prefix: str = "") -> tuple[str, list[
     return descriptor, _object_buffers(np.asarray(values, dtype=object), where, prefix)
 
 
-def _numeric_buffer(array: np.ndarray, where: str, prefix: str) -> _Buffer:
+def _numeric_buffer(array: np.ndarray, where: str, prefix: str) -> Buffer:
     if array.dtype.itemsize not in (1, 2, 4, 8, 16) or array.dtype == np.longdouble:
         raise InvalidInputError(
             f"{where.capitalize()} has dtype {array.dtype}, which cannot be fingerprinted portably",
@@ -254,10 +268,10 @@ def _numeric_buffer(array: np.ndarray, where: str, prefix: str) -> _Buffer:
     array = _little_endian(array)
     if array.dtype.kind == "c":
         array = array.view(array.real.dtype)
-    return _Buffer(prefix + "values", array, canonical_nan=array.dtype.kind == "f")
+    return Buffer(prefix + "values", array, canonical_nan=array.dtype.kind == "f")
 
 
-def _masked_buffers(values: Any, prefix: str) -> list[_Buffer]:
+def _masked_buffers(values: Any, prefix: str) -> list[Buffer]:
     # _data/_mask are the two numpy arrays every pandas masked array is made of; the
     # public route (to_numpy with na_value, isna) would copy both.
     data = _little_endian(np.asarray(values._data))
@@ -265,9 +279,9 @@ def _masked_buffers(values: Any, prefix: str) -> list[_Buffer]:
     buffers = []
     has_missing = bool(mask.any())
     if has_missing:
-        buffers.append(_Buffer(prefix + "nulls", mask.view(np.uint8)))
+        buffers.append(Buffer(prefix + "nulls", mask.view(np.uint8)))
     buffers.append(
-        _Buffer(
+        Buffer(
             prefix + "values",
             data,
             canonical_nan=data.dtype.kind == "f",
@@ -300,7 +314,7 @@ def _is_view(pa: Any, kind: Any, of: str) -> bool:
     return check is not None and check(kind)
 
 
-def _arrow_buffers(array: Any, where: str, prefix: str) -> list[_Buffer]:
+def _arrow_buffers(array: Any, where: str, prefix: str) -> list[Buffer]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -311,12 +325,12 @@ def _arrow_buffers(array: Any, where: str, prefix: str) -> list[_Buffer]:
         wide = pa.large_string() if _is_view(pa, kind, "string") else pa.large_binary()
         return _arrow_buffers(array.cast(wide), where, prefix)
     nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
-    buffers = [_Buffer(prefix + "nulls", nulls.view(np.uint8))] if nulls is not None else []
+    buffers = [Buffer(prefix + "nulls", nulls.view(np.uint8))] if nulls is not None else []
     if _is_variable_binary(kind):
         return buffers + _offset_buffers(array, nulls, prefix)
     if pa.types.is_boolean(kind):
         values = pc.fill_null(array, False).to_numpy(zero_copy_only=False)
-        return buffers + [_Buffer(prefix + "values", values)]
+        return buffers + [Buffer(prefix + "values", values)]
     try:
         width_bits = kind.bit_width
     except ValueError:
@@ -340,7 +354,7 @@ def _is_variable_binary(kind: Any) -> bool:
     )
 
 
-def _offset_buffers(array: Any, nulls: np.ndarray | None, prefix: str) -> list[_Buffer]:
+def _offset_buffers(array: Any, nulls: np.ndarray | None, prefix: str) -> list[Buffer]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -364,7 +378,7 @@ def _offset_buffers(array: Any, nulls: np.ndarray | None, prefix: str) -> list[_
     rebased = offsets[1:]
     if start != 0 or rebased.dtype != np.int64:
         rebased = rebased.astype(np.int64) - start
-    return [_Buffer(prefix + "offsets", _little_endian(rebased)), _Buffer(prefix + "bytes", data)]
+    return [Buffer(prefix + "offsets", _little_endian(rebased)), Buffer(prefix + "bytes", data)]
 
 
 def _arrow_offsets(array: Any, dtype: Any) -> np.ndarray:
@@ -375,7 +389,7 @@ def _arrow_offsets(array: Any, dtype: Any) -> np.ndarray:
     return np.frombuffer(offsets_buffer, dtype=dtype)[array.offset : array.offset + n + 1]
 
 
-def _fixed_width_buffer(array: Any, width: int, nulls: np.ndarray | None, prefix: str) -> _Buffer:
+def _fixed_width_buffer(array: Any, width: int, nulls: np.ndarray | None, prefix: str) -> Buffer:
     import pyarrow as pa
 
     n = len(array)
@@ -392,13 +406,13 @@ def _fixed_width_buffer(array: Any, width: int, nulls: np.ndarray | None, prefix
     zero_where = None
     if nulls is not None:
         zero_where = np.repeat(nulls, width // unit) if width != unit else nulls
-    return _Buffer(prefix + "values", values, canonical_nan=floating, zero_where=zero_where)
+    return Buffer(prefix + "values", values, canonical_nan=floating, zero_where=zero_where)
 
 
 # --------------------------------------------------------------------------- objects
 
 
-def _object_buffers(array: np.ndarray, where: str, prefix: str) -> list[_Buffer]:
+def _object_buffers(array: np.ndarray, where: str, prefix: str) -> list[Buffer]:
     """Canonical buffers of an object array: a string fast path, else type-tagged values."""
     import pandas as pd
 
@@ -423,10 +437,10 @@ def _object_buffers(array: np.ndarray, where: str, prefix: str) -> list[_Buffer]
                 "dates, times, Decimal, UUID, and lists, tuples, dicts and sets of those. "
                 "Convert the column first, e.g. df[col] = df[col].astype(str).",
             ) from None
-    return [_Buffer(prefix + "tagged", np.frombuffer(bytes(out), dtype=np.uint8))]
+    return [Buffer(prefix + "tagged", np.frombuffer(bytes(out), dtype=np.uint8))]
 
 
-# --------------------------------------------------------------------------- hashing
+# --------------------------------------------------------------------------- byte order
 
 
 def _little_endian(array: np.ndarray) -> np.ndarray:
@@ -439,73 +453,3 @@ def _little_endian(array: np.ndarray) -> np.ndarray:
     if array.dtype.kind in "mM":
         array = array.view("<i8")
     return array
-
-
-def worker_count(workers: int | None) -> int:
-    if workers is not None:
-        if workers < 1:
-            raise InvalidInputError(
-                f"workers must be at least 1, not {workers}",
-                hint="Leave it unset to use every core.",
-            )
-        return workers
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 1
-    return max(1, min(usable, MAX_WORKERS))
-
-
-def _blocks(buffer: _Buffer) -> Iterator[tuple[np.ndarray, bool, np.ndarray | None]]:
-    per_block = BLOCK_SIZE // buffer.values.dtype.itemsize
-    for start in range(0, len(buffer.values), per_block):
-        stop = start + per_block
-        zero_where = None if buffer.zero_where is None else buffer.zero_where[start:stop]
-        yield buffer.values[start:stop], buffer.canonical_nan, zero_where
-
-
-def _leaf(job: tuple[np.ndarray, bool, np.ndarray | None]) -> bytes:
-    block, canonical_nan, zero_where = job
-    copied = False
-    if zero_where is not None and zero_where.any():
-        block = block.copy()
-        copied = True
-        block[zero_where] = 0
-    if canonical_nan:
-        nan = np.isnan(block)
-        if nan.any():
-            if not copied:
-                block = block.copy()
-            block[nan] = np.nan
-    return hashlib.sha256(block.data).digest()
-
-
-def _root_digest(header: bytes, fields: list[_Field], workers: int) -> str:
-    jobs = [job for field in fields for buffer in field.buffers for job in _blocks(buffer)]
-    total = sum(buffer.values.nbytes for field in fields for buffer in field.buffers)
-    if workers > 1 and len(jobs) > 1 and total >= PARALLEL_MIN_BYTES:
-        with ThreadPoolExecutor(workers, thread_name_prefix="mlops-fingerprint") as pool:
-            leaves = iter(list(pool.map(_leaf, jobs)))
-    else:
-        leaves = iter([_leaf(job) for job in jobs])
-    manifest = hashlib.sha256(header)
-    for field in fields:
-        manifest.update(
-            _frame(b"field", field.role.encode(), field.name, field.descriptor.encode())
-        )
-        for buffer in field.buffers:
-            size = buffer.values.nbytes
-            manifest.update(_frame(b"buffer", buffer.role.encode(), str(size).encode()))
-            for _ in range(-(-size // BLOCK_SIZE)):
-                manifest.update(next(leaves))
-    return manifest.hexdigest()
-
-
-def _frame(tag: bytes, *parts: bytes) -> bytes:
-    """A record whose parts are each prefixed by their length, so none can bleed into another."""
-    out = bytearray(tag)
-    out += _PACK_U64(len(parts))
-    for part in parts:
-        out += _PACK_U64(len(part))
-        out += part
-    return bytes(out)

@@ -1,7 +1,9 @@
 """Materialized snapshots: the data itself stored as parquet, and read back exactly.
 
     sha = materialize(train_df, store)          # parquet, named by its sha256
-    same = load_materialized(sha, store, expected_fingerprint=snap.fingerprint)
+    same = load_materialized(
+        sha, store, expected_fingerprint=snap.fingerprint, scheme=snap.fingerprint_scheme
+    )
 
 Parquet does not keep every dtype. :func:`materialize` checks the round trip by reading
 the file back (strings as ``string[pyarrow]``, pandas 3's way, with pandas 2 too) and
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ArtifactIntegrityError, InvalidInputError
 from ..registry.artifacts import ArtifactStore
-from .fingerprint import check_index_policy, fingerprint_frame
+from .fingerprint import SCHEME, check_index_policy, fingerprint_frame, scheme_of
 from .inputs import resolve_input
 from .snapshot import index_dtypes
 
@@ -73,18 +75,24 @@ def load_materialized(
     *,
     expected_fingerprint: str | None = None,
     index: str = "auto",
+    scheme: str = SCHEME,
 ) -> pd.DataFrame:
     """The DataFrame stored by :func:`materialize` under ``sha``.
 
     The file's bytes are checked against ``sha`` before it is read (a changed file is
     refused with ArtifactIntegrityError). With ``expected_fingerprint`` the loaded frame
-    is also fingerprinted (under ``index``) and compared, which catches a pandas or
-    pyarrow that reads the same bytes differently.
+    is also fingerprinted (under ``index`` and ``scheme``, the scheme the expected
+    fingerprint was recorded with) and compared, which catches a pandas or pyarrow that
+    reads the same bytes differently.
 
-        df = load_materialized(sha, store, expected_fingerprint=snap.fingerprint)
+        df = load_materialized(
+            sha, store, expected_fingerprint=snap.fingerprint, scheme=snap.fingerprint_scheme
+        )
     """
 
     check_index_policy(index)
+    if expected_fingerprint is not None:
+        scheme_of(scheme)  # an unknown scheme is refused before the file is read
     path = store.verified_path(sha)
     try:
         frame = _read_materialized(path)
@@ -94,11 +102,11 @@ def load_materialized(
             hint="It was not stored by materialize(); check which snapshot points at it.",
         ) from exc
     if expected_fingerprint is not None:
-        actual = fingerprint_frame(frame, index=index)
+        actual = fingerprint_frame(frame, index=index, scheme=scheme)
         if actual != expected_fingerprint:
             raise ArtifactIntegrityError(
                 f"Artifact {sha[:12]} loads as data with fingerprint {actual[:12]},"
-                f" not the expected {expected_fingerprint[:12]}",
+                f" not the expected {expected_fingerprint[:12]} ({scheme})",
                 hint="The data was written or is read by a different pandas/pyarrow version,"
                 " or the fingerprint belongs to another snapshot.",
             )

@@ -12,7 +12,13 @@ import numpy as np
 
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.artifacts import sha256_file
-from .fingerprint import SCHEME, check_index_policy, fingerprint_frame, index_is_hashed
+from .fingerprint import (
+    SCHEME,
+    SHA256_SCHEME,
+    check_index_policy,
+    fingerprint_frame,
+    index_is_hashed,
+)
 from .inputs import (
     COMPRESSION_SUFFIXES,
     CSV_SUFFIXES,
@@ -124,7 +130,8 @@ class DataSnapshot:
                 name=str(data["name"]),
                 kind=str(data["kind"]),
                 fingerprint=str(data["fingerprint"]),
-                fingerprint_scheme=str(data.get("fingerprint_scheme", SCHEME)),
+                # a record without a scheme predates the BLAKE3 one
+                fingerprint_scheme=str(data.get("fingerprint_scheme", SHA256_SCHEME)),
                 n_rows=int(data["n_rows"]),
                 n_columns=int(data["n_columns"]),
                 schema=tuple(ColumnSchema.from_dict(entry) for entry in data["schema"]),
@@ -144,19 +151,21 @@ class DataSnapshot:
             ) from exc
 
 
-def fingerprint(data: Any, *, index: str = "auto") -> str:
+def fingerprint(data: Any, *, index: str = "auto", scheme: str = SCHEME) -> str:
     """The hex fingerprint of the full content of ``data`` (any input ``as_frame`` takes).
 
     Every row and every dtype count; equal data gives an equal fingerprint wherever it
     lives. ``index``: ``"auto"`` (default) leaves out a default RangeIndex and hashes any
-    other index, ``"include"`` always hashes it, ``"ignore"`` never does.
+    other index, ``"include"`` always hashes it, ``"ignore"`` never does. ``scheme``: the
+    current one by default; a stored snapshot's ``fingerprint_scheme`` to compare with it.
 
         fingerprint(df) == fingerprint(df.copy())                   # True
         fingerprint(df) == fingerprint(df.iloc[[1, 0, 2]])          # False: row order
         fingerprint(df, index="ignore") == fingerprint(df.reset_index(drop=True))  # True
+        fingerprint(df, scheme=snap.fingerprint_scheme) == snap.fingerprint  # df unchanged
     """
     check_index_policy(index)
-    return fingerprint_frame(resolve_input(data).frame, index=index)
+    return fingerprint_frame(resolve_input(data).frame, index=index, scheme=scheme)
 
 
 def take_snapshot(data: Any, *, name: str | None = None, index: str = "auto") -> DataSnapshot:
@@ -189,6 +198,7 @@ def take_snapshot(data: Any, *, name: str | None = None, index: str = "auto") ->
         name=snapshot_name,
         kind=source.kind,
         fingerprint=digest,
+        fingerprint_scheme=SCHEME,
         n_rows=len(frame),
         n_columns=frame.shape[1],
         schema=schema_of(frame),

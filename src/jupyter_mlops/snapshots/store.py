@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.connection import Registry
 from ..tracking.values import check_key, new_id
+from .hashing import SCHEME, SCHEMES
 
 if TYPE_CHECKING:
     from .snapshot import DataSnapshot
@@ -28,7 +29,11 @@ ROLES = ("train", "test", "reference", "input")
 
 @dataclass(frozen=True)
 class SnapshotRecord:
-    """A snapshot as stored: its id, and whether this call computed it or found it recorded."""
+    """A snapshot as stored: its id, and whether this call computed it or found it recorded.
+
+    ``fingerprint_scheme`` is the scheme of ``fingerprint``: a snapshot found recorded
+    under an older scheme keeps the fingerprint it was recorded with.
+    """
 
     id: str
     name: str
@@ -37,6 +42,7 @@ class SnapshotRecord:
     n_columns: int
     reused: bool
     artifact_sha256: str | None
+    fingerprint_scheme: str = SCHEME
 
 
 def record_snapshot(
@@ -53,7 +59,8 @@ def record_snapshot(
     """Store a data snapshot (once per name and content) and link it to ``run_id``.
 
     Data already recorded under the same name with the same fingerprint is not
-    profiled again: the existing snapshot is linked (and materialized if asked).
+    profiled again: the existing snapshot is linked (and materialized if asked). A
+    snapshot recorded under an older fingerprint scheme is compared under its own scheme.
     """
     from . import materialized, snapshot
 
@@ -65,20 +72,14 @@ def record_snapshot(
     name = name or variable
     if name is not None:
         check_key("snapshot", name)
-        existing = registry.query_one(
-            "SELECT id, n_rows, n_columns, artifact_sha256 FROM snapshots"
-            " WHERE name = ? AND fingerprint = ?",
-            (name, snapshot.fingerprint(data, index=index)),
-        )
+        existing = _recorded(registry, name, data, index, snapshot.fingerprint(data, index=index))
         if existing is not None:
             return _link_existing(
                 registry, existing, data, name, role, run_id, variable, materialize, index
             )
     taken = snapshot.take_snapshot(data, name=name, index=index)
-    existing = registry.query_one(
-        "SELECT id, n_rows, n_columns, artifact_sha256 FROM snapshots"
-        " WHERE name = ? AND fingerprint = ?",
-        (taken.name, taken.fingerprint),
+    existing = _recorded(
+        registry, taken.name, data, index, taken.fingerprint, older_schemes=name is None
     )
     if existing is not None:  # an unnamed input whose default name was seen with this data
         return _link_existing(
@@ -119,8 +120,64 @@ def record_snapshot(
         if run_id is not None:
             _link_snapshot(conn, run_id, snapshot_id, role, variable)
     return SnapshotRecord(
-        snapshot_id, taken.name, taken.fingerprint, taken.n_rows, taken.n_columns, False, artifact
+        snapshot_id,
+        taken.name,
+        taken.fingerprint,
+        taken.n_rows,
+        taken.n_columns,
+        False,
+        artifact,
+        taken.fingerprint_scheme,
     )
+
+
+def _recorded(
+    registry: Registry,
+    name: str,
+    data: object,
+    index: str,
+    digest: str,
+    *,
+    older_schemes: bool = True,
+) -> sqlite3.Row | None:
+    """The snapshot recorded as ``name`` with the content of ``data`` (``digest`` under
+    the current scheme), or None.
+
+    With ``older_schemes``, a snapshot recorded under an older scheme is compared under
+    that scheme, which costs a second pass over the data: only when one of the same shape
+    is recorded under the name. Schemes this version does not know never match here.
+    """
+    columns = "SELECT id, n_rows, n_columns, artifact_sha256 FROM snapshots"
+    found = registry.query_one(
+        columns + " WHERE name = ? AND fingerprint = ? AND fingerprint_scheme = ?",
+        (name, digest, SCHEME),
+    )
+    if found is not None or not older_schemes:
+        return found
+    if not registry.query_one(
+        "SELECT 1 FROM snapshots WHERE name = ? AND fingerprint_scheme != ? LIMIT 1",
+        (name, SCHEME),
+    ):
+        return None
+    from .inputs import resolve_input
+    from .snapshot import fingerprint
+
+    frame = resolve_input(data).frame
+    older = registry.query(
+        "SELECT DISTINCT fingerprint_scheme FROM snapshots WHERE name = ?"
+        " AND fingerprint_scheme != ? AND n_rows = ? AND n_columns = ?",
+        (name, SCHEME, len(frame), frame.shape[1]),
+    )
+    for (scheme,) in older:
+        if scheme not in SCHEMES:
+            continue
+        found = registry.query_one(
+            columns + " WHERE name = ? AND fingerprint = ? AND fingerprint_scheme = ?",
+            (name, fingerprint(frame, index=index, scheme=scheme), scheme),
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def _link_existing(
@@ -150,11 +207,19 @@ def _link_existing(
             )
         if run_id is not None:
             _link_snapshot(conn, run_id, snapshot_id, role, variable)
-    fingerprint = registry.query_one(
-        "SELECT fingerprint FROM snapshots WHERE id = ?", (snapshot_id,)
-    )[0]  # type: ignore[index]
+    recorded = registry.query_one(
+        "SELECT fingerprint, fingerprint_scheme FROM snapshots WHERE id = ?", (snapshot_id,)
+    )
+    assert recorded is not None
     return SnapshotRecord(
-        snapshot_id, name, fingerprint, existing["n_rows"], existing["n_columns"], True, artifact
+        snapshot_id,
+        name,
+        recorded["fingerprint"],
+        existing["n_rows"],
+        existing["n_columns"],
+        True,
+        artifact,
+        recorded["fingerprint_scheme"],
     )
 
 

@@ -165,7 +165,8 @@ class DataReads:
             if array is None or reading.record is None:
                 continue
             try:
-                changed = fingerprint(array) != reading.record.fingerprint
+                record = reading.record
+                changed = fingerprint(array, scheme=record.fingerprint_scheme) != record.fingerprint
             except MlopsError:
                 continue
             if changed:
