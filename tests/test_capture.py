@@ -228,3 +228,31 @@ def test_packages_installed_from_the_notebook_are_recorded_by_later_runs(
 
     environment = mlops.get_run("after-install").environment
     assert environment is not None and environment["packages"]["installed-late"] == "0.4.2"
+
+
+def test_the_fast_walk_finds_what_the_standard_visitor_finds() -> None:
+    import ast
+    from pathlib import Path
+
+    import jupyter_mlops
+    from jupyter_mlops.tracking.capture.cells import _ReadsBeforeWrites
+
+    class Standard(_ReadsBeforeWrites):
+        visit = ast.NodeVisitor.visit  # type: ignore[assignment]
+        generic_visit = ast.NodeVisitor.generic_visit  # type: ignore[assignment]
+
+    sources = sorted(Path(jupyter_mlops.__file__).parent.rglob("*.py"))
+    assert len(sources) > 50
+    for path in sources:
+        tree = ast.parse(path.read_text())
+        # module level and each function body, as cells
+        for body in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))]:
+            cell = ast.Module(body=list(body.body), type_ignores=[])
+            fast, standard = _ReadsBeforeWrites(), Standard()
+            fast.visit(cell)
+            standard.visit(cell)
+            assert (fast.read_first, fast.mentioned, fast.assigned) == (
+                standard.read_first,
+                standard.mentioned,
+                standard.assigned,
+            ), path
