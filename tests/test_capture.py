@@ -13,7 +13,9 @@ from jupyter_mlops.tracking.capture.cells import (
     estimator_params,
     is_fitted_estimator,
     literal_assignments,
+    names_mentioned,
     names_read_first,
+    read_cell,
 )
 from jupyter_mlops.tracking.capture.environment import current_environment, installed_distributions
 from jupyter_mlops.tracking.capture.git import git_dir_of, read_head
@@ -32,6 +34,8 @@ from jupyter_mlops.tracking.capture.git import git_dir_of, read_head
         ("tags = {'b', 'a'}", {"tags": ["a", "b"]}),
         ("lr = 0.1\nlr = 0.2", {"lr": 0.2}),
         ("model = fit(lr)\nx = y", {}),
+        ("empty = set()\nneg = -3\nz = 1 + 2j", {"empty": [], "neg": -3}),
+        ("y = x + 1\nz = -x\ns = set(a)\nt = (x, 1)", {}),
         ("_private = 1\nobj.attr = 2\nd['k'] = 3", {}),
         ("def f():\n    inner = 1\n", {}),
         ("if True:\n    nested = 1\n", {}),
@@ -61,6 +65,23 @@ def test_names_read_first(source: str, inputs: set[str]) -> None:
     found = names_read_first(source)
     assert inputs <= found
     assert found - inputs <= {"t"}  # comprehension variables may show; assignments never do
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "df = df.dropna()\nlr = 0.1",
+        "model = RandomForestClassifier(max_depth=depth).fit(X_train, y_train)\nseed = 7",
+        "for row in rows:\n    acc = acc + row\nn: int = 3",
+        "import numpy as np\nscale = 2.5\nnp.mean(a) * scale",
+        "this is not python",
+    ],
+)
+def test_read_cell_tells_what_the_separate_readings_tell(source: str) -> None:
+    code = read_cell(source)
+    assert code.inputs == names_read_first(source)
+    assert code.mentioned == names_mentioned(source)
+    assert code.literals == literal_assignments(source)
 
 
 def test_data_inputs_pick_frames_series_and_arrays() -> None:
@@ -207,3 +228,31 @@ def test_packages_installed_from_the_notebook_are_recorded_by_later_runs(
 
     environment = mlops.get_run("after-install").environment
     assert environment is not None and environment["packages"]["installed-late"] == "0.4.2"
+
+
+def test_the_fast_walk_finds_what_the_standard_visitor_finds() -> None:
+    import ast
+    from pathlib import Path
+
+    import jupyter_mlops
+    from jupyter_mlops.tracking.capture.cells import _ReadsBeforeWrites
+
+    class Standard(_ReadsBeforeWrites):
+        visit = ast.NodeVisitor.visit  # type: ignore[assignment]
+        generic_visit = ast.NodeVisitor.generic_visit  # type: ignore[assignment]
+
+    sources = sorted(Path(jupyter_mlops.__file__).parent.rglob("*.py"))
+    assert len(sources) > 50
+    for path in sources:
+        tree = ast.parse(path.read_text())
+        # module level and each function body, as cells
+        for body in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))]:
+            cell = ast.Module(body=list(body.body), type_ignores=[])
+            fast, standard = _ReadsBeforeWrites(), Standard()
+            fast.visit(cell)
+            standard.visit(cell)
+            assert (fast.read_first, fast.mentioned, fast.assigned) == (
+                standard.read_first,
+                standard.mentioned,
+                standard.assigned,
+            ), path

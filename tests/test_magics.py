@@ -319,3 +319,14 @@ def test_snapshot_inputs_are_stored_once_per_content(shell: Any, registry: Regis
     cell(shell, "df.loc[9, 'a'] = -1")
     cell(shell, "%%mlops run three\ndf.sum()")
     assert registry.query_one("SELECT COUNT(*) FROM snapshots")[0] == 2
+
+
+def test_a_cell_with_ipython_syntax_in_a_run_gives_its_parameters_and_inputs(shell: Any) -> None:
+    cell(shell, "import pandas as pd\nraw = pd.DataFrame({'a': [1, 2, 3]})")
+    cell(shell, "%mlops start syntax")
+    result, _, err, _ = cell(shell, "lr = 0.25\n%time pass\ntotal = raw['a'].sum()")
+    assert result.error_in_exec is None, err
+    cell(shell, "%mlops end")
+    detail = mlops.get_run("syntax")
+    assert detail.run.params == {"lr": 0.25}
+    assert {s.variable for s in detail.snapshots} == {"raw"}

@@ -16,6 +16,7 @@ from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..registry.contents import count_records
 from ..snapshots.store import ROLES, record_snapshot
+from ..tracking.capture.cells import CellCode, read_cell
 from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs
@@ -132,6 +133,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
     session = magics.session
     shell = magics.shell
     python = session.python_of(cell)
+    code = read_cell(python)
     run: Run | None
     try:
         run = _start(magics, args)
@@ -146,7 +148,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         run.new_cell(announced=True)
     if run is not None and not isinstance(run, UnrecordedRun):
         try:
-            session.snapshot_inputs(run, python, explicit=tuple(args.snapshot))
+            session.snapshot_inputs(run, code.inputs, explicit=tuple(args.snapshot))
         except InvalidInputError:
             run.end("failed", error="--snapshot named an undefined variable")
             raise
@@ -157,7 +159,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         if run is not None:
             status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
             try:
-                _record_cell_magic(session, run, cell, python)
+                _record_cell_magic(session, run, cell, code)
                 run.end(status, error=describe_exception(exc))
             except MlopsError as failure:
                 warn(f"the {status} run {run.id} was not fully recorded: {failure.message}")
@@ -166,18 +168,18 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         session.in_cell_magic = False
     if run is not None:
         try:
-            _record_cell_magic(session, run, cell, python)
+            _record_cell_magic(session, run, cell, code)
             run.end("finished")
         except MlopsError as exc:
             warn(f"run {run.id} is not fully recorded: {exc.message}. Your results are intact.")
     return value
 
 
-def _record_cell_magic(session: NotebookSession, run: Run, body: str, python: str) -> None:
+def _record_cell_magic(session: NotebookSession, run: Run, body: str, code: CellCode) -> None:
     source = session.raw_cell if session.raw_cell.rstrip().endswith(body.rstrip()) else body
     run.record_cell(source, execution_count=session.execution_count, cell_id=session.cell_id)
     if session.capture.get(run.id, True):
-        session.capture_after(run, python)
+        session.capture_after(run, code)
 
 
 def _execute(shell: Any, python: str, number: int | None) -> Any:
@@ -221,7 +223,7 @@ def _start_command(magics: MlopsMagics, args: argparse.Namespace, cell: str | No
         )
         return
     if args.snapshot:
-        magics.session.snapshot_inputs(run, "", explicit=tuple(args.snapshot))
+        magics.session.snapshot_inputs(run, (), explicit=tuple(args.snapshot))
     print(f'Started run "{run.name}" ({run.id}) in experiment "{run.experiment}".')
 
 

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from IPython.core.error import UsageError
 
 from ..errors import InvalidInputError, MlopsError, RecordingError
-from ..tracking.capture.cells import (
-    data_inputs,
-    estimator_params,
-    literal_assignments,
-    names_mentioned,
-    names_read_first,
-    parse_cell,
-)
+from ..tracking.capture.cells import CellCode, data_inputs, estimator_params, read_cell
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import SESSION, active_run, set_context_provider
 from ..tracking.unrecorded import UnrecordedRun
@@ -70,6 +64,8 @@ class NotebookSession:
         self.capture: dict[str, bool] = {}  # run id -> automatic capture on
         self.in_cell_magic = False
         self.debug = False
+        # The code of the cell being executed, read once (see code_of)
+        self._code: tuple[object, CellCode] | None = None
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -134,7 +130,9 @@ class NotebookSession:
             return
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
-        self.snapshot_inputs(run, self.python_of(self.raw_cell), explicit=())
+        inputs = self.code_of(info).inputs
+        if inputs:
+            self.snapshot_inputs(run, inputs, explicit=())
 
     def post_run_cell(self, result: Any) -> None:
         if installs_packages(self.raw_cell):
@@ -152,7 +150,10 @@ class NotebookSession:
             source, execution_count=getattr(result, "execution_count", None), cell_id=self.cell_id
         )
         if self.capture.get(run.id, True):
-            self.capture_after(run, self.python_of(source))
+            self.capture_after(run, self.code_of(info))
+        if isinstance(run, Run):
+            for problem in run.take_read_problems():
+                warn(problem)
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         if isinstance(error, UsageError):  # a mistyped magic ran nothing: the run goes on
             error = None
@@ -167,7 +168,7 @@ class NotebookSession:
                 run.end(status, error=describe_exception(error))
                 warn(f'run "{run.name}" ({run.id}) marked {status}; %mlops start begins a new one.')
             elif run.status == "running":
-                run.flush()
+                run.end_cell()
         except RecordingError as exc:
             warn(
                 f"not recorded yet for run {run.id}: {exc.message}. "
@@ -180,21 +181,46 @@ class NotebookSession:
         except Exception:
             return source
 
-    def snapshot_inputs(self, run: Run, python: str, explicit: tuple[str, ...]) -> None:
-        """Snapshot the data the code reads before assigning it, and the ``explicit`` names."""
+    def code_of(self, info: Any) -> CellCode:
+        """What the code of the cell being executed tells, read once for both hooks.
+
+        The Python is IPython's own transformation of the cell when its execution info
+        carries it (IPython 9), else the cell is transformed here, once.
+        """
+        if self._code is not None and info is not None and self._code[0] is info:
+            return self._code[1]
+        python = getattr(info, "transformed_cell", None)
+        if not isinstance(python, str):
+            python = self.python_of(getattr(info, "raw_cell", None) or self.raw_cell)
+        code = read_cell(python)
+        self._code = (info, code)
+        return code
+
+    def snapshot_inputs(self, run: Run, inputs: Iterable[str], explicit: tuple[str, ...]) -> None:
+        """Record the data the code reads before assigning it, and the ``explicit`` names.
+
+        ``explicit`` names are snapshotted at once, as ``%mlops snapshot`` would. The
+        others are what the run reads: a content already read costs a check of
+        microseconds, a new one is recorded once (see :meth:`Run.read_data`).
+        """
         names = set(explicit)
         if self.capture.get(run.id, True):
-            names |= names_read_first(python)
+            names.update(inputs)
         for name, value in data_inputs(self.user_ns, names).items():
-            size = _nbytes(value)
-            if name not in explicit and size > AUTO_SNAPSHOT_MAX_BYTES:
-                warn(
-                    f"{name} ({size / 2**30:.1f} GiB) was not snapshotted automatically; "
-                    f"use --snapshot {name} to include it."
-                )
-                continue
             try:
-                run.snapshot(value, name=name, role=guess_role(name), variable=name)
+                if name in explicit:
+                    run.snapshot(value, name=name, role=guess_role(name), variable=name)
+                    continue
+                if run.reads.unchanged(name, value):
+                    continue
+                size = _nbytes(value)
+                if size > AUTO_SNAPSHOT_MAX_BYTES:
+                    warn(
+                        f"{name} ({size / 2**30:.1f} GiB) was not snapshotted automatically; "
+                        f"use --snapshot {name} to include it."
+                    )
+                    continue
+                run.read_data(value, name=name, role=guess_role(name))
             except MlopsError as exc:
                 warn(f"snapshot of {name} not recorded: {exc.message}")
         missing = [n for n in explicit if n not in self.user_ns]
@@ -204,16 +230,12 @@ class NotebookSession:
                 hint="Define the variable before the run, or drop --snapshot.",
             )
 
-    def capture_after(self, run: Run, python: str) -> None:
+    def capture_after(self, run: Run, code: CellCode) -> None:
         """Record literal parameters and fitted estimators' parameters of the code that ran."""
         try:
-            tree = parse_cell(python)
-            if tree is None:
-                return
-            literals = literal_assignments(tree)
-            if literals:
-                run.record_params(literals, source="literal")
-            estimators = estimator_params(self.user_ns, names_mentioned(tree))
+            if code.literals:
+                run.record_params(code.literals, source="literal")
+            estimators = estimator_params(self.user_ns, code.mentioned)
             if estimators:
                 run.record_params(estimators, source="estimator")
         except MlopsError as exc:

@@ -21,6 +21,7 @@ from .location import (
     unusable_path,
 )
 from .migrations import migrate
+from .pending_cells import recover_pending_cells
 from .schema import MIGRATIONS
 from .sqlite_errors import newer_schema_error, translate_error
 
@@ -102,6 +103,7 @@ class Registry:
             migrate(registry)
             if not read_only:
                 mark_crashed_runs(registry)
+                recover_pending_cells(registry)
                 registry.artifacts.remove_stale_temps()
         except BaseException:
             registry.close()
@@ -116,6 +118,23 @@ class Registry:
         """
         base = Path(directory) if directory is not None else Path.cwd()
         return cls.open(base / DIRECTORY_NAME / FILE_NAME, create=True)
+
+    def another_connection(self) -> Registry:
+        """This registry through a connection of its own, for another thread.
+
+        Nothing is migrated or swept: opening this registry did that. The caller closes it.
+        """
+        conn = _open_connection(self.path, self.busy_timeout, self.read_only)
+        try:
+            if not self.read_only:
+                conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise translate_error(
+                exc, self.path, "open the registry", busy_timeout=self.busy_timeout
+            ) from exc
+        return Registry(self.path, conn, busy_timeout=self.busy_timeout, read_only=self.read_only)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -255,8 +274,13 @@ class Registry:
     # -- housekeeping ----------------------------------------------------------------
 
     def mark_crashed_runs(self) -> list[str]:
-        """Mark as crashed every running run whose process is gone; return their ids."""
-        return mark_crashed_runs(self)
+        """Mark as crashed every running run whose process is gone; return their ids.
+
+        The cells such a run's notebook had not written yet are recovered with it.
+        """
+        crashed = mark_crashed_runs(self)
+        recover_pending_cells(self)
+        return crashed
 
     def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check``: ``"ok"`` or the problems found."""

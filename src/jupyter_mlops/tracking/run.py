@@ -17,14 +17,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
 from ..registry.connection import Registry
+from ..registry.pending_cells import Cell, PendingCells, write_cells
 from ..registry.previews import write_preview
 from ..snapshots.store import SnapshotRecord, record_snapshot
 from .capture.environment import current_environment
 from .capture.git import GitProbe
+from .data_reads import DataReads
 from .notes import write_note
 from .preview_buckets import add_bucket, preview_points
 from .previews import SERIES_FULL_UP_TO
@@ -40,6 +42,10 @@ from .values import (
     metric_value,
     valid_text,
 )
+
+if TYPE_CHECKING:
+    from .cell_writer import CellWriter
+    from .snapshot_worker import SnapshotWorker
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +118,8 @@ class Run:
         kind: str,
         git: GitProbe | None,
         on_close: Callable[[Run], None] | None = None,
+        cell_writer: CellWriter | None = None,
+        snapshot_worker: SnapshotWorker | None = None,
     ) -> None:
         self.registry = registry
         self.id = run_id
@@ -128,12 +136,24 @@ class Run:
         self._summaries: dict[str, _Summary] = {}
         self._dirty_summaries: set[str] = set()
         self._params: dict[str, tuple[Any, str, str]] = {}
+        self._stored_params: dict[str, tuple[Any, str, str]] = {}  # as the registry has them
         self._tags: dict[str, str] = {}
-        self._cells: list[tuple[int, int | None, str | None, str, float]] = []
+        self._cells: list[Cell] = []
         self._cell_seq = 0
         self._cells_seen: set[tuple[int | None, str | None, str]] = set()
         self._last_flush = time.monotonic()
         self._lock = threading.RLock()
+        # Cells go to the run's pending-cells file as they end, and into the registry
+        # from the cell writer's thread (see end_cell); without a writer, or once the
+        # file fails, each cell's end writes them.
+        self._cell_writer = cell_writer
+        self._pending: PendingCells | None = None
+        self._pending_failed = cell_writer is None
+        self._cells_writing = 0  # batches the cell writer has taken and not yet stored
+        self._cells_written = threading.Condition(self._lock)
+        # The data the run's cells read, each content recorded once (see data_reads)
+        self.reads = DataReads(run_id, registry, snapshot_worker)
+        self._read_problems: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.name!r} ({self.status})>"
@@ -200,7 +220,10 @@ class Run:
             for key, value in items.items():
                 check_key("parameter", key)
                 stored, type_name = encode_param(redact_param(key, value))
-                self._params[key] = (stored, type_name, source)
+                entry = (stored, type_name, source)
+                # a cell that sets lr = 0.1 again has nothing new to write
+                if key in self._params or self._stored_params.get(key) != entry:
+                    self._params[key] = entry
 
     def set_tags(self, tags: Mapping[str, object] | None = None, /, **named: object) -> None:
         """Attach free-form text labels: ``run.set_tags(team="churn")``; secrets are redacted."""
@@ -221,8 +244,21 @@ class Run:
                 return
             self._cells_seen.add(seen)
             kept = valid_text(redact_code(source))
-            self._cells.append((self._cell_seq, execution_count, cell_id, kept, time.time()))
+            cell = (self._cell_seq, execution_count, cell_id, kept, time.time())
+            self._cells.append(cell)
             self._cell_seq += 1
+            if not self._pending_failed:
+                self._keep_pending(cell)
+
+    def _keep_pending(self, cell: Cell) -> None:
+        """Append ``cell`` to the run's pending-cells file (made with the first cell)."""
+        try:
+            if self._pending is None:
+                self._pending = PendingCells(self.registry.directory, self.id)
+            self._pending.append(cell)
+        except OSError as exc:  # a full or read-only disk: each cell's end writes it
+            self._pending_failed = True
+            logger.debug("Run %s writes its cells at each cell's end: %s", self.id, exc)
 
     def note(self, text: str) -> None:
         """Write this run's note, free text the code search also finds; "" removes it.
@@ -258,11 +294,77 @@ class Run:
                 index=index,
             )
 
+    def read_data(self, data: object, *, name: str, role: str = "input") -> None:
+        """The run reads ``data`` as the variable ``name``, as a cell is about to.
+
+        The content is recorded as a snapshot linked to the run the first time it is
+        read; reading it again, unchanged, costs microseconds and writes nothing. An
+        in-place edit between two readings is a new content, recorded with its own
+        fingerprint. Large pandas data is fingerprinted and profiled on another thread
+        (see :mod:`jupyter_mlops.tracking.data_reads`), what the worker could not record
+        is told by :meth:`take_read_problems`.
+        """
+        with self._lock:
+            self._check_open()
+            self.reads.read(data, name=name, role=role, variable=name)
+
+    def take_read_problems(self) -> list[str]:
+        """What could not be recorded of the data the run read, since the last call."""
+        problems, self._read_problems = self._read_problems, []
+        return problems + self.reads.take_problems()
+
+    def settle_reads(self) -> None:
+        """Wait until all the data the run has read so far is recorded; what could not
+        be is told by :meth:`take_read_problems`."""
+        self._read_problems += self.reads.settle()
+
     # -- writing ---------------------------------------------------------------------
 
     @property
     def pending_points(self) -> int:
         return len(self._points)
+
+    def end_cell(self) -> None:
+        """What the notebook does when a cell ends: write what the cell buffered.
+
+        A cell that logged, set parameters or tags is written at once, its source with
+        it, in one transaction. A cell that only adds its source to the run is already
+        in the run's pending-cells file (:mod:`~jupyter_mlops.registry.pending_cells`):
+        the cell writer stores it a moment later, off the cell's path.
+        """
+        with self._lock:
+            only_cells = not (self._points or self._params or self._tags or self._dirty_summaries)
+            if only_cells and (not self._cells or not self._pending_failed):
+                if self._cells and self._cell_writer is not None:
+                    self._cell_writer.schedule(self)
+                return
+        self.flush()
+
+    def write_cells(self, conn: sqlite3.Connection) -> None:
+        """Store the cells buffered so far through ``conn``, a connection of the cell
+        writer's own; if that fails they stay buffered for the run's next flush."""
+        with self._lock:
+            cells, self._cells = self._cells, []
+            if not cells:
+                return
+            self._cells_writing += 1
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                write_cells(conn, self.id, cells)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except BaseException:
+            with self._lock:
+                self._cells = cells + self._cells
+            raise
+        finally:
+            with self._lock:
+                self._cells_writing -= 1
+                self._cells_written.notify_all()
 
     def _flush_on_the_way(self) -> None:
         """A flush that ``log`` does by itself: it never raises into the user's loop.
@@ -307,6 +409,7 @@ class Run:
                 self._tags = {**tags, **self._tags}
                 self._cells = cells + self._cells
                 raise
+            self._stored_params.update(params)
 
     def _write(
         self,
@@ -315,7 +418,7 @@ class Run:
         summaries: list[tuple[str, _Summary]],
         params: dict[str, tuple[Any, str, str]],
         tags: dict[str, str],
-        cells: list[tuple[int, int | None, str | None, str, float]],
+        cells: list[Cell],
     ) -> None:
         run_id = self.id
         if points:
@@ -362,15 +465,7 @@ class Run:
                 [(run_id, key, value) for key, value in tags.items()],
             )
         if cells:
-            # An upsert, not INSERT OR REPLACE: a replaced row would leave the full-text
-            # index's delete trigger unfired (SQLite fires it only with recursive triggers).
-            conn.executemany(
-                "INSERT INTO code_cells (run_id, seq, execution_count, cell_id, source,"
-                " executed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO UPDATE"
-                " SET execution_count = excluded.execution_count, cell_id = excluded.cell_id,"
-                " source = excluded.source, executed_at = excluded.executed_at",
-                [(run_id, *cell) for cell in cells],
-            )
+            write_cells(conn, run_id, cells)
         conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
 
     @staticmethod
@@ -424,6 +519,11 @@ class Run:
             status, error, ended_at = self._end
             git = self._git.state(wait=2.0) if self._git is not None else None
             dirty = None if git is None or git.dirty is None else int(git.dirty)
+            while self._cells_writing:  # the cell writer's batch is stored, or back here
+                self._cells_written.wait()
+            self.settle_reads()  # before the end: a finished run has all it read recorded
+            for problem in self.take_read_problems():  # nothing takes them after the end
+                logger.warning("jupyter-mlops: %s", problem)
             self.flush()
             # the environment as it is at the end: packages imported during the run count
             environment = current_environment()
@@ -435,6 +535,10 @@ class Run:
                     (status, ended_at, error, time.time(), dirty, environment_id, self.id),
                 )
             self._end = None
+            self.reads.release()
+            if self._pending is not None:  # every cell it holds is stored
+                self._pending.remove()
+                self._pending = None
 
     def __enter__(self) -> Run:
         return self

@@ -27,9 +27,11 @@ from ..registry.liveness import hostname, process_token
 from ..registry.location import locate
 from .capture.environment import current_environment, environment_ready, warm_environment
 from .capture.git import GitProbe
+from .cell_writer import CellWriter
 from .heartbeat import Heartbeat
 from .run import Run, describe_exception
 from .shared_rows import environment_id, experiment_id, preceding_run_id
+from .snapshot_worker import SnapshotWorker
 from .unrecorded import UnrecordedRun
 from .values import check_key, new_id
 
@@ -46,6 +48,8 @@ class Session:
 
     def __init__(self, heartbeat: Heartbeat | None = None) -> None:
         self.heartbeat = heartbeat or Heartbeat()
+        self.cell_writer = CellWriter()
+        self.snapshot_worker = SnapshotWorker()
         self.active: list[Run] = []
         # Runs that ended while the registry could not record it; retried until it can.
         self.unfinished: list[Run] = []
@@ -65,6 +69,8 @@ class Session:
 
     def reset(self) -> None:
         """Forget every active run and close every registry this session opened."""
+        self.cell_writer.stop()
+        self.snapshot_worker.stop()
         for run in list(self.active):
             self.forget(run)
         self.unfinished.clear()
@@ -212,6 +218,8 @@ class Session:
                 run.id,
                 run.name,
             )
+        self.cell_writer.stop()
+        self.snapshot_worker.stop()
         for registry in self.opened():
             registry.close()  # the last connection to close moves the WAL into registry.db
 
@@ -289,6 +297,8 @@ class Session:
             kind=kind,
             git=git,
             on_close=self.forget,
+            cell_writer=self.cell_writer,
+            snapshot_worker=self.snapshot_worker,
         )
         if tags:
             run.set_tags(tags)
