@@ -279,6 +279,7 @@ class ContractStandIn:
             if index == 5
             else [],
             "gates": [g for g in self._gates(query={})["evaluations"] if g["run_id"] == run["id"]],
+            "artifacts": [],
         }
 
     def _snapshots(self, query: dict[str, str]) -> dict[str, Any]:

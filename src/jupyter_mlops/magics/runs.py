@@ -17,6 +17,7 @@ from ..registry.connection import Registry
 from ..registry.contents import count_records
 from ..snapshots.store import ROLES, record_snapshot
 from ..tracking.capture.cells import CellCode, read_cell
+from ..tracking.queries.artifacts import previews
 from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs
@@ -401,7 +402,9 @@ def _note(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 def _show(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..widgets import RunView
 
-    display(RunView(run_detail(magics.registry(), args.run)))
+    registry = magics.registry()
+    detail = run_detail(registry, args.run)
+    display(RunView(detail, previews(registry, detail.artifacts)))
 
 
 @command("compare", "Compare runs: %mlops compare RUN RUN [RUN...]")
@@ -434,4 +437,5 @@ def _best(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
         f"Best run{among} by {'lowest' if args.min else 'highest'} {args.metric}: "
         f'"{best.name}" ({best.id}), {args.metric} = {value_text(best.metrics.get(args.metric))}.'
     )
-    display(RunView(run_detail(registry, best.id)))
+    detail = run_detail(registry, best.id)
+    display(RunView(detail, previews(registry, detail.artifacts)))

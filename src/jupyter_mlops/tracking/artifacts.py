@@ -242,6 +242,11 @@ class ArtifactLogging:
         base = check_artifact_name(name if name is not None else source.resolve().name)
         if source.is_dir():
             files = [(f"{base}/{relative}", file) for relative, file in _files_of(source)]
+            if not files:
+                raise InvalidInputError(
+                    f'Cannot log artifact "{base}": the directory {path} holds no files',
+                    hint="Give a directory with files in it, or a file.",
+                )
         else:
             files = [(base, source)]
         for artifact_name, _ in files:

@@ -129,11 +129,16 @@ def save_artifact(registry: Registry, record: ArtifactRecord, dest: Path) -> Pat
     return target
 
 
-def previews(registry: Registry, records: tuple[ArtifactRecord, ...]) -> dict[str, ArtifactPreview]:
-    """What a page shows of each artifact that can be shown (by name). An artifact whose
-    file is missing or damaged gets no preview: the list still shows it."""
+def previews(
+    registry: Registry, records: tuple[ArtifactRecord, ...], *, images: bool = True
+) -> dict[str, ArtifactPreview]:
+    """What a page shows of each artifact that can be shown (by name); ``images=False``
+    leaves images out (a browser fetches them by hash). An artifact whose file is missing
+    or damaged gets no preview: the list still shows it."""
     shown: dict[str, ArtifactPreview] = {}
     for record in records:
+        if not images and record.media_type in IMAGE_TYPES:
+            continue
         try:
             preview = _preview(registry, record)
         except Exception:  # noqa: BLE001 - a broken preview must not hide the run's page
