@@ -69,6 +69,7 @@ def load(shell: Any) -> MlopsMagics:
     magics = MlopsMagics(shell)
     shell.register_magics(magics)
     magics.session.register()
+    magics.outputs.install()
     _register_views(shell)
     if "mlops" not in shell.user_ns:
         import jupyter_mlops
@@ -79,6 +80,7 @@ def load(shell: Any) -> MlopsMagics:
 
 def unload(shell: Any, magics: MlopsMagics) -> None:
     magics.session.unregister()
+    magics.outputs.uninstall()
     _unregister_views(shell)
 
 

@@ -96,6 +96,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-capture", action="store_true", help="record only what the code logs explicitly"
     )
+    parser.add_argument(
+        "--no-outputs",
+        action="store_true",
+        help="do not store the images the cells display as the run's artifacts",
+    )
 
 
 def _tags(items: list[str]) -> dict[str, str]:
@@ -121,6 +126,7 @@ def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
         announce_unrecorded=False,  # the magic says it in the cell's output
     )
     session.capture[run.id] = not args.no_capture
+    magics.outputs.enabled[run.id] = not (args.no_capture or args.no_outputs)
     return run
 
 
@@ -169,6 +175,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         session.in_cell_magic = False
     if run is not None:
         try:
+            magics.outputs.end_of_run_cell(run, value)
             _record_cell_magic(session, run, cell, code)
             run.end("finished")
         except MlopsError as exc:
