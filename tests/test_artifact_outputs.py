@@ -25,9 +25,9 @@ from PIL import Image  # noqa: E402
 def kernel(registry: Registry) -> Iterator[Any]:
     """The shell of a real (in-process) IPython kernel, as a notebook has, with the
     extension loaded and ``%matplotlib inline``."""
-    from IPython.core.interactiveshell import InteractiveShell
     from ipykernel.inprocess.ipkernel import InProcessInteractiveShell
     from ipykernel.inprocess.manager import InProcessKernelManager
+    from IPython.core.interactiveshell import InteractiveShell
 
     InProcessInteractiveShell.clear_instance()  # and InteractiveShell's: one shell at a time
     InteractiveShell.clear_instance()
