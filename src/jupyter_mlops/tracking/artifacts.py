@@ -130,13 +130,15 @@ def store_and_link(
     """
     store = registry.artifacts
     if isinstance(data, Path):
-        source = data
-
-        def copy(handle: Any) -> None:
-            with open(source, "rb") as opened:
-                shutil.copyfileobj(opened, handle, 1 << 20)
-
-        sha = store.put_writer(copy)
+        try:
+            opened = open(data, "rb")  # a file that cannot be read is not a full disk
+        except OSError as exc:
+            raise InvalidInputError(
+                f'Cannot read the file of artifact "{name}" ({data}): {exc.strerror or exc}',
+                hint="Check that the file exists and is readable.",
+            ) from exc
+        with opened:
+            sha = store.put_writer(lambda handle: shutil.copyfileobj(opened, handle, 1 << 20))
         size = store.path_of(sha).stat().st_size
     else:
         sha, size = store.put_bytes(data), len(data)
