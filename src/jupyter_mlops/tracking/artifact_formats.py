@@ -4,7 +4,8 @@ Each function turns one kind of object into :class:`Payload` values (bytes with 
 file suffix and media type), the first one the artifact itself and the others its
 alternative forms. The bytes are deterministic: the same figure, image or table gives
 the same bytes again, so logging it twice stores one file (the store is content
-addressed). Libraries are imported only when an object of theirs is given.
+addressed). A figure or a PIL image is written by its own library; an array is written
+as PNG here, with zlib, so no imaging library is needed.
 
     payloads = figure_payloads(fig)     # matplotlib: PNG (+ SVG when small); plotly: JSON + HTML
     png = image_png(array)              # numpy HxW, HxWx3, HxWx4 (uint8 or float 0..1), PIL
@@ -16,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 import sys
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +79,7 @@ def figure_payloads(figure: Any) -> tuple[Payload, ...]:
 
 
 def _matplotlib_payloads(figure: Any) -> tuple[Payload, ...]:
-    import matplotlib
+    matplotlib = sys.modules["matplotlib"]  # loaded: the figure is one of its objects
 
     png = io.BytesIO()
     figure.savefig(png, format="png", bbox_inches="tight")
@@ -121,27 +124,42 @@ def _plotly_payloads(figure: Any) -> tuple[Payload, ...]:
 
 
 def image_png(image: Any) -> bytes:
-    """An image as PNG bytes: a PIL image, or a numpy array of shape HxW (grey), HxWx3
-    (RGB) or HxWx4 (RGBA), of uint8 or of floats between 0 and 1."""
+    """An image as PNG bytes: a PIL image (saved by PIL), or a numpy array of shape HxW
+    (grey), HxWx3 (RGB) or HxWx4 (RGBA), of uint8 or of floats between 0 and 1 (written
+    here, with zlib: no imaging library needed)."""
     pil = sys.modules.get("PIL.Image")
     if pil is not None and isinstance(image, pil.Image):
         out = io.BytesIO()
         image.save(out, format="PNG")
         return out.getvalue()
-    pixels = _pixels(image)
-    out = io.BytesIO()
-    try:
-        from PIL import Image
-    except ImportError:  # matplotlib writes PNG too
-        import matplotlib.image
+    return encode_png(_pixels(image))
 
-        if pixels.ndim == 2:
-            matplotlib.image.imsave(out, pixels, format="png", cmap="gray", vmin=0, vmax=255)
-        else:
-            matplotlib.image.imsave(out, pixels, format="png")
-    else:
-        Image.fromarray(pixels).save(out, format="PNG")
-    return out.getvalue()
+
+def encode_png(pixels: Any) -> bytes:
+    """PNG bytes of a uint8 array HxW, HxWx3 or HxWx4: 8 bits per channel, no filter,
+    zlib level 6, no timestamp, so the same pixels always give the same bytes."""
+    import numpy as np
+
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    colour = {1: 0, 3: 2, 4: 6}[channels]  # grey, RGB, RGBA
+    rows = np.ascontiguousarray(pixels).reshape(height, -1)
+    # each scanline starts with its filter type: 0, none
+    raw = np.hstack([np.zeros((height, 1), dtype=np.uint8), rows]).tobytes()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(raw, 6)),
+            chunk(b"IEND", b""),
+        )
+    )
 
 
 def _pixels(image: Any) -> Any:
