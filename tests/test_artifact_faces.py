@@ -184,3 +184,14 @@ async def test_the_download_route_answers_404_json_for_what_it_does_not_hold(
         await jp_fetch("jupyter-mlops", "api", "artifacts", sha)
     assert caught.value.code == 404
     assert message in json.loads(caught.value.response.body)["message"]  # type: ignore[union-attr]
+
+
+def test_cli_show_lists_the_runs_artifacts(logged: Registry) -> None:
+    code, out, _ = invoke("show", "plots", "--no-code")
+    assert code == 0
+    listed = out.split("\nArtifacts\n", 1)[1].splitlines()
+    assert listed[0].split() == ["name", "kind", "size"]
+    assert any(line.split()[:2] == ["t.parquet", "table"] for line in listed)
+    code, out, _ = invoke("show", "plots", "--format", "json")
+    shown = {a["name"]: a for a in json.loads(out)["artifacts"]}
+    assert shown["notes.txt"]["media_type"] == "text/plain" and shown["notes.txt"]["size"] == 18
