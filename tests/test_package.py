@@ -10,6 +10,8 @@ import pytest
 
 import jupyter_mlops
 
+pytestmark = pytest.mark.every_python  # what differs from one Python to the next
+
 PUBLIC_NAMES = (
     "DriftGate",
     "MlopsError",
