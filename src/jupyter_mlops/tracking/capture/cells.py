@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,45 @@ def literal_assignments(source: str | ast.Module) -> dict[str, Any]:
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             _collect_literal(node.target, node.value, found)
     return found
+
+
+# An ``=`` that is not part of a comparison, ``:=`` or ``+=`` and the like, then what a literal value may start
+# with (blanks and line continuations between): a digit or a dot, a quote (after a
+# string prefix), a bracket, a sign, or None, True, False, not, set.
+_LITERAL_VALUE = re.compile(
+    r"(?<![=!<>:+\-*/%@&|^])=(?!=)[\s\\]*"
+    r"(?:[-+~(\[{'\".0-9]|(?:None|True|False|not|set)\b|[rRbBuUfF]{1,2}['\"])"
+)
+
+
+def may_assign_literals(source: str) -> bool:
+    """Whether :func:`literal_assignments` may find something in ``source``, told from
+    its text without parsing it (a parse costs microseconds per line, and most cells set
+    no literal): ``False`` when no ``=`` is followed by what starts a literal, so that
+    there is nothing to find; ``True`` when there may be. Code that is not ASCII is
+    always worth a parse (Python reads its names in NFKC form, which the text hides)::
+
+        may_assign_literals("y = x + 1")     # False
+        may_assign_literals("lr = 0.1")      # True
+    """
+    return not source.isascii() or _LITERAL_VALUE.search(source) is not None
+
+
+# A word of ASCII code that may be a name (also in strings and comments: more than names).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def possible_names(source: str) -> frozenset[str] | None:
+    """Every word of ``source`` that may be a name: a superset of the names its code
+    reads or assigns (:func:`names_mentioned`), found without parsing it. ``None`` when
+    the code is not ASCII (Python reads non-ASCII names in NFKC form, which the text
+    does not show)::
+
+        possible_names("y = x + 1  # plus one")   # {"y", "x", "plus", "one"}
+    """
+    if not source.isascii():
+        return None
+    return frozenset(_WORD.findall(source))
 
 
 def _collect_literal(target: ast.expr, value: ast.expr, found: dict[str, Any]) -> None:
@@ -275,14 +315,20 @@ def _items(data: Any) -> int:
     return count
 
 
+def may_be_estimator(value: object) -> bool:
+    """Whether ``value`` is an instance of a class with ``fit`` and ``get_params``: what
+    :func:`is_fitted_estimator` looks at first, without asking whether it is fitted."""
+    kind = type(value)
+    return not isinstance(value, type) and hasattr(kind, "get_params") and hasattr(kind, "fit")
+
+
 def is_fitted_estimator(value: object) -> bool:
     """A scikit-learn-style estimator (``fit`` + ``get_params``) that has been fitted.
 
     Uses scikit-learn's own convention without importing it: ``__sklearn_is_fitted__``
     when defined, else any attribute ending in ``_`` set on the instance.
     """
-    kind = type(value)
-    if isinstance(value, type) or not (hasattr(kind, "get_params") and hasattr(kind, "fit")):
+    if not may_be_estimator(value):
         return False
     is_fitted = getattr(value, "__sklearn_is_fitted__", None)
     if callable(is_fitted):
