@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from jupyter_mlops.tracking.capture.cells import (
+    REMEMBERED_MAX_CHARS,
     data_inputs,
     estimator_params,
     is_fitted_estimator,
@@ -86,6 +87,20 @@ def test_read_cell_tells_what_the_separate_readings_tell(source: str) -> None:
     assert code.inputs == names_read_first(source)
     assert code.mentioned == names_mentioned(source)
     assert code.literals == literal_assignments(source)
+
+
+def test_the_reading_of_a_cell_run_again_is_remembered_and_read_only() -> None:
+    source = "df = df.dropna()\nlr = 0.1"
+    code = read_cell(source)
+    again = read_cell("".join(["df = df.dropna()\n", "lr = 0.1"]))  # equal text, other object
+    assert again is code
+    assert again.literals == {"lr": 0.1} and again.inputs == {"df"}
+    with pytest.raises(TypeError):
+        again.literals["lr"] = 0.2  # type: ignore[index]
+    assert read_cell("df = df.dropna()\nlr = 0.2").literals == {"lr": 0.2}
+    long = "x = 1\n" * (REMEMBERED_MAX_CHARS // 6 + 1)
+    assert read_cell(long) is not read_cell(long)  # too long to keep
+    assert read_cell(long).literals == {"x": 1}
 
 
 # Cells whose literals and names the text pre-filters must not miss: every way of writing

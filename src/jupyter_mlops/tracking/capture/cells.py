@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -239,12 +241,12 @@ class CellCode:
 
     ``inputs``: the names it reads before (or without) assigning them; ``mentioned``:
     every plain name it reads or assigns; ``literals``: its literal assignments (see
-    :func:`literal_assignments`). Code that is not valid Python tells nothing.
+    :func:`literal_assignments`), read-only. Code that is not valid Python tells nothing.
     """
 
     inputs: frozenset[str] = frozenset()
     mentioned: frozenset[str] = frozenset()
-    literals: Mapping[str, Any] = field(default_factory=dict)
+    literals: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def read_cell(source: str | ast.Module) -> CellCode:
@@ -254,14 +256,37 @@ def read_cell(source: str | ast.Module) -> CellCode:
 
         read_cell("model = model.fit(X, y)").inputs    # {"model", "X", "y"}
         read_cell("lr = 0.1; depth = 6").literals      # {"lr": 0.1, "depth": 6}
+
+    A notebook runs the same cells again and again: the readings of the last
+    :data:`REMEMBERED_CELLS` texts are kept (texts of up to :data:`REMEMBERED_MAX_CHARS`
+    characters) and shared, so ``literals`` is a read-only mapping.
     """
-    tree = parse_cell(source) if isinstance(source, str) else source
+    if isinstance(source, str):
+        if len(source) <= REMEMBERED_MAX_CHARS:
+            return _read_text(source)
+        return _read(parse_cell(source))
+    return _read(source)
+
+
+# How many cell texts read_cell remembers the reading of, and the longest one it keeps.
+REMEMBERED_CELLS = 128
+REMEMBERED_MAX_CHARS = 50_000
+
+
+@functools.lru_cache(maxsize=REMEMBERED_CELLS)
+def _read_text(source: str) -> CellCode:
+    return _read(parse_cell(source))
+
+
+def _read(tree: ast.Module | None) -> CellCode:
     if tree is None:
         return CellCode()
     visitor = _ReadsBeforeWrites()
     visitor.visit(tree)
     return CellCode(
-        frozenset(visitor.read_first), frozenset(visitor.mentioned), literal_assignments(tree)
+        frozenset(visitor.read_first),
+        frozenset(visitor.mentioned),
+        MappingProxyType(literal_assignments(tree)),
     )
 
 
