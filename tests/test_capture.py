@@ -17,6 +17,7 @@ from jupyter_mlops.tracking.capture.cells import (
     literal_assignments,
     may_assign_literals,
     may_be_estimator,
+    names_data,
     names_mentioned,
     names_read_first,
     possible_names,
@@ -225,6 +226,8 @@ def test_data_inputs_pick_frames_series_and_arrays() -> None:
         "_hidden": pd.DataFrame({"a": [1]}),
     }
     assert set(data_inputs(namespace, namespace)) == {"df", "s", "x"}
+    assert names_data(namespace, ["n", "missing", "s"])
+    assert not names_data(namespace, ["n", "one", "_hidden", "missing"])
 
 
 def test_estimator_params_of_fitted_scikit_learn_models() -> None:

@@ -24,6 +24,7 @@ from ..tracking.capture.cells import (
     estimator_params,
     may_assign_literals,
     may_be_estimator,
+    names_data,
     possible_names,
     read_cell,
 )
@@ -141,7 +142,7 @@ class NotebookSession:
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
         words = self.text_of(info)[1]
-        if words is not None and not data_inputs(self.user_ns, words):
+        if words is not None and not names_data(self.user_ns, words):
             return  # no word of the cell names data: it reads none
         inputs = self.code_of(info).inputs
         if inputs:
@@ -230,7 +231,8 @@ class NotebookSession:
             return True
         namespace = self.user_ns
         return any(
-            not word.startswith("_") and may_be_estimator(namespace.get(word)) for word in words
+            not name.startswith("_") and may_be_estimator(namespace[name])
+            for name in namespace.keys() & words
         )
 
     def snapshot_inputs(self, run: Run, inputs: Iterable[str], explicit: tuple[str, ...]) -> None:

@@ -324,12 +324,24 @@ def data_inputs(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str,
     """The data objects among ``names`` in ``namespace`` (arrays of fewer than 2 items skipped)."""
     found = {}
     for name in sorted(names):
-        if name.startswith("_"):
-            continue
         value = namespace.get(name)
-        if value is not None and is_data(value) and _items(value) >= 2:
+        if value is not None and _is_input(name, value):
             found[name] = value
     return found
+
+
+def names_data(namespace: Mapping[str, Any], names: Iterable[str]) -> bool:
+    """Whether :func:`data_inputs` would find anything, without sorting ``names`` or
+    collecting what it finds: what a cell hook asks of every word of a cell."""
+    for name in namespace.keys() & names:  # the words that are names, in one C loop
+        value = namespace[name]
+        if value is not None and _is_input(name, value):
+            return True
+    return False
+
+
+def _is_input(name: str, value: Any) -> bool:
+    return not name.startswith("_") and is_data(value) and _items(value) >= 2
 
 
 def _items(data: Any) -> int:
