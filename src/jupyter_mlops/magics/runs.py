@@ -160,6 +160,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
             status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
             try:
                 _record_cell_magic(session, run, cell, code)
+                SESSION.end_children(run, status, error=describe_exception(exc))
                 run.end(status, error=describe_exception(exc))
             except MlopsError as failure:
                 warn(f"the {status} run {run.id} was not fully recorded: {failure.message}")
@@ -169,6 +170,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
     if run is not None:
         try:
             _record_cell_magic(session, run, cell, code)
+            SESSION.end_children(run, "finished")
             run.end("finished")
         except MlopsError as exc:
             warn(f"run {run.id} is not fully recorded: {exc.message}. Your results are intact.")

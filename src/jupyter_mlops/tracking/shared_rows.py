@@ -7,6 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
+from ..errors import NotFoundError
 from ..registry.connection import Registry
 
 
@@ -63,3 +64,12 @@ def preceding_run_id(
             (name, experiment_id),
         ).fetchone()
     return row[0] if row else None
+
+
+def check_parent(conn: sqlite3.Connection, parent_run_id: str) -> None:
+    """Refuse a parent that is not a run of this registry, with what to do instead."""
+    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (parent_run_id,)).fetchone() is None:
+        raise NotFoundError(
+            f'No run with id "{parent_run_id}" to be the parent of a new run',
+            hint="Give the id of a run of this registry (mlops.runs() lists them), or no parent.",
+        )
