@@ -355,11 +355,25 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help='runs whose recorded code or note contains each word, e.g. "RandomForest"',
     )
+    parser.add_argument(
+        "--parent",
+        "-p",
+        default=None,
+        metavar="RUN",
+        help="list the children of RUN (a sweep's trials, a search's candidates)",
+    )
+    parser.add_argument(
+        "--all",
+        dest="every_run",
+        action="store_true",
+        help="list child runs too (by default they are counted on their parent's line)",
+    )
 
 
 @command(
     "runs",
-    "List runs: %mlops runs [--experiment E] [--where EXPR] [--code TEXT] [--sort -acc] [--limit N]",
+    "List runs: %mlops runs [--experiment E] [--where EXPR] [--code TEXT] [--sort -acc]"
+    " [--limit N] [--parent RUN | --all]",
 )
 @arguments(_runs_arguments)
 def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
@@ -372,6 +386,8 @@ def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
         sort=args.sort,
         limit=args.limit,
         code=args.code,
+        top_level=args.parent is None and not args.every_run,
+        parent=args.parent,
     )
     if page.total == 0 and (args.code or args.where):
         empty = no_match(experiment=args.experiment, where=args.where, code=args.code)

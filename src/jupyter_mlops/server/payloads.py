@@ -39,7 +39,8 @@ DEFAULT_LIST_LIMIT = 200
 # The fields of each record the panel reads, in the order they are sent (labextension/src/types.ts).
 RUN_KEYS = (
     "id", "name", "experiment", "status", "kind", "started_at", "ended_at", "duration",
-    "notebook_path", "notebook_lab_path", "previous_run_id", "params", "metrics",
+    "notebook_path", "notebook_lab_path", "previous_run_id", "parent_run_id", "children",
+    "params", "metrics",
 )  # fmt: skip
 RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note")
 RUN_MODEL_KEYS = ("model", "version", "aliases")
@@ -141,11 +142,14 @@ class RunsRequest:
     # which costs the same however deep; ``page`` then only numbers the page read.
     after: str | None = None
     before: str | None = None
+    # ``parent=RUN``: the children of RUN; ``top_level=1``: only the runs without a parent.
+    parent: str | None = None
+    top_level: bool = False
 
     @classmethod
     def parse(cls, argument: Callable[[str], str | None]) -> RunsRequest:
         """Read ``experiment``, ``where``, ``code``, ``sort``, ``page``, ``page_size``,
-        ``after`` and ``before`` through ``argument(name)`` (None when absent); bad
+        ``after``, ``before``, ``parent`` and ``top_level`` through ``argument(name)`` (None when absent); bad
         numbers raise InvalidInputError.
 
         Example::
@@ -167,7 +171,21 @@ class RunsRequest:
             ),
             after=_text(argument("after")),
             before=_text(argument("before")),
+            parent=_text(argument("parent")),
+            top_level=_flag(argument("top_level"), "top_level"),
         )
+
+
+def _flag(raw: str | None, name: str) -> bool:
+    """A yes/no argument: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (absent: no)."""
+    text = (raw or "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise InvalidInputError(
+        f"{name} must be true or false, got {raw!r}", hint=f"For example {name}=true."
+    )
 
 
 def whole_number(raw: str | None, name: str, *, default: int, low: int, high: int) -> int:
@@ -205,6 +223,8 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
     common first (then by name): the panel shows the first few as table columns.
     ``next_cursor`` and ``previous_cursor`` continue the list from this page (pass
     them as ``after`` and ``before``); ``page`` alone reads from an offset.
+    ``parent`` keeps the children of one run, ``top_level`` the runs without a
+    parent; each run says its ``parent_run_id`` and how many ``children`` it has.
     """
     by_cursor = request.after is not None or request.before is not None
     page = list_runs(
@@ -217,6 +237,8 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         code=request.code,
         after=request.after,
         before=request.before,
+        top_level=request.top_level,
+        parent=request.parent,
     )
     notebooks = {run.notebook_path for run in page.runs}
     lab_paths = {path: lab_path(path, root_dir) for path in notebooks}
@@ -232,6 +254,8 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         "where": request.where,
         "code": request.code,
         "sort": request.sort,
+        "parent": request.parent,
+        "top_level": request.top_level,
         "columns": {
             "params": _by_frequency(run.params for run in page.runs),
             "metrics": _by_frequency(run.metrics for run in page.runs),

@@ -5,7 +5,8 @@
 ``GET changes``        ``{marker}``: changes when the registry is written or replaced
 ``GET experiments``    experiments with their number of runs
 ``GET runs``           a page of runs: ``experiment``, ``where``, ``code``, ``sort``,
-                       ``page``, ``page_size``, ``after``/``before`` (a cursor)
+                       ``page``, ``page_size``, ``after``/``before`` (a cursor),
+                       ``parent`` (a run's children), ``top_level``; child counts
 ``GET runs/ID``        one run in full
 ``GET snapshots``      data snapshots (``limit``, ``offset``)
 ``GET models``         models, versions, aliases, each version's latest gate verdict
@@ -74,7 +75,8 @@ class ExperimentsHandler(MlopsAPIHandler):
 
 class RunsHandler(MlopsAPIHandler):
     """``GET runs?experiment=E&where=EXPR&code=TEXT&sort=KEY|-KEY&page=N&page_size=M``,
-    and ``&after=CURSOR`` (or ``before``) for the page next to one already read."""
+    and ``&after=CURSOR`` (or ``before``) for the page next to one already read;
+    ``&parent=RUN`` for the children of a run, ``&top_level=true`` for runs without one."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
