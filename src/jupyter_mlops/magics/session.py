@@ -18,6 +18,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import InvalidInputError, MlopsError, RecordingError
+from ..tracking.autolog.sklearn_search import record_searches
 from ..tracking.capture.cells import CellCode, data_inputs, estimator_params, read_cell
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import SESSION, active_run, set_context_provider
@@ -240,6 +241,12 @@ class NotebookSession:
                 run.record_params(estimators, source="estimator")
         except MlopsError as exc:
             warn(f"parameters not captured: {exc.message}")
+        try:
+            record_searches(run, self.user_ns, code.mentioned)
+        except MlopsError as exc:
+            warn(f"the candidates of a search were not recorded: {exc.message}")
+        except Exception as exc:  # noqa: BLE001 - an odd search must not break the cell
+            warn(f"the candidates of a search were not recorded: {type(exc).__name__}: {exc}")
 
 
 def _nbytes(value: Any) -> int:
