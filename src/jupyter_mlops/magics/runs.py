@@ -430,6 +430,42 @@ def _compare(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
     display(ComparisonView(compare(magics.registry(), args.runs)))
 
 
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", nargs="?", default="last", metavar="RUN")
+    parser.add_argument(
+        "--metric",
+        "-m",
+        default=None,
+        help="the metric to draw (default: the"
+        " search's mean_test_score, else the metric most children logged)",
+    )
+    parser.add_argument("--param", "-p", default=None, help="the parameter of the scatter")
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--min",
+        dest="maximize",
+        action="store_false",
+        default=None,
+        help="the lowest value is best (a loss, an error)",
+    )
+    direction.add_argument(
+        "--max", dest="maximize", action="store_true", help="the highest value is best"
+    )
+
+
+@command(
+    "sweep",
+    "Draw a run's children: %mlops sweep RUN [--metric M] (parallel coordinates, a scatter)",
+)
+@arguments(_sweep_arguments)
+def _sweep(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..tracking.queries.sweep import sweep_data
+    from ..widgets import SweepView
+
+    sweep = sweep_data(magics.registry(), args.run, metric=args.metric, maximize=args.maximize)
+    display(SweepView(sweep, param=args.param))
+
+
 def _best_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("metric", metavar="METRIC")
     parser.add_argument(

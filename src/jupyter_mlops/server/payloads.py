@@ -157,10 +157,10 @@ class RunsRequest:
             RunsRequest.parse({"page": "2", "sort": "-metrics.accuracy"}.get)
         """
         return cls(
-            experiment=_text(argument("experiment")),
-            where=_text(argument("where")),
-            code=_text(argument("code")),
-            sort=_text(argument("sort")) or DEFAULT_SORT,
+            experiment=text_argument(argument("experiment")),
+            where=text_argument(argument("where")),
+            code=text_argument(argument("code")),
+            sort=text_argument(argument("sort")) or DEFAULT_SORT,
             page=whole_number(argument("page"), "page", default=1, low=1, high=10**9),
             page_size=whole_number(
                 argument("page_size"),
@@ -169,14 +169,14 @@ class RunsRequest:
                 low=1,
                 high=MAX_PAGE_SIZE,
             ),
-            after=_text(argument("after")),
-            before=_text(argument("before")),
-            parent=_text(argument("parent")),
-            top_level=_flag(argument("top_level"), "top_level"),
+            after=text_argument(argument("after")),
+            before=text_argument(argument("before")),
+            parent=text_argument(argument("parent")),
+            top_level=flag(argument("top_level"), "top_level"),
         )
 
 
-def _flag(raw: str | None, name: str) -> bool:
+def flag(raw: str | None, name: str) -> bool:
     """A yes/no argument: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (absent: no)."""
     text = (raw or "").strip().lower()
     if text in ("", "0", "false", "no"):
@@ -201,7 +201,7 @@ def whole_number(raw: str | None, name: str, *, default: int, low: int, high: in
     return int(text)
 
 
-def _text(raw: str | None) -> str | None:
+def text_argument(raw: str | None) -> str | None:
     """The argument without surrounding blanks; None when absent or blank."""
     if raw is None:
         return None
@@ -330,6 +330,36 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
         "gates": [_evaluation(e) for e in evaluations(registry, run=run.id, limit=20)],
     }
     return payload
+
+
+def sweep_payload(
+    registry: Registry,
+    ref: str,
+    *,
+    root_dir: Path,
+    metric: str | None = None,
+    maximize: bool | None = None,
+) -> dict[str, Any]:
+    """``GET runs/ID/sweep``: the run's children against one metric, for parallel
+    coordinates: each parameter's axis (numeric with its range, or its categories),
+    each child's parameters and value, the best child and the metrics to choose from."""
+    from ..tracking.queries.sweep import sweep_data
+
+    sweep = sweep_data(registry, ref, metric=metric, maximize=maximize)
+    return {
+        "parent": record_json(
+            sweep.parent,
+            RUN_KEYS,
+            duration=sweep.parent.duration,
+            notebook_lab_path=lab_path(sweep.parent.notebook_path, root_dir),
+        ),
+        "metric": sweep.metric,
+        "maximize": sweep.maximize,
+        "metrics": list(sweep.metrics),
+        "axes": [record_json(axis) for axis in sweep.axes],
+        "children": [record_json(child) for child in sweep.children],
+        "best": sweep.best_id,
+    }
 
 
 def _points_json(points: tuple[tuple[int, float | None], ...]) -> list[list[Any]]:
