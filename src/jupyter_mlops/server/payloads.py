@@ -357,9 +357,29 @@ def sweep_payload(
         "maximize": sweep.maximize,
         "metrics": list(sweep.metrics),
         "axes": [record_json(axis) for axis in sweep.axes],
-        "children": [record_json(child) for child in sweep.children],
+        # Built directly, not with record_json: a sweep has thousands of children.
+        "children": [
+            {
+                "id": child.id,
+                "name": child.name,
+                "status": child.status,
+                "params": _plain_params(child.params),
+                "value": child.value,
+                "marked_best": child.marked_best,
+            }
+            for child in sweep.children
+        ],
         "best": sweep.best_id,
     }
+
+
+def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` as JSON takes them: made safe by :func:`json_safe` only when one is not
+    a string, a whole number or a finite float."""
+    for value in params.values():
+        if not (type(value) in (str, int) or (type(value) is float and math.isfinite(value))):
+            return dict(json_safe(params))
+    return params
 
 
 def _points_json(points: tuple[tuple[int, float | None], ...]) -> list[list[Any]]:

@@ -23,12 +23,16 @@ from typing import Any
 
 from ...errors import NotFoundError
 from ...registry.connection import Registry
+from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
 from .records import RunRow
 
 _LOWER_IS_BETTER = ("loss", "error", "rank_", "time", "mse", "mae", "rmse", "regret", "cost")
 SEARCH_METRIC = "mean_test_score"
+# Parameter types whose stored value is already the Python value (bool, list, dict are
+# decoded; an int or float stored as text too).
+_NATIVE = frozenset(("str", "none", "other", REDACTED_TYPE, "int", "float"))
 BEST_TAG = "mlops.best"
 
 
@@ -118,7 +122,9 @@ def sweep_data(
         )
     params_of: dict[str, dict[str, Any]] = {}
     for run_id, key, value, type_name in params:
-        params_of.setdefault(run_id, {})[key] = decode_param(value, type_name)
+        if type_name not in _NATIVE or (type_name in ("int", "float") and isinstance(value, str)):
+            value = decode_param(value, type_name)
+        params_of.setdefault(run_id, {})[key] = value
     counts = Counter(key for _, key, _ in metrics)
     metric_keys = tuple(sorted(counts, key=lambda key: (-counts[key], key)))
     chosen = metric or _default_metric(metric_keys)
@@ -171,21 +177,21 @@ def _best(children: tuple[SweepChild, ...], maximize: bool) -> str | None:
     return pick(valued, key=lambda child: child.value).id  # type: ignore[arg-type,return-value]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _axes(children: tuple[SweepChild, ...]) -> tuple[SweepAxis, ...]:
     """An axis per parameter the children have, in the order they first appear; a
     parameter with one value for every child says nothing about the sweep and is left
     out, unless every parameter is like that."""
-    keys: dict[str, None] = {}
+    by_key: dict[str, list[Any]] = {}
     for child in children:
-        keys.update(dict.fromkeys(child.params))
+        for key, value in child.params.items():
+            present = by_key.get(key)
+            if present is None:
+                by_key[key] = [value]
+            else:
+                present.append(value)
     axes = []
-    for key in keys:
-        present = [child.params[key] for child in children if key in child.params]
-        if all(_is_number(value) for value in present):
+    for key, present in by_key.items():
+        if all(type(value) in (int, float) for value in present):
             finite = [float(value) for value in present if math.isfinite(value)]
             low = min(finite) if finite else None
             high = max(finite) if finite else None
