@@ -77,6 +77,22 @@ def runs(
     )
 
 
+def optuna_callback() -> Any:
+    """A callback that records each trial of an Optuna study as a child run of the run
+    active now (params, value, state, intermediate values; the best trial tagged
+    ``mlops.best``)::
+
+        with mlops.start_run("tuning"):
+            study.optimize(objective, n_trials=50, callbacks=[mlops.optuna_callback()])
+
+    In a notebook a study the cell names is recorded after the cell without it.
+    """
+    from .tracking.autolog.optuna_study import OptunaCallback
+    from .tracking.session import require_active_run
+
+    return OptunaCallback(require_active_run())
+
+
 def metrics(run: str = "last", key: str | None = None) -> pd.DataFrame:
     """Every point a run logged (``key``, ``step``, ``value``, ``timestamp``), however many."""
     from .tracking.queries.detail import metrics_frame

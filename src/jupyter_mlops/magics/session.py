@@ -18,7 +18,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import InvalidInputError, MlopsError, RecordingError
-from ..tracking.autolog.sklearn_search import record_searches
+from ..tracking.autolog.cells import record_after_cell
 from ..tracking.capture.cells import CellCode, data_inputs, estimator_params, read_cell
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import SESSION, active_run, set_context_provider
@@ -242,11 +242,11 @@ class NotebookSession:
         except MlopsError as exc:
             warn(f"parameters not captured: {exc.message}")
         try:
-            record_searches(run, self.user_ns, code.mentioned)
+            record_after_cell(run, self.user_ns, code.mentioned)
         except MlopsError as exc:
-            warn(f"the candidates of a search were not recorded: {exc.message}")
+            warn(f"the results of a search or study were not recorded: {exc.message}")
         except Exception as exc:  # noqa: BLE001 - an odd search must not break the cell
-            warn(f"the candidates of a search were not recorded: {type(exc).__name__}: {exc}")
+            warn(f"the results of a search or study were not recorded: {type(exc).__name__}: {exc}")
 
 
 def _nbytes(value: Any) -> int:

@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ChildRecord:
     """One finished child run to record: its name, parameters, metrics (one value each,
-    at step 0), tags, final status, and how long it took (seconds, when known)."""
+    at step 0), curves (``series``: (step, value) points, such as a trial's intermediate
+    values), tags, final status, and how long it took (seconds, when known)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
+    series: Mapping[str, Sequence[tuple[int, float]]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     status: str = "finished"
     duration: float | None = None
@@ -64,13 +66,11 @@ def record_children(
             check_key("parameter", key)
             stored, type_name = encode_param(redact_param(key, value))
             param_rows.append((run_id, key, stored, type_name, param_source))
-        for key, raw in child.metrics.items():
+        curves = {key: [(0, raw)] for key, raw in child.metrics.items()}
+        curves.update({key: list(points) for key, points in child.series.items() if points})
+        for key, points in curves.items():
             check_key("metric", key)
-            value = metric_value(key, raw)
-            finite = None if value != value else value
-            metric_rows.append((run_id, key, 0, finite, ended))
-            first = None if finite is None else 0
-            summary_rows.append((run_id, key, finite, 0, finite, first, finite, first, 1))
+            summary_rows.append(_summary(run_id, key, points, ended, metric_rows))
         for key, text in child.tags.items():
             check_key("tag", key)
             tag_rows.append((run_id, key, valid_text(redact_tag(key, str(text)))))
@@ -102,3 +102,56 @@ def record_children(
         )
         conn.executemany("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", tag_rows)
     return ids
+
+
+def _summary(
+    run_id: str,
+    key: str,
+    points: Sequence[tuple[int, Any]],
+    at: float,
+    metric_rows: list[tuple[Any, ...]],
+) -> tuple[Any, ...]:
+    """Append the rows of one curve to ``metric_rows``; return its summary's row (last,
+    min and max as a run's own summary has them; NaN is neither lowest nor highest)."""
+    last_step = -1
+    last: float | None = None
+    low: tuple[float, int] | None = None
+    high: tuple[float, int] | None = None
+    for raw_step, raw in points:
+        step = int(raw_step)
+        value = metric_value(key, raw)
+        finite = None if value != value else value
+        metric_rows.append((run_id, key, step, finite, at))
+        if step >= last_step:
+            last_step, last = step, finite
+        if finite is not None:
+            if low is None or finite < low[0]:
+                low = (finite, step)
+            if high is None or finite > high[0]:
+                high = (finite, step)
+    return (
+        run_id,
+        key,
+        last,
+        last_step,
+        None if low is None else low[0],
+        None if low is None else low[1],
+        None if high is None else high[0],
+        None if high is None else high[1],
+        len(points),
+    )
+
+
+def mark_best(parent: Run, best_ids: Sequence[str], *, tag: str = "mlops.best") -> None:
+    """Make ``best_ids`` the children of ``parent`` tagged ``tag = true``, and no other:
+    the best so far moves as a study goes on."""
+    with parent.registry.transaction(f'the best child of run "{parent.name}"') as conn:
+        conn.execute(
+            "DELETE FROM tags WHERE key = ? AND run_id IN"
+            " (SELECT id FROM runs WHERE parent_run_id = ?)",
+            (tag, parent.id),
+        )
+        conn.executemany(
+            "INSERT INTO tags (run_id, key, value) VALUES (?, ?, 'true')",
+            [(run_id, tag) for run_id in best_ids],
+        )

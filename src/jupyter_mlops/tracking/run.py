@@ -127,7 +127,7 @@ class Run:
         self.parent_run_id = parent_run_id  # the run this one is a child of, if any
         # What autolog recorded as this run's children (see tracking.autolog), by the
         # identity of the object it read, so that naming it again records nothing new.
-        self.autologged: dict[tuple[int, int], object] = {}
+        self.autologged: dict[tuple[object, ...], object] = {}
         self.name = name
         self.experiment = experiment
         self.kind = kind
