@@ -99,3 +99,16 @@ def test_a_study_in_a_notebook_run_is_recorded_with_no_code(shell: Any) -> None:
     assert len(study.trials) == 10
     check_study(registry, "tuning", study)
     assert run_detail(registry, "tuning").run.children == 10
+
+
+def test_trials_run_before_the_run_are_not_its_own(shell: Any) -> None:
+    run_cell(shell, OBJECTIVE)
+    run_cell(shell, "study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=9))")
+    run_cell(shell, "study.optimize(objective, n_trials=5)")  # no run active
+    run_cell(shell, "%%mlops run more\nstudy.optimize(objective, n_trials=3)\n")
+    registry = mlops.init()
+    parent = run_detail(registry, "more")
+    numbers = sorted(
+        int(child.tags["mlops.trial"]) for child in trials_of(registry, parent.run.id).values()
+    )
+    assert numbers == [5, 6, 7]

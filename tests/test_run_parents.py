@@ -104,6 +104,23 @@ def test_a_loop_inside_a_run_cell_makes_children_and_ends_the_forgotten_ones(she
     assert rows[1][1] == rows[0][0]
 
 
+def test_rerunning_a_cell_follows_its_last_run_not_that_runs_children(shell: Any) -> None:
+    source = (
+        "%%mlops run sweep\n"
+        "for lr in (0.1, 0.2):\n"
+        "    with mlops.start_run(f'lr={lr}'):\n"
+        "        mlops.log(acc=lr)\n"
+    )
+    for _ in range(2):
+        assert shell.run_cell(source, store_history=True, cell_id="cell-7").success
+    registry = mlops.init()
+    rows = registry.query_tuples(
+        "SELECT id, previous_run_id, cell_id FROM runs WHERE name = 'sweep' ORDER BY started_at"
+    )
+    assert [row[2] for row in rows] == ["cell-7", "cell-7"]
+    assert rows[1][1] == rows[0][0]
+
+
 def test_runs_in_a_span_are_children_of_the_span(shell: Any) -> None:
     run_cell(shell, "%mlops start span")
     run_cell(

@@ -87,11 +87,21 @@ def test_a_search_named_again_later_is_not_recorded_twice(shell: Any) -> None:
     assert mlops.active_run() is None
 
 
-def test_a_search_outside_any_run_records_nothing(shell: Any) -> None:
+def test_a_search_outside_any_run_records_nothing_even_when_a_run_names_it(shell: Any) -> None:
     run_cell(shell, SETUP)
     run_cell(shell, SEARCH)
     registry = mlops.init()
     assert registry.query_tuples("SELECT COUNT(*) FROM runs") == [(0,)]
+    # fitted before: not the run's, in a run cell or in a span
+    run_cell(shell, "%%mlops run reads-it\nscore = search.best_score_\n")
+    run_cell(shell, "%mlops start span")
+    run_cell(shell, "print(search.best_params_)")
+    run_cell(shell, "%mlops end")
+    assert registry.query_tuples("SELECT COUNT(*) FROM runs WHERE parent_run_id IS NOT NULL") == [
+        (0,)
+    ]
+    run_cell(shell, "%%mlops run refits\nsearch.fit(X, y)\n")  # fitted in the run: its own
+    assert run_detail(registry, "refits").run.children == 12
 
 
 @pytest.mark.parametrize("kind", ["random", "halving-grid", "halving-random"])

@@ -152,6 +152,8 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         except InvalidInputError:
             run.end("failed", error="--snapshot named an undefined variable")
             raise
+    if run is not None and session.capture.get(run.id, True):
+        session.note_results(run, code)
     session.in_cell_magic = True
     try:
         value = _execute(shell, python, session.execution_count)

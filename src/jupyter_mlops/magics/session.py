@@ -18,7 +18,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import InvalidInputError, MlopsError, RecordingError
-from ..tracking.autolog.cells import record_after_cell
+from ..tracking.autolog.cells import note_before_cell, record_after_cell
 from ..tracking.capture.cells import CellCode, data_inputs, estimator_params, read_cell
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import SESSION, active_run, set_context_provider
@@ -131,9 +131,18 @@ class NotebookSession:
             return
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
-        inputs = self.code_of(info).inputs
-        if inputs:
-            self.snapshot_inputs(run, inputs, explicit=())
+        code = self.code_of(info)
+        if code.inputs:
+            self.snapshot_inputs(run, code.inputs, explicit=())
+        self.note_results(run, code)
+
+    def note_results(self, run: Run, code: CellCode) -> None:
+        """Before a cell of ``run``: the searches and studies it names, as they are (what
+        they hold already is not the cell's; see tracking.autolog)."""
+        try:
+            note_before_cell(run, self.user_ns, code.mentioned)
+        except Exception as exc:  # noqa: BLE001 - an odd object must not stop the cell
+            warn(f"searches and studies not examined: {type(exc).__name__}: {exc}")
 
     def post_run_cell(self, result: Any) -> None:
         if installs_packages(self.raw_cell):

@@ -50,17 +50,19 @@ def preceding_run_id(
     notebook_path: str | None,
     cell_id: str | None,
 ) -> str | None:
-    """The run a new run follows: the latest from the same notebook cell, or else the
-    latest of the same name in the same experiment."""
+    """The run a new top-level run follows: the latest top-level run from the same
+    notebook cell, or else the latest of the same name in the same experiment (the
+    children of a run, started from its cell after it, are never what a rerun follows)."""
     if cell_id:
         row = conn.execute(
-            "SELECT id FROM runs WHERE cell_id = ? AND notebook_path IS ? "
-            "ORDER BY started_at DESC LIMIT 1",
+            "SELECT id FROM runs WHERE cell_id = ? AND notebook_path IS ?"
+            " AND parent_run_id IS NULL ORDER BY started_at DESC LIMIT 1",
             (cell_id, notebook_path),
         ).fetchone()
     else:
         row = conn.execute(
-            "SELECT id FROM runs WHERE name = ? AND experiment_id = ? ORDER BY started_at DESC LIMIT 1",
+            "SELECT id FROM runs WHERE name = ? AND experiment_id = ? AND parent_run_id IS NULL"
+            " ORDER BY started_at DESC LIMIT 1",
             (name, experiment_id),
         ).fetchone()
     return row[0] if row else None

@@ -44,12 +44,13 @@ STUDY_TAG = "mlops.optuna_study"
 TRIAL_TAG = "mlops.trial"
 STATE_TAG = "mlops.trial_state"
 BEST_TAG = "mlops.best"
+_STUDY_MODULE = "optuna.study.study"
 _STATUS = {"COMPLETE": "finished", "PRUNED": "killed", "FAIL": "failed"}
 
 
 def is_study(value: object) -> bool:
     """Whether ``value`` is an ``optuna.Study`` (without importing Optuna)."""
-    module = sys.modules.get("optuna.study.study")
+    module = sys.modules.get(_STUDY_MODULE)
     study = getattr(module, "Study", None)
     return study is not None and isinstance(value, study)
 
@@ -57,11 +58,36 @@ def is_study(value: object) -> bool:
 def record_studies(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> list[str]:
     """Record the new finished trials of the studies among the variables ``names``."""
     recorded: list[str] = []
+    if _STUDY_MODULE not in sys.modules:
+        return recorded
     for name in sorted(names):
         value = namespace.get(name)
         if not name.startswith("_") and value is not None and is_study(value):
             recorded += record_trials(run, value)
     return recorded
+
+
+def note_studies(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Take note of the trials the studies among ``names`` have finished so far, without
+    recording them: run before the cell that is about to run, they are not its."""
+    if _STUDY_MODULE not in sys.modules:  # no study can exist: a cell pays nothing more
+        return
+    for name in names:
+        value = namespace.get(name)
+        if value is not None and not name.startswith("_") and is_study(value):
+            children_of = _entry(run, value)
+            for trial in value.get_trials(deepcopy=False):
+                if trial.state.name in _STATUS:
+                    children_of.setdefault(trial.number, "")  # "": not recorded here
+
+
+def _entry(run: Run, study: Any) -> dict[int, str]:
+    """The trials of ``study`` recorded (or passed over) for ``run``: number -> child id."""
+    key = ("optuna", id(study))
+    entry = run.autologged.get(key)
+    if entry is None:
+        entry = run.autologged[key] = (study, {})  # the study is kept: its id stays its own
+    return entry[1]  # type: ignore[index]
 
 
 def record_trials(run: Run, study: Any) -> list[str]:
@@ -71,11 +97,7 @@ def record_trials(run: Run, study: Any) -> list[str]:
 
     if isinstance(run, UnrecordedRun):
         return []
-    key = ("optuna", id(study))
-    entry = run.autologged.get(key)
-    if entry is None:
-        entry = run.autologged[key] = (study, {})  # the study is kept: its id stays its own
-    children_of: dict[int, str] = entry[1]  # type: ignore[index]
+    children_of = _entry(run, study)
     finished = [
         trial
         for trial in study.get_trials(deepcopy=False)
@@ -118,7 +140,8 @@ def _note_best(run: Run, study: Any, children_of: dict[int, str]) -> None:
         best = [study.best_trial] if len(study.directions) == 1 else list(study.best_trials)
     except ValueError:  # no trial has completed yet
         return
-    mark_best(run, [children_of[trial.number] for trial in best if trial.number in children_of])
+    marked = [children_of.get(trial.number) for trial in best]
+    mark_best(run, [child_id for child_id in marked if child_id])
     run.set_tags({STUDY_TAG: study.study_name})
     if len(best) == 1:
         run.record_params(

@@ -45,6 +45,7 @@ CANDIDATE_TAG = "mlops.candidate"
 # Columns of cv_results_ that are metrics of a candidate (split*_ columns are left out:
 # their mean and std say what a list of runs can sort and filter by).
 _METRIC_PREFIXES = ("mean_", "std_", "rank_")
+_SEARCH_MODULE = "sklearn.model_selection._search"
 # Columns of the halving searches that say at which step a row was evaluated.
 _STEP_COLUMNS = ("iter", "n_resources")
 
@@ -65,7 +66,7 @@ def is_fitted_search(value: object) -> bool:
 
     scikit-learn is not imported: a search exists only once its module is loaded.
     """
-    module = sys.modules.get("sklearn.model_selection._search")
+    module = sys.modules.get(_SEARCH_MODULE)
     base = getattr(module, "BaseSearchCV", None)
     if base is None or isinstance(value, type) or not isinstance(value, base):
         return False
@@ -79,8 +80,8 @@ def record_searches(
     of ``namespace`` that ``run`` has not recorded yet (see the module's docstring)."""
     from ..unrecorded import UnrecordedRun
 
-    if isinstance(run, UnrecordedRun):  # nothing of it is recorded: nor are its children
-        return []
+    if isinstance(run, UnrecordedRun) or _SEARCH_MODULE not in sys.modules:
+        return []  # an unrecorded run has no children; without scikit-learn, no search
     recorded = []
     for name in sorted(names):
         if name.startswith("_"):
@@ -96,6 +97,18 @@ def record_searches(
         recorded.append(record_search(run, value, variable=name))
         seen[key] = results  # kept so that its id is not reused while the run lives
     return recorded
+
+
+def note_searches(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Take note of the fitted searches among ``names`` as they are now, without
+    recording them: fitted before the cell that is about to run, they are not its."""
+    if _SEARCH_MODULE not in sys.modules:  # no search can exist: a cell pays nothing more
+        return
+    for name in names:
+        value = namespace.get(name)
+        if value is not None and not name.startswith("_") and is_fitted_search(value):
+            results = value.cv_results_
+            run.autologged.setdefault((id(value), id(results)), results)
 
 
 def record_search(run: Run, search: Any, *, variable: str = "search") -> RecordedSearch:
