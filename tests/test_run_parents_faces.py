@@ -71,6 +71,10 @@ def test_the_command_line_counts_children_and_lists_them(sweep: Registry) -> Non
     assert [run["name"] for run in listed["runs"]][:2] == ["trial-11", "trial-10"]
     grid_id = sweep.query_tuples("SELECT id FROM runs WHERE name = 'grid'")[0][0]
     assert {run["parent_run_id"] for run in listed["runs"]} == {grid_id}
+    code, out, _ = invoke("show", "grid")
+    assert f"12 children: jupyter mlops runs --parent {grid_id}" in out
+    code, out, _ = invoke("show", "trial-04", "--format", "json")
+    assert json.loads(out)["parent_run_id"] == grid_id
     code, out, _ = invoke("runs", "--all", "--format", "csv")
     header, *lines = out.splitlines()
     assert "parent_run_id" in header.split(",") and len(lines) == 14

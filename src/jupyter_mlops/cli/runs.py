@@ -308,6 +308,8 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                     "status": r.status,
                     "started_at": r.started_at,
                     "ended_at": r.ended_at,
+                    "parent_run_id": r.parent_run_id,
+                    "children": r.children,
                     "error": detail.error,
                     "git_commit": detail.git_commit,
                     "git_dirty": detail.git_dirty,
@@ -343,6 +345,10 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
     )
     if detail.git_commit:
         click.echo(f"  git {detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}")
+    if r.parent_run_id:
+        click.echo(f"  child of run {r.parent_run_id}")
+    if r.children:
+        click.echo(f"  {children_text(r.children)}: jupyter mlops runs --parent {r.id}")
     if detail.error:
         click.echo(f"  error: {detail.error}")
     if detail.note:
