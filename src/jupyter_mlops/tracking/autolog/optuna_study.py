@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import MlopsError
 from ..capture.cells import plain_param
 from ..children import ChildRecord, mark_best, record_children
+from ..unrecorded import UnrecordedRun
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -44,13 +45,13 @@ STUDY_TAG = "mlops.optuna_study"
 TRIAL_TAG = "mlops.trial"
 STATE_TAG = "mlops.trial_state"
 BEST_TAG = "mlops.best"
-_STUDY_MODULE = "optuna.study.study"
+STUDY_MODULE = "optuna.study.study"
 _STATUS = {"COMPLETE": "finished", "PRUNED": "killed", "FAIL": "failed"}
 
 
 def is_study(value: object) -> bool:
     """Whether ``value`` is an ``optuna.Study`` (without importing Optuna)."""
-    module = sys.modules.get(_STUDY_MODULE)
+    module = sys.modules.get(STUDY_MODULE)
     study = getattr(module, "Study", None)
     return study is not None and isinstance(value, study)
 
@@ -58,7 +59,7 @@ def is_study(value: object) -> bool:
 def record_studies(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> list[str]:
     """Record the new finished trials of the studies among the variables ``names``."""
     recorded: list[str] = []
-    if _STUDY_MODULE not in sys.modules:
+    if STUDY_MODULE not in sys.modules:
         return recorded
     for name in sorted(names):
         value = namespace.get(name)
@@ -70,7 +71,7 @@ def record_studies(run: Run, namespace: Mapping[str, Any], names: Iterable[str])
 def note_studies(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
     """Take note of the trials the studies among ``names`` have finished so far, without
     recording them: run before the cell that is about to run, they are not its."""
-    if _STUDY_MODULE not in sys.modules:  # no study can exist: a cell pays nothing more
+    if STUDY_MODULE not in sys.modules:  # no study can exist: a cell pays nothing more
         return
     for name in names:
         value = namespace.get(name)
@@ -93,8 +94,6 @@ def _entry(run: Run, study: Any) -> dict[int, str]:
 def record_trials(run: Run, study: Any) -> list[str]:
     """Record the finished trials of ``study`` not yet recorded for ``run`` as its
     children, move the best mark, and note the best on ``run``; return the new ids."""
-    from ..unrecorded import UnrecordedRun
-
     if isinstance(run, UnrecordedRun):
         return []
     children_of = _entry(run, study)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..capture.cells import plain_param
 from ..children import ChildRecord, record_children
+from ..unrecorded import UnrecordedRun
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -45,7 +46,7 @@ CANDIDATE_TAG = "mlops.candidate"
 # Columns of cv_results_ that are metrics of a candidate (split*_ columns are left out:
 # their mean and std say what a list of runs can sort and filter by).
 _METRIC_PREFIXES = ("mean_", "std_", "rank_")
-_SEARCH_MODULE = "sklearn.model_selection._search"
+SEARCH_MODULE = "sklearn.model_selection._search"
 # Columns of the halving searches that say at which step a row was evaluated.
 _STEP_COLUMNS = ("iter", "n_resources")
 
@@ -66,7 +67,7 @@ def is_fitted_search(value: object) -> bool:
 
     scikit-learn is not imported: a search exists only once its module is loaded.
     """
-    module = sys.modules.get(_SEARCH_MODULE)
+    module = sys.modules.get(SEARCH_MODULE)
     base = getattr(module, "BaseSearchCV", None)
     if base is None or isinstance(value, type) or not isinstance(value, base):
         return False
@@ -78,10 +79,8 @@ def record_searches(
 ) -> list[RecordedSearch]:
     """Record, as children of ``run``, the fitted searches among the variables ``names``
     of ``namespace`` that ``run`` has not recorded yet (see the module's docstring)."""
-    from ..unrecorded import UnrecordedRun
-
-    if isinstance(run, UnrecordedRun) or _SEARCH_MODULE not in sys.modules:
-        return []  # an unrecorded run has no children; without scikit-learn, no search
+    if SEARCH_MODULE not in sys.modules or isinstance(run, UnrecordedRun):
+        return []  # without scikit-learn, no search; an unrecorded run has no children
     recorded = []
     for name in sorted(names):
         if name.startswith("_"):
@@ -102,7 +101,7 @@ def record_searches(
 def note_searches(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
     """Take note of the fitted searches among ``names`` as they are now, without
     recording them: fitted before the cell that is about to run, they are not its."""
-    if _SEARCH_MODULE not in sys.modules:  # no search can exist: a cell pays nothing more
+    if SEARCH_MODULE not in sys.modules:  # no search can exist: a cell pays nothing more
         return
     for name in names:
         value = namespace.get(name)
