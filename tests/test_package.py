@@ -29,6 +29,7 @@ PUBLIC_NAMES = (
     "log",
     "log_params",
     "metrics",
+    "optuna_callback",
     "promote",
     "register_model",
     "registered_models",

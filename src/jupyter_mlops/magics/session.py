@@ -18,6 +18,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import InvalidInputError, MlopsError, RecordingError
+from ..tracking.autolog.cells import note_before_cell, record_after_cell
 from ..tracking.capture.cells import (
     CellCode,
     data_inputs,
@@ -142,11 +143,35 @@ class NotebookSession:
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
         words = self.text_of(info)[1]
-        if words is not None and not names_data(self.user_ns, words):
-            return  # no word of the cell names data: it reads none
-        inputs = self.code_of(info).inputs
-        if inputs:
-            self.snapshot_inputs(run, inputs, explicit=())
+        if words is None or names_data(self.user_ns, words):
+            inputs = self.code_of(info).inputs  # else no word of the cell names data
+            if inputs:
+                self.snapshot_inputs(run, inputs, explicit=())
+        self.note_results(run, info)
+
+    def names_of(self, info: Any) -> Iterable[str]:
+        """The names the cell being executed may use: its words, without parsing it,
+        or the names its code mentions when its text cannot tell."""
+        words = self.text_of(info)[1]
+        return words if words is not None else self.code_of(info).mentioned
+
+    def note_results(self, run: Run, info: Any) -> None:
+        """Before a cell of ``run``: the searches and studies it names, as they are (what
+        they hold already is not the cell's; see tracking.autolog)."""
+        try:
+            note_before_cell(run, self.user_ns, self.names_of(info))
+        except Exception as exc:  # noqa: BLE001 - an odd object must not stop the cell
+            warn(f"searches and studies not examined: {type(exc).__name__}: {exc}")
+
+    def record_results(self, run: Run, info: Any) -> None:
+        """After a cell of ``run``: what the searches and studies it names added, as
+        child runs (see tracking.autolog)."""
+        try:
+            record_after_cell(run, self.user_ns, self.names_of(info))
+        except MlopsError as exc:
+            warn(f"the results of a search or study were not recorded: {exc.message}")
+        except Exception as exc:  # noqa: BLE001 - an odd search must not break the cell
+            warn(f"the results of a search or study were not recorded: {type(exc).__name__}: {exc}")
 
     def post_run_cell(self, result: Any) -> None:
         if installs_packages(self.raw_cell):
@@ -163,8 +188,10 @@ class NotebookSession:
         run.record_cell(
             source, execution_count=getattr(result, "execution_count", None), cell_id=self.cell_id
         )
-        if self.capture.get(run.id, True) and self.may_capture(info):
-            self.capture_after(run, self.code_of(info))
+        if self.capture.get(run.id, True):
+            if self.may_capture(info):
+                self.capture_after(run, self.code_of(info))
+            self.record_results(run, info)
         if isinstance(run, Run):
             for problem in run.take_read_problems():
                 warn(problem)

@@ -5,8 +5,10 @@
 ``GET changes``        ``{marker}``: changes when the registry is written or replaced
 ``GET experiments``    experiments with their number of runs
 ``GET runs``           a page of runs: ``experiment``, ``where``, ``code``, ``sort``,
-                       ``page``, ``page_size``, ``after``/``before`` (a cursor)
+                       ``page``, ``page_size``, ``after``/``before`` (a cursor),
+                       ``parent`` (a run's children), ``top_level``; child counts
 ``GET runs/ID``        one run in full
+``GET runs/ID/sweep``  the run's children against a metric (``metric``, ``maximize``)
 ``GET snapshots``      data snapshots (``limit``, ``offset``)
 ``GET models``         models, versions, aliases, each version's latest gate verdict
 ``GET gates``          gate evaluations (``run``, ``model``, ``limit``)
@@ -74,7 +76,8 @@ class ExperimentsHandler(MlopsAPIHandler):
 
 class RunsHandler(MlopsAPIHandler):
     """``GET runs?experiment=E&where=EXPR&code=TEXT&sort=KEY|-KEY&page=N&page_size=M``,
-    and ``&after=CURSOR`` (or ``before``) for the page next to one already read."""
+    and ``&after=CURSOR`` (or ``before``) for the page next to one already read;
+    ``&parent=RUN`` for the children of a run, ``&top_level=true`` for runs without one."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -88,6 +91,25 @@ class RunHandler(MlopsAPIHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         self.reply(await self.read(payloads.run_payload, run_id, root_dir=self.root_dir))
+
+
+class SweepHandler(MlopsAPIHandler):
+    """``GET runs/ID/sweep?metric=M&maximize=true|false``."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        raw = self.argument("maximize")
+        maximize = None if raw is None or not raw.strip() else payloads.flag(raw, "maximize")
+        metric = payloads.text_argument(self.argument("metric"))
+        self.reply(
+            await self.read(
+                payloads.sweep_payload,
+                run_id,
+                root_dir=self.root_dir,
+                metric=metric,
+                maximize=maximize,
+            )
+        )
 
 
 class SnapshotsHandler(MlopsAPIHandler):
@@ -174,6 +196,7 @@ ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("pipelines", "pipelines", PipelinesHandler),
     ("runs", "runs", RunsHandler),
     ("runs/ID", r"runs/([^/]+)", RunHandler),
+    ("runs/ID/sweep", r"runs/([^/]+)/sweep", SweepHandler),
     ("snapshots", "snapshots", SnapshotsHandler),
     ("status", "status", StatusHandler),
 )

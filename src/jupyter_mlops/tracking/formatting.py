@@ -74,3 +74,10 @@ DOWNSAMPLED_EXPLANATION = (
 def downsampled_note(shown: int, logged: int) -> str:
     """What a chart of a curve's preview says about it: how many of its points it draws."""
     return f"downsampled: {shown:,} of {logged:,} points"
+
+
+def children_text(count: int) -> str:
+    """A run's number of children as a list shows it: "", "1 child", "12 children"."""
+    if not count:
+        return ""
+    return f"{count:,} child" if count == 1 else f"{count:,} children"

@@ -398,10 +398,17 @@ def estimator_params(namespace: Mapping[str, Any], names: Iterable[str]) -> dict
             logger.debug("get_params() failed on %s: %s", name, exc)
             continue
         for key, param in list(raw.items())[:_MAX_ESTIMATOR_PARAMS]:
-            normalised = _json_ready(param)
-            if normalised is _UNSUPPORTED:
-                normalised = type(param).__name__ if hasattr(param, "get_params") else repr(param)
-            if isinstance(normalised, str) and len(normalised) > _MAX_PARAM_REPR:
-                normalised = normalised[:_MAX_PARAM_REPR]
-            params[f"{name}.{key}"] = normalised
+            params[f"{name}.{key}"] = plain_param(param)
     return params
+
+
+def plain_param(value: Any) -> Any:
+    """An estimator's parameter as a run records it: plain data as it is (tuples as
+    lists), a nested estimator as its class name, anything else as its ``repr``; text
+    is cut at 2,000 characters."""
+    normalised = _json_ready(value)
+    if normalised is _UNSUPPORTED:
+        normalised = type(value).__name__ if hasattr(value, "get_params") else repr(value)
+    if isinstance(normalised, str) and len(normalised) > _MAX_PARAM_REPR:
+        normalised = normalised[:_MAX_PARAM_REPR]
+    return normalised
