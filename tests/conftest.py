@@ -19,6 +19,24 @@ from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.registry.location import ENV_VAR
 from jupyter_mlops.tracking.session import SESSION, use_registry
 
+from .sharding import parse_shard, split
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shard",
+        metavar="K/N",
+        help="run the K-th of N parts of the suite, and every test marked every_python",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = config.getoption("--shard")
+    if shard:
+        kept, left = split(items, *parse_shard(shard))
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.every_python  # what differs from one Python to the next
+
 PACKAGE = "jupyter_mlops"
 FACES = ("magics", "widgets", "cli", "server")
 # Reads notebooks and writes pipelines: may use nbformat and nbconvert, is used by the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +10,17 @@ import pandas as pd
 import pytest
 
 from jupyter_mlops.tracking.capture.cells import (
+    REMEMBERED_MAX_CHARS,
     data_inputs,
     estimator_params,
     is_fitted_estimator,
     literal_assignments,
+    may_assign_literals,
+    may_be_estimator,
+    names_data,
     names_mentioned,
     names_read_first,
+    possible_names,
     read_cell,
 )
 from jupyter_mlops.tracking.capture.environment import current_environment, installed_distributions
@@ -84,6 +90,132 @@ def test_read_cell_tells_what_the_separate_readings_tell(source: str) -> None:
     assert code.literals == literal_assignments(source)
 
 
+def test_the_reading_of_a_cell_run_again_is_remembered_and_read_only() -> None:
+    source = "df = df.dropna()\nlr = 0.1"
+    code = read_cell(source)
+    again = read_cell("".join(["df = df.dropna()\n", "lr = 0.1"]))  # equal text, other object
+    assert again is code
+    assert again.literals == {"lr": 0.1} and again.inputs == {"df"}
+    with pytest.raises(TypeError):
+        again.literals["lr"] = 0.2  # type: ignore[index]
+    assert read_cell("df = df.dropna()\nlr = 0.2").literals == {"lr": 0.2}
+    long = "x = 1\n" * (REMEMBERED_MAX_CHARS // 6 + 1)
+    assert read_cell(long) is not read_cell(long)  # too long to keep
+    assert read_cell(long).literals == {"x": 1}
+
+
+# Cells whose literals and names the text pre-filters must not miss: every way of writing
+# a literal assignment, with the spellings around ``=`` that are not assignments.
+_TRICKY_CELLS = [
+    "x = 1",
+    "x=1",
+    "x =\t-1",
+    "x = \\\n    2",
+    "x = (\n    1,\n    2,\n)",
+    "x = [\n  1]",
+    "x = {'a': 1}",
+    "x = {1, 2}",
+    "x = .5",
+    "x = 1e-3",
+    "x = 0x1F",
+    "x = 1_000",
+    "x = 2j",
+    "x = 1 + 2j",
+    "x = -1 - 2j",
+    "x = ~3",
+    "x = +3",
+    "x = 'text'",
+    'x = "text"',
+    'x = """doc\nstring"""',
+    "x = r'raw'",
+    "x = Rb'raw'",
+    "x = u'unicode'",
+    "x = b'bytes'",
+    "x = None",
+    "x = True",
+    "x = False",
+    "x = set()",
+    "x = set ()",
+    "x = ...",
+    "a = b = 1",
+    "a, b = 1, 'x'",
+    "a, (b, c) = 1, (2, 3)",
+    "[a, b] = [1, 2]",
+    "n: int = 3",
+    "n:int=3",
+    "d: dict[str, int] = {}",
+    "y = x + 1; z = 2",
+    "if x == 1:\n    pass\nlr = 0.1",
+    "a <= 1\nb >= 2\nc != 3\nd = 4",
+    "(n := 3)\nm = n",
+    "f(a=1)",
+    "x += 1",
+    "total = sum(values)  # = 0",
+    "s = 'a = 1'",
+    "lr = 0.1\nmodel = fit(lr)",
+    "déjà = 1",
+    "\uff58 = 1",  # a fullwidth x: Python reads it as x
+    "def f(z=1):\n    inner = 2\n    return w\nf(v)",
+    "class A:\n    k = 1\nimport numpy as np\nfrom os import path as p",
+    "for row in rows:\n    acc = acc + row",
+    "s = [t for t in things]\nlam = lambda q: q + r",
+    "try:\n    u = 1\nexcept E as e:\n    pass",
+    "with open(f) as h:\n    data = h.read()",
+    "get_ipython().run_line_magic('time', 'pass')\nx = 1",
+    "1if x else y",
+    "this is not python",
+]
+
+
+def _notebook_cells() -> list[str]:
+    cells = []
+    for path in sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                cells.append("".join(cell["source"]))
+    return cells
+
+
+@pytest.mark.parametrize(
+    "source",
+    _TRICKY_CELLS + [c for c in _notebook_cells() if not c.lstrip().startswith(("%", "!"))],
+)
+def test_the_text_prefilters_never_miss_what_a_parse_finds(source: str) -> None:
+    if literal_assignments(source):
+        assert may_assign_literals(source)
+    words = possible_names(source)
+    if words is not None:
+        assert names_mentioned(source) <= words
+        assert names_read_first(source) <= words
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["y = x + 1", "model = fit(X, y)", "a == 1", "a <= 1", "x += 1", "x //= 2", "(n := 3)", "f(x)"],
+)
+def test_cells_that_assign_no_literal_are_not_parsed_for_literals(source: str) -> None:
+    assert not may_assign_literals(source)
+    assert literal_assignments(source) == {}
+
+
+def test_possible_names_are_the_words_of_ascii_code() -> None:
+    assert possible_names("y = x + 1  # plus one") == {"y", "x", "plus", "one"}
+    assert possible_names("r = df['a'].sum()") == {"r", "df", "a", "sum"}
+    assert possible_names("d\u00e9j\u00e0 = 1") is None
+
+
+def test_may_be_estimator_looks_at_the_class() -> None:
+    class Model:
+        def fit(self) -> None: ...
+        def get_params(self) -> dict:
+            return {}
+
+    assert may_be_estimator(Model())
+    assert not may_be_estimator(Model)
+    assert not may_be_estimator(None)
+    assert not may_be_estimator(pd.DataFrame())
+
+
 def test_data_inputs_pick_frames_series_and_arrays() -> None:
     namespace = {
         "df": pd.DataFrame({"a": [1, 2]}),
@@ -94,6 +226,8 @@ def test_data_inputs_pick_frames_series_and_arrays() -> None:
         "_hidden": pd.DataFrame({"a": [1]}),
     }
     assert set(data_inputs(namespace, namespace)) == {"df", "s", "x"}
+    assert names_data(namespace, ["n", "missing", "s"])
+    assert not names_data(namespace, ["n", "one", "_hidden", "missing"])
 
 
 def test_estimator_params_of_fitted_scikit_learn_models() -> None:

@@ -24,7 +24,7 @@ from jupyter_mlops.runner.history import pipeline_run
 
 from .pipelines import code, export_cells
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.every_python]
 
 JUPYTER_MODULES = ("IPython", "ipywidgets", "jupyter_server", "nbconvert", "tornado", "jupyterlab")
 CELLS = [

@@ -23,6 +23,8 @@ from packaging.requirements import Requirement
 import jupyter_mlops
 from jupyter_mlops.export.environment import module_distributions
 
+pytestmark = pytest.mark.every_python  # what differs from one Python to the next
+
 PACKAGE = Path(jupyter_mlops.__file__).resolve().parent
 # Subpackages installed by an extra, by their path under jupyter_mlops/ (the longest wins).
 EXTRA_OF_MODULE = {

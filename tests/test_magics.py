@@ -321,6 +321,30 @@ def test_snapshot_inputs_are_stored_once_per_content(shell: Any, registry: Regis
     assert registry.query_one("SELECT COUNT(*) FROM snapshots")[0] == 2
 
 
+def test_cells_of_a_run_give_estimators_and_data_without_literals(shell: Any) -> None:
+    cell(
+        shell,
+        "from sklearn.datasets import load_iris\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "import pandas as pd\n"
+        "X, y = load_iris(return_X_y=True, as_frame=True)\n"
+        "C = 0.5",
+    )
+    cell(shell, "%mlops start prefilter")
+    cell(shell, "model = LogisticRegression(C=C, max_iter=int(C * 600))")  # not fitted yet
+    cell(shell, "# X and y are only named here\ntotal = C + C")
+    cell(shell, "model.fit(X, y)")
+    cell(shell, "%mlops end")
+    detail = mlops.get_run("prefilter")
+    assert detail.run.params["model.C"] == 0.5
+    assert detail.run.params["model.estimator"] == "LogisticRegression"
+    assert detail.run.params["model.max_iter"] == 300
+    assert "C" not in detail.run.params and "total" not in detail.run.params
+    assert detail.run.status == "finished"
+    assert {s.variable for s in detail.snapshots} == {"X", "y"}
+    assert len(detail.code) == 5
+
+
 def test_a_cell_with_ipython_syntax_in_a_run_gives_its_parameters_and_inputs(shell: Any) -> None:
     cell(shell, "import pandas as pd\nraw = pd.DataFrame({'a': [1, 2, 3]})")
     cell(shell, "%mlops start syntax")

@@ -96,3 +96,24 @@ def test_models_gates_drift_notebook_promotes_and_records_drift(tmp_path: Path) 
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "Retrain: the data changed" in html and "Review: some columns changed" in html
     assert html.count('class="mlops-drift-decision') == 5  # three checks, a gate, a promotion
+
+
+@pytest.mark.slow
+def test_sweeps_notebook_records_children_and_keeps_the_sweep_chart(tmp_path: Path) -> None:
+    notebook = execute("04-sweeps.ipynb", tmp_path)
+    with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
+        top = list_runs(registry, experiment="sweeps", top_level=True, sort="name")
+        assert [(r.name, r.children) for r in top.runs] == [("c-loop", 4), ("grid", 12)]
+        loop = run_detail(registry, "c-loop")
+        assert loop.run.metrics == {"tried": 4.0}
+        grid = run_detail(registry, "grid")
+        best = list_runs(registry, parent=grid.run.id, where="tags.`mlops.best` == 'true'")
+        assert best.total == 1
+        assert best.runs[0].metrics["mean_test_score"] == grid.run.metrics["best_score"]
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    sweep_cell = next(c for c in notebook.cells if c.source.startswith("%mlops sweep"))
+    saved = "".join(o.get("data", {}).get("text/html", "") for o in sweep_cell.outputs)
+    # the chart is in the saved notebook as SVG: it shows without a kernel
+    assert saved.count('class="mlops-sweep-run"') >= 2 * 11
+    assert saved.count('<polyline class="mlops-sweep-best"') == 1

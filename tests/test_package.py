@@ -10,6 +10,8 @@ import pytest
 
 import jupyter_mlops
 
+pytestmark = pytest.mark.every_python  # what differs from one Python to the next
+
 PUBLIC_NAMES = (
     "DriftGate",
     "MlopsError",
@@ -32,6 +34,7 @@ PUBLIC_NAMES = (
     "log_table",
     "log_text",
     "metrics",
+    "optuna_callback",
     "promote",
     "register_model",
     "registered_models",

@@ -18,6 +18,8 @@ import jupyter_mlops
 
 from .distributions import build
 
+pytestmark = pytest.mark.every_python  # what differs from one Python to the next
+
 REPO = Path(__file__).resolve().parents[1]
 PANEL_SOURCE = REPO / "labextension" / "package.json"
 PANEL_BUILT = REPO / "src" / "jupyter_mlops" / "labextension" / "package.json"

@@ -3,6 +3,7 @@ in the way of a full disk."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from jupyter_mlops.registry.pending_cells import (
     DIRECTORY,
     RESERVE_BYTES,
     PendingCells,
+    cell_line,
     read_pending,
 )
 from jupyter_mlops.tracking.session import SESSION, use_registry
@@ -67,6 +69,24 @@ def test_a_pending_file_grows_past_its_reserve_and_reads_back_in_order(tmp_path:
     assert read_pending(pending.path) == cells[:-1]
     pending.remove()
     assert not pending.path.exists()
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        (0, 1, None, "y = x + 1", 1764730000.123456),
+        (7, None, "c-3f9a", "s = 'caf\u00e9 \u2603 \\ \" \\n'\n\tprint(s)\x00\x1f", 1e-7),
+        (2**70, 2**65, "\U0001f600", "# \U0001f600 \ud800", 0.0),
+        (1, -3, "", "", 1764730000.0),
+        (3, 4, None, "x = 1", float("nan")),  # the encoder's own spelling
+        (True, 4.0, None, "x = 1", 1),  # not the usual types: the encoder writes them
+    ],
+)
+def test_a_cell_line_is_what_the_json_encoder_writes(cell: Any) -> None:
+    encoder = json.JSONEncoder(separators=(",", ":"))
+    line = cell_line(cell)
+    assert line == (encoder.encode(cell) + "\n").encode()
+    assert line.endswith(b"\n") and b"\n" not in line[:-1]
 
 
 @pytest.fixture

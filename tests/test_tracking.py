@@ -17,6 +17,7 @@ from jupyter_mlops.errors import InvalidInputError, NoActiveRunError, RecordingE
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.tracking.heartbeat import Heartbeat
 from jupyter_mlops.tracking.session import Session
+from jupyter_mlops.tracking.values import valid_text
 
 
 def metric_rows(registry: Registry, run_id: str, key: str) -> list[tuple[int, float | None]]:
@@ -333,3 +334,13 @@ def test_a_registry_replaced_by_another_at_the_same_path_is_still_closed(
         session.reset()
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             located.conn.execute("SELECT 1")
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("x = 1", "x = 1"), ("caf\u00e9 \U0001f600", "caf\u00e9 \U0001f600"), ("a\ud800b", "a?b")],
+)
+def test_text_is_stored_as_it_is_unless_utf8_cannot_hold_it(text: str, stored: str) -> None:
+    assert valid_text(text) == stored
+    if text == stored:
+        assert valid_text(text) is text

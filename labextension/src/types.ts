@@ -48,6 +48,10 @@ export interface IRunSummary {
   /** The same notebook relative to the server root, or null when JupyterLab cannot open it. */
   notebook_lab_path?: string | null;
   previous_run_id?: string | null;
+  /** The run this one is a child of (a sweep's trial, a search's candidate). */
+  parent_run_id?: string | null;
+  /** How many runs have this one as parent. */
+  children?: number;
   params: Record<string, Value>;
   metrics: Record<string, number | null>;
 }

@@ -47,21 +47,50 @@ def runs(
     sort: str | list[str] | None = None,
     limit: int | None = None,
     code: str | None = None,
+    top_level: bool = False,
+    parent: str | None = None,
 ) -> pd.DataFrame:
     """Runs as a DataFrame, one row per run with ``params.*`` and ``metrics.*`` columns.
 
     ``code`` keeps the runs whose recorded cells or note contain each of its words
-    (pieces of text, case ignored; ``"quoted phrases"`` stay whole)::
+    (pieces of text, case ignored; ``"quoted phrases"`` stay whole). The
+    ``parent_run_id`` column says which run each run is a child of (a sweep's trial, a
+    search's candidate); ``top_level=True`` keeps the runs without a parent,
+    ``parent=RUN`` the children of one run::
 
         mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
         mlops.runs(code="RandomForest fit_transform")
+        mlops.runs(parent="grid-search", sort="-mean_test_score")
     """
     from .tracking.queries.listing import runs_frame
     from .tracking.session import default_registry
 
     return runs_frame(
-        default_registry(), experiment=experiment, where=where, sort=sort, limit=limit, code=code
+        default_registry(),
+        experiment=experiment,
+        where=where,
+        sort=sort,
+        limit=limit,
+        code=code,
+        top_level=top_level,
+        parent=parent,
     )
+
+
+def optuna_callback() -> Any:
+    """A callback that records each trial of an Optuna study as a child run of the run
+    active now (params, value, state, intermediate values; the best trial tagged
+    ``mlops.best``)::
+
+        with mlops.start_run("tuning"):
+            study.optimize(objective, n_trials=50, callbacks=[mlops.optuna_callback()])
+
+    In a notebook a study the cell names is recorded after the cell without it.
+    """
+    from .tracking.autolog.optuna_study import OptunaCallback
+    from .tracking.session import require_active_run
+
+    return OptunaCallback(require_active_run())
 
 
 def metrics(run: str = "last", key: str | None = None) -> pd.DataFrame:

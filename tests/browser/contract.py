@@ -66,6 +66,8 @@ def make_runs(seed: int = 7) -> list[dict[str, Any]]:
                 "notebook_path": "/home/me/project/analysis/train.ipynb",
                 "notebook_lab_path": "analysis/train.ipynb",
                 "previous_run_id": _run_id(index - 1) if index > 0 else None,
+                "parent_run_id": None,
+                "children": 0,
                 "params": {
                     "lr": rng.choice([0.01, 0.03, 0.1, 0.3]),
                     "depth": rng.randint(2, 12),
@@ -195,6 +197,8 @@ class ContractStandIn:
             "where": where or None,
             "code": code or None,
             "sort": sort,
+            "parent": None,
+            "top_level": False,
             "columns": {
                 "params": ["lr", "depth", "model", "seed", "criterion"],
                 "metrics": ["accuracy", "f1", "loss", "auc", "precision"],

@@ -13,7 +13,7 @@ import click
 from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..registry.contents import count_records
-from ..tracking.formatting import duration, size_text, timestamp, value_text
+from ..tracking.formatting import children_text, duration, size_text, timestamp, value_text
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import best_run, list_runs
@@ -59,6 +59,20 @@ def init(directory: str | None) -> None:
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--parent",
+    "-p",
+    default=None,
+    metavar="RUN",
+    help="List the children of RUN (a sweep's trials, a search's candidates).",
+)
+@click.option(
+    "--all",
+    "every_run",
+    is_flag=True,
+    help="List child runs too, each on its own line (by default a run's children are"
+    " counted on its line; --parent RUN lists them).",
+)
 @friendly
 def runs(
     registry_path: str | None,
@@ -69,8 +83,14 @@ def runs(
     limit: int,
     after: str | None,
     fmt: str,
+    parent: str | None,
+    every_run: bool,
 ) -> None:
-    """List runs, newest first, with their parameters and last metric values."""
+    """List runs, newest first, with their parameters and last metric values.
+
+    Child runs are counted on their parent's line ("12 children"); --parent RUN lists
+    them, --all lists every run.
+    """
     registry = open_registry(registry_path)
     page = list_runs(
         registry,
@@ -80,6 +100,8 @@ def runs(
         sort=list(sort) or None,
         limit=limit,
         after=after,
+        top_level=parent is None and not every_run,
+        parent=parent,
     )
     if fmt == "csv":
         write_csv(page)
@@ -98,6 +120,8 @@ def runs(
                             "status": r.status,
                             "started_at": r.started_at,
                             "duration": r.duration,
+                            "parent_run_id": r.parent_run_id,
+                            "children": r.children,
                             "params": r.params,
                             "metrics": r.metrics,
                         }
@@ -114,9 +138,11 @@ def runs(
         click.echo(f"{empty.message}\n{empty.hint}")
         return
     shown_params = page.telling_params(6)
+    with_children = any(r.children for r in page.runs)
     headers = [
         "id",
         "name",
+        *(["children"] if with_children else []),
         "experiment",
         "status",
         "started",
@@ -128,6 +154,7 @@ def runs(
         [
             r.id,
             r.name,
+            *([children_text(r.children)] if with_children else []),
             r.experiment,
             r.status,
             timestamp(r.started_at),
@@ -156,6 +183,7 @@ CSV_RUN_COLUMNS = (
     "ended_at",
     "notebook_path",
     "previous_run_id",
+    "parent_run_id",
     "duration",
 )
 
@@ -198,6 +226,7 @@ def _csv_fields(r: RunRow) -> list[object]:
         _utc(r.ended_at),
         r.notebook_path,
         r.previous_run_id,
+        r.parent_run_id,
         r.duration,
     ]
 
@@ -279,6 +308,8 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                     "status": r.status,
                     "started_at": r.started_at,
                     "ended_at": r.ended_at,
+                    "parent_run_id": r.parent_run_id,
+                    "children": r.children,
                     "error": detail.error,
                     "git_commit": detail.git_commit,
                     "git_dirty": detail.git_dirty,
@@ -324,6 +355,10 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
     )
     if detail.git_commit:
         click.echo(f"  git {detail.git_commit[:10]}{' (dirty)' if detail.git_dirty else ''}")
+    if r.parent_run_id:
+        click.echo(f"  child of run {r.parent_run_id}")
+    if r.children:
+        click.echo(f"  {children_text(r.children)}: jupyter mlops runs --parent {r.id}")
     if detail.error:
         click.echo(f"  error: {detail.error}")
     if detail.note:

@@ -159,6 +159,8 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         except InvalidInputError:
             run.end("failed", error="--snapshot named an undefined variable")
             raise
+    if run is not None and session.capture.get(run.id, True):
+        session.note_results(run, code)
     session.in_cell_magic = True
     try:
         value = _execute(shell, python, session.execution_count)
@@ -167,6 +169,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
             status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
             try:
                 _record_cell_magic(session, run, cell, code)
+                SESSION.end_children(run, status, error=describe_exception(exc))
                 run.end(status, error=describe_exception(exc))
             except MlopsError as failure:
                 warn(f"the {status} run {run.id} was not fully recorded: {failure.message}")
@@ -177,6 +180,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         try:
             magics.outputs.end_of_run_cell(run, value)
             _record_cell_magic(session, run, cell, code)
+            SESSION.end_children(run, "finished")
             run.end("finished")
         except MlopsError as exc:
             warn(f"run {run.id} is not fully recorded: {exc.message}. Your results are intact.")
@@ -361,11 +365,25 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help='runs whose recorded code or note contains each word, e.g. "RandomForest"',
     )
+    parser.add_argument(
+        "--parent",
+        "-p",
+        default=None,
+        metavar="RUN",
+        help="list the children of RUN (a sweep's trials, a search's candidates)",
+    )
+    parser.add_argument(
+        "--all",
+        dest="every_run",
+        action="store_true",
+        help="list child runs too (by default they are counted on their parent's line)",
+    )
 
 
 @command(
     "runs",
-    "List runs: %mlops runs [--experiment E] [--where EXPR] [--code TEXT] [--sort -acc] [--limit N]",
+    "List runs: %mlops runs [--experiment E] [--where EXPR] [--code TEXT] [--sort -acc]"
+    " [--limit N] [--parent RUN | --all]",
 )
 @arguments(_runs_arguments)
 def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
@@ -378,6 +396,8 @@ def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
         sort=args.sort,
         limit=args.limit,
         code=args.code,
+        top_level=args.parent is None and not args.every_run,
+        parent=args.parent,
     )
     if page.total == 0 and (args.code or args.where):
         empty = no_match(experiment=args.experiment, where=args.where, code=args.code)
@@ -420,6 +440,42 @@ def _compare(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
     from ..widgets import ComparisonView
 
     display(ComparisonView(compare(magics.registry(), args.runs)))
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", nargs="?", default="last", metavar="RUN")
+    parser.add_argument(
+        "--metric",
+        "-m",
+        default=None,
+        help="the metric to draw (default: the"
+        " search's mean_test_score, else the metric most children logged)",
+    )
+    parser.add_argument("--param", "-p", default=None, help="the parameter of the scatter")
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--min",
+        dest="maximize",
+        action="store_false",
+        default=None,
+        help="the lowest value is best (a loss, an error)",
+    )
+    direction.add_argument(
+        "--max", dest="maximize", action="store_true", help="the highest value is best"
+    )
+
+
+@command(
+    "sweep",
+    "Draw a run's children: %mlops sweep RUN [--metric M] (parallel coordinates, a scatter)",
+)
+@arguments(_sweep_arguments)
+def _sweep(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
+    from ..tracking.queries.sweep import sweep_data
+    from ..widgets import SweepView
+
+    sweep = sweep_data(magics.registry(), args.run, metric=args.metric, maximize=args.maximize)
+    display(SweepView(sweep, param=args.param))
 
 
 def _best_arguments(parser: argparse.ArgumentParser) -> None:

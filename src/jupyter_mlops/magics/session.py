@@ -18,7 +18,17 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import InvalidInputError, MlopsError, RecordingError
-from ..tracking.capture.cells import CellCode, data_inputs, estimator_params, read_cell
+from ..tracking.autolog.cells import note_before_cell, record_after_cell
+from ..tracking.capture.cells import (
+    CellCode,
+    data_inputs,
+    estimator_params,
+    may_assign_literals,
+    may_be_estimator,
+    names_data,
+    possible_names,
+    read_cell,
+)
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import SESSION, active_run, set_context_provider
 from ..tracking.unrecorded import UnrecordedRun
@@ -64,8 +74,10 @@ class NotebookSession:
         self.capture: dict[str, bool] = {}  # run id -> automatic capture on
         self.in_cell_magic = False
         self.debug = False
-        # The code of the cell being executed, read once (see code_of)
+        # The code of the cell being executed, read once (see code_of), and its text
+        # with the words that may be names in it (see text_of)
         self._code: tuple[object, CellCode] | None = None
+        self._text: tuple[object, str, frozenset[str] | None] | None = None
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -130,9 +142,36 @@ class NotebookSession:
             return
         if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
             return
-        inputs = self.code_of(info).inputs
-        if inputs:
-            self.snapshot_inputs(run, inputs, explicit=())
+        words = self.text_of(info)[1]
+        if words is None or names_data(self.user_ns, words):
+            inputs = self.code_of(info).inputs  # else no word of the cell names data
+            if inputs:
+                self.snapshot_inputs(run, inputs, explicit=())
+        self.note_results(run, info)
+
+    def names_of(self, info: Any) -> Iterable[str]:
+        """The names the cell being executed may use: its words, without parsing it,
+        or the names its code mentions when its text cannot tell."""
+        words = self.text_of(info)[1]
+        return words if words is not None else self.code_of(info).mentioned
+
+    def note_results(self, run: Run, info: Any) -> None:
+        """Before a cell of ``run``: the searches and studies it names, as they are (what
+        they hold already is not the cell's; see tracking.autolog)."""
+        try:
+            note_before_cell(run, self.user_ns, self.names_of(info))
+        except Exception as exc:  # noqa: BLE001 - an odd object must not stop the cell
+            warn(f"searches and studies not examined: {type(exc).__name__}: {exc}")
+
+    def record_results(self, run: Run, info: Any) -> None:
+        """After a cell of ``run``: what the searches and studies it names added, as
+        child runs (see tracking.autolog)."""
+        try:
+            record_after_cell(run, self.user_ns, self.names_of(info))
+        except MlopsError as exc:
+            warn(f"the results of a search or study were not recorded: {exc.message}")
+        except Exception as exc:  # noqa: BLE001 - an odd search must not break the cell
+            warn(f"the results of a search or study were not recorded: {type(exc).__name__}: {exc}")
 
     def post_run_cell(self, result: Any) -> None:
         if installs_packages(self.raw_cell):
@@ -150,7 +189,9 @@ class NotebookSession:
             source, execution_count=getattr(result, "execution_count", None), cell_id=self.cell_id
         )
         if self.capture.get(run.id, True):
-            self.capture_after(run, self.code_of(info))
+            if self.may_capture(info):
+                self.capture_after(run, self.code_of(info))
+            self.record_results(run, info)
         if isinstance(run, Run):
             for problem in run.take_read_problems():
                 warn(problem)
@@ -181,20 +222,45 @@ class NotebookSession:
         except Exception:
             return source
 
-    def code_of(self, info: Any) -> CellCode:
-        """What the code of the cell being executed tells, read once for both hooks.
+    def text_of(self, info: Any) -> tuple[str, frozenset[str] | None]:
+        """The Python of the cell being executed and the words in it that may be names
+        (:func:`~jupyter_mlops.tracking.capture.cells.possible_names`), read once for
+        both hooks.
 
         The Python is IPython's own transformation of the cell when its execution info
         carries it (IPython 9), else the cell is transformed here, once.
         """
-        if self._code is not None and info is not None and self._code[0] is info:
-            return self._code[1]
+        if self._text is not None and info is not None and self._text[0] is info:
+            return self._text[1], self._text[2]
         python = getattr(info, "transformed_cell", None)
         if not isinstance(python, str):
             python = self.python_of(getattr(info, "raw_cell", None) or self.raw_cell)
-        code = read_cell(python)
+        words = possible_names(python)
+        self._text = (info, python, words)
+        return python, words
+
+    def code_of(self, info: Any) -> CellCode:
+        """What the code of the cell being executed tells, parsed once for both hooks."""
+        if self._code is not None and info is not None and self._code[0] is info:
+            return self._code[1]
+        code = read_cell(self.text_of(info)[0])
         self._code = (info, code)
         return code
+
+    def may_capture(self, info: Any) -> bool:
+        """Whether :meth:`capture_after` may find something in the cell that ran: its code
+        may assign a literal, or a word of it names an estimator. Most cells do neither,
+        and are then not parsed at all."""
+        if self._code is not None and info is not None and self._code[0] is info:
+            return True  # parsed already
+        python, words = self.text_of(info)
+        if words is None or may_assign_literals(python):
+            return True
+        namespace = self.user_ns
+        return any(
+            not name.startswith("_") and may_be_estimator(namespace[name])
+            for name in namespace.keys() & words
+        )
 
     def snapshot_inputs(self, run: Run, inputs: Iterable[str], explicit: tuple[str, ...]) -> None:
         """Record the data the code reads before assigning it, and the ``explicit`` names.

@@ -23,6 +23,7 @@ from .tables.drift import DRIFT
 from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
 from .tables.models import GUARD
+from .tables.parents import RUN_PARENTS
 from .tables.pipelines import PIPELINES
 from .tables.previews import METRIC_PREVIEWS
 from .tables.runs import CORE
@@ -39,4 +40,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     LIST_INDEXES,
     METRIC_PREVIEWS,
     RUN_ARTIFACT_DETAILS,
+    RUN_PARENTS,
 )

@@ -45,7 +45,8 @@ DEFAULT_LIST_LIMIT = 200
 # The fields of each record the panel reads, in the order they are sent (labextension/src/types.ts).
 RUN_KEYS = (
     "id", "name", "experiment", "status", "kind", "started_at", "ended_at", "duration",
-    "notebook_path", "notebook_lab_path", "previous_run_id", "params", "metrics",
+    "notebook_path", "notebook_lab_path", "previous_run_id", "parent_run_id", "children",
+    "params", "metrics",
 )  # fmt: skip
 RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note")
 RUN_MODEL_KEYS = ("model", "version", "aliases")
@@ -151,11 +152,14 @@ class RunsRequest:
     # which costs the same however deep; ``page`` then only numbers the page read.
     after: str | None = None
     before: str | None = None
+    # ``parent=RUN``: the children of RUN; ``top_level=1``: only the runs without a parent.
+    parent: str | None = None
+    top_level: bool = False
 
     @classmethod
     def parse(cls, argument: Callable[[str], str | None]) -> RunsRequest:
         """Read ``experiment``, ``where``, ``code``, ``sort``, ``page``, ``page_size``,
-        ``after`` and ``before`` through ``argument(name)`` (None when absent); bad
+        ``after``, ``before``, ``parent`` and ``top_level`` through ``argument(name)`` (None when absent); bad
         numbers raise InvalidInputError.
 
         Example::
@@ -163,10 +167,10 @@ class RunsRequest:
             RunsRequest.parse({"page": "2", "sort": "-metrics.accuracy"}.get)
         """
         return cls(
-            experiment=_text(argument("experiment")),
-            where=_text(argument("where")),
-            code=_text(argument("code")),
-            sort=_text(argument("sort")) or DEFAULT_SORT,
+            experiment=text_argument(argument("experiment")),
+            where=text_argument(argument("where")),
+            code=text_argument(argument("code")),
+            sort=text_argument(argument("sort")) or DEFAULT_SORT,
             page=whole_number(argument("page"), "page", default=1, low=1, high=10**9),
             page_size=whole_number(
                 argument("page_size"),
@@ -175,9 +179,23 @@ class RunsRequest:
                 low=1,
                 high=MAX_PAGE_SIZE,
             ),
-            after=_text(argument("after")),
-            before=_text(argument("before")),
+            after=text_argument(argument("after")),
+            before=text_argument(argument("before")),
+            parent=text_argument(argument("parent")),
+            top_level=flag(argument("top_level"), "top_level"),
         )
+
+
+def flag(raw: str | None, name: str) -> bool:
+    """A yes/no argument: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (absent: no)."""
+    text = (raw or "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise InvalidInputError(
+        f"{name} must be true or false, got {raw!r}", hint=f"For example {name}=true."
+    )
 
 
 def whole_number(raw: str | None, name: str, *, default: int, low: int, high: int) -> int:
@@ -193,7 +211,7 @@ def whole_number(raw: str | None, name: str, *, default: int, low: int, high: in
     return int(text)
 
 
-def _text(raw: str | None) -> str | None:
+def text_argument(raw: str | None) -> str | None:
     """The argument without surrounding blanks; None when absent or blank."""
     if raw is None:
         return None
@@ -215,6 +233,8 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
     common first (then by name): the panel shows the first few as table columns.
     ``next_cursor`` and ``previous_cursor`` continue the list from this page (pass
     them as ``after`` and ``before``); ``page`` alone reads from an offset.
+    ``parent`` keeps the children of one run, ``top_level`` the runs without a
+    parent; each run says its ``parent_run_id`` and how many ``children`` it has.
     """
     by_cursor = request.after is not None or request.before is not None
     page = list_runs(
@@ -227,6 +247,8 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         code=request.code,
         after=request.after,
         before=request.before,
+        top_level=request.top_level,
+        parent=request.parent,
     )
     notebooks = {run.notebook_path for run in page.runs}
     lab_paths = {path: lab_path(path, root_dir) for path in notebooks}
@@ -242,6 +264,8 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         "where": request.where,
         "code": request.code,
         "sort": request.sort,
+        "parent": request.parent,
+        "top_level": request.top_level,
         "columns": {
             "params": _by_frequency(run.params for run in page.runs),
             "metrics": _by_frequency(run.metrics for run in page.runs),
@@ -345,6 +369,56 @@ def artifact_download(registry: Registry, sha: str) -> tuple[str, bytes]:
     checked against the hash; a hash the registry does not know is a NotFoundError."""
     media_type = artifact_media_type(registry, sha)
     return media_type, artifact_bytes(registry, sha)
+
+
+def sweep_payload(
+    registry: Registry,
+    ref: str,
+    *,
+    root_dir: Path,
+    metric: str | None = None,
+    maximize: bool | None = None,
+) -> dict[str, Any]:
+    """``GET runs/ID/sweep``: the run's children against one metric, for parallel
+    coordinates: each parameter's axis (numeric with its range, or its categories),
+    each child's parameters and value, the best child and the metrics to choose from."""
+    from ..tracking.queries.sweep import sweep_data
+
+    sweep = sweep_data(registry, ref, metric=metric, maximize=maximize)
+    return {
+        "parent": record_json(
+            sweep.parent,
+            RUN_KEYS,
+            duration=sweep.parent.duration,
+            notebook_lab_path=lab_path(sweep.parent.notebook_path, root_dir),
+        ),
+        "metric": sweep.metric,
+        "maximize": sweep.maximize,
+        "metrics": list(sweep.metrics),
+        "axes": [record_json(axis) for axis in sweep.axes],
+        # Built directly, not with record_json: a sweep has thousands of children.
+        "children": [
+            {
+                "id": child.id,
+                "name": child.name,
+                "status": child.status,
+                "params": _plain_params(child.params),
+                "value": child.value,
+                "marked_best": child.marked_best,
+            }
+            for child in sweep.children
+        ],
+        "best": sweep.best_id,
+    }
+
+
+def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` as JSON takes them: made safe by :func:`json_safe` only when one is not
+    a string, a whole number or a finite float."""
+    for value in params.values():
+        if not (type(value) in (str, int) or (type(value) is float and math.isfinite(value))):
+            return dict(json_safe(params))
+    return params
 
 
 def _points_json(points: tuple[tuple[int, float | None], ...]) -> list[list[Any]]:

@@ -5,8 +5,10 @@
 ``GET changes``        ``{marker}``: changes when the registry is written or replaced
 ``GET experiments``    experiments with their number of runs
 ``GET runs``           a page of runs: ``experiment``, ``where``, ``code``, ``sort``,
-                       ``page``, ``page_size``, ``after``/``before`` (a cursor)
+                       ``page``, ``page_size``, ``after``/``before`` (a cursor),
+                       ``parent`` (a run's children), ``top_level``; child counts
 ``GET runs/ID``        one run in full, with its artifacts
+``GET runs/ID/sweep``  the run's children against a metric (``metric``, ``maximize``)
 ``GET artifacts/SHA``  an artifact's bytes by sha256, checked, with its media type
 ``GET snapshots``      data snapshots (``limit``, ``offset``)
 ``GET models``         models, versions, aliases, each version's latest gate verdict
@@ -75,7 +77,8 @@ class ExperimentsHandler(MlopsAPIHandler):
 
 class RunsHandler(MlopsAPIHandler):
     """``GET runs?experiment=E&where=EXPR&code=TEXT&sort=KEY|-KEY&page=N&page_size=M``,
-    and ``&after=CURSOR`` (or ``before``) for the page next to one already read."""
+    and ``&after=CURSOR`` (or ``before``) for the page next to one already read;
+    ``&parent=RUN`` for the children of a run, ``&top_level=true`` for runs without one."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -103,6 +106,25 @@ class ArtifactHandler(MlopsAPIHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "private, max-age=31536000, immutable")
         self.finish(data, set_content_type=media_type)
+
+
+class SweepHandler(MlopsAPIHandler):
+    """``GET runs/ID/sweep?metric=M&maximize=true|false``."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        raw = self.argument("maximize")
+        maximize = None if raw is None or not raw.strip() else payloads.flag(raw, "maximize")
+        metric = payloads.text_argument(self.argument("metric"))
+        self.reply(
+            await self.read(
+                payloads.sweep_payload,
+                run_id,
+                root_dir=self.root_dir,
+                metric=metric,
+                maximize=maximize,
+            )
+        )
 
 
 class SnapshotsHandler(MlopsAPIHandler):
@@ -190,6 +212,7 @@ ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("pipelines", "pipelines", PipelinesHandler),
     ("runs", "runs", RunsHandler),
     ("runs/ID", r"runs/([^/]+)", RunHandler),
+    ("runs/ID/sweep", r"runs/([^/]+)/sweep", SweepHandler),
     ("snapshots", "snapshots", SnapshotsHandler),
     ("status", "status", StatusHandler),
 )

@@ -88,3 +88,10 @@ def size_text(size: int | None) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"  # pragma: no cover - the loop returns
+
+
+def children_text(count: int) -> str:
+    """A run's number of children as a list shows it: "", "1 child", "12 children"."""
+    if not count:
+        return ""
+    return f"{count:,} child" if count == 1 else f"{count:,} children"

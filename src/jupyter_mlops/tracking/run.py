@@ -125,9 +125,14 @@ class Run(ArtifactLogging):
         on_close: Callable[[Run], None] | None = None,
         cell_writer: CellWriter | None = None,
         snapshot_worker: SnapshotWorker | None = None,
+        parent_run_id: str | None = None,
     ) -> None:
         self.registry = registry
         self.id = run_id
+        self.parent_run_id = parent_run_id  # the run this one is a child of, if any
+        # What autolog recorded as this run's children (see tracking.autolog), by the
+        # identity of the object it read, so that naming it again records nothing new.
+        self.autologged: dict[tuple[object, ...], object] = {}
         self.name = name
         self.experiment = experiment
         self.kind = kind

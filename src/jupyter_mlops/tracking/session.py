@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import NoActiveRunError, RecordingError
+from ..errors import InvalidInputError, NoActiveRunError, RecordingError
 from ..registry.connection import Registry
 from ..registry.liveness import hostname, process_token
 from ..registry.location import locate
@@ -30,7 +30,7 @@ from .capture.git import GitProbe
 from .cell_writer import CellWriter
 from .heartbeat import Heartbeat
 from .run import Run, describe_exception
-from .shared_rows import environment_id, experiment_id, preceding_run_id
+from .shared_rows import check_parent, environment_id, experiment_id, preceding_run_id
 from .snapshot_worker import SnapshotWorker
 from .unrecorded import UnrecordedRun
 from .values import check_key, new_id
@@ -160,6 +160,25 @@ class Session:
         if run.end_pending and run not in self.unfinished:
             self.unfinished.append(run)
 
+    def end_children(self, run: Run, status: str, *, error: str | None = None) -> None:
+        """End, innermost first, the runs still active inside ``run`` (children started
+        without a ``with`` block and never ended), before ``run`` itself ends: a child
+        does not outlive its parent. An end the registry cannot take now is kept and
+        retried, as for any run."""
+        if run not in self.active:
+            return
+        inside = self.active[self.active.index(run) + 1 :]
+        for child in reversed(inside):
+            try:
+                child.end(status, error=error)
+            except RecordingError as exc:
+                logger.warning(
+                    "jupyter-mlops: the end of run %s was not recorded yet (kept, retried"
+                    " later): %s",
+                    child.id,
+                    exc.message,
+                )
+
     def retry_unfinished(self) -> list[Run]:
         """Try again to record the ends kept by :meth:`forget`; return the runs still pending."""
         for run in list(self.unfinished):
@@ -240,6 +259,7 @@ class Session:
         previous_run_id: str | None = None,
         workdir: Path | None = None,
         announce_unrecorded: bool = True,
+        parent: Run | str | bool | None = None,
     ) -> Run:
         """Start recording a run and make it the active one (see :func:`start_run`).
 
@@ -269,6 +289,7 @@ class Session:
             stem = Path(notebook_path).stem if notebook_path else Path(_script_name()).stem
             name = f"{stem or 'run'}-{run_id[:6]}"
         check_key("run", name)
+        parent_id = self.parent_for(parent, registry, kind)
         git = GitProbe(workdir or Path.cwd())
         warm_environment()  # versions are read in the background and attached when known
         environment = current_environment() if environment_ready() else None
@@ -283,6 +304,7 @@ class Session:
                 kind=kind,
                 environment=environment,
                 previous_run_id=previous_run_id,
+                parent_run_id=parent_id,
                 notebook_path=notebook_path,
                 cell_id=cell_id,
                 git=git,
@@ -303,6 +325,7 @@ class Session:
             on_close=self.forget,
             cell_writer=self.cell_writer,
             snapshot_worker=self.snapshot_worker,
+            parent_run_id=parent_id,
         )
         run.context_source = self.cell_context
         if tags:
@@ -317,6 +340,54 @@ class Session:
         self.heartbeat.add(run.id, registry.path)
         return run
 
+    def parent_for(
+        self, parent: Run | str | bool | None, registry: Registry, kind: str
+    ) -> str | None:
+        """The id of the parent a new run in ``registry`` gets from ``parent``.
+
+        ``None``: the innermost active run, when it is recorded in the same registry
+        (a run started inside another one's ``with`` block, or in the loop of a
+        ``%%mlops run`` cell, is its child); pipeline runs and their steps are not
+        nested this way. ``False``: none, a top-level run. A :class:`Run` or a run id:
+        that run, which must be in the same registry.
+        """
+        if parent is False:
+            return None
+        if parent is None or parent is True:
+            active = self.active_run()
+            if (
+                kind not in ("script", "notebook")
+                or active is None
+                or isinstance(active, UnrecordedRun)
+                or active.registry.path != registry.path
+            ):
+                if parent is True and active is None:
+                    raise InvalidInputError(
+                        "parent=True asks for the active run as parent, but no run is active",
+                        hint="Start the parent run first, or give parent=RUN_ID.",
+                    )
+                return None
+            return active.id
+        if isinstance(parent, Run):
+            if isinstance(parent, UnrecordedRun):
+                return None  # the parent is not recorded: its children cannot point at it
+            if parent.registry.path != registry.path:
+                raise InvalidInputError(
+                    f'Run "{parent.name}" ({parent.id}) is recorded in {parent.registry.path},'
+                    f" not in {registry.path}",
+                    hint="A child run is recorded in its parent's registry: pass registry="
+                    "parent.registry, or no parent.",
+                )
+            return parent.id
+        if isinstance(parent, str):
+            from .queries.refs import resolve_run
+
+            return resolve_run(registry, parent)
+        raise InvalidInputError(
+            f"parent={parent!r} is neither a run nor a run id",
+            hint="Give the parent run (the object start_run returned) or its id.",
+        )
+
     @staticmethod
     def _insert_run(
         registry: Registry,
@@ -327,6 +398,7 @@ class Session:
         kind: str,
         environment: Any,
         previous_run_id: str | None,
+        parent_run_id: str | None,
         notebook_path: str | None,
         cell_id: str | None,
         git: GitProbe,
@@ -338,20 +410,25 @@ class Session:
             environment_row = (
                 None if environment is None else environment_id(registry, conn, environment)
             )
-            previous = previous_run_id or preceding_run_id(
-                conn, experiment_row, name, notebook_path, cell_id
-            )
+            # A child run is one of its parent's runs, not the next try of a sibling:
+            # it follows an earlier run only when told to.
+            previous = previous_run_id
+            if previous is None and parent_run_id is None:
+                previous = preceding_run_id(conn, experiment_row, name, notebook_path, cell_id)
+            elif parent_run_id is not None:
+                check_parent(conn, parent_run_id)
             conn.execute(
                 "INSERT INTO runs (id, experiment_id, name, status, kind, previous_run_id,"
-                " started_at, heartbeat_at, host, pid, process_token, notebook_path, cell_id,"
-                " git_commit, git_branch, environment_id) VALUES (?, ?, ?, 'running', ?, ?, ?, ?,"
-                " ?, ?, ?, ?, ?, ?, ?, ?)",
+                " parent_run_id, started_at, heartbeat_at, host, pid, process_token,"
+                " notebook_path, cell_id, git_commit, git_branch, environment_id)"
+                " VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     experiment_row,
                     name,
                     kind,
                     previous,
+                    parent_run_id,
                     now,
                     now,
                     hostname(),
@@ -420,6 +497,7 @@ def start_run(
     cell_id: str | None = None,
     previous_run_id: str | None = None,
     workdir: Path | None = None,
+    parent: Run | str | bool | None = None,
 ) -> Run:
     """Start recording a run and make it the active one; use it as a context manager.
 
@@ -429,8 +507,18 @@ def start_run(
     started from the same notebook cell (or, without a cell id, with the same name in
     the same experiment) as an earlier run is linked to it as ``previous_run_id``.
 
+    A run started while another one is active is its child (``parent_run_id``): a loop
+    of ``with mlops.start_run(...)`` inside a ``%%mlops run`` cell, or inside another
+    run's ``with`` block, records one child per pass, and the enclosing run is the
+    active one again (what ``mlops.log`` logs to) once each child ends. ``parent=``
+    names the parent (a run or its id); ``parent=False`` starts a top-level run even
+    while another one is active. A child is not linked to an earlier run as
+    ``previous_run_id`` unless ``previous_run_id`` says so.
+
         with mlops.start_run("baseline", experiment="churn", tags={"team": "growth"}):
-            ...
+            for lr in (0.01, 0.1):
+                with mlops.start_run(f"lr={lr}"):        # a child of "baseline"
+                    mlops.log(accuracy=train(lr))
     """
     return SESSION.start_run(
         name,
@@ -442,6 +530,7 @@ def start_run(
         cell_id=cell_id,
         previous_run_id=previous_run_id,
         workdir=workdir,
+        parent=parent,
     )
 
 

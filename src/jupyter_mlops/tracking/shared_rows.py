@@ -7,6 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
+from ..errors import NotFoundError
 from ..registry.connection import Registry
 
 
@@ -49,17 +50,28 @@ def preceding_run_id(
     notebook_path: str | None,
     cell_id: str | None,
 ) -> str | None:
-    """The run a new run follows: the latest from the same notebook cell, or else the
-    latest of the same name in the same experiment."""
+    """The run a new top-level run follows: the latest top-level run from the same
+    notebook cell, or else the latest of the same name in the same experiment (the
+    children of a run, started from its cell after it, are never what a rerun follows)."""
     if cell_id:
         row = conn.execute(
-            "SELECT id FROM runs WHERE cell_id = ? AND notebook_path IS ? "
-            "ORDER BY started_at DESC LIMIT 1",
+            "SELECT id FROM runs WHERE cell_id = ? AND notebook_path IS ?"
+            " AND parent_run_id IS NULL ORDER BY started_at DESC LIMIT 1",
             (cell_id, notebook_path),
         ).fetchone()
     else:
         row = conn.execute(
-            "SELECT id FROM runs WHERE name = ? AND experiment_id = ? ORDER BY started_at DESC LIMIT 1",
+            "SELECT id FROM runs WHERE name = ? AND experiment_id = ? AND parent_run_id IS NULL"
+            " ORDER BY started_at DESC LIMIT 1",
             (name, experiment_id),
         ).fetchone()
     return row[0] if row else None
+
+
+def check_parent(conn: sqlite3.Connection, parent_run_id: str) -> None:
+    """Refuse a parent that is not a run of this registry, with what to do instead."""
+    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (parent_run_id,)).fetchone() is None:
+        raise NotFoundError(
+            f'No run with id "{parent_run_id}" to be the parent of a new run',
+            hint="Give the id of a run of this registry (mlops.runs() lists them), or no parent.",
+        )

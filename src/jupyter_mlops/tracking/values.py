@@ -99,6 +99,8 @@ def check_text(kind: str, key: str, text: str) -> str:
 
 def valid_text(text: str) -> str:
     """``text`` with what SQLite cannot store as UTF-8 (lone surrogates) replaced by ``?``."""
+    if text.isascii():  # no surrogate, and a check that does not copy the text
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

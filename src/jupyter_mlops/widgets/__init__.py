@@ -12,6 +12,7 @@ curves. Every name and value from the registry is escaped before it is put in HT
     DriftView(run_drift_check(registry, "train", todays_df))
     ModelsView(list_models(registry))
     AliasHistoryView("churn", alias_history(registry, "churn"))
+    SweepView(sweep_data(registry, "grid", metric="mean_test_score"))
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .base import View, message
 from .drift import DriftView
 from .guard import AliasHistoryView, GateView, ModelsView
 from .runs import ComparisonView, RunsTableView, RunView
+from .sweeps import SweepView
 
 __all__ = [
     "AliasHistoryView",
@@ -29,6 +31,7 @@ __all__ = [
     "ModelsView",
     "RunView",
     "RunsTableView",
+    "SweepView",
     "View",
     "message",
 ]

@@ -9,7 +9,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..tracking.formatting import DOWNSAMPLED_EXPLANATION, downsampled_note, duration, timestamp
+from ..tracking.formatting import (
+    DOWNSAMPLED_EXPLANATION,
+    children_text,
+    downsampled_note,
+    duration,
+    timestamp,
+)
 from ..tracking.queries.artifacts import ArtifactPreview
 from ..tracking.queries.records import Comparison, RunDetail, RunRow, RunsPage
 from .artifacts import artifacts_html
@@ -46,14 +52,21 @@ def _sort_value(run: RunRow, key: str) -> tuple[int, Any]:
 def runs_table_html(
     runs: Sequence[RunRow], param_keys: Sequence[str], metric_keys: Sequence[str]
 ) -> str:
-    headers = [*_FIXED_COLUMNS, *param_keys, *metric_keys]
-    numeric = [False] * 5 + [True] + [False] * len(param_keys) + [True] * len(metric_keys)
+    with_children = any(run.children for run in runs)
+    fixed = list(_FIXED_COLUMNS)
+    if with_children:  # a sweep's children are counted on its line (%mlops runs --parent RUN)
+        fixed.insert(2, "children")
+    headers = [*fixed, *param_keys, *metric_keys]
+    numeric = (
+        [False] * (len(fixed) - 1) + [True] + [False] * len(param_keys) + [True] * len(metric_keys)
+    )
     rows = []
     for run in runs:
         rows.append(
             [
                 f'<span class="mlops-status-{html.escape(run.status)}">{html.escape(run.status)}</span>',
                 text(run.name),
+                *([text(children_text(run.children))] if with_children else []),
                 f"<code>{html.escape(run.id)}</code>",
                 text(run.experiment),
                 timestamp(run.started_at),
@@ -159,6 +172,8 @@ def run_sections(
             ["notebook", text(run.notebook_path)],
             ["note", text(detail.note)],
             ["previous run", text(run.previous_run_id)],
+            ["parent run", text(run.parent_run_id)],
+            ["children", text(children_text(run.children) or None)],
             [
                 "git",
                 text(

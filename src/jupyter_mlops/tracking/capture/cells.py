@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import functools
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,45 @@ def literal_assignments(source: str | ast.Module) -> dict[str, Any]:
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             _collect_literal(node.target, node.value, found)
     return found
+
+
+# An ``=`` that is not part of a comparison, ``:=`` or ``+=`` and the like, then what a literal value may start
+# with (blanks and line continuations between): a digit or a dot, a quote (after a
+# string prefix), a bracket, a sign, or None, True, False, not, set.
+_LITERAL_VALUE = re.compile(
+    r"(?<![=!<>:+\-*/%@&|^])=(?!=)[\s\\]*"
+    r"(?:[-+~(\[{'\".0-9]|(?:None|True|False|not|set)\b|[rRbBuUfF]{1,2}['\"])"
+)
+
+
+def may_assign_literals(source: str) -> bool:
+    """Whether :func:`literal_assignments` may find something in ``source``, told from
+    its text without parsing it (a parse costs microseconds per line, and most cells set
+    no literal): ``False`` when no ``=`` is followed by what starts a literal, so that
+    there is nothing to find; ``True`` when there may be. Code that is not ASCII is
+    always worth a parse (Python reads its names in NFKC form, which the text hides)::
+
+        may_assign_literals("y = x + 1")     # False
+        may_assign_literals("lr = 0.1")      # True
+    """
+    return not source.isascii() or _LITERAL_VALUE.search(source) is not None
+
+
+# A word of ASCII code that may be a name (also in strings and comments: more than names).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def possible_names(source: str) -> frozenset[str] | None:
+    """Every word of ``source`` that may be a name: a superset of the names its code
+    reads or assigns (:func:`names_mentioned`), found without parsing it. ``None`` when
+    the code is not ASCII (Python reads non-ASCII names in NFKC form, which the text
+    does not show)::
+
+        possible_names("y = x + 1  # plus one")   # {"y", "x", "plus", "one"}
+    """
+    if not source.isascii():
+        return None
+    return frozenset(_WORD.findall(source))
 
 
 def _collect_literal(target: ast.expr, value: ast.expr, found: dict[str, Any]) -> None:
@@ -199,12 +241,12 @@ class CellCode:
 
     ``inputs``: the names it reads before (or without) assigning them; ``mentioned``:
     every plain name it reads or assigns; ``literals``: its literal assignments (see
-    :func:`literal_assignments`). Code that is not valid Python tells nothing.
+    :func:`literal_assignments`), read-only. Code that is not valid Python tells nothing.
     """
 
     inputs: frozenset[str] = frozenset()
     mentioned: frozenset[str] = frozenset()
-    literals: Mapping[str, Any] = field(default_factory=dict)
+    literals: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def read_cell(source: str | ast.Module) -> CellCode:
@@ -214,14 +256,37 @@ def read_cell(source: str | ast.Module) -> CellCode:
 
         read_cell("model = model.fit(X, y)").inputs    # {"model", "X", "y"}
         read_cell("lr = 0.1; depth = 6").literals      # {"lr": 0.1, "depth": 6}
+
+    A notebook runs the same cells again and again: the readings of the last
+    :data:`REMEMBERED_CELLS` texts are kept (texts of up to :data:`REMEMBERED_MAX_CHARS`
+    characters) and shared, so ``literals`` is a read-only mapping.
     """
-    tree = parse_cell(source) if isinstance(source, str) else source
+    if isinstance(source, str):
+        if len(source) <= REMEMBERED_MAX_CHARS:
+            return _read_text(source)
+        return _read(parse_cell(source))
+    return _read(source)
+
+
+# How many cell texts read_cell remembers the reading of, and the longest one it keeps.
+REMEMBERED_CELLS = 128
+REMEMBERED_MAX_CHARS = 50_000
+
+
+@functools.lru_cache(maxsize=REMEMBERED_CELLS)
+def _read_text(source: str) -> CellCode:
+    return _read(parse_cell(source))
+
+
+def _read(tree: ast.Module | None) -> CellCode:
     if tree is None:
         return CellCode()
     visitor = _ReadsBeforeWrites()
     visitor.visit(tree)
     return CellCode(
-        frozenset(visitor.read_first), frozenset(visitor.mentioned), literal_assignments(tree)
+        frozenset(visitor.read_first),
+        frozenset(visitor.mentioned),
+        MappingProxyType(literal_assignments(tree)),
     )
 
 
@@ -259,12 +324,24 @@ def data_inputs(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str,
     """The data objects among ``names`` in ``namespace`` (arrays of fewer than 2 items skipped)."""
     found = {}
     for name in sorted(names):
-        if name.startswith("_"):
-            continue
         value = namespace.get(name)
-        if value is not None and is_data(value) and _items(value) >= 2:
+        if value is not None and _is_input(name, value):
             found[name] = value
     return found
+
+
+def names_data(namespace: Mapping[str, Any], names: Iterable[str]) -> bool:
+    """Whether :func:`data_inputs` would find anything, without sorting ``names`` or
+    collecting what it finds: what a cell hook asks of every word of a cell."""
+    for name in namespace.keys() & names:  # the words that are names, in one C loop
+        value = namespace[name]
+        if value is not None and _is_input(name, value):
+            return True
+    return False
+
+
+def _is_input(name: str, value: Any) -> bool:
+    return not name.startswith("_") and is_data(value) and _items(value) >= 2
 
 
 def _items(data: Any) -> int:
@@ -275,14 +352,20 @@ def _items(data: Any) -> int:
     return count
 
 
+def may_be_estimator(value: object) -> bool:
+    """Whether ``value`` is an instance of a class with ``fit`` and ``get_params``: what
+    :func:`is_fitted_estimator` looks at first, without asking whether it is fitted."""
+    kind = type(value)
+    return not isinstance(value, type) and hasattr(kind, "get_params") and hasattr(kind, "fit")
+
+
 def is_fitted_estimator(value: object) -> bool:
     """A scikit-learn-style estimator (``fit`` + ``get_params``) that has been fitted.
 
     Uses scikit-learn's own convention without importing it: ``__sklearn_is_fitted__``
     when defined, else any attribute ending in ``_`` set on the instance.
     """
-    kind = type(value)
-    if isinstance(value, type) or not (hasattr(kind, "get_params") and hasattr(kind, "fit")):
+    if not may_be_estimator(value):
         return False
     is_fitted = getattr(value, "__sklearn_is_fitted__", None)
     if callable(is_fitted):
@@ -315,10 +398,17 @@ def estimator_params(namespace: Mapping[str, Any], names: Iterable[str]) -> dict
             logger.debug("get_params() failed on %s: %s", name, exc)
             continue
         for key, param in list(raw.items())[:_MAX_ESTIMATOR_PARAMS]:
-            normalised = _json_ready(param)
-            if normalised is _UNSUPPORTED:
-                normalised = type(param).__name__ if hasattr(param, "get_params") else repr(param)
-            if isinstance(normalised, str) and len(normalised) > _MAX_PARAM_REPR:
-                normalised = normalised[:_MAX_PARAM_REPR]
-            params[f"{name}.{key}"] = normalised
+            params[f"{name}.{key}"] = plain_param(param)
     return params
+
+
+def plain_param(value: Any) -> Any:
+    """An estimator's parameter as a run records it: plain data as it is (tuples as
+    lists), a nested estimator as its class name, anything else as its ``repr``; text
+    is cut at 2,000 characters."""
+    normalised = _json_ready(value)
+    if normalised is _UNSUPPORTED:
+        normalised = type(value).__name__ if hasattr(value, "get_params") else repr(value)
+    if isinstance(normalised, str) and len(normalised) > _MAX_PARAM_REPR:
+        normalised = normalised[:_MAX_PARAM_REPR]
+    return normalised

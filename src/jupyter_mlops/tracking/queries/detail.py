@@ -138,6 +138,10 @@ def _read_run_detail(registry: Registry, ref: str, series: bool, full_series: bo
         row["previous_run_id"],
         params={p.key: p.value for p in params},
         metrics={m.key: m.last for m in summaries},
+        parent_run_id=row["parent_run_id"],
+        children=registry.query_tuples(
+            "SELECT COUNT(*) FROM runs WHERE parent_run_id = ?", (run_id,)
+        )[0][0],
     )
     return RunDetail(
         run=run,

@@ -40,11 +40,21 @@ RUN_FIELDS: dict[str, str] = {
     "git_commit": "runs.git_commit",
     "git_dirty": "runs.git_dirty",
     "previous_run_id": "runs.previous_run_id",
+    "parent_run_id": "runs.parent_run_id",
+    "is_child": "(runs.parent_run_id IS NOT NULL)",
 }
 
 # Run fields that can be NULL: a list sorted by one puts the runs without it last.
 NULLABLE_FIELDS = frozenset(
-    ("ended_at", "duration", "notebook_path", "git_commit", "git_dirty", "previous_run_id")
+    (
+        "ended_at",
+        "duration",
+        "notebook_path",
+        "git_commit",
+        "git_dirty",
+        "previous_run_id",
+        "parent_run_id",
+    )
 )
 
 # Where each kind of value is stored: (table, column of the value).

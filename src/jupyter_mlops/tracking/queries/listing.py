@@ -30,6 +30,7 @@ from .pages import (
     Scope,
 )
 from .records import ExperimentSummary, RunRow, RunsPage
+from .refs import resolve_run
 from .search import TextSearch, matching_run_ids
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ def list_runs(
     code: str | None = None,
     after: str | None = None,
     before: str | None = None,
+    top_level: bool = False,
+    parent: str | None = None,
 ) -> RunsPage:
     """A page of runs, newest first unless ``sort`` says otherwise.
 
@@ -58,6 +61,8 @@ def list_runs(
     direction of the sort (by run id for metrics, params and tags, in the order they
     were recorded for run fields), so each page is read from an index. ``code`` keeps
     the runs whose recorded cells or note contain each of its words (see :mod:`.search`).
+    ``top_level`` keeps the runs that have no parent, each with its number of
+    ``children``; ``parent`` (a run id, prefix or name) keeps that run's children.
 
     Page with ``after=page.next_cursor`` (or ``before=page.previous_cursor``): each page
     then costs the same, however deep. ``offset`` also works, at the cost of reading the
@@ -79,7 +84,7 @@ def list_runs(
             hint="A cursor already says where the page starts.",
         )
     with registry.reading():
-        reader = _reader(registry, experiment, where, sort, code)
+        reader = _reader(registry, experiment, where, sort, code, top_level, parent)
         if reader is None:
             return RunsPage((), 0, offset, limit, (), ())
         total = reader.count()
@@ -90,9 +95,16 @@ def list_runs(
         read = reader.read(limit=limit, offset=offset, cursor=cursor, backward=backward)
         rows = read.rows[::-1] if backward else read.rows
         params_by_run, metrics_by_run = _values_for(registry, [row[0] for row in rows])
+        children = _children_counts(registry, [row[0] for row in rows])
         names = _experiment_names(registry)
     runs = tuple(
-        _run_row(row, names, params_by_run.get(row[0], {}), metrics_by_run.get(row[0], {}))
+        _run_row(
+            row,
+            names,
+            params_by_run.get(row[0], {}),
+            metrics_by_run.get(row[0], {}),
+            children.get(row[0], 0),
+        )
         for row in rows
     )
     param_keys = sorted({k for r in runs for k in r.params})
@@ -117,10 +129,20 @@ def _run_row(
     experiment_names: dict[int, str],
     params: dict[str, Any],
     metrics: dict[str, float | None],
+    children: int = 0,
 ) -> RunRow:
-    run_id, name, experiment_id, status, kind, started_at, ended_at, notebook_path, previous = row[
-        :N_RUN_COLUMNS
-    ]
+    (
+        run_id,
+        name,
+        experiment_id,
+        status,
+        kind,
+        started_at,
+        ended_at,
+        notebook_path,
+        previous,
+        parent,
+    ) = row[:N_RUN_COLUMNS]
     return RunRow(
         run_id,
         name,
@@ -133,6 +155,8 @@ def _run_row(
         previous,
         params=params,
         metrics=metrics,
+        parent_run_id=parent,
+        children=children,
     )
 
 
@@ -146,6 +170,7 @@ _RUN_COLUMNS = (
     "ended_at",
     "notebook_path",
     "previous_run_id",
+    "parent_run_id",
 )
 
 
@@ -164,6 +189,8 @@ def _reader(
     where: str | None,
     sort: str | Sequence[str] | None,
     code: str | None,
+    top_level: bool = False,
+    parent: str | None = None,
 ) -> PageReader | None:
     """What reads the list's pages, or None when a text search already found no run."""
     search = None if code is None else TextSearch.parse(code)
@@ -177,9 +204,12 @@ def _reader(
         if not found:
             return None
         run_ids = json.dumps(found)
+    parent_id = None if parent is None else resolve_run(registry, parent)
+    # Without any child run every run is top-level: no condition, the same plans.
+    top_level = top_level and parent_id is None and has_children(registry)
     return PageReader(
         registry,
-        Scope(experiment_id, run_ids),
+        Scope(experiment_id, run_ids, top_level=top_level, parent_run_id=parent_id),
         expression,
         where or "",
         keys,
@@ -208,6 +238,24 @@ def _runs_upper_bound(registry: Registry) -> int:
     """At least the number of runs, read from the end of the table's b-tree."""
     row = registry.query_tuples("SELECT MAX(rowid) FROM runs")[0]
     return int(row[0] or 0)
+
+
+def has_children(registry: Registry) -> bool:
+    """Whether any run has a parent: one probe of ``runs(parent_run_id, started_at)``."""
+    return bool(registry.query_tuples("SELECT 1 FROM runs WHERE parent_run_id IS NOT NULL LIMIT 1"))
+
+
+def _children_counts(registry: Registry, ids: list[str]) -> dict[str, int]:
+    """How many children each of the runs ``ids`` has (runs without any are left out),
+    counted from the index on ``parent_run_id``."""
+    if not ids:
+        return {}
+    rows = registry.query_tuples(
+        "SELECT parent_run_id, COUNT(*) FROM runs WHERE parent_run_id IN"
+        " (SELECT value FROM json_each(?)) GROUP BY parent_run_id",
+        (json.dumps(ids),),
+    )
+    return {run_id: int(count) for run_id, count in rows}
 
 
 def _experiment_names(registry: Registry) -> dict[int, str]:
@@ -273,6 +321,8 @@ def runs_frame(
     limit: int | None = None,
     code: str | None = None,
     after: str | None = None,
+    top_level: bool = False,
+    parent: str | None = None,
 ) -> pd.DataFrame:
     """Runs as a DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns.
 
@@ -281,14 +331,16 @@ def runs_frame(
     work per value but for the few parameters stored in another form (booleans,
     lists, dicts): 100,000 runs take about a second. ``code`` keeps the runs whose
     cells or note contain its words, as in :func:`list_runs`; ``after`` starts after
-    the run a page's ``next_cursor`` ends on.
+    the run a page's ``next_cursor`` ends on. ``parent_run_id`` says which run each run
+    is a child of; ``top_level`` keeps the runs without a parent, ``parent`` the
+    children of one run.
     """
     import numpy as np
     import pandas as pd
 
     _check_window(limit, 0)
     with registry.reading():  # the runs and their values as of one moment
-        reader = _reader(registry, experiment, where, sort, code)
+        reader = _reader(registry, experiment, where, sort, code, top_level, parent)
         rows: list[Row] = []
         everything = False
         if reader is not None:

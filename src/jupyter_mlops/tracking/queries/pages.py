@@ -46,9 +46,9 @@ Row = tuple[Any, ...]
 # The run's own fields every page reads, in this order (see listing.RunRow).
 RUN_COLUMNS_SQL = (
     "runs.id, runs.name, runs.experiment_id, runs.status, runs.kind, runs.started_at,"
-    " runs.ended_at, runs.notebook_path, runs.previous_run_id"
+    " runs.ended_at, runs.notebook_path, runs.previous_run_id, runs.parent_run_id"
 )
-N_RUN_COLUMNS = 9
+N_RUN_COLUMNS = 10
 
 DEFAULT_SORT = (SortKey(Reference("field", "started_at"), True),)
 MAX_CURSOR_CHARACTERS = 20_000
@@ -80,10 +80,18 @@ class Segment:
 @dataclass(frozen=True)
 class Scope:
     """Which runs a list holds before its filter: an experiment's (None: all of them),
-    and those a text search found (a JSON list of ids, or None)."""
+    those a text search found (a JSON list of ids, or None), only the top-level runs
+    (``top_level``), or only the children of one run (``parent_run_id``).
+
+    Both of the last two read the index ``runs(parent_run_id, started_at)``; a list of
+    top-level runs of a registry that has no child run needs no condition at all
+    (:func:`~.listing.list_runs` leaves ``top_level`` off then), so its pages read the
+    same indexes as before runs had parents."""
 
     experiment_id: int | None = None
     run_ids: str | None = None
+    top_level: bool = False
+    parent_run_id: str | None = None
 
     def conditions(self) -> tuple[list[str], list[Any]]:
         sql: list[str] = []
@@ -94,7 +102,17 @@ class Scope:
         if self.run_ids is not None:
             sql.append("runs.id IN (SELECT value FROM json_each(?))")
             params.append(self.run_ids)
+        if self.top_level:
+            sql.append("runs.parent_run_id IS NULL")
+        if self.parent_run_id is not None:
+            sql.append("runs.parent_run_id = ?")
+            params.append(self.parent_run_id)
         return sql, params
+
+    @property
+    def by_parent(self) -> bool:
+        """Whether the list is narrowed to top-level runs or to one run's children."""
+        return self.top_level or self.parent_run_id is not None
 
 
 @dataclass(frozen=True)
@@ -447,7 +465,9 @@ class PageReader:
         """Choose how pages are read, from the number of ``matches`` (see
         :func:`choose_mode`). A list narrowed by its experiment alone and sorted by one
         run field is always read in order: that field's index starts with the experiment."""
-        narrowed_by_experiment_only = self.where is None and self.scope.run_ids is None
+        narrowed_by_experiment_only = (
+            self.where is None and self.scope.run_ids is None and not self.scope.by_parent
+        )
         if narrowed_by_experiment_only and len(self.keys) == 1:
             if self.keys[0].reference.kind == "field":
                 self.mode = "ordered"

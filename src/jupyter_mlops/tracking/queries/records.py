@@ -21,6 +21,8 @@ class RunRow:
     previous_run_id: str | None
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float | None] = field(default_factory=dict)
+    parent_run_id: str | None = None  # the run this one is a child of (a sweep's trial...)
+    children: int = 0  # how many runs have this one as parent
 
     @property
     def duration(self) -> float | None:

@@ -1,0 +1,36 @@
+"""What autolog records after a cell of a run: the searches and studies it named.
+
+Only what the cell itself produced is recorded: before the cell runs,
+:func:`note_before_cell` takes note of the results the named objects already hold (a
+search fitted before the run, the trials a study ran earlier), and those are skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .optuna_study import STUDY_MODULE, note_studies, record_studies
+from .sklearn_search import SEARCH_MODULE, note_searches, record_searches
+
+if TYPE_CHECKING:
+    from ..run import Run
+
+
+def note_before_cell(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Take note of the results the searches and studies among ``names`` hold before a
+    cell of ``run`` runs, so that only what the cell adds is recorded after it."""
+    if SEARCH_MODULE in sys.modules or STUDY_MODULE in sys.modules:
+        names = list(names)
+        note_searches(run, namespace, names)
+        note_studies(run, namespace, names)
+
+
+def record_after_cell(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Record, as children of ``run``, the searches and studies among the variables
+    ``names`` of ``namespace`` (those a cell named) that have new results."""
+    if SEARCH_MODULE in sys.modules or STUDY_MODULE in sys.modules:
+        names = list(names)
+        record_searches(run, namespace, names)
+        record_studies(run, namespace, names)

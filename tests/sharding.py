@@ -1,0 +1,40 @@
+"""Halves of the suite for the other Pythons: ``pytest --shard=K/N`` keeps the K-th of N
+parts, chosen by a stable hash of each test's id, plus every test marked ``every_python``
+(packaging, dependencies, the architecture: what differs from one Python to the next).
+
+scripts/test runs the whole suite on the main Python and, beside it, one part on each
+other Python, so every test runs on the main Python and on one of the others, and the
+version-sensitive ones on all of them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+
+import pytest
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"1/2"`` -> ``(1, 2)``; anything else is refused with what to write instead."""
+    part, _, count = text.partition("/")
+    if not (part.isdigit() and count.isdigit()) or not 1 <= int(part) <= int(count):
+        raise pytest.UsageError(
+            f'--shard "{text}" is not K/N with 1 <= K <= N: write for example --shard=1/2'
+        )
+    return int(part), int(count)
+
+
+def in_shard(test_id: str, part: int, count: int) -> bool:
+    """Whether the test ``test_id`` (a pytest node id) belongs to part ``part`` of ``count``."""
+    return zlib.crc32(test_id.encode()) % count == part - 1
+
+
+def split(tests: Iterable[pytest.Item], part: int, count: int) -> tuple[list, list]:
+    """The tests kept by ``--shard=part/count`` and those left out."""
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
+    for test in tests:
+        keep = test.get_closest_marker("every_python") or in_shard(test.nodeid, part, count)
+        (kept if keep else left).append(test)
+    return kept, left
