@@ -153,7 +153,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
             run.end("failed", error="--snapshot named an undefined variable")
             raise
     if run is not None and session.capture.get(run.id, True):
-        session.note_results(run, code)
+        session.note_results(run, code.mentioned)
     session.in_cell_magic = True
     try:
         value = _execute(shell, python, session.execution_count)
@@ -184,6 +184,7 @@ def _record_cell_magic(session: NotebookSession, run: Run, body: str, code: Cell
     run.record_cell(source, execution_count=session.execution_count, cell_id=session.cell_id)
     if session.capture.get(run.id, True):
         session.capture_after(run, code)
+        session.record_results(run, code.mentioned)
 
 
 def _execute(shell: Any, python: str, number: int | None) -> Any:
