@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from .drift.gate import DriftGate
     from .gates.expectations import expect
     from .registry.connection import Registry
-    from .tracking.session import active_run, end_run, log, log_params, start_run
+    from .tracking.session import active_run, configure, end_run, log, log_params, start_run
 
 __all__ = [
     "DriftGate",
@@ -64,6 +64,7 @@ __all__ = [
     "check",
     "check_drift",
     "compare",
+    "configure",
     "drift_history",
     "end_run",
     "expect",
@@ -91,6 +92,7 @@ _HOMES = {
     "check": "api",
     "check_drift": "api",
     "compare": "api",
+    "configure": "tracking.session",
     "drift_history": "api",
     "end_run": "tracking.session",
     "expect": "gates.expectations",
