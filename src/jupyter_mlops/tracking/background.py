@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING
 from ..errors import MlopsError
 from ..registry.connection import Registry
 from .settings import FLUSH_INTERVAL_SECONDS
-from .system_metrics import SystemSampler
 
 if TYPE_CHECKING:
     from .run import Run
+    from .system_metrics import SystemSampler
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +205,8 @@ class Background:
         sampling.due = now + sampling.interval
         try:
             if sampling.sampler is None:  # made here: opening NVML can take a while
+                from .system_metrics import SystemSampler  # ctypes, only when sampled
+
                 sampling.sampler = SystemSampler()
                 sampling.due = time.monotonic() + min(sampling.interval, FIRST_SAMPLE_SECONDS)
                 return
