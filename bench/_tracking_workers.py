@@ -298,10 +298,11 @@ def mlflow_log_live(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[s
     """The live loop as an MLflow user would write it: asynchronous logging (its own
     background writer) and ``log_system_metrics=True``, sampled every second."""
     import mlflow
+    from mlflow.system_metrics import set_system_metrics_sampling_interval
 
     client = mlflow_client(store)
     mlflow.set_experiment(EXPERIMENT)
-    mlflow.set_system_metrics_sampling_interval(1)
+    set_system_metrics_sampling_interval(1)
     n = sizes.points_per_cell
     values = point_values(n, SEED)
     chunks, step = [], 0
