@@ -188,8 +188,8 @@ class Background:
             ]
         for run, sampling in due_samples:
             self._sample(run, sampling, now)
+        # samples are written with the next flush, as what the run logs is
         flushing = self.flush_interval > 0 and now >= self._flushed_at + self.flush_interval
-        flushing = flushing or bool(due_samples)  # samples go in at once, too
         written: set[str] = set()
         if flushing:
             self._flushed_at = now
