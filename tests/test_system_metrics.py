@@ -116,6 +116,25 @@ def test_system_metrics_are_chosen_globally_and_per_run(
     assert bool(system_keys(registry, run.id)) is sampled
 
 
+def test_a_run_inside_another_leaves_sampling_to_the_outer_one(
+    shell: Any, registry: Registry
+) -> None:
+    mlops.configure(system_metrics_interval=FAST)
+    run_cell(
+        shell,
+        "%%mlops run outer\n"
+        "import time\n"
+        "with mlops.start_run('inner') as inner:\n"
+        "    time.sleep(1.6)\n"
+        "with mlops.start_run('asked', system_metrics=True):\n"
+        "    time.sleep(1.6)",
+    )
+    outer, inner, asked = (mlops.get_run(name) for name in ("outer", "inner", "asked"))
+    assert inner.run.kind == "notebook"
+    assert "system/cpu_percent" in outer.run.metrics and "system/cpu_percent" in asked.run.metrics
+    assert not any(key.startswith("system/") for key in inner.run.metrics)
+
+
 def test_ending_the_run_stops_sampling(registry: Registry) -> None:
     mlops.configure(system_metrics_interval=FAST)
     with mlops.start_run("stops", system_metrics=True) as run:

@@ -332,9 +332,10 @@ class Session:
                 execution_count=context.get("execution_count"),
                 cell_id=cell_id,
             )
+        nested = any(not isinstance(outer, UnrecordedRun) for outer in self.active)
         self.active.append(run)
         settings = self.settings
-        sampled = settings.samples_system_metrics(kind, system_metrics)
+        sampled = settings.samples_system_metrics(kind, system_metrics, nested=nested)
         self.background.add(
             run, system_metrics=settings.system_metrics_interval if sampled else None
         )

@@ -13,8 +13,8 @@ starts, and :func:`jupyter_mlops.configure` to change it while the process runs:
   its cell still runs. ``0`` writes only at the end of each cell, the end of the run, and
   every 50,000 points or 30 s in long loops.
 - ``system_metrics`` (``MLOPS_SYSTEM_METRICS``: ``1`` / ``0``, unset by default): record
-  CPU, memory and GPU use as ``system/...`` series. Unset means on for notebook runs and
-  off for scripts and pipeline steps; ``start_run(system_metrics=...)`` and ``%%mlops run
+  CPU, memory and GPU use as ``system/...`` series. Unset means on for notebook runs (but
+  not for a run started inside another one) and off for scripts and pipeline steps; ``start_run(system_metrics=...)`` and ``%%mlops run
   --system-metrics`` / ``--no-system-metrics`` decide for one run.
 - ``system_metrics_interval`` (``MLOPS_SYSTEM_METRICS_INTERVAL``, seconds, default 10):
   the time between two samples; the first is taken a second after the run starts.
@@ -54,14 +54,17 @@ class Settings:
     system_metrics: bool | None = None
     system_metrics_interval: float = SYSTEM_METRICS_INTERVAL_SECONDS
 
-    def samples_system_metrics(self, kind: str, asked: bool | None = None) -> bool:
+    def samples_system_metrics(
+        self, kind: str, asked: bool | None = None, *, nested: bool = False
+    ) -> bool:
         """Whether a run of ``kind`` samples system metrics: what the run asks, else the
-        setting, else on for notebook runs only."""
+        setting, else on for notebook runs that are not ``nested`` in another run (the
+        outer run's samples cover the same process)."""
         if asked is not None:
             return asked
         if self.system_metrics is not None:
             return self.system_metrics
-        return kind == "notebook"
+        return kind == "notebook" and not nested
 
     def changed(self, **changes: object) -> Settings:
         """These settings with ``changes`` checked and applied; a bad value is an
