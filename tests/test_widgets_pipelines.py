@@ -51,7 +51,10 @@ def test_a_passing_run_draws_every_step_ok_and_cached_steps_dashed(tmp_path: Pat
         "count": "ok", "side": "ok", "side_gate": "ok", "report": "ok"
     }  # fmt: skip
     assert drawn_states(html) == {
-        "count": "cached", "side": "cached", "side_gate": "cached", "report": "cached"
+        "count": "cached",
+        "side": "cached",
+        "side_gate": "cached",
+        "report": "cached",
     }  # fmt: skip  (an unchanged gate is reused, its verdict recorded again)
     assert "passed" in html and second.id in html
 

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .drift.gate import DriftGate
     from .gates.expectations import expect
     from .registry.connection import Registry
-    from .tracking.session import active_run, end_run, log, log_params, start_run
+    from .tracking.session import active_run, configure, end_run, log, log_params, start_run
 
 __all__ = [
     "DriftGate",
@@ -65,6 +65,7 @@ __all__ = [
     "check",
     "check_drift",
     "compare",
+    "configure",
     "drift_history",
     "end_run",
     "expect",
@@ -93,6 +94,7 @@ _HOMES = {
     "check": "api",
     "check_drift": "api",
     "compare": "api",
+    "configure": "tracking.session",
     "drift_history": "api",
     "end_run": "tracking.session",
     "expect": "gates.expectations",

@@ -95,6 +95,20 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-capture", action="store_true", help="record only what the code logs explicitly"
     )
+    sampling = parser.add_mutually_exclusive_group()
+    sampling.add_argument(
+        "--system-metrics",
+        dest="system_metrics",
+        action="store_true",
+        default=None,
+        help="sample CPU, memory and GPU use into system/... series (the default in notebooks)",
+    )
+    sampling.add_argument(
+        "--no-system-metrics",
+        dest="system_metrics",
+        action="store_false",
+        help="do not sample CPU, memory and GPU use",
+    )
 
 
 def _tags(items: list[str]) -> dict[str, str]:
@@ -118,6 +132,7 @@ def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
         notebook_path=session.notebook_path(),
         cell_id=session.cell_id,
         announce_unrecorded=False,  # the magic says it in the cell's output
+        system_metrics=args.system_metrics,
     )
     session.capture[run.id] = not args.no_capture
     return run
