@@ -72,7 +72,7 @@ class Venv:
 
 
 OURS_VENV = Venv("ours", ("-e", f"{REPO_ROOT}[jupyter]"))  # the panel bench runs a server
-MLFLOW_VENV = Venv("mlflow", ("mlflow",))
+MLFLOW_VENV = Venv("mlflow", ("mlflow", "psutil"))  # psutil: its system metrics
 TRACKIO_VENV = Venv("trackio", ("trackio", "pandas"))  # pandas: the runs DataFrame
 
 

@@ -42,6 +42,7 @@ class Sizes:
     population: int
     query_budget_seconds: float
     open_repeats: int
+    live_seconds: float = 10.0  # how long the live loop logs (log_live)
 
 
 # -- the data, the same for every tool -----------------------------------------------------------
@@ -125,6 +126,47 @@ def ours_log_point(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[st
     expected = sizes.warmup_points + n * sizes.cells
     assert stored == expected, f"{stored} points stored, {expected} logged"
     return point_figures(calls, flushes, n) | {"points_stored": stored}
+
+
+def ours_log_live(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
+    """A training loop that logs for ``live_seconds`` with no cell end: the background
+    flush (every second) writes the points while it runs, and system metrics are sampled
+    every second. The call's cost includes what both take from the loop."""
+    import jupyter_mlops as mlops
+
+    registry = ours_registry(store)
+    mlops.configure(flush_interval=1.0, system_metrics=True, system_metrics_interval=1.0)
+    n = sizes.points_per_cell
+    values = point_values(n, SEED)
+    chunks, step = [], 0
+    with mlops.start_run("log-live", experiment=EXPERIMENT, registry=registry) as run:
+        deadline = time.perf_counter() + sizes.live_seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            for value in values:
+                mlops.log(accuracy=value, step=step)
+                step += 1
+            chunks.append(time.perf_counter() - started)
+        written_live = registry.query_one(
+            "SELECT COUNT(*) FROM metrics WHERE run_id = ? AND key = 'accuracy'", (run.id,)
+        )[0]
+        ending = time.perf_counter()
+        run.end()
+        ended = time.perf_counter() - ending
+    stored = registry.query_one("SELECT COUNT(*) FROM metrics WHERE key = 'accuracy'")[0]
+    system = registry.query_one("SELECT COUNT(*) FROM metrics WHERE key LIKE 'system/%'")[0]
+    assert stored == step, f"{stored} points stored, {step} logged"
+    assert written_live > 0, "the background flush wrote nothing while the loop ran"
+    assert system > 0, "no system metrics were sampled"
+    return {
+        # the whole loop over its points: the stalls the background work causes count
+        "call": sum(chunks) / step,
+        "call_per_chunk": Timing(tuple(c / n for c in chunks)).to_dict(),
+        "points": step,
+        "written_while_logging": written_live,
+        "system_points": system,
+        "end": ended,
+    }
 
 
 def ours_one_run(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
@@ -249,6 +291,46 @@ def mlflow_log_point(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[
     return point_figures(calls, flushes, n) | {
         "points_stored": stored,
         "asynchronous": asynchronous,
+    }
+
+
+def mlflow_log_live(store: Path, sizes: Sizes, config: dict[str, Any]) -> dict[str, Any]:
+    """The live loop as an MLflow user would write it: asynchronous logging (its own
+    background writer) and ``log_system_metrics=True``, sampled every second."""
+    import mlflow
+    from mlflow.system_metrics import set_system_metrics_sampling_interval
+
+    client = mlflow_client(store)
+    mlflow.set_experiment(EXPERIMENT)
+    set_system_metrics_sampling_interval(1)
+    n = sizes.points_per_cell
+    values = point_values(n, SEED)
+    chunks, step = [], 0
+    with mlflow.start_run(run_name="log-live", log_system_metrics=True) as run:
+        deadline = time.perf_counter() + sizes.live_seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            for value in values:
+                mlflow.log_metric("accuracy", value, step=step, synchronous=False)
+                step += 1
+            chunks.append(time.perf_counter() - started)
+        written_live = len(client.get_metric_history(run.info.run_id, "accuracy"))
+        ending = time.perf_counter()
+        mlflow.flush_async_logging()
+    ended = time.perf_counter() - ending
+    stored = len(client.get_metric_history(run.info.run_id, "accuracy"))
+    system = sum(
+        1 for key in client.get_run(run.info.run_id).data.metrics if key.startswith("system/")
+    )
+    assert stored == step, f"{stored} points stored, {step} logged"
+    return {
+        # the whole loop over its points: the stalls the background work causes count
+        "call": sum(chunks) / step,
+        "call_per_chunk": Timing(tuple(c / n for c in chunks)).to_dict(),
+        "points": step,
+        "written_while_logging": written_live,
+        "system_keys": system,
+        "end": ended,
     }
 
 
@@ -566,11 +648,13 @@ def check_frame(frame: Any, sizes: Sizes, columns: tuple[str, ...]) -> None:
 
 WORKERS: dict[tuple[str, str], Callable[[Path, Sizes, dict[str, Any]], dict[str, Any]]] = {
     ("ours", "log_point"): ours_log_point,
+    ("ours", "log_live"): ours_log_live,
     ("ours", "one_run"): ours_one_run,
     ("ours", "population"): ours_population,
     ("ours", "best_run"): ours_best_run,
     ("ours", "runs_frame"): ours_runs_frame,
     ("mlflow", "log_point"): mlflow_log_point,
+    ("mlflow", "log_live"): mlflow_log_live,
     ("mlflow", "one_run"): mlflow_one_run,
     ("mlflow", "population"): mlflow_population,
     ("mlflow", "best_run"): mlflow_best_run,

@@ -33,6 +33,13 @@ The workloads, in the order they run:
   amortized over the cell. MLflow's asynchronous mode (``synchronous=False`` +
   ``mlflow.flush_async_logging()`` per cell) is measured too, since it is what an
   MLflow user would reach for in a loop.
+- ``log_live``: a loop that logs one metric for 10 s (smoke: 2.5 s) with no cell end,
+  the points reaching the store while it runs: ours with the background flush (every
+  second) and system metrics (every second) on; MLflow with asynchronous logging and
+  ``log_system_metrics=True`` (every second), what an MLflow user would reach for to
+  see a curve move. Reported: the call, whatever the background work takes from the
+  loop included, and the points written before the loop ended. trackio is left out
+  (its logging is already a background queue, measured by ``log_point``).
 - ``one_run``: start a run, log 5 parameters and 3 metrics, end it (trackio:
   ``init(config=params)``, ``log``, ``finish``).
 - ``population``: build 10,000 finished runs (5 params, 3 metrics each, seeded values);
@@ -105,7 +112,8 @@ from _tracking_workers import (
 
 WORKERS_SCRIPT = Path(__file__).resolve().with_name("_tracking_workers.py")
 TOOLS = ("ours", "mlflow", "trackio")
-WORKLOADS = ("log_point", "one_run", "population", "best_run", "runs_frame", "open")
+WORKLOADS = ("log_point", "log_live", "one_run", "population", "best_run", "runs_frame", "open")
+LIVE_TOOLS = ("ours", "mlflow")  # the tools with a log_live worker
 NEEDS_POPULATION = frozenset(("best_run", "runs_frame", "open"))
 
 
@@ -117,6 +125,7 @@ FULL = Sizes(
     population=10_000,
     query_budget_seconds=15.0,
     open_repeats=7,
+    live_seconds=10.0,
 )
 SMOKE = Sizes(
     points_per_cell=100,
@@ -126,6 +135,7 @@ SMOKE = Sizes(
     population=200,
     query_budget_seconds=1.0,
     open_repeats=2,
+    live_seconds=2.5,
 )
 
 
@@ -318,7 +328,9 @@ def run_all(setup: Setup, workloads: list[str]) -> dict[str, dict[str, Any]]:
             continue
         store_of = "population" if workload in NEEDS_POPULATION else None
         results[workload] = {
-            tool: run_one(setup, tool, workload, store_of=store_of) for tool in tools
+            tool: run_one(setup, tool, workload, store_of=store_of)
+            for tool in tools
+            if workload != "log_live" or tool in LIVE_TOOLS
         }
         if workload == "log_point" and "mlflow" in tools:
             results[workload]["mlflow_async"] = run_one(
@@ -468,6 +480,23 @@ def report_rows(results: dict[str, Any], sizes: Sizes) -> list[list[str]]:
         "log_point_memory",
         ("call_and_flush",),
         note="¹",
+    )
+    live = f"{sizes.live_seconds:g} s"
+    add(
+        f"**log one metric point, live** over a {live} loop, background flush and system"
+        " metrics every 1 s (MLflow: asynchronous, `log_system_metrics=True`): the call,"
+        " the loop's whole time over its points",
+        "log_live",
+        ("call",),
+        target=20e-6,
+        trackio=False,
+    )
+    add(
+        "… the end of the run: the points not yet written, the environment and git state"
+        " (MLflow: `flush_async_logging()` only)",
+        "log_live",
+        ("end",),
+        trackio=False,
     )
     add("**one run**: start, 5 params, 3 metrics, end", "one_run", ("run",), target=2e-3)
     add("… stores in memory (tmpfs: no fsync cost)", "one_run_memory", ("run",))

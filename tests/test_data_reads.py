@@ -20,6 +20,29 @@ from jupyter_mlops.tracking.session import SESSION, use_registry
 
 from .conftest import run_cell
 
+PANDAS_2 = int(pd.__version__.split(".", 1)[0]) < 3
+
+
+@pytest.fixture(autouse=True)
+def _copy_on_write() -> Any:
+    """Pins trust pandas only under Copy-on-Write: always so from pandas 3, an option in
+    pandas 2 (the lowest version the package allows), turned on here as a user would."""
+    if not PANDAS_2:
+        yield
+        return
+    with pd.option_context("mode.copy_on_write", True):
+        yield
+
+
+@pytest.mark.skipif(not PANDAS_2, reason="pandas 3 always copies on write")
+def test_pandas_2_without_copy_on_write_is_never_trusted_and_the_content_is_hashed() -> None:
+    with pd.option_context("mode.copy_on_write", False):
+        df = _frame()
+        pin = pin_data(df)
+        assert not pin.protected
+        assert not pin.holds(df)  # no pin is trusted: the frame is fingerprinted again
+        assert pin.content is df
+
 
 def _frame() -> pd.DataFrame:
     rng = np.random.default_rng(3)

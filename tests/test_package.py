@@ -20,6 +20,7 @@ PUBLIC_NAMES = (
     "check",
     "check_drift",
     "compare",
+    "configure",
     "drift_history",
     "end_run",
     "expect",

@@ -15,7 +15,7 @@ import pytest
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import InvalidInputError, NoActiveRunError, RecordingError
 from jupyter_mlops.registry.connection import Registry
-from jupyter_mlops.tracking.heartbeat import Heartbeat
+from jupyter_mlops.tracking.background import Background
 from jupyter_mlops.tracking.session import Session
 from jupyter_mlops.tracking.values import valid_text
 
@@ -257,7 +257,7 @@ def test_git_commit_and_dirty_flag_are_recorded(registry: Registry, tmp_path: Pa
 
 
 def test_heartbeat_marks_a_long_run_alive(registry: Registry) -> None:
-    session = Session(heartbeat=Heartbeat(interval=0.05))
+    session = Session(background=Background(interval=0.05, flush_interval=0))
     with session.start_run("long", registry=registry) as run:
         started = registry.query_one("SELECT heartbeat_at FROM runs")[0]
         deadline = time.time() + 5
@@ -265,7 +265,7 @@ def test_heartbeat_marks_a_long_run_alive(registry: Registry) -> None:
             assert time.time() < deadline, "no heartbeat within 5 s"
             time.sleep(0.05)
     assert run.status == "finished"
-    session.heartbeat.stop()
+    session.background.stop()
 
 
 def test_tags_and_default_names(registry: Registry) -> None:
@@ -327,7 +327,7 @@ def test_a_registry_replaced_by_another_at_the_same_path_is_still_closed(
 ) -> None:
     Registry.init(tmp_path).close()
     monkeypatch.chdir(tmp_path)
-    session = Session(heartbeat=Heartbeat())
+    session = Session(background=Background())
     located = session.default_registry()  # opened by the session itself
     with Registry.init(tmp_path) as chosen:
         session.use_registry(chosen)  # the same file, another connection

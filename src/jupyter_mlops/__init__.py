@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .registry.connection import Registry
     from .tracking.session import (
         active_run,
+        configure,
         end_run,
         log,
         log_artifact,
@@ -76,6 +77,7 @@ __all__ = [
     "check",
     "check_drift",
     "compare",
+    "configure",
     "drift_history",
     "end_run",
     "expect",
@@ -109,6 +111,7 @@ _HOMES = {
     "check": "api",
     "check_drift": "api",
     "compare": "api",
+    "configure": "tracking.session",
     "drift_history": "api",
     "end_run": "tracking.session",
     "expect": "gates.expectations",

@@ -101,6 +101,20 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not store the images the cells display as the run's artifacts",
     )
+    sampling = parser.add_mutually_exclusive_group()
+    sampling.add_argument(
+        "--system-metrics",
+        dest="system_metrics",
+        action="store_true",
+        default=None,
+        help="sample CPU, memory and GPU use into system/... series (the default in notebooks)",
+    )
+    sampling.add_argument(
+        "--no-system-metrics",
+        dest="system_metrics",
+        action="store_false",
+        help="do not sample CPU, memory and GPU use",
+    )
 
 
 def _tags(items: list[str]) -> dict[str, str]:
@@ -124,6 +138,7 @@ def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
         notebook_path=session.notebook_path(),
         cell_id=session.cell_id,
         announce_unrecorded=False,  # the magic says it in the cell's output
+        system_metrics=args.system_metrics,
     )
     session.capture[run.id] = not args.no_capture
     magics.outputs.enabled[run.id] = not (args.no_capture or args.no_outputs)
@@ -160,7 +175,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
             run.end("failed", error="--snapshot named an undefined variable")
             raise
     if run is not None and session.capture.get(run.id, True):
-        session.note_results(run, code)
+        session.note_results(run, code.mentioned)
     session.in_cell_magic = True
     try:
         value = _execute(shell, python, session.execution_count)
@@ -192,6 +207,7 @@ def _record_cell_magic(session: NotebookSession, run: Run, body: str, code: Cell
     run.record_cell(source, execution_count=session.execution_count, cell_id=session.cell_id)
     if session.capture.get(run.id, True):
         session.capture_after(run, code)
+        session.record_results(run, code.mentioned)
 
 
 def _execute(shell: Any, python: str, number: int | None) -> Any:

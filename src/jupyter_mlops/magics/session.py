@@ -147,7 +147,7 @@ class NotebookSession:
             inputs = self.code_of(info).inputs  # else no word of the cell names data
             if inputs:
                 self.snapshot_inputs(run, inputs, explicit=())
-        self.note_results(run, info)
+        self.note_results(run, self.names_of(info))
 
     def names_of(self, info: Any) -> Iterable[str]:
         """The names the cell being executed may use: its words, without parsing it,
@@ -155,19 +155,19 @@ class NotebookSession:
         words = self.text_of(info)[1]
         return words if words is not None else self.code_of(info).mentioned
 
-    def note_results(self, run: Run, info: Any) -> None:
-        """Before a cell of ``run``: the searches and studies it names, as they are (what
-        they hold already is not the cell's; see tracking.autolog)."""
+    def note_results(self, run: Run, names: Iterable[str]) -> None:
+        """Before a cell of ``run``: the searches and studies among the ``names`` it uses,
+        as they are (what they hold already is not the cell's; see tracking.autolog)."""
         try:
-            note_before_cell(run, self.user_ns, self.names_of(info))
+            note_before_cell(run, self.user_ns, names)
         except Exception as exc:  # noqa: BLE001 - an odd object must not stop the cell
             warn(f"searches and studies not examined: {type(exc).__name__}: {exc}")
 
-    def record_results(self, run: Run, info: Any) -> None:
-        """After a cell of ``run``: what the searches and studies it names added, as
-        child runs (see tracking.autolog)."""
+    def record_results(self, run: Run, names: Iterable[str]) -> None:
+        """After a cell of ``run``: what the searches and studies among the ``names`` it
+        uses added, as child runs (see tracking.autolog)."""
         try:
-            record_after_cell(run, self.user_ns, self.names_of(info))
+            record_after_cell(run, self.user_ns, names)
         except MlopsError as exc:
             warn(f"the results of a search or study were not recorded: {exc.message}")
         except Exception as exc:  # noqa: BLE001 - an odd search must not break the cell
@@ -191,7 +191,7 @@ class NotebookSession:
         if self.capture.get(run.id, True):
             if self.may_capture(info):
                 self.capture_after(run, self.code_of(info))
-            self.record_results(run, info)
+            self.record_results(run, self.names_of(info))
         if isinstance(run, Run):
             for problem in run.take_read_problems():
                 warn(problem)

@@ -119,12 +119,14 @@ class Registry:
         base = Path(directory) if directory is not None else Path.cwd()
         return cls.open(base / DIRECTORY_NAME / FILE_NAME, create=True)
 
-    def another_connection(self) -> Registry:
-        """This registry through a connection of its own, for another thread.
+    def another_connection(self, *, busy_timeout: float | None = None) -> Registry:
+        """This registry through a connection of its own, for another thread; its writes
+        wait ``busy_timeout`` seconds for another writer's (default: as this one's).
 
         Nothing is migrated or swept: opening this registry did that. The caller closes it.
         """
-        conn = _open_connection(self.path, self.busy_timeout, self.read_only)
+        busy_timeout = self.busy_timeout if busy_timeout is None else busy_timeout
+        conn = _open_connection(self.path, busy_timeout, self.read_only)
         try:
             if not self.read_only:
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -132,9 +134,9 @@ class Registry:
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise translate_error(
-                exc, self.path, "open the registry", busy_timeout=self.busy_timeout
+                exc, self.path, "open the registry", busy_timeout=busy_timeout
             ) from exc
-        return Registry(self.path, conn, busy_timeout=self.busy_timeout, read_only=self.read_only)
+        return Registry(self.path, conn, busy_timeout=busy_timeout, read_only=self.read_only)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

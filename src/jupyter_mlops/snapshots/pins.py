@@ -109,7 +109,7 @@ def pin_data(value: object) -> Pin:
     if isinstance(value, (pd.DataFrame, pd.Series)) and copy_on_write():
         try:
             parts, labels = _pandas_parts(value)
-            return Pin(value.copy(deep=False), True, parts, labels)
+            return Pin(_shallow_copy(value), True, parts, labels)
         except Exception:
             return Pin(value, False)
     if isinstance(value, np.ndarray):
@@ -118,6 +118,17 @@ def pin_data(value: object) -> Pin:
         except Exception:
             return Pin(value, False)
     return Pin(value, False)
+
+
+def _shallow_copy(value: Any) -> Any:
+    """A copy of a pandas object sharing its buffers but not its axis objects: a name set
+    in place on the original's index (``df.index.name = "key"``) must not reach the copy,
+    and pandas 2 shares the axis objects themselves in a shallow copy."""
+    content = value.copy(deep=False)
+    content.index = value.index.copy()
+    if value.ndim == 2:
+        content.columns = value.columns.copy()
+    return content
 
 
 def _pandas_parts(value: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

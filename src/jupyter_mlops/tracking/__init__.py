@@ -12,7 +12,9 @@ Modules: :mod:`.session` (which registry this process records into, the active r
 :mod:`.run` (a run's buffer, flushes and end), :mod:`.previews` and
 :mod:`.preview_buckets` (what a long curve is drawn from), :mod:`.values` (what may be recorded),
 :mod:`.secrets` (what is recorded redacted: secrets in parameters, tags and code),
-:mod:`.shared_rows` (experiments and environments), :mod:`.heartbeat`,
+:mod:`.shared_rows` (experiments and environments), :mod:`.background` (live
+flushes, system metrics and heartbeats of active runs; :mod:`.system_metrics`,
+:mod:`.settings`),
 :mod:`.expressions` (the filter and rule language), :mod:`.capture` (what a run records
 without being asked), :mod:`.queries` (runs read back) and :mod:`.formatting` (how
 values read as text, for every face).

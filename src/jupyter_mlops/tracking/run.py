@@ -7,6 +7,11 @@ columns and keys on every call, which would cost more than the write itself.
 Each metric's summary (last, min, max, count) also keeps the min/max buckets of its
 curve's preview (:mod:`.preview_buckets`); a flush writes the preview of every curve
 longer than the page shows whole with the points, so a page never reads a long curve.
+
+A flush takes what is buffered under the run's lock, then writes it without holding the
+lock: a flush from the background thread (:mod:`.background`, every second while a cell
+runs) does not stop the loop that logs. One flush of a run writes at a time, in order;
+what a failed flush took goes back to the buffer, ahead of what was logged meanwhile.
 """
 
 from __future__ import annotations
@@ -96,6 +101,20 @@ class _Summary:
             if value > bucket[3]:
                 bucket[2], bucket[3] = step, value
 
+    def row(self, run_id: str, key: str) -> tuple[Any, ...]:
+        """The summary as ``metric_summaries`` stores it."""
+        return (
+            run_id,
+            key,
+            _nan_to_none(self.last),
+            self.last_step,
+            self.min,
+            self.min_step,
+            self.max,
+            self.max_step,
+            self.count,
+        )
+
     def preview_row(self, run_id: str, key: str) -> tuple[str, str, int, int, list[Any]]:
         """What :func:`~jupyter_mlops.registry.previews.write_preview` stores for this curve."""
         points = preview_points(self.buckets, self.last_step, self.last)
@@ -153,6 +172,11 @@ class Run(ArtifactLogging):
         self._cells_seen: set[tuple[int | None, str | None, str]] = set()
         self._last_flush = time.monotonic()
         self._lock = threading.RLock()
+        # A flush has taken the buffer and is writing it (see flush); the next waits.
+        self._flushing = False
+        self._in_flight = 0  # the points it took
+        self._flush_done = threading.Condition(self._lock)
+        self._flush_failing = False  # an automatic flush failed and none has succeeded since
         # Cells go to the run's pending-cells file as they end, and into the registry
         # from the cell writer's thread (see end_cell); without a writer, or once the
         # file fails, each cell's end writes them.
@@ -332,7 +356,13 @@ class Run(ArtifactLogging):
 
     @property
     def pending_points(self) -> int:
-        return len(self._points)
+        """The points logged and not in the registry yet (a flush under way included)."""
+        return len(self._points) + self._in_flight
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether values were logged (points, parameters, tags) that a flush would write."""
+        return bool(self._points or self._dirty_summaries or self._params or self._tags)
 
     def end_cell(self) -> None:
         """What the notebook does when a cell ends: write what the cell buffered.
@@ -382,24 +412,56 @@ class Run(ArtifactLogging):
         When the registry cannot be written, the values stay buffered, one warning says
         so, and the next automatic try waits for another batch of points (or time).
         """
-        try:
-            self.flush()
-        except Exception as exc:  # noqa: BLE001 - the training loop must go on
-            self._flush_at_points = len(self._points) + FLUSH_EVERY_POINTS
-            logger.warning(
-                "jupyter-mlops: %d metric point(s) of run %s (%s) are kept in memory and"
-                " retried later: %s",
-                len(self._points),
-                self.id,
-                self.name,
-                getattr(exc, "message", exc),
-            )
-        else:
+        if self._automatic_flush():
             self._flush_at_points = FLUSH_EVERY_POINTS
+        else:
+            self._flush_at_points = len(self._points) + FLUSH_EVERY_POINTS
 
-    def flush(self) -> None:
-        """Write everything buffered in one transaction; on failure keep it for the next try."""
+    def flush_in_background(self, through: Registry) -> bool:
+        """Write what is buffered through ``through``, a connection of the calling
+        thread's own; never raises. Whether it succeeded (or had nothing to write).
+
+        What the background thread does every second while a cell runs, so that the
+        panel's curves move: see :mod:`.background`.
+        """
+        if self.status != "running" or self._flushing or not self.has_pending:
+            return True
+        return self._automatic_flush(through)
+
+    def _automatic_flush(self, through: Registry | None = None) -> bool:
+        """A flush nobody asked for: a failure keeps the values buffered, and one warning
+        says so until a flush succeeds again."""
+        try:
+            self.flush(through)
+        except Exception as exc:  # noqa: BLE001 - the training loop must go on
+            message = getattr(exc, "message", None) or str(exc)
+            if self._flush_failing:
+                logger.debug("Run %s: flush failed again: %s", self.id, message)
+            else:
+                self._flush_failing = True
+                logger.warning(
+                    "jupyter-mlops: %d metric point(s) of run %s (%s) are kept in memory and"
+                    " retried later: %s",
+                    self.pending_points,
+                    self.id,
+                    self.name,
+                    message,
+                )
+            return False
+        if self._flush_failing:
+            self._flush_failing = False
+            logger.info("jupyter-mlops: run %s (%s) is recorded again", self.id, self.name)
+        return True
+
+    def flush(self, through: Registry | None = None) -> None:
+        """Write everything buffered in one transaction; on failure keep it for the next try.
+
+        ``through`` is the registry connection to write with (the run's own by default;
+        another thread passes one of its own).
+        """
         with self._lock:
+            while self._flushing:  # a flush of another thread is writing: after it
+                self._flush_done.wait()
             points, self._points = self._points, []
             dirty, self._dirty_summaries = self._dirty_summaries, set()
             params, self._params = self._params, {}
@@ -408,24 +470,38 @@ class Run(ArtifactLogging):
             self._last_flush = time.monotonic()
             if not (points or params or tags or cells or dirty):
                 return
-            summaries = [(key, self._summaries[key]) for key in dirty]
-            try:
-                with self.registry.transaction(self._describe(points, params, cells)) as conn:
-                    self._write(conn, points, summaries, params, tags, cells)
-            except BaseException:
+            summaries = [self._summaries[key].row(self.id, key) for key in dirty]
+            previews = [
+                self._summaries[key].preview_row(self.id, key)
+                for key in dirty
+                if self._summaries[key].count > SERIES_FULL_UP_TO
+            ]
+            self._flushing, self._in_flight = True, len(points)
+        try:
+            registry = self.registry if through is None else through
+            with registry.transaction(self._describe(points, params, cells)) as conn:
+                self._write(conn, points, summaries, previews, params, tags, cells)
+        except BaseException:
+            with self._lock:
                 self._points = points + self._points
                 self._dirty_summaries |= dirty
                 self._params = {**params, **self._params}
                 self._tags = {**tags, **self._tags}
                 self._cells = cells + self._cells
-                raise
+                self._flushing, self._in_flight = False, 0
+                self._flush_done.notify_all()
+            raise
+        with self._lock:
             self._stored_params.update(params)
+            self._flushing, self._in_flight = False, 0
+            self._flush_done.notify_all()
 
     def _write(
         self,
         conn: sqlite3.Connection,
         points: list[tuple[str, int, float, float]],
-        summaries: list[tuple[str, _Summary]],
+        summaries: list[tuple[Any, ...]],
+        previews: list[tuple[str, str, int, int, list[Any]]],
         params: dict[str, tuple[Any, str, str]],
         tags: dict[str, str],
         cells: list[Cell],
@@ -441,26 +517,10 @@ class Run(ArtifactLogging):
                 "INSERT OR REPLACE INTO metric_summaries"
                 " (run_id, key, last, last_step, min, min_step, max, max_step, count)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        run_id,
-                        key,
-                        _nan_to_none(s.last),
-                        s.last_step,
-                        s.min,
-                        s.min_step,
-                        s.max,
-                        s.max_step,
-                        s.count,
-                    )
-                    for key, s in summaries
-                ],
+                summaries,
             )
-            long_curves = [
-                s.preview_row(run_id, key) for key, s in summaries if s.count > SERIES_FULL_UP_TO
-            ]
-            if long_curves:
-                write_preview(conn, long_curves)
+        if previews:
+            write_preview(conn, previews)
         if params:
             conn.executemany(
                 "INSERT OR REPLACE INTO params (run_id, key, value, type, source) VALUES (?, ?, ?, ?, ?)",
@@ -576,6 +636,19 @@ class Run(ArtifactLogging):
         """Tell whoever started this run (the session) that it no longer records."""
         if self._on_close is not None:
             self._on_close(self)
+
+    def forked(self) -> None:
+        """In a child process forked while this run was active: fresh locks (a thread
+        of the parent's may have held them; it does not exist here), and nothing of
+        what the parent had buffered, which the parent writes itself. What the child
+        logs to this run is its own to write."""
+        self._lock = threading.RLock()
+        self._flush_done = threading.Condition(self._lock)
+        self._cells_written = threading.Condition(self._lock)
+        self._flushing, self._in_flight, self._cells_writing = False, 0, 0
+        self._points, self._dirty_summaries = [], set()
+        self._params, self._tags, self._cells = {}, {}, []
+        self._pending, self._pending_failed = None, True  # the parent's file
 
     def _check_open(self) -> None:
         if self.status != "running":

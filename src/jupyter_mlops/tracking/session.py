@@ -8,6 +8,10 @@ API and the faces call them::
     run = start_run("baseline", experiment="churn")     # active until it ends
     log(accuracy=0.93)                                   # to the innermost active run
     end_run()
+
+The session also holds this process's settings (:mod:`.settings`, changed with
+:func:`configure`) and the background thread that keeps active runs current in the
+registry while they record (:mod:`.background`).
 """
 
 from __future__ import annotations
@@ -19,17 +23,19 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from ..errors import InvalidInputError, NoActiveRunError, RecordingError
 from ..registry.connection import Registry
 from ..registry.liveness import hostname, process_token
 from ..registry.location import locate
+from .background import Background
 from .capture.environment import current_environment, environment_ready, warm_environment
 from .capture.git import GitProbe
 from .cell_writer import CellWriter
-from .heartbeat import Heartbeat
 from .run import Run, describe_exception
+from .settings import Settings, settings_from_environment
 from .shared_rows import check_parent, environment_id, experiment_id, preceding_run_id
 from .snapshot_worker import SnapshotWorker
 from .unrecorded import UnrecordedRun
@@ -46,8 +52,9 @@ class Session:
     """This process's recording state: the registries it opened, the one it was told to
     use, the runs that are active (innermost last), and who says where runs come from."""
 
-    def __init__(self, heartbeat: Heartbeat | None = None) -> None:
-        self.heartbeat = heartbeat or Heartbeat()
+    def __init__(self, background: Background | None = None) -> None:
+        self.settings = settings_from_environment()
+        self.background = background or Background(flush_interval=self.settings.flush_interval)
         self.cell_writer = CellWriter()
         self.snapshot_worker = SnapshotWorker()
         self.active: list[Run] = []
@@ -68,7 +75,9 @@ class Session:
             self._exit_hook = True
 
     def reset(self) -> None:
-        """Forget every active run and close every registry this session opened."""
+        """Forget every active run and close every registry this session opened; the
+        settings are read from the environment again."""
+        self.background.stop()
         self.cell_writer.stop()
         self.snapshot_worker.stop()
         for run in list(self.active):
@@ -80,6 +89,14 @@ class Session:
         self.replaced.clear()
         self.chosen = None
         self.context_provider = None
+        self.settings = settings_from_environment()
+        self.background.set_flush_interval(self.settings.flush_interval)
+
+    def configure(self, **changes: object) -> Settings:
+        """Change this process's settings (see :func:`configure`); return them all."""
+        self.settings = self.settings.changed(**changes)
+        self.background.set_flush_interval(self.settings.flush_interval)
+        return self.settings
 
     # -- the registry ------------------------------------------------------------------
 
@@ -152,11 +169,11 @@ class Session:
         return self.active[-1]
 
     def forget(self, run: Run) -> None:
-        """``run`` no longer records: it is not active and has no heartbeat. An end the
-        registry could not take yet is kept for :meth:`retry_unfinished`."""
+        """``run`` no longer records: it is not active, not sampled and has no heartbeat.
+        An end the registry could not take yet is kept for :meth:`retry_unfinished`."""
         if run in self.active:
             self.active.remove(run)
-        self.heartbeat.discard(run.id)
+        self.background.discard(run.id)
         if run.end_pending and run not in self.unfinished:
             self.unfinished.append(run)
 
@@ -229,6 +246,7 @@ class Session:
         else:
             status = "killed" if isinstance(uncaught, KeyboardInterrupt) else "failed"
             error = describe_exception(uncaught)
+        self.background.stop()  # the ends below write everything buffered
         for run in reversed(list(self.active)):
             try:
                 run.end(status, error=error)
@@ -260,6 +278,7 @@ class Session:
         workdir: Path | None = None,
         announce_unrecorded: bool = True,
         parent: Run | str | bool | None = None,
+        system_metrics: bool | None = None,
     ) -> Run:
         """Start recording a run and make it the active one (see :func:`start_run`).
 
@@ -267,6 +286,11 @@ class Session:
         and a warning says why (unless ``announce_unrecorded`` is false, for a face
         that says it its own way): the caller's code runs on.
         """
+        if system_metrics is not None and not isinstance(system_metrics, bool):
+            raise InvalidInputError(
+                f"system_metrics must be True, False or None, got {system_metrics!r}",
+                hint="None samples in notebook runs only (see mlops.configure).",
+            )
         self._hook_exit()
         if self.unfinished:
             self.retry_unfinished()
@@ -336,8 +360,13 @@ class Session:
                 execution_count=context.get("execution_count"),
                 cell_id=cell_id,
             )
+        nested = any(not isinstance(outer, UnrecordedRun) for outer in self.active)
         self.active.append(run)
-        self.heartbeat.add(run.id, registry.path)
+        settings = self.settings
+        sampled = settings.samples_system_metrics(kind, system_metrics, nested=nested)
+        self.background.add(
+            run, system_metrics=settings.system_metrics_interval if sampled else None
+        )
         return run
 
     def parent_for(
@@ -498,6 +527,7 @@ def start_run(
     previous_run_id: str | None = None,
     workdir: Path | None = None,
     parent: Run | str | bool | None = None,
+    system_metrics: bool | None = None,
 ) -> Run:
     """Start recording a run and make it the active one; use it as a context manager.
 
@@ -506,6 +536,8 @@ def start_run(
     frontend. ``name`` defaults to the notebook's or script's name with a short suffix. A run
     started from the same notebook cell (or, without a cell id, with the same name in
     the same experiment) as an earlier run is linked to it as ``previous_run_id``.
+    ``system_metrics`` samples CPU, memory and GPU use into ``system/...`` series while
+    the run records (default: in notebook runs only, see :func:`configure`).
 
     A run started while another one is active is its child (``parent_run_id``): a loop
     of ``with mlops.start_run(...)`` inside a ``%%mlops run`` cell, or inside another
@@ -531,7 +563,41 @@ def start_run(
         previous_run_id=previous_run_id,
         workdir=workdir,
         parent=parent,
+        system_metrics=system_metrics,
     )
+
+
+def configure(
+    *,
+    flush_interval: float | None = None,
+    system_metrics: bool | None | EllipsisType = ...,
+    system_metrics_interval: float | None = None,
+) -> Settings:
+    """Change how this process records; return the settings now in force.
+
+    - ``flush_interval``: seconds between two background writes of what active runs
+      logged (default 1, ``MLOPS_FLUSH_INTERVAL``), so curves move while a cell runs;
+      0 writes at each cell's end and run's end only.
+    - ``system_metrics``: sample CPU, memory and GPU use into ``system/...`` series in
+      every run (True), in none (False), or in notebook runs only (None, the default;
+      ``MLOPS_SYSTEM_METRICS=1`` / ``0``). A run's own ``start_run(system_metrics=...)``
+      wins.
+    - ``system_metrics_interval``: seconds between two samples (default 10,
+      ``MLOPS_SYSTEM_METRICS_INTERVAL``), for the runs started afterwards.
+
+    ::
+
+        mlops.configure(system_metrics=True, system_metrics_interval=5)
+        mlops.configure(flush_interval=0)        # no background writes
+    """
+    changes: dict[str, object] = {}
+    if flush_interval is not None:
+        changes["flush_interval"] = flush_interval
+    if system_metrics is not ...:
+        changes["system_metrics"] = system_metrics
+    if system_metrics_interval is not None:
+        changes["system_metrics_interval"] = system_metrics_interval
+    return SESSION.configure(**changes)
 
 
 def end_run(status: str = "finished") -> Run:

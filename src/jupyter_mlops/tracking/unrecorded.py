@@ -95,7 +95,7 @@ class UnrecordedRun(Run):
         self._drop("a snapshot")
         return None
 
-    def flush(self) -> None:
+    def flush(self, through: Registry | None = None) -> None:
         """Nothing is buffered."""
 
     def write_end(self) -> None:
