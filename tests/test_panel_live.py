@@ -4,7 +4,7 @@ JupyterLab runs a notebook (through its own UI: open, run all) whose kernel reco
 with the Python API; the panel, open all along, shows them without being reloaded. Then:
 sorting by a metric, a run's page with its curve, a model alias, a run named like markup
 shown as text with no script run, the filter box's search of the recorded code and notes,
-and exporting the notebook to a pipeline.
+exporting the notebook to a pipeline, and a run's artifacts with their previews.
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ CELLS = [
         "        run.log(accuracy=round(0.5 + 0.07 * ((i * 5) % n_runs), 4))\n"
         "        if i == 4:\n"
         "            run.note(f'tried depth {i * 3}')\n"
+        "        if i == 0:\n"
+        "            import numpy as np\n"
+        "            run.log_image(np.full((6, 8, 3), 200, dtype=np.uint8), 'samples/grey')\n"
+        "            run.log_text('first <b>line</b>', 'notes.txt')\n"
         "    run_ids.append(run.id)\n"
         "    accuracies.append(round(0.5 + 0.07 * ((i * 5) % n_runs), 4))",
         ["step:train"],
@@ -304,3 +308,24 @@ def test_a_pipeline_run_of_the_notebook_is_drawn_in_the_pipelines_tab(
     expect(panel.locator(".jp-mlops-pipelines tbody tr")).to_have_count(1)
     expect(panel.locator("figcaption")).to_contain_text(f"run {result.run_id[:8]}")
     screenshot(page, "live-pipeline-drawn")
+
+
+def test_a_runs_page_lists_its_artifacts_with_the_image_shown(page: Page, panel: Locator):
+    panel.locator(".jp-mlops-run-row", has_text="live-0").click()
+
+    detail = _run_page(page)
+    expect(detail.locator(".jp-mlops-run-name")).to_have_text("live-0")
+    listing = detail.locator(".jp-mlops-artifacts-table tbody tr")
+    expect(listing).to_have_count(2)
+    expect(listing.first).to_contain_text("notes.txt")
+    image = detail.locator('figure[data-artifact="samples/grey.png"] img')
+    expect(image).to_have_count(1)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 8 && img.naturalHeight === 6",
+        arg=image.element_handle(),
+        timeout=15_000,
+    )
+    expect(detail.locator('figure[data-artifact="notes.txt"] pre')).to_have_text(
+        "first <b>line</b>"
+    )
+    screenshot(page, "live-run-artifacts")

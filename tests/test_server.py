@@ -228,7 +228,7 @@ def raising_route(jp_serverapp):
         ("expression", 400),
         ("corrupt", 409),
         ("locked", 503),
-        ("integrity", 400),
+        ("integrity", 409),
     ],
 )
 async def test_core_errors_answer_their_code_with_message_and_hint(

@@ -736,6 +736,8 @@ async def test_browser_stand_in_answers_with_the_servers_keys(
         run.log(loss=1.0)
         run.log(loss=0.5)
     store_snapshot(registry, pd.DataFrame({"a": [1]}), "train", run_id=run.id)
+    with mlops.start_run("with-artifacts", experiment="churn") as with_artifacts:
+        with_artifacts.log_text("hello world", "notes.txt")
     stand_in = ContractStandIn()
     routes = {
         "experiments": ((), {}),
@@ -751,6 +753,7 @@ async def test_browser_stand_in_answers_with_the_servers_keys(
         problems += _same_keys(_shape(answer), _shape(real), route)
     real_detail = await get_json(jp_fetch, "runs", run.id)
     real_detail["gates"] = (await get_json(jp_fetch, "runs", with_models["first"]))["gates"]
+    real_detail["artifacts"] = (await get_json(jp_fetch, "runs", with_artifacts.id))["artifacts"]
     _, answer = stand_in._respond("runs", stand_in.runs[5]["id"], {})
     problems += _same_keys(_shape(answer), _shape(real_detail), "runs/ID")
 

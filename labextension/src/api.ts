@@ -65,6 +65,24 @@ export async function postAPI<T>(endpoint: string, body: unknown): Promise<T> {
   return send<T>(endpoint, {}, { method: 'POST', body: JSON.stringify(body) });
 }
 
+/**
+ * GET a route's bytes (an artifact) as an object URL an `<img>` can show; the caller
+ * revokes it once shown. Throws {@link ApiError} like {@link requestAPI}.
+ */
+export async function requestObjectUrl(endpoint: string): Promise<string> {
+  const settings = ServerConnection.makeSettings();
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(apiUrl(endpoint, {}, settings), {}, settings);
+  } catch (error) {
+    throw new ApiError(0, `The Jupyter server could not be reached: ${String(error)}`);
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, `${response.status} from ${endpoint}`);
+  }
+  return URL.createObjectURL(await response.blob());
+}
+
 async function send<T>(endpoint: string, query: Query, init: RequestInit): Promise<T> {
   const settings = ServerConnection.makeSettings();
   let response: Response;

@@ -106,3 +106,21 @@ export function formatShortTime(value: Timestamp | undefined, now: Date = new Da
     ? `${day} ${time}`
     : `${date.getFullYear()}-${day}`;
 }
+
+/** A file size for people: `812 B`, `14.2 KiB`, `3.1 MiB`. */
+export function formatBytes(size: number | null | undefined): string {
+  if (size === null || size === undefined) {
+    return MISSING;
+  }
+  if (size < 1024) {
+    return `${size} B`;
+  }
+  let value = size;
+  for (const unit of ['KiB', 'MiB', 'GiB']) {
+    value /= 1024;
+    if (value < 1024 || unit === 'GiB') {
+      return `${value.toFixed(1)} ${unit}`;
+    }
+  }
+  return `${size} B`;
+}

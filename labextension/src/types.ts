@@ -124,6 +124,29 @@ export interface IRunSnapshot {
   n_columns: number;
 }
 
+/** A file of a run: logged, displayed by one of its cells, or a registered model. */
+export interface IRunArtifact {
+  name: string;
+  /** file | figure | image | table | text | model */
+  kind: string;
+  media_type: string;
+  size: number;
+  sha256: string;
+  created_at: number | null;
+  execution_count: number | null;
+  cell_id: string | null;
+  /** The route that serves its bytes, under the API: `artifacts/SHA256`. */
+  href: string;
+  /** Whether a browser shows it as an image. */
+  image: boolean;
+  /** A table's first rows or the start of a text; null for the rest. */
+  preview: {
+    table: { columns: string[]; rows: Scalar[][]; total_rows: number } | null;
+    text: string | null;
+    truncated: boolean;
+  } | null;
+}
+
 export interface IRunDetail {
   run: IRun;
   params: IParam[];
@@ -144,6 +167,8 @@ export interface IRunDetail {
   models?: IVersionRef[];
   /** Gate evaluations of this run, newest first. */
   gates?: IGateEvaluation[];
+  /** The run's artifacts by name (absent before artifacts existed). */
+  artifacts?: IRunArtifact[];
 }
 
 export interface ISnapshot {

@@ -55,7 +55,19 @@ if TYPE_CHECKING:
     from .drift.gate import DriftGate
     from .gates.expectations import expect
     from .registry.connection import Registry
-    from .tracking.session import active_run, configure, end_run, log, log_params, start_run
+    from .tracking.session import (
+        active_run,
+        configure,
+        end_run,
+        log,
+        log_artifact,
+        log_figure,
+        log_image,
+        log_params,
+        log_table,
+        log_text,
+        start_run,
+    )
 
 __all__ = [
     "DriftGate",
@@ -73,7 +85,12 @@ __all__ = [
     "init",
     "load_model",
     "log",
+    "log_artifact",
+    "log_figure",
+    "log_image",
     "log_params",
+    "log_table",
+    "log_text",
     "metrics",
     "optuna_callback",
     "promote",
@@ -102,7 +119,12 @@ _HOMES = {
     "init": "api",
     "load_model": "api",
     "log": "tracking.session",
+    "log_artifact": "tracking.session",
+    "log_figure": "tracking.session",
+    "log_image": "tracking.session",
     "log_params": "tracking.session",
+    "log_table": "tracking.session",
+    "log_text": "tracking.session",
     "metrics": "api",
     "optuna_callback": "api",
     "promote": "api",

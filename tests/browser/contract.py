@@ -283,6 +283,21 @@ class ContractStandIn:
             if index == 5
             else [],
             "gates": [g for g in self._gates(query={})["evaluations"] if g["run_id"] == run["id"]],
+            "artifacts": [
+                {
+                    "name": "notes.txt",
+                    "kind": "text",
+                    "media_type": "text/plain",
+                    "size": 11,
+                    "sha256": "ef" * 32,
+                    "created_at": 1_700_000_100.0,
+                    "execution_count": 3,
+                    "cell_id": None,
+                    "href": f"artifacts/{'ef' * 32}",
+                    "image": False,
+                    "preview": {"table": None, "text": "hello world", "truncated": False},
+                }
+            ],
         }
 
     def _snapshots(self, query: dict[str, str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import {
   shortId
 } from '../format';
 import type { IGateEvaluation, IRunDetail } from '../types';
+import { renderArtifacts } from './artifacts';
 
 /** What a run's page can do in JupyterLab. */
 export interface IRunDetailActions {
@@ -336,6 +337,7 @@ export function renderRunDetail(
     code,
     env,
     snapshots,
+    renderArtifacts(detail.artifacts),
     tags
   );
 }

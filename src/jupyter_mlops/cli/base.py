@@ -78,6 +78,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 # ``jupyter mlops runs`` pays neither for the gates and drift statistics nor for the
 # pipeline runner. tests/test_cli.py checks this table against the modules.
 COMMAND_MODULES = {
+    "artifacts": "artifacts",
     "backup": "runs",
     "best": "runs",
     "compare": "runs",

@@ -13,7 +13,7 @@ import click
 from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..registry.contents import count_records
-from ..tracking.formatting import children_text, duration, timestamp, value_text
+from ..tracking.formatting import children_text, duration, size_text, timestamp, value_text
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import best_run, list_runs
@@ -332,6 +332,16 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                         }
                         for s in detail.snapshots
                     ],
+                    "artifacts": [
+                        {
+                            "name": a.name,
+                            "kind": a.kind,
+                            "media_type": a.media_type,
+                            "size": a.size,
+                            "sha256": a.sha256,
+                        }
+                        for a in detail.artifacts
+                    ],
                 },
                 indent=2,
                 default=str,
@@ -377,6 +387,14 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                     [s.name, s.role, s.n_rows, s.n_columns, s.fingerprint[:16]]
                     for s in detail.snapshots
                 ],
+            )
+        )
+    if detail.artifacts:
+        click.echo(
+            "\nArtifacts\n"
+            + format_table(
+                ["name", "kind", "size"],
+                [[a.name, a.kind, size_text(a.size)] for a in detail.artifacts],
             )
         )
     if code and detail.code:

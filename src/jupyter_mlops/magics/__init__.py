@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import drift, guard, pipelines, runs  # noqa: F401 - register the subcommands
+from . import artifacts, drift, guard, pipelines, runs  # noqa: F401 - register the subcommands
 from .base import COMMANDS, MlopsMagics, arguments, command, parser_for
 
 __all__ = [
@@ -69,6 +69,7 @@ def load(shell: Any) -> MlopsMagics:
     magics = MlopsMagics(shell)
     shell.register_magics(magics)
     magics.session.register()
+    magics.outputs.install()
     _register_views(shell)
     if "mlops" not in shell.user_ns:
         import jupyter_mlops
@@ -79,6 +80,7 @@ def load(shell: Any) -> MlopsMagics:
 
 def unload(shell: Any, magics: MlopsMagics) -> None:
     magics.session.unregister()
+    magics.outputs.uninstall()
     _unregister_views(shell)
 
 

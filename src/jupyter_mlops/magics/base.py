@@ -21,6 +21,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from ..errors import InvalidInputError, MlopsError
 from ..registry.connection import Registry
 from ..tracking.session import default_registry
+from .outputs import OutputCapture
 from .session import NotebookSession
 
 
@@ -93,6 +94,8 @@ class MlopsMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.session = NotebookSession(shell)
+        # what the run's cells display, stored as its artifacts (installed by ``load``)
+        self.outputs = OutputCapture(shell, self.session)
 
     @line_cell_magic
     def mlops(self, line: str, cell: str | None = None) -> Any:

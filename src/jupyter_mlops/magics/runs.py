@@ -17,6 +17,7 @@ from ..registry.connection import Registry
 from ..registry.contents import count_records
 from ..snapshots.store import ROLES, record_snapshot
 from ..tracking.capture.cells import CellCode, read_cell
+from ..tracking.queries.artifacts import previews
 from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs
@@ -95,6 +96,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-capture", action="store_true", help="record only what the code logs explicitly"
     )
+    parser.add_argument(
+        "--no-outputs",
+        action="store_true",
+        help="do not store the images the cells display as the run's artifacts",
+    )
     sampling = parser.add_mutually_exclusive_group()
     sampling.add_argument(
         "--system-metrics",
@@ -135,6 +141,7 @@ def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
         system_metrics=args.system_metrics,
     )
     session.capture[run.id] = not args.no_capture
+    magics.outputs.enabled[run.id] = not (args.no_capture or args.no_outputs)
     return run
 
 
@@ -186,6 +193,7 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
         session.in_cell_magic = False
     if run is not None:
         try:
+            magics.outputs.end_of_run_cell(run, value)
             _record_cell_magic(session, run, cell, code)
             SESSION.end_children(run, "finished")
             run.end("finished")
@@ -437,7 +445,9 @@ def _note(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
 def _show(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..widgets import RunView
 
-    display(RunView(run_detail(magics.registry(), args.run)))
+    registry = magics.registry()
+    detail = run_detail(registry, args.run)
+    display(RunView(detail, previews(registry, detail.artifacts)))
 
 
 @command("compare", "Compare runs: %mlops compare RUN RUN [RUN...]")
@@ -506,4 +516,5 @@ def _best(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
         f"Best run{among} by {'lowest' if args.min else 'highest'} {args.metric}: "
         f'"{best.name}" ({best.id}), {args.metric} = {value_text(best.metrics.get(args.metric))}.'
     )
-    display(RunView(run_detail(registry, best.id)))
+    detail = run_detail(registry, best.id)
+    display(RunView(detail, previews(registry, detail.artifacts)))

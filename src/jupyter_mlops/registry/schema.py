@@ -18,6 +18,7 @@ migration is appended here, after the others, under a name of its own.
 
 from __future__ import annotations
 
+from .tables.artifact_details import RUN_ARTIFACT_DETAILS
 from .tables.drift import DRIFT
 from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
@@ -38,5 +39,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     SEARCH,
     LIST_INDEXES,
     METRIC_PREVIEWS,
+    RUN_ARTIFACT_DETAILS,
     RUN_PARENTS,
 )

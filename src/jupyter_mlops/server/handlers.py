@@ -32,6 +32,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from jupyter_mlops.errors import (
+    ArtifactIntegrityError,
     InvalidInputError,
     MlopsError,
     NotFoundError,
@@ -52,6 +53,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[MlopsError], int], ...] = (
     (NotFoundError, 404),
     (InvalidInputError, 400),
     (RegistryCorruptError, 409),
+    (ArtifactIntegrityError, 409),
     (RecordingError, 503),
     (MlopsError, 400),
 )

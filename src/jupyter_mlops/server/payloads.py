@@ -23,9 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
 from ..registry.connection import Registry
+from ..tracking.queries.artifacts import (
+    IMAGE_TYPES,
+    artifact_bytes,
+    artifact_media_type,
+    previews,
+)
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import experiments, list_runs
-from ..tracking.queries.records import RunRow
+from ..tracking.queries.records import ArtifactRecord, RunRow
 
 if TYPE_CHECKING:
     from ..gates.evaluation import GateEvaluation
@@ -44,6 +50,10 @@ RUN_KEYS = (
 )  # fmt: skip
 RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note")
 RUN_MODEL_KEYS = ("model", "version", "aliases")
+RUN_ARTIFACT_KEYS = (
+    "name", "kind", "media_type", "size", "sha256", "created_at", "execution_count", "cell_id",
+    "href", "image", "preview",
+)  # fmt: skip
 RUN_SNAPSHOT_KEYS = (
     "id", "name", "role", "variable", "kind", "fingerprint", "n_rows", "n_columns", "materialized",
 )  # fmt: skip
@@ -328,8 +338,37 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
         "tags": dict(detail.tags),
         "models": [record_json(v, RUN_MODEL_KEYS) for v in versions_of_run(registry, run.id)],
         "gates": [_evaluation(e) for e in evaluations(registry, run=run.id, limit=20)],
+        "artifacts": _artifacts_json(registry, detail.artifacts),
     }
     return payload
+
+
+def _artifacts_json(registry: Registry, records: tuple[ArtifactRecord, ...]) -> list[Any]:
+    """A run's artifacts, each with the route that serves its bytes (``href``, under the
+    API) and, for tables and texts, what the page shows of them (``preview``)."""
+    shown = previews(registry, records, images=False)
+    found = []
+    for record in records:
+        preview = shown.get(record.name)
+        found.append(
+            record_json(
+                record,
+                RUN_ARTIFACT_KEYS,
+                href=f"artifacts/{record.sha256}",
+                image=record.media_type in IMAGE_TYPES,
+                preview=None
+                if preview is None
+                else {"table": preview.table, "text": preview.text, "truncated": preview.truncated},
+            )
+        )
+    return found
+
+
+def artifact_download(registry: Registry, sha: str) -> tuple[str, bytes]:
+    """``GET artifacts/SHA256``: the media type the artifact was logged with and its bytes,
+    checked against the hash; a hash the registry does not know is a NotFoundError."""
+    media_type = artifact_media_type(registry, sha)
+    return media_type, artifact_bytes(registry, sha)
 
 
 def sweep_payload(

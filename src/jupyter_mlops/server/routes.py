@@ -7,8 +7,9 @@
 ``GET runs``           a page of runs: ``experiment``, ``where``, ``code``, ``sort``,
                        ``page``, ``page_size``, ``after``/``before`` (a cursor),
                        ``parent`` (a run's children), ``top_level``; child counts
-``GET runs/ID``        one run in full
+``GET runs/ID``        one run in full, with its artifacts
 ``GET runs/ID/sweep``  the run's children against a metric (``metric``, ``maximize``)
+``GET artifacts/SHA``  an artifact's bytes by sha256, checked, with its media type
 ``GET snapshots``      data snapshots (``limit``, ``offset``)
 ``GET models``         models, versions, aliases, each version's latest gate verdict
 ``GET gates``          gate evaluations (``run``, ``model``, ``limit``)
@@ -91,6 +92,20 @@ class RunHandler(MlopsAPIHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         self.reply(await self.read(payloads.run_payload, run_id, root_dir=self.root_dir))
+
+
+class ArtifactHandler(MlopsAPIHandler):
+    """``GET artifacts/SHA256``: the artifact's bytes, checked against the hash, served with
+    the media type it was logged with. The answer is sandboxed (no script of an HTML or
+    SVG artifact runs with the server's origin) and never sniffed as another type."""
+
+    @tornado.web.authenticated
+    async def get(self, sha: str) -> None:
+        media_type, data = await self.read(payloads.artifact_download, sha)
+        self.set_header("Content-Security-Policy", "sandbox")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "private, max-age=31536000, immutable")
+        self.finish(data, set_content_type=media_type)
 
 
 class SweepHandler(MlopsAPIHandler):
@@ -187,6 +202,7 @@ class UnknownRouteHandler(MlopsAPIHandler):
 
 # (how the route is named in messages, its URL pattern under the prefix, its handler)
 ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
+    ("artifacts/SHA256", r"artifacts/([^/]+)", ArtifactHandler),
     ("changes", "changes", ChangesHandler),
     ("drift", "drift", DriftHandler),
     ("experiments", "experiments", ExperimentsHandler),

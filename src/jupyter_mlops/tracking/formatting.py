@@ -76,6 +76,20 @@ def downsampled_note(shown: int, logged: int) -> str:
     return f"downsampled: {shown:,} of {logged:,} points"
 
 
+def size_text(size: int | None) -> str:
+    """A file size for people: ``812 B``, ``14.2 KiB``, ``3.1 MiB``."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if unit == "B" and value < 1024:
+            return f"{size} B"
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover - the loop returns
+
+
 def children_text(count: int) -> str:
     """A run's number of children as a list shows it: "", "1 child", "12 children"."""
     if not count:

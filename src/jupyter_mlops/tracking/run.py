@@ -29,6 +29,7 @@ from ..registry.connection import Registry
 from ..registry.pending_cells import Cell, PendingCells, write_cells
 from ..registry.previews import write_preview
 from ..snapshots.store import SnapshotRecord, record_snapshot
+from .artifacts import ArtifactLogging
 from .capture.environment import current_environment
 from .capture.git import GitProbe
 from .data_reads import DataReads
@@ -124,8 +125,12 @@ def _nan_to_none(value: float | None) -> float | None:
     return None if value is None or value != value else value
 
 
-class Run:
-    """A run that is being recorded. Make one with :func:`start_run`."""
+class Run(ArtifactLogging):
+    """A run that is being recorded. Make one with :func:`start_run`.
+
+    Its artifact methods (``log_artifact``, ``log_figure``, ``log_image``, ``log_table``,
+    ``log_text``) come from :class:`~jupyter_mlops.tracking.artifacts.ArtifactLogging`.
+    """
 
     def __init__(
         self,

@@ -228,6 +228,10 @@ class Session:
             )
         return run
 
+    def cell_context(self) -> Mapping[str, Any] | None:
+        """What the frontend says about the code running now (its cell), if one does."""
+        return None if self.context_provider is None else self.context_provider()
+
     def end_at_exit(self) -> None:
         """End the runs still active when the interpreter exits, and write pending ends.
 
@@ -347,6 +351,7 @@ class Session:
             snapshot_worker=self.snapshot_worker,
             parent_run_id=parent_id,
         )
+        run.context_source = self.cell_context
         if tags:
             run.set_tags(tags)
         if context.get("cell_source"):
@@ -624,6 +629,35 @@ def log(
 def log_params(params: Mapping[str, object] | None = None, /, **named: object) -> None:
     """Record parameters on the active run: ``mlops.log_params(lr=0.1, depth=6)``."""
     SESSION.require_active_run().log_params(params, **named)
+
+
+def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> tuple[Any, ...]:
+    """Store a file, or a directory file by file, as artifacts of the active run:
+    ``mlops.log_artifact("plots/")`` (see :meth:`Run.log_artifact`)."""
+    return SESSION.require_active_run().log_artifact(path, name)
+
+
+def log_figure(figure: Any, name: str | None = None) -> Any:
+    """Store a matplotlib or plotly figure as an artifact of the active run:
+    ``mlops.log_figure(fig, "roc")`` (see :meth:`Run.log_figure`)."""
+    return SESSION.require_active_run().log_figure(figure, name)
+
+
+def log_image(image: Any, name: str | None = None) -> Any:
+    """Store an image (numpy array or PIL image) as PNG on the active run:
+    ``mlops.log_image(array, "sample")`` (see :meth:`Run.log_image`)."""
+    return SESSION.require_active_run().log_image(image, name)
+
+
+def log_table(table: Any, name: str | None = None) -> Any:
+    """Store a table (a DataFrame) as parquet on the active run, with a preview:
+    ``mlops.log_table(df, "errors")`` (see :meth:`Run.log_table`)."""
+    return SESSION.require_active_run().log_table(table, name)
+
+
+def log_text(text: str, name: str) -> Any:
+    """Store text as an artifact of the active run: ``mlops.log_text(report, "report.md")``."""
+    return SESSION.require_active_run().log_text(text, name)
 
 
 def _script_name() -> str:

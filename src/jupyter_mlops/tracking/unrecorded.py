@@ -87,6 +87,10 @@ class UnrecordedRun(Run):
     ) -> None:
         """The cell's code is not kept: there is no run to keep it with."""
 
+    def _accepts(self, what: str) -> bool:
+        self._drop(what)
+        return False
+
     def snapshot(self, data: object, **options: Any) -> Any:
         self._drop("a snapshot")
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -16,7 +16,9 @@ from ..tracking.formatting import (
     duration,
     timestamp,
 )
+from ..tracking.queries.artifacts import ArtifactPreview
 from ..tracking.queries.records import Comparison, RunDetail, RunRow, RunsPage
+from .artifacts import artifacts_html
 from .base import TABLE_STYLE, View, table, text
 from .charts import line_chart
 
@@ -146,8 +148,13 @@ def _downsampled(detail: RunDetail, key: str) -> tuple[str, str]:
     )
 
 
-def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
-    """(title, html) sections describing one run; shared by the widget and its static form."""
+def run_sections(
+    detail: RunDetail, previews: Mapping[str, ArtifactPreview] | None = None
+) -> list[tuple[str, str]]:
+    """(title, html) sections describing one run; shared by the widget and its static form.
+
+    ``previews`` (by artifact name) are shown under the list of artifacts.
+    """
     run = detail.run
     overview = table(
         ["field", "value"],
@@ -249,6 +256,7 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
         ("Metrics", metrics + curves),
         ("Code", code),
         ("Data", snapshots),
+        ("Artifacts", artifacts_html(detail.artifacts, previews)),
         ("Environment", environment),
     ]
 
@@ -256,9 +264,12 @@ def run_sections(detail: RunDetail) -> list[tuple[str, str]]:
 class RunView(View):
     """One run in tabs: overview, parameters, metrics with curves, code, data, environment."""
 
-    def __init__(self, detail: RunDetail) -> None:
+    def __init__(
+        self, detail: RunDetail, previews: Mapping[str, ArtifactPreview] | None = None
+    ) -> None:
         self.detail = detail
-        sections = run_sections(detail)
+        self.previews = previews
+        sections = run_sections(detail, previews)
         tabs = widgets.Tab(children=[widgets.HTML(TABLE_STYLE + body) for _, body in sections])
         for index, (title, _) in enumerate(sections):
             tabs.set_title(index, title)
@@ -271,7 +282,8 @@ class RunView(View):
 
     def static_html(self) -> str:
         return "".join(
-            f"<h4>{html.escape(title)}</h4>{body}" for title, body in run_sections(self.detail)
+            f"<h4>{html.escape(title)}</h4>{body}"
+            for title, body in run_sections(self.detail, self.previews)
         )
 
 

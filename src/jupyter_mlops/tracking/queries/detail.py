@@ -20,6 +20,7 @@ from ...registry.previews import Points, decode_points
 from ...registry.sqlite_errors import translate_error
 from ..previews import SERIES_FULL_UP_TO, computed_preview
 from ..values import decode_param
+from .artifacts import run_artifacts
 from .records import CodeCell, MetricSummary, ParamRecord, RunDetail, RunRow, SnapshotLink
 from .refs import resolve_run
 
@@ -157,6 +158,7 @@ def _read_run_detail(registry: Registry, ref: str, series: bool, full_series: bo
         tags=tags,
         note=None if note is None else str(note[0]),
         downsampled=frozenset(downsampled),
+        artifacts=run_artifacts(registry, run_id),
     )
 
 

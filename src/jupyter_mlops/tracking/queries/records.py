@@ -110,6 +110,29 @@ class SnapshotLink:
 
 
 @dataclass(frozen=True)
+class ArtifactRecord:
+    """A file linked to a run: logged (``mlops.log_figure``...), shown by one of its cells,
+    or stored by the registry (a model, a pipeline value).
+
+    ``kind`` is file, figure, image, table, text or model; ``sha256`` names its bytes in the
+    artifact store; ``execution_count`` and ``cell_id`` the cell that logged it, when known;
+    ``preview_sha256`` a small artifact a page shows instead (a table's first rows, JSON).
+    Rows recorded before kinds existed have the kind their format implies.
+    """
+
+    run_id: str
+    name: str
+    kind: str
+    media_type: str
+    size: int
+    sha256: str
+    created_at: float | None = None
+    execution_count: int | None = None
+    cell_id: str | None = None
+    preview_sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class RunDetail:
     """Everything recorded about one run.
 
@@ -137,6 +160,7 @@ class RunDetail:
     tags: dict[str, str]
     note: str | None = None  # free text written with run.note() or %mlops note
     downsampled: frozenset[str] = frozenset()  # keys of the curves given as previews
+    artifacts: tuple[ArtifactRecord, ...] = ()  # files, figures, tables... by name
 
     def points_logged(self, key: str) -> int:
         """How many points the metric ``key`` logged (its curve may show fewer); 0 if none."""
