@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .boosting import BOOSTING_MODULES, note_boosters, record_boosters
 from .optuna_study import STUDY_MODULE, note_studies, record_studies
 from .sklearn_search import SEARCH_MODULE, note_searches, record_searches
 
@@ -21,16 +22,28 @@ if TYPE_CHECKING:
 def note_before_cell(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
     """Take note of the results the searches and studies among ``names`` hold before a
     cell of ``run`` runs, so that only what the cell adds is recorded after it."""
-    if SEARCH_MODULE in sys.modules or STUDY_MODULE in sys.modules:
+    if _any_loaded():
         names = list(names)
         note_searches(run, namespace, names)
         note_studies(run, namespace, names)
+        note_boosters(run, namespace, names)
 
 
 def record_after_cell(run: Run, namespace: Mapping[str, Any], names: Iterable[str]) -> None:
     """Record, as children of ``run``, the searches and studies among the variables
     ``names`` of ``namespace`` (those a cell named) that have new results."""
-    if SEARCH_MODULE in sys.modules or STUDY_MODULE in sys.modules:
+    if _any_loaded():
         names = list(names)
         record_searches(run, namespace, names)
         record_studies(run, namespace, names)
+        record_boosters(run, namespace, names)
+
+
+def _any_loaded() -> bool:
+    """Whether a library autolog reads is imported: until then a cell pays nothing."""
+    modules = sys.modules
+    return (
+        SEARCH_MODULE in modules
+        or STUDY_MODULE in modules
+        or any(module in modules for module in BOOSTING_MODULES)
+    )
