@@ -98,22 +98,59 @@ def test_models_gates_drift_notebook_promotes_and_records_drift(tmp_path: Path) 
     assert html.count('class="mlops-drift-decision') == 5  # three checks, a gate, a promotion
 
 
+def model_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """A notebook run's metrics without its ``system/...`` series (the machine's, sampled
+    while the cell ran: a short cell may have none)."""
+    return {key: value for key, value in metrics.items() if not key.startswith("system/")}
+
+
 @pytest.mark.slow
-def test_sweeps_notebook_records_children_and_keeps_the_sweep_chart(tmp_path: Path) -> None:
-    notebook = execute("04-sweeps.ipynb", tmp_path)
+def test_sweeps_and_artifacts_notebook_records_children_curves_figures_and_trials(
+    tmp_path: Path,
+) -> None:
+    notebook = execute("04-sweeps-and-artifacts.ipynb", tmp_path)
     with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
         top = list_runs(registry, experiment="sweeps", top_level=True, sort="name")
-        assert [(r.name, r.children) for r in top.runs] == [("c-loop", 4), ("grid", 12)]
+        assert [(r.name, r.children) for r in top.runs] == [
+            ("boosted", 0), ("c-loop", 4), ("curve-figure", 0), ("grid", 12), ("tuning", 12)
+        ]  # fmt: skip
         loop = run_detail(registry, "c-loop")
-        assert loop.run.metrics == {"tried": 4.0}
+        assert model_metrics(loop.run.metrics) == {"tried": 4.0}
         grid = run_detail(registry, "grid")
         best = list_runs(registry, parent=grid.run.id, where="tags.`mlops.best` == 'true'")
         assert best.total == 1
         assert best.runs[0].metrics["mean_test_score"] == grid.run.metrics["best_score"]
+
+        # the boosted model: its curve up to past the round kept, and its importances
+        boosted = run_detail(registry, "boosted", full_series=True)
+        curve = boosted.series["valid_0/binary_logloss"]
+        kept = int(boosted.run.metrics["best_iteration"])
+        assert len(curve) == boosted.run.metrics["n_iterations"] > kept
+        assert curve[kept][1] == min(value for _, value in curve)
+        assert {a.name for a in boosted.artifacts} >= {"feature_importance.parquet"}
+
+        # the figure the cell showed, stored with no logging call
+        figure = run_detail(registry, "curve-figure")
+        images = [a for a in figure.artifacts if a.media_type == "image/png"]
+        assert len(images) == 1 and images[0].name.startswith("outputs/")
+        png = registry.artifacts.read_bytes(images[0].sha256)
+        assert png.startswith(b"\x89PNG")
+
+        tuning = run_detail(registry, "tuning")
+        trials = list_runs(registry, parent=tuning.run.id, limit=100)
+        assert trials.total == 12
+        assert max(r.metrics["value"] for r in trials.runs) == tuning.run.metrics["best_value"]
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    sweep_cell = next(c for c in notebook.cells if c.source.startswith("%mlops sweep"))
+    sweep_cell = next(c for c in notebook.cells if c.source.startswith("%mlops sweep grid"))
     saved = "".join(o.get("data", {}).get("text/html", "") for o in sweep_cell.outputs)
     # the chart is in the saved notebook as SVG: it shows without a kernel
     assert saved.count('class="mlops-sweep-run"') >= 2 * 11
     assert saved.count('<polyline class="mlops-sweep-best"') == 1
+    trials_cell = next(c for c in notebook.cells if c.source.startswith("%mlops sweep tuning"))
+    saved = "".join(o.get("data", {}).get("text/html", "") for o in trials_cell.outputs)
+    assert saved.count('<polyline class="mlops-sweep-best"') == 1
+    shown = next(c for c in notebook.cells if c.source.startswith("%mlops show boosted"))
+    assert "feature_importance" in "".join(
+        o.get("data", {}).get("text/html", "") for o in shown.outputs
+    )
