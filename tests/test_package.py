@@ -42,6 +42,7 @@ PUBLIC_NAMES = (
     "runs",
     "snapshot",
     "start_run",
+    "watch_loss",
 )
 
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         registered_models,
         runs,
         snapshot,
+        watch_loss,
     )
     from .drift.gate import DriftGate
     from .gates.expectations import expect
@@ -99,6 +100,7 @@ __all__ = [
     "runs",
     "snapshot",
     "start_run",
+    "watch_loss",
 ]
 
 # Where each public name and each extension hook lives; served on first use, so that
@@ -133,6 +135,7 @@ _HOMES = {
     "runs": "api",
     "snapshot": "api",
     "start_run": "tracking.session",
+    "watch_loss": "api",
     # the hooks IPython and Jupyter look up on the package
     "load_ipython_extension": "magics",
     "unload_ipython_extension": "magics",

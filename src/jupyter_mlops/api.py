@@ -93,6 +93,21 @@ def optuna_callback() -> Any:
     return OptunaCallback(require_active_run())
 
 
+def watch_loss(loss_fn: Any, *, name: str = "loss", steps_per_epoch: int | None = None) -> Any:
+    """Record per-epoch ``train_loss`` and ``val_loss`` curves of a PyTorch training loop
+    in the active run, from its loss module; returns the module::
+
+        loss_fn = mlops.watch_loss(nn.CrossEntropyLoss())
+
+    Calls with gradients enabled are training, under ``torch.no_grad()`` validation; an
+    epoch of one ends when the other begins, after ``steps_per_epoch`` training batches
+    when given, and at the run's end (see :mod:`jupyter_mlops.tracking.autolog.torch_loss`).
+    """
+    from .tracking.autolog.torch_loss import watch_loss as watch
+
+    return watch(loss_fn, name=name, steps_per_epoch=steps_per_epoch)
+
+
 def metrics(run: str = "last", key: str | None = None) -> pd.DataFrame:
     """Every point a run logged (``key``, ``step``, ``value``, ``timestamp``), however many."""
     from .tracking.queries.detail import metrics_frame

@@ -188,9 +188,16 @@ class Run(ArtifactLogging):
         # The data the run's cells read, each content recorded once (see data_reads)
         self.reads = DataReads(run_id, registry, snapshot_worker)
         self._read_problems: list[str] = []
+        self._before_end: list[Callable[[], object]] = []
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.name!r} ({self.status})>"
+
+    def before_end(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` when the run ends, before its end is written: what an autolog
+        helper still holds (an epoch's mean) is logged then. A callback that raises is
+        logged and skipped."""
+        self._before_end.append(callback)
 
     # -- recording -----------------------------------------------------------------
 
@@ -565,6 +572,12 @@ class Run(ArtifactLogging):
                 f'"{status}" is not a final run status',
                 hint="Use finished, failed, killed or crashed.",
             )
+        while self._before_end and self.status == "running":
+            callback = self._before_end.pop(0)
+            try:
+                callback()
+            except Exception:  # an autolog helper must not keep the run from ending
+                logger.warning("Run %s: a callback before its end failed", self.id, exc_info=True)
         with self._lock:
             if self.status != "running":
                 return
