@@ -290,7 +290,10 @@ FORKING = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="this platform has no os.fork: a forked child cannot be made to check what it flushes")
+@pytest.mark.skipif(
+    not hasattr(os, "fork"),
+    reason="this platform has no os.fork: a forked child cannot be made to check what it flushes",
+)
 def test_a_forked_child_flushes_its_own_runs_and_not_its_parents(
     tmp_path: Path, python_env: dict[str, str]
 ) -> None:
