@@ -200,6 +200,7 @@ class Background:
         if now >= self._beaten_at + self.interval:
             self._beaten_at = now
             self._beat([run for run in runs if run.id not in written])
+        self._close_unused_connections()
 
     def _sample(self, run: Run, sampling: _Sampling, now: float) -> None:
         sampling.due = now + sampling.interval
@@ -269,6 +270,14 @@ class Background:
         conn = self._connections.pop(path, None)
         if conn is not None:
             conn.close()
+
+    def _close_unused_connections(self) -> None:
+        """Close what the thread opened for registries no run it keeps still uses: a
+        registry whose runs all ended is not held open (nor left for the collector)."""
+        with self._lock:
+            in_use = {run.registry.path for run in self._runs.values()}
+        for path in [path for path in self._connections if path not in in_use]:
+            self._close_connection(path)
 
     def _close_connections(self) -> None:
         for path in list(self._connections):
