@@ -142,7 +142,9 @@ def test_show_and_compare(runs: Registry) -> None:
 
 
 def _open_connections() -> int:
-    """How many SQLite connections of this process are open."""
+    """How many SQLite connections of this process are open (garbage collected first,
+    so that one an earlier test dropped is not counted now and closed later)."""
+    gc.collect()
     count = 0
     for thing in gc.get_objects():
         if isinstance(thing, sqlite3.Connection):
@@ -176,7 +178,8 @@ def test_each_command_closes_the_registry_it_opens(runs: Registry, args: tuple[s
     code, _, err = invoke(*args)
 
     assert code in (0, 1) and "Traceback" not in err
-    assert _open_connections() == before, f"jupyter mlops {' '.join(args)} left a registry open"
+    # fewer is fine: a thread of an earlier test may close its own meanwhile
+    assert _open_connections() <= before, f"jupyter mlops {' '.join(args)} left a registry open"
 
 
 @pytest.mark.parametrize(
