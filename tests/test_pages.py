@@ -38,6 +38,8 @@ def runs(registry: Registry) -> Registry:
             run.set_tags(team=rng.choice(["a", "b"]))
         if index % 15 != 1:  # a few stay running: no ended_at
             run.end()
+        else:  # written now, not by the background flush while a test reads
+            run.flush()
     return registry
 
 
