@@ -20,7 +20,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 X, y = make_classification(n_samples=300, n_features=8, random_state=0)
-grid = {"C": [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], "l1_ratio": [0.0, 1.0]}
+grid = {"C": [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], "fit_intercept": [True, False]}
 """
 
 SEARCH = "search = GridSearchCV(LogisticRegression(solver='liblinear'), grid, cv=3).fit(X, y)\n"

@@ -119,7 +119,7 @@ def test_the_sweep_magic_shows_a_search_and_refuses_a_bad_metric(shell: Any) -> 
         "from sklearn.model_selection import GridSearchCV\n"
         "X, y = make_classification(n_samples=200, random_state=0)\n"
         "search = GridSearchCV(LogisticRegression(solver='liblinear'),"
-        " {'C': [0.01, 0.1, 1.0, 10.0], 'l1_ratio': [0.0, 1.0]}, cv=3).fit(X, y)\n",
+        " {'C': [0.01, 0.1, 1.0, 10.0], 'fit_intercept': [True, False]}, cv=3).fit(X, y)\n",
     )
     with capture_output() as captured:
         run_cell(shell, "%mlops sweep grid")
