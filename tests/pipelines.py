@@ -11,6 +11,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from jupyter_mlops.export import export_notebook
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.pipeline import run_pipeline
+from jupyter_mlops.tracking.queries.detail import run_detail
 
 
 def code(source: str, *tags: str) -> Any:
@@ -39,3 +40,13 @@ def statuses(result: Any) -> dict[str, str]:
 
 def open_registry(workdir: Path) -> Registry:
     return Registry.open(workdir / ".mlops" / "registry.db")
+
+
+def notebook_metrics(workdir: Path) -> dict[str, float]:
+    """The model's metrics of the notebook run; its ``system/...`` series (CPU and memory
+    sampled while the notebook ran) describe the machine, and pipeline steps sample none."""
+    with open_registry(workdir) as registry:
+        run = run_detail(registry, "cancer-notebook").run
+        assert run.kind == "notebook" and run.status == "finished"
+        assert any(key.startswith("system/") for key in run.metrics)
+        return {k: v for k, v in run.metrics.items() if not k.startswith("system/")}

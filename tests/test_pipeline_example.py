@@ -25,23 +25,13 @@ from jupyter_mlops.runner.pipeline import run_pipeline
 from jupyter_mlops.tracking.queries.detail import run_detail
 from jupyter_mlops.tracking.queries.listing import list_runs
 
-from .pipelines import open_registry, statuses
+from .pipelines import notebook_metrics, open_registry, statuses
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_CACHE = REPO / ".ci-cache" / "pipeline-venvs"
 STEPS = ["load", "features", "train", "train_gate", "register"]
-
-
-def notebook_metrics(workdir: Path) -> dict[str, float]:
-    """The model's metrics of the notebook run; its ``system/...`` series (CPU and memory
-    sampled while the notebook ran) describe the machine, and pipeline steps sample none."""
-    with open_registry(workdir) as registry:
-        run = run_detail(registry, "cancer-notebook").run
-        assert run.kind == "notebook" and run.status == "finished"
-        assert any(key.startswith("system/") for key in run.metrics)
-        return {k: v for k, v in run.metrics.items() if not k.startswith("system/")}
 
 
 def recorded_run_id(stdout: str) -> str:

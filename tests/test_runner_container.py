@@ -23,7 +23,7 @@ import pytest
 from jupyter_mlops.runner.history import pipeline_run
 from jupyter_mlops.tracking.queries.detail import run_detail
 
-from .pipelines import open_registry
+from .pipelines import notebook_metrics, open_registry
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
@@ -95,8 +95,7 @@ def test_container_run_reproduces_the_notebook_run_in_its_registry(
         record = pipeline_run(registry, run_id)
         assert record.status == "ok" and record.parity["status"] == "ok"
         assert record.directory == "/pipeline" and record.experiment == "cancer"
-        notebook = run_detail(registry, "cancer-notebook").run
-        assert run_detail(registry, run_id).run.metrics == notebook.metrics
+        assert run_detail(registry, run_id).run.metrics == notebook_metrics(pipeline_example)
         hosts = {
             row[0] for row in registry.query(
                 "SELECT host FROM runs WHERE id IN (?, ?)", (run_id, record.step("train").run_id)
