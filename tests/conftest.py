@@ -3,6 +3,7 @@ seeded data frames and an artifact store."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import os
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from jupyter_core.utils import ensure_event_loop
 
 from jupyter_mlops.registry.artifacts import ArtifactStore
 from jupyter_mlops.registry.connection import Registry
@@ -20,6 +22,10 @@ from jupyter_mlops.registry.location import ENV_VAR
 from jupyter_mlops.tracking.session import SESSION, use_registry
 
 from .sharding import parse_shard, split
+
+# pytest-jupyter's fixtures (a Jupyter server in this process) for the modules that ask
+# for them; registered here, at the root, because a plugin applies to the whole run
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +42,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kept, left = split(items, *parse_shard(shard))
         config.hook.pytest_deselected(items=left)
         items[:] = kept
+
+
+def _is_browser_test(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("browser") is not None
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop | None]:
+    """pytest-jupyter's event loop, as its own fixture gives it, except in browser tests:
+    Playwright keeps its loop running on this thread while Chromium is open, and the
+    loop pytest-jupyter would find there is not its own to close."""
+    if _is_browser_test(request):
+        yield None
+        return
+    loop = ensure_event_loop(prefer_selector_loop=True)
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup(
+    request: pytest.FixtureRequest, jp_asyncio_loop: asyncio.AbstractEventLoop | None
+) -> Iterator[None]:
+    """pytest-jupyter's cleanup of its in-process server, after the tests that start one
+    only (its own runs after every test, creating a server object to clean up)."""
+    yield
+    if jp_asyncio_loop is None or "jp_serverapp" not in request.fixturenames:
+        return
+    from jupyter_server.serverapp import ServerApp
+
+    app = ServerApp.instance()
+    jp_asyncio_loop.run_until_complete(app._cleanup())
+    if hasattr(app, "kernel_manager"):
+        app.kernel_manager.context.destroy()
+    ServerApp.clear_instance()
 
 
 @pytest.fixture(autouse=True)

@@ -24,8 +24,6 @@ from jupyter_mlops.widgets import RunView
 
 from .conftest import cli_runner, run_cell
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
-
 PIXELS = (np.arange(8 * 8 * 3) % 256).astype(np.uint8).reshape(8, 8, 3)
 
 

@@ -28,8 +28,6 @@ from jupyter_mlops.tracking.settings import Settings, settings_from_environment
 
 from .conftest import run_cell
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
-
 VISIBLE_WITHIN_S = 3.0
 
 

@@ -17,8 +17,6 @@ from jupyter_mlops.registry.connection import Registry
 
 from .conftest import cli_runner, run_cell
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
-
 
 @pytest.fixture
 def sweep(registry: Registry) -> Registry:

@@ -23,8 +23,6 @@ from jupyter_mlops.tracking.values import encode_param
 from .conftest import run_cell
 from .pipelines import code, export_cells, open_registry, run
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
-
 # Shaped like the real thing, valid for nothing.
 OPENAI = "sk-live-51HxQm2eZvKYlo2C0aBcDeFgH"
 PROJECT_KEY = "sk-proj-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"

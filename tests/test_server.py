@@ -30,8 +30,6 @@ from jupyter_mlops.server.handlers import MlopsAPIHandler, status_for_error
 from jupyter_mlops.server.registry_source import locate_registry
 from jupyter_mlops.server.routes import ROUTE_NAMES
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
-
 
 def _make_registry_file(path: Path) -> Path:
     """A real (empty) SQLite file where the registry would be."""

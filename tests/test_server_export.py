@@ -18,8 +18,6 @@ from tornado.httpclient import HTTPClientError
 from jupyter_mlops.errors import InvalidInputError, NotFoundError
 from jupyter_mlops.server.export_route import check_api_path, confined_file
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
-
 
 @pytest.fixture
 def jp_server_config(jp_server_config):
