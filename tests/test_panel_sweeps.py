@@ -238,6 +238,14 @@ def test_the_metric_picker_draws_the_sweep_against_another_metric(
     expect(highlighted).to_have_attribute("data-run-id", ids[f"trial-{best}"])
     expect(sweep).to_contain_text("lower is better")
     expect(sweep.locator(".jp-mlops-sweep-metric")).to_have_value("val_loss")
+    expect(sweep.locator(".jp-mlops-sweep-direction")).to_have_value("lowest")  # a loss
+
+    sweep.locator(".jp-mlops-sweep-direction").select_option("highest")
+
+    worst = max(range(len(GRID)), key=val_loss)
+    expect(highlighted).to_have_attribute("data-run-id", ids[f"trial-{worst}"])
+    expect(sweep).to_contain_text("higher is better")
+    expect(sweep.locator(".jp-mlops-sweep-metric")).to_have_value("val_loss")
 
 
 def test_the_scatter_draws_the_picked_parameter_and_a_click_opens_a_child(

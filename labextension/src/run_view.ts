@@ -21,7 +21,7 @@ export class RunView extends Widget {
   /** Where an export reports, kept across redraws. */
   private readonly exportStatus = h('div');
   /** The metric and parameter picked in the Sweep section, kept across redraws. */
-  private readonly sweepChoice: ISweepChoice = { metric: null, param: null };
+  private readonly sweepChoice: ISweepChoice = { metric: null, param: null, maximize: null };
   private stale = true;
   private ticket = 0;
   private drawn = false;

@@ -16,6 +16,8 @@ export interface ISweepChoice {
   metric: string | null;
   /** The parameter of the scatter; null for the first axis. */
   param: string | null;
+  /** Whether the highest value is best; null for what the metric's name says. */
+  maximize: boolean | null;
 }
 
 /** A sweep as loaded: its data, or the error that stood in the way. */
@@ -25,16 +27,22 @@ export interface ISweepLoad {
 }
 
 /**
- * Load the sweep of `runId` against the chosen metric. A metric no child has any more
- * falls back to the server's choice (and the choice forgets it).
+ * Load the sweep of `runId` against the chosen metric, best highest or lowest as chosen.
+ * A metric no child has any more falls back to the server's choice (and the choice
+ * forgets it).
  */
 export async function loadSweep(runId: string, choice: ISweepChoice): Promise<ISweepLoad> {
   const endpoint = `runs/${encodeURIComponent(runId)}/sweep`;
   try {
-    return { sweep: await requestAPI<ISweep>(endpoint, { metric: choice.metric }), error: null };
+    const query = {
+      metric: choice.metric,
+      maximize: choice.maximize === null ? null : String(choice.maximize)
+    };
+    return { sweep: await requestAPI<ISweep>(endpoint, query), error: null };
   } catch (error) {
     if (choice.metric !== null && error instanceof ApiError && error.isNotFound) {
       choice.metric = null;
+      choice.maximize = null;
       return loadSweep(runId, choice);
     }
     return { sweep: null, error };
@@ -99,8 +107,16 @@ export function renderSweep(
   const controls = h(
     'div',
     { className: 'jp-mlops-sweep-controls' },
+    // A new metric comes with the direction its name says; the user may turn it round.
     picker('Metric', 'jp-mlops-sweep-metric', sweep.metrics, sweep.metric, metric =>
-      choose({ ...choice, metric })
+      choose({ ...choice, metric, maximize: null })
+    ),
+    picker(
+      'Best',
+      'jp-mlops-sweep-direction',
+      ['highest', 'lowest'],
+      sweep.maximize ? 'highest' : 'lowest',
+      best => choose({ ...choice, maximize: best === 'highest' })
     ),
     h(
       'span',
