@@ -4,7 +4,7 @@
  * read with the page's `next_cursor`), and the bits of a row that say a run has some.
  */
 import { requestAPI } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import { formatCount } from '../format';
 import type { IRunsPage, IRunSummary } from '../types';
 
@@ -104,4 +104,48 @@ export async function loadChildren(
     nextCursor: page.next_cursor ?? null,
     columns: page.columns
   };
+}
+
+/**
+ * An expanded parent's child rows (`row` draws one), then a row that reads the next
+ * ones from the page's cursor while some are left; `columns` is the table's width.
+ */
+export function childRows(
+  parent: IRunSummary,
+  listed: IChildren,
+  columns: number,
+  row: (child: IRunSummary) => Node,
+  sort: string,
+  expanded: ExpandedParents
+): Node[] {
+  const rows: Node[] = listed.runs.map(row);
+  const left = listed.total - listed.runs.length;
+  if (left <= 0 || listed.nextCursor === null) {
+    return rows;
+  }
+  const more = button(
+    `Show ${formatCount(Math.min(left, CHILD_PAGE_SIZE))} more of ${childCount(listed.total)}`,
+    async () => {
+      more.disabled = true;
+      try {
+        const next = await loadChildren(parent.id, sort, CHILD_PAGE_SIZE, listed.nextCursor);
+        const grown: IChildren = { ...next, runs: [...listed.runs, ...next.runs] };
+        expanded.showing(parent.id, grown.runs.length);
+        moreRow.replaceWith(
+          ...childRows(parent, grown, columns, row, sort, expanded).slice(listed.runs.length)
+        );
+      } catch (error) {
+        more.disabled = false;
+        more.title = `Could not read more children: ${String(error)}`;
+      }
+    },
+    { className: 'jp-mlops-link jp-mlops-children-more' }
+  );
+  const moreRow = h(
+    'tr',
+    { className: 'jp-mlops-child-more-row', attrs: { 'data-parent-id': parent.id } },
+    h('td', { attrs: { colspan: String(columns) } }, more)
+  );
+  rows.push(moreRow);
+  return rows;
 }

@@ -19,14 +19,7 @@ import {
   parseTime
 } from '../format';
 import type { IExperiment, IExperiments, IRunsPage, IRunSummary } from '../types';
-import {
-  CHILD_PAGE_SIZE,
-  childBadge,
-  childCount,
-  ExpandedParents,
-  IChildren,
-  loadChildren
-} from './run_children';
+import { childBadge, childCount, childRows, ExpandedParents, IChildren } from './run_children';
 import { ISectionHost, requestOptional, Section } from './section';
 
 /** At most this many parameter and metric columns; every one is on the run's page. */
@@ -472,47 +465,6 @@ export class RunsSection extends Section {
     );
   }
 
-  /**
-   * An expanded parent's child rows, then a row that reads the next ones (from the
-   * page's cursor) while some are left.
-   */
-  private childRows(parent: IRunSummary, listed: IChildren, columns: IColumn[]): Node[] {
-    const rows: Node[] = listed.runs.map(child => this.runRow(child, columns, parent.id));
-    const left = listed.total - listed.runs.length;
-    if (left > 0 && listed.nextCursor !== null) {
-      const more = button(
-        `Show ${formatCount(Math.min(left, CHILD_PAGE_SIZE))} more of ${childCount(listed.total)}`,
-        async () => {
-          more.disabled = true;
-          try {
-            const next = await loadChildren(
-              parent.id,
-              this.sort,
-              CHILD_PAGE_SIZE,
-              listed.nextCursor
-            );
-            const grown: IChildren = { ...next, runs: [...listed.runs, ...next.runs] };
-            this.expanded.showing(parent.id, grown.runs.length);
-            moreRow.replaceWith(
-              ...this.childRows(parent, grown, columns).slice(listed.runs.length)
-            );
-          } catch (error) {
-            more.disabled = false;
-            more.title = `Could not read more children: ${String(error)}`;
-          }
-        },
-        { className: 'jp-mlops-link jp-mlops-children-more' }
-      );
-      const moreRow = h(
-        'tr',
-        { className: 'jp-mlops-child-more-row', attrs: { 'data-parent-id': parent.id } },
-        h('td', { attrs: { colspan: String(columns.length) } }, more)
-      );
-      rows.push(moreRow);
-    }
-    return rows;
-  }
-
   private renderTable(page: IRunsPage, children: Map<string, IChildren>): Node {
     const columns = this.columns(page, children);
     const headers = columns.map(column => {
@@ -549,7 +501,13 @@ export class RunsSection extends Section {
     });
     const rows = page.runs.flatMap(run => {
       const listed = children.get(run.id);
-      return [this.runRow(run, columns), ...(listed ? this.childRows(run, listed, columns) : [])];
+      const childRow = (child: IRunSummary) => this.runRow(child, columns, run.id);
+      return [
+        this.runRow(run, columns),
+        ...(listed
+          ? childRows(run, listed, columns.length, childRow, this.sort, this.expanded)
+          : [])
+      ];
     });
     return h(
       'div',
