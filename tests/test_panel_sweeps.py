@@ -174,6 +174,24 @@ def test_every_run_flat_lists_the_children_too(panel: Locator):
     )
     expect(_rows(panel)).to_have_count(50)
     expect(panel.locator(".jp-mlops-expand")).to_have_count(0)
+    panel.locator(".jp-mlops-page-size").select_option("25")
+    ids_shown = "rows => rows.map(row => row.dataset.runId)"
+    expect(_rows(panel)).to_have_count(25)
+    pages = [_rows(panel).evaluate_all(ids_shown)]
+
+    for number in (2, 3):  # read from the server's cursors
+        panel.get_by_role("button", name="Next ›").click()
+        expect(panel.locator(".jp-mlops-pager-range")).to_contain_text(f"page {number} of 3")
+        expect(_rows(panel)).to_have_count(25 if number < 3 else total - 50)
+        pages.append(_rows(panel).evaluate_all(ids_shown))
+
+    assert sorted(sum(pages, [])) == sorted(set(sum(pages, []))) and len(sum(pages, [])) == total
+    panel.get_by_role("button", name="‹ Previous").click()  # from the page's previous_cursor
+
+    expect(panel.locator(".jp-mlops-pager-range")).to_have_text(
+        f"26–50 of {total} runs · page 2 of 3"
+    )
+    assert _rows(panel).evaluate_all(ids_shown) == pages[1]
 
     panel.locator(".jp-mlops-flat").uncheck()
 
