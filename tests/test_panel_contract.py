@@ -93,6 +93,7 @@ def test_runs_table_shows_the_most_recent_experiment_first_page(
         "sort": "-started_at",
         "page": "1",
         "page_size": "50",
+        "top_level": "true",  # children are listed under their parent
     }
     expect(panel.locator(".jp-mlops-experiment")).to_have_value("churn")
     keys = panel.locator(".jp-mlops-runs-table th:visible").evaluate_all(
@@ -264,12 +265,17 @@ def test_pages_move_through_the_server(panel: Locator, data: ContractStandIn):
     expect(_rows(panel)).to_have_count(20)
     expect(panel.locator(".jp-mlops-page-next")).to_be_disabled()
     assert [r.query["page"] for r in data.requests_to("runs")][-3:] == ["1", "2", "3"]
+    # Next reads from the cursor of the page on screen, as fast however deep.
+    assert [r.query.get("after") for r in data.requests_to("runs")][-3:] == [
+        None, "page-2", "page-3",
+    ]  # fmt: skip
 
     panel.locator(".jp-mlops-page-size").select_option("25")
 
     expect(_rows(panel)).to_have_count(25)
     assert data.last("runs").query["page_size"] == "25"
     assert data.last("runs").query["page"] == "1"
+    assert "after" not in data.last("runs").query  # a new size starts from the top
 
 
 def test_experiment_picker_switches_the_table(panel: Locator, data: ContractStandIn):

@@ -283,6 +283,27 @@ def test_the_registry_file_is_where_the_kernel_wrote(lab: LabServer, filled: dic
     assert Path(lab.root_dir / NOTEBOOK).is_file()
 
 
+def test_a_runs_page_lists_its_artifacts_with_the_image_shown(page: Page, panel: Locator):
+    panel.locator(".jp-mlops-run-row", has_text="live-0").click()
+
+    detail = _run_page(page)
+    expect(detail.locator(".jp-mlops-run-name")).to_have_text("live-0")
+    listing = detail.locator(".jp-mlops-artifacts-table tbody tr")
+    expect(listing).to_have_count(2)
+    expect(listing.first).to_contain_text("notes.txt")
+    image = detail.locator('figure[data-artifact="samples/grey.png"] img')
+    expect(image).to_have_count(1)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 8 && img.naturalHeight === 6",
+        arg=image.element_handle(),
+        timeout=15_000,
+    )
+    expect(detail.locator('figure[data-artifact="notes.txt"] pre')).to_have_text(
+        "first <b>line</b>"
+    )
+    screenshot(page, "live-run-artifacts")
+
+
 def test_a_pipeline_run_of_the_notebook_is_drawn_in_the_pipelines_tab(
     page: Page, lab: LabServer, filled: dict[str, object], tmp_path: Path
 ):
@@ -308,24 +329,3 @@ def test_a_pipeline_run_of_the_notebook_is_drawn_in_the_pipelines_tab(
     expect(panel.locator(".jp-mlops-pipelines tbody tr")).to_have_count(1)
     expect(panel.locator("figcaption")).to_contain_text(f"run {result.run_id[:8]}")
     screenshot(page, "live-pipeline-drawn")
-
-
-def test_a_runs_page_lists_its_artifacts_with_the_image_shown(page: Page, panel: Locator):
-    panel.locator(".jp-mlops-run-row", has_text="live-0").click()
-
-    detail = _run_page(page)
-    expect(detail.locator(".jp-mlops-run-name")).to_have_text("live-0")
-    listing = detail.locator(".jp-mlops-artifacts-table tbody tr")
-    expect(listing).to_have_count(2)
-    expect(listing.first).to_contain_text("notes.txt")
-    image = detail.locator('figure[data-artifact="samples/grey.png"] img')
-    expect(image).to_have_count(1)
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth === 8 && img.naturalHeight === 6",
-        arg=image.element_handle(),
-        timeout=15_000,
-    )
-    expect(detail.locator('figure[data-artifact="notes.txt"] pre')).to_have_text(
-        "first <b>line</b>"
-    )
-    screenshot(page, "live-run-artifacts")

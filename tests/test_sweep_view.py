@@ -16,7 +16,7 @@ from IPython.utils.capture import capture_output
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import NotFoundError
 from jupyter_mlops.registry.connection import Registry
-from jupyter_mlops.tracking.queries.sweep import lower_is_better, sweep_data
+from jupyter_mlops.tracking.queries.sweep import SweepAxis, lower_is_better, sweep_data
 from jupyter_mlops.widgets import SweepView
 
 from .conftest import run_cell
@@ -171,3 +171,57 @@ async def test_the_sweep_route_returns_the_data(
         await jp_fetch("jupyter-mlops", "api", "runs", parent, "sweep", params={"metric": "f1"})
     assert caught.value.code == 404
     assert not math.isnan(body["children"][0]["params"]["lr"])
+
+
+@pytest.mark.parametrize(
+    ("axis", "value", "expected"),
+    [
+        (SweepAxis("depth", True, 2.0, 10.0), 6, 0.5),
+        (SweepAxis("depth", True, 2.0, 10.0), 10.0, 1.0),
+        (SweepAxis("depth", True, 4.0, 4.0), 4, 0.5),
+        (SweepAxis("lr", True, 0.001, 0.1, log_scale=True), 0.01, 0.5),
+        (SweepAxis("lr", True, 0.001, 0.1, log_scale=True), 0.0, None),
+        (SweepAxis("depth", True, 2.0, 10.0), None, None),
+        (SweepAxis("depth", True, 2.0, 10.0), "6", None),
+        (SweepAxis("depth", True, 2.0, 10.0), True, None),
+        (SweepAxis("depth", True, 2.0, 10.0), math.nan, None),
+        (SweepAxis("opt", False, categories=("adam", "sgd", "rmsprop")), "sgd", 0.5),
+        (SweepAxis("opt", False, categories=("adam", "sgd", "rmsprop")), "rmsprop", 1.0),
+        (SweepAxis("opt", False, categories=("adam", "sgd", "rmsprop")), "lbfgs", None),
+        (SweepAxis("layers", False, categories=("[1, 2]", "[3]")), [3], 1.0),
+        (SweepAxis("flag", False, categories=("True",)), True, 0.5),
+    ],
+)
+def test_an_axis_places_a_value_from_bottom_to_top(
+    axis: SweepAxis, value: Any, expected: float | None
+) -> None:
+    assert axis.position(value) == (None if expected is None else pytest.approx(expected))
+
+
+async def test_the_sweep_route_places_each_child_on_every_axis_as_the_notebook_view(
+    jp_fetch: Any, registry: Registry, study: dict[str, Any]
+) -> None:
+    from jupyter_mlops.widgets.sweep_charts import _scale
+
+    parent = registry.query_tuples("SELECT id FROM runs WHERE name = 'study'")[0][0]
+    body = json.loads((await jp_fetch("jupyter-mlops", "api", "runs", parent, "sweep")).body)
+    keys = [axis["key"] for axis in body["axes"]]
+    lr = body["axes"][keys.index("lr")]
+    assert lr["log_scale"]
+    sweep = sweep_data(registry, "study")
+    for child, core_child in zip(body["children"], sweep.children, strict=True):
+        assert len(child["positions"]) == len(keys)
+        at_lr = child["positions"][keys.index("lr")]
+        span = math.log10(lr["high"]) - math.log10(lr["low"])
+        assert at_lr == pytest.approx(
+            (math.log10(child["params"]["lr"]) - math.log10(lr["low"])) / span
+        )
+        categories = body["axes"][keys.index("optimizer")]["categories"]
+        at_optimizer = child["positions"][keys.index("optimizer")]
+        assert at_optimizer == categories.index(child["params"]["optimizer"]) / (
+            len(categories) - 1
+        )
+        # The panel draws each child where the notebook's sweep view draws it.
+        assert child["positions"] == [
+            _scale(axis)(core_child.params.get(axis.key)) for axis in sweep.axes
+        ]

@@ -11,14 +11,17 @@ import { requestAPI } from './api';
 import { h, notice, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
 import type { IRunDetail } from './types';
-import { IRunDetailActions, renderRunDetail } from './sections/run_detail';
+import { IRunDetailActions, IRunSweep, renderRunDetail } from './sections/run_detail';
 import { errorNotice } from './sections/section';
+import { ISweepChoice, loadSweep } from './sections/sweep';
 import { ChangeWatcher } from './watcher';
 
 /** The body of a run's tab: loads `runs/ID` and draws it. */
 export class RunView extends Widget {
   /** Where an export reports, kept across redraws. */
   private readonly exportStatus = h('div');
+  /** The metric and parameter picked in the Sweep section, kept across redraws. */
+  private readonly sweepChoice: ISweepChoice = { metric: null, param: null, maximize: null };
   private stale = true;
   private ticket = 0;
   private drawn = false;
@@ -47,7 +50,18 @@ export class RunView extends Widget {
       const detail = await requestAPI<IRunDetail>(`runs/${encodeURIComponent(this.runId)}`);
       this.title.label = `Run ${detail.run.name || detail.run.id}`;
       this.title.caption = `${detail.run.experiment} · ${detail.run.name} (${detail.run.id})`;
-      content = renderRunDetail(detail, this.actions, this.exportStatus);
+      // A parent's sweep is loaded with it, so a redraw never flashes an empty section.
+      const sweep: IRunSweep | null = detail.run.children
+        ? {
+            loaded: await loadSweep(detail.run.id, this.sweepChoice),
+            choice: this.sweepChoice,
+            choose: choice => {
+              Object.assign(this.sweepChoice, choice);
+              void this.load();
+            }
+          }
+        : null;
+      content = renderRunDetail(detail, this.actions, this.exportStatus, sweep);
     } catch (error) {
       content = errorNotice(error, `run ${this.runId}`);
     }

@@ -63,6 +63,13 @@ export interface IRunsPage {
   page_size: number;
   pages?: number;
   sort?: string;
+  /** Pass as `after` (or `before`) to read the page after (or before) this one. */
+  next_cursor?: string | null;
+  previous_cursor?: string | null;
+  /** The run whose children this page lists (`parent=ID`), else null. */
+  parent?: string | null;
+  /** Whether only runs without a parent were listed (`top_level=true`). */
+  top_level?: boolean;
   /** The page's parameter and metric keys, the most common first. */
   columns: { params: string[]; metrics: string[] };
 }
@@ -169,6 +176,44 @@ export interface IRunDetail {
   gates?: IGateEvaluation[];
   /** The run's artifacts by name (absent before artifacts existed). */
   artifacts?: IRunArtifact[];
+}
+
+/** One parameter of a sweep as an axis: numeric with its range, or its categories. */
+export interface ISweepAxis {
+  key: string;
+  numeric: boolean;
+  low: number | null;
+  high: number | null;
+  categories: string[];
+  log_scale: boolean;
+}
+
+/** One child of a sweep. */
+export interface ISweepChild {
+  id: string;
+  name: string;
+  status: string;
+  params: Record<string, Value>;
+  /** Its value of the sweep's metric; null when it has none. */
+  value: number | null;
+  /** Whether the search that ran it marked it best. */
+  marked_best: boolean;
+  /** Where each parameter sits on its axis, 0 (bottom) to 1 (top), in the order of `axes`. */
+  positions: (number | null)[];
+}
+
+/** `GET runs/ID/sweep`: a parent's children against one metric. */
+export interface ISweep {
+  parent: IRunSummary;
+  metric: string | null;
+  /** Whether a higher value of the metric is better. */
+  maximize: boolean;
+  /** Every metric the children logged, the most common first. */
+  metrics: string[];
+  axes: ISweepAxis[];
+  children: ISweepChild[];
+  /** The id of the child with the best value, or null. */
+  best: string | null;
 }
 
 export interface ISnapshot {

@@ -168,6 +168,11 @@ class ContractStandIn:
                 "hint": "Write a comparison such as metrics.accuracy > 0.9",
             }
         runs = [r for r in self.runs if r["experiment"] == query.get("experiment")]
+        parent, top_level = query.get("parent"), query.get("top_level") == "true"
+        if parent is not None:
+            runs = [r for r in runs if r["parent_run_id"] == parent]
+        elif top_level:
+            runs = [r for r in runs if r["parent_run_id"] is None]
         if where == "metrics.accuracy > 2":
             runs = []
         code = query.get("code", "")
@@ -197,8 +202,8 @@ class ContractStandIn:
             "where": where or None,
             "code": code or None,
             "sort": sort,
-            "parent": None,
-            "top_level": False,
+            "parent": parent,
+            "top_level": top_level,
             "columns": {
                 "params": ["lr", "depth", "model", "seed", "criterion"],
                 "metrics": ["accuracy", "f1", "loss", "auc", "precision"],

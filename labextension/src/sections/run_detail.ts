@@ -17,6 +17,7 @@ import {
 } from '../format';
 import type { IGateEvaluation, IRunDetail } from '../types';
 import { renderArtifacts } from './artifacts';
+import { ISweepChoice, ISweepLoad, renderSweep } from './sweep';
 
 /** What a run's page can do in JupyterLab. */
 export interface IRunDetailActions {
@@ -24,8 +25,16 @@ export interface IRunDetailActions {
   openPath(path: string): void;
   /** Put text on the clipboard. */
   copyText(text: string): void;
-  /** Show another run (the previous run of this one). */
+  /** Show another run (the previous run of this one, its parent, a child). */
   openRun(runId: string): void;
+}
+
+/** A parent run's sweep as loaded, what the user picked, and how to pick again. */
+export interface IRunSweep {
+  loaded: ISweepLoad;
+  choice: ISweepChoice;
+  /** Draw the sweep again for a new choice (a new metric loads it again). */
+  choose(choice: ISweepChoice): void;
 }
 
 /** A button whose label says "Copied" for a moment after it copied `text`. */
@@ -85,11 +94,13 @@ export function renderEvaluation(evaluation: IGateEvaluation, runLink: Child): H
 /**
  * The page of one run. `exportStatus` is where an export reports its outcome: the
  * caller keeps it across redraws, so a reload does not wipe what the user just did.
+ * `sweep` is the sweep of a run with children, drawn below its metrics.
  */
 export function renderRunDetail(
   detail: IRunDetail,
   actions: IRunDetailActions,
-  exportStatus: HTMLElement = h('div')
+  exportStatus: HTMLElement = h('div'),
+  sweep: IRunSweep | null = null
 ): HTMLElement {
   const run = detail.run;
   const labPath = run.notebook_lab_path ?? null;
@@ -165,6 +176,16 @@ export function renderRunDetail(
           )
         : MISSING
     ),
+    ...(run.parent_run_id
+      ? field(
+          'Parent run',
+          button(shortId(run.parent_run_id), () => actions.openRun(run.parent_run_id as string), {
+            className: 'jp-mlops-link jp-mlops-parent-run',
+            title: `Show run ${run.parent_run_id}`
+          })
+        )
+      : []),
+    ...(run.children ? field('Child runs', formatCount(run.children)) : []),
     ...field(
       'Registered as',
       detail.models && detail.models.length
@@ -332,6 +353,7 @@ export function renderRunDetail(
     error,
     summary,
     metrics,
+    sweep ? renderSweep(sweep.loaded, sweep.choice, sweep.choose, actions.openRun) : null,
     params,
     gatesSection,
     code,

@@ -3,7 +3,9 @@
  * and pages. Columns that do not fit the sidebar's width give way, least important
  * first (CSS container queries on `data-rank`); the sort picker reaches every
  * parameter and metric whatever the width. A click on a run opens its page in the
- * main area.
+ * main area. Child runs (a sweep's trials) are grouped under their parent: the table
+ * lists runs without a parent, each parent with its number of children, and a parent
+ * expands to list them (see run_children.ts); *Every run, flat* lists them all.
  */
 import { ApiError } from '../api';
 import { button, Child, h, notice, replaceChildren, stateDot } from '../dom';
@@ -17,6 +19,7 @@ import {
   parseTime
 } from '../format';
 import type { IExperiment, IExperiments, IRunsPage, IRunSummary } from '../types';
+import { childBadge, childCount, childRows, ExpandedParents, IChildren } from './run_children';
 import { ISectionHost, requestOptional, Section } from './section';
 
 /** At most this many parameter and metric columns; every one is on the run's page. */
@@ -64,6 +67,12 @@ interface IColumn {
   cell(run: IRunSummary): Child;
 }
 
+/** The route's cursor a page was read from: after one page, or before one. */
+interface IPageCursor {
+  after?: string | null;
+  before?: string | null;
+}
+
 /** Split `-metrics.accuracy` into its key and direction. */
 function parseSort(sort: string): { key: string; descending: boolean } {
   return sort.startsWith('-')
@@ -78,12 +87,18 @@ export class RunsSection extends Section {
   private sort = DEFAULT_SORT;
   private page = 1;
   private pageSize = 50;
+  /** Where the page starts, when it was reached with Next or Previous. */
+  private cursor: IPageCursor = {};
+  /** List every run, children too, instead of parents with their children folded. */
+  private flat = false;
+  private readonly expanded = new ExpandedParents();
 
   private readonly toolbar: HTMLElement;
   private readonly experimentPicker: HTMLSelectElement;
   private readonly whereInput: HTMLInputElement;
   private readonly sortPicker: HTMLSelectElement;
   private readonly sortDirection: HTMLButtonElement;
+  private readonly flatToggle: HTMLInputElement;
 
   constructor(host: ISectionHost) {
     super('runs', 'Runs', host);
@@ -94,7 +109,7 @@ export class RunsSection extends Section {
       on: {
         change: () => {
           this.experiment = this.experimentPicker.value;
-          this.page = 1;
+          this.setPage(1);
           void this.load();
         }
       }
@@ -143,6 +158,17 @@ export class RunsSection extends Section {
       },
       { className: 'jp-mlops-sort-direction' }
     );
+    this.flatToggle = h('input', {
+      className: 'jp-mlops-flat',
+      attrs: { type: 'checkbox' },
+      on: {
+        change: () => {
+          this.flat = this.flatToggle.checked;
+          this.setPage(1);
+          void this.load();
+        }
+      }
+    });
     this.toolbar = h(
       'div',
       { className: 'jp-mlops-toolbar' },
@@ -159,6 +185,16 @@ export class RunsSection extends Section {
         h('span', { className: 'jp-mlops-toolbar-label' }, 'Sort by'),
         this.sortPicker,
         this.sortDirection
+      ),
+      h(
+        'label',
+        {
+          className: 'jp-mlops-toolbar-row jp-mlops-flat-label',
+          title:
+            'List child runs (the trials of a sweep) among the others, instead of under their parent'
+        },
+        this.flatToggle,
+        'Every run, flat (children too)'
       )
     );
     this.node.insertBefore(this.toolbar, this.content);
@@ -166,15 +202,20 @@ export class RunsSection extends Section {
     this.showSort([], []);
   }
 
+  private setPage(page: number, cursor: IPageCursor = {}): void {
+    this.page = page;
+    this.cursor = cursor;
+  }
+
   private applyWhere(): void {
     ({ where: this.where, code: this.code } = readFilter(this.whereInput.value));
-    this.page = 1;
+    this.setPage(1);
     void this.load();
   }
 
   private setSort(sort: string): void {
     this.sort = sort;
-    this.page = 1;
+    this.setPage(1);
     void this.load();
   }
 
@@ -201,7 +242,10 @@ export class RunsSection extends Section {
         code: this.code,
         sort: this.sort,
         page: this.page,
-        page_size: this.pageSize
+        page_size: this.pageSize,
+        after: this.cursor.after,
+        before: this.cursor.before,
+        top_level: this.flat ? undefined : 'true'
       });
     } catch (error) {
       if (error instanceof ApiError && error.status === 400) {
@@ -214,7 +258,7 @@ export class RunsSection extends Section {
     }
     if (page.runs.length === 0 && page.total > 0 && this.page > 1 && !retried) {
       // Fewer runs than before (a filter, a deletion): show the last page there is.
-      this.page = Math.max(1, Math.ceil(page.total / page.page_size));
+      this.setPage(Math.max(1, Math.ceil(page.total / page.page_size)));
       return this.render(true);
     }
     this.showSort(page.columns.params, page.columns.metrics);
@@ -235,7 +279,8 @@ export class RunsSection extends Section {
           )
         : this.empty(NO_RUNS);
     }
-    return this.renderTable(page);
+    const children = this.flat ? new Map() : await this.expanded.load(page.runs, this.sort);
+    return this.renderTable(page, children);
   }
 
   /** Keep the chosen experiment; else pick the one that ran most recently. */
@@ -248,7 +293,7 @@ export class RunsSection extends Section {
           (parseTime(a.last_started_at)?.getTime() ?? 0)
       )[0];
       this.experiment = newest.name;
-      this.page = 1;
+      this.setPage(1);
     }
     replaceChildren(
       this.experimentPicker,
@@ -281,10 +326,17 @@ export class RunsSection extends Section {
       : 'Ascending; click for descending';
   }
 
-  private columns(page: IRunsPage): IColumn[] {
+  private columns(page: IRunsPage, children: Map<string, IChildren>): IColumn[] {
     const { key: sortKey } = parseSort(this.sort);
-    const params = page.columns.params.slice(0, MAX_PARAM_COLUMNS);
-    const metrics = page.columns.metrics.slice(0, MAX_METRIC_COLUMNS);
+    // The page's keys first, then those only the children shown have (a sweep's parameters).
+    const keys = (group: 'params' | 'metrics') => [
+      ...new Set([
+        ...page.columns[group],
+        ...[...children.values()].flatMap(listed => listed.columns[group])
+      ])
+    ];
+    const params = keys('params').slice(0, MAX_PARAM_COLUMNS);
+    const metrics = keys('metrics').slice(0, MAX_METRIC_COLUMNS);
     const metricColumn = (key: string, rank: number): IColumn => ({
       label: key,
       sortKey: `metrics.${key}`,
@@ -325,7 +377,7 @@ export class RunsSection extends Section {
         sortKey: 'name',
         className: 'jp-mlops-col-name',
         rank: 0,
-        cell: run => run.name || run.id
+        cell: run => this.nameCell(run)
       },
       ...(sortedBy ? [sortedBy] : []),
       ...rest.filter(c => c.className === 'jp-mlops-col-metric'),
@@ -348,8 +400,73 @@ export class RunsSection extends Section {
     ];
   }
 
-  private renderTable(page: IRunsPage): Node {
-    const columns = this.columns(page);
+  /** The name, with a parent's expander and number of children. */
+  private nameCell(run: IRunSummary): Child {
+    const badge = childBadge(run);
+    if (badge === null) {
+      return run.name || run.id;
+    }
+    if (this.flat || run.parent_run_id) {
+      return h('span', null, run.name || run.id, ' ', badge); // a child's children: on its page
+    }
+    const open = this.expanded.has(run.id);
+    const expander = button(
+      open ? '▾' : '▸',
+      event => {
+        event.stopPropagation(); // the row's own click opens the run's page
+        this.expanded.toggle(run.id);
+        void this.load();
+      },
+      {
+        className: 'jp-mlops-expand',
+        title: `${open ? 'Hide' : 'Show'} the ${childCount(run.children ?? 0)} of ${run.name || run.id}`,
+        attrs: { 'aria-expanded': String(open) }
+      }
+    );
+    expander.addEventListener('keydown', event => event.stopPropagation());
+    return h(
+      'span',
+      { className: 'jp-mlops-parent-name' },
+      expander,
+      run.name || run.id,
+      ' ',
+      badge
+    );
+  }
+
+  private runRow(run: IRunSummary, columns: IColumn[], parentId: string | null = null): Node {
+    return h(
+      'tr',
+      {
+        className: parentId ? 'jp-mlops-run-row jp-mlops-child-row' : 'jp-mlops-run-row',
+        title: `${run.name}: open the run's page`,
+        attrs: {
+          tabindex: '0',
+          'data-run-id': run.id,
+          ...(parentId ? { 'data-parent-id': parentId } : {}),
+          ...(run.children ? { 'data-children': String(run.children) } : {})
+        },
+        on: {
+          click: () => this.host.openRun(run.id),
+          keydown: event => {
+            if (event.key === 'Enter') {
+              this.host.openRun(run.id);
+            }
+          }
+        }
+      },
+      ...columns.map(column =>
+        h(
+          'td',
+          { className: column.className, attrs: { 'data-rank': String(column.rank) } },
+          column.cell(run)
+        )
+      )
+    );
+  }
+
+  private renderTable(page: IRunsPage, children: Map<string, IChildren>): Node {
+    const columns = this.columns(page, children);
     const headers = columns.map(column => {
       const direction =
         this.sort === column.sortKey
@@ -382,31 +499,16 @@ export class RunsSection extends Section {
         )
       );
     });
-    const rows = page.runs.map(run =>
-      h(
-        'tr',
-        {
-          className: 'jp-mlops-run-row',
-          title: `${run.name}: open the run's page`,
-          attrs: { tabindex: '0', 'data-run-id': run.id },
-          on: {
-            click: () => this.host.openRun(run.id),
-            keydown: event => {
-              if (event.key === 'Enter') {
-                this.host.openRun(run.id);
-              }
-            }
-          }
-        },
-        ...columns.map(column =>
-          h(
-            'td',
-            { className: column.className, attrs: { 'data-rank': String(column.rank) } },
-            column.cell(run)
-          )
-        )
-      )
-    );
+    const rows = page.runs.flatMap(run => {
+      const listed = children.get(run.id);
+      const childRow = (child: IRunSummary) => this.runRow(child, columns, run.id);
+      return [
+        this.runRow(run, columns),
+        ...(listed
+          ? childRows(run, listed, columns.length, childRow, this.sort, this.expanded)
+          : [])
+      ];
+    });
     return h(
       'div',
       null,
@@ -428,8 +530,10 @@ export class RunsSection extends Section {
     const pages = Math.max(1, Math.ceil(page.total / page.page_size));
     const first = page.total === 0 ? 0 : (page.page - 1) * page.page_size + 1;
     const last = Math.min(page.total, first + page.runs.length - 1);
-    const goTo = (target: number) => {
-      this.page = target;
+    // The next or previous page is read from this page's cursor (as fast however deep);
+    // the first page, a new sort, filter or size from the start.
+    const goTo = (target: number, cursor: IPageCursor) => {
+      this.setPage(target, target === 1 ? {} : cursor);
       void this.load();
     };
     const sizePicker = h(
@@ -441,7 +545,7 @@ export class RunsSection extends Section {
         on: {
           change: () => {
             this.pageSize = Number(sizePicker.value);
-            this.page = 1;
+            this.setPage(1);
             void this.load();
           }
         }
@@ -449,11 +553,17 @@ export class RunsSection extends Section {
       ...PAGE_SIZES.map(size => h('option', { attrs: { value: String(size) } }, `${size} per page`))
     );
     sizePicker.value = String(this.pageSize);
-    const previous = button('‹ Previous', () => goTo(page.page - 1), {
-      className: 'jp-mlops-page-previous'
-    });
+    const previous = button(
+      '‹ Previous',
+      () => goTo(page.page - 1, { before: page.previous_cursor }),
+      {
+        className: 'jp-mlops-page-previous'
+      }
+    );
     previous.disabled = page.page <= 1;
-    const next = button('Next ›', () => goTo(page.page + 1), { className: 'jp-mlops-page-next' });
+    const next = button('Next ›', () => goTo(page.page + 1, { after: page.next_cursor }), {
+      className: 'jp-mlops-page-next'
+    });
     next.disabled = page.page >= pages;
     return h(
       'div',

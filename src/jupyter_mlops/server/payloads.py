@@ -381,7 +381,8 @@ def sweep_payload(
 ) -> dict[str, Any]:
     """``GET runs/ID/sweep``: the run's children against one metric, for parallel
     coordinates: each parameter's axis (numeric with its range, or its categories),
-    each child's parameters and value, the best child and the metrics to choose from."""
+    each child's parameters, value and place on every axis (``positions``, 0 to 1 or
+    None), the best child and the metrics to choose from."""
     from ..tracking.queries.sweep import sweep_data
 
     sweep = sweep_data(registry, ref, metric=metric, maximize=maximize)
@@ -405,6 +406,8 @@ def sweep_payload(
                 "params": _plain_params(child.params),
                 "value": child.value,
                 "marked_best": child.marked_best,
+                # Where each parameter sits on its axis (0 to 1, in the order of axes).
+                "positions": [axis.position(child.params.get(axis.key)) for axis in sweep.axes],
             }
             for child in sweep.children
         ],

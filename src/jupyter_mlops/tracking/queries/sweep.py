@@ -48,6 +48,33 @@ class SweepAxis:
     categories: tuple[str, ...] = ()
     log_scale: bool = False  # positive numbers spanning more than two decades
 
+    def position(self, value: Any) -> float | None:
+        """Where ``value`` sits on the axis, from 0 (bottom) to 1 (top): its category's
+        place, or its share of the range (of the logarithms on a log axis). None when
+        it has no place: missing, not a number on a numeric axis, not one of the
+        categories, not positive on a log axis.
+
+            SweepAxis("C", True, 0.1, 10.0, log_scale=True).position(1.0)   # 0.5
+        """
+        if value is None:
+            return None
+        if not self.numeric:
+            try:
+                index = self.categories.index(category(value))
+            except ValueError:
+                return None
+            return 0.5 if len(self.categories) == 1 else index / (len(self.categories) - 1)
+        if type(value) not in (int, float) or not math.isfinite(value):
+            return None
+        low, high = self.low, self.high
+        if low is None or high is None:
+            return None
+        if self.log_scale:
+            if value <= 0:
+                return None
+            low, high, value = math.log10(low), math.log10(high), math.log10(value)
+        return 0.5 if high == low else (value - low) / (high - low)
+
 
 @dataclass(frozen=True)
 class SweepChild:
