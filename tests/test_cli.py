@@ -147,7 +147,9 @@ def _open_connections() -> int:
     gc.collect()
     count = 0
     for thing in gc.get_objects():
-        if isinstance(thing, sqlite3.Connection):
+        # type(), not isinstance(): isinstance reads __class__, which some modules'
+        # deprecated objects (torch.distributed.reduce_op) answer with a warning
+        if issubclass(type(thing), sqlite3.Connection):
             try:
                 thing.total_changes  # noqa: B018 (raises on a closed connection)
             except sqlite3.ProgrammingError:
