@@ -129,16 +129,18 @@ def _tags(items: list[str]) -> dict[str, str]:
 
 def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
     session = magics.session
+    notebook = session.notebook()
     run = SESSION.start_run(
         args.name,
         experiment=args.experiment,
         tags=_tags(args.tag),
         kind="notebook",
         registry=magics.registry(),
-        notebook_path=session.notebook_path(),
+        notebook_path=None if notebook is None else notebook.path,
         cell_id=session.cell_id,
         announce_unrecorded=False,  # the magic says it in the cell's output
         system_metrics=args.system_metrics,
+        papermill=None if notebook is None else notebook.papermill,
     )
     session.capture[run.id] = not args.no_capture
     magics.outputs.enabled[run.id] = not (args.no_capture or args.no_outputs)
