@@ -133,6 +133,34 @@ def test_nbclient_kernel_finds_its_notebook_in_its_folder_and_exports_it(
 
 
 @pytest.mark.slow
+def test_nbconvert_execute_names_the_notebook_beside_a_copy_of_it(
+    tmp_path: Path, headless_env: dict[str, str]
+) -> None:
+    notebook = small_notebook(tmp_path / "small.ipynb")
+    shutil.copy(notebook, tmp_path / "small-copy.ipynb")  # its command line tells them apart
+    Registry.init(tmp_path).close()
+    done = subprocess.run(
+        [
+            str(SCRIPTS / "jupyter"),
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            notebook.name,
+            "--output",
+            "small-executed.ipynb",
+        ],
+        cwd=tmp_path,
+        env=headless_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert runs_of(tmp_path)["small"].run.notebook_path == str(notebook)
+
+
+@pytest.mark.slow
 def test_two_copies_of_a_notebook_are_not_guessed_between(
     tmp_path: Path, headless_env: dict[str, str]
 ) -> None:
