@@ -579,6 +579,7 @@ def configure(
     flush_interval: float | None = None,
     system_metrics: bool | None | EllipsisType = ...,
     system_metrics_interval: float | None = None,
+    run_summary: bool | None = None,
 ) -> Settings:
     """Change how this process records; return the settings now in force.
 
@@ -591,11 +592,15 @@ def configure(
       wins.
     - ``system_metrics_interval``: seconds between two samples (default 10,
       ``MLOPS_SYSTEM_METRICS_INTERVAL``), for the runs started afterwards.
+    - ``run_summary``: whether a ``%%mlops run`` cell and ``%mlops end`` close with the
+      line ``run <id> "<name>": 5 params, 3 metrics, 1 snapshot, 2 artifacts`` (default
+      True, ``MLOPS_RUN_SUMMARY=0`` to silence it).
 
     ::
 
         mlops.configure(system_metrics=True, system_metrics_interval=5)
         mlops.configure(flush_interval=0)        # no background writes
+        mlops.configure(run_summary=False)       # run cells print nothing
     """
     changes: dict[str, object] = {}
     if flush_interval is not None:
@@ -604,6 +609,8 @@ def configure(
         changes["system_metrics"] = system_metrics
     if system_metrics_interval is not None:
         changes["system_metrics_interval"] = system_metrics_interval
+    if run_summary is not None:
+        changes["run_summary"] = run_summary
     return SESSION.configure(**changes)
 
 
