@@ -282,6 +282,8 @@ def test_papermill_python_api_is_found_through_the_notebook_it_writes(
         (["python", "-m", "papermill", "in.ipynb", "-", "-r", "a", "b"], ["in.ipynb", "-"], True),
         (["python", "-m", "pytest", "tests/test_x.py"], [], False),
         (["/usr/bin/jupyter-lab", "--no-browser"], [], False),
+        (["python", "/v/bin/jupyter-lab", "opened.ipynb"], [], False),
+        (["python", "-m", "notebook", "opened.ipynb"], [], False),
     ],
 )
 def test_named_notebooks_reads_runner_command_lines(

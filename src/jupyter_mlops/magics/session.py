@@ -102,15 +102,13 @@ class NotebookSession:
         ``__session__`` / ``JPY_SESSION_NAME``, VS Code's ``__vsc_ipynb_file__``), else,
         in a kernel, the one its runner names or its working directory holds (see
         :mod:`jupyter_mlops.tracking.capture.notebook`; searched once, when first asked)."""
-        named = frontend_notebook(
-            self.user_ns.get("__session__"),
-            os.environ.get("JPY_SESSION_NAME"),
-            self.user_ns.get("__vsc_ipynb_file__"),
-        )
+        session = self.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
+        named = frontend_notebook(session, self.user_ns.get("__vsc_ipynb_file__"))
         if named is not None:
             return KernelNotebook(named, FRONTEND)
-        if getattr(self.shell, "kernel", None) is None:
-            return None  # a terminal IPython: no runner to ask, no notebook to match
+        if session or getattr(self.shell, "kernel", None) is None:
+            # a frontend's console, or a terminal IPython: no notebook to find
+            return None
         return self.finder.find(self.executed_cells)
 
     def notebook_path(self) -> str | None:

@@ -86,6 +86,11 @@ _PAPERMILL_VALUED = frozenset(
         "--execution-timeout",
     }
 )
+# Jupyter servers: the notebooks their command lines name are opened, not run.
+_SERVERS = frozenset(
+    {"jupyter-lab", "jupyter-notebook", "jupyter-server", "jupyter-nbclassic", "voila"}
+)
+_SERVER_MODULES = frozenset({"jupyterlab", "notebook", "jupyter_server", "nbclassic", "voila"})
 # Options of nbconvert and jupyter execute whose value may end in .ipynb without being
 # the notebook executed.
 _OUTPUT_OPTIONS = frozenset({"--output", "--output-dir", "--config", "--template"})
@@ -225,7 +230,10 @@ def process_directories(pid: int) -> list[Path]:
 
 def named_notebooks(argv: Sequence[str]) -> tuple[list[str], bool]:
     """The notebooks a command line names, in order, and whether it is papermill's
-    (whose first two are its input and output notebooks)."""
+    (whose first two are its input and output notebooks). A Jupyter server's command
+    line names none: ``jupyter lab a.ipynb`` opens a.ipynb, its kernels may run others."""
+    if _is_server(argv):
+        return [], False
     start = _papermill_start(argv)
     if start is not None:
         return _papermill_positionals(argv[start:]), True
@@ -242,6 +250,15 @@ def named_notebooks(argv: Sequence[str]) -> tuple[list[str], bool]:
             continue
         named.append(word)
     return named, False
+
+
+def _is_server(argv: Sequence[str]) -> bool:
+    for index, word in enumerate(argv[:3]):
+        if Path(word).name.lower() in _SERVERS:
+            return True
+        if word == "-m" and index + 1 < len(argv) and argv[index + 1] in _SERVER_MODULES:
+            return True
+    return False
 
 
 def _papermill_start(argv: Sequence[str]) -> int | None:
