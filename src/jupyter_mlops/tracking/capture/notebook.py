@@ -317,12 +317,13 @@ def notebook_of_command(
         if source is None and target is None:
             return None
         injected = papermill_metadata(target) if target is not None else None
+        written = names[1] if len(names) > 1 and names[1].lower().endswith(".ipynb") else None
         return KernelNotebook(
             str(source or target),
             COMMAND_LINE,
             Papermill(
                 str(source or names[0]),
-                str(target) if target is not None else (names[1] if len(names) > 1 else None),
+                str(target) if target is not None else written,  # not "-" (its stdout)
                 injected[2] if injected is not None else (),
             ),
         )
