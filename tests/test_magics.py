@@ -107,8 +107,9 @@ def test_start_and_end_span_several_cells(shell: Any) -> None:
     cell(shell, "%mlops param note='hello' depth=3")
     cell(shell, "%mlops tag owner=me")
     _, out, _, _ = cell(shell, "%mlops end")
-    assert 'Run "multi"' in out and "finished" in out
     detail = mlops.get_run("multi")
+    assert out == f'run {detail.run.id} "multi": 3 params, 3 metrics, 0 snapshots, 0 artifacts\n'
+
     assert detail.run.status == "finished"
     assert detail.run.metrics == {"x": 4.0, "y": 4.0, "z": 0.5}
     assert detail.run.params == {"a": 4, "note": "hello", "depth": 3}

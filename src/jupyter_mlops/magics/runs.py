@@ -129,16 +129,18 @@ def _tags(items: list[str]) -> dict[str, str]:
 
 def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
     session = magics.session
+    notebook = session.notebook()
     run = SESSION.start_run(
         args.name,
         experiment=args.experiment,
         tags=_tags(args.tag),
         kind="notebook",
         registry=magics.registry(),
-        notebook_path=session.notebook_path(),
+        notebook_path=None if notebook is None else notebook.path,
         cell_id=session.cell_id,
         announce_unrecorded=False,  # the magic says it in the cell's output
         system_metrics=args.system_metrics,
+        papermill=None if notebook is None else notebook.papermill,
     )
     session.capture[run.id] = not args.no_capture
     magics.outputs.enabled[run.id] = not (args.no_capture or args.no_outputs)
@@ -188,6 +190,8 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
                 run.end(status, error=describe_exception(exc))
             except MlopsError as failure:
                 warn(f"the {status} run {run.id} was not fully recorded: {failure.message}")
+            else:
+                confirm(run, status)
         raise
     finally:
         session.in_cell_magic = False
@@ -199,7 +203,28 @@ def _run(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any
             run.end("finished")
         except MlopsError as exc:
             warn(f"run {run.id} is not fully recorded: {exc.message}. Your results are intact.")
+        else:
+            confirm(run, "finished")
     return value
+
+
+def confirm(run: Run, status: str) -> None:
+    """Print the line that confirms ``run`` ended with ``status``: its id, name and what
+    it recorded (:mod:`jupyter_mlops.tracking.queries.counts`), unless the setting
+    ``run_summary`` is off or the run was not recorded. Counts that cannot be read are
+    left out; nothing here raises into the user's cell."""
+    if not SESSION.settings.run_summary or isinstance(run, UnrecordedRun):
+        return
+    from ..tracking.queries.counts import confirmation, run_counts
+
+    try:
+        counts = run_counts(run.registry, run.id)
+    except Exception:  # noqa: BLE001 - a registry that cannot be read now: the id is enough
+        counts = None
+    try:
+        print(confirmation(run.id, run.name, counts, status))
+    except Exception:  # noqa: BLE001 - an odd stdout must not fail a cell that ran
+        pass
 
 
 def _record_cell_magic(session: NotebookSession, run: Run, body: str, code: CellCode) -> None:
@@ -284,7 +309,10 @@ def _end(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Non
             f" {exc.message} It is kept and retried after the next cell."
         )
         return
-    print(f'Run "{run.name}" ({run.id}) {args.status}.')
+    if SESSION.settings.run_summary:
+        confirm(run, args.status)
+    else:
+        print(f'Run "{run.name}" ({run.id}) {args.status}.')
 
 
 @command("log", "Log metrics to the active run: %mlops log accuracy=0.93 [--step N]")

@@ -10,9 +10,10 @@ again, so later runs record the versions they import.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -28,6 +29,12 @@ from ..tracking.capture.cells import (
     names_data,
     possible_names,
     read_cell,
+)
+from ..tracking.capture.notebook import (
+    FRONTEND,
+    KernelNotebook,
+    NotebookFinder,
+    frontend_notebook,
 )
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import SESSION, active_run, set_context_provider
@@ -78,6 +85,7 @@ class NotebookSession:
         # with the words that may be names in it (see text_of)
         self._code: tuple[object, CellCode] | None = None
         self._text: tuple[object, str, frozenset[str] | None] | None = None
+        self.finder = NotebookFinder()
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -89,23 +97,36 @@ class NotebookSession:
         result = getattr(self.shell.displayhook, "exec_result", None)
         return getattr(result, "execution_count", None)
 
-    # where the notebook is, if the frontend said
-    def notebook_path(self) -> str | None:
-        import os
+    def notebook(self) -> KernelNotebook | None:
+        """The notebook this kernel runs: the one the frontend names (JupyterLab's
+        ``__session__`` / ``JPY_SESSION_NAME``, VS Code's ``__vsc_ipynb_file__``), else,
+        in a kernel, the one its runner names or its working directory holds (see
+        :mod:`jupyter_mlops.tracking.capture.notebook`; searched once, when first asked)."""
+        session = self.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
+        named = frontend_notebook(session, self.user_ns.get("__vsc_ipynb_file__"))
+        if named is not None:
+            return KernelNotebook(named, FRONTEND)
+        if session or getattr(self.shell, "kernel", None) is None:
+            # a frontend's console, or a terminal IPython: no notebook to find
+            return None
+        return self.finder.find(self.executed_cells)
 
-        for candidate in (
-            self.user_ns.get("__session__"),
-            os.environ.get("JPY_SESSION_NAME"),
-            self.user_ns.get("__vsc_ipynb_file__"),
-        ):
-            if isinstance(candidate, str) and candidate.endswith(".ipynb"):
-                return candidate
-        return None
+    def notebook_path(self) -> str | None:
+        """Where this kernel's notebook is, if it can be known (see :meth:`notebook`)."""
+        found = self.notebook()
+        return None if found is None else found.path
+
+    def executed_cells(self) -> list[str]:
+        """The sources of the cells this kernel has executed, as IPython keeps them."""
+        history = getattr(getattr(self.shell, "history_manager", None), "input_hist_raw", None)
+        return list(history) if isinstance(history, list) else []
 
     def run_context(self) -> dict[str, Any]:
         """What start_run learns about the notebook when called from a cell."""
+        found = self.notebook()
         return {
-            "notebook_path": self.notebook_path(),
+            "notebook_path": None if found is None else found.path,
+            "papermill": None if found is None else found.papermill,
             "cell_id": self.cell_id,
             "kind": "notebook",
             "cell_source": self.raw_cell,
@@ -300,12 +321,31 @@ class NotebookSession:
         """Record literal parameters and fitted estimators' parameters of the code that ran."""
         try:
             if code.literals:
-                run.record_params(code.literals, source="literal")
+                literals, injected = _split_injected(code.literals, self.finder.known)
+                if literals:
+                    run.record_params(literals, source="literal")
+                if injected:  # papermill's assignments keep their origin
+                    run.record_params(injected, source="papermill")
             estimators = estimator_params(self.user_ns, code.mentioned)
             if estimators:
                 run.record_params(estimators, source="estimator")
         except MlopsError as exc:
             warn(f"parameters not captured: {exc.message}")
+
+
+def _split_injected(
+    literals: Mapping[str, Any], found: KernelNotebook | None
+) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """``literals`` apart from the ones papermill injected (same name, same value)."""
+    if found is None or found.papermill is None or not found.papermill.parameters:
+        return literals, {}
+    values = found.papermill.parameter_values
+    injected = {
+        key: value
+        for key, value in literals.items()
+        if key in values and type(values[key]) is type(value) and values[key] == value
+    }
+    return {k: v for k, v in literals.items() if k not in injected}, injected
 
 
 def _nbytes(value: Any) -> int:

@@ -33,6 +33,7 @@ from ..registry.location import locate
 from .background import Background
 from .capture.environment import current_environment, environment_ready, warm_environment
 from .capture.git import GitProbe
+from .capture.notebook import Papermill, record_injected
 from .cell_writer import CellWriter
 from .run import Run, describe_exception
 from .settings import Settings, settings_from_environment
@@ -279,12 +280,15 @@ class Session:
         announce_unrecorded: bool = True,
         parent: Run | str | bool | None = None,
         system_metrics: bool | None = None,
+        papermill: Papermill | None = None,
     ) -> Run:
         """Start recording a run and make it the active one (see :func:`start_run`).
 
         When the registry cannot record it, an :class:`UnrecordedRun` is active instead
         and a warning says why (unless ``announce_unrecorded`` is false, for a face
-        that says it its own way): the caller's code runs on.
+        that says it its own way): the caller's code runs on. A top-level run of a
+        notebook papermill executes records the parameters it injected (``papermill``,
+        or what the frontend's context says; see :func:`record_injected`).
         """
         if system_metrics is not None and not isinstance(system_metrics, bool):
             raise InvalidInputError(
@@ -306,6 +310,7 @@ class Session:
             context = self.context_provider()
             notebook_path, cell_id = context.get("notebook_path"), context.get("cell_id")
             kind = context.get("kind", kind)
+            papermill = papermill or context.get("papermill")
         experiment = experiment or os.environ.get("MLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
         check_key("experiment", experiment)
         run_id = new_id()
@@ -354,6 +359,8 @@ class Session:
         run.context_source = self.cell_context
         if tags:
             run.set_tags(tags)
+        if papermill is not None and parent_id is None:
+            record_injected(run, papermill)
         if context.get("cell_source"):
             run.record_cell(
                 context["cell_source"],
@@ -572,6 +579,7 @@ def configure(
     flush_interval: float | None = None,
     system_metrics: bool | None | EllipsisType = ...,
     system_metrics_interval: float | None = None,
+    run_summary: bool | None = None,
 ) -> Settings:
     """Change how this process records; return the settings now in force.
 
@@ -584,11 +592,15 @@ def configure(
       wins.
     - ``system_metrics_interval``: seconds between two samples (default 10,
       ``MLOPS_SYSTEM_METRICS_INTERVAL``), for the runs started afterwards.
+    - ``run_summary``: whether a ``%%mlops run`` cell and ``%mlops end`` close with the
+      line ``run <id> "<name>": 5 params, 3 metrics, 1 snapshot, 2 artifacts`` (default
+      True, ``MLOPS_RUN_SUMMARY=0`` to silence it).
 
     ::
 
         mlops.configure(system_metrics=True, system_metrics_interval=5)
         mlops.configure(flush_interval=0)        # no background writes
+        mlops.configure(run_summary=False)       # run cells print nothing
     """
     changes: dict[str, object] = {}
     if flush_interval is not None:
@@ -597,6 +609,8 @@ def configure(
         changes["system_metrics"] = system_metrics
     if system_metrics_interval is not None:
         changes["system_metrics_interval"] = system_metrics_interval
+    if run_summary is not None:
+        changes["run_summary"] = run_summary
     return SESSION.configure(**changes)
 
 

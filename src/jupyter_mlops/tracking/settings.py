@@ -1,4 +1,5 @@
-"""How recording behaves in this process: the background flush and system metrics.
+"""How recording behaves in this process: the background flush, system metrics, and the
+line that confirms a notebook run.
 
 Each setting has a default, an environment variable that overrides it when the process
 starts, and :func:`jupyter_mlops.configure` to change it while the process runs::
@@ -18,6 +19,10 @@ starts, and :func:`jupyter_mlops.configure` to change it while the process runs:
   --system-metrics`` / ``--no-system-metrics`` decide for one run.
 - ``system_metrics_interval`` (``MLOPS_SYSTEM_METRICS_INTERVAL``, seconds, default 10):
   the time between two samples; the first is taken a second after the run starts.
+- ``run_summary`` (``MLOPS_RUN_SUMMARY``: ``1`` / ``0``, default on): a ``%%mlops run``
+  cell and ``%mlops end`` close with one line, the run's id, name and what it recorded
+  (:mod:`.queries.counts`). Off, a run cell prints nothing and ``%mlops end`` says only
+  that the run ended.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ MIN_SYSTEM_METRICS_INTERVAL = 0.1
 ENV_FLUSH_INTERVAL = "MLOPS_FLUSH_INTERVAL"
 ENV_SYSTEM_METRICS = "MLOPS_SYSTEM_METRICS"
 ENV_SYSTEM_METRICS_INTERVAL = "MLOPS_SYSTEM_METRICS_INTERVAL"
+ENV_RUN_SUMMARY = "MLOPS_RUN_SUMMARY"
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -53,6 +59,7 @@ class Settings:
     flush_interval: float = FLUSH_INTERVAL_SECONDS
     system_metrics: bool | None = None
     system_metrics_interval: float = SYSTEM_METRICS_INTERVAL_SECONDS
+    run_summary: bool = True
 
     def samples_system_metrics(
         self, kind: str, asked: bool | None = None, *, nested: bool = False
@@ -96,6 +103,14 @@ class Settings:
                     hint="None samples in notebook runs only (the default).",
                 )
             checked["system_metrics"] = value
+        if "run_summary" in changes:
+            value = changes["run_summary"]
+            if not isinstance(value, bool):
+                raise InvalidInputError(
+                    f"run_summary must be True or False, got {value!r}",
+                    hint="False silences the line that ends a run cell.",
+                )
+            checked["run_summary"] = value
         return replace(self, **checked)  # type: ignore[arg-type]
 
 
@@ -117,8 +132,8 @@ def _interval(name: str, value: object, lowest: float, *, zero_ok: bool) -> floa
 
 
 def settings_from_environment(environ: Mapping[str, str] | None = None) -> Settings:
-    """The defaults with what ``MLOPS_FLUSH_INTERVAL``, ``MLOPS_SYSTEM_METRICS`` and
-    ``MLOPS_SYSTEM_METRICS_INTERVAL`` say; a value that cannot be read is ignored with a
+    """The defaults with what ``MLOPS_FLUSH_INTERVAL``, ``MLOPS_SYSTEM_METRICS``,
+    ``MLOPS_SYSTEM_METRICS_INTERVAL`` and ``MLOPS_RUN_SUMMARY`` say; a value that cannot be read is ignored with a
     warning naming the variable (a typo must not stop a training script)."""
     environ = os.environ if environ is None else environ
     settings = Settings()
@@ -140,4 +155,9 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> Setti
         settings = replace(settings, system_metrics=False)
     elif switch:
         logger.warning("jupyter-mlops: %s=%r is ignored: use 1 or 0", ENV_SYSTEM_METRICS, switch)
+    summary = environ.get(ENV_RUN_SUMMARY, "").strip().lower()
+    if summary in _FALSE:
+        settings = replace(settings, run_summary=False)
+    elif summary and summary not in _TRUE:
+        logger.warning("jupyter-mlops: %s=%r is ignored: use 1 or 0", ENV_RUN_SUMMARY, summary)
     return settings

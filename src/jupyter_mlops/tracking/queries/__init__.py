@@ -9,6 +9,7 @@ last value), then as a parameter; ``metrics.x``, ``params.x`` and ``tags.x`` say
     frame = runs_frame(registry, experiment="churn")        # one row per run
 
 Modules: :mod:`.records` (the frozen values returned), :mod:`.refs` (which run a
-reference names), :mod:`.filters`, :mod:`.listing`, :mod:`.detail`, :mod:`.comparison`
-and :mod:`.notebook_runs` (runs found by the notebook they were recorded from).
+reference names), :mod:`.filters`, :mod:`.listing`, :mod:`.detail`, :mod:`.comparison`,
+:mod:`.notebook_runs` (runs found by the notebook they were recorded from) and
+:mod:`.counts` (how much a run recorded, and the line that confirms it).
 """
