@@ -48,7 +48,7 @@ RUN_KEYS = (
     "notebook_path", "notebook_lab_path", "previous_run_id", "parent_run_id", "children",
     "params", "metrics",
 )  # fmt: skip
-RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note")
+RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note", "archived_at")
 RUN_MODEL_KEYS = ("model", "version", "aliases")
 RUN_ARTIFACT_KEYS = (
     "name", "kind", "media_type", "size", "sha256", "created_at", "execution_count", "cell_id",

@@ -86,12 +86,16 @@ class Scope:
     Both of the last two read the index ``runs(parent_run_id, started_at)``; a list of
     top-level runs of a registry that has no child run needs no condition at all
     (:func:`~.listing.list_runs` leaves ``top_level`` off then), so its pages read the
-    same indexes as before runs had parents."""
+    same indexes as before runs had parents.
+
+    ``archived`` is ``"hide"`` (runs that are not archived), ``"only"`` (the archived
+    ones) or None (no condition: every run, or a registry with no archived run)."""
 
     experiment_id: int | None = None
     run_ids: str | None = None
     top_level: bool = False
     parent_run_id: str | None = None
+    archived: Literal["hide", "only"] | None = None
 
     def conditions(self) -> tuple[list[str], list[Any]]:
         sql: list[str] = []
@@ -107,6 +111,10 @@ class Scope:
         if self.parent_run_id is not None:
             sql.append("runs.parent_run_id = ?")
             params.append(self.parent_run_id)
+        if self.archived == "hide":
+            sql.append("runs.archived_at IS NULL")
+        elif self.archived == "only":
+            sql.append("runs.archived_at IS NOT NULL")
         return sql, params
 
     @property
@@ -466,7 +474,10 @@ class PageReader:
         :func:`choose_mode`). A list narrowed by its experiment alone and sorted by one
         run field is always read in order: that field's index starts with the experiment."""
         narrowed_by_experiment_only = (
-            self.where is None and self.scope.run_ids is None and not self.scope.by_parent
+            self.where is None
+            and self.scope.run_ids is None
+            and not self.scope.by_parent
+            and self.scope.archived is None
         )
         if narrowed_by_experiment_only and len(self.keys) == 1:
             if self.keys[0].reference.kind == "field":
