@@ -107,9 +107,10 @@ def experiment_note(registry: Registry, experiment: str) -> str | None:
         " ON experiments.id = experiment_notes.experiment_id WHERE experiments.name = ?",
         (experiment,),
     )
-    if row is None and registry.query_one(
-        "SELECT 1 FROM experiments WHERE name = ?", (experiment,)
-    ) is None:
+    if (
+        row is None
+        and registry.query_one("SELECT 1 FROM experiments WHERE name = ?", (experiment,)) is None
+    ):
         raise _no_experiment(registry, experiment)
     return None if row is None else str(row[0])
 
@@ -145,9 +146,12 @@ def tag_run(registry: Registry, ref: str, tags: Mapping[str, object]) -> RunChan
     return RunChange("tag", run_id, name, experiment, (run_id,), message)
 
 
-def untag_run(registry: Registry, ref: str, keys: Iterable[str]) -> RunChange:
-    """Remove the tags ``keys`` from the run ``ref`` names; a key it lacks is an error
-    that lists the tags it has (nothing is removed then)."""
+def untag_run(
+    registry: Registry, ref: str, keys: Iterable[str], *, missing_ok: Iterable[str] = ()
+) -> RunChange:
+    """Remove the tags ``keys`` from the run ``ref`` names; a key it lacks (and that
+    ``missing_ok`` does not name) is an error that lists the tags it has, and nothing is
+    removed then."""
     wanted = [check_key("tag", key) for key in keys]
     if not wanted:
         raise InvalidInputError("Name the tags to remove", hint="For example: untag RUN review.")
@@ -156,7 +160,8 @@ def untag_run(registry: Registry, ref: str, keys: Iterable[str]) -> RunChange:
         present = {
             row[0] for row in conn.execute("SELECT key FROM tags WHERE run_id = ?", (run_id,))
         }
-        missing = [key for key in wanted if key not in present]
+        allowed = set(missing_ok)
+        missing = [key for key in wanted if key not in present and key not in allowed]
         if missing:
             raise NotFoundError(
                 f'Run "{name}" ({run_id}) has no tag "{missing[0]}"',

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError
@@ -130,8 +131,11 @@ def purge_run(registry: Registry, ref: str, *, confirm: bool = False) -> PurgeRe
         f'Purged run "{plan.name}" ({plan.run_id})'
         + (f" and its {children} child run(s)" if children else "")
         + f"; removed {len(removed)} artifact(s) ({plan.bytes_freed:,} bytes)"
-        + (f", kept {len(plan.shared_artifacts)} that other records use" if plan.shared_artifacts
-           else "")  # fmt: skip
+        + (
+            f", kept {len(plan.shared_artifacts)} that other records use"
+            if plan.shared_artifacts
+            else ""
+        )  # fmt: skip
         + "."
     )
     return PurgeResult(
@@ -158,7 +162,8 @@ def _plan(registry: Registry, run_id: str) -> PurgePlan:
             (ids, ids),
         )
     ]
-    unique, shared = [], []
+    unique: list[str] = []
+    shared: list[str] = []
     for sha in sorted(set(linked)):
         (unique if not _used(registry.conn, sha, outside=ids) else shared).append(sha)
     size = 0
@@ -173,9 +178,9 @@ def _plan(registry: Registry, run_id: str) -> PurgePlan:
     return PurgePlan(run_id, str(name), family, tuple(unique), tuple(shared), size)
 
 
-def _used(conn: object, sha: str, *, outside: str = "[]") -> bool:
+def _used(conn: sqlite3.Connection, sha: str, *, outside: str = "[]") -> bool:
     """Whether anything but the runs ``outside`` (a JSON list of ids) uses artifact ``sha``."""
-    row = conn.execute(  # type: ignore[attr-defined]
+    row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM run_artifacts WHERE (sha256 = ?1 OR preview_sha256 = ?1)"
         " AND run_id NOT IN (SELECT value FROM json_each(?2)))"
         " OR EXISTS (SELECT 1 FROM model_versions WHERE artifact_sha256 = ?1)"

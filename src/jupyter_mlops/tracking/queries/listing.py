@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from ...errors import InvalidInputError, NotFoundError
 from ...registry.connection import Registry
 from .. import expressions as ex
+from ..housekeeping import has_archived
 from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
-from ..housekeeping import has_archived
 from .filters import FilterCompiler, sort_keys
 from .pages import (
     DEFAULT_SORT,

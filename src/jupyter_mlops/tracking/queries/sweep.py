@@ -23,9 +23,9 @@ from typing import Any
 
 from ...errors import NotFoundError
 from ...registry.connection import Registry
+from ..housekeeping import is_archived
 from ..secrets import REDACTED_TYPE
 from ..values import decode_param
-from ..housekeeping import is_archived
 from .detail import run_detail
 from .records import RunRow
 
