@@ -44,7 +44,8 @@ _NOTE_TARGET = re.compile(
 def _note(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     line = " ".join(args.text).strip()
     option, target, text = None, None, line
-    if line.startswith("-"):
+    first = line.split(None, 1)[0].split("=", 1)[0] if line else ""
+    if first in ("--run", "-r", "--experiment", "-e"):  # else a note may start with "-"
         found = _NOTE_TARGET.match(line)
         if found is None:
             raise InvalidInputError(
