@@ -360,7 +360,7 @@ def test_cli_purge_asks_and_refuses_without_a_yes(
     for answer in ("n\n", None):  # a no, and no answer at all (not a terminal)
         code, out, err = invoke("purge", "drop", input=answer)
         assert code == 1 and "Nothing was purged" in err and "--yes" in err
-        assert "Delete run \"drop\"" in out and "2 child run(s)" in out
+        assert 'Delete run "drop"' in out and "2 child run(s)" in out
         assert registry.artifacts.exists(own)
 
     code, out, _ = invoke("purge", "drop", input="y\n")

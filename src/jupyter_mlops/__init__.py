@@ -53,7 +53,10 @@ if TYPE_CHECKING:
         snapshot,
         watch_loss,
     )
-    from .api_housekeeping import (
+    from .drift.gate import DriftGate
+    from .gates.expectations import expect
+    from .registry.connection import Registry
+    from .tracking.housekeeping_api import (
         archive,
         experiment_note,
         move,
@@ -65,9 +68,6 @@ if TYPE_CHECKING:
         tag,
         untag,
     )
-    from .drift.gate import DriftGate
-    from .gates.expectations import expect
-    from .registry.connection import Registry
     from .tracking.session import (
         active_run,
         configure,
@@ -132,7 +132,7 @@ _HOMES = {
     "DriftGate": "drift.gate",
     "Registry": "registry.connection",
     "active_run": "tracking.session",
-    "archive": "api_housekeeping",
+    "archive": "tracking.housekeeping_api",
     "check": "api",
     "check_drift": "api",
     "compare": "api",
@@ -140,7 +140,7 @@ _HOMES = {
     "drift_history": "api",
     "end_run": "tracking.session",
     "expect": "gates.expectations",
-    "experiment_note": "api_housekeeping",
+    "experiment_note": "tracking.housekeeping_api",
     "get_run": "api",
     "init": "api",
     "load_model": "api",
@@ -152,21 +152,21 @@ _HOMES = {
     "log_table": "tracking.session",
     "log_text": "tracking.session",
     "metrics": "api",
-    "move": "api_housekeeping",
-    "note": "api_housekeeping",
-    "note_experiment": "api_housekeeping",
+    "move": "tracking.housekeeping_api",
+    "note": "tracking.housekeeping_api",
+    "note_experiment": "tracking.housekeeping_api",
     "optuna_callback": "api",
     "promote": "api",
-    "purge": "api_housekeeping",
+    "purge": "tracking.housekeeping_api",
     "register_model": "api",
     "registered_models": "api",
-    "rename": "api_housekeeping",
-    "restore": "api_housekeeping",
+    "rename": "tracking.housekeeping_api",
+    "restore": "tracking.housekeeping_api",
     "runs": "api",
     "snapshot": "api",
     "start_run": "tracking.session",
-    "tag": "api_housekeeping",
-    "untag": "api_housekeeping",
+    "tag": "tracking.housekeeping_api",
+    "untag": "tracking.housekeeping_api",
     "watch_loss": "api",
     # the hooks IPython and Jupyter look up on the package
     "load_ipython_extension": "magics",

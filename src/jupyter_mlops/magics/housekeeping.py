@@ -11,7 +11,7 @@
     %mlops restore baseline-stale
     %mlops purge baseline-stale --yes               # for good; refused without --yes
 
-Each calls one function of :mod:`jupyter_mlops.api_housekeeping` (the core's, with the
+Each calls one function of :mod:`jupyter_mlops.tracking.housekeeping_api` (the core's, with the
 session's active run kept in step) and prints the sentence it returns.
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from .. import api_housekeeping as api
 from ..errors import InvalidInputError
+from ..tracking import housekeeping_api as api
 from ..tracking.purge import purge_plan
 from ..tracking.session import require_active_run
 from .base import MlopsMagics, arguments, command

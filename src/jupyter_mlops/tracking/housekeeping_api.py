@@ -26,15 +26,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .registry.connection import Registry
-    from .tracking.housekeeping import ExperimentNote, RunChange
-    from .tracking.purge import PurgeResult
+    from ..registry.connection import Registry
+    from .housekeeping import ExperimentNote, RunChange
+    from .purge import PurgeResult
 
 
 def note(run: Any, text: str) -> RunChange:
     """Write the note (markdown) of ``run``, replacing any; ``""`` removes it. The code
     search (``mlops.runs(code=...)``) finds words of notes."""
-    from .tracking.housekeeping import note_run
+    from .housekeeping import note_run
 
     registry, ref = _target(run)
     return note_run(registry, ref, text)
@@ -42,23 +42,23 @@ def note(run: Any, text: str) -> RunChange:
 
 def note_experiment(experiment: str, text: str) -> ExperimentNote:
     """Write the note (markdown) of ``experiment``, replacing any; ``""`` removes it."""
-    from .tracking.housekeeping import note_experiment as write
-    from .tracking.session import default_registry
+    from .housekeeping import note_experiment as write
+    from .session import default_registry
 
     return write(default_registry(), experiment, text)
 
 
 def experiment_note(experiment: str) -> str | None:
     """The note of ``experiment``, or None when it has none."""
-    from .tracking.housekeeping import experiment_note as read
-    from .tracking.session import default_registry
+    from .housekeeping import experiment_note as read
+    from .session import default_registry
 
     return read(default_registry(), experiment)
 
 
 def rename(run: Any, name: str) -> RunChange:
     """Give ``run`` another name; its id, values and links stay."""
-    from .tracking.housekeeping import rename_run
+    from .housekeeping import rename_run
 
     registry, ref = _target(run)
     change = rename_run(registry, ref, name)
@@ -68,7 +68,7 @@ def rename(run: Any, name: str) -> RunChange:
 
 def tag(run: Any, tags: dict[str, Any] | None = None, /, **named: Any) -> RunChange:
     """Set tags on ``run`` after the fact: ``mlops.tag("baseline", review="done")``."""
-    from .tracking.housekeeping import tag_run
+    from .housekeeping import tag_run
 
     registry, ref = _target(run)
     return tag_run(registry, ref, {**(tags or {}), **named})
@@ -77,7 +77,7 @@ def tag(run: Any, tags: dict[str, Any] | None = None, /, **named: Any) -> RunCha
 def untag(run: Any, *keys: str) -> RunChange:
     """Remove tags from ``run``: ``mlops.untag("baseline", "review")``. A key the run
     does not have is an error that lists the tags it has."""
-    from .tracking.housekeeping import untag_run
+    from .housekeeping import untag_run
 
     registry, ref = _target(run)
     active = _active(registry, ref)
@@ -91,7 +91,7 @@ def untag(run: Any, *keys: str) -> RunChange:
 def move(run: Any, experiment: str) -> RunChange:
     """Move ``run`` and its children to ``experiment``, which is created when missing
     (as starting a run in it would)."""
-    from .tracking.housekeeping import move_run
+    from .housekeeping import move_run
 
     registry, ref = _target(run)
     change = move_run(registry, ref, experiment)
@@ -103,7 +103,7 @@ def archive(run: Any) -> RunChange:
     """Hide ``run`` and its children from every list, best-run query and sweep until
     :func:`restore`; nothing it recorded is deleted. ``mlops.runs(archived=True)`` lists
     the archived runs."""
-    from .tracking.housekeeping import archive_run
+    from .housekeeping import archive_run
 
     registry, ref = _target(run)
     return archive_run(registry, ref)
@@ -111,7 +111,7 @@ def archive(run: Any) -> RunChange:
 
 def restore(run: Any) -> RunChange:
     """Bring an archived run (and its children) back into the lists."""
-    from .tracking.housekeeping import restore_run
+    from .housekeeping import restore_run
 
     registry, ref = _target(run)
     return restore_run(registry, ref)
@@ -124,7 +124,7 @@ def purge(run: Any, *, confirm: bool = False) -> PurgeResult:
 
         mlops.purge("baseline", confirm=True)
     """
-    from .tracking.purge import purge_run
+    from .purge import purge_run
 
     registry, ref = _target(run)
     return purge_run(registry, ref, confirm=confirm)
@@ -132,8 +132,8 @@ def purge(run: Any, *, confirm: bool = False) -> PurgeResult:
 
 def _target(run: Any) -> tuple[Registry, str]:
     """The registry and the reference of ``run`` (a Run, or an id, prefix or name)."""
-    from .tracking.run import Run
-    from .tracking.session import default_registry
+    from .run import Run
+    from .session import default_registry
 
     if isinstance(run, Run):
         if run.status == "running":
@@ -144,9 +144,9 @@ def _target(run: Any) -> tuple[Registry, str]:
 
 def _active(registry: Registry, ref: str) -> Any:
     """The run active in this session when ``ref`` names it, else None."""
-    from .tracking.queries.refs import resolve_run
-    from .tracking.run import Run
-    from .tracking.session import active_run
+    from .queries.refs import resolve_run
+    from .run import Run
+    from .session import active_run
 
     run = active_run()
     if not isinstance(run, Run) or run.registry.path != registry.path:
@@ -155,8 +155,8 @@ def _active(registry: Registry, ref: str) -> Any:
 
 
 def _sync_active(change: RunChange, **fields: str) -> None:
-    from .tracking.run import Run
-    from .tracking.session import active_run
+    from .run import Run
+    from .session import active_run
 
     run = active_run()
     if isinstance(run, Run) and run.id == change.run_id:
