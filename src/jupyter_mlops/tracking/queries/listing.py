@@ -370,9 +370,11 @@ def runs_frame(
     with registry.reading():  # the runs and their values as of one moment
         reader = _reader(registry, experiment, where, sort, code, top_level, parent, archived)
         rows: list[Row] = []
-        everything = False
+        everything = hidden_only = False
         if reader is not None:
-            narrowed = reader.where is not None or reader.scope != Scope()
+            # Leaving out archived runs alone reads in order, each run checked as it comes.
+            hidden_only = reader.scope == Scope(archived="hide")
+            narrowed = reader.where is not None or (reader.scope != Scope() and not hidden_only)
             reader.mode = "matched" if narrowed else "ordered"
             cursor = None if after is None else Cursor.decode(after, reader.sort, reader.segments())
             rows = reader.read(limit=limit, cursor=cursor).rows
@@ -380,7 +382,10 @@ def runs_frame(
         names = _experiment_names(registry)
         by_field = [list(map(itemgetter(i), rows)) for i in range(N_RUN_COLUMNS)]
         run_ids = by_field[0]
-        if everything:
+        if everything and hidden_only:
+            clause = " WHERE run_id NOT IN (SELECT id FROM runs WHERE archived_at IS NOT NULL)"
+            bound: list[str] = []
+        elif everything:
             clause, bound = "", []
         else:
             clause, bound = (
@@ -476,8 +481,10 @@ def best_run(
     whatever the number of runs. Archived runs do not count.
     """
     order = "DESC" if maximize else "ASC"
+    # Checked run by run as the index is read (a primary-key probe each), so the query
+    # still stops at the first run that is not archived.
     visible = (
-        " AND metric_summaries.run_id NOT IN (SELECT id FROM runs WHERE archived_at IS NOT NULL)"
+        " AND (SELECT archived_at FROM runs WHERE runs.id = metric_summaries.run_id) IS NULL"
         if has_archived(registry)
         else ""
     )

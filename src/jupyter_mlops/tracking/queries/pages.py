@@ -32,7 +32,7 @@ import binascii
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ...errors import ExpressionError, InvalidInputError
@@ -398,10 +398,14 @@ class PageReader:
 
         Over all runs, a filter that needs a metric, parameter or tag of every run it
         keeps (``accuracy > 0.9 and ...``) and no run field reads that value's table
-        instead of the runs: a lookup less per match.
+        instead of the runs: a lookup less per match. So does a list that leaves out (or
+        keeps only) the archived runs and has no other scope: each match's run is then
+        probed by its id for its ``archived_at``.
         """
         scope_sql, scope_params = self.scope.conditions()
-        driving = None if scope_sql or self.where is None else self._driving_reference()
+        archived_only = self.scope == Scope(archived=self.scope.archived)
+        use_scope = bool(scope_sql) and not archived_only
+        driving = None if use_scope or self.where is None else self._driving_reference()
         if driving is None:
             compiler = FilterCompiler(self.registry, self.source, lookups="join", known=self.known)
             source, source_params = "runs", []
@@ -413,6 +417,9 @@ class PageReader:
             source, source_params = f"{driving.table} AS d", [driving.key]
             select = select.replace("runs.id", "d.run_id")
             scope_sql = ["d.key = ?"]
+            if self.scope.archived is not None:
+                kept = "IS NULL" if self.scope.archived == "hide" else "IS NOT NULL"
+                scope_sql.append(f"(SELECT archived_at FROM runs WHERE runs.id = d.run_id) {kept}")
         filter_params: list[Any] = []
         conditions = list(scope_sql)
         if self.where is not None:
@@ -465,7 +472,15 @@ class PageReader:
 
     def count(self) -> int:
         """How many runs the list holds: the scope and the filter only, read the way
-        SQLite finds cheapest (the filter's own indexes), not in the sort's order."""
+        SQLite finds cheapest (the filter's own indexes), not in the sort's order.
+
+        Without the archived runs, it is the count with them less the count of them: the
+        archived ones come from the small partial index ``runs_archived``, where the
+        condition ``archived_at IS NULL`` would read every run's row."""
+        if self.scope.archived == "hide":
+            every = replace(self, scope=replace(self.scope, archived=None))
+            archived = replace(self, scope=replace(self.scope, archived="only"))
+            return every.count() - archived.count()
         sql, params = self._matches("COUNT(*)")
         return int(_rows(self.registry, sql, params)[0][0])
 
