@@ -345,6 +345,8 @@ def test_cli_does_each_action(recorded: dict[str, str], registry: Registry) -> N
 
     _, out, _ = invoke("runs", "--format", "json")
     assert "kept" not in out
+    _, out, _ = invoke("show", "kept")
+    assert "archived " in out and f"jupyter mlops restore {recorded['keep']}" in out
     _, out, _ = invoke("runs", "--archived", "--format", "json")
     assert '"name": "kept"' in out and '"name": "other"' not in out
     code, out, _ = invoke("restore", "kept")

@@ -330,6 +330,7 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                     "code": [c.source for c in detail.code],
                     "tags": detail.tags,
                     "note": detail.note,
+                    "archived_at": detail.archived_at,
                     "snapshots": [
                         {
                             "name": s.name,
@@ -368,6 +369,10 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
         click.echo(f"  {children_text(r.children)}: jupyter mlops runs --parent {r.id}")
     if detail.error:
         click.echo(f"  error: {detail.error}")
+    if detail.archived_at is not None:
+        click.echo(
+            f"  archived {timestamp(detail.archived_at)}: jupyter mlops restore {r.id} brings it back"
+        )
     if detail.note:
         click.echo(f"  note: {detail.note}")
     if detail.params:
