@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from IPython.utils.capture import capture_output
 
@@ -173,6 +174,27 @@ def test_purge_removes_unique_artifacts_and_keeps_shared_ones(
         assert left == 0, table
     assert registry.query_one("SELECT 1 FROM artifacts WHERE sha256 = ?", (own,)) is None
     assert registry.integrity_check() == "ok"
+    assert registry.query_tuples("PRAGMA foreign_key_check") == []
+
+
+def test_purge_keeps_what_other_records_use_without_the_link(registry: Registry) -> None:
+    with mlops.start_run("base", experiment="churn") as first:
+        version = mlops.register_model({"weights": [1, 2]}, "churn")
+        mlops.snapshot(np.arange(6.0).reshape(3, 2), name="train", role="train", materialize=True)
+    with mlops.start_run("base", experiment="churn") as again:
+        pass
+    assert mlops.get_run(again.id).run.previous_run_id == first.id
+
+    result = mlops.purge(first.id, confirm=True)
+
+    assert version.artifact_sha256 in result.kept_artifacts
+    assert registry.artifacts.exists(version.artifact_sha256)
+    assert mlops.load_model("churn@1") == {"weights": [1, 2]}
+    kept = registry.query_one("SELECT run_id FROM model_versions WHERE id = ?", (version.id,))
+    assert kept["run_id"] is None
+    snapshot = registry.query_one("SELECT artifact_sha256 FROM snapshots WHERE name = 'train'")
+    assert snapshot is not None and registry.artifacts.exists(snapshot[0])
+    assert mlops.get_run(again.id).run.previous_run_id is None
     assert registry.query_tuples("PRAGMA foreign_key_check") == []
 
 
