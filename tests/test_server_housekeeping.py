@@ -108,8 +108,9 @@ async def test_archive_hides_the_run_from_the_list_and_restore_brings_it_back(
 async def test_delete_purges_only_when_confirmed(
     jp_fetch, recorded: dict[str, str], registry: Registry
 ) -> None:
-    rows = registry.query("SELECT name, sha256 FROM run_artifacts WHERE run_id = ?",
-                          (recorded["drop"],))  # fmt: skip
+    rows = registry.query(
+        "SELECT name, sha256 FROM run_artifacts WHERE run_id = ?", (recorded["drop"],)
+    )
     shas = {row["name"]: row["sha256"] for row in rows}
 
     code, error = await error_of(jp_fetch, "DELETE", "runs", "drop")
@@ -177,8 +178,8 @@ async def test_writes_from_a_browser_session_need_the_xsrf_token(
         ("DELETE", {"confirm": "true"}, None),
     ):
         with pytest.raises(HTTPClientError) as caught:
-            await call(jp_fetch, method, "runs", "drop", body=body, params=params,
-                       headers={"Authorization": "", "Cookie": session})  # fmt: skip
+            headers = {"Authorization": "", "Cookie": session}
+            await call(jp_fetch, method, "runs", "drop", body=body, params=params, headers=headers)
         assert caught.value.code == 403
     assert await names(jp_fetch) == {"keep", "drop"}
 

@@ -133,8 +133,10 @@ def tag_run(registry: Registry, ref: str, tags: Mapping[str, object]) -> RunChan
         raise InvalidInputError(
             "Give the tags to set as KEY=VALUE", hint="For example: team=growth review=done."
         )
-    rows = [(check_key("tag", key), valid_text(redact_tag(key, str(value)))) for key, value in
-            tags.items()]  # fmt: skip
+    rows = [
+        (check_key("tag", key), valid_text(redact_tag(key, str(value))))
+        for key, value in tags.items()
+    ]
     with registry.transaction(f"the tags of run {ref}") as conn:
         run_id, name, experiment = _run(registry, ref)
         conn.executemany(
@@ -225,16 +227,14 @@ def _set_archived(registry: Registry, ref: str, *, archived: bool) -> RunChange:
             )
     with_children = f" and its {len(family) - 1} child run(s)" if len(family) > 1 else ""
     label = f'run "{name}" ({run_id}){with_children}'
-    if archived:
-        message = (
-            f"Run \"{name}\" ({run_id}) was already archived." if was is not None else
-            f"Archived {label}: hidden from lists until restored."
-        )  # fmt: skip
+    if archived and was is not None:
+        message = f'Run "{name}" ({run_id}) was already archived.'
+    elif archived:
+        message = f"Archived {label}: hidden from lists until restored."
+    elif was is not None:
+        message = f"Restored {label}."
     else:
-        message = (
-            f"Restored {label}." if was is not None else
-            f'Run "{name}" ({run_id}) is not archived; nothing to restore.'
-        )  # fmt: skip
+        message = f'Run "{name}" ({run_id}) is not archived; nothing to restore.'
     return RunChange(action, run_id, name, experiment, family, message)
 
 

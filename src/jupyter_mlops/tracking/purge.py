@@ -135,7 +135,7 @@ def purge_run(registry: Registry, ref: str, *, confirm: bool = False) -> PurgeRe
             f", kept {len(plan.shared_artifacts)} that other records use"
             if plan.shared_artifacts
             else ""
-        )  # fmt: skip
+        )
         + "."
     )
     return PurgeResult(
