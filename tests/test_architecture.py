@@ -189,7 +189,8 @@ def import_cycles(imports: list[Import]) -> list[list[str]]:
 
 # What reads or writes the registry's tables, wherever it is spelled: an SQL statement in a
 # string, or a call that runs one on a registry, a connection or a cursor.
-SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b")
+# DELETE only as SQL says it (DELETE FROM): alone it is also the HTTP method of a route.
+SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE(?=\s+FROM))\b")
 SQL_CALLS = frozenset(
     ("query", "query_one", "query_tuples", "execute", "executemany", "executescript", "cursor")
 )

@@ -49,6 +49,7 @@ def runs(
     code: str | None = None,
     top_level: bool = False,
     parent: str | None = None,
+    archived: bool | None = False,
 ) -> pd.DataFrame:
     """Runs as a DataFrame, one row per run with ``params.*`` and ``metrics.*`` columns.
 
@@ -56,11 +57,13 @@ def runs(
     (pieces of text, case ignored; ``"quoted phrases"`` stay whole). The
     ``parent_run_id`` column says which run each run is a child of (a sweep's trial, a
     search's candidate); ``top_level=True`` keeps the runs without a parent,
-    ``parent=RUN`` the children of one run::
+    ``parent=RUN`` the children of one run. Archived runs (``mlops.archive``) are left
+    out: ``archived=True`` lists only them, ``archived=None`` every run::
 
         mlops.runs(experiment="churn", where="accuracy > 0.9", sort="-accuracy")
         mlops.runs(code="RandomForest fit_transform")
         mlops.runs(parent="grid-search", sort="-mean_test_score")
+        mlops.runs(archived=True)
     """
     from .tracking.queries.listing import runs_frame
     from .tracking.session import default_registry
@@ -74,6 +77,7 @@ def runs(
         code=code,
         top_level=top_level,
         parent=parent,
+        archived=archived,
     )
 
 

@@ -204,6 +204,7 @@ class ContractStandIn:
             "sort": sort,
             "parent": parent,
             "top_level": top_level,
+            "archived": False,
             "columns": {
                 "params": ["lr", "depth", "model", "seed", "criterion"],
                 "metrics": ["accuracy", "f1", "loss", "auc", "precision"],
@@ -241,6 +242,7 @@ class ContractStandIn:
                 "git_dirty": True,
                 "error": "ValueError: Input contains NaN" if run["status"] == "failed" else None,
                 "note": "tried a deeper forest" if run["params"]["seed"] % 7 == 0 else None,
+                "archived_at": None,
             },
             "params": [
                 {"key": k, "value": v, "type": type(v).__name__, "source": "literal"}

@@ -78,6 +78,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 # ``jupyter mlops runs`` pays neither for the gates and drift statistics nor for the
 # pipeline runner. tests/test_cli.py checks this table against the modules.
 COMMAND_MODULES = {
+    "archive": "housekeeping",
     "artifacts": "artifacts",
     "backup": "runs",
     "best": "runs",
@@ -87,12 +88,19 @@ COMMAND_MODULES = {
     "gate": "guard",
     "init": "runs",
     "models": "guard",
+    "move": "housekeeping",
+    "note": "housekeeping",
     "pipeline": "pipelines",
     "promote": "guard",
+    "purge": "housekeeping",
+    "rename": "housekeeping",
+    "restore": "housekeeping",
     "runs": "runs",
     "show": "runs",
     "status": "runs",
+    "tag": "housekeeping",
     "unalias": "guard",
+    "untag": "housekeeping",
 }
 
 

@@ -73,6 +73,11 @@ def init(directory: str | None) -> None:
     help="List child runs too, each on its own line (by default a run's children are"
     " counted on its line; --parent RUN lists them).",
 )
+@click.option(
+    "--archived",
+    is_flag=True,
+    help="List the archived runs (hidden otherwise; jupyter mlops restore RUN brings one back).",
+)
 @friendly
 def runs(
     registry_path: str | None,
@@ -85,11 +90,12 @@ def runs(
     fmt: str,
     parent: str | None,
     every_run: bool,
+    archived: bool,
 ) -> None:
     """List runs, newest first, with their parameters and last metric values.
 
     Child runs are counted on their parent's line ("12 children"); --parent RUN lists
-    them, --all lists every run.
+    them, --all lists every run. Archived runs are left out; --archived lists them.
     """
     registry = open_registry(registry_path)
     page = list_runs(
@@ -102,6 +108,7 @@ def runs(
         after=after,
         top_level=parent is None and not every_run,
         parent=parent,
+        archived=archived,
     )
     if fmt == "csv":
         write_csv(page)
@@ -323,6 +330,7 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
                     "code": [c.source for c in detail.code],
                     "tags": detail.tags,
                     "note": detail.note,
+                    "archived_at": detail.archived_at,
                     "snapshots": [
                         {
                             "name": s.name,
@@ -361,6 +369,10 @@ def print_run(detail: RunDetail, *, as_json: bool, code: bool) -> None:
         click.echo(f"  {children_text(r.children)}: jupyter mlops runs --parent {r.id}")
     if detail.error:
         click.echo(f"  error: {detail.error}")
+    if detail.archived_at is not None:
+        click.echo(
+            f"  archived {timestamp(detail.archived_at)}: jupyter mlops restore {r.id} brings it back"
+        )
     if detail.note:
         click.echo(f"  note: {detail.note}")
     if detail.params:

@@ -1,5 +1,5 @@
-"""The tracking subcommands: init, status, run, start, end, log, param, tag, snapshot,
-runs, show, compare, best, and help."""
+"""The tracking subcommands: init, status, run, start, end, log, param, snapshot, runs,
+show, compare, best, and help (note and tag live with the housekeeping subcommands)."""
 
 from __future__ import annotations
 
@@ -334,12 +334,6 @@ def _param(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> N
     require_active_run().log_params(values)
 
 
-@command("tag", "Label the active run: %mlops tag team=growth")
-@arguments(lambda p: p.add_argument("values", nargs="+", metavar="KEY=VALUE"))
-def _tag(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    require_active_run().set_tags(_tags(args.values))
-
-
 def _snapshot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="VAR_OR_PATH")
     parser.add_argument("--name", default=None)
@@ -422,12 +416,17 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="list child runs too (by default they are counted on their parent's line)",
     )
+    parser.add_argument(
+        "--archived",
+        action="store_true",
+        help="list the archived runs (hidden otherwise; %%mlops restore RUN brings one back)",
+    )
 
 
 @command(
     "runs",
     "List runs: %mlops runs [--experiment E] [--where EXPR] [--code TEXT] [--sort -acc]"
-    " [--limit N] [--parent RUN | --all]",
+    " [--limit N] [--parent RUN | --all] [--archived]",
 )
 @arguments(_runs_arguments)
 def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
@@ -442,30 +441,13 @@ def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
         code=args.code,
         top_level=args.parent is None and not args.every_run,
         parent=args.parent,
+        archived=args.archived,
     )
     if page.total == 0 and (args.code or args.where):
         empty = no_match(experiment=args.experiment, where=args.where, code=args.code)
         print(f"{empty.message}\n{empty.hint}")
         return
     display(RunsTableView(page))
-
-
-@command(
-    "note",
-    "Write the active run's note, which --code searches: %mlops note tried depth 12",
-    raw_text=True,
-)
-@arguments(lambda p: p.add_argument("text", nargs="*", metavar="TEXT"))
-def _note(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    text = " ".join(args.text).strip()
-    if not text:
-        raise InvalidInputError(
-            "%mlops note: the note is empty",
-            hint="Write it after the command: %mlops note tried a deeper forest",
-        )
-    run = require_active_run()
-    run.note(text)
-    print(f'Noted on run "{run.name}" ({run.id}).')
 
 
 @command("show", "Show one run: parameters, metrics and curves, code, data, environment")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from .tables.artifact_details import RUN_ARTIFACT_DETAILS
 from .tables.drift import DRIFT
+from .tables.housekeeping import RUN_HOUSEKEEPING
 from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
 from .tables.models import GUARD
@@ -41,4 +42,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     METRIC_PREVIEWS,
     RUN_ARTIFACT_DETAILS,
     RUN_PARENTS,
+    RUN_HOUSEKEEPING,
 )

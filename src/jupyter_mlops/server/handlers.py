@@ -62,7 +62,7 @@ _DEFAULT_MESSAGES = {
     403: "Forbidden: the jupyter-mlops API needs Jupyter's authentication "
     "(open JupyterLab with its token, or log in).",
     405: "Method not allowed: this jupyter-mlops route only answers GET"
-    " (export is the one route that takes a POST).",
+    " (the writes are POST export, PATCH and DELETE runs/ID, PATCH experiments/NAME).",
 }
 
 

@@ -48,7 +48,7 @@ RUN_KEYS = (
     "notebook_path", "notebook_lab_path", "previous_run_id", "parent_run_id", "children",
     "params", "metrics",
 )  # fmt: skip
-RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note")
+RUN_DETAIL_KEYS = ("git_commit", "git_branch", "git_dirty", "error", "note", "archived_at")
 RUN_MODEL_KEYS = ("model", "version", "aliases")
 RUN_ARTIFACT_KEYS = (
     "name", "kind", "media_type", "size", "sha256", "created_at", "execution_count", "cell_id",
@@ -155,6 +155,8 @@ class RunsRequest:
     # ``parent=RUN``: the children of RUN; ``top_level=1``: only the runs without a parent.
     parent: str | None = None
     top_level: bool = False
+    # ``archived=true``: only the archived runs; ``all``: every run; absent: none of them.
+    archived: bool | None = False
 
     @classmethod
     def parse(cls, argument: Callable[[str], str | None]) -> RunsRequest:
@@ -183,7 +185,15 @@ class RunsRequest:
             before=text_argument(argument("before")),
             parent=text_argument(argument("parent")),
             top_level=flag(argument("top_level"), "top_level"),
+            archived=_archived(argument("archived")),
         )
+
+
+def _archived(raw: str | None) -> bool | None:
+    """``archived``: a flag, or ``all`` for every run (None)."""
+    if (raw or "").strip().lower() == "all":
+        return None
+    return flag(raw, "archived")
 
 
 def flag(raw: str | None, name: str) -> bool:
@@ -249,6 +259,7 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         before=request.before,
         top_level=request.top_level,
         parent=request.parent,
+        archived=request.archived,
     )
     notebooks = {run.notebook_path for run in page.runs}
     lab_paths = {path: lab_path(path, root_dir) for path in notebooks}
@@ -266,6 +277,7 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         "sort": request.sort,
         "parent": request.parent,
         "top_level": request.top_level,
+        "archived": "all" if request.archived is None else request.archived,
         "columns": {
             "params": _by_frequency(run.params for run in page.runs),
             "metrics": _by_frequency(run.metrics for run in page.runs),

@@ -16,7 +16,14 @@
 ``GET drift``          drift reports, each with its columns' verdicts
 ``GET pipelines``      pipeline runs, each with its steps
 ``POST export``        export a notebook of the server's root to a pipeline
+``PATCH runs/ID``      change a run: note, name, tags, experiment, archived
+``DELETE runs/ID``     purge a run for good (``confirm=true``)
+``GET|PATCH experiments/NAME``  an experiment's note
 =====================  =========================================================
+
+``GET runs`` leaves archived runs out; ``archived=true`` lists only them,
+``archived=all`` every run. The write routes are in
+:mod:`jupyter_mlops.server.housekeeping_routes`.
 
 The JSON of each is built in :mod:`jupyter_mlops.server.payloads`; the handlers here
 parse arguments, call it on the server's registry and reply.
@@ -34,6 +41,7 @@ from jupyter_server.utils import url_path_join
 from jupyter_mlops.server import payloads
 from jupyter_mlops.server.export_route import ExportHandler
 from jupyter_mlops.server.handlers import API_PREFIX, SOURCE_SETTING, MlopsAPIHandler
+from jupyter_mlops.server.housekeeping_routes import ExperimentHandler, RunWritesHandler
 from jupyter_mlops.server.registry_source import RegistrySource
 
 from .._version import __version__
@@ -86,8 +94,9 @@ class RunsHandler(MlopsAPIHandler):
         self.reply(await self.read(payloads.runs_payload, request, root_dir=self.root_dir))
 
 
-class RunHandler(MlopsAPIHandler):
-    """``GET runs/ID``."""
+class RunHandler(RunWritesHandler):
+    """``GET runs/ID``; ``PATCH`` and ``DELETE`` change and purge it (see
+    :mod:`~jupyter_mlops.server.housekeeping_routes`)."""
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
@@ -206,6 +215,7 @@ ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("changes", "changes", ChangesHandler),
     ("drift", "drift", DriftHandler),
     ("experiments", "experiments", ExperimentsHandler),
+    ("experiments/NAME", r"experiments/([^/]+)", ExperimentHandler),
     ("export", "export", ExportHandler),
     ("gates", "gates", GatesHandler),
     ("models", "models", ModelsHandler),

@@ -16,6 +16,8 @@ Modules: :mod:`.session` (which registry this process records into, the active r
 flushes, system metrics and heartbeats of active runs; :mod:`.system_metrics`,
 :mod:`.settings`),
 :mod:`.expressions` (the filter and rule language), :mod:`.capture` (what a run records
-without being asked), :mod:`.queries` (runs read back) and :mod:`.formatting` (how
-values read as text, for every face).
+without being asked), :mod:`.queries` (runs read back), :mod:`.housekeeping` and
+:mod:`.purge` (runs noted, renamed, retagged, moved, archived or deleted after the fact;
+:mod:`.housekeeping_api` is their public face on ``jupyter_mlops``) and
+:mod:`.formatting` (how values read as text, for every face).
 """

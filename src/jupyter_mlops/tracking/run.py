@@ -29,6 +29,7 @@ from ..registry.connection import Registry
 from ..registry.pending_cells import Cell, PendingCells, write_cells
 from ..registry.previews import write_preview
 from ..snapshots.store import SnapshotRecord, record_snapshot
+from . import housekeeping
 from .artifacts import ArtifactLogging
 from .capture.environment import current_environment
 from .capture.git import GitProbe
@@ -310,6 +311,28 @@ class Run(ArtifactLogging):
             run.note("tried a deeper forest: overfits after depth 12")
         """
         write_note(self.registry, self.id, text)
+
+    def rename(self, name: str) -> None:
+        """Give this run another name, now (also after it ended): ``run.rename("v2")``."""
+        self.name = housekeeping.rename_run(self.registry, self.id, name).name
+
+    def move(self, experiment: str) -> None:
+        """Move this run (and its children) to ``experiment``, created when missing."""
+        self.experiment = housekeeping.move_run(self.registry, self.id, experiment).experiment
+
+    def untag(self, *keys: str) -> None:
+        """Remove tags, whether set in this session or recorded earlier: ``run.untag("wip")``."""
+        with self._lock:
+            buffered = {key for key in keys if self._tags.pop(key, None) is not None}
+        housekeeping.untag_run(self.registry, self.id, keys, missing_ok=buffered)
+
+    def archive(self) -> None:
+        """Hide this run (and its children) from every list until :meth:`restore`."""
+        housekeeping.archive_run(self.registry, self.id)
+
+    def restore(self) -> None:
+        """Bring this archived run (and its children) back into the lists."""
+        housekeeping.restore_run(self.registry, self.id)
 
     def snapshot(
         self,

@@ -159,6 +159,7 @@ def _read_run_detail(registry: Registry, ref: str, series: bool, full_series: bo
         note=None if note is None else str(note[0]),
         downsampled=frozenset(downsampled),
         artifacts=run_artifacts(registry, run_id),
+        archived_at=row["archived_at"],
     )
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import InvalidInputError, NotFoundError
 from ...registry.connection import Registry
 from .. import expressions as ex
+from ..housekeeping import has_archived
 from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
@@ -53,6 +54,7 @@ def list_runs(
     before: str | None = None,
     top_level: bool = False,
     parent: str | None = None,
+    archived: bool | None = False,
 ) -> RunsPage:
     """A page of runs, newest first unless ``sort`` says otherwise.
 
@@ -63,6 +65,8 @@ def list_runs(
     the runs whose recorded cells or note contain each of its words (see :mod:`.search`).
     ``top_level`` keeps the runs that have no parent, each with its number of
     ``children``; ``parent`` (a run id, prefix or name) keeps that run's children.
+    Archived runs are left out; ``archived=True`` lists only them, ``archived=None``
+    every run (see :mod:`..housekeeping`).
 
     Page with ``after=page.next_cursor`` (or ``before=page.previous_cursor``): each page
     then costs the same, however deep. ``offset`` also works, at the cost of reading the
@@ -84,7 +88,7 @@ def list_runs(
             hint="A cursor already says where the page starts.",
         )
     with registry.reading():
-        reader = _reader(registry, experiment, where, sort, code, top_level, parent)
+        reader = _reader(registry, experiment, where, sort, code, top_level, parent, archived)
         if reader is None:
             return RunsPage((), 0, offset, limit, (), ())
         total = reader.count()
@@ -191,6 +195,7 @@ def _reader(
     code: str | None,
     top_level: bool = False,
     parent: str | None = None,
+    archived: bool | None = False,
 ) -> PageReader | None:
     """What reads the list's pages, or None when a text search already found no run."""
     search = None if code is None else TextSearch.parse(code)
@@ -209,7 +214,13 @@ def _reader(
     top_level = top_level and parent_id is None and has_children(registry)
     return PageReader(
         registry,
-        Scope(experiment_id, run_ids, top_level=top_level, parent_run_id=parent_id),
+        Scope(
+            experiment_id,
+            run_ids,
+            top_level=top_level,
+            parent_run_id=parent_id,
+            archived=archived_scope(registry, archived),
+        ),
         expression,
         where or "",
         keys,
@@ -240,6 +251,22 @@ def _runs_upper_bound(registry: Registry) -> int:
     return int(row[0] or 0)
 
 
+def archived_scope(registry: Registry, archived: bool | None) -> Literal["hide", "only"] | None:
+    """The archived condition of a list: ``archived`` False hides archived runs (no
+    condition when none is archived: the list reads the same indexes as before runs
+    could be archived), True keeps only them, None keeps every run."""
+    if archived is None:
+        return None
+    if not isinstance(archived, bool):
+        raise InvalidInputError(
+            f"archived must be True, False or None, got {archived!r}",
+            hint="archived=True lists the archived runs, None every run.",
+        )
+    if archived:
+        return "only"
+    return "hide" if has_archived(registry) else None
+
+
 def has_children(registry: Registry) -> bool:
     """Whether any run has a parent: one probe of ``runs(parent_run_id, started_at)``."""
     return bool(registry.query_tuples("SELECT 1 FROM runs WHERE parent_run_id IS NOT NULL LIMIT 1"))
@@ -252,7 +279,7 @@ def _children_counts(registry: Registry, ids: list[str]) -> dict[str, int]:
         return {}
     rows = registry.query_tuples(
         "SELECT parent_run_id, COUNT(*) FROM runs WHERE parent_run_id IN"
-        " (SELECT value FROM json_each(?)) GROUP BY parent_run_id",
+        " (SELECT value FROM json_each(?)) AND archived_at IS NULL GROUP BY parent_run_id",
         (json.dumps(ids),),
     )
     return {run_id: int(count) for run_id, count in rows}
@@ -323,6 +350,7 @@ def runs_frame(
     after: str | None = None,
     top_level: bool = False,
     parent: str | None = None,
+    archived: bool | None = False,
 ) -> pd.DataFrame:
     """Runs as a DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns.
 
@@ -333,18 +361,20 @@ def runs_frame(
     cells or note contain its words, as in :func:`list_runs`; ``after`` starts after
     the run a page's ``next_cursor`` ends on. ``parent_run_id`` says which run each run
     is a child of; ``top_level`` keeps the runs without a parent, ``parent`` the
-    children of one run.
+    children of one run; ``archived`` as in :func:`list_runs`.
     """
     import numpy as np
     import pandas as pd
 
     _check_window(limit, 0)
     with registry.reading():  # the runs and their values as of one moment
-        reader = _reader(registry, experiment, where, sort, code, top_level, parent)
+        reader = _reader(registry, experiment, where, sort, code, top_level, parent, archived)
         rows: list[Row] = []
-        everything = False
+        everything = hidden_only = False
         if reader is not None:
-            narrowed = reader.where is not None or reader.scope != Scope()
+            # Leaving out archived runs alone reads in order, each run checked as it comes.
+            hidden_only = reader.scope == Scope(archived="hide")
+            narrowed = reader.where is not None or (reader.scope != Scope() and not hidden_only)
             reader.mode = "matched" if narrowed else "ordered"
             cursor = None if after is None else Cursor.decode(after, reader.sort, reader.segments())
             rows = reader.read(limit=limit, cursor=cursor).rows
@@ -352,7 +382,10 @@ def runs_frame(
         names = _experiment_names(registry)
         by_field = [list(map(itemgetter(i), rows)) for i in range(N_RUN_COLUMNS)]
         run_ids = by_field[0]
-        if everything:
+        if everything and hidden_only:
+            clause = " WHERE run_id NOT IN (SELECT id FROM runs WHERE archived_at IS NOT NULL)"
+            bound: list[str] = []
+        elif everything:
             clause, bound = "", []
         else:
             clause, bound = (
@@ -445,12 +478,19 @@ def best_run(
     """The run with the highest (or lowest) last value of ``metric``.
 
     Answered from the ``(key, last)`` index of metric summaries: one index probe,
-    whatever the number of runs.
+    whatever the number of runs. Archived runs do not count.
     """
     order = "DESC" if maximize else "ASC"
+    # Checked run by run as the index is read (a primary-key probe each), so the query
+    # still stops at the first run that is not archived.
+    visible = (
+        " AND (SELECT archived_at FROM runs WHERE runs.id = metric_summaries.run_id) IS NULL"
+        if has_archived(registry)
+        else ""
+    )
     if experiment is None:
         row = registry.query_one(
-            f"SELECT run_id FROM metric_summaries WHERE key = ? AND last IS NOT NULL"
+            f"SELECT run_id FROM metric_summaries WHERE key = ? AND last IS NOT NULL{visible}"
             f" ORDER BY last {order} LIMIT 1",
             (metric,),
         )
@@ -460,7 +500,7 @@ def best_run(
             " JOIN runs ON runs.id = metric_summaries.run_id"
             " JOIN experiments ON experiments.id = runs.experiment_id"
             f" WHERE metric_summaries.key = ? AND metric_summaries.last IS NOT NULL"
-            f" AND experiments.name = ? ORDER BY metric_summaries.last {order} LIMIT 1",
+            f" AND experiments.name = ?{visible} ORDER BY metric_summaries.last {order} LIMIT 1",
             (metric, experiment),
         )
     if row is None:
@@ -474,11 +514,11 @@ def best_run(
 
 def experiments(registry: Registry) -> tuple[ExperimentSummary, ...]:
     """Each experiment with its number of runs and when the last one started, the most
-    recently used first."""
+    recently used first; archived runs are not counted."""
     rows = registry.query_tuples(
         "SELECT experiments.name AS name, COUNT(runs.id) AS runs,"
         " MAX(runs.started_at) AS last_started_at FROM experiments"
-        " LEFT JOIN runs ON runs.experiment_id = experiments.id"
+        " LEFT JOIN runs ON runs.experiment_id = experiments.id AND runs.archived_at IS NULL"
         " GROUP BY experiments.id ORDER BY last_started_at DESC"
     )
     return tuple(ExperimentSummary(name, int(runs), last) for name, runs, last in rows)

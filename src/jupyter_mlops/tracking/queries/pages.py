@@ -32,7 +32,7 @@ import binascii
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ...errors import ExpressionError, InvalidInputError
@@ -86,12 +86,16 @@ class Scope:
     Both of the last two read the index ``runs(parent_run_id, started_at)``; a list of
     top-level runs of a registry that has no child run needs no condition at all
     (:func:`~.listing.list_runs` leaves ``top_level`` off then), so its pages read the
-    same indexes as before runs had parents."""
+    same indexes as before runs had parents.
+
+    ``archived`` is ``"hide"`` (runs that are not archived), ``"only"`` (the archived
+    ones) or None (no condition: every run, or a registry with no archived run)."""
 
     experiment_id: int | None = None
     run_ids: str | None = None
     top_level: bool = False
     parent_run_id: str | None = None
+    archived: Literal["hide", "only"] | None = None
 
     def conditions(self) -> tuple[list[str], list[Any]]:
         sql: list[str] = []
@@ -107,6 +111,10 @@ class Scope:
         if self.parent_run_id is not None:
             sql.append("runs.parent_run_id = ?")
             params.append(self.parent_run_id)
+        if self.archived == "hide":
+            sql.append("runs.archived_at IS NULL")
+        elif self.archived == "only":
+            sql.append("runs.archived_at IS NOT NULL")
         return sql, params
 
     @property
@@ -390,10 +398,14 @@ class PageReader:
 
         Over all runs, a filter that needs a metric, parameter or tag of every run it
         keeps (``accuracy > 0.9 and ...``) and no run field reads that value's table
-        instead of the runs: a lookup less per match.
+        instead of the runs: a lookup less per match. So does a list that leaves out (or
+        keeps only) the archived runs and has no other scope: each match's run is then
+        probed by its id for its ``archived_at``.
         """
         scope_sql, scope_params = self.scope.conditions()
-        driving = None if scope_sql or self.where is None else self._driving_reference()
+        archived_only = self.scope == Scope(archived=self.scope.archived)
+        use_scope = bool(scope_sql) and not archived_only
+        driving = None if use_scope or self.where is None else self._driving_reference()
         if driving is None:
             compiler = FilterCompiler(self.registry, self.source, lookups="join", known=self.known)
             source, source_params = "runs", []
@@ -405,6 +417,9 @@ class PageReader:
             source, source_params = f"{driving.table} AS d", [driving.key]
             select = select.replace("runs.id", "d.run_id")
             scope_sql = ["d.key = ?"]
+            if self.scope.archived is not None:
+                kept = "IS NULL" if self.scope.archived == "hide" else "IS NOT NULL"
+                scope_sql.append(f"(SELECT archived_at FROM runs WHERE runs.id = d.run_id) {kept}")
         filter_params: list[Any] = []
         conditions = list(scope_sql)
         if self.where is not None:
@@ -457,7 +472,15 @@ class PageReader:
 
     def count(self) -> int:
         """How many runs the list holds: the scope and the filter only, read the way
-        SQLite finds cheapest (the filter's own indexes), not in the sort's order."""
+        SQLite finds cheapest (the filter's own indexes), not in the sort's order.
+
+        Without the archived runs, it is the count with them less the count of them: the
+        archived ones come from the small partial index ``runs_archived``, where the
+        condition ``archived_at IS NULL`` would read every run's row."""
+        if self.scope.archived == "hide":
+            every = replace(self, scope=replace(self.scope, archived=None))
+            archived = replace(self, scope=replace(self.scope, archived="only"))
+            return every.count() - archived.count()
         sql, params = self._matches("COUNT(*)")
         return int(_rows(self.registry, sql, params)[0][0])
 
@@ -466,7 +489,10 @@ class PageReader:
         :func:`choose_mode`). A list narrowed by its experiment alone and sorted by one
         run field is always read in order: that field's index starts with the experiment."""
         narrowed_by_experiment_only = (
-            self.where is None and self.scope.run_ids is None and not self.scope.by_parent
+            self.where is None
+            and self.scope.run_ids is None
+            and not self.scope.by_parent
+            and self.scope.archived is None
         )
         if narrowed_by_experiment_only and len(self.keys) == 1:
             if self.keys[0].reference.kind == "field":

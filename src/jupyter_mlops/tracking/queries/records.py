@@ -161,6 +161,7 @@ class RunDetail:
     note: str | None = None  # free text written with run.note() or %mlops note
     downsampled: frozenset[str] = frozenset()  # keys of the curves given as previews
     artifacts: tuple[ArtifactRecord, ...] = ()  # files, figures, tables... by name
+    archived_at: float | None = None  # when the run was archived; None: it is not
 
     def points_logged(self, key: str) -> int:
         """How many points the metric ``key`` logged (its curve may show fewer); 0 if none."""

@@ -9,13 +9,16 @@ from ...registry.connection import Registry
 def resolve_run(registry: Registry, ref: str) -> str:
     """The id of the run ``ref`` names: an id, a unique id prefix (4+), a name, or ``last``.
 
-    A name that several runs share means the most recent of them.
+    A name that several runs share means the most recent of them; ``last`` is the most
+    recent run that is not archived (an archived run is named by its id or name).
     """
     ref = str(ref).strip()
     if not ref:
         raise InvalidInputError("Give a run id or name", hint="See %mlops runs for the list.")
     if ref in ("last", "latest", "-1"):
-        row = registry.query_one("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")
+        row = registry.query_one(
+            "SELECT id FROM runs WHERE archived_at IS NULL ORDER BY started_at DESC LIMIT 1"
+        )
         if row is None:
             raise NotFoundError("There are no runs yet", hint="Record one with %%mlops run NAME.")
         return str(row["id"])

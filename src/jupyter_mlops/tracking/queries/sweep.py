@@ -23,6 +23,7 @@ from typing import Any
 
 from ...errors import NotFoundError
 from ...registry.connection import Registry
+from ..housekeeping import is_archived
 from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
@@ -122,11 +123,15 @@ def sweep_data(
     """
     with registry.reading():
         parent = run_detail(registry, ref, series=False).run
+        # Archived children are left out, unless the parent itself is archived (then its
+        # children are shown as they were archived with it).
+        shown = "" if is_archived(registry, parent.id) else " AND archived_at IS NULL"
         children = registry.query_tuples(
-            "SELECT id, name, status FROM runs WHERE parent_run_id = ? ORDER BY started_at, rowid",
+            f"SELECT id, name, status FROM runs WHERE parent_run_id = ?{shown}"
+            " ORDER BY started_at, rowid",
             (parent.id,),
         )
-        inside = "(SELECT id FROM runs WHERE parent_run_id = ?)"
+        inside = f"(SELECT id FROM runs WHERE parent_run_id = ?{shown})"
         params = registry.query_tuples(
             f"SELECT run_id, key, value, type FROM params WHERE run_id IN {inside}", (parent.id,)
         )
