@@ -217,12 +217,13 @@ def test_modules_of_distributions_without_top_level_are_found_as_python_finds_th
         if top_level := dist.read_text("top_level.txt"):
             declared.update(top_level.split())
             continue
+        name = dist.metadata["Name"]  # parsed on each read: once per distribution
         for file in dist.files or ():
             top = file.parts[0] if len(file.parts) > 1 else file.name.split(".")[0]
             if len(file.parts) == 1 and file.suffix not in {".py", ".so", ".pyd"}:
                 continue
             if top.isidentifier() and not top.startswith("_"):
-                everything.setdefault(top, set()).add(dist.metadata["Name"])
+                everything.setdefault(top, set()).add(name)
     modules = sorted(set(everything) - declared)  # namespaces shared with declared ones aside
     assert {"mlops_probe_pkg", "mlops_probe_one"} <= set(modules)
 
