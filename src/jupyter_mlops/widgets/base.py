@@ -50,15 +50,34 @@ def table(
 
 
 class View(widgets.VBox):
-    """A VBox that also offers static HTML, for frontends without a widget manager."""
+    """A VBox that also offers static HTML and text, for readers without a widget manager.
+
+    ``display(view)`` shows it through :func:`.static.show`: the static form (HTML tables
+    and SVG charts, and the same as text) that an exported or reopened notebook and a
+    terminal keep, and the live widget where a kernel runs.
+    """
 
     def static_html(self) -> str:
         """The view as HTML without widgets; each view renders its own."""
         return ""
 
+    def static_text(self) -> str:
+        """The view as plain text: its static HTML's tables laid out in columns."""
+        from .static import plain_text
+
+        return plain_text(self.static_html())
+
+    def _ipython_display_(self) -> None:
+        from .static import show
+
+        show(self)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """One bundle: the widget, its static HTML and its text (for callers that format
+        the view themselves; ``display`` goes through :meth:`_ipython_display_`)."""
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         bundle["text/html"] = TABLE_STYLE + self.static_html()
+        bundle["text/plain"] = self.static_text()
         return bundle
 
 
