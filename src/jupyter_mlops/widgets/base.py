@@ -9,19 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..tracking.formatting import value_text
-
-TABLE_STYLE = (
-    "<style>.mlops-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
-    ".mlops-table th,.mlops-table td{padding:3px 8px;border-bottom:1px solid "
-    "var(--jp-border-color2,#ddd);text-align:left;white-space:nowrap}"
-    ".mlops-table th{font-weight:600}.mlops-table td.num{text-align:right;"
-    "font-variant-numeric:tabular-nums}.mlops-diff{background:var(--jp-warn-color3,#fff3cd)}"
-    ".mlops-status-failed,.mlops-status-crashed,.mlops-status-killed{color:var(--jp-error-color1,#c00)}"
-    ".mlops-status-running{color:var(--jp-info-color1,#07c)}"
-    ".mlops-code{font-family:var(--jp-code-font-family,monospace);font-size:12px;"
-    "white-space:pre;overflow:auto;background:var(--jp-layout-color2,#f5f5f5);padding:6px;margin:4px 0}"
-    "</style>"
-)
+from .styles import TABLE_STYLE
 
 
 def text(value: Any) -> str:

@@ -31,6 +31,8 @@ import uuid
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
+from .styles import TABLE_STYLE
+
 if TYPE_CHECKING:
     from .base import View
 
@@ -50,8 +52,6 @@ def live_widgets(shell: Any) -> bool:
 def static_bundle(body: str, *, token: str | None = None) -> dict[str, str]:
     """A view's static output from its static HTML ``body``: the HTML (style included)
     and the same as text."""
-    from .base import TABLE_STYLE
-
     marker = f" mlops-static-{token}" if token else ""
     return {
         "text/plain": plain_text(body),
