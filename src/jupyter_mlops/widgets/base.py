@@ -9,19 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..tracking.formatting import value_text
-
-TABLE_STYLE = (
-    "<style>.mlops-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
-    ".mlops-table th,.mlops-table td{padding:3px 8px;border-bottom:1px solid "
-    "var(--jp-border-color2,#ddd);text-align:left;white-space:nowrap}"
-    ".mlops-table th{font-weight:600}.mlops-table td.num{text-align:right;"
-    "font-variant-numeric:tabular-nums}.mlops-diff{background:var(--jp-warn-color3,#fff3cd)}"
-    ".mlops-status-failed,.mlops-status-crashed,.mlops-status-killed{color:var(--jp-error-color1,#c00)}"
-    ".mlops-status-running{color:var(--jp-info-color1,#07c)}"
-    ".mlops-code{font-family:var(--jp-code-font-family,monospace);font-size:12px;"
-    "white-space:pre;overflow:auto;background:var(--jp-layout-color2,#f5f5f5);padding:6px;margin:4px 0}"
-    "</style>"
-)
+from .styles import TABLE_STYLE
 
 
 def text(value: Any) -> str:
@@ -50,15 +38,34 @@ def table(
 
 
 class View(widgets.VBox):
-    """A VBox that also offers static HTML, for frontends without a widget manager."""
+    """A VBox that also offers static HTML and text, for readers without a widget manager.
+
+    ``display(view)`` shows it through :func:`.static.show`: the static form (HTML tables
+    and SVG charts, and the same as text) that an exported or reopened notebook and a
+    terminal keep, and the live widget where a kernel runs.
+    """
 
     def static_html(self) -> str:
         """The view as HTML without widgets; each view renders its own."""
         return ""
 
+    def static_text(self) -> str:
+        """The view as plain text: its static HTML's tables laid out in columns."""
+        from .static import plain_text
+
+        return plain_text(self.static_html())
+
+    def _ipython_display_(self) -> None:
+        from .static import show
+
+        show(self)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """One bundle: the widget, its static HTML and its text (for callers that format
+        the view themselves; ``display`` goes through :meth:`_ipython_display_`)."""
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         bundle["text/html"] = TABLE_STYLE + self.static_html()
+        bundle["text/plain"] = self.static_text()
         return bundle
 
 

@@ -30,7 +30,9 @@ INK = "var(--jp-ui-font-color1,#333)"
 _GRID = "var(--jp-border-color2,#ddd)"
 
 
-def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def _nice_ticks(low: float, high: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """Round values from ``low`` to ``high``, about ``count`` of them; with ``whole``,
+    whole numbers only (steps of a training loop)."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return []
     if high == low:
@@ -40,6 +42,8 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     step = min(
         (m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), default=10 * magnitude
     )
+    if whole:
+        step = max(1.0, float(round(step)))
     first = math.ceil(low / step) * step
     ticks: list[float] = []
     value = first
@@ -49,12 +53,22 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, digits: int = 4) -> str:
     if value == 0:
         return "0"
     if abs(value) >= 1e5 or abs(value) < 1e-3:
-        return f"{value:.2g}"
-    return f"{value:.4g}"
+        return f"{value:.{max(digits - 2, 2)}g}"
+    return f"{value:.{digits}g}"
+
+
+def tick_labels(values: Sequence[float], digits: int = 4) -> list[str]:
+    """Labels of ticks, with as many significant digits as it takes (from ``digits``) to
+    tell neighbours apart: 0.95001 and 0.95002 are not both "0.95"."""
+    labels = [_fmt(v, digits) for v in values]
+    while len(set(labels)) < len(labels) and digits < 15:
+        digits += 1
+        labels = [_fmt(v, digits) for v in values]
+    return labels
 
 
 def svg_opening(width: int, height: int, title: str, left: int) -> list[str]:
@@ -82,12 +96,13 @@ def _nothing(parts: list[str], width: int, height: int, words: str) -> str:
 def _share_grid(peak: float, left: float, right: float, top: float, plot_h: float) -> list[str]:
     """Horizontal grid lines with labels from 0 to ``peak``."""
     parts = []
-    for tick in _nice_ticks(0, peak, 4):
+    ticks = _nice_ticks(0, peak, 4)
+    for tick, label in zip(ticks, tick_labels(ticks)):
         y = top + (1 - tick / peak) * plot_h
         parts.append(
             f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{_GRID}"/><text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
-            f'fill="{INK}">{_fmt(tick)}</text>'
+            f'fill="{INK}">{label}</text>'
         )
     return parts
 
@@ -153,21 +168,23 @@ def line_chart(
     def sy(y: float) -> float:
         return top + (1 - (y - y0) / (y1 - y0)) * plot_h
 
-    for tick in _nice_ticks(y0, y1):
+    y_ticks = _nice_ticks(y0, y1)
+    for tick, label in zip(y_ticks, tick_labels(y_ticks)):
         y = sy(tick)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{_GRID}" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
-            f'fill="{INK}">{_fmt(tick)}</text>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{label}</text>'
         )
-    for tick in _nice_ticks(x0, x1):
+    whole = all(float(x).is_integer() for x in xs)  # steps: no tick between two of them
+    x_ticks = _nice_ticks(x0, x1, whole=whole)
+    for tick, label in zip(x_ticks, tick_labels(x_ticks)):
         x = sx(tick)
         parts.append(
             f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
-            f'fill="{INK}">{_fmt(tick)}</text>'
+            f'fill="{INK}">{label}</text>'
         )
     parts.append(
         f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle" '
@@ -303,12 +320,17 @@ def histogram(
         return top + (1 - y / peak) * plot_h
 
     parts += _share_grid(peak, left, width - right, top, plot_h)
-    for tick in _nice_ticks(x0, x1, 4):
+    x_ticks = _nice_ticks(x0, x1, 4)
+    x_labels = tick_labels(x_ticks) if tick_format is None else [shown(t) for t in x_ticks]
+    x_labels = [  # a label said once: dates of ticks within one day are all the same day
+        "" if i and label == x_labels[i - 1] else label for i, label in enumerate(x_labels)
+    ]
+    for tick, label in zip(x_ticks, x_labels):
         x = sx(tick)
         parts.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 3}" '
             f'stroke="{INK}"/><text x="{x:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
-            f'fill="{INK}">{html.escape(shown(tick))}</text>'
+            f'fill="{INK}">{html.escape(label)}</text>'
         )
     for g, (name, values) in enumerate(usable):
         colour = PALETTE[g % len(PALETTE)]

@@ -248,11 +248,15 @@ class DriftView(View):
 
 
 def drift_report_bundle(report: StoredDriftReport) -> dict[str, Any]:
-    """A stored report's display bundle: the drift view, and its ``repr`` as plain text.
+    """A stored report's display bundle: the drift view's static form, its ``repr`` first.
 
     The extension registers it with IPython's display formatter, so that a report a
-    cell returns shows as the drift view without the core importing a widget.
+    cell returns shows as the drift view without the core importing a widget. The view
+    has nothing to interact with, so the static form is the whole of it, and it survives
+    an export to HTML whether or not the notebook saved widget state.
     """
-    bundle = DriftView(report)._repr_mimebundle_()
-    bundle["text/plain"] = repr(report)
+    from .static import static_bundle
+
+    bundle: dict[str, Any] = static_bundle(drift_html(report.report, report.record))
+    bundle["text/plain"] = f"{report!r}\n{bundle['text/plain']}"
     return bundle

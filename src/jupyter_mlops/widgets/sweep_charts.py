@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 
 from ..tracking.queries.sweep import Sweep, SweepAxis, SweepChild, category
-from .charts import INK, svg_opening
+from .charts import INK, svg_opening, tick_labels
 
 BEST_COLOUR = "#d62728"
 _AXIS = "var(--jp-border-color1,#999)"
@@ -97,7 +97,8 @@ def _ticks(axis: SweepAxis) -> list[tuple[float, str]]:
         middle = 10 ** ((math.log10(axis.low) + math.log10(axis.high)) / 2)
     else:
         middle = (axis.low + axis.high) / 2
-    return [(0.0, _fmt(axis.low)), (0.5, _fmt(middle)), (1.0, _fmt(axis.high))]
+    labels = tick_labels([axis.low, middle, axis.high], digits=3)  # never "0.95" three times
+    return list(zip((0.0, 0.5, 1.0), labels))
 
 
 def _metric_axis(sweep: Sweep) -> SweepAxis:
