@@ -3,6 +3,7 @@ page's cost to its own rows (checked with EXPLAIN QUERY PLAN on the statements r
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import sqlite3
@@ -290,7 +291,7 @@ def test_a_registry_made_before_the_list_indexes_gains_them_and_lists_the_same(
     expected = {sort: names(list_runs(runs, sort=sort)) for sort in SORTS}
     as_made_before_the_list_indexes(runs)
     runs.close()
-    with sqlite3.connect(runs.path) as old:
+    with contextlib.closing(sqlite3.connect(runs.path)) as old:  # a bare with only commits
         indexes = {row[0] for row in old.execute("SELECT name FROM sqlite_master")}
         assert "runs_experiment_name" not in indexes
         assert old.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) - 1

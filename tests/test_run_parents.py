@@ -3,6 +3,7 @@ filters, lists and the migration that adds it to existing registries."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from typing import Any
 
@@ -232,7 +233,7 @@ def test_a_registry_made_before_run_parents_gains_the_column_when_opened(
         registry.conn.execute("DELETE FROM schema_migrations WHERE name = ?", (RUN_PARENTS.name,))
         registry.conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(RUN_PARENTS)}")
     registry.close()
-    with sqlite3.connect(path) as old:
+    with contextlib.closing(sqlite3.connect(path)) as old:  # a bare with only commits
         columns = {row[1] for row in old.execute("PRAGMA table_info(runs)")}
         assert "parent_run_id" not in columns
     with Registry.open(path) as migrated:
