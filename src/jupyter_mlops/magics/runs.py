@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -221,10 +222,9 @@ def confirm(run: Run, status: str) -> None:
         counts = run_counts(run.registry, run.id)
     except Exception:  # noqa: BLE001 - a registry that cannot be read now: the id is enough
         counts = None
-    try:
+    # an odd stdout (closed, replaced by the user) must not fail a cell that ran
+    with contextlib.suppress(Exception):
         print(confirmation(run.id, run.name, counts, status))
-    except Exception:  # noqa: BLE001 - an odd stdout must not fail a cell that ran
-        pass
 
 
 def _record_cell_magic(session: NotebookSession, run: Run, body: str, code: CellCode) -> None:

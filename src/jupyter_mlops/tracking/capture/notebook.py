@@ -34,6 +34,7 @@ records them on a run (source ``papermill``, tags ``papermill.injected`` and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -213,18 +214,14 @@ def process_directories(pid: int) -> list[Path]:
     """Where process ``pid``'s relative paths may start: its working directory now, and
     the one its shell started it in (``PWD``: papermill --cwd moves the first)."""
     directories: list[Path] = []
-    try:
+    # no /proc, or a process gone or not ours: that directory is simply not known
+    with contextlib.suppress(OSError):
         directories.append(Path(os.readlink(f"/proc/{pid}/cwd")))
-    except OSError:
-        pass
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            for entry in handle.read().split(b"\0"):
-                if entry.startswith(b"PWD="):
-                    directories.append(Path(os.fsdecode(entry[4:])))
-                    break
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/environ", "rb") as handle:
+        for entry in handle.read().split(b"\0"):
+            if entry.startswith(b"PWD="):
+                directories.append(Path(os.fsdecode(entry[4:])))
+                break
     return directories
 
 
