@@ -22,6 +22,8 @@ export interface IPanelServices {
   copyText(text: string): void;
   /** Open a run's page in the main area. */
   openRun(runId: string): void;
+  /** Open runs side by side in the main area. */
+  compareRuns(runIds: string[]): void;
 }
 
 export class MlopsPanel extends Widget {
@@ -43,7 +45,9 @@ export class MlopsPanel extends Widget {
     const host: ISectionHost = {
       openPath: path => this.services.openPath(path),
       copyText: text => this.services.copyText(text),
-      openRun: runId => this.services.openRun(runId)
+      openRun: runId => this.services.openRun(runId),
+      compareRuns: runIds => this.services.compareRuns(runIds),
+      refresh: () => void this.watcher.refresh()
     };
     const runs = new RunsSection(host);
     this.sections = [
