@@ -149,9 +149,7 @@ def test_the_selection_survives_a_sort_and_the_header_box_selects_the_page(
 
     view = _compare_view(page)
     expect(view.locator("h2")).to_have_text("Comparing 3 runs")
-    assert view.get_attribute("data-runs") == ",".join(
-        [ids["deep"], ids["lr-low"], ids["lr-high"]]
-    )
+    assert view.get_attribute("data-runs") == ",".join([ids["deep"], ids["lr-low"], ids["lr-high"]])
     # deep logged no curve: two lines, and a row per differing parameter.
     expect(view.locator('figure[data-metric="loss"] .jp-mlops-chart-series')).to_have_count(2)
     expect(view.locator(".jp-mlops-compare-params tbody tr")).to_have_count(2)

@@ -32,7 +32,7 @@ pytest_plugins = ("tests.browser.fixtures",)
 
 EXPERIMENT = "churn"
 NAMES = ("noted", "tidy", "shelved", "victim", "keeper", "refused")
-XSS = "<img src=x onerror=\"window.__mlops_xss=1\">"
+XSS = '<img src=x onerror="window.__mlops_xss=1">'
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +66,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def lab(
-    recorded: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LabServer]:
+def lab(recorded: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     with running_jupyterlab(
         recorded["root_dir"], tmp_path_factory.mktemp("lab-state"), env={"MLOPS_REGISTRY": None}
     ) as server:
@@ -282,3 +280,32 @@ def test_the_experiments_note_shows_in_the_list_and_is_edited_there(
     expect(block.locator(".jp-mlops-experiment-note strong")).to_have_text("30-day churn")
     note = lab.get_json(f"jupyter-mlops/api/experiments/{EXPERIMENT}")["note"]
     assert note == "Target: **30-day churn**."
+
+
+def test_a_run_opens_in_the_sidebar_when_asked_and_its_actions_work_there(
+    page: Page, panel: Locator, lab: LabServer, ids: dict[str, str]
+):
+    try:
+        panel.locator(".jp-mlops-open-here").check()
+        _row(panel, "keeper").locator(".jp-mlops-col-name").click()
+
+        detail = panel.locator(".jp-mlops-sidebar-run .jp-mlops-run-detail")
+        expect(detail.locator(".jp-mlops-run-name")).to_have_text("keeper")
+        assert page.locator(".jp-mlops-run-widget").count() == 0, "no main-area tab opened"
+        manage = _manage(detail)
+        manage.locator(".jp-mlops-tag-key").fill("checked")
+        manage.locator(".jp-mlops-tag-value").fill("in the sidebar")
+        manage.get_by_role("button", name="Add tag").click()
+
+        expect(manage.locator('.jp-mlops-tag[data-tag="checked"]')).to_have_count(1)
+        assert _run_json(lab, ids["keeper"])["tags"] == {"checked": "in the sidebar"}
+        screenshot(page, "panel-housekeeping-sidebar-run")
+
+        panel.get_by_role("button", name="‹ Runs").click()
+
+        expect(_row(panel, "keeper")).to_have_count(1)
+        panel.locator(".jp-mlops-open-here").uncheck()
+        _row(panel, "keeper").locator(".jp-mlops-col-name").click()
+        expect(page.locator(".jp-mlops-run-widget")).to_have_count(1)  # a tab again
+    finally:
+        page.evaluate("localStorage.removeItem('jupyter-mlops:open-runs-in-sidebar')")

@@ -60,7 +60,7 @@ export class ArchivedRuns {
       return;
     }
     const header = table.tHead?.rows[0];
-    header?.appendChild(h('th', { className: 'jp-mlops-col-restore' }, ''));
+    header?.appendChild(h('td', { className: 'jp-mlops-col-restore' }));
     for (const row of Array.from(table.tBodies[0]?.rows ?? [])) {
       const runId = row.dataset.runId;
       if (!runId) {

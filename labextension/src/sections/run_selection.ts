@@ -74,8 +74,9 @@ export class RunSelection {
       }
     });
     all.checked = pageBoxes.length > 0 && pageBoxes.every(box => box.checked);
+    // A td, not a th: the table's column headers stay the columns of runs' values.
     const header = table.tHead?.rows[0];
-    header?.insertBefore(h('th', { className: 'jp-mlops-col-select' }, all), header.firstChild);
+    header?.insertBefore(h('td', { className: 'jp-mlops-col-select' }, all), header.firstChild);
   }
 
   /** Forget every selected run. */
