@@ -1,6 +1,6 @@
 /**
  * Selecting runs in the Runs table to compare them: a checkbox at the start of each
- * row (and one in the header for the whole page), kept across pages, sorts and
+ * row (and one in the header for the whole page, both in the first column), kept across pages, sorts and
  * reloads, and a bar that says how many are selected with Compare and Clear. Compare
  * opens the selected runs side by side (see compare.ts).
  */
@@ -27,21 +27,17 @@ export class RunSelection {
   }
 
   /**
-   * Give a drawn runs table its checkbox column: a box in each run's row (rows carry
-   * `data-run-id`), one in the header that selects the page, an empty cell elsewhere.
+   * Give a drawn runs table its checkboxes: one at the start of the first cell of each
+   * run's row (rows carry `data-run-id`), and one in the first header cell that selects
+   * the page. No column is added, so cells keep their places under their headers.
    */
   decorate(table: HTMLTableElement): void {
     this.boxes.clear();
     const pageBoxes: HTMLInputElement[] = [];
     for (const row of Array.from(table.tBodies[0]?.rows ?? [])) {
       const runId = row.dataset.runId;
-      if (!runId) {
-        const filler = row.cells[0];
-        if (filler && filler.colSpan > 1) {
-          filler.colSpan += 1; // a "more children" row spans the new column too
-        } else {
-          row.insertBefore(h('td', { className: 'jp-mlops-col-select' }), row.firstChild);
-        }
+      const cell = row.cells[0];
+      if (!runId || !cell) {
         continue;
       }
       const name = row.querySelector('.jp-mlops-col-name')?.textContent ?? runId;
@@ -57,7 +53,8 @@ export class RunSelection {
       box.checked = this.selected.has(runId);
       pageBoxes.push(box);
       this.boxes.set(runId, [...(this.boxes.get(runId) ?? []), box]);
-      row.insertBefore(h('td', { className: 'jp-mlops-col-select' }, box), row.firstChild);
+      cell.classList.add('jp-mlops-selectable');
+      cell.insertBefore(box, cell.firstChild);
     }
     const all = h('input', {
       className: 'jp-mlops-select-page',
@@ -74,9 +71,11 @@ export class RunSelection {
       }
     });
     all.checked = pageBoxes.length > 0 && pageBoxes.every(box => box.checked);
-    // A td, not a th: the table's column headers stay the columns of runs' values.
-    const header = table.tHead?.rows[0];
-    header?.insertBefore(h('td', { className: 'jp-mlops-col-select' }, all), header.firstChild);
+    const header = table.tHead?.rows[0]?.cells[0];
+    if (header) {
+      header.classList.add('jp-mlops-selectable');
+      header.insertBefore(all, header.firstChild);
+    }
   }
 
   /** Forget every selected run. */
