@@ -127,7 +127,10 @@ def test_a_note_is_written_and_shown_as_markdown_never_as_html(
     expect(detail.locator(".jp-mlops-run-note-block .jp-mlops-note-empty")).to_have_text(
         "No note yet."
     )
-    text = f"## Stale labels\nRerun after the **March** fix.\n\n- see `labels.csv`\n- {XSS}"
+    text = (
+        "## Stale labels\nRerun after the **March** fix, see [the log](https://example.org/log)"
+        f" and [this](javascript:alert(1)).\n\n- see `labels.csv`\n- {XSS}"
+    )
 
     detail.get_by_role("button", name="Add a note").click()
     detail.locator(".jp-mlops-note-input").fill(text)
@@ -138,6 +141,10 @@ def test_a_note_is_written_and_shown_as_markdown_never_as_html(
     expect(note.locator("strong")).to_have_text("March")
     expect(note.locator("li code")).to_have_text("labels.csv")
     expect(note.locator("li").nth(1)).to_have_text(XSS)  # the characters, not an image
+    # Only web links become links; any other stays text.
+    expect(note.locator("a")).to_have_count(1)
+    expect(note.locator("a")).to_have_attribute("href", "https://example.org/log")
+    expect(note.locator("p")).to_contain_text("[this](javascript:alert(1))")
     assert note.locator("img, script").count() == 0
     assert page.evaluate("window.__mlops_xss") is None
     expect(detail.locator(".jp-mlops-run-note-block .jp-mlops-write-status")).to_contain_text(
