@@ -6,8 +6,9 @@
  * main area. Child runs (a sweep's trials) are grouped under their parent: the table
  * lists runs without a parent, each parent with its number of children, and a parent
  * expands to list them (see run_children.ts); *Every run, flat* lists them all.
- * Above the table: the experiment's note (experiment_note.ts); a checkbox column selects
- * runs to compare (run_selection.ts); a toggle lists the archived runs (archived_runs.ts).
+ * Above the table: the experiment's note (experiment_note.ts); checkboxes in the first
+ * column select runs to compare (run_selection.ts); a toggle lists the archived runs
+ * (archived_runs.ts).
  */
 import { ApiError } from '../api';
 import { button, Child, h, notice, replaceChildren, stateDot } from '../dom';
