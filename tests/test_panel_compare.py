@@ -159,3 +159,53 @@ def test_the_selection_survives_a_sort_and_the_header_box_selects_the_page(
     expect(bar).to_be_hidden()
     for name in RUNS:
         expect(_box(panel, name)).not_to_be_checked()
+
+
+def _luminance(css_colour: str) -> float:
+    """0 (black) to 1 (white) for an ``rgb(...)``/``rgba(...)`` colour."""
+    channels = css_colour[css_colour.index("(") + 1 : css_colour.index(")")].split(",")
+    red, green, blue = (float(value) / 255 for value in channels[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_the_compare_view_and_the_selection_read_well_in_the_dark_theme(page: Page, panel: Locator):
+    _box(panel, "lr-low").check()
+    _box(panel, "deep").check()
+    panel.locator(".jp-mlops-selection-bar").get_by_role("button", name="Compare 2").click()
+    view = _compare_view(page)
+    expect(view.locator(".jp-mlops-compare-params tbody tr")).to_have_count(2)
+    # deep logged no loss curve: the one line's chart says whose it is.
+    expect(view.locator('figure[data-metric="loss"] .jp-mlops-chart-title')).to_have_text(
+        "loss: lr-low only"
+    )
+    try:
+        page.evaluate(
+            "window.jupyterapp.commands.execute('apputils:change-theme',"
+            " {theme: 'JupyterLab Dark'})"
+        )
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
+        page.wait_for_selector("#jupyterlab-splash", state="detached")
+        page.wait_for_function(
+            "() => getComputedStyle(document.querySelector('.jp-mlops-differs')).color"
+            " !== 'rgb(0, 0, 0)'"
+        )
+        differs = view.locator("td.jp-mlops-differs").first.evaluate(
+            "cell => getComputedStyle(cell).color"
+        )
+        background = page.locator(".jp-mlops-compare-view:visible").evaluate(
+            "node => getComputedStyle(node).backgroundColor"
+        )
+        count = panel.locator(".jp-mlops-selection-count").evaluate(
+            "node => getComputedStyle(node).color"
+        )
+        screenshot(page, "panel-compare-dark-theme")
+    finally:
+        page.evaluate(
+            "window.jupyterapp.commands.execute('apputils:change-theme',"
+            " {theme: 'JupyterLab Light'})"
+        )
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")
+        panel.locator(".jp-mlops-selection-bar").get_by_role("button", name="Clear").click()
+
+    assert _luminance(background) < 0.3 < _luminance(differs)
+    assert _luminance(count) > 0.5

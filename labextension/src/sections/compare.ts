@@ -72,12 +72,14 @@ export function renderComparison(
   const params = section(
     `Parameters that differ (${differing.length} of ${comparison.params.length})`,
     true,
-    h(
-      'label',
-      { className: 'jp-mlops-toolbar-row' },
-      toggle,
-      `Show the ${same} that are the same too`
-    ),
+    same
+      ? h(
+          'label',
+          { className: 'jp-mlops-toolbar-row' },
+          toggle,
+          `Show the ${same} that are the same too`
+        )
+      : null,
     shown.length
       ? h(
           'table',
@@ -127,7 +129,11 @@ export function renderComparison(
           ...(run.logged !== null ? { logged: run.logged } : {})
         })),
         {
-          title: curve.key,
+          // One line has no legend: the title names its run.
+          title:
+            curve.runs.length === 1
+              ? `${curve.key}: ${labels.get(curve.runs[0].id) ?? curve.runs[0].id} only`
+              : curve.key,
           ...(downsampled ? { note: 'downsampled' } : {}),
           ...(downsampled
             ? {
