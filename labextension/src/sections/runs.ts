@@ -6,6 +6,9 @@
  * main area. Child runs (a sweep's trials) are grouped under their parent: the table
  * lists runs without a parent, each parent with its number of children, and a parent
  * expands to list them (see run_children.ts); *Every run, flat* lists them all.
+ * Above the table: the experiment's note (experiment_note.ts); checkboxes in the first
+ * column select runs to compare (run_selection.ts); a toggle lists the archived runs
+ * (archived_runs.ts).
  */
 import { ApiError } from '../api';
 import { button, Child, h, notice, replaceChildren, stateDot } from '../dom';
@@ -19,7 +22,10 @@ import {
   parseTime
 } from '../format';
 import type { IExperiment, IExperiments, IRunsPage, IRunSummary } from '../types';
+import { ArchivedRuns } from './archived_runs';
+import { ExperimentNoteView } from './experiment_note';
 import { childBadge, childCount, childRows, ExpandedParents, IChildren } from './run_children';
+import { RunSelection } from './run_selection';
 import { ISectionHost, requestOptional, Section } from './section';
 
 /** At most this many parameter and metric columns; every one is on the run's page. */
@@ -99,9 +105,21 @@ export class RunsSection extends Section {
   private readonly sortPicker: HTMLSelectElement;
   private readonly sortDirection: HTMLButtonElement;
   private readonly flatToggle: HTMLInputElement;
+  private readonly experimentNote: ExperimentNoteView;
+  private readonly selection: RunSelection;
+  private readonly archived: ArchivedRuns;
 
   constructor(host: ISectionHost) {
     super('runs', 'Runs', host);
+    this.experimentNote = new ExperimentNoteView(() => host.refresh());
+    this.selection = new RunSelection(runIds => host.compareRuns(runIds));
+    this.archived = new ArchivedRuns(
+      () => {
+        this.setPage(1);
+        void this.load();
+      },
+      () => host.refresh()
+    );
     this.experimentPicker = h('select', {
       className: 'jp-mlops-experiment',
       title: 'Experiment',
@@ -195,7 +213,11 @@ export class RunsSection extends Section {
         },
         this.flatToggle,
         'Every run, flat (children too)'
-      )
+      ),
+      this.archived.toggle,
+      this.experimentNote.node,
+      this.archived.status,
+      this.selection.bar
     );
     this.node.insertBefore(this.toolbar, this.content);
     this.node.classList.add('jp-mlops-adaptive');
@@ -233,6 +255,7 @@ export class RunsSection extends Section {
     }
     this.toolbar.hidden = false;
     this.pickExperiment(experiments);
+    void this.experimentNote.show(this.experiment as string);
 
     let page: IRunsPage | null;
     try {
@@ -245,7 +268,8 @@ export class RunsSection extends Section {
         page_size: this.pageSize,
         after: this.cursor.after,
         before: this.cursor.before,
-        top_level: this.flat ? undefined : 'true'
+        top_level: this.flat ? undefined : 'true',
+        archived: this.archived.query
       });
     } catch (error) {
       if (error instanceof ApiError && error.status === 400) {
@@ -263,6 +287,13 @@ export class RunsSection extends Section {
     }
     this.showSort(page.columns.params, page.columns.metrics);
     if (page.runs.length === 0) {
+      if (this.archived.shown) {
+        return notice(
+          'empty',
+          `No archived runs of ${this.experiment}`,
+          'Archive a run from its page.'
+        );
+      }
       if (this.code) {
         return notice(
           'empty',
@@ -509,19 +540,18 @@ export class RunsSection extends Section {
           : [])
       ];
     });
+    const table = h(
+      'table',
+      { className: 'jp-mlops-table jp-mlops-runs-table' },
+      h('thead', null, h('tr', null, ...headers)),
+      h('tbody', null, ...rows)
+    );
+    this.selection.decorate(table);
+    this.archived.decorate(table);
     return h(
       'div',
       null,
-      h(
-        'div',
-        { className: 'jp-mlops-table-scroll' },
-        h(
-          'table',
-          { className: 'jp-mlops-table jp-mlops-runs-table' },
-          h('thead', null, h('tr', null, ...headers)),
-          h('tbody', null, ...rows)
-        )
-      ),
+      h('div', { className: 'jp-mlops-table-scroll' }, table),
       this.renderPager(page)
     );
   }
