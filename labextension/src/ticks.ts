@@ -97,9 +97,7 @@ function multiple(k: number, mantissa: number, exponent: number): number {
 export function linearLabels(values: number[], exponent: number): string[] {
   const largest = Math.max(0, ...values.map(Math.abs));
   if (largest >= 1e6 || (largest > 0 && largest < 1e-3)) {
-    return values.map(v =>
-      v === 0 ? '0' : scientific(v, Math.max(0, exponentOf(v) - exponent))
-    );
+    return values.map(v => (v === 0 ? '0' : scientific(v, Math.max(0, exponentOf(v) - exponent))));
   }
   return values.map(v => fixed(v, Math.max(0, -exponent)));
 }
@@ -170,7 +168,13 @@ export function axisTicks(low: number, high: number, options: ITickOptions = {})
   }
   if (high - low <= Math.abs(high) * 1e-12) {
     const pad = Math.abs(low) * 0.05 || 1;
-    return { low: low - pad, high: high + pad, values: [low], labels: [exactLabel(low)], log: false };
+    return {
+      low: low - pad,
+      high: high + pad,
+      values: [low],
+      labels: [exactLabel(low)],
+      log: false
+    };
   }
   const log = options.log ?? null;
   const wantsLog = log === null ? low > 0 && high / low > LOG_RATIO : log && low > 0;
