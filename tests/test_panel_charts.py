@@ -44,6 +44,7 @@ STEPS = [
     "train_gradient_boosting",
     "evaluate_on_holdout",
 ]
+SWEEP_C = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]  # five decades: a log axis
 DRIFT_COLUMNS = {"amount": "review", "tenure": "retrain", "plan": "monitor"}
 
 
@@ -82,6 +83,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         with mlops.start_run("close-values", experiment="charts") as close:
             for step, (accuracy, loss) in enumerate(zip(CLOSE * 3, LOSS)):
                 close.log(accuracy=accuracy, loss=loss, step=step)
+        with mlops.start_run("grid", experiment="charts"):
+            for index, c in enumerate(SWEEP_C):
+                with mlops.start_run(f"trial-{index}", experiment="charts") as trial:
+                    trial.log_params(C=c)
+                    trial.log(score=CLOSE[index])
         reference, current = _drift_frames()
         mlops.snapshot(reference, name="train")
         mlops.check_drift("train", current, name="march")
@@ -122,6 +128,14 @@ def _run_id(lab: LabServer, name: str) -> str:
     return str(next(run["id"] for run in runs if run["name"] == name))
 
 
+def _open_run(page: Page, run_id: str) -> None:
+    """Open a run's page as the panel does (its command), whatever the runs table shows."""
+    page.evaluate(
+        "id => { window.jupyterapp.commands.execute('jupyter-mlops:open-run', {runId: id}); }",
+        run_id,
+    )
+
+
 def _tick_labels(chart: Locator) -> dict[str, list[str]]:
     """The y and x tick labels of one chart, as drawn."""
     return chart.evaluate(
@@ -144,8 +158,7 @@ def test_run_curves_have_distinct_ticks_at_the_themes_font_size(
     page: Page, panel: Locator, lab: LabServer, theme: str
 ):
     run_id = _run_id(lab, "close-values")
-    page.evaluate("id => window.jupyterapp.commands.execute('jupyter-mlops:open-run', {runId: id})",
-                  run_id)  # fmt: skip
+    _open_run(page, run_id)
     detail = page.locator(".jp-mlops-run-view:visible .jp-mlops-run-detail")
     accuracy = detail.locator('figure[data-metric="accuracy"] svg.jp-mlops-chart')
     loss = detail.locator('figure[data-metric="loss"] svg.jp-mlops-chart')
@@ -167,6 +180,33 @@ def test_run_curves_have_distinct_ticks_at_the_themes_font_size(
     )
     assert sizes and max(sizes) <= theme_size + 0.5 and min(sizes) >= 9, sizes
     screenshot(page, f"charts-run-curves-{theme}")
+
+
+def test_a_sweeps_axes_have_round_distinct_ticks(
+    page: Page, panel: Locator, lab: LabServer, theme: str
+):
+    _open_run(page, _run_id(lab, "grid"))
+    sweep = page.locator(".jp-mlops-run-view:visible .jp-mlops-sweep")
+    parallel = sweep.locator("svg.jp-mlops-sweep-parallel")
+    expect(parallel.locator("polyline.jp-mlops-sweep-line")).to_have_count(len(SWEEP_C))
+
+    ticks = parallel.locator(".jp-mlops-sweep-tick").evaluate_all(
+        "ts => ts.map(t => [t.dataset.axis, t.textContent])"
+    )
+    by_axis: dict[str, list[str]] = {}
+    for axis, label in ticks:
+        by_axis.setdefault(axis, []).append(label)
+
+    assert by_axis["0"] == ["0.001", "0.01", "0.1", "1", "10", "100"]  # C, on its log axis
+    scores = by_axis["1"]  # the metric, apart in the fifth digit
+    assert len(scores) >= 3 and len(set(scores)) == len(scores), scores
+    assert all(0.89861 <= float(label) <= 0.89867 for label in scores), scores
+    scatter = sweep.locator("svg.jp-mlops-sweep-scatter .jp-mlops-sweep-tick")
+    for axis in ("x", "y"):
+        labels = [t for a, t in scatter.evaluate_all(
+            "ts => ts.map(t => [t.dataset.axis, t.textContent])") if a == axis]  # fmt: skip
+        assert labels and len(set(labels)) == len(labels), (axis, labels)
+    screenshot(page, f"charts-sweep-{theme}")
 
 
 def _open_drift(panel: Locator) -> Locator:

@@ -199,7 +199,12 @@ export function parallelCoordinates(
       })
     );
     for (const [share, label] of axis.ticks) {
-      root.appendChild(text(x + 4, y(share) + 4, label));
+      root.appendChild(
+        text(x + 4, y(share) + 4, label, {
+          class: 'jp-mlops-chart-label jp-mlops-sweep-tick',
+          'data-axis': String(index)
+        })
+      );
     }
   });
   for (const { child, best, colour } of marks(sweep)) {
@@ -269,12 +274,20 @@ export function paramScatter(
   );
   for (const [share, label] of ticks(axis)) {
     root.appendChild(
-      text(left + share * plotWidth, top + plotHeight + 14, label, { 'text-anchor': 'middle' })
+      text(left + share * plotWidth, top + plotHeight + 14, label, {
+        'text-anchor': 'middle',
+        class: 'jp-mlops-chart-label jp-mlops-sweep-tick',
+        'data-axis': 'x'
+      })
     );
   }
   for (const [share, label] of numericTicks(range.low, range.high, false)) {
     root.appendChild(
-      text(left - 4, top + (1 - share) * plotHeight + 4, label, { 'text-anchor': 'end' })
+      text(left - 4, top + (1 - share) * plotHeight + 4, label, {
+        'text-anchor': 'end',
+        class: 'jp-mlops-chart-label jp-mlops-sweep-tick',
+        'data-axis': 'y'
+      })
     );
   }
   root.appendChild(
