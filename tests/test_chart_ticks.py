@@ -122,7 +122,11 @@ def test_axis_ticks_typescript_agrees_with_python_on_random_ranges() -> None:
     assert differ[:3] == []
 
 
-@pytest.mark.parametrize("request_", _random_requests(400, seed=7), ids=str)
+@pytest.mark.parametrize(
+    "request_",
+    _random_requests(400, seed=7),
+    ids=lambda r: f"{r['low']:.4g}..{r['high']:.4g} {r['options']}",
+)
 def test_axis_ticks_are_distinct_ordered_and_cover_the_values(request_: dict[str, Any]) -> None:
     low, high = sorted((float(request_["low"]), float(request_["high"])))
     ticks = axis_ticks(low, high, **request_["options"])
