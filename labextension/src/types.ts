@@ -286,13 +286,30 @@ export interface IGates {
   evaluations: IGateEvaluation[];
 }
 
+/** What a drift column's chart draws: shares of each side on shared bins or categories. */
+export interface IDriftColumnChart {
+  kind: string;
+  /** k + 1 bin edges of a numeric (or datetime: epoch seconds) column; the end bins take the tails. */
+  bins: number[];
+  /** The categories of a categorical column. */
+  labels: string[];
+  reference: number[];
+  current: number[];
+}
+
 export interface IDriftColumn {
   column: string;
+  /** monitor, review or retrain (older servers sent only the verdict). */
+  decision?: string;
   verdict: string;
+  reason?: string;
   test: string;
   statistic: number | null;
   p_adjusted: number | null;
   effect: number | null;
+  effect_name?: string;
+  /** Present for the newest reports. */
+  chart?: IDriftColumnChart | null;
 }
 
 export interface IDriftReport {
@@ -302,6 +319,9 @@ export interface IDriftReport {
   reference: string;
   current: string;
   columns: IDriftColumn[];
+  /** An effect at or above this is material (present with the charts). */
+  effect_threshold?: number;
+  alpha?: number;
 }
 
 export interface IDriftReports {
