@@ -377,8 +377,10 @@ class Run(ArtifactLogging):
 
     def take_read_problems(self) -> list[str]:
         """What could not be recorded of the data the run read, since the last call."""
-        problems, self._read_problems = self._read_problems, []
-        return problems + self.reads.take_problems()
+        problems = self.reads.take_problems()
+        if self._read_problems:  # most cells: nothing to join, no list to make
+            problems, self._read_problems = self._read_problems + problems, []
+        return problems
 
     def settle_reads(self) -> None:
         """Wait until all the data the run has read so far is recorded; what could not
