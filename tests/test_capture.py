@@ -191,7 +191,27 @@ def test_the_text_prefilters_never_miss_what_a_parse_finds(source: str) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["y = x + 1", "model = fit(X, y)", "a == 1", "a <= 1", "x += 1", "x //= 2", "(n := 3)", "f(x)"],
+    [
+        "y = x + 1",
+        "model = fit(X, y)",
+        "a == 1",
+        "a <= 1",
+        "a >= 1",
+        "a != 1",
+        "x += 1",
+        "x -= 1",
+        "x *= 2",
+        "x //= 2",
+        "x %= 2",
+        "x **= 2",
+        "x >>= 1",
+        "x |= {1}",
+        "x &= 1",
+        "x ^= 1",
+        "m @= (w)",
+        "(n := 3)",
+        "f(x)",
+    ],
 )
 def test_cells_that_assign_no_literal_are_not_parsed_for_literals(source: str) -> None:
     assert not may_assign_literals(source)
@@ -214,6 +234,8 @@ def test_may_be_estimator_looks_at_the_class() -> None:
     assert not may_be_estimator(Model)
     assert not may_be_estimator(None)
     assert not may_be_estimator(pd.DataFrame())
+    plain = (1, 1.5, 2j, True, "s", b"b", [Model()], (1,), {"m": Model()}, {1}, len, pd)
+    assert not any(may_be_estimator(value) for value in plain)
 
 
 def test_data_inputs_pick_frames_series_and_arrays() -> None:
@@ -228,6 +250,8 @@ def test_data_inputs_pick_frames_series_and_arrays() -> None:
     assert set(data_inputs(namespace, namespace)) == {"df", "s", "x"}
     assert names_data(namespace, ["n", "missing", "s"])
     assert not names_data(namespace, ["n", "one", "_hidden", "missing"])
+    plain = {"t": "text", "l": [namespace["df"]], "d": {"df": namespace["df"]}, "f": len}
+    assert not names_data(plain, plain)
 
 
 def test_estimator_params_of_fitted_scikit_learn_models() -> None:

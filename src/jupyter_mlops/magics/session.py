@@ -19,7 +19,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import InvalidInputError, MlopsError, RecordingError
-from ..tracking.autolog.cells import note_before_cell, record_after_cell
+from ..tracking.autolog.cells import any_loaded, note_before_cell, record_after_cell
 from ..tracking.capture.cells import (
     CellCode,
     data_inputs,
@@ -37,7 +37,7 @@ from ..tracking.capture.notebook import (
     frontend_notebook,
 )
 from ..tracking.run import Run, describe_exception
-from ..tracking.session import SESSION, active_run, set_context_provider
+from ..tracking.session import SESSION, set_context_provider
 from ..tracking.unrecorded import UnrecordedRun
 
 # Automatic snapshots skip objects larger than this (take them with --snapshot VAR).
@@ -156,19 +156,23 @@ class NotebookSession:
 
     def pre_run_cell(self, info: Any) -> None:
         self.cell_id = getattr(info, "cell_id", None)
-        self.raw_cell = getattr(info, "raw_cell", "") or ""
-        run = active_run()
+        raw = self.raw_cell = getattr(info, "raw_cell", "") or ""
+        active = SESSION.active
+        if not active:
+            return
+        run = active[-1]
         if isinstance(run, UnrecordedRun):
             run.new_cell()
             return
-        if run is None or self._is_cell_magic(self.raw_cell) or not self.capture.get(run.id, True):
+        if not self.capture.get(run.id, True) or self._is_cell_magic(raw):
             return
         words = self.text_of(info)[1]
-        if words is None or names_data(self.user_ns, words):
+        if words is None or names_data(self.shell.user_ns, words):
             inputs = self.code_of(info).inputs  # else no word of the cell names data
             if inputs:
                 self.snapshot_inputs(run, inputs, explicit=())
-        self.note_results(run, self.names_of(info))
+        if any_loaded():  # else autolog has nothing to look at
+            self.note_results(run, self.names_of(info))
 
     def names_of(self, info: Any) -> Iterable[str]:
         """The names the cell being executed may use: its words, without parsing it,
@@ -195,24 +199,27 @@ class NotebookSession:
             warn(f"the results of a search or study were not recorded: {type(exc).__name__}: {exc}")
 
     def post_run_cell(self, result: Any) -> None:
-        if installs_packages(self.raw_cell):
+        raw = self.raw_cell
+        if "install" in raw and installs_packages(raw):
             from ..tracking.capture.environment import rescan_environment
 
             rescan_environment()
         if SESSION.unfinished:
             SESSION.retry_unfinished()  # ends the registry could not take earlier
-        run = active_run()
-        if run is None or self._is_cell_magic(self.raw_cell):
+        active = SESSION.active
+        if not active or self._is_cell_magic(raw):
             return
+        run = active[-1]
         info = getattr(result, "info", None)
-        source = getattr(info, "raw_cell", self.raw_cell) or self.raw_cell
+        source = getattr(info, "raw_cell", raw) or raw
         run.record_cell(
             source, execution_count=getattr(result, "execution_count", None), cell_id=self.cell_id
         )
         if self.capture.get(run.id, True):
             if self.may_capture(info):
                 self.capture_after(run, self.code_of(info))
-            self.record_results(run, self.names_of(info))
+            if any_loaded():  # else autolog has nothing to record
+                self.record_results(run, self.names_of(info))
         if isinstance(run, Run):
             for problem in run.take_read_problems():
                 warn(problem)
@@ -277,11 +284,11 @@ class NotebookSession:
         python, words = self.text_of(info)
         if words is None or may_assign_literals(python):
             return True
-        namespace = self.user_ns
-        return any(
-            not name.startswith("_") and may_be_estimator(namespace[name])
-            for name in namespace.keys() & words
-        )
+        namespace = self.shell.user_ns
+        for name in namespace.keys() & words:
+            if not name.startswith("_") and may_be_estimator(namespace[name]):
+                return True
+        return False
 
     def snapshot_inputs(self, run: Run, inputs: Iterable[str], explicit: tuple[str, ...]) -> None:
         """Record the data the code reads before assigning it, and the ``explicit`` names.

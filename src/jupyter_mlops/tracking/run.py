@@ -285,7 +285,9 @@ class Run(ArtifactLogging):
             if seen in self._cells_seen:
                 return
             self._cells_seen.add(seen)
-            kept = valid_text(redact_code(source))
+            kept = redact_code(source)
+            if not kept.isascii():  # ASCII text is valid as it is
+                kept = valid_text(kept)
             cell = (self._cell_seq, execution_count, cell_id, kept, time.time())
             self._cells.append(cell)
             self._cell_seq += 1
@@ -295,9 +297,10 @@ class Run(ArtifactLogging):
     def _keep_pending(self, cell: Cell) -> None:
         """Append ``cell`` to the run's pending-cells file (made with the first cell)."""
         try:
-            if self._pending is None:
-                self._pending = PendingCells(self.registry.directory, self.id)
-            self._pending.append(cell)
+            pending = self._pending
+            if pending is None:
+                pending = self._pending = PendingCells(self.registry.directory, self.id)
+            pending.append(cell)
         except OSError as exc:  # a full or read-only disk: each cell's end writes it
             self._pending_failed = True
             logger.debug("Run %s writes its cells at each cell's end: %s", self.id, exc)
@@ -374,8 +377,10 @@ class Run(ArtifactLogging):
 
     def take_read_problems(self) -> list[str]:
         """What could not be recorded of the data the run read, since the last call."""
-        problems, self._read_problems = self._read_problems, []
-        return problems + self.reads.take_problems()
+        problems = self.reads.take_problems()
+        if self._read_problems:  # most cells: nothing to join, no list to make
+            problems, self._read_problems = self._read_problems + problems, []
+        return problems
 
     def settle_reads(self) -> None:
         """Wait until all the data the run has read so far is recorded; what could not

@@ -6,6 +6,7 @@ import ast
 import functools
 import logging
 import re
+import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,6 +22,29 @@ _MAX_ESTIMATOR_PARAMS = 200
 
 
 _DATA_TYPES = {("pandas", "DataFrame"), ("pandas", "Series"), ("numpy", "ndarray")}
+
+# Types whose values are never data nor an estimator (their classes cannot gain a
+# ``fit``): what most names of a cell hold, turned away by one set lookup.
+_PLAIN_TYPES = frozenset(
+    {
+        int,
+        float,
+        complex,
+        bool,
+        str,
+        bytes,
+        type(None),
+        list,
+        tuple,
+        dict,
+        set,
+        frozenset,
+        type,
+        types.FunctionType,
+        types.BuiltinFunctionType,
+        types.ModuleType,
+    }
+)
 
 
 def parse_cell(source: str) -> ast.Module | None:
@@ -53,9 +77,11 @@ def literal_assignments(source: str | ast.Module) -> dict[str, Any]:
 
 # An ``=`` that is not part of a comparison, ``:=`` or ``+=`` and the like, then what a literal value may start
 # with (blanks and line continuations between): a digit or a dot, a quote (after a
-# string prefix), a bracket, a sign, or None, True, False, not, set.
+# string prefix), a bracket, a sign, or None, True, False, not, set. The pattern starts
+# with the ``=`` itself (the character before it is looked at after it), so that the
+# search jumps from one ``=`` to the next instead of trying every position.
 _LITERAL_VALUE = re.compile(
-    r"(?<![=!<>:+\-*/%@&|^])=(?!=)[\s\\]*"
+    r"=(?<![=!<>:+\-*/%@&|^]=)(?!=)[\s\\]*"
     r"(?:[-+~(\[{'\".0-9]|(?:None|True|False|not|set)\b|[rRbBuUfF]{1,2}['\"])"
 )
 
@@ -335,7 +361,7 @@ def names_data(namespace: Mapping[str, Any], names: Iterable[str]) -> bool:
     collecting what it finds: what a cell hook asks of every word of a cell."""
     for name in namespace.keys() & names:  # the words that are names, in one C loop
         value = namespace[name]
-        if value is not None and _is_input(name, value):
+        if type(value) not in _PLAIN_TYPES and _is_input(name, value):
             return True
     return False
 
@@ -356,6 +382,8 @@ def may_be_estimator(value: object) -> bool:
     """Whether ``value`` is an instance of a class with ``fit`` and ``get_params``: what
     :func:`is_fitted_estimator` looks at first, without asking whether it is fitted."""
     kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return False
     return not isinstance(value, type) and hasattr(kind, "get_params") and hasattr(kind, "fit")
 
 
