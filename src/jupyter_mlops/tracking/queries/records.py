@@ -52,6 +52,8 @@ class RunsPage:
     metric_keys: tuple[str, ...]
     next_cursor: str | None = None
     previous_cursor: str | None = None
+    # The order of the runs, as sorts write it: "-metrics.auc", "-started_at"...
+    sort: str = "-started_at"
 
     def telling_params(self, limit: int) -> tuple[str, ...]:
         """Up to ``limit`` parameter keys that tell these runs apart, for a narrow table.
