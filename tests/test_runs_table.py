@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import jupyter_mlops as mlops
+from jupyter_mlops.cli import main
 from jupyter_mlops.errors import InvalidInputError, NotFoundError
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.registry.schema import MIGRATIONS
@@ -20,6 +21,8 @@ from jupyter_mlops.tracking.column_choices import choose_columns, chosen_columns
 from jupyter_mlops.tracking.queries.columns import table_columns
 from jupyter_mlops.tracking.queries.listing import list_runs
 from jupyter_mlops.widgets import RunsTableView
+
+from .conftest import cli_runner
 
 SEED = 20261203
 GBM_DEFAULTS = {
@@ -217,6 +220,16 @@ def test_pipeline_step_runs_recorded_before_get_their_pipeline_run_as_parent(
 
     with Registry.open(path) as registry:
         page = list_runs(registry, top_level=True)
+        table = RunsTableView(page).static_html()
+        assert re.findall(r"<td>(nb|lost|pipe|step\d)</td>", table) == ["nb", "lost", "pipe"]
+        assert table.count("<td>2 children</td>") == 1
+        listed = cli_runner().invoke(main, ["runs", "--registry", str(path)])
+        assert listed.exit_code == 0, listed.output
+        rows = [line.split() for line in listed.output.splitlines()[2:]]
+        assert [row[1] for row in rows] == ["nb", "lost", "pipe"]
+        assert rows[2][2:4] == ["2", "children"]
+        listed = cli_runner().invoke(main, ["runs", "--registry", str(path), "--parent", "pipe"])
+        assert [line.split()[1] for line in listed.output.splitlines()[2:]] == ["step2", "step1"]
         assert [(run.name, run.children) for run in page.runs] == [
             ("nb", 0),
             ("lost", 0),  # its pipeline run is in another registry

@@ -44,7 +44,13 @@ def init(directory: str | None) -> None:
     metavar="TEXT",
     help='Runs whose recorded code or note contains each word, e.g. "RandomForest".',
 )
-@click.option("--sort", "-s", multiple=True, help="Field, param or metric; -name for descending.")
+@click.option(
+    "--sort",
+    "-s",
+    multiple=True,
+    help="A field, param or metric: -metrics.auc, params.lr, started_at (or a bare name:"
+    " -auc); - in front for descending.",
+)
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="At most this many.")
 @click.option(
     "--after",

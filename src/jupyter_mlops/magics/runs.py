@@ -396,7 +396,8 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
         "-s",
         action="append",
         default=None,
-        help="a field, param or metric; -name for descending",
+        help="a field, param or metric as every face names it: -metrics.auc, params.lr,"
+        " started_at (a bare name works too: -auc); - in front for descending",
     )
     parser.add_argument("--limit", "-n", type=int, default=100)
     parser.add_argument(
