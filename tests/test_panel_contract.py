@@ -123,8 +123,8 @@ def test_runs_table_fits_the_default_sidebar_width(
     visible = panel.locator(".jp-mlops-runs-table th:visible").evaluate_all(
         "cells => cells.map(cell => cell.dataset.sortKey)"
     )
-    # The two parameters that tell the runs apart first: what a sweep is read by.
-    assert visible == ["status", "name", "params.lr", "params.depth"]
+    # The first metric and the parameter that tells the runs apart first.
+    assert visible == ["status", "name", "metrics.accuracy", "params.lr"]
     table = panel.locator(".jp-mlops-runs-table").bounding_box()
     body = panel.locator(".jp-mlops-body").bounding_box()
     assert table is not None and body is not None
@@ -133,7 +133,7 @@ def test_runs_table_fits_the_default_sidebar_width(
 
     # Every parameter and metric stays reachable: sorting by one shows its column.
     panel.locator(".jp-mlops-sort-key").select_option("params.seed")
-    expect(panel.locator(".jp-mlops-runs-table th:visible")).to_have_count(5)
+    expect(panel.locator(".jp-mlops-runs-table th:visible")).to_have_count(4)  # seed for lr
     expect(panel.locator(".jp-mlops-runs-table th:visible").nth(2)).to_have_attribute(
         "data-sort-key", "params.seed"
     )

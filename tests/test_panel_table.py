@@ -161,7 +161,8 @@ def test_the_swept_params_show_by_default_at_every_width_and_theme(page: Page, p
     assert "eta0" in headers and group in headers, repr(headers)
     assert "seed" not in headers and not any(h.startswith("gbm.") for h in headers)
     assert {"auc", "accuracy"} <= set(headers)
-    _fully_shown(panel, ["eta0", group])  # at the sidebar's default width
+    _fully_shown(panel, ["accuracy", "eta0"])  # at the sidebar's default width
+    screenshot(page, "panel-table-default-started")
     panel.locator(".jp-mlops-sort-key").select_option("metrics.auc")
     sorted_by = panel.locator('th[data-sort-key="metrics.auc"]')
     expect(sorted_by).to_have_attribute("aria-sort", "descending")

@@ -89,6 +89,18 @@ def test_default_columns_are_the_params_that_differ_and_every_metric(
     assert not columns.chosen
 
 
+def test_one_run_shows_its_own_params_and_leaves_an_estimators_folded_away(
+    registry: Registry,
+) -> None:
+    with mlops.start_run("alone", experiment="solo") as run:
+        run.log_params(**GBM_DEFAULTS, lr=0.1)
+        run.log(auc=0.8)
+    page = list_runs(registry)
+    columns = table_columns(registry, page)
+    assert columns.names == ("params.lr", "metrics.auc")
+    assert "params.gbm.tol" in columns.all_names
+
+
 @pytest.mark.parametrize(
     ("sort", "shown"),
     [

@@ -29,12 +29,12 @@ import { ISectionHost, requestOptional, Section } from './section';
 
 /**
  * Ranks of the parameter and metric columns, in order (see base.css, data-rank): at the
- * sidebar's default width the first two parameters (those that tell the runs apart, by
- * default) show beside the name, and the metric the runs are sorted by (rank 0); the
- * first metric joins them from 270 px.
+ * sidebar's default width the first metric and the first parameter that tells the runs
+ * apart show beside the name (and the metric the runs are sorted by, rank 0); the next
+ * parameter joins them from 270 px.
  */
-const PARAM_RANKS = [1, 1, 3, 5, 7, 8, 9, 10];
-const METRIC_RANKS = [2, 3, 5, 6, 8, 9, 10];
+const PARAM_RANKS = [1, 2, 4, 5, 7, 8, 9, 10];
+const METRIC_RANKS = [1, 3, 6, 8, 9, 10];
 const PAGE_SIZES = [25, 50, 100, 200];
 const DEFAULT_SORT = '-started_at';
 
@@ -376,11 +376,14 @@ export class RunsSection extends Section {
     });
     const cells = paramCells(shown.params, shown.groups, this.unfolded);
     const ranked: IColumn[] = [];
-    shown.metrics.forEach((key, i) =>
-      ranked.push(metricColumn(key, METRIC_RANKS[Math.min(i, METRIC_RANKS.length - 1)]))
-    );
+    // The column sorted by shows anyway (rank 0): the others of its kind move down a place.
+    const rankOf = (ranks: number[], i: number, kind: string) =>
+      ranks[Math.min(i + (sortKey.startsWith(kind) ? 1 : 0), ranks.length - 1)];
+    shown.metrics
+      .filter(key => `metrics.${key}` !== sortKey)
+      .forEach((key, i) => ranked.push(metricColumn(key, rankOf(METRIC_RANKS, i, 'metrics.'))));
     cells.forEach((cell, i) => {
-      const rank = PARAM_RANKS[Math.min(i, PARAM_RANKS.length - 1)];
+      const rank = rankOf(PARAM_RANKS, i, 'params.');
       const group = cell.group;
       if (group === null) {
         ranked.push({ ...paramColumn(cell.title, rank), folds: cell.folds });

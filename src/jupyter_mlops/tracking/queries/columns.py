@@ -153,8 +153,12 @@ def default_columns(
     max_params: int = MAX_DEFAULT_PARAMS,
 ) -> TableColumns:
     """The parameters that differ between ``runs`` (the first ``max_params`` of them,
-    those most runs have first) and every metric."""
+    those most runs have first) and every metric. A list of one run has nothing to
+    tell apart: its own parameters show, an estimator's nested ones left folded away."""
     differing = differing_params(runs, param_keys)
+    if len(runs) < 2:
+        nested = {key for group in param_groups(param_keys, ()) for key in group.keys}
+        differing = tuple(key for key in differing if key not in nested)
     counts = {key: sum(key in run.params for run in runs) for key in differing}
     ranked = sorted(differing, key=lambda key: (-counts[key], param_keys.index(key)))
     shown = set(ranked[:max_params])
