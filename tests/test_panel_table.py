@@ -198,7 +198,8 @@ def test_the_sort_picker_names_sorts_as_every_face(panel: Locator, aucs: dict[st
     )
 
 
-def test_an_estimators_params_unfold_and_fold_again(panel: Locator):
+def test_an_estimators_params_unfold_and_fold_again(page: Page, panel: Locator):
+    widen_sidebar(page, 700)
     panel.locator(".jp-mlops-fold", has_text="gbm").click()
 
     expect(panel.locator('th[data-sort-key^="params.gbm."]')).to_have_count(N_GBM)
