@@ -2,9 +2,9 @@
 can be imported there, yet an exported pipeline runs and is recorded, and the
 ``jupyter-mlops`` command works (its ``export`` says which extra reads notebooks).
 
-The venv is made with ``python -m venv`` (no system site-packages) and gets this
-checkout's wheel with its declared core requirements from the package index (pip's
-cache makes it quick after the first time). Built once per session.
+The venv has no system site-packages and gets this checkout's wheel with its declared
+core requirements from the package index (tests/venvs.py: uv when it is there, else
+pip; their caches make it quick after the first time). Built once per session.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from jupyter_mlops import Registry
 from jupyter_mlops.runner.history import pipeline_run
 
 from .pipelines import code, export_cells
+from .venvs import make_venv, pip
 
 pytestmark = [pytest.mark.slow, pytest.mark.every_python]
 
@@ -41,12 +41,8 @@ CELLS = [
 def core_venv(tmp_path_factory: pytest.TempPathFactory, checkout_wheel: Path) -> Path:
     """A fresh venv holding only this checkout's wheel, installed without extras."""
     venv = tmp_path_factory.mktemp("core-install") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", str(checkout_wheel)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=clean_env(),
-    )  # fmt: skip
+    python = make_venv(venv)
+    install = pip(python, "install", str(checkout_wheel), env=clean_env())
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     return venv
 

@@ -26,6 +26,7 @@ from jupyter_mlops.tracking.queries.detail import run_detail
 from jupyter_mlops.tracking.queries.listing import list_runs
 
 from .pipelines import notebook_metrics, open_registry, statuses
+from .venvs import make_venv, pip
 
 pytestmark = pytest.mark.slow
 
@@ -91,23 +92,13 @@ def fresh_python(pipeline_example, checkout_wheel) -> Path:
     if not (venv / ".complete").is_file():
         shutil.rmtree(venv, ignore_errors=True)
         VENV_CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        install = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "-r", str(pipeline / "requirements.lock")],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        make_venv(venv)
+        install = pip(python, "install", "-r", str(pipeline / "requirements.lock"))
         assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
         (venv / ".complete").write_text("")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--force-reinstall", str(checkout_wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    check = subprocess.run(
-        [str(python), "-m", "pip", "check", "--disable-pip-version-check"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    reinstall = pip(python, "install", "--no-deps", "--force-reinstall", str(checkout_wheel))
+    assert reinstall.returncode == 0, reinstall.stderr[-3000:]
+    check = pip(python, "check")
     assert check.returncode == 0, "requirements.lock misses a requirement:\n" + check.stdout
     return python
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from IPython.utils.capture import capture_output
 
-from jupyter_mlops.widgets.charts import line_chart, tick_labels
+from jupyter_mlops.widgets.charts import line_chart
 from jupyter_mlops.widgets.static import CELL_WIDTH, plain_text
 
 from .conftest import run_cell
@@ -113,19 +112,6 @@ def test_text_form_lays_out_tables_cuts_long_values_and_keeps_code() -> None:
         "    return 1",
         "[chart: loss]",
     ]
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        ([0.95001, 0.95002, 0.95003], ["0.95001", "0.95002", "0.95003"]),
-        ([0.0, 0.5, 1.0], ["0", "0.5", "1"]),
-        ([100000.0, 150000.0, 200000.0], ["1e+05", "1.5e+05", "2e+05"]),
-        ([0.0001, 0.0002], ["0.0001", "0.0002"]),
-    ],
-)
-def test_tick_labels_tell_neighbours_apart(values: list[float], expected: list[str]) -> None:
-    assert tick_labels(values) == expected
 
 
 def _labels(svg: str, anchor: str) -> list[str]:

@@ -66,6 +66,22 @@ export async function postAPI<T>(endpoint: string, body: unknown): Promise<T> {
 }
 
 /**
+ * PATCH a route with a JSON body, e.g. `await patchAPI<IRunChanges>('runs/ID', {name})`;
+ * XSRF and errors as {@link postAPI}.
+ */
+export async function patchAPI<T>(endpoint: string, body: unknown): Promise<T> {
+  return send<T>(endpoint, {}, { method: 'PATCH', body: JSON.stringify(body) });
+}
+
+/**
+ * DELETE a route, e.g. `await deleteAPI<IPurgeResult>('runs/ID', {confirm: 'true'})`;
+ * XSRF and errors as {@link postAPI}.
+ */
+export async function deleteAPI<T>(endpoint: string, query: Query = {}): Promise<T> {
+  return send<T>(endpoint, query, { method: 'DELETE' });
+}
+
+/**
  * GET a route's bytes (an artifact) as an object URL an `<img>` can show; the caller
  * revokes it once shown. Throws {@link ApiError} like {@link requestAPI}.
  */

@@ -9,6 +9,7 @@
  * the top right corner, and its accessible summary counts the points it stands for.
  */
 import { formatCount, formatNumber } from './format';
+import { axisTicks, tickPosition } from './ticks';
 import type { Point } from './types';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -60,59 +61,62 @@ export function svg<K extends keyof SVGElementTagNameMap>(
   return element;
 }
 
-/** 1, 2 or 5 times a power of ten, close to `rough`. */
-function niceStep(rough: number): number {
-  const power = Math.pow(10, Math.floor(Math.log10(rough)));
-  const fraction = rough / power;
-  const nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
-  return nice * power;
-}
-
 /**
- * Round a domain outward to about `count` evenly spaced ticks at round numbers,
- * e.g. niceScale(0.13, 0.92) -> {min: 0, max: 1, ticks: [0, 0.2, 0.4, 0.6, 0.8, 1]}.
- * An empty span (one value) is widened so the value sits mid-chart.
+ * Round a domain outward to about `count` evenly spaced ticks at round numbers (steps of
+ * 1, 2 or 5 times a power of ten, see ticks.ts), e.g. niceScale(0.13, 0.92) ->
+ * {min: 0, max: 1, ticks: [0, 0.2, 0.4, 0.6, 0.8, 1]}. An empty span (one value) is
+ * widened so the value sits mid-chart. Always linear; lineChart also draws log axes.
  */
 export function niceScale(min: number, max: number, count = 5, integer = false): IScale {
-  if (min === max) {
-    const spread = Math.abs(min) * 0.1 || 1;
-    min -= spread;
-    max += spread;
-  }
-  let step = niceStep((max - min) / count);
-  if (integer) {
-    step = Math.max(1, Math.round(step));
-  }
-  const lower = Math.floor(min / step) * step;
-  const upper = Math.ceil(max / step) * step;
-  const ticks: number[] = [];
-  for (let i = 0; lower + i * step <= upper + step * 1e-9; i++) {
-    // Multiply instead of accumulate, and trim float noise (0.30000000000000004).
-    ticks.push(Number((lower + i * step).toPrecision(12)));
-  }
-  return { min: lower, max: upper, ticks };
+  const found = axisTicks(min, max, { count, whole: integer, log: false });
+  return { min: found.low, max: found.high, ticks: found.values };
 }
 
 function isDrawable(point: Point): point is [number, number] {
   return Number.isFinite(point[0]) && point[1] !== null && Number.isFinite(point[1]);
 }
 
+/** About how wide a tick label is, in pixels of the theme's small font. */
+const CHAR_WIDTH = 6.2;
+
 /**
  * Draw series of [step, value] points as lines in one SVG.
+ *
+ * The chart is drawn at the width it gets on the page (redrawn when that changes), so
+ * its text keeps the theme's font sizes instead of growing and shrinking with the
+ * drawing; `options.width` fixes the width instead. Ticks come from ticks.ts: distinct
+ * labels for any range, and a log axis (marked "log") when positive values span decades.
  *
  * Example: `container.appendChild(lineChart([{name: 'accuracy', points}], {title: 'accuracy'}))`
  */
 export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSVGElement {
-  const width = options.width ?? 320;
+  const root = svg('svg', { class: 'jp-mlops-chart', role: 'img' });
+  let drawn = options.width ?? 320;
+  drawLineChart(root, series, options, drawn);
+  if (options.width === undefined && typeof ResizeObserver !== 'undefined') {
+    new ResizeObserver(() => {
+      const width = Math.round(root.getBoundingClientRect().width);
+      if (width > 80 && Math.abs(width - drawn) > 1) {
+        drawn = width;
+        drawLineChart(root, series, options, width);
+      }
+    }).observe(root);
+  }
+  return root;
+}
+
+function drawLineChart(
+  root: SVGSVGElement,
+  series: ISeries[],
+  options: IChartOptions,
+  width: number
+): void {
+  while (root.firstChild) {
+    root.removeChild(root.firstChild);
+  }
   const height = options.height ?? 160;
   const title = options.title ?? series.map(s => s.name).join(', ');
-  const margin = { top: title ? 18 : 8, right: 10, bottom: 28, left: 46 };
-
-  const root = svg('svg', {
-    class: 'jp-mlops-chart',
-    viewBox: `0 0 ${width} ${height}`,
-    role: 'img'
-  });
+  root.setAttribute('viewBox', `0 0 ${width} ${height}`);
   const drawable = series.map(s => s.points.filter(isDrawable));
   const all = drawable.flat();
   const summary = series
@@ -129,13 +133,29 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
   root.setAttribute('aria-label', title ? `${title}. ${summary}` : summary);
   root.appendChild(svg('title', {}, title || summary));
 
+  const xs = all.map(p => p[0]);
+  const ys = all.map(p => p[1]);
+  const xScale = axisTicks(Math.min(...xs), Math.max(...xs), {
+    count: 5,
+    log: false,
+    whole: xs.every(Number.isInteger)
+  });
+  const yScale = axisTicks(Math.min(...ys), Math.max(...ys), { count: 4 });
+  const longest = Math.max(3, ...yScale.labels.map(label => label.length));
+  const margin = {
+    top: title || yScale.log ? 20 : 8,
+    right: 12,
+    bottom: 30,
+    left: Math.round(longest * CHAR_WIDTH + 10)
+  };
+
   if (title) {
-    root.appendChild(svg('text', { class: 'jp-mlops-chart-title', x: margin.left, y: 12 }, title));
+    root.appendChild(svg('text', { class: 'jp-mlops-chart-title', x: margin.left, y: 13 }, title));
   }
   if (options.note) {
     const note = svg(
       'text',
-      { class: 'jp-mlops-chart-note', x: width - margin.right, y: 12, 'text-anchor': 'end' },
+      { class: 'jp-mlops-chart-note', x: width - margin.right, y: 13, 'text-anchor': 'end' },
       options.note
     );
     if (options.noteTitle) {
@@ -151,23 +171,22 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
         'No finite values to draw'
       )
     );
-    return root;
+    return;
+  }
+  if (yScale.log) {
+    const scale = svg('text', { class: 'jp-mlops-chart-scale', x: 2, y: 13 }, 'log');
+    scale.appendChild(svg('title', {}, 'A log scale: each tick is ten times the one below.'));
+    root.appendChild(scale);
   }
 
-  const xs = all.map(p => p[0]);
-  const ys = all.map(p => p[1]);
-  const xScale = niceScale(Math.min(...xs), Math.max(...xs), 5, xs.every(Number.isInteger));
-  const yScale = niceScale(Math.min(...ys), Math.max(...ys), 4);
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
-  const toX = (x: number) =>
-    margin.left + ((x - xScale.min) / (xScale.max - xScale.min)) * plotWidth;
-  const toY = (y: number) =>
-    margin.top + plotHeight - ((y - yScale.min) / (yScale.max - yScale.min)) * plotHeight;
+  const toX = (x: number) => margin.left + tickPosition(xScale, x) * plotWidth;
+  const toY = (y: number) => margin.top + plotHeight - tickPosition(yScale, y) * plotHeight;
   const round = (v: number) => Math.round(v * 10) / 10;
 
   const axes = svg('g', { class: 'jp-mlops-chart-axes' });
-  for (const tick of yScale.ticks) {
+  yScale.values.forEach((tick, index) => {
     const y = round(toY(tick));
     axes.appendChild(
       svg('line', {
@@ -181,12 +200,17 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
     axes.appendChild(
       svg(
         'text',
-        { class: 'jp-mlops-chart-tick', x: margin.left - 4, y: y + 3, 'text-anchor': 'end' },
-        formatNumber(tick)
+        {
+          class: 'jp-mlops-chart-tick jp-mlops-chart-ytick',
+          x: margin.left - 4,
+          y: y + 3,
+          'text-anchor': 'end'
+        },
+        yScale.labels[index]
       )
     );
-  }
-  for (const tick of xScale.ticks) {
+  });
+  xScale.values.forEach((tick, index) => {
     const x = round(toX(tick));
     axes.appendChild(
       svg('line', {
@@ -201,15 +225,15 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
       svg(
         'text',
         {
-          class: 'jp-mlops-chart-tick',
+          class: 'jp-mlops-chart-tick jp-mlops-chart-xtick',
           x,
-          y: margin.top + plotHeight + 14,
+          y: margin.top + plotHeight + 15,
           'text-anchor': 'middle'
         },
-        formatNumber(tick)
+        xScale.labels[index]
       )
     );
-  }
+  });
   axes.appendChild(
     svg('line', {
       class: 'jp-mlops-chart-axis',
@@ -232,7 +256,6 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
     )
   );
   root.appendChild(axes);
-
   series.forEach((one, index) => {
     const group = svg('g', { class: 'jp-mlops-chart-series', 'data-series': index % 6 });
     const commands: string[] = [];
@@ -283,5 +306,4 @@ export function lineChart(series: ISeries[], options: IChartOptions = {}): SVGSV
     });
     root.appendChild(legend);
   }
-  return root;
 }

@@ -1,6 +1,6 @@
 /**
  * jupyter-mlops for JupyterLab: a left-sidebar panel over the project's registry,
- * a main-area tab per run, and "Export to pipeline" for notebooks.
+ * a main-area tab per run and per comparison of runs, and "Export to pipeline" for notebooks.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
@@ -13,6 +13,7 @@ import {
 import { IDocumentManager } from '@jupyterlab/docmanager';
 
 import { ApiError } from './api';
+import { CompareView, createCompareWidget } from './compare_view';
 import { exportNotebook, exportSummary } from './export';
 import { mlopsIcon } from './icon';
 import { MlopsPanel } from './panel';
@@ -26,6 +27,7 @@ export const CommandIds = {
   open: 'jupyter-mlops:open',
   reload: 'jupyter-mlops:reload',
   openRun: 'jupyter-mlops:open-run',
+  compareRuns: 'jupyter-mlops:compare-runs',
   exportNotebook: 'jupyter-mlops:export-notebook'
 } as const;
 
@@ -83,7 +85,44 @@ const plugin: JupyterFrontEndPlugin<void> = {
       })
       .catch(() => undefined);
 
-    const panel = new MlopsPanel(actions, watcher);
+    const comparisons = new WidgetTracker<MainAreaWidget<CompareView>>({
+      namespace: 'jupyter-mlops-compare'
+    });
+    app.commands.addCommand(CommandIds.compareRuns, {
+      label: 'Compare Runs',
+      execute: args => {
+        const runIds = Array.isArray(args.runIds) ? args.runIds.map(String) : [];
+        if (runIds.length < 2) {
+          return;
+        }
+        const key = runIds.join(',');
+        const open = comparisons.find(widget => widget.content.runIds.join(',') === key);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const widget = createCompareWidget(runIds, actions.openRun, watcher);
+        void comparisons.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        return widget;
+      }
+    });
+    restorer
+      ?.restore(comparisons, {
+        command: CommandIds.compareRuns,
+        args: widget => ({ runIds: widget.content.runIds }),
+        name: widget => widget.content.runIds.join(',')
+      })
+      .catch(() => undefined);
+
+    const panel = new MlopsPanel(
+      {
+        ...actions,
+        compareRuns: runIds => void app.commands.execute(CommandIds.compareRuns, { runIds })
+      },
+      watcher
+    );
     panel.id = PANEL_ID;
     panel.title.icon = mlopsIcon;
     panel.title.caption = 'MLOps: runs, models, drift';

@@ -1,6 +1,8 @@
 /**
  * The sidebar panel: a status line, tabs for Runs, Models, Snapshots, Drift and
  * Pipelines; it reloads the visible tab when the registry changes (see watcher.ts).
+ * A run opens in a main-area tab, or in the sidebar itself when "Open runs here" is on
+ * (see sidebar_run.ts).
  */
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
@@ -14,6 +16,7 @@ import { PipelinesSection } from './sections/pipelines';
 import { RunsSection } from './sections/runs';
 import { ISectionHost, Section } from './sections/section';
 import { SnapshotsSection } from './sections/snapshots';
+import { opensInSidebar, setOpensInSidebar, SidebarRun } from './sidebar_run';
 import { ChangeWatcher } from './watcher';
 
 /** What the panel needs from JupyterLab. */
@@ -22,6 +25,8 @@ export interface IPanelServices {
   copyText(text: string): void;
   /** Open a run's page in the main area. */
   openRun(runId: string): void;
+  /** Open runs side by side in the main area. */
+  compareRuns(runIds: string[]): void;
 }
 
 export class MlopsPanel extends Widget {
@@ -30,6 +35,8 @@ export class MlopsPanel extends Widget {
   private readonly tabBar: HTMLElement;
   private readonly body: HTMLElement;
   private readonly sections: Section[];
+  private readonly sidebarRun: SidebarRun;
+  private readonly openHere: HTMLInputElement;
   private current: Section;
   private status: IStatus | null = null;
   private loaded = false;
@@ -43,7 +50,9 @@ export class MlopsPanel extends Widget {
     const host: ISectionHost = {
       openPath: path => this.services.openPath(path),
       copyText: text => this.services.copyText(text),
-      openRun: runId => this.services.openRun(runId)
+      openRun: runId => this.openRun(runId),
+      compareRuns: runIds => this.services.compareRuns(runIds),
+      refresh: () => void this.watcher.refresh()
     };
     const runs = new RunsSection(host);
     this.sections = [
@@ -87,11 +96,32 @@ export class MlopsPanel extends Widget {
       )
     );
     this.body = h('div', { className: 'jp-mlops-body' });
+    this.sidebarRun = new SidebarRun(
+      this.services,
+      watcher,
+      () => this.closeSidebarRun(),
+      runId => this.services.openRun(runId)
+    );
+    this.openHere = h('input', {
+      className: 'jp-mlops-open-here',
+      attrs: { type: 'checkbox' },
+      on: { change: () => setOpensInSidebar(this.openHere.checked) }
+    });
+    this.openHere.checked = opensInSidebar();
     this.node.append(
       h(
         'div',
         { className: 'jp-mlops-header' },
         h('h2', { className: 'jp-mlops-title' }, 'MLOps'),
+        h(
+          'label',
+          {
+            className: 'jp-mlops-flat-label jp-mlops-open-here-label',
+            title: "Show a run's page here in the sidebar instead of in a main-area tab"
+          },
+          this.openHere,
+          'Open runs here'
+        ),
         button('Reload', () => void this.reload(), {
           className: 'jp-mlops-reload',
           title: 'Reload from the registry'
@@ -134,7 +164,27 @@ export class MlopsPanel extends Widget {
     void this.watcher.refresh(); // catch up at once on what changed while hidden
   }
 
+  /** Show a run: in the sidebar when "Open runs here" is on, else in a main-area tab. */
+  private openRun(runId: string): void {
+    if (!this.openHere.checked || !this.status?.registry.exists) {
+      this.services.openRun(runId);
+      return;
+    }
+    replaceChildren(this.body, this.sidebarRun.node);
+    this.sidebarRun.show(runId);
+  }
+
+  /** Back from a run shown in the sidebar to the selected section. */
+  private closeSidebarRun(): void {
+    this.sidebarRun.close();
+    replaceChildren(this.body, this.current.node);
+    if (this.current.stale) {
+      void this.current.load();
+    }
+  }
+
   private select(section: Section): void {
+    this.sidebarRun.close();
     this.current = section;
     this.markSelected();
     if (this.status?.registry.exists) {
@@ -196,6 +246,9 @@ export class MlopsPanel extends Widget {
         registry.path ?? ''
       )
     );
+    if (this.sidebarRun.isShown) {
+      return; // the run's view reloads itself; the section when the user goes back
+    }
     replaceChildren(this.body, this.current.node);
     await this.current.load();
   }

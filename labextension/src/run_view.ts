@@ -2,6 +2,8 @@
  * A run's page in JupyterLab's main area: a tab per run, opened from the sidebar,
  * redrawn when the registry changes while it is on screen (a run still recording
  * shows its new metrics), kept across reloads of JupyterLab by the layout restorer.
+ * Its housekeeping controls (run_actions.ts) live as long as the tab, so a redraw keeps
+ * a note being edited; once the run is purged, the tab says so and loads nothing more.
  */
 import { MainAreaWidget } from '@jupyterlab/apputils';
 import { Message } from '@lumino/messaging';
@@ -9,8 +11,10 @@ import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from './api';
 import { h, notice, replaceChildren } from './dom';
+import { doneNotice } from './sections/note_editor';
+import { RunActions } from './sections/run_actions';
 import { mlopsIcon } from './icon';
-import type { IRunDetail } from './types';
+import type { IPurgeResult, IRunDetail } from './types';
 import { IRunDetailActions, IRunSweep, renderRunDetail } from './sections/run_detail';
 import { errorNotice } from './sections/section';
 import { ISweepChoice, loadSweep } from './sections/sweep';
@@ -22,9 +26,12 @@ export class RunView extends Widget {
   private readonly exportStatus = h('div');
   /** The metric and parameter picked in the Sweep section, kept across redraws. */
   private readonly sweepChoice: ISweepChoice = { metric: null, param: null, maximize: null };
+  /** The note and housekeeping controls, kept across redraws. */
+  private readonly manage: RunActions;
   private stale = true;
   private ticket = 0;
   private drawn = false;
+  private purged: IPurgeResult | null = null;
 
   constructor(
     readonly runId: string,
@@ -32,6 +39,10 @@ export class RunView extends Widget {
     watcher: ChangeWatcher
   ) {
     super();
+    this.manage = new RunActions(runId, {
+      refresh: () => void watcher.refresh(),
+      purged: result => this.showPurged(result)
+    });
     this.addClass('jp-mlops-run-view');
     this.node.tabIndex = -1;
     watcher.watch(this);
@@ -42,6 +53,9 @@ export class RunView extends Widget {
   async load(): Promise<void> {
     const ticket = ++this.ticket;
     this.stale = false;
+    if (this.purged) {
+      return;
+    }
     if (!this.drawn) {
       replaceChildren(this.node, notice('loading', `Loading run ${this.runId}…`));
     }
@@ -61,15 +75,27 @@ export class RunView extends Widget {
             }
           }
         : null;
-      content = renderRunDetail(detail, this.actions, this.exportStatus, sweep);
+      this.manage.update(detail);
+      content = renderRunDetail(detail, this.actions, this.exportStatus, sweep, this.manage);
     } catch (error) {
       content = errorNotice(error, `run ${this.runId}`);
     }
-    if (ticket !== this.ticket) {
+    if (ticket !== this.ticket || this.purged) {
       return;
     }
     this.drawn = true;
     replaceChildren(this.node, content);
+  }
+
+  /** The run is gone: say what went, and load nothing more. */
+  private showPurged(result: IPurgeResult): void {
+    this.purged = result;
+    this.ticket++;
+    this.title.label = `Purged ${this.runId.slice(0, 8)}`;
+    replaceChildren(
+      this.node,
+      h('div', { className: 'jp-mlops-run-purged' }, doneNotice(result.message))
+    );
   }
 
   // The frame attaches its content once revealed, so a view may become visible by

@@ -14,7 +14,7 @@ const BOX_HEIGHT = 34;
 const COLUMN_GAP = 30;
 const ROW_GAP = 10;
 const MARGIN = 4;
-const CHAR_WIDTH = 6.2;
+const CHAR_WIDTH = 6.8;
 const MAX_LABEL = 20;
 
 /** Each step's column; edges naming an unknown step are left out, a cycle stops at depth. */
@@ -59,57 +59,118 @@ function outcome(step: IPipelineStep): string {
   return `${words} · ${formatDuration(step.duration)}`;
 }
 
-export function stepGraph(steps: IPipelineStep[], edges: [string, string][]): SVGSVGElement {
+interface ILayout {
+  width: number;
+  height: number;
+  /** Each step's box: x, y, width. */
+  place: Map<string, [number, number, number]>;
+  down: boolean;
+}
+
+/** Columns left to right by depth, a column's steps one under another. */
+function across(byDepth: Map<number, IPipelineStep[]>): ILayout {
+  const order = [...byDepth.keys()].sort((a, b) => a - b);
+  const place = new Map<string, [number, number, number]>();
+  let x = MARGIN;
+  for (const depth of order) {
+    const list = byDepth.get(depth)!;
+    const width = boxWidth(list);
+    list.forEach((step, row) =>
+      place.set(step.name, [x, MARGIN + row * (BOX_HEIGHT + ROW_GAP), width])
+    );
+    x += width + COLUMN_GAP;
+  }
+  const rows = Math.max(1, ...[...byDepth.values()].map(list => list.length));
+  return {
+    width: Math.max(x - COLUMN_GAP + MARGIN, 120),
+    height: MARGIN * 2 + rows * (BOX_HEIGHT + ROW_GAP) - ROW_GAP,
+    place,
+    down: false
+  };
+}
+
+/** Rows top to bottom by depth, a row's steps side by side: for a narrow sidebar. */
+function down(steps: IPipelineStep[], byDepth: Map<number, IPipelineStep[]>): ILayout {
+  const order = [...byDepth.keys()].sort((a, b) => a - b);
+  const width = boxWidth(steps);
+  const place = new Map<string, [number, number, number]>();
+  order.forEach((depth, row) => {
+    byDepth.get(depth)!.forEach((step, column) => {
+      place.set(step.name, [
+        MARGIN + column * (width + ROW_GAP),
+        MARGIN + row * (BOX_HEIGHT + COLUMN_GAP / 1.5),
+        width
+      ]);
+    });
+  });
+  const columns = Math.max(1, ...[...byDepth.values()].map(list => list.length));
+  return {
+    width: Math.max(MARGIN * 2 + columns * (width + ROW_GAP) - ROW_GAP, 120),
+    height: MARGIN * 2 + order.length * (BOX_HEIGHT + COLUMN_GAP / 1.5) - COLUMN_GAP / 1.5,
+    place,
+    down: true
+  };
+}
+
+function boxWidth(steps: IPipelineStep[]): number {
+  const longest = Math.max(
+    6,
+    ...steps.map(s => Math.max(shorten(s.name).length, shorten(outcome(s)).length))
+  );
+  return longest * CHAR_WIDTH + 14;
+}
+
+/**
+ * The graph of `steps`, drawn left to right; top to bottom instead when that is wider
+ * than `fitWidth` (a narrow sidebar), so the names stay readable. An SVG wider than its
+ * container still scales down (CSS), never clipped.
+ */
+export function stepGraph(
+  steps: IPipelineStep[],
+  edges: [string, string][],
+  fitWidth = Infinity
+): SVGSVGElement {
   const names = steps.map(step => step.name);
   const columns = stepColumns(names, edges);
-  const byColumn = new Map<number, IPipelineStep[]>();
+  const byDepth = new Map<number, IPipelineStep[]>();
   for (const step of steps) {
     const c = columns.get(step.name)!;
-    byColumn.set(c, [...(byColumn.get(c) ?? []), step]);
+    byDepth.set(c, [...(byDepth.get(c) ?? []), step]);
   }
-  const order = [...byColumn.keys()].sort((a, b) => a - b);
-  const widths = new Map<number, number>();
-  const xs = new Map<number, number>();
-  let x = MARGIN;
-  for (const c of order) {
-    const longest = Math.max(
-      6,
-      ...byColumn.get(c)!.map(s => Math.max(shorten(s.name).length, shorten(outcome(s)).length))
-    );
-    widths.set(c, longest * CHAR_WIDTH + 14);
-    xs.set(c, x);
-    x += widths.get(c)! + COLUMN_GAP;
+  let layout = across(byDepth);
+  if (layout.width > fitWidth) {
+    const vertical = down(steps, byDepth);
+    layout = vertical.width < layout.width ? vertical : layout;
   }
-  const rows = Math.max(1, ...[...byColumn.values()].map(list => list.length));
-  const width = Math.max(x - COLUMN_GAP + MARGIN, 120);
-  const height = MARGIN * 2 + rows * (BOX_HEIGHT + ROW_GAP) - ROW_GAP;
+  const { width, height, place } = layout;
   const root = svg('svg', {
     class: 'jp-mlops-step-graph',
     viewBox: `0 0 ${width} ${height}`,
     width,
     height,
-    role: 'img'
+    role: 'img',
+    'data-layout': layout.down ? 'down' : 'across'
   });
   root.appendChild(svg('title', {}, `Steps: ${names.join(', ')}`));
-  const place = new Map<string, [number, number, number]>();
-  for (const [c, list] of byColumn) {
-    list.forEach((step, row) => {
-      place.set(step.name, [xs.get(c)!, MARGIN + row * (BOX_HEIGHT + ROW_GAP), widths.get(c)!]);
-    });
-  }
   for (const [source, target] of edges) {
     const from = place.get(source);
     const to = place.get(target);
     if (!from || !to) {
       continue;
     }
-    const [x1, y1] = [from[0] + from[2], from[1] + BOX_HEIGHT / 2];
-    const [x2, y2] = [to[0] - 2, to[1] + BOX_HEIGHT / 2];
-    const bend = Math.max((x2 - x1) / 2, 8);
-    const path = svg('path', {
-      class: 'jp-mlops-step-edge',
-      d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`
-    });
+    let d: string;
+    if (layout.down) {
+      const [x1, y1] = [from[0] + from[2] / 2, from[1] + BOX_HEIGHT];
+      const [x2, y2] = [to[0] + to[2] / 2, to[1] - 2];
+      const bend = Math.max((y2 - y1) / 2, 6);
+      d = `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`;
+    } else {
+      const [x1, y1] = [from[0] + from[2], from[1] + BOX_HEIGHT / 2];
+      const [x2, y2] = [to[0] - 2, to[1] + BOX_HEIGHT / 2];
+      const bend = Math.max((x2 - x1) / 2, 8);
+      d = `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
+    }
+    const path = svg('path', { class: 'jp-mlops-step-edge', d });
     path.appendChild(svg('title', {}, `${source} → ${target}`));
     root.appendChild(path);
   }

@@ -10,6 +10,7 @@
  */
 import { svg } from './chart';
 import { formatNumber, formatScalar } from './format';
+import { axisTicks } from './ticks';
 import type { ISweep, ISweepAxis, ISweepChild } from './types';
 
 /** From pale to dark blue: worst to best, as the notebook's sweep view. */
@@ -66,7 +67,7 @@ function ordered(sweep: ISweep): ISweepChild[] {
   });
 }
 
-/** Labels along a parameter's axis: its categories (about eight at most), or its ends and middle. */
+/** Labels along a parameter's axis: its categories (about eight at most), or round values. */
 function ticks(axis: ISweepAxis): [number, string][] {
   if (!axis.numeric) {
     const count = axis.categories.length;
@@ -81,19 +82,21 @@ function ticks(axis: ISweepAxis): [number, string][] {
   return numericTicks(axis.low, axis.high, axis.log_scale);
 }
 
+/** Round values within a numeric axis's range (powers of ten on a log axis), placed on it. */
 function numericTicks(low: number | null, high: number | null, log: boolean): [number, string][] {
   if (low === null || high === null) {
     return [];
   }
-  if (low === high) {
-    return [[0.5, formatNumber(low)]];
-  }
-  const middle = log ? Math.pow(10, (Math.log10(low) + Math.log10(high)) / 2) : (low + high) / 2;
-  return [
-    [0, formatNumber(low)],
-    [0.5, formatNumber(middle)],
-    [1, formatNumber(high)]
-  ];
+  const found = axisTicks(low, high, { count: 5, log, outward: false });
+  const place = (value: number): number => {
+    if (high === low) {
+      return 0.5;
+    }
+    return log
+      ? (Math.log10(value) - Math.log10(low)) / (Math.log10(high) - Math.log10(low))
+      : (value - low) / (high - low);
+  };
+  return found.values.map((value, index): [number, string] => [place(value), found.labels[index]]);
 }
 
 interface IMark {
@@ -196,7 +199,12 @@ export function parallelCoordinates(
       })
     );
     for (const [share, label] of axis.ticks) {
-      root.appendChild(text(x + 4, y(share) + 4, label));
+      root.appendChild(
+        text(x + 4, y(share) + 4, label, {
+          class: 'jp-mlops-chart-label jp-mlops-sweep-tick',
+          'data-axis': String(index)
+        })
+      );
     }
   });
   for (const { child, best, colour } of marks(sweep)) {
@@ -266,12 +274,20 @@ export function paramScatter(
   );
   for (const [share, label] of ticks(axis)) {
     root.appendChild(
-      text(left + share * plotWidth, top + plotHeight + 14, label, { 'text-anchor': 'middle' })
+      text(left + share * plotWidth, top + plotHeight + 14, label, {
+        'text-anchor': 'middle',
+        class: 'jp-mlops-chart-label jp-mlops-sweep-tick',
+        'data-axis': 'x'
+      })
     );
   }
   for (const [share, label] of numericTicks(range.low, range.high, false)) {
     root.appendChild(
-      text(left - 4, top + (1 - share) * plotHeight + 4, label, { 'text-anchor': 'end' })
+      text(left - 4, top + (1 - share) * plotHeight + 4, label, {
+        'text-anchor': 'end',
+        class: 'jp-mlops-chart-label jp-mlops-sweep-tick',
+        'data-axis': 'y'
+      })
     );
   }
   root.appendChild(

@@ -82,6 +82,8 @@ export interface IRun extends IRunSummary {
   error: string | null;
   /** Free text written with run.note() or %mlops note. */
   note?: string | null;
+  /** When the run was archived (hidden from lists); null when it is not. */
+  archived_at?: Timestamp;
 }
 
 export interface IParam {
@@ -284,13 +286,30 @@ export interface IGates {
   evaluations: IGateEvaluation[];
 }
 
+/** What a drift column's chart draws: shares of each side on shared bins or categories. */
+export interface IDriftColumnChart {
+  kind: string;
+  /** k + 1 bin edges of a numeric (or datetime: epoch seconds) column; the end bins take the tails. */
+  bins: number[];
+  /** The categories of a categorical column. */
+  labels: string[];
+  reference: number[];
+  current: number[];
+}
+
 export interface IDriftColumn {
   column: string;
+  /** monitor, review or retrain (older servers sent only the verdict). */
+  decision?: string;
   verdict: string;
+  reason?: string;
   test: string;
   statistic: number | null;
   p_adjusted: number | null;
   effect: number | null;
+  effect_name?: string;
+  /** Present for the newest reports. */
+  chart?: IDriftColumnChart | null;
 }
 
 export interface IDriftReport {
@@ -300,6 +319,9 @@ export interface IDriftReport {
   reference: string;
   current: string;
   columns: IDriftColumn[];
+  /** An effect at or above this is material (present with the charts). */
+  effect_threshold?: number;
+  alpha?: number;
 }
 
 export interface IDriftReports {
@@ -337,4 +359,58 @@ export interface IExportResult {
   targets: string[];
   warnings: string[];
   command: string;
+}
+
+/** `PATCH runs/ID`: what each change did, in words, and the run as it is now. */
+export interface IRunChanges {
+  changes: { action: string; message: string }[];
+  run: IRun;
+}
+
+/** `GET runs/ID/purge`: what purging the run would delete and keep. */
+export interface IPurgePlan {
+  run_id: string;
+  name: string;
+  /** The run and its children, which go with it. */
+  runs: string[];
+  /** Artifacts only these runs use: their files are deleted. */
+  unique_artifacts: number;
+  /** Artifacts other records use: they stay. */
+  shared_artifacts: number;
+  bytes_freed: number;
+  message: string;
+}
+
+/** `DELETE runs/ID?confirm=true`: what the purge deleted. */
+export interface IPurgeResult {
+  purged: string[];
+  removed_artifacts: string[];
+  kept_artifacts: string[];
+  bytes_freed: number;
+  message: string;
+}
+
+/** `GET` and `PATCH experiments/NAME`: an experiment's note (null: none). */
+export interface IExperimentNote {
+  experiment: string;
+  note: string | null;
+  message?: string;
+}
+
+/** One metric of one run in `GET compare`: its curve (a preview when `logged` is set). */
+export interface ICompareCurveRun {
+  id: string;
+  points: Point[];
+  logged: number | null;
+}
+
+/** `GET compare?runs=ID,ID`: runs side by side. */
+export interface IComparison {
+  runs: IRunSummary[];
+  /** One value per run, in the order of `runs`; `differs` when they are not all equal. */
+  params: { key: string; values: Value[]; differs: boolean }[];
+  /** Each run's last value. */
+  metrics: { key: string; values: (number | null)[] }[];
+  /** The curves to overlay, one per run that logged the metric more than once. */
+  curves: { key: string; runs: ICompareCurveRun[] }[];
 }

@@ -1,10 +1,13 @@
 /**
  * The Drift section: each drift report's overall decision and its per-column
- * verdicts, newest report open.
+ * decisions, newest report open; an open report draws its columns' effects against the
+ * threshold and one chart per column (reference and current distributions), like the
+ * notebook's drift view.
  */
 import { badge, h, section, table } from '../dom';
+import { distributionChart, drawable, effectChart } from '../drift_chart';
 import { formatNumber, formatTime } from '../format';
-import type { IDriftReport, IDriftReports } from '../types';
+import type { IDriftColumn, IDriftReport, IDriftReports } from '../types';
 import { ISectionHost, requestOptional, Section } from './section';
 
 export class DriftSection extends Section {
@@ -37,25 +40,82 @@ export class DriftSection extends Section {
       badge(report.decision),
       ` ${report.reference} → ${report.current} · ${formatTime(report.created_at)}`
     );
+    const charts = h('div', { className: 'jp-mlops-drift-figures' });
     const details = section(
       title,
       this.openState.get(report.id) ?? newest,
       table(
-        ['Column', 'Verdict', 'Test', 'Statistic', 'Adjusted p', 'Effect'],
+        ['Column', 'Decision', 'Test', 'Statistic', 'Adjusted p', 'Effect'],
         report.columns.map(c => [
           c.column,
-          badge(c.verdict),
+          decisionBadge(c),
           c.test,
           formatNumber(c.statistic),
           formatNumber(c.p_adjusted),
           formatNumber(c.effect)
         ]),
         { className: 'jp-mlops-drift-columns' }
-      )
+      ),
+      charts
     );
     details.classList.add('jp-mlops-drift-report');
     details.setAttribute('data-report-id', report.id);
-    details.addEventListener('toggle', () => this.openState.set(report.id, details.open));
+    const draw = (): void => {
+      if (details.open && !charts.hasChildNodes()) {
+        drawCharts(charts, report); // drawn once, when first shown
+      }
+    };
+    details.addEventListener('toggle', () => {
+      this.openState.set(report.id, details.open);
+      draw();
+    });
+    draw();
     return details;
   }
+}
+
+/** A column's decision as a badge (monitor, review, retrain), its verdict in the tooltip. */
+function decisionBadge(column: IDriftColumn): HTMLElement {
+  const element = badge(column.decision ?? column.verdict);
+  element.title = [column.verdict, column.reason].filter(Boolean).join(': ');
+  return element;
+}
+
+function drawCharts(into: HTMLElement, report: IDriftReport): void {
+  const charted = report.columns.some(c => c.chart !== undefined);
+  if (!charted) {
+    return; // a report older than the ten newest: its figures are in the table
+  }
+  into.appendChild(
+    h(
+      'figure',
+      { className: 'jp-mlops-figure jp-mlops-drift-effect-figure' },
+      effectChart(report.columns, report.effect_threshold ?? null),
+      h(
+        'figcaption',
+        null,
+        'Effect of each column; a column drifts when its effect reaches the threshold and ' +
+          'its change is significant.'
+      )
+    )
+  );
+  into.appendChild(
+    h(
+      'div',
+      { className: 'jp-mlops-drift-charts' },
+      ...report.columns.map(column =>
+        h(
+          'figure',
+          {
+            className: 'jp-mlops-figure jp-mlops-drift-column-chart',
+            attrs: { 'data-column': column.column }
+          },
+          h('figcaption', null, h('b', null, column.column), ' ', decisionBadge(column)),
+          drawable(column.chart)
+            ? distributionChart(column.column, column.chart)
+            : h('p', { className: 'jp-mlops-note' }, `No chart: ${column.reason || column.verdict}`)
+        )
+      )
+    )
+  );
 }

@@ -41,13 +41,30 @@ export class PipelinesSection extends Section {
       });
     }
     const figure = h('figure', { className: 'jp-mlops-step-figure' });
-    const show = (run: IPipelineRun): void => {
+    let shown = answer.runs[0];
+    let drawnWidth = 0;
+    const draw = (): void => {
+      drawnWidth = figure.clientWidth;
       replaceChildren(
         figure,
-        stepGraph(run.steps, run.edges ?? []),
-        h('figcaption', null, `Steps of ${run.pipeline}, run ${shortId(run.id)} (${run.status})`)
+        stepGraph(shown.steps, shown.edges ?? [], drawnWidth || Infinity),
+        h(
+          'figcaption',
+          null,
+          `Steps of ${shown.pipeline}, run ${shortId(shown.id)} (${shown.status})`
+        )
       );
     };
+    const show = (run: IPipelineRun): void => {
+      shown = run;
+      draw();
+    };
+    // Drawn again when the sidebar's width changes: across when it fits, else downwards.
+    new ResizeObserver(() => {
+      if (figure.clientWidth > 0 && Math.abs(figure.clientWidth - drawnWidth) > 4) {
+        draw();
+      }
+    }).observe(figure);
     const runs = rankedTable(
       [
         ['Pipeline', 0],

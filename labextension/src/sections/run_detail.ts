@@ -1,7 +1,8 @@
 /**
  * One run's details: summary, metric curves, parameters, code, environment, data
  * snapshots, tags, the model versions it became and its gate verdicts, drawn from
- * `GET api/runs/ID` into a main-area tab (see ../run_view.ts).
+ * `GET api/runs/ID` into a main-area tab (see ../run_view.ts). Its note and the
+ * housekeeping controls come from run_actions.ts.
  */
 import { lineChart } from '../chart';
 import { badge, button, Child, h, section, table } from '../dom';
@@ -16,7 +17,9 @@ import {
   shortId
 } from '../format';
 import type { IGateEvaluation, IRunDetail } from '../types';
+import { renderMarkdown } from '../markdown';
 import { renderArtifacts } from './artifacts';
+import { RunActions } from './run_actions';
 import { ISweepChoice, ISweepLoad, renderSweep } from './sweep';
 
 /** What a run's page can do in JupyterLab. */
@@ -60,6 +63,13 @@ function field(label: string, ...value: (Node | string)[]): HTMLElement[] {
   return [h('dt', null, label), h('dd', null, ...value)];
 }
 
+/** A note shown without its editor. */
+function runNote(text: string): HTMLElement {
+  const note = renderMarkdown(text);
+  note.classList.add('jp-mlops-run-note');
+  return note;
+}
+
 /** A gate evaluation as one line: verdict, what and when, and its rules below. */
 export function renderEvaluation(evaluation: IGateEvaluation, runLink: Child): HTMLElement {
   const target =
@@ -94,13 +104,16 @@ export function renderEvaluation(evaluation: IGateEvaluation, runLink: Child): H
 /**
  * The page of one run. `exportStatus` is where an export reports its outcome: the
  * caller keeps it across redraws, so a reload does not wipe what the user just did.
- * `sweep` is the sweep of a run with children, drawn below its metrics.
+ * `sweep` is the sweep of a run with children, drawn below its metrics. `manage`
+ * (kept by the caller too) shows the note with its editor and the housekeeping controls;
+ * without it the note is only shown.
  */
 export function renderRunDetail(
   detail: IRunDetail,
   actions: IRunDetailActions,
   exportStatus: HTMLElement = h('div'),
-  sweep: IRunSweep | null = null
+  sweep: IRunSweep | null = null,
+  manage: RunActions | null = null
 ): HTMLElement {
   const run = detail.run;
   const labPath = run.notebook_lab_path ?? null;
@@ -109,7 +122,17 @@ export function renderRunDetail(
     'div',
     { className: 'jp-mlops-run-header' },
     h('h2', { className: 'jp-mlops-run-name' }, run.name || run.id),
-    badge(run.status)
+    badge(run.status),
+    run.archived_at
+      ? h(
+          'span',
+          {
+            className: 'jp-mlops-archived-badge',
+            title: `Archived ${formatTime(run.archived_at)}: hidden from the lists until restored`
+          },
+          'archived'
+        )
+      : null
   );
 
   const actionsLine = h(
@@ -147,7 +170,6 @@ export function renderRunDetail(
     'dl',
     { className: 'jp-mlops-fields' },
     ...field('Experiment', run.experiment),
-    ...(run.note ? field('Note', h('span', { className: 'jp-mlops-run-note' }, run.note)) : []),
     ...field('Started', formatTime(run.started_at)),
     ...field('Ended', formatTime(run.ended_at)),
     ...field('Duration', formatDuration(run.duration)),
@@ -352,6 +374,9 @@ export function renderRunDetail(
     exportStatus,
     error,
     summary,
+    manage ? manage.note.node : run.note ? runNote(run.note) : null,
+    manage ? manage.status : null,
+    manage ? manage.node : null,
     metrics,
     sweep ? renderSweep(sweep.loaded, sweep.choice, sweep.choose, actions.openRun) : null,
     params,

@@ -10,6 +10,9 @@
  * parameter and metric columns are those the server says (see columns.ts): chosen for
  * the experiment, else the parameters that differ and every metric; sort names are the
  * server's own (`-metrics.auc`, `params.lr`, `started_at`), as in the notebook and CLI.
+ * Above the table: the experiment's note (experiment_note.ts); checkboxes in the first
+ * column select runs to compare (run_selection.ts); a toggle lists the archived runs
+ * (archived_runs.ts).
  */
 import { ApiError } from '../api';
 import { button, Child, h, notice, replaceChildren, stateDot } from '../dom';
@@ -23,8 +26,11 @@ import {
   parseTime
 } from '../format';
 import type { IExperiment, IExperiments, IRunsPage, IRunSummary } from '../types';
+import { ArchivedRuns } from './archived_runs';
+import { ExperimentNoteView } from './experiment_note';
 import { childBadge, childCount, childRows, ExpandedParents, IChildren } from './run_children';
 import { ColumnChooser, paramCells, shownColumns } from './columns';
+import { RunSelection } from './run_selection';
 import { ISectionHost, requestOptional, Section } from './section';
 
 /**
@@ -118,9 +124,21 @@ export class RunsSection extends Section {
   private readonly sortPicker: HTMLSelectElement;
   private readonly sortDirection: HTMLButtonElement;
   private readonly flatToggle: HTMLInputElement;
+  private readonly experimentNote: ExperimentNoteView;
+  private readonly selection: RunSelection;
+  private readonly archived: ArchivedRuns;
 
   constructor(host: ISectionHost) {
     super('runs', 'Runs', host);
+    this.experimentNote = new ExperimentNoteView(() => host.refresh());
+    this.selection = new RunSelection(runIds => host.compareRuns(runIds));
+    this.archived = new ArchivedRuns(
+      () => {
+        this.setPage(1);
+        void this.load();
+      },
+      () => host.refresh()
+    );
     this.experimentPicker = h('select', {
       className: 'jp-mlops-experiment',
       title: 'Experiment',
@@ -215,6 +233,10 @@ export class RunsSection extends Section {
         this.flatToggle,
         'Every run, flat (children too)'
       ),
+      this.archived.toggle,
+      this.experimentNote.node,
+      this.archived.status,
+      this.selection.bar,
       this.chooser.node
     );
     this.node.insertBefore(this.toolbar, this.content);
@@ -253,6 +275,7 @@ export class RunsSection extends Section {
     }
     this.toolbar.hidden = false;
     this.pickExperiment(experiments);
+    void this.experimentNote.show(this.experiment as string);
 
     let page: IRunsPage | null;
     try {
@@ -265,7 +288,8 @@ export class RunsSection extends Section {
         page_size: this.pageSize,
         after: this.cursor.after,
         before: this.cursor.before,
-        top_level: this.flat ? undefined : 'true'
+        top_level: this.flat ? undefined : 'true',
+        archived: this.archived.query
       });
     } catch (error) {
       if (error instanceof ApiError && error.status === 400) {
@@ -287,6 +311,13 @@ export class RunsSection extends Section {
     this.chooser.update(this.experiment, page);
     this.showSort(page);
     if (page.runs.length === 0) {
+      if (this.archived.shown) {
+        return notice(
+          'empty',
+          `No archived runs of ${this.experiment}`,
+          'Archive a run from its page.'
+        );
+      }
       if (this.code) {
         return notice(
           'empty',
@@ -602,19 +633,18 @@ export class RunsSection extends Section {
           : [])
       ];
     });
+    const table = h(
+      'table',
+      { className: 'jp-mlops-table jp-mlops-runs-table' },
+      h('thead', null, h('tr', null, ...headers)),
+      h('tbody', null, ...rows)
+    );
+    this.selection.decorate(table);
+    this.archived.decorate(table);
     return h(
       'div',
       null,
-      h(
-        'div',
-        { className: 'jp-mlops-table-scroll' },
-        h(
-          'table',
-          { className: 'jp-mlops-table jp-mlops-runs-table' },
-          h('thead', null, h('tr', null, ...headers)),
-          h('tbody', null, ...rows)
-        )
-      ),
+      h('div', { className: 'jp-mlops-table-scroll' }, table),
       this.renderPager(page)
     );
   }

@@ -14,6 +14,10 @@ export interface ISectionHost {
   copyText(text: string): void;
   /** Open a run's page in the main area (or bring it to the front). */
   openRun(runId: string): void;
+  /** Open the compare view of these runs in the main area. */
+  compareRuns(runIds: string[]): void;
+  /** Ask the registry for changes now (after a write), so every open view redraws. */
+  refresh(): void;
 }
 
 /** A section's own empty state: what is missing, and how to make some. */

@@ -36,12 +36,25 @@ STEP_STOPPED = "stopped: the runner process ended while this step ran"
 STEP_NOT_REACHED = "not run: the runner process ended before this step"
 
 
+# This process's own token, by pid (a forked child has a pid and a token of its own): every
+# run started records it, and reading /proc twice per run is most of a short run's cost.
+_OWN_TOKENS: dict[int, str | None] = {}
+
+
 def process_token(pid: int) -> str | None:
     """A string that identifies a live process, so that a reused pid is not mistaken for it.
 
     On Linux it is the boot id and the process start time; elsewhere ``None`` (the pid
     alone is then checked).
     """
+    if pid == os.getpid():
+        if pid not in _OWN_TOKENS:
+            _OWN_TOKENS[pid] = _read_process_token(pid)
+        return _OWN_TOKENS[pid]
+    return _read_process_token(pid)
+
+
+def _read_process_token(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()

@@ -9,6 +9,9 @@ magics and the CLI (:mod:`jupyter_mlops.tracking.housekeeping`, :mod:`.purge`).
                                ``{"changes": [{"action", "message"}], "run": ...}``
                                with the run as ``GET runs/ID`` gives it
 ``DELETE runs/ID?confirm=true``  purge the run for good (refused without ``confirm``)
+``GET runs/ID/purge``          what a purge would delete, nothing written: ``{"run_id",
+                               "name", "runs", "unique_artifacts", "shared_artifacts",
+                               "bytes_freed", "message"}`` (a confirmation dialog says it)
 ``GET experiments/NAME``       ``{"experiment", "note"}``
 ``PATCH experiments/NAME``     ``{"note": "markdown"}``; ``""`` removes it
 =============================  ===================================================
@@ -136,6 +139,25 @@ def purge_payload(registry: Registry, ref: str, *, confirm: bool) -> dict[str, A
     }
 
 
+def purge_plan_payload(registry: Registry, ref: str) -> dict[str, Any]:
+    """``GET runs/ID/purge``: what purging the run would delete and keep; nothing is written."""
+    plan = purge_plan(registry, ref)
+    return {
+        "run_id": plan.run_id,
+        "name": plan.name,
+        "runs": list(plan.run_ids),
+        "unique_artifacts": len(plan.unique_artifacts),
+        "shared_artifacts": len(plan.shared_artifacts),
+        "bytes_freed": plan.bytes_freed,
+        "message": f"Purging deletes {plan.describe()} for good"
+        + (
+            f"; {len(plan.shared_artifacts)} artifact(s) other records use stay."
+            if plan.shared_artifacts
+            else "."
+        ),
+    }
+
+
 def experiment_payload(registry: Registry, name: str) -> dict[str, Any]:
     """``GET experiments/NAME``: the experiment's note."""
     return {"experiment": name, "note": housekeeping.experiment_note(registry, name)}
@@ -170,6 +192,14 @@ class RunWritesHandler(MlopsAPIHandler):
             return self.get_json_body()
         except tornado.web.HTTPError as exc:
             raise InvalidInputError("The request is not JSON", hint=f"Send {_EXAMPLE}.") from exc
+
+
+class PurgePlanHandler(MlopsAPIHandler):
+    """``GET runs/ID/purge``: what ``DELETE runs/ID?confirm=true`` would delete."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.read(purge_plan_payload, run_id))
 
 
 class ExperimentHandler(MlopsAPIHandler):

@@ -18,6 +18,8 @@
 ``POST export``        export a notebook of the server's root to a pipeline
 ``PATCH runs/ID``      change a run: note, name, tags, experiment, archived
 ``DELETE runs/ID``     purge a run for good (``confirm=true``)
+``GET runs/ID/purge``  what purging the run would delete and keep
+``GET compare``        runs side by side: ``runs=ID,ID,...`` (see compare_route.py)
 ``GET|PATCH experiments/NAME``  an experiment's note
 ``GET|PUT experiments/NAME/columns``  the columns chosen for its runs tables
 =====================  =========================================================
@@ -41,9 +43,14 @@ from jupyter_server.utils import url_path_join
 
 from jupyter_mlops.server import payloads
 from jupyter_mlops.server.column_routes import ColumnsHandler
+from jupyter_mlops.server.compare_route import CompareHandler
 from jupyter_mlops.server.export_route import ExportHandler
 from jupyter_mlops.server.handlers import API_PREFIX, SOURCE_SETTING, MlopsAPIHandler
-from jupyter_mlops.server.housekeeping_routes import ExperimentHandler, RunWritesHandler
+from jupyter_mlops.server.housekeeping_routes import (
+    ExperimentHandler,
+    PurgePlanHandler,
+    RunWritesHandler,
+)
 from jupyter_mlops.server.registry_source import RegistrySource
 
 from .._version import __version__
@@ -215,6 +222,7 @@ class UnknownRouteHandler(MlopsAPIHandler):
 ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("artifacts/SHA256", r"artifacts/([^/]+)", ArtifactHandler),
     ("changes", "changes", ChangesHandler),
+    ("compare", "compare", CompareHandler),
     ("drift", "drift", DriftHandler),
     ("experiments", "experiments", ExperimentsHandler),
     ("experiments/NAME", r"experiments/([^/]+)", ExperimentHandler),
@@ -225,6 +233,7 @@ ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("pipelines", "pipelines", PipelinesHandler),
     ("runs", "runs", RunsHandler),
     ("runs/ID", r"runs/([^/]+)", RunHandler),
+    ("runs/ID/purge", r"runs/([^/]+)/purge", PurgePlanHandler),
     ("runs/ID/sweep", r"runs/([^/]+)/sweep", SweepHandler),
     ("snapshots", "snapshots", SnapshotsHandler),
     ("status", "status", StatusHandler),

@@ -13,6 +13,8 @@ import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 
+from .ticks import axis_ticks
+
 PALETTE = (
     "#1f77b4",
     "#ff7f0e",
@@ -25,32 +27,10 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
-_FONT = "font-family:var(--jp-ui-font-family,sans-serif);font-size:11px"
+# The theme's smallest UI size (about 11px); an exported page has no theme and gets 11px.
+_FONT = "font-family:var(--jp-ui-font-family,sans-serif);font-size:var(--jp-ui-font-size0,11px)"
 INK = "var(--jp-ui-font-color1,#333)"
 _GRID = "var(--jp-border-color2,#ddd)"
-
-
-def _nice_ticks(low: float, high: float, count: int = 5, *, whole: bool = False) -> list[float]:
-    """Round values from ``low`` to ``high``, about ``count`` of them; with ``whole``,
-    whole numbers only (steps of a training loop)."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return []
-    if high == low:
-        return [low]
-    raw = (high - low) / max(count - 1, 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = min(
-        (m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), default=10 * magnitude
-    )
-    if whole:
-        step = max(1.0, float(round(step)))
-    first = math.ceil(low / step) * step
-    ticks: list[float] = []
-    value = first
-    while value <= high + step * 1e-9 and len(ticks) < 20:
-        ticks.append(round(value, 12))
-        value += step
-    return ticks
 
 
 def _fmt(value: float, digits: int = 4) -> str:
@@ -59,16 +39,6 @@ def _fmt(value: float, digits: int = 4) -> str:
     if abs(value) >= 1e5 or abs(value) < 1e-3:
         return f"{value:.{max(digits - 2, 2)}g}"
     return f"{value:.{digits}g}"
-
-
-def tick_labels(values: Sequence[float], digits: int = 4) -> list[str]:
-    """Labels of ticks, with as many significant digits as it takes (from ``digits``) to
-    tell neighbours apart: 0.95001 and 0.95002 are not both "0.95"."""
-    labels = [_fmt(v, digits) for v in values]
-    while len(set(labels)) < len(labels) and digits < 15:
-        digits += 1
-        labels = [_fmt(v, digits) for v in values]
-    return labels
 
 
 def svg_opening(width: int, height: int, title: str, left: int) -> list[str]:
@@ -96,8 +66,8 @@ def _nothing(parts: list[str], width: int, height: int, words: str) -> str:
 def _share_grid(peak: float, left: float, right: float, top: float, plot_h: float) -> list[str]:
     """Horizontal grid lines with labels from 0 to ``peak``."""
     parts = []
-    ticks = _nice_ticks(0, peak, 4)
-    for tick, label in zip(ticks, tick_labels(ticks)):
+    ticks = axis_ticks(0, peak, 4, log=False, outward=False)
+    for tick, label in zip(ticks.values, ticks.labels):
         y = top + (1 - tick / peak) * plot_h
         parts.append(
             f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -153,23 +123,24 @@ def line_chart(
         return _nothing(parts, width, height, "no finite values")
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = min(ys), max(ys)
-    if x0 == x1:
-        x0, x1 = x0 - 1, x1 + 1
-    if y0 == y1:
-        pad = abs(y0) * 0.05 or 1.0
-        y0, y1 = y0 - pad, y1 + pad
+    whole = all(float(x).is_integer() for x in xs)  # steps: no tick between two of them
+    x_axis = axis_ticks(min(xs), max(xs), 5, log=False, whole=whole)
+    y_axis = axis_ticks(min(ys), max(ys), 5)  # a log axis when positive values span decades
+    if y_axis.log:
+        top = max(top, 24)
+        parts.append(
+            f'<text class="mlops-chart-scale" x="4" y="15" fill="{INK}" font-style="italic">'
+            "(log)<title>a log scale: each tick is ten times the one below</title></text>"
+        )
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def sx(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * plot_w
+        return left + x_axis.position(x) * plot_w
 
     def sy(y: float) -> float:
-        return top + (1 - (y - y0) / (y1 - y0)) * plot_h
+        return top + (1 - y_axis.position(y)) * plot_h
 
-    y_ticks = _nice_ticks(y0, y1)
-    for tick, label in zip(y_ticks, tick_labels(y_ticks)):
+    for tick, label in zip(y_axis.values, y_axis.labels):
         y = sy(tick)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -178,9 +149,7 @@ def line_chart(
         parts.append(
             f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{label}</text>'
         )
-    whole = all(float(x).is_integer() for x in xs)  # steps: no tick between two of them
-    x_ticks = _nice_ticks(x0, x1, whole=whole)
-    for tick, label in zip(x_ticks, tick_labels(x_ticks)):
+    for tick, label in zip(x_axis.values, x_axis.labels):
         x = sx(tick)
         parts.append(
             f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
@@ -320,12 +289,12 @@ def histogram(
         return top + (1 - y / peak) * plot_h
 
     parts += _share_grid(peak, left, width - right, top, plot_h)
-    x_ticks = _nice_ticks(x0, x1, 4)
-    x_labels = tick_labels(x_ticks) if tick_format is None else [shown(t) for t in x_ticks]
+    x_ticks = axis_ticks(x0, x1, 4, log=False, outward=False)
+    x_labels = list(x_ticks.labels) if tick_format is None else [shown(t) for t in x_ticks.values]
     x_labels = [  # a label said once: dates of ticks within one day are all the same day
         "" if i and label == x_labels[i - 1] else label for i, label in enumerate(x_labels)
     ]
-    for tick, label in zip(x_ticks, x_labels):
+    for tick, label in zip(x_ticks.values, x_labels):
         x = sx(tick)
         parts.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 3}" '

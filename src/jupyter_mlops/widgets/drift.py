@@ -25,6 +25,7 @@ from ..errors import InvalidInputError
 from ..tracking.formatting import figure, percent, timestamp
 from .base import TABLE_STYLE, View, table, text
 from .charts import bar_chart, histogram
+from .styles import WARN, badge_style
 
 MAX_CHARTS = 60
 """Charts drawn per report, most severe columns first; the stored report keeps every column."""
@@ -39,16 +40,14 @@ DECISION_WORDS = {
 DRIFT_STYLE = (
     "<style>.mlops-drift-decision{display:inline-block;padding:4px 10px;margin:4px 0;"
     "border-radius:4px;font-weight:600;border:1px solid currentColor}"
-    ".mlops-drift-monitor{color:var(--jp-success-color1,#1a7f37);"
-    "background:var(--jp-success-color3,#e6f4ea)}"
-    ".mlops-drift-review{color:var(--jp-warn-color1,#9a6700);"
-    "background:var(--jp-warn-color3,#fff3cd)}"
-    ".mlops-drift-retrain{color:var(--jp-error-color1,#c00);"
-    "background:var(--jp-error-color3,#fdecea)}"
-    ".mlops-badge{display:inline-block;padding:0 5px;border-radius:3px;font-weight:600;"
-    "border:1px solid currentColor;font-size:11px}"
+    + "".join(
+        f".mlops-drift-{decision}{{{badge_style(decision)}}}"
+        for decision in ("monitor", "review", "retrain")
+    )
+    + ".mlops-badge{display:inline-block;padding:0 5px;border-radius:8px;font-weight:600;"
+    "font-size:var(--jp-ui-font-size0,11px)}"
     ".mlops-caption{margin:6px 0 2px 0}.mlops-detail{color:var(--jp-ui-font-color2,#666)}"
-    ".mlops-drift-note{color:var(--jp-warn-color1,#9a6700);margin:2px 0}"
+    f".mlops-drift-note{{border-left:3px solid {WARN};padding-left:6px;margin:2px 0}}"
     ".mlops-drift-charts{display:flex;flex-wrap:wrap;gap:4px 12px;margin-top:6px}"
     ".mlops-drift-charts details{min-width:330px}"
     ".mlops-drift-charts summary{cursor:pointer;font-size:12px}"

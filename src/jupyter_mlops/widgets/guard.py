@@ -21,14 +21,15 @@ from ..models.aliases import AliasMove
 from ..models.versions import ModelVersion, RegisteredModel
 from ..tracking.formatting import timestamp
 from .base import TABLE_STYLE, View, table, text
+from .styles import ERROR, INFO, badge_style, tint
 
 GUARD_STYLE = (
     "<style>.mlops-verdict{display:inline-block;padding:0 6px;border-radius:3px;font-weight:600}"
-    ".mlops-verdict-passed{color:var(--jp-success-color1,#080)}"
-    ".mlops-verdict-failed{color:var(--jp-error-color1,#c00)}"
-    "tr.mlops-row-failed td{background:var(--jp-error-color3,#fdecea)}"
+    f".mlops-verdict-passed{{{badge_style('passed')}}}"
+    f".mlops-verdict-failed{{{badge_style('failed')}}}"
+    f"tr.mlops-row-failed td{{background:{tint(ERROR, 14)}}}"
     ".mlops-alias{display:inline-block;padding:0 5px;margin-right:3px;border-radius:3px;"
-    "background:var(--jp-brand-color3,#e3f0fb);font-size:11px}"
+    f"background:{tint(INFO)};font-size:11px}}"
     ".mlops-caption{margin:6px 0 2px 0}.mlops-detail{color:var(--jp-ui-font-color2,#666)}"
     "</style>"
 )

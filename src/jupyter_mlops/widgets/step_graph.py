@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidInputError
 from .charts import INK, svg_opening
+from .styles import ERROR, INFO, SUCCESS, WARN, tint
 
 BOX_HEIGHT = 38
 COLUMN_GAP = 46
@@ -26,17 +27,18 @@ MARGIN = 8
 CHAR_WIDTH = 6.6
 MAX_LABEL = 28
 
-# state -> (stroke, fill, words shown when the box has no note)
+# state -> (stroke, fill, words shown when the box has no note); colours as the panel's
+_PLAIN = "var(--jp-layout-color1,#fff)"
 STATE_STYLE = {
-    None: ("var(--jp-border-color1,#999)", "var(--jp-layout-color1,#fff)", ""),
-    "ok": ("#1a7f37", "var(--jp-success-color3,#e6f4ea)", "ok"),
-    "cached": ("#1a7f37", "var(--jp-layout-color1,#fff)", "cached"),
-    "reused": ("#1a7f37", "var(--jp-layout-color1,#fff)", "reused"),
-    "failed": ("#c00", "var(--jp-error-color3,#fdecea)", "failed"),
-    "gate_failed": ("#c00", "var(--jp-error-color3,#fdecea)", "gate failed"),
-    "killed": ("#c00", "var(--jp-error-color3,#fdecea)", "killed"),
-    "drift_stopped": ("#9a6700", "var(--jp-warn-color3,#fff3cd)", "drift stopped"),
-    "running": ("#07c", "var(--jp-info-color3,#e7f3fb)", "running"),
+    None: ("var(--jp-border-color1,#999)", _PLAIN, ""),
+    "ok": (SUCCESS, tint(SUCCESS, 14), "ok"),
+    "cached": (SUCCESS, _PLAIN, "cached"),
+    "reused": (SUCCESS, _PLAIN, "reused"),
+    "failed": (ERROR, tint(ERROR, 14), "failed"),
+    "gate_failed": (ERROR, tint(ERROR, 14), "gate failed"),
+    "killed": (ERROR, tint(ERROR, 14), "killed"),
+    "drift_stopped": (WARN, tint(WARN, 14), "drift stopped"),
+    "running": (INFO, tint(INFO, 14), "running"),
     "pending": ("var(--jp-border-color1,#999)", "var(--jp-layout-color2,#f5f5f5)", "pending"),
     "not_run": ("var(--jp-border-color1,#999)", "var(--jp-layout-color2,#f5f5f5)", "not run"),
 }

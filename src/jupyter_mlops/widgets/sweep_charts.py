@@ -17,21 +17,14 @@ import math
 from collections.abc import Callable
 
 from ..tracking.queries.sweep import Sweep, SweepAxis, SweepChild, category
-from .charts import INK, svg_opening, tick_labels
+from .charts import INK, svg_opening
+from .ticks import axis_ticks
 
 BEST_COLOUR = "#d62728"
 _AXIS = "var(--jp-border-color1,#999)"
 _NO_VALUE = "#bbbbbb"
 # From pale to dark blue: worst to best.
 _RAMP = ((0xC6, 0xDB, 0xEF), (0x08, 0x30, 0x6B))
-
-
-def _fmt(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 1e4 or abs(value) < 1e-2:
-        return f"{value:.2g}"
-    return f"{value:.3g}"
 
 
 def colour_of(value: float | None, low: float, high: float, maximize: bool) -> str:
@@ -80,7 +73,8 @@ def _scale(axis: SweepAxis) -> Callable[[object], float | None]:
 
 
 def _ticks(axis: SweepAxis) -> list[tuple[float, str]]:
-    """Labels along an axis: its categories, or its ends and middle."""
+    """Labels along an axis: its categories, or round values within its range (powers of
+    ten on a log axis), placed where the axis puts them."""
     if not axis.numeric:
         count = len(axis.categories)
         step = max(1, math.ceil(count / 8))  # at most about eight labels
@@ -91,14 +85,13 @@ def _ticks(axis: SweepAxis) -> list[tuple[float, str]]:
         ]
     if axis.low is None or axis.high is None:
         return []
-    if axis.low == axis.high:
-        return [(0.5, _fmt(axis.low))]
-    if axis.log_scale:
-        middle = 10 ** ((math.log10(axis.low) + math.log10(axis.high)) / 2)
-    else:
-        middle = (axis.low + axis.high) / 2
-    labels = tick_labels([axis.low, middle, axis.high], digits=3)  # never "0.95" three times
-    return list(zip((0.0, 0.5, 1.0), labels))
+    ticks = axis_ticks(axis.low, axis.high, 5, log=axis.log_scale, outward=False)
+    place = _scale(axis)
+    return [
+        (share, label)
+        for value, label in zip(ticks.values, ticks.labels)
+        if (share := place(value)) is not None
+    ]
 
 
 def _metric_axis(sweep: Sweep) -> SweepAxis:

@@ -97,7 +97,8 @@ class _EnvironmentCache:
         self._lock = threading.Lock()
         self._distributions: dict[str, list[tuple[str, str]]] | None = None
         self._loader: threading.Thread | None = None
-        self._last: tuple[int, Environment] | None = None
+        # (len(sys.modules), number of top-level names, the environment they gave)
+        self._last: tuple[int, int, Environment] | None = None
 
     def warm(self) -> None:
         with self._lock:
@@ -134,9 +135,14 @@ class _EnvironmentCache:
         if self._distributions is None:
             self._load()
         with self._lock:
+            # No import since the last call (the usual case between runs of a loop): the
+            # same environment, without walking the thousands of names in sys.modules.
+            if self._last is not None and self._last[0] == len(sys.modules):
+                return self._last[2]
             modules = {name.partition(".")[0] for name in list(sys.modules)}
-            if self._last is not None and self._last[0] == len(modules):
-                return self._last[1]
+            if self._last is not None and self._last[1] == len(modules):
+                self._last = (len(sys.modules), len(modules), self._last[2])
+                return self._last[2]
             assert self._distributions is not None
             packages: dict[str, str] = {}
             for module in modules:
@@ -147,7 +153,7 @@ class _EnvironmentCache:
                 platform=_platform(),
                 packages=tuple(sorted(packages.items())),
             )
-            self._last = (len(modules), environment)
+            self._last = (len(sys.modules), len(modules), environment)
             return environment
 
 
