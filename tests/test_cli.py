@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import io
 import json
 import os
+import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -58,26 +61,94 @@ def test_runs_table_sorted_and_filtered(runs: Registry) -> None:
     code, out, _ = invoke("runs", "--sort", "-acc")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split()[:4] == ["id", "name", "experiment", "status"]
+    assert lines[0].split()[:4] == ["id", "name", "status", "started"]  # one experiment
     assert [line.split()[1] for line in lines[2:]] == ["fast", "slow"]
     code, out, _ = invoke("runs", "--where", "lr < 0.05")
     assert [line.split()[1] for line in out.splitlines()[2:]] == ["slow"]
 
 
-def test_runs_table_shows_the_params_that_tell_runs_apart_first(registry: Registry) -> None:
+def test_runs_table_shows_the_params_that_differ_and_no_constant_one(registry: Registry) -> None:
     constant = {f"a{i}": "default" for i in range(8)}  # sorted before "lr", never varying
     for lr in (0.01, 0.1):
         with mlops.start_run("sweep", experiment="cli") as run:
             run.log_params(lr=lr, **constant)
+    with mlops.start_run("other", experiment="elsewhere") as run:
+        run.log_params(lr=0.5, **constant)
 
-    code, out, _ = invoke("runs")
+    code, out, _ = invoke("runs", "--experiment", "cli")
 
     header = out.splitlines()[0].split()
-    assert code == 0 and header[6] == "lr" and len(header) == 6 + 6
-    assert [line.split()[8] for line in out.splitlines()[2:]] == [
+    assert code == 0 and header == ["id", "name", "status", "started", "duration", "lr"]
+    assert [line.split()[7] for line in out.splitlines()[2:]] == [
         "0.1",
         "0.01",
     ]  # after the date, the time and the duration ("0.01 s")
+    code, out, _ = invoke("runs")  # two experiments: the column says which
+    assert out.splitlines()[0].split()[:3] == ["id", "name", "experiment"]
+
+
+def test_runs_table_folds_an_estimators_params_and_stays_narrow(registry: Registry) -> None:
+    """The issue's sweep: 21 gbm.* parameters of which two vary, in 12 child runs."""
+    rng = random.Random(12)
+    defaults = {f"gbm.{name}": "friedman_mse" for name in GBM_CONSTANT}
+    with mlops.start_run("search", experiment="churn"):
+        for index in range(12):
+            with mlops.start_run(f"candidate-{index}", experiment="churn") as child:
+                child.log_params(
+                    **defaults,
+                    **{
+                        "gbm.max_depth": rng.choice([2, 3, 5]),
+                        "gbm.learning_rate": rng.choice([0.05, 0.1, 0.3]),
+                        "gbm.n_estimators": 100,
+                    },
+                )
+                child.log(auc=rng.uniform(0.6, 0.9), accuracy=rng.uniform(0.6, 0.9))
+
+    code, out, err = invoke("runs", "--parent", "search", "--sort", "-metrics.auc")
+
+    assert code == 0, err
+    lines = out.splitlines()
+    header = lines[0].split()
+    assert header[5:] == ["gbm", "(21)", "accuracy", "auc"]
+    assert max(len(line) for line in lines) <= 120
+    aucs = [float(line.split()[-1]) for line in lines[2:]]
+    assert aucs == sorted(aucs, reverse=True) and len(aucs) == 12
+    assert all(re.search(r"learning_rate=[\d.]+ max_depth=\d ", line) for line in lines[2:])
+    assert "n_estimators" not in out  # the same in every run
+
+
+GBM_CONSTANT = [
+    "ccp_alpha", "criterion", "init", "loss", "max_features", "max_leaf_nodes",
+    "min_impurity_decrease", "min_samples_leaf", "min_samples_split",
+    "min_weight_fraction_leaf", "n_iter_no_change", "random_state", "subsample", "tol",
+    "validation_fraction", "verbose", "warm_start", "alpha",
+]  # fmt: skip
+
+
+def test_runs_columns_chosen_for_the_experiment_are_shown(registry: Registry) -> None:
+    for lr, depth in ((0.01, 2), (0.1, 3)):
+        with mlops.start_run("run", experiment="cli") as run:
+            run.log_params(lr=lr, depth=depth)
+            run.log(acc=lr, loss=1 - lr)
+
+    code, out, err = invoke("columns", "cli", "metrics.loss", "params.depth")
+    assert code == 0, err
+    assert "2 chosen column(s)" in out
+    code, out, _ = invoke("runs")
+    assert out.splitlines()[0].split()[5:] == ["depth", "loss"]
+    code, out, _ = invoke("columns", "cli")
+    assert out.splitlines() == [
+        "Chosen columns: params.depth metrics.loss",
+        "Also available: params.lr metrics.acc",
+    ]
+    code, out, _ = invoke("columns", "cli", "--default")
+    assert code == 0 and "default columns again" in out
+    code, out, _ = invoke("runs")
+    assert out.splitlines()[0].split()[5:] == ["depth", "lr", "acc", "loss"]
+    code, _, err = invoke("columns", "cli", "depth")
+    assert code != 0 and "params.lr" in err
+    code, _, err = invoke("columns", "nowhere", "params.lr")
+    assert code != 0 and 'No experiment named "nowhere"' in err
 
 
 def test_runs_as_json_and_csv(runs: Registry) -> None:
@@ -87,6 +158,22 @@ def test_runs_as_json_and_csv(runs: Registry) -> None:
     code, out, _ = invoke("runs", "--format", "csv", "--sort", "name")
     header, first, second = out.strip().splitlines()
     assert "params.lr" in header and first.split(",")[1] == "fast"
+
+
+def test_runs_csv_and_json_keep_ints_as_ints(registry: Registry) -> None:
+    with mlops.start_run("deep", experiment="cli") as run:
+        run.log_params(max_depth=3, lr=0.5, whole=2.0)
+    with mlops.start_run("without", experiment="cli") as run:
+        run.log_params(lr=0.1)  # no max_depth: the column has a gap
+
+    code, out, _ = invoke("runs", "--format", "csv", "--sort", "name")
+
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [row["name"] for row in rows] == ["deep", "without"]
+    assert rows[0]["params.max_depth"] == "3" and rows[1]["params.max_depth"] == ""
+    assert rows[0]["params.whole"] == "2.0"  # a float stays a float
+    code, out, _ = invoke("runs", "--format", "json", "--sort", "name")
+    assert json.loads(out)["runs"][0]["params"]["max_depth"] == 3
 
 
 def test_runs_after_a_cursor_lists_the_next_page(runs: Registry) -> None:

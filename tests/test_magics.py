@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -228,6 +229,27 @@ def test_runs_show_and_compare_display_static_html_and_text_without_a_kernel(
         assert expected in bundle["text/html"] and expected in bundle["text/plain"]
     _, _, _, outputs = cell(shell, "%mlops show one")
     assert "<svg" in outputs[0].data["text/html"] and "polyline" in outputs[0].data["text/html"]
+
+
+def test_runs_sort_orders_the_rows_and_folds_an_estimators_params(shell: Any) -> None:
+    aucs = [0.71, 0.93, 0.62, 0.88]
+    for index, auc in enumerate(aucs):
+        cell(
+            shell,
+            f"%%mlops run trial-{index} --experiment churn\n"
+            f"mlops.log_params(**{{'gbm.max_depth': {index % 2 + 2}, 'gbm.loss': 'log_loss',"
+            f" 'gbm.tol': 0.0001, 'seed': 7}})\nmlops.log(auc={auc})",
+        )
+
+    for sort in ("-auc", "-metrics.auc", "-metric auc"):
+        _, _, _, outputs = cell(shell, f"%mlops runs --sort '{sort}'")
+        page = outputs[0].data["text/html"]
+        names = re.findall(r"<td>(trial-\d)</td>", page)
+        assert names == ["trial-1", "trial-3", "trial-0", "trial-2"], sort
+    headers = re.findall(r"<th>([^<]*)</th>", page)
+    assert headers[6:] == ["gbm (3)", "auc"]  # seed and the other gbm params never vary
+    assert "max_depth=3" in page and "tol" not in page
+    assert "gbm (3)" in outputs[0].data["text/plain"]
 
 
 def test_names_are_escaped_in_views(shell: Any) -> None:

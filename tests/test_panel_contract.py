@@ -99,10 +99,10 @@ def test_runs_table_shows_the_most_recent_experiment_first_page(
     keys = panel.locator(".jp-mlops-runs-table th:visible").evaluate_all(
         "cells => cells.map(cell => cell.dataset.sortKey)"
     )
-    # At 760 px the two least important parameter columns give way.
+    # At 760 px every column the server says to show has room.
     assert keys == [
         "status", "name", "metrics.accuracy", "metrics.f1", "metrics.loss", "metrics.auc",
-        "params.lr", "params.depth", "started_at", "duration",
+        "params.lr", "params.depth", "params.model", "params.seed", "started_at", "duration",
     ]  # fmt: skip
     expect(panel.locator(".jp-mlops-pager-range")).to_have_text("1–50 of 120 runs · page 1 of 3")
     newest = data.runs[118]  # index 119 is the markup-named run, first row
@@ -123,7 +123,8 @@ def test_runs_table_fits_the_default_sidebar_width(
     visible = panel.locator(".jp-mlops-runs-table th:visible").evaluate_all(
         "cells => cells.map(cell => cell.dataset.sortKey)"
     )
-    assert visible == ["status", "name", "metrics.accuracy"]
+    # The first metric and the parameter that tells the runs apart first.
+    assert visible == ["status", "name", "metrics.accuracy", "params.lr"]
     table = panel.locator(".jp-mlops-runs-table").bounding_box()
     body = panel.locator(".jp-mlops-body").bounding_box()
     assert table is not None and body is not None
@@ -132,7 +133,7 @@ def test_runs_table_fits_the_default_sidebar_width(
 
     # Every parameter and metric stays reachable: sorting by one shows its column.
     panel.locator(".jp-mlops-sort-key").select_option("params.seed")
-    expect(panel.locator(".jp-mlops-runs-table th:visible")).to_have_count(3)
+    expect(panel.locator(".jp-mlops-runs-table th:visible")).to_have_count(4)  # seed for lr
     expect(panel.locator(".jp-mlops-runs-table th:visible").nth(2)).to_have_attribute(
         "data-sort-key", "params.seed"
     )

@@ -17,6 +17,7 @@ from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.history import pipeline_run, pipeline_runs
 from jupyter_mlops.runner.spec import PipelineSpec
 from jupyter_mlops.tracking.queries.detail import run_detail
+from jupyter_mlops.tracking.queries.listing import list_runs
 
 from .pipelines import code, export_cells, open_registry, run, statuses
 
@@ -100,6 +101,20 @@ def test_pipeline_run_is_recorded_with_its_parameters_metrics_and_steps(tmp_path
         assert (gate["run_id"], gate["passed"], gate["rule"]) == (rows[2]["run_id"], 1,
                                                                    "total > threshold")  # fmt: skip
         assert json.loads(gate["actual"]) == 7.5
+
+
+def test_step_runs_are_listed_under_their_pipeline_run(tmp_path):
+    pipeline = tally(tmp_path)
+    result = run(pipeline, tmp_path)
+    assert result.ok, [s.message for s in result.steps]
+    with open_registry(tmp_path) as registry:
+        top = list_runs(registry, top_level=True)
+        assert [(r.name, r.kind, r.children) for r in top.runs] == [
+            ("tally", "pipeline", len(STEPS))
+        ]
+        steps = list_runs(registry, parent=result.run_id, sort="started_at")
+        assert [r.name for r in steps.runs] == [f"tally.{name}" for name in STEPS]
+        assert {r.parent_run_id for r in steps.runs} == {result.run_id}
 
 
 def test_cached_steps_are_recorded_as_cached_with_the_run_that_made_their_result(tmp_path):

@@ -148,10 +148,16 @@ async def test_runs_first_page_is_newest_first_with_key_columns(jp_fetch, popula
     assert [run["id"] for run in body["runs"]] == newest[:10]
     assert (body["total"], body["page"], body["page_size"], body["pages"]) == (37, 1, 10, 4)
     assert body["sort"] == "-started_at"
-    assert body["columns"] == {
-        "params": ["depth", "lr", "optimizer"],
-        "metrics": ["accuracy", "f1", "loss"],
-    }
+    columns = body["columns"]
+    assert (columns["params"], columns["metrics"]) == (
+        ["depth", "lr", "optimizer"],
+        ["accuracy", "f1", "loss"],
+    )
+    assert columns["shown"] == [
+        *(f"params.{k}" for k in ("depth", "lr", "optimizer")),
+        *(f"metrics.{k}" for k in ("accuracy", "f1", "loss")),
+    ]
+    assert (columns["chosen"], columns["groups"]) == (False, [])
     run = body["runs"][0]
     assert set(run) >= {
         "id", "name", "experiment", "status", "started_at", "ended_at", "duration",

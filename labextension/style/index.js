@@ -1,2 +1,3 @@
 import './base.css';
 import './housekeeping.css';
+import './columns.css';

@@ -208,6 +208,16 @@ class ContractStandIn:
             "columns": {
                 "params": ["lr", "depth", "model", "seed", "criterion"],
                 "metrics": ["accuracy", "f1", "loss", "auc", "precision"],
+                "shown": [
+                    *(f"params.{k}" for k in ("lr", "depth", "model", "seed")),
+                    *(f"metrics.{k}" for k in ("accuracy", "f1", "loss", "auc")),
+                ],
+                "chosen": False,
+                "available": [
+                    *(f"params.{k}" for k in ("lr", "depth", "model", "seed", "criterion")),
+                    *(f"metrics.{k}" for k in ("accuracy", "f1", "loss", "auc", "precision")),
+                ],
+                "groups": [],
             },
         }
 

@@ -6,6 +6,10 @@
  * main area. Child runs (a sweep's trials) are grouped under their parent: the table
  * lists runs without a parent, each parent with its number of children, and a parent
  * expands to list them (see run_children.ts); *Every run, flat* lists them all.
+ * Pipeline step runs are children of their pipeline run, grouped the same way. The
+ * parameter and metric columns are those the server says (see columns.ts): chosen for
+ * the experiment, else the parameters that differ and every metric; sort names are the
+ * server's own (`-metrics.auc`, `params.lr`, `started_at`), as in the notebook and CLI.
  * Above the table: the experiment's note (experiment_note.ts); checkboxes in the first
  * column select runs to compare (run_selection.ts); a toggle lists the archived runs
  * (archived_runs.ts).
@@ -25,20 +29,26 @@ import type { IExperiment, IExperiments, IRunsPage, IRunSummary } from '../types
 import { ArchivedRuns } from './archived_runs';
 import { ExperimentNoteView } from './experiment_note';
 import { childBadge, childCount, childRows, ExpandedParents, IChildren } from './run_children';
+import { ColumnChooser, paramCells, shownColumns } from './columns';
 import { RunSelection } from './run_selection';
 import { ISectionHost, requestOptional, Section } from './section';
 
-/** At most this many parameter and metric columns; every one is on the run's page. */
-const MAX_PARAM_COLUMNS = 4;
-const MAX_METRIC_COLUMNS = 4;
+/**
+ * Ranks of the parameter and metric columns, in order (see base.css, data-rank): at the
+ * sidebar's default width the first metric and the first parameter that tells the runs
+ * apart show beside the name (and the metric the runs are sorted by, rank 0); the next
+ * parameter joins them from 270 px.
+ */
+const PARAM_RANKS = [1, 2, 4, 5, 7, 8, 9, 10];
+const METRIC_RANKS = [1, 3, 6, 8, 9, 10];
 const PAGE_SIZES = [25, 50, 100, 200];
 const DEFAULT_SORT = '-started_at';
 
 const FIELDS: { key: string; label: string }[] = [
-  { key: 'started_at', label: 'Started' },
-  { key: 'name', label: 'Name' },
-  { key: 'status', label: 'Status' },
-  { key: 'duration', label: 'Duration' }
+  { key: 'started_at', label: 'started_at' },
+  { key: 'name', label: 'name' },
+  { key: 'status', label: 'status' },
+  { key: 'duration', label: 'duration' }
 ];
 
 /** The filter box searches code and notes when its text starts with this. */
@@ -70,6 +80,12 @@ interface IColumn {
   className: string;
   /** 0: always shown; higher ranks give way first when the sidebar is narrow. */
   rank: number;
+  /** An estimator's folded parameters: the header unfolds them instead of sorting. */
+  fold?: string;
+  /** The first column of an unfolded estimator: its header also folds it again. */
+  folds?: string;
+  /** The parameters a folded column shows, named under their estimator. */
+  keys?: string[];
   cell(run: IRunSummary): Child;
 }
 
@@ -98,6 +114,9 @@ export class RunsSection extends Section {
   /** List every run, children too, instead of parents with their children folded. */
   private flat = false;
   private readonly expanded = new ExpandedParents();
+  /** Estimators whose parameters are shown one per column. */
+  private readonly unfolded = new Set<string>();
+  private readonly chooser = new ColumnChooser(() => void this.load());
 
   private readonly toolbar: HTMLElement;
   private readonly experimentPicker: HTMLSelectElement;
@@ -217,11 +236,12 @@ export class RunsSection extends Section {
       this.archived.toggle,
       this.experimentNote.node,
       this.archived.status,
-      this.selection.bar
+      this.selection.bar,
+      this.chooser.node
     );
     this.node.insertBefore(this.toolbar, this.content);
     this.node.classList.add('jp-mlops-adaptive');
-    this.showSort([], []);
+    this.showSort();
   }
 
   private setPage(page: number, cursor: IPageCursor = {}): void {
@@ -285,7 +305,11 @@ export class RunsSection extends Section {
       this.setPage(Math.max(1, Math.ceil(page.total / page.page_size)));
       return this.render(true);
     }
-    this.showSort(page.columns.params, page.columns.metrics);
+    if (page.sort) {
+      this.sort = page.sort; // as the server names it: -metrics.auc for -auc
+    }
+    this.chooser.update(this.experiment, page);
+    this.showSort(page);
     if (page.runs.length === 0) {
       if (this.archived.shown) {
         return notice(
@@ -335,14 +359,20 @@ export class RunsSection extends Section {
     this.experimentPicker.value = this.experiment;
   }
 
-  /** The sort picker: the run fields, then every metric and parameter of the page. */
-  private showSort(params: string[], metrics: string[]): void {
+  /** The sort picker: the run fields, then every metric and parameter of the page,
+   * each by its sort name (`metrics.auc`, `params.lr`). */
+  private showSort(page?: IRunsPage): void {
     const { key, descending } = parseSort(this.sort);
-    const options = [
-      ...FIELDS,
-      ...metrics.map(m => ({ key: `metrics.${m}`, label: `metric ${m}` })),
-      ...params.map(p => ({ key: `params.${p}`, label: `param ${p}` }))
+    const columns = page?.columns;
+    const available = (columns as { available?: string[] } | undefined)?.available ?? [
+      ...(columns?.metrics ?? []).map(m => `metrics.${m}`),
+      ...(columns?.params ?? []).map(p => `params.${p}`)
     ];
+    const valueKeys = [
+      ...available.filter(name => name.startsWith('metrics.')),
+      ...available.filter(name => name.startsWith('params.'))
+    ];
+    const options = [...FIELDS, ...valueKeys.map(name => ({ key: name, label: name }))];
     if (!options.some(option => option.key === key)) {
       options.push({ key, label: key });
     }
@@ -359,15 +389,8 @@ export class RunsSection extends Section {
 
   private columns(page: IRunsPage, children: Map<string, IChildren>): IColumn[] {
     const { key: sortKey } = parseSort(this.sort);
-    // The page's keys first, then those only the children shown have (a sweep's parameters).
-    const keys = (group: 'params' | 'metrics') => [
-      ...new Set([
-        ...page.columns[group],
-        ...[...children.values()].flatMap(listed => listed.columns[group])
-      ])
-    ];
-    const params = keys('params').slice(0, MAX_PARAM_COLUMNS);
-    const metrics = keys('metrics').slice(0, MAX_METRIC_COLUMNS);
+    // The page's columns first, then those only the children shown have (a sweep's parameters).
+    const shown = shownColumns([page, ...children.values()]);
     const metricColumn = (key: string, rank: number): IColumn => ({
       label: key,
       sortKey: `metrics.${key}`,
@@ -382,18 +405,51 @@ export class RunsSection extends Section {
       rank,
       cell: run => formatScalar(run.params[key])
     });
-    // Importance when space is short: the first metric, when it started, the next
-    // metric, how long it took, then parameters and metrics in turn.
+    const cells = paramCells(shown.params, shown.groups, this.unfolded);
     const ranked: IColumn[] = [];
-    metrics.forEach((key, i) => ranked.push(metricColumn(key, [1, 3, 6, 8][i])));
-    params.forEach((key, i) => ranked.push(paramColumn(key, [5, 7, 9, 10][i])));
+    // The column sorted by shows anyway (rank 0): the others of its kind move down a place.
+    const rankOf = (ranks: number[], i: number, kind: string) =>
+      ranks[Math.min(i + (sortKey.startsWith(kind) ? 1 : 0), ranks.length - 1)];
+    shown.metrics
+      .filter(key => `metrics.${key}` !== sortKey)
+      .forEach((key, i) => ranked.push(metricColumn(key, rankOf(METRIC_RANKS, i, 'metrics.'))));
+    cells.forEach((cell, i) => {
+      const rank = rankOf(PARAM_RANKS, i, 'params.');
+      const group = cell.group;
+      if (group === null) {
+        ranked.push({ ...paramColumn(cell.title, rank), folds: cell.folds });
+        return;
+      }
+      const prefix = group.name.length + 1;
+      ranked.push({
+        label: cell.title,
+        sortKey: `group:${group.name}`,
+        className: 'jp-mlops-col-param jp-mlops-col-group',
+        rank,
+        fold: group.name,
+        // The header names the parameters under the estimator; each cell their values,
+        // in the same order, each parameter's name=value in its tooltip.
+        keys: cell.keys.map(key => key.slice(prefix)),
+        cell: run =>
+          h(
+            'span',
+            {
+              title: cell.keys
+                .filter(key => key in run.params)
+                .map(key => `${key.slice(prefix)}=${formatScalar(run.params[key])}`)
+                .join(', ')
+            },
+            cell.keys.map(key => formatScalar(run.params[key])).join(' · ')
+          )
+      });
+    });
     // The column the runs are sorted by is always shown, next to the name.
     const sortedBy = sortKey.startsWith('metrics.')
       ? metricColumn(sortKey.slice('metrics.'.length), 0)
       : sortKey.startsWith('params.')
         ? paramColumn(sortKey.slice('params.'.length), 0)
         : null;
-    const rest = ranked.filter(column => column.sortKey !== sortedBy?.sortKey);
+    const rest = ranked.filter(column => column.fold || column.sortKey !== sortedBy?.sortKey);
     return [
       {
         label: 'Status',
@@ -412,7 +468,7 @@ export class RunsSection extends Section {
       },
       ...(sortedBy ? [sortedBy] : []),
       ...rest.filter(c => c.className === 'jp-mlops-col-metric'),
-      ...rest.filter(c => c.className === 'jp-mlops-col-param'),
+      ...rest.filter(c => c.className.startsWith('jp-mlops-col-param')),
       {
         label: 'Started',
         sortKey: 'started_at',
@@ -429,6 +485,27 @@ export class RunsSection extends Section {
         cell: run => formatDuration(run.duration)
       }
     ];
+  }
+
+  /** The header of an estimator's folded parameters: unfolds them, one per column. */
+  private foldButton(name: string, label: string): HTMLButtonElement {
+    const open = this.unfolded.has(name);
+    return button(
+      `${open ? '▾' : '▸'} ${label}`,
+      () => {
+        if (open) {
+          this.unfolded.delete(name);
+        } else {
+          this.unfolded.add(name);
+        }
+        void this.load();
+      },
+      {
+        className: 'jp-mlops-sort jp-mlops-fold',
+        title: `${open ? 'Fold' : 'Unfold'} the parameters of ${name}`,
+        attrs: { 'aria-expanded': String(open), 'data-group': name }
+      }
+    );
   }
 
   /** The name, with a parent's expander and number of children. */
@@ -516,18 +593,34 @@ export class RunsSection extends Section {
             'data-rank': String(column.rank)
           }
         },
-        button(
-          column.short
-            ? h(
+        column.fold
+          ? h(
+              'span',
+              { className: 'jp-mlops-group-head' },
+              this.foldButton(column.fold, column.label),
+              h(
                 'span',
-                null,
-                h('span', { attrs: { 'aria-hidden': 'true' } }, `${column.short}${arrow}`),
-                h('span', { className: 'jp-mlops-sr-only' }, column.label)
+                { className: 'jp-mlops-group-keys', title: (column.keys ?? []).join(' · ') },
+                ...(column.keys ?? []).map(key => h('span', null, key))
               )
-            : `${column.label}${arrow}`,
-          () => this.toggleSort(column.sortKey),
-          { className: 'jp-mlops-sort', title: `Sort by ${column.label}` }
-        )
+            )
+          : column.folds
+            ? this.foldButton(column.folds, column.folds)
+            : null,
+        column.fold
+          ? null
+          : button(
+              column.short
+                ? h(
+                    'span',
+                    null,
+                    h('span', { attrs: { 'aria-hidden': 'true' } }, `${column.short}${arrow}`),
+                    h('span', { className: 'jp-mlops-sr-only' }, column.label)
+                  )
+                : `${column.label}${arrow}`,
+              () => this.toggleSort(column.sortKey),
+              { className: 'jp-mlops-sort', title: `Sort by ${column.label}` }
+            )
       );
     });
     const rows = page.runs.flatMap(run => {

@@ -14,6 +14,7 @@ from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..registry.contents import count_records
 from ..tracking.formatting import children_text, duration, size_text, timestamp, value_text
+from ..tracking.queries.columns import TableColumns, param_cells, table_columns
 from ..tracking.queries.comparison import compare as compare_runs
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import best_run, list_runs
@@ -43,7 +44,13 @@ def init(directory: str | None) -> None:
     metavar="TEXT",
     help='Runs whose recorded code or note contains each word, e.g. "RandomForest".',
 )
-@click.option("--sort", "-s", multiple=True, help="Field, param or metric; -name for descending.")
+@click.option(
+    "--sort",
+    "-s",
+    multiple=True,
+    help="A field, param or metric: -metrics.auc, params.lr, started_at (or a bare name:"
+    " -auc); - in front for descending.",
+)
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="At most this many.")
 @click.option(
     "--after",
@@ -92,7 +99,13 @@ def runs(
     every_run: bool,
     archived: bool,
 ) -> None:
-    """List runs, newest first, with their parameters and last metric values.
+    """List runs, newest first, with the parameters that differ and the last metric values.
+
+    Sort by a run field or a value: --sort -metrics.auc, --sort params.lr, --sort name
+    (a bare name is looked up as a field, then a metric, then a parameter). The columns
+    are those chosen for the experiment (jupyter mlops columns), else the parameters
+    whose values differ between the listed runs and every metric; an estimator's
+    parameters (gbm.max_depth...) are folded into one column, "gbm (21)".
 
     Child runs are counted on their parent's line ("12 children"); --parent RUN lists
     them, --all lists every run. Archived runs are left out; --archived lists them.
@@ -144,30 +157,33 @@ def runs(
         empty = no_match(experiment=experiment, where=where, code=code)
         click.echo(f"{empty.message}\n{empty.hint}")
         return
-    shown_params = page.telling_params(6)
+    columns = table_columns(registry, page, experiment=experiment)
+    params = param_cells(columns)
     with_children = any(r.children for r in page.runs)
+    # One experiment's runs need no column saying so: the width goes to params and metrics.
+    with_experiment = len({r.experiment for r in page.runs}) > 1
     headers = [
         "id",
         "name",
         *(["children"] if with_children else []),
-        "experiment",
+        *(["experiment"] if with_experiment else []),
         "status",
         "started",
         "duration",
-        *shown_params,
-        *page.metric_keys,
+        *(title for title, _ in params),
+        *columns.metrics,
     ]
     rows = [
         [
             r.id,
             r.name,
             *([children_text(r.children)] if with_children else []),
-            r.experiment,
+            *([r.experiment] if with_experiment else []),
             r.status,
             timestamp(r.started_at),
             duration(r.duration),
-            *[r.params.get(k) for k in shown_params],
-            *[r.metrics.get(k) for k in page.metric_keys],
+            *[param_text(r, title, keys, columns) for title, keys in params],
+            *[r.metrics.get(k) for k in columns.metrics],
         ]
         for r in page.runs
     ]
@@ -177,6 +193,18 @@ def runs(
             f"({len(page.runs)} of {page.total} runs; use --limit to see more,"
             f" or --after {page.next_cursor} for the next page)"
         )
+
+
+def param_text(run: RunRow, title: str, keys: tuple[str, ...], columns: TableColumns) -> object:
+    """A parameter cell: the value, or ``k=v k=v`` for an estimator's folded parameters."""
+    if keys == (title,):
+        return run.params.get(title)
+    group = columns.group_of(keys[0]) if keys else None
+    if group is None:
+        return ""
+    return " ".join(
+        f"{group.label(k)}={value_text(run.params[k])}" for k in keys if k in run.params
+    )
 
 
 # The columns of ``mlops.runs()`` before its params.* and metrics.* columns.

@@ -18,10 +18,13 @@ from ..registry.connection import Registry
 from ..registry.contents import count_records
 from ..snapshots.store import ROLES, record_snapshot
 from ..tracking.capture.cells import CellCode, read_cell
+from ..tracking.column_choices import choose_columns
 from ..tracking.queries.artifacts import previews
+from ..tracking.queries.columns import table_columns
 from ..tracking.queries.comparison import compare
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs
+from ..tracking.queries.records import RunsPage
 from ..tracking.queries.search import no_match
 from ..tracking.run import Run, describe_exception
 from ..tracking.session import (
@@ -393,7 +396,8 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
         "-s",
         action="append",
         default=None,
-        help="a field, param or metric; -name for descending",
+        help="a field, param or metric as every face names it: -metrics.auc, params.lr,"
+        " started_at (a bare name works too: -auc); - in front for descending",
     )
     parser.add_argument("--limit", "-n", type=int, default=100)
     parser.add_argument(
@@ -447,7 +451,24 @@ def _runs(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
         empty = no_match(experiment=args.experiment, where=args.where, code=args.code)
         print(f"{empty.message}\n{empty.hint}")
         return
-    display(RunsTableView(page))
+    registry = magics.registry()
+    columns = table_columns(registry, page, experiment=args.experiment)
+    experiment = args.experiment or _only_experiment(page)
+
+    def remember(names: list[str] | None) -> None:
+        if experiment is not None:
+            try:
+                choose_columns(registry, experiment, names)
+            except MlopsError as exc:  # the table still changes; the choice is not kept
+                print(f"{exc}\n{exc.hint or ''}".rstrip())
+
+    display(RunsTableView(page, columns=columns, on_choose=remember))
+
+
+def _only_experiment(page: RunsPage) -> str | None:
+    """The experiment of every run of ``page``, when they all share one."""
+    names = {run.experiment for run in page.runs}
+    return names.pop() if len(names) == 1 else None
 
 
 @command("show", "Show one run: parameters, metrics and curves, code, data, environment")

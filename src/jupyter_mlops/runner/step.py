@@ -268,8 +268,13 @@ def _start_step_run(context: Any, request: dict[str, Any], pipeline_dir: Path) -
         "pipeline.step": context.step,
         "pipeline.code_sha256": request.get("code_sha256", ""),
     }
+    parent = None
     if context.pipeline_run_id:
         tags["pipeline.run_id"] = context.pipeline_run_id
+        # A child of the pipeline's run, so lists count it on that run's line; the
+        # pipeline run may live in another registry (a cluster's), then the tag says it.
+        known = registry.query_one("SELECT 1 FROM runs WHERE id = ?", (context.pipeline_run_id,))
+        parent = context.pipeline_run_id if known is not None else None
     run = start_run(
         f"{context.pipeline}.{context.step}",
         experiment=request.get("experiment"),
@@ -277,6 +282,7 @@ def _start_step_run(context: Any, request: dict[str, Any], pipeline_dir: Path) -
         kind="pipeline-step",
         registry=registry,
         workdir=Path.cwd(),
+        parent=parent if parent is not None else False,
     )
     context.run = run
     run.record_params(dict(request.get("params", {})), source="pipeline")

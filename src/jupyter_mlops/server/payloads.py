@@ -29,6 +29,7 @@ from ..tracking.queries.artifacts import (
     artifact_media_type,
     previews,
 )
+from ..tracking.queries.columns import TableColumns, table_columns
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import experiments, list_runs
 from ..tracking.queries.records import ArtifactRecord, RunRow
@@ -246,6 +247,9 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
     them as ``after`` and ``before``); ``page`` alone reads from an offset.
     ``parent`` keeps the children of one run, ``top_level`` the runs without a
     parent; each run says its ``parent_run_id`` and how many ``children`` it has.
+    ``columns`` also says which columns the table shows (:func:`table_columns_json`);
+    ``sort`` is the order as every face names it (``-metrics.auc``), whatever spelling
+    was asked for.
     """
     by_cursor = request.after is not None or request.before is not None
     page = list_runs(
@@ -275,14 +279,30 @@ def runs_payload(registry: Registry, request: RunsRequest, *, root_dir: Path) ->
         "experiment": request.experiment,
         "where": request.where,
         "code": request.code,
-        "sort": request.sort,
+        "sort": page.sort,
         "parent": request.parent,
         "top_level": request.top_level,
         "archived": "all" if request.archived is None else request.archived,
         "columns": {
             "params": _by_frequency(run.params for run in page.runs),
             "metrics": _by_frequency(run.metrics for run in page.runs),
+            **table_columns_json(table_columns(registry, page, experiment=request.experiment)),
         },
+    }
+
+
+def table_columns_json(columns: TableColumns) -> dict[str, Any]:
+    """The columns a table shows (``shown``: ``params.K`` and ``metrics.K`` names, in
+    order), whether they were ``chosen`` for the experiment, every one to choose from
+    (``available``), and the estimator ``groups`` that fold nested parameters."""
+    return {
+        "shown": list(columns.names),
+        "chosen": columns.chosen,
+        "available": list(columns.all_names),
+        "groups": [
+            {"name": group.name, "shown": list(group.shown), "keys": list(group.keys)}
+            for group in columns.groups
+        ],
     }
 
 

@@ -21,11 +21,12 @@
 ``GET runs/ID/purge``  what purging the run would delete and keep
 ``GET compare``        runs side by side: ``runs=ID,ID,...`` (see compare_route.py)
 ``GET|PATCH experiments/NAME``  an experiment's note
+``GET|PUT experiments/NAME/columns``  the columns chosen for its runs tables
 =====================  =========================================================
 
 ``GET runs`` leaves archived runs out; ``archived=true`` lists only them,
 ``archived=all`` every run. The write routes are in
-:mod:`jupyter_mlops.server.housekeeping_routes`.
+:mod:`jupyter_mlops.server.housekeeping_routes` and :mod:`jupyter_mlops.server.column_routes`.
 
 The JSON of each is built in :mod:`jupyter_mlops.server.payloads`; the handlers here
 parse arguments, call it on the server's registry and reply.
@@ -41,6 +42,7 @@ import tornado.web
 from jupyter_server.utils import url_path_join
 
 from jupyter_mlops.server import payloads
+from jupyter_mlops.server.column_routes import ColumnsHandler
 from jupyter_mlops.server.compare_route import CompareHandler
 from jupyter_mlops.server.export_route import ExportHandler
 from jupyter_mlops.server.handlers import API_PREFIX, SOURCE_SETTING, MlopsAPIHandler
@@ -224,6 +226,7 @@ ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("drift", "drift", DriftHandler),
     ("experiments", "experiments", ExperimentsHandler),
     ("experiments/NAME", r"experiments/([^/]+)", ExperimentHandler),
+    ("experiments/NAME/columns", r"experiments/([^/]+)/columns", ColumnsHandler),
     ("export", "export", ExportHandler),
     ("gates", "gates", GatesHandler),
     ("models", "models", ModelsHandler),

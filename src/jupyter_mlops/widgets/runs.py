@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import ipywidgets as widgets
 
@@ -17,122 +15,13 @@ from ..tracking.formatting import (
     timestamp,
 )
 from ..tracking.queries.artifacts import ArtifactPreview
-from ..tracking.queries.records import Comparison, RunDetail, RunRow, RunsPage
+from ..tracking.queries.records import Comparison, RunDetail
 from .artifacts import artifacts_html
 from .base import TABLE_STYLE, View, table, text
 from .charts import line_chart
+from .runs_table import RunsTableView, runs_table_html
 
-_FIXED_COLUMNS = ("status", "name", "id", "experiment", "started", "duration")
-
-
-def _sort_value(run: RunRow, key: str) -> tuple[int, Any]:
-    if key == "status":
-        value: Any = run.status
-    elif key == "name":
-        value = run.name
-    elif key == "id":
-        value = run.id
-    elif key == "experiment":
-        value = run.experiment
-    elif key == "started":
-        value = run.started_at
-    elif key == "duration":
-        value = run.duration
-    elif key.startswith("metrics."):
-        value = run.metrics.get(key[8:])
-    else:
-        value = run.params.get(key[7:])
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return (1, 0)
-    if isinstance(value, (int, float)):
-        return (0, value)
-    return (0, str(value))
-
-
-def runs_table_html(
-    runs: Sequence[RunRow], param_keys: Sequence[str], metric_keys: Sequence[str]
-) -> str:
-    with_children = any(run.children for run in runs)
-    fixed = list(_FIXED_COLUMNS)
-    if with_children:  # a sweep's children are counted on its line (%mlops runs --parent RUN)
-        fixed.insert(2, "children")
-    headers = [*fixed, *param_keys, *metric_keys]
-    numeric = (
-        [False] * (len(fixed) - 1) + [True] + [False] * len(param_keys) + [True] * len(metric_keys)
-    )
-    rows = []
-    for run in runs:
-        rows.append(
-            [
-                f'<span class="mlops-status-{html.escape(run.status)}">{html.escape(run.status)}</span>',
-                text(run.name),
-                *([text(children_text(run.children))] if with_children else []),
-                f"<code>{html.escape(run.id)}</code>",
-                text(run.experiment),
-                timestamp(run.started_at),
-                duration(run.duration),
-                *[text(run.params.get(k)) for k in param_keys],
-                *[text(run.metrics.get(k)) for k in metric_keys],
-            ]
-        )
-    return table(headers, rows, numeric)
-
-
-class RunsTableView(View):
-    """Runs as a table, with a sort picker (any field, parameter or metric) and direction."""
-
-    def __init__(self, page: RunsPage, *, title: str = "") -> None:
-        self.page = page
-        self.title = title
-        options = [
-            *_FIXED_COLUMNS,
-            *[f"params.{k}" for k in page.param_keys],
-            *[f"metrics.{k}" for k in page.metric_keys],
-        ]
-        self.sort_by = widgets.Dropdown(
-            options=options,
-            value="started",
-            description="Sort by",
-            layout=widgets.Layout(width="260px"),
-        )
-        self.descending = widgets.ToggleButton(
-            value=True,
-            description="descending",
-            icon="sort-amount-desc",
-            layout=widgets.Layout(width="120px"),
-        )
-        self.table = widgets.HTML()
-        self.summary = widgets.HTML()
-        self.sort_by.observe(lambda _: self._render(), names="value")
-        self.descending.observe(lambda _: self._render(), names="value")
-        super().__init__([widgets.HBox([self.sort_by, self.descending]), self.table, self.summary])
-        self._render()
-
-    def sorted_runs(self) -> list[RunRow]:
-        key = self.sort_by.value
-        present = [r for r in self.page.runs if _sort_value(r, key)[0] == 0]
-        missing = [r for r in self.page.runs if _sort_value(r, key)[0] == 1]
-        try:
-            present.sort(key=lambda r: _sort_value(r, key)[1], reverse=self.descending.value)
-        except TypeError:  # mixed types in one parameter: compare as text
-            present.sort(key=lambda r: str(_sort_value(r, key)[1]), reverse=self.descending.value)
-        return present + missing
-
-    def _render(self) -> None:
-        self.table.value = TABLE_STYLE + runs_table_html(
-            self.sorted_runs(), self.page.param_keys, self.page.metric_keys
-        )
-        shown = len(self.page.runs)
-        self.summary.value = (
-            f"<small>{shown} of {self.page.total} run(s)"
-            f"{' — use --limit to see more' if shown < self.page.total else ''}"
-            "</small>"
-        )
-
-    def static_html(self) -> str:
-        if not self.page.runs:
-            return "<p>No runs match.</p>"
-        return runs_table_html(self.sorted_runs(), self.page.param_keys, self.page.metric_keys)
+__all__ = ["ComparisonView", "RunView", "RunsTableView", "run_sections", "runs_table_html"]
 
 
 # -- one run ---------------------------------------------------------------------------------------

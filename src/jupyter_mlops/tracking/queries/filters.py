@@ -292,6 +292,21 @@ def required_names(node: ex.Expression) -> list[ex.Name]:
     return found
 
 
+# Other spellings of sort names, still understood: the table's column titles and the
+# panel's former labels ("metric auc").
+SORT_ALIASES = {"started": "started_at", "ended": "ended_at", "run_id": "id"}
+_SPELLED_KINDS = {"metric": "metrics", "param": "params", "tag": "tags"}
+
+
+def sort_name(name: str) -> str:
+    """``name`` as sorts write it: ``metrics.auc`` for ``metric auc``, ``started_at`` for
+    ``started``; any other name as given."""
+    kind, space, rest = name.partition(" ")
+    if space and kind in _SPELLED_KINDS and rest.strip():
+        return f"{_SPELLED_KINDS[kind]}.{rest.strip()}"
+    return SORT_ALIASES.get(name, name)
+
+
 def sort_keys(compiler: FilterCompiler, sort: str | Sequence[str] | None) -> tuple[SortKey, ...]:
     """The sort keys ``sort`` names (``-`` in front for descending), resolved.
 
@@ -304,7 +319,7 @@ def sort_keys(compiler: FilterCompiler, sort: str | Sequence[str] | None) -> tup
     for key in keys:
         key = key.strip()
         descending = key.startswith("-")
-        name = key.lstrip("-+").strip()
+        name = sort_name(key.lstrip("-+").strip())
         if not name:
             raise InvalidInputError(
                 f'"{key}" is not a sort key',

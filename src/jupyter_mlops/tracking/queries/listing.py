@@ -29,6 +29,7 @@ from .pages import (
     PageReader,
     Row,
     Scope,
+    sort_text,
 )
 from .records import ExperimentSummary, RunRow, RunsPage
 from .refs import resolve_run
@@ -90,7 +91,7 @@ def list_runs(
     with registry.reading():
         reader = _reader(registry, experiment, where, sort, code, top_level, parent, archived)
         if reader is None:
-            return RunsPage((), 0, offset, limit, (), ())
+            return RunsPage((), 0, offset, limit, (), (), sort=_sort_text(registry, sort))
         total = reader.count()
         reader.settle_mode(total, limit, _runs_upper_bound(registry))
         given = after if after is not None else before
@@ -125,7 +126,13 @@ def list_runs(
         tuple(metric_keys),
         next_cursor=read.cursor(reader.sort, last=not backward) if rows and later else None,
         previous_cursor=read.cursor(reader.sort, last=backward) if rows and earlier else None,
+        sort=reader.sort,
     )
+
+
+def _sort_text(registry: Registry, sort: str | Sequence[str] | None) -> str:
+    """The sort as a page reports it (``-metrics.auc``), resolved as a list would."""
+    return sort_text(sort_keys(FilterCompiler(registry, ""), sort) or DEFAULT_SORT)
 
 
 def _run_row(

@@ -52,19 +52,8 @@ class RunsPage:
     metric_keys: tuple[str, ...]
     next_cursor: str | None = None
     previous_cursor: str | None = None
-
-    def telling_params(self, limit: int) -> tuple[str, ...]:
-        """Up to ``limit`` parameter keys that tell these runs apart, for a narrow table.
-
-        Keys whose value differs between the runs that have them come first, the keys
-        most runs have first among those; keys with one value everywhere come last.
-        """
-
-        def rank(key: str) -> tuple[bool, int, str]:
-            values = [repr(run.params[key]) for run in self.runs if key in run.params]
-            return (len(set(values)) < 2, -len(values), key)
-
-        return tuple(sorted(self.param_keys, key=rank)[:limit])
+    # The order of the runs, as sorts write it: "-metrics.auc", "-started_at"...
+    sort: str = "-started_at"
 
 
 @dataclass(frozen=True)
