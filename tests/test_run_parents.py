@@ -73,6 +73,31 @@ def test_parent_can_be_named_or_refused(registry: Registry) -> None:
     assert mlops.active_run() is None
 
 
+def test_a_child_is_recorded_in_its_parents_experiment_unless_it_names_one(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOPS_EXPERIMENT", "from-the-environment")
+    with mlops.start_run("sweep", experiment="churn") as sweep:
+        with mlops.start_run("inner") as inner:
+            pass
+        with mlops.start_run("elsewhere", experiment="other") as elsewhere:
+            pass
+    with mlops.start_run("later", parent=sweep.id) as later:  # the parent has ended
+        pass
+    with mlops.start_run("free", parent=False) as free:
+        pass
+    experiments = {run.name: run.experiment for run in (sweep, inner, elsewhere, later, free)}
+    assert experiments == {
+        "sweep": "churn",
+        "inner": "churn",
+        "elsewhere": "other",
+        "later": "churn",
+        "free": "from-the-environment",
+    }
+    listed = mlops.runs(experiment=None).set_index("name")["experiment"].to_dict()
+    assert listed == experiments
+
+
 def test_a_loop_inside_a_run_cell_makes_children_and_ends_the_forgotten_ones(shell: Any) -> None:
     result = run_cell(
         shell,

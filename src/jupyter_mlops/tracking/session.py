@@ -311,6 +311,9 @@ class Session:
             notebook_path, cell_id = context.get("notebook_path"), context.get("cell_id")
             kind = context.get("kind", kind)
             papermill = papermill or context.get("papermill")
+        parent_id = self.parent_for(parent, registry, kind)
+        if not experiment and parent_id is not None:  # a child stays in its parent's
+            experiment = self._experiment_of(parent_id, registry)
         experiment = experiment or os.environ.get("MLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
         check_key("experiment", experiment)
         run_id = new_id()
@@ -318,7 +321,6 @@ class Session:
             stem = Path(notebook_path).stem if notebook_path else Path(_script_name()).stem
             name = f"{stem or 'run'}-{run_id[:6]}"
         check_key("run", name)
-        parent_id = self.parent_for(parent, registry, kind)
         git = GitProbe(workdir or Path.cwd())
         warm_environment()  # versions are read in the background and attached when known
         environment = current_environment() if environment_ready() else None
@@ -423,6 +425,15 @@ class Session:
             f"parent={parent!r} is neither a run nor a run id",
             hint="Give the parent run (the object start_run returned) or its id.",
         )
+
+    def _experiment_of(self, run_id: str, registry: Registry) -> str | None:
+        """The experiment of run ``run_id``: an active run's without a query."""
+        for run in reversed(self.active):
+            if run.id == run_id and not isinstance(run, UnrecordedRun):
+                return run.experiment
+        from .queries.refs import run_experiment
+
+        return run_experiment(registry, run_id)
 
     @staticmethod
     def _insert_run(

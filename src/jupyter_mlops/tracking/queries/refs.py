@@ -45,3 +45,13 @@ def resolve_run(registry: Registry, ref: str) -> str:
         f'No run with id or name "{ref}"',
         hint="See %mlops runs (or `jupyter mlops runs`) for the runs recorded.",
     )
+
+
+def run_experiment(registry: Registry, run_id: str) -> str | None:
+    """The name of the experiment run ``run_id`` belongs to; None when there is no such run."""
+    row = registry.query_one(
+        "SELECT experiments.name FROM runs"
+        " JOIN experiments ON experiments.id = runs.experiment_id WHERE runs.id = ?",
+        (run_id,),
+    )
+    return None if row is None else str(row[0])
