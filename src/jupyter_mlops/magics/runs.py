@@ -26,7 +26,8 @@ from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import list_runs
 from ..tracking.queries.records import RunsPage
 from ..tracking.queries.search import no_match
-from ..tracking.run import Run, describe_exception
+from ..tracking.run import Run
+from ..tracking.run_endings import describe_exception
 from ..tracking.session import (
     SESSION,
     active_run,

@@ -36,7 +36,8 @@ from ..tracking.capture.notebook import (
     NotebookFinder,
     frontend_notebook,
 )
-from ..tracking.run import Run, describe_exception
+from ..tracking.run import Run
+from ..tracking.run_endings import describe_exception
 from ..tracking.session import SESSION, set_context_provider
 from ..tracking.unrecorded import UnrecordedRun
 

@@ -303,7 +303,7 @@ def _end_step_run(context: Any, result: dict[str, Any], error: BaseException | N
         result["logged_params"] = context.logged_params
         return
     result["run_id"] = run.id
-    from ..tracking.run import describe_exception
+    from ..tracking.run_endings import describe_exception
     from .records import link_artifact
 
     try:

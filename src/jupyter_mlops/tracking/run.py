@@ -4,9 +4,9 @@ Flushes write with plain :mod:`sqlite3` (``executemany`` inside one transaction)
 metric point must cost microseconds, and sqlite-utils' inserts look up the table's
 columns and keys on every call, which would cost more than the write itself.
 
-Each metric's summary (last, min, max, count) also keeps the min/max buckets of its
-curve's preview (:mod:`.preview_buckets`); a flush writes the preview of every curve
-longer than the page shows whole with the points, so a page never reads a long curve.
+Each metric's summary (:mod:`.metric_summary`) also keeps the min/max buckets of its
+curve's preview; a flush writes the preview of every curve longer than the page shows
+whole with the points, so a page never reads a long curve.
 
 A flush takes what is buffered under the run's lock, then writes it without holding the
 lock: a flush from the background thread (:mod:`.background`, every second while a cell
@@ -21,7 +21,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, MlopsError, NoActiveRunError
@@ -29,14 +28,14 @@ from ..registry.connection import Registry
 from ..registry.pending_cells import Cell, PendingCells, write_cells
 from ..registry.previews import write_preview
 from ..snapshots.store import SnapshotRecord, record_snapshot
-from . import housekeeping
 from .artifacts import ArtifactLogging
 from .capture.environment import current_environment
 from .capture.git import GitProbe
 from .data_reads import DataReads
-from .notes import write_note
-from .preview_buckets import add_bucket, preview_points
+from .metric_summary import MetricSummary
 from .previews import SERIES_FULL_UP_TO
+from .run_endings import describe_exception, failing_exit
+from .run_housekeeping import RunHousekeeping
 from .secrets import redact_code, redact_param, redact_tag
 from .shared_rows import environment_id as environment_id_of
 from .values import (
@@ -58,75 +57,10 @@ logger = logging.getLogger(__name__)
 
 
 FLUSH_EVERY_POINTS = 50_000
-
-
 FLUSH_EVERY_SECONDS = 30.0
 
 
-@dataclass
-class _Summary:
-    last: float
-    last_step: int
-    min: float | None
-    min_step: int | None
-    max: float | None
-    max_step: int | None
-    count: int
-    shift: int = 0  # the preview's buckets are 2**shift steps wide
-    buckets: dict[int, list[float]] = field(default_factory=dict)
-
-    @classmethod
-    def starting(cls, step: int, value: float) -> _Summary:
-        """The summary of a metric's first point."""
-        finite = value if value == value else None
-        first = step if finite is not None else None
-        summary = cls(value, step, finite, first, finite, first, 1)
-        summary.shift = add_bucket(summary.buckets, 0, step, value)
-        return summary
-
-    def add(self, step: int, value: float) -> None:
-        self.count += 1
-        if step >= self.last_step:
-            self.last, self.last_step = value, step
-        if value == value:  # not NaN
-            if self.min is None or value < self.min:
-                self.min, self.min_step = value, step
-            if self.max is None or value > self.max:
-                self.max, self.max_step = value, step
-        bucket = self.buckets.get(step >> self.shift)
-        if bucket is None:
-            self.shift = add_bucket(self.buckets, self.shift, step, value)
-        else:  # a NaN is neither lower nor higher
-            if value < bucket[1]:
-                bucket[0], bucket[1] = step, value
-            if value > bucket[3]:
-                bucket[2], bucket[3] = step, value
-
-    def row(self, run_id: str, key: str) -> tuple[Any, ...]:
-        """The summary as ``metric_summaries`` stores it."""
-        return (
-            run_id,
-            key,
-            _nan_to_none(self.last),
-            self.last_step,
-            self.min,
-            self.min_step,
-            self.max,
-            self.max_step,
-            self.count,
-        )
-
-    def preview_row(self, run_id: str, key: str) -> tuple[str, str, int, int, list[Any]]:
-        """What :func:`~jupyter_mlops.registry.previews.write_preview` stores for this curve."""
-        points = preview_points(self.buckets, self.last_step, self.last)
-        return (run_id, key, self.count, 1 << self.shift, points)
-
-
-def _nan_to_none(value: float | None) -> float | None:
-    return None if value is None or value != value else value
-
-
-class Run(ArtifactLogging):
+class Run(ArtifactLogging, RunHousekeeping):
     """A run that is being recorded. Make one with :func:`start_run`.
 
     Its artifact methods (``log_artifact``, ``log_figure``, ``log_image``, ``log_table``,
@@ -163,7 +97,7 @@ class Run(ArtifactLogging):
         self._flush_at_points = FLUSH_EVERY_POINTS
         self._points: list[tuple[str, int, float, float]] = []
         self._next_step: dict[str, int] = {}
-        self._summaries: dict[str, _Summary] = {}
+        self._summaries: dict[str, MetricSummary] = {}
         self._dirty_summaries: set[str] = set()
         self._params: dict[str, tuple[Any, str, str]] = {}
         self._stored_params: dict[str, tuple[Any, str, str]] = {}  # as the registry has them
@@ -239,7 +173,7 @@ class Run(ArtifactLogging):
                         next_step[key] = at + 1
                 points.append((key, at, value, now))
                 if summary is None:
-                    self._summaries[key] = _Summary.starting(at, value)
+                    self._summaries[key] = MetricSummary.starting(at, value)
                 else:
                     summary.add(at, value)
                 self._dirty_summaries.add(key)
@@ -304,38 +238,6 @@ class Run(ArtifactLogging):
         except OSError as exc:  # a full or read-only disk: each cell's end writes it
             self._pending_failed = True
             logger.debug("Run %s writes its cells at each cell's end: %s", self.id, exc)
-
-    def note(self, text: str) -> None:
-        """Write this run's note, free text the code search also finds; "" removes it.
-
-        A run has one note: writing again replaces it. Written at once, also after
-        the run has ended::
-
-            run.note("tried a deeper forest: overfits after depth 12")
-        """
-        write_note(self.registry, self.id, text)
-
-    def rename(self, name: str) -> None:
-        """Give this run another name, now (also after it ended): ``run.rename("v2")``."""
-        self.name = housekeeping.rename_run(self.registry, self.id, name).name
-
-    def move(self, experiment: str) -> None:
-        """Move this run (and its children) to ``experiment``, created when missing."""
-        self.experiment = housekeeping.move_run(self.registry, self.id, experiment).experiment
-
-    def untag(self, *keys: str) -> None:
-        """Remove tags, whether set in this session or recorded earlier: ``run.untag("wip")``."""
-        with self._lock:
-            buffered = {key for key in keys if self._tags.pop(key, None) is not None}
-        housekeeping.untag_run(self.registry, self.id, keys, missing_ok=buffered)
-
-    def archive(self) -> None:
-        """Hide this run (and its children) from every list until :meth:`restore`."""
-        housekeeping.archive_run(self.registry, self.id)
-
-    def restore(self) -> None:
-        """Bring this archived run (and its children) back into the lists."""
-        housekeeping.restore_run(self.registry, self.id)
 
     def snapshot(
         self,
@@ -575,14 +477,9 @@ class Run(ArtifactLogging):
 
     @staticmethod
     def _describe(points: list[Any], params: dict[str, Any], cells: list[Any]) -> str:
-        parts = []
-        if points:
-            parts.append(f"{len(points)} metric point(s)")
-        if params:
-            parts.append(f"{len(params)} parameter(s)")
-        if cells:
-            parts.append(f"{len(cells)} code cell(s)")
-        return ", ".join(parts) or "the run's state"
+        counted = ((points, "metric point(s)"), (params, "parameter(s)"), (cells, "code cell(s)"))
+        told = [f"{len(items)} {what}" for items, what in counted if items]
+        return ", ".join(told) or "the run's state"
 
     # -- ending ----------------------------------------------------------------------------
 
@@ -657,7 +554,7 @@ class Run(ArtifactLogging):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        if exc_type is None or (issubclass(exc_type, SystemExit) and not _failing(exc)):
+        if exc_type is None or (issubclass(exc_type, SystemExit) and not failing_exit(exc)):
             status, error = "finished", None
         else:
             status = "killed" if issubclass(exc_type, KeyboardInterrupt) else "failed"
@@ -697,16 +594,3 @@ class Run(ArtifactLogging):
                 f'Run {self.id} ("{self.name}") has already ended ({self.status})',
                 hint="Start a new run with %%mlops run or mlops.start_run().",
             )
-
-
-def _failing(exc: BaseException | None) -> bool:
-    """Whether a ``SystemExit`` reports a failure (a non-zero or non-integer code)."""
-    code = getattr(exc, "code", None)
-    return code not in (None, 0)
-
-
-def describe_exception(exc: BaseException | None) -> str | None:
-    if exc is None:
-        return None
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}"[:2000] if text else type(exc).__name__

@@ -28,16 +28,17 @@ from typing import Any
 
 from ..errors import InvalidInputError, NoActiveRunError, RecordingError
 from ..registry.connection import Registry
-from ..registry.liveness import hostname, process_token
 from ..registry.location import locate
 from .background import Background
 from .capture.environment import current_environment, environment_ready, warm_environment
 from .capture.git import GitProbe
 from .capture.notebook import Papermill, record_injected
 from .cell_writer import CellWriter
-from .run import Run, describe_exception
+from .run import Run
+from .run_endings import describe_exception
+from .run_parents import parent_experiment, parent_id_for
+from .run_rows import insert_run_row
 from .settings import Settings, settings_from_environment
-from .shared_rows import check_parent, environment_id, experiment_id, preceding_run_id
 from .snapshot_worker import SnapshotWorker
 from .unrecorded import UnrecordedRun
 from .values import check_key, new_id
@@ -311,9 +312,9 @@ class Session:
             notebook_path, cell_id = context.get("notebook_path"), context.get("cell_id")
             kind = context.get("kind", kind)
             papermill = papermill or context.get("papermill")
-        parent_id = self.parent_for(parent, registry, kind)
+        parent_id = parent_id_for(parent, registry, kind, self.active_run())
         if not experiment and parent_id is not None:  # a child stays in its parent's
-            experiment = self._experiment_of(parent_id, registry)
+            experiment = parent_experiment(parent_id, registry, self.active)
         experiment = experiment or os.environ.get("MLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
         check_key("experiment", experiment)
         run_id = new_id()
@@ -327,7 +328,7 @@ class Session:
         now = time.time()
         pid = os.getpid()
         try:
-            self._insert_run(
+            insert_run_row(
                 registry,
                 run_id=run_id,
                 name=name,
@@ -377,117 +378,6 @@ class Session:
             run, system_metrics=settings.system_metrics_interval if sampled else None
         )
         return run
-
-    def parent_for(
-        self, parent: Run | str | bool | None, registry: Registry, kind: str
-    ) -> str | None:
-        """The id of the parent a new run in ``registry`` gets from ``parent``.
-
-        ``None``: the innermost active run, when it is recorded in the same registry
-        (a run started inside another one's ``with`` block, or in the loop of a
-        ``%%mlops run`` cell, is its child); pipeline runs and their steps are not
-        nested this way. ``False``: none, a top-level run. A :class:`Run` or a run id:
-        that run, which must be in the same registry.
-        """
-        if parent is False:
-            return None
-        if parent is None or parent is True:
-            active = self.active_run()
-            if (
-                kind not in ("script", "notebook")
-                or active is None
-                or isinstance(active, UnrecordedRun)
-                or active.registry.path != registry.path
-            ):
-                if parent is True and active is None:
-                    raise InvalidInputError(
-                        "parent=True asks for the active run as parent, but no run is active",
-                        hint="Start the parent run first, or give parent=RUN_ID.",
-                    )
-                return None
-            return active.id
-        if isinstance(parent, Run):
-            if isinstance(parent, UnrecordedRun):
-                return None  # the parent is not recorded: its children cannot point at it
-            if parent.registry.path != registry.path:
-                raise InvalidInputError(
-                    f'Run "{parent.name}" ({parent.id}) is recorded in {parent.registry.path},'
-                    f" not in {registry.path}",
-                    hint="A child run is recorded in its parent's registry: pass registry="
-                    "parent.registry, or no parent.",
-                )
-            return parent.id
-        if isinstance(parent, str):
-            from .queries.refs import resolve_run
-
-            return resolve_run(registry, parent)
-        raise InvalidInputError(
-            f"parent={parent!r} is neither a run nor a run id",
-            hint="Give the parent run (the object start_run returned) or its id.",
-        )
-
-    def _experiment_of(self, run_id: str, registry: Registry) -> str | None:
-        """The experiment of run ``run_id``: an active run's without a query."""
-        for run in reversed(self.active):
-            if run.id == run_id and not isinstance(run, UnrecordedRun):
-                return run.experiment
-        from .queries.refs import run_experiment
-
-        return run_experiment(registry, run_id)
-
-    @staticmethod
-    def _insert_run(
-        registry: Registry,
-        *,
-        run_id: str,
-        name: str,
-        experiment: str,
-        kind: str,
-        environment: Any,
-        previous_run_id: str | None,
-        parent_run_id: str | None,
-        notebook_path: str | None,
-        cell_id: str | None,
-        git: GitProbe,
-        now: float,
-        pid: int,
-    ) -> None:
-        with registry.transaction(f'the start of run "{name}"') as conn:
-            experiment_row = experiment_id(registry, conn, experiment)
-            environment_row = (
-                None if environment is None else environment_id(registry, conn, environment)
-            )
-            # A child run is one of its parent's runs, not the next try of a sibling:
-            # it follows an earlier run only when told to.
-            previous = previous_run_id
-            if previous is None and parent_run_id is None:
-                previous = preceding_run_id(conn, experiment_row, name, notebook_path, cell_id)
-            elif parent_run_id is not None:
-                check_parent(conn, parent_run_id)
-            conn.execute(
-                "INSERT INTO runs (id, experiment_id, name, status, kind, previous_run_id,"
-                " parent_run_id, started_at, heartbeat_at, host, pid, process_token,"
-                " notebook_path, cell_id, git_commit, git_branch, environment_id)"
-                " VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    experiment_row,
-                    name,
-                    kind,
-                    previous,
-                    parent_run_id,
-                    now,
-                    now,
-                    hostname(),
-                    pid,
-                    process_token(pid),
-                    notebook_path,
-                    cell_id,
-                    git.commit,
-                    git.branch,
-                    environment_row,
-                ),
-            )
 
 
 SESSION = Session()
