@@ -173,7 +173,7 @@ def run_worker(mode: str, args: argparse.Namespace, directory: Path) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes; writes nothing")
-    parser.add_argument("--rounds", type=int, default=3, help="workers per mode")
+    parser.add_argument("--rounds", type=int, default=6, help="workers per mode")
     parser.add_argument("--cells", type=int)
     parser.add_argument("--big-rows", type=int)
     parser.add_argument("--worker", choices=("bare", "tracked"))
