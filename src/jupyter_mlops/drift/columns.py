@@ -337,7 +337,10 @@ def _compare_counts(
         fig["note"] = f"constant: every value is {only!r} on both sides"
         fig["effect"] = 0.0
         return
-    table = pooled_table(ref_counts, cur_counts)
+    # columns in the order of their labels, not of either side's first sight of them, so that
+    # the pooling (which breaks ties by position) gives the same test with the sides swapped
+    by_label = sorted(range(len(labels)), key=lambda i: str(labels[i]))
+    table = pooled_table(ref_counts[by_label], cur_counts[by_label])
     if table.shape[1] < 2:
         fig["untested"] = (
             f"too few values for a chi-squared test ({fig['n_ref']} reference, "

@@ -99,8 +99,9 @@ def pooled_table(ref_counts: np.ndarray, cur_counts: np.ndarray) -> np.ndarray:
     """The 2 x K table of a chi-squared homogeneity test, rare categories pooled.
 
     Categories whose expected count is below :data:`MIN_EXPECTED` on either side are pooled
-    into one column; a pool still too small joins the smallest remaining category. Columns
-    empty on both sides are dropped. The result may have a single column (nothing to test).
+    into one column; a pool still too small joins the smallest remaining category (the first
+    of equals: callers pass the columns in an order both sides agree on). Columns empty on
+    both sides are dropped. The result may have a single column (nothing to test).
     """
     table = np.vstack((ref_counts, cur_counts)).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]
