@@ -6,6 +6,8 @@ import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -589,3 +591,88 @@ def test_drift_modules_import_without_scipy_pandas_or_jupyter(
 )
 def test_the_recipe_in_bench_is_the_shared_recipe():
     assert IN_REPO_RECIPE.read_bytes() == SHARED_RECIPE.read_bytes()
+
+
+def _through_csv(frame: pd.DataFrame, tmp_path: Path, name: str) -> pd.DataFrame:
+    path = tmp_path / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    return pd.read_csv(path)
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        lambda t: t,  # 2024-01-05 13:24:10
+        lambda t: t.dt.tz_localize("UTC"),  # 2024-01-05 13:24:10+00:00
+        lambda t: t.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        lambda t: t.dt.strftime("%Y-%m-%d"),  # dates alone
+    ],
+    ids=["space", "offset", "t-and-z", "date"],
+)
+def test_iso_timestamps_read_from_a_csv_are_tested_as_datetimes(
+    tmp_path: Path, stamps: Any
+) -> None:
+    rng = np.random.default_rng(4)
+    start = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90 * 86400, 2_000), "s")
+    ref = pd.DataFrame({"when": stamps(pd.Series(start)), "x": rng.normal(size=2_000)})
+    cur = ref.assign(when=stamps(pd.Series(start + pd.Timedelta(days=120))))
+    read_ref, read_cur = _through_csv(ref, tmp_path, "ref"), _through_csv(cur, tmp_path, "cur")
+    assert not pd.api.types.is_datetime64_any_dtype(read_ref["when"])  # text in the frame
+
+    report = drift_report(read_ref, read_cur)
+    when = report.column("when")
+    assert (when.test, when.verdict, when.decision) == ("ks", "drift", "retrain")
+    assert report.decision == "retrain"
+    unchanged = drift_report(read_ref, _through_csv(ref, tmp_path, "same")).column("when")
+    assert (unchanged.test, unchanged.decision) == ("ks", "monitor")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2024-01-05", "2024-02-30"],  # not a day of the calendar
+        ["2024-01-05", "soon"],  # text after dates
+        ["2024-01", "2024-02"],  # months: read as labels
+        ["20240105", "20240106"],  # digits without separators
+    ],
+)
+def test_text_that_is_not_all_iso_dates_stays_categories(values: list[str]) -> None:
+    frame = pd.DataFrame({"when": values * 50})
+    column = drift_report(frame, frame).column("when")
+    assert column.test in ("chi2", "none") and column.effect_name == "jensen-shannon"
+
+
+def test_a_share_of_unseen_categories_above_the_threshold_asks_for_review() -> None:
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"plan": rng.choice(["a", "b", "c"], 3_000)})
+    few_new = pd.DataFrame({"plan": np.r_[rng.choice(["a", "b", "c"], 2_980), ["z"] * 20]})
+    all_new = pd.DataFrame({"plan": ["y", "z"] * 3})  # too few rows for a test
+
+    lenient = drift_report(ref, few_new).column("plan")  # 0.7 % unseen: significant, small
+    assert (lenient.verdict, lenient.decision) == ("immaterial", "monitor")
+    untested = drift_report(ref.head(6), all_new).column("plan")
+    assert (untested.verdict, untested.decision) == ("unseen categories", "review")
+    assert "100.0% of the current values are categories the reference never had" in (
+        untested.reason
+    )
+    strict = drift_report(ref, few_new, unseen_threshold=0.005).column("plan")
+    assert (strict.verdict, strict.decision) == ("drift", "retrain")
+    assert "(more than 0.5%)" in strict.reason
+    assert drift_report(ref.head(6), all_new, unseen_threshold=1).column("plan").decision == (
+        "monitor"
+    )
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "10%", True])
+def test_an_unseen_threshold_that_is_not_a_share_is_refused(bad: Any) -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    with pytest.raises(InvalidInputError, match="unseen_threshold must be a share"):
+        drift_report(frame, frame, unseen_threshold=bad)
+
+
+def test_a_stored_report_without_the_unseen_threshold_reads_with_its_default() -> None:
+    frame = pd.DataFrame({"x": np.arange(20.0)})
+    stored = drift_report(frame, frame, unseen_threshold=0.3).to_dict()
+    assert DriftReport.from_dict(stored).unseen_threshold == 0.3
+    del stored["unseen_threshold"]
+    assert DriftReport.from_dict(stored).unseen_threshold == 0.1

@@ -385,3 +385,22 @@ def test_gate_command_with_drift_exits_3_when_it_fails(
     assert "critical num_3: monitor" in bad.stdout
     lonely = cli_runner().invoke(main, ["gate", "--fail-on", "review"])
     assert lonely.exit_code == 1 and "belong to a drift check" in lonely.stderr
+
+
+def test_drift_command_on_csv_files_tests_iso_timestamps_and_says_retrain(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(8)
+    start = pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 60 * 86400, 1_500), "s")
+    amount = rng.gamma(2.0, 10.0, 1_500)
+    pd.DataFrame({"signed_up": start, "amount": amount}).to_csv(tmp_path / "ref.csv", index=False)
+    shifted = pd.DataFrame({"signed_up": start + pd.Timedelta(days=120), "amount": amount})
+    shifted.to_csv(tmp_path / "cur.csv", index=False)
+
+    result = cli_runner().invoke(
+        main, ["drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv")]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stdout.startswith("RETRAIN")
+    rows = {line.split()[0]: line.split()[1:3] for line in result.stdout.splitlines() if line}
+    assert rows["signed_up"][0] == "retrain" and rows["amount"][0] == "monitor"

@@ -82,6 +82,7 @@ def drift_report(
     retrain_alpha: float = 0.01,
     discrete_max: int = DISCRETE_MAX,
     seed: int = 0,
+    unseen_threshold: float = 0.1,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column; see the module doc for the tests.
 
@@ -89,7 +90,9 @@ def drift_report(
     ``columns`` limits the comparison (default: every column of either side; a column on one
     side only gets a stated verdict). ``critical`` names columns whose drift fails the gate.
     Sides longer than ``max_rows`` are subsampled with ``seed``; ``discrete_max`` sets when a
-    numeric column is tested as categories.
+    numeric column is tested as categories. A column whose current values are more than
+    ``unseen_threshold`` categories the reference never had asks at least for review, tested
+    or not (1 turns this off, e.g. for identifiers).
 
     Example::
 
@@ -105,7 +108,14 @@ def drift_report(
     import pandas as pd
 
     settings = _Settings.checked(
-        alpha, retrain_alpha, effect_threshold, correction, max_rows, discrete_max, seed
+        alpha,
+        retrain_alpha,
+        effect_threshold,
+        correction,
+        max_rows,
+        discrete_max,
+        seed,
+        unseen_threshold,
     )
     if not isinstance(current, pd.DataFrame):
         raise InvalidInputError(
@@ -171,6 +181,7 @@ def drift_report(
         subsampled=n_reference_used < n_reference or len(cur_frame) < n_current,
         max_rows=max_rows,
         seed=settings.seed,
+        unseen_threshold=settings.unseen_threshold,
     )
     logger.debug("%s", report.summary())
     return report
@@ -185,6 +196,7 @@ class _Settings:
     max_rows: int
     discrete_max: int
     seed: int
+    unseen_threshold: float
 
     @classmethod
     def checked(
@@ -196,6 +208,7 @@ class _Settings:
         max_rows: int,
         discrete_max: int,
         seed: int,
+        unseen_threshold: float,
     ) -> _Settings:
         def bad(what: str, hint: str) -> InvalidInputError:
             return InvalidInputError(what, hint=hint)
@@ -211,6 +224,13 @@ class _Settings:
             raise bad(
                 f"effect_threshold must be a number >= 0, not {effect_threshold!r}",
                 "The usual value is 0.1; 0 makes every significant change material.",
+            )
+        if isinstance(unseen_threshold, bool) or not (
+            isinstance(unseen_threshold, (int, float)) and 0 <= unseen_threshold <= 1
+        ):
+            raise bad(
+                f"unseen_threshold must be a share between 0 and 1, not {unseen_threshold!r}",
+                "The usual value is 0.1; 1 never flags categories the reference lacks.",
             )
         if correction not in CORRECTIONS:
             raise bad(
@@ -231,6 +251,7 @@ class _Settings:
             max_rows,
             discrete_max,
             int(seed),
+            float(unseen_threshold),
         )
 
 
@@ -252,7 +273,10 @@ def _decide(
     critical: bool,
 ) -> ColumnDrift:
     significant = p_adjusted is not None and p_adjusted <= s.alpha
-    material = o.constant_scale or (o.effect is not None and o.effect >= s.effect_threshold)
+    unseen = o.unseen_share is not None and o.unseen_share > s.unseen_threshold
+    material = (
+        o.constant_scale or unseen or (o.effect is not None and o.effect >= s.effect_threshold)
+    )
     drifted = significant and material
     null_drifted = (
         null_p_adjusted is not None
@@ -264,9 +288,15 @@ def _decide(
     if drifted:
         assert p_adjusted is not None
         decision = "retrain" if p_adjusted <= s.retrain_alpha else "review"
-    elif null_drifted or o.schema_change:
+    elif null_drifted or o.schema_change or unseen:
         decision = "review"
     reasons = []
+    if unseen:
+        assert o.unseen_share is not None
+        reasons.append(
+            f"{_percent(o.unseen_share)} of the current values are categories the reference "
+            f"never had (more than {_percent(s.unseen_threshold)})"
+        )
     if o.untested:
         reasons.append(f"values not tested: {o.untested}")
     elif o.test == "none":
@@ -281,6 +311,8 @@ def _decide(
         verdict = "drift"
     elif null_drifted:
         verdict = "null-rate drift"
+    elif unseen:
+        verdict = "unseen categories"
     elif o.untested:
         verdict = "not tested"
     elif significant:

@@ -4,7 +4,7 @@ the JSON form it is stored in."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
@@ -19,10 +19,17 @@ DECISIONS = ("monitor", "review", "retrain")
 CORRECTIONS = ("bh", "bonferroni", "none")
 
 
-VERDICTS = ("drift", "null-rate drift", "immaterial", "no drift", "not tested")
+VERDICTS = ("drift", "null-rate drift", "unseen categories", "immaterial", "no drift", "not tested")
 
 
-VERDICT_SEVERITY = ("drift", "null-rate drift", "not tested", "immaterial", "no drift")
+VERDICT_SEVERITY = (
+    "drift",
+    "null-rate drift",
+    "unseen categories",
+    "not tested",
+    "immaterial",
+    "no drift",
+)
 
 
 REPORT_FORMAT = "jupyter-mlops/drift-report"
@@ -101,6 +108,7 @@ class DriftReport:
     subsampled: bool
     max_rows: int
     seed: int
+    unseen_threshold: float = 0.1
 
     @property
     def drifted_columns(self) -> tuple[str, ...]:
@@ -204,7 +212,9 @@ class DriftReport:
                 hint="Upgrade jupyter-mlops to read reports written by a newer version.",
             )
         try:
-            values = {f.name: data[f.name] for f in fields(cls)}
+            values = {
+                f.name: data[f.name] for f in fields(cls) if f.name in data or not _has_default(f)
+            }
             values["columns"] = tuple(_column_from_dict(col) for col in data["columns"])
             values["critical"] = tuple(str(name) for name in data["critical"])
             return cls(**values)
@@ -231,3 +241,8 @@ def _column_from_dict(data: dict[str, Any]) -> ColumnDrift:
         values[key] = tuple(float(v) for v in values[key])
     values["labels"] = tuple(str(v) for v in values["labels"])
     return ColumnDrift(**values)
+
+
+def _has_default(field: Any) -> bool:
+    """Whether a report field may be missing from a stored report (added since, with a default)."""
+    return field.default is not MISSING

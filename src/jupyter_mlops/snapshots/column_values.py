@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,6 +26,16 @@ _SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 _NUMERIC_OBJECT_TYPES = {"integer", "floating", "mixed-integer-float", "decimal"}
 
 
+ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}"  # a date, then optionally a time and an offset
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+"""ISO 8601 dates and times as text files hold them: ``2024-05-01``, ``2024-05-01T12:30:00Z``."""
+
+
+_ISO_SAMPLE = 64
+
+
 @dataclass(frozen=True, eq=False)
 class ColumnValues:
     """One column read into typed arrays: the raw material of a profile and of a drift test.
@@ -32,7 +44,7 @@ class ColumnValues:
     (seconds) columns, unsorted, as float64. ``labels``/``label_counts`` hold the distinct
     values of categorical and boolean columns as strings with their counts, most frequent
     first (ties by label) for the first ``CATEGORY_CAP``. ``note`` says why a column is
-    ``unsupported``.
+    ``unsupported``, or that its datetimes were read from text.
     """
 
     name: str
@@ -96,6 +108,10 @@ def column_values(series: pd.Series, name: str | None = None) -> ColumnValues:
         if inferred == "empty":
             return ColumnValues(label, dtype_name, "empty", n_rows, int(series.isna().sum()))
         if inferred == "string":
+            stamps = _iso_datetimes(series)
+            if stamps is not None:
+                values = _datetime_values(stamps, label, dtype_name)
+                return dataclasses.replace(values, note="ISO dates read from text")
             return _categorical_values(series, label, dtype_name)
         if inferred == "boolean":
             return _boolean_values(series, label, dtype_name)
@@ -187,6 +203,24 @@ def _from_float_array(numbers: np.ndarray, name: str, dtype_name: str, kind: str
     inf_count = len(numbers) - null_count - int(finite_mask.sum())
     usable = numbers if null_count == 0 and inf_count == 0 else numbers[finite_mask]
     return ColumnValues(name, dtype_name, kind, len(numbers), null_count, inf_count, numbers=usable)
+
+
+def _iso_datetimes(series: pd.Series) -> pd.Series | None:
+    """The column as UTC datetimes when every value is an ISO 8601 date or time, else None.
+
+    A CSV or JSON file has no datetime type: a column of timestamps arrives as text and would
+    be compared as categories, where a shift of months shows as nothing but new labels.
+    The first values decide whether the whole column is parsed.
+    """
+    import pandas as pd
+
+    sample = series.dropna().head(_ISO_SAMPLE)
+    if sample.empty or not all(ISO_DATETIME.fullmatch(str(value)) for value in sample):
+        return None
+    try:
+        return pd.to_datetime(series, format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None  # a later value is not a date after all: the column stays text
 
 
 def _datetime_values(series: pd.Series, name: str, dtype_name: str) -> ColumnValues:

@@ -27,7 +27,10 @@ STATE_COLOURS = {
     **dict.fromkeys(
         ("failed", "crashed", "killed", "gate_failed", "error", "retrain", "drift"), ERROR
     ),
-    **dict.fromkeys(("review", "skipped", "stopped", "drift_stopped", "null-rate drift"), WARN),
+    **dict.fromkeys(
+        ("review", "skipped", "stopped", "drift_stopped", "null-rate drift", "unseen categories"),
+        WARN,
+    ),
     **dict.fromkeys(("running", "pending"), INFO),
 }
 """The colour of each state word; any other state is :data:`NEUTRAL`."""
