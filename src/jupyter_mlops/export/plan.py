@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 from ..errors import ExportError
 from ..runner.spec import ArtifactSpec, EdgeSpec, ParameterSpec, StepInput
 from .ipython_syntax import RUNTIME_NAMES
-from .layout import CodeCell, NotebookLayout, StepDraft
+from .layout import INJECTED_PARAMETERS, CodeCell, NotebookLayout, StepDraft
 from .names import UNSERIALIZABLE_CALLS, Binding, CodeNames, analyse_cells
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__builtins__"}
@@ -83,16 +84,21 @@ class PipelinePlan:
     edges: tuple[EdgeSpec, ...]
     artifacts: tuple[ArtifactSpec, ...]
     imported_modules: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what the export reports about the parameters code
 
 
 def plan_pipeline(
     layout: NotebookLayout, *, live_namespace: Mapping[str, Any] | None = None
 ) -> PipelinePlan:
     """Check the layout and work out inputs, outputs and edges (see the module docstring)."""
-    parameters = read_parameters(layout.parameter_cells)
+    parameters, computed = split_parameters(layout.parameter_cells)
     parameter_names = {p.name for p in parameters}
     setup = analyse_cells([(c.index, c.tree) for c in layout.setup_cells])
-    analyses = {d.name: analyse_cells([(c.index, c.tree) for c in d.cells]) for d in layout.steps}
+    layout, notes = _with_computed_parameters(layout, computed)
+    analyses = {
+        d.name: analyse_cells([(c.index, c.tree) for c in d.computed + d.cells])
+        for d in layout.steps
+    }
     hoisted: dict[str, None] = {}
     hoisted_names: set[str] = set()
     for draft in layout.steps:
@@ -210,13 +216,58 @@ def plan_pipeline(
         edges=edges,
         artifacts=artifacts,
         imported_modules=tuple(sorted(modules)),
+        notes=notes,
     )
 
 
+def _with_computed_parameters(
+    layout: NotebookLayout, computed: tuple[CodeCell, ...]
+) -> tuple[NotebookLayout, tuple[str, ...]]:
+    """Give the code of the parameters cells that computes values (``d = a == 3``) to each
+    step that reads one of them: it runs there, first, with the run's parameter values.
+    Notes name what no step reads (that code is not exported)."""
+    if not computed:
+        return layout, ()
+    names = analyse_cells([(c.index, c.tree) for c in computed])
+    produced = set(names.writes)
+    steps = []
+    read: set[str] = set()
+    for draft in layout.steps:
+        reads = set(analyse_cells([(c.index, c.tree) for c in draft.cells]).reads)
+        read |= reads
+        if produced & reads:
+            draft = dataclasses.replace(draft, computed=computed)
+        steps.append(draft)
+    unread = sorted(produced - read)
+    notes = tuple(
+        f'cell {names.binding(name).cell_index + 1} (parameters): "{name}" is computed but'  # type: ignore[union-attr]
+        " no step reads it, so its code is not exported"
+        for name in unread
+        if names.binding(name) is not None
+    )
+    return dataclasses.replace(layout, steps=tuple(steps)), notes
+
+
 def read_parameters(cells: tuple[CodeCell, ...]) -> tuple[ParameterSpec, ...]:
-    """Typed parameters from ``parameters`` cells: literal assignments only."""
+    """Typed parameters from ``parameters`` cells: their literal assignments."""
+    return split_parameters(cells)[0]
+
+
+def split_parameters(
+    cells: tuple[CodeCell, ...],
+) -> tuple[tuple[ParameterSpec, ...], tuple[CodeCell, ...]]:
+    """The typed parameters of ``parameters`` cells (their literal assignments) and the
+    rest of their code, which computes values from them (``d = a == 3``), as papermill
+    allows: one CodeCell per cell that has such code, in notebook order.
+
+    The literals of papermill's ``injected-parameters`` cell replace the defaults
+    above them (an int given for a float parameter stays a float).
+    """
     found: dict[str, ParameterSpec] = {}
+    computed: list[CodeCell] = []
     for cell in cells:
+        injected = INJECTED_PARAMETERS in (t.strip().lower() for t in cell.tags)
+        rest: list[ast.stmt] = []
         for statement in cell.tree.body:
             if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
                 continue
@@ -233,16 +284,90 @@ def read_parameters(cells: tuple[CodeCell, ...]) -> tuple[ParameterSpec, ...]:
                 if value_node is None:
                     raise _parameter_error(cell, statement, targets[0], "has no default value")
             else:
-                raise _parameter_error(cell, statement, None, "is not a name = value assignment")
-            try:
-                value = ast.literal_eval(value_node)  # type: ignore[arg-type]  # checked above
-            except (ValueError, SyntaxError, TypeError):
-                raise _parameter_error(
-                    cell, statement, targets[0], "is not a literal value"
-                ) from None
+                rest.append(statement)
+                continue
+            if not _is_literal(value_node):  # computed from the parameters
+                rest.append(statement)
+                continue
+            value = ast.literal_eval(value_node)  # type: ignore[arg-type]  # checked above
             for target in targets:
-                found[target] = _typed_parameter(cell, statement, target, value, annotation)
-    return tuple(found.values())
+                spec = _typed_parameter(cell, statement, target, value, annotation)
+                earlier = found.get(target)
+                if injected and earlier is not None:
+                    spec = _injected(cell, statement, earlier, spec)
+                found[target] = spec
+        if rest:
+            computed.append(_code_of(cell, rest))
+    written = {
+        node.id
+        for code in computed
+        for node in ast.walk(code.tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    for name in sorted(written & set(found)):
+        spec = found[name]
+        cell = next(c for c in cells if c.index == spec.cell_index)
+        raise _parameter_error(
+            cell,
+            cell.tree.body[0],
+            name,
+            "is both given a literal default and computed by code; a parameter of the"
+            " pipeline is set by its caller",
+        )
+    return tuple(found.values()), tuple(computed)
+
+
+def _is_literal(node: ast.expr | None) -> bool:
+    try:
+        ast.literal_eval(node)  # type: ignore[arg-type]
+    except (ValueError, SyntaxError, TypeError):
+        return False
+    return True
+
+
+def _injected(
+    cell: CodeCell, statement: ast.stmt, earlier: ParameterSpec, given: ParameterSpec
+) -> ParameterSpec:
+    """A value papermill injected for a parameter declared above it, with the declared type."""
+    value = given.default
+    if earlier.type == "float" and given.type == "int":
+        value = float(value)
+    elif earlier.type not in (given.type, "none") and not (given.type == "none"
+                                                            and earlier.nullable):  # fmt: skip
+        raise _parameter_error(
+            cell,
+            statement,
+            given.name,
+            f"is injected as {given.type}, but cell {(earlier.cell_index or 0) + 1} declares"
+            f" it {earlier.type}",
+        )
+    kind = earlier.type if earlier.type != "none" else given.type
+    return ParameterSpec(
+        name=given.name,
+        type=kind,
+        default=value,
+        nullable=earlier.nullable or given.nullable,
+        cell_index=earlier.cell_index,
+    )
+
+
+def _code_of(cell: CodeCell, statements: list[ast.stmt]) -> CodeCell:
+    """The lines of ``statements`` of ``cell`` as a cell of their own, on the lines they
+    hold in the cell (so errors name the cell's own line numbers)."""
+    lines = cell.source.split("\n")
+    kept = [""] * len(lines)
+    for statement in statements:
+        for number in range(statement.lineno - 1, statement.end_lineno or statement.lineno):
+            kept[number] = lines[number]
+    text = "\n".join(kept).strip("\n")
+    text = "\n" * (statements[0].lineno - 1) + text
+    return CodeCell(
+        index=cell.index,
+        source=text,
+        tags=cell.tags,
+        tree=ast.parse(text),
+        execution_count=cell.execution_count,
+    )
 
 
 def _typed_parameter(
@@ -327,8 +452,9 @@ def _parameter_error(
         cell_index=cell.index,
         variable=name,
         tag="parameters",
-        hint="A parameters cell holds only assignments of literals, such as lr = 0.1 or"
-        " features: list = ['a', 'b']; move other code into a step.",
+        hint="A parameter is a name assigned a literal, such as lr = 0.1 or"
+        " features: list = ['a', 'b']; other code of a parameters cell computes values"
+        " from them.",
     )
 
 
