@@ -90,3 +90,89 @@ def silent_lines(tree: ast.Module) -> list[ast.stmt]:
 def is_metrics_cell(tags: tuple[str, ...] | list[str]) -> bool:
     """Whether a cell's tags make it a metrics cell."""
     return any(str(tag).strip().lower() in METRICS_TAGS for tag in tags)
+
+
+# Tags that give a cell a role, ending the run of untagged cells that continue a Kale
+# ``pipeline-metrics`` cell (as in the exporter's layout)
+_ROLE_TAGS = frozenset(
+    {"parameters", "pipeline-parameters", "injected-parameters", "setup", "imports",
+     "functions", "metrics", "pipeline-metrics", "gate"}
+)  # fmt: skip
+_ROLE_PREFIXES = ("step:", "block:", "after:", "prev:", "drift:", "timeout:", "limit:")
+_SKIP_TAGS = frozenset({"skip", "skip-execution"})
+
+
+@dataclass(frozen=True)
+class NotebookMetricsCells:
+    """The metrics cells of a saved notebook: their cell ids and their sources."""
+
+    ids: frozenset[str]
+    sources: frozenset[str]
+    all_ids: frozenset[str]
+
+    def holds(self, cell_id: str | None, source: str) -> bool:
+        """Whether the cell being run (its id as the frontend sends it, else its source)
+        is a metrics cell of this notebook."""
+        if cell_id and cell_id in self.all_ids:
+            return cell_id in self.ids
+        return source.strip() in self.sources
+
+
+def metrics_cells_of(notebook: dict[str, object]) -> NotebookMetricsCells:
+    """The metrics cells of a notebook's JSON data: cells tagged ``metrics`` or
+    ``pipeline-metrics``, and the untagged cells after a ``pipeline-metrics`` cell."""
+    ids: set[str] = set()
+    sources: set[str] = set()
+    all_ids: set[str] = set()
+    continued = False
+    cells = notebook.get("cells")
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        metadata = cell.get("metadata")
+        raw_tags = metadata.get("tags") if isinstance(metadata, dict) else None
+        tags = [str(t).strip().lower() for t in raw_tags] if isinstance(raw_tags, list) else []
+        if any(t in _SKIP_TAGS for t in tags):
+            continue
+        role = any(t in _ROLE_TAGS or t.startswith(_ROLE_PREFIXES) for t in tags)
+        metrics = is_metrics_cell(tags) or (continued and not role)
+        if role:
+            continued = "pipeline-metrics" in tags
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        cell_id = cell.get("id")
+        if isinstance(cell_id, str):
+            all_ids.add(cell_id)
+        if metrics:
+            sources.add(text.strip())
+            if isinstance(cell_id, str):
+                ids.add(cell_id)
+    return NotebookMetricsCells(frozenset(ids), frozenset(sources), frozenset(all_ids))
+
+
+class MetricsCellFinder:
+    """Reads a notebook file's metrics cells again only when the file changed (its size
+    and modification time), so asking after every cell costs one ``stat``."""
+
+    def __init__(self) -> None:
+        self._seen: tuple[str, int, int, NotebookMetricsCells] | None = None
+
+    def of(self, path: str) -> NotebookMetricsCells | None:
+        import json
+        import os
+
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        seen = self._seen
+        if seen is not None and seen[:3] == (path, stat.st_mtime_ns, stat.st_size):
+            return seen[3]
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        found = metrics_cells_of(data if isinstance(data, dict) else {})
+        self._seen = (path, stat.st_mtime_ns, stat.st_size, found)
+        return found
