@@ -161,9 +161,15 @@ class MetricsCellFinder:
         import json
         import os
 
-        try:
-            stat = os.stat(path)
-        except OSError:
+        stat = None
+        for candidate in _candidates(path):
+            try:
+                stat = os.stat(candidate)
+            except OSError:
+                continue
+            path = candidate
+            break
+        if stat is None:
             return None
         seen = self._seen
         if seen is not None and seen[:3] == (path, stat.st_mtime_ns, stat.st_size):
@@ -176,3 +182,12 @@ class MetricsCellFinder:
         found = metrics_cells_of(data if isinstance(data, dict) else {})
         self._seen = (path, stat.st_mtime_ns, stat.st_size, found)
         return found
+
+
+def _candidates(path: str) -> list[str]:
+    """``path``, then its shorter tails: JupyterLab names the notebook relative to the
+    server's root, and the kernel runs in the notebook's folder."""
+    import os
+
+    parts = path.replace("\\", "/").split("/")
+    return [path] + [os.path.join(*parts[i:]) for i in range(1, len(parts))]
