@@ -261,10 +261,13 @@ def split_parameters(
     allows: one CodeCell per cell that has such code, in notebook order.
 
     The literals of papermill's ``injected-parameters`` cell replace the defaults
-    above them (an int given for a float parameter stays a float).
+    above them (an int given for a float parameter stays a float). Code above that cell
+    computed its values before papermill injected anything, from the defaults it
+    replaced: it is given those values again (see :func:`_as_papermill_ran`).
     """
     found: dict[str, ParameterSpec] = {}
     computed: list[CodeCell] = []
+    replaced: dict[str, tuple[Any, int]] = {}  # name -> (default papermill replaced, cell)
     for cell in cells:
         injected = INJECTED_PARAMETERS in (t.strip().lower() for t in cell.tags)
         rest: list[ast.stmt] = []
@@ -295,6 +298,7 @@ def split_parameters(
                 earlier = found.get(target)
                 if injected and earlier is not None:
                     spec = _injected(cell, statement, earlier, spec)
+                    replaced.setdefault(target, (earlier.default, cell.index))
                 found[target] = spec
         if rest:
             computed.append(_code_of(cell, rest))
@@ -314,7 +318,30 @@ def split_parameters(
             "is both given a literal default and computed by code; a parameter of the"
             " pipeline is set by its caller",
         )
+    computed = [_as_papermill_ran(code, replaced) for code in computed]
     return tuple(found.values()), tuple(computed)
+
+
+def _as_papermill_ran(code: CodeCell, replaced: dict[str, tuple[Any, int]]) -> CodeCell:
+    """``code`` (computed in a parameters cell) reading the defaults papermill replaced
+    below it, as papermill ran it: with those defaults, the run's values restored after."""
+    reads = analyse_cells([(code.index, code.tree)]).reads
+    stale = {
+        name: default
+        for name, (default, injected_at) in replaced.items()
+        if name in reads and injected_at > code.index
+    }
+    if not stale:
+        return code
+    saved = ", ".join(f"{name!r}: {name}" for name in stale)
+    before = [f"_mlops_run_values = {{{saved}}}"] + [
+        f"{name} = {default!r}  # as papermill computed this code: before it injected {name}"
+        for name, default in stale.items()
+    ]
+    after = [f"{name} = _mlops_run_values[{name!r}]" for name in stale]
+    text = "\n".join(before) + "\n" + code.source.strip("\n") + "\n" + "\n".join(after)
+    text += "\ndel _mlops_run_values"
+    return dataclasses.replace(code, source=text, tree=ast.parse(text))
 
 
 def _is_literal(node: ast.expr | None) -> bool:
