@@ -238,3 +238,27 @@ def test_kale_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, kernel
     compared = {m.key: (m.notebook, m.pipeline) for m in ran.parity.compared}
     assert set(compared) >= {"accuracy", "train_rows"}
     assert compared["accuracy"][0] == compared["accuracy"][1] == metrics["accuracy"]
+
+
+def test_a_pipeline_name_given_wins_over_kale_metadata_and_is_reported(tmp_path):
+    path = kale_notebook(tmp_path / "kale.ipynb")
+    result = export_notebook(path, tmp_path / "out", targets="local", run_id=None, name="mine")
+    assert result.spec.name == "mine"
+    assert any(
+        'kubeflow_notebook.pipeline_name "cancer-kale" is not used: the pipeline is named "mine"'
+        in w
+        for w in result.warnings
+    )
+
+
+def test_kale_pod_annotation_tag_is_reported_with_its_cell(tmp_path):
+    nb = new_notebook(
+        cells=[code("x = 1", "block:a", "annotation:team.example/owner:ml", "label:tier:gold")]
+    )
+    path = tmp_path / "pod.ipynb"
+    nbformat.write(nb, path)
+    warnings = export_notebook(path, tmp_path / "out", targets="local", run_id=None).warnings
+    assert any(
+        'cell 1: tag "annotation:team.example/owner:ml" is not applied' in w for w in warnings
+    )
+    assert any('cell 1: tag "label:tier:gold" is not applied' in w for w in warnings)

@@ -100,6 +100,20 @@ def test_computed_values_follow_the_parameters_given_at_run_time(tmp_path):
         assert score(other.run_id) == pytest.approx(3.0)  # d is False: -1 + 4
 
 
+def test_computed_code_no_step_reads_is_reported(tmp_path):
+    nb = new_notebook(
+        cells=[code("a = 3\nunused = a * 2", "parameters"), code("b = a + 1", "step:s")]
+    )
+    path = tmp_path / "unused.ipynb"
+    nbformat.write(nb, path)
+    result = export_notebook(path, tmp_path / "out", targets="local", run_id=None)
+    assert any(
+        'cell 1 (parameters): "unused" is computed but no step reads it' in w
+        for w in result.warnings
+    )
+    assert "a * 2" not in (tmp_path / "out" / "steps" / "s.py").read_text()
+
+
 @pytest.mark.slow
 def test_papermill_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, kernel_env):
     notebook = papermill_notebook(tmp_path / "pm.ipynb")

@@ -198,6 +198,11 @@ def build_pipeline_files(
     plan = plan_pipeline(layout, live_namespace=live_namespace)
     warnings: list[str] = [*layout.notes, *layout.kale.notes, *plan.notes]
     warnings.extend(_silent_metrics(layout))
+    if layout.kale.pipeline_name and layout.kale.pipeline_name != name:
+        warnings.append(
+            f'kubeflow_notebook.pipeline_name "{layout.kale.pipeline_name}" is not used: the'
+            f' pipeline is named "{name}", as given'
+        )
     source_name = notebook_path.name if notebook_path else f"{name}.ipynb"
     if notebook_path is not None:
         notebook_ref = os.path.relpath(notebook_path.resolve(), output_dir.resolve())
