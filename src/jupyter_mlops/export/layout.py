@@ -62,6 +62,7 @@ from typing import Any
 
 from ..errors import ExportError, InvalidInputError
 from ..runner.spec import SETUP_MODULE, STEP_NAME, parse_duration
+from .declarative import require_declarative
 from .ipython_syntax import translate_cell
 from .kale import POD_TAG_PREFIXES, KaleSettings, kale_settings, limit_tag
 from .names import parse_cell
@@ -361,7 +362,7 @@ def lay_out(notebook: Any) -> NotebookLayout:
         for resource, quantity in roles.limits:
             _set_limit(draft, resource, quantity, index)
     for code, _roles in pending_setup:
-        _require_declarative(code)
+        require_declarative(code)
         setup_cells.append(code)
     setup_cells.sort(key=lambda c: c.index)
     kale = kale_settings(notebook.get("metadata") if hasattr(notebook, "get") else None)
@@ -507,70 +508,6 @@ def _check_names(steps: list[StepDraft], drafts: list[dict[str, Any]]) -> None:
                     step=step.name,
                     tag=f"after:{target}",
                 )
-
-
-def _require_declarative(cell: CodeCell) -> None:
-    imported: set[str] = set()
-    for node in ast.walk(cell.tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imported.update((a.asname or a.name.split(".")[0]) for a in node.names if a.name != "*")
-    for statement in cell.tree.body:
-        problem = _work_done(statement, imported)
-        if problem:
-            line = ast.get_source_segment(cell.source, problem) or ""
-            line = line.splitlines()[0] if line else ""
-            raise ExportError(
-                f"Cell {cell.index + 1} comes before the first step:NAME cell and does work"
-                f" (line {problem.lineno}: `{line[:80]}`), so it is neither setup code nor"
-                " part of a step",
-                cell_index=cell.index,
-                hint="Tag it step:NAME to make it a step, setup to run it before every step,"
-                " or skip to leave it out.",
-            )
-
-
-def _work_done(node: ast.stmt, imported: set[str]) -> ast.stmt | None:
-    """The statement that does work, or None when ``node`` only declares things."""
-    if isinstance(
-        node,
-        (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-         ast.Pass, ast.Global, ast.Nonlocal),
-    ):  # fmt: skip
-        return None
-    if isinstance(node, ast.Expr):
-        if isinstance(node.value, ast.Constant):
-            return None
-        if isinstance(node.value, ast.Call):
-            func = node.value.func
-            while isinstance(func, ast.Attribute):
-                func = func.value
-            if isinstance(func, ast.Name) and func.id in imported:
-                return None
-        return node
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        value = node.value
-        if value is None:
-            return None
-        try:
-            ast.literal_eval(value)
-            return None
-        except (ValueError, SyntaxError, TypeError):
-            return node
-    if isinstance(node, ast.If):
-        for child in node.body + node.orelse:
-            if _work_done(child, imported):
-                return child
-        return None
-    if isinstance(node, ast.Try):
-        for child in node.body + node.orelse + node.finalbody:
-            if _work_done(child, imported):
-                return child
-        for handler in node.handlers:
-            for child in handler.body:
-                if _work_done(child, imported):
-                    return child
-        return None
-    return node
 
 
 def _checked_name(name: str, tag: str, cell_index: int) -> str:
