@@ -262,3 +262,12 @@ def test_kale_pod_annotation_tag_is_reported_with_its_cell(tmp_path):
         'cell 1: tag "annotation:team.example/owner:ml" is not applied' in w for w in warnings
     )
     assert any('cell 1: tag "label:tier:gold" is not applied' in w for w in warnings)
+
+
+def test_an_empty_block_tag_names_no_step_and_is_reported(tmp_path):
+    nb = new_notebook(cells=[code("x = 1", "block:a"), code("y = x + 1", "block:")])
+    path = tmp_path / "empty.ipynb"
+    nbformat.write(nb, path)
+    result = export_notebook(path, tmp_path / "out", targets="local", run_id=None)
+    assert [(s.name, s.cells) for s in result.spec.steps] == [("a", (0, 1))]
+    assert any('cell 2: tag "block:" means nothing to the export' in w for w in result.warnings)

@@ -191,7 +191,10 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
         elif lowered == "gate":
             found["gate"] = True
         elif lowered.startswith(_STEP_PREFIXES):
-            steps.append(_name_after_colon(tag, cell_index))
+            if tag.split(":", 1)[1].strip():
+                steps.append(_name_after_colon(tag, cell_index))
+            else:  # Kale's panel can leave "block:" behind: no step named, as in Kale
+                found["unknown"].append(tag)
         elif lowered.startswith(_AFTER_PREFIXES):
             found["after"].extend(
                 _checked_name(n.strip(), tag, cell_index)
