@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,6 +155,18 @@ def python_env() -> dict[str, str]:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+@pytest.fixture
+def headless_env(python_env: dict[str, str]) -> dict[str, str]:
+    """For kernels and tools run headless: this checkout importable, this environment's
+    scripts (jupyter, papermill) first on PATH, and nothing that names a notebook or a
+    registry."""
+    env = dict(python_env)
+    for key in ("JPY_SESSION_NAME", ENV_VAR):
+        env.pop(key, None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import sys
 from pathlib import Path
 
 import nbformat
@@ -86,15 +84,6 @@ def kale_notebook(path: Path) -> Path:
     )
     nbformat.write(notebook, path)
     return path
-
-
-@pytest.fixture
-def kernel_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLOPS_REGISTRY", "JPY_SESSION_NAME")}
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
 
 
 def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> nbformat.NotebookNode:
@@ -216,10 +205,10 @@ def test_metrics_cell_lines_that_log_nothing_are_reported(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("kale") is not None, reason="kale is installed")
-def test_kale_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, kernel_env):
+def test_kale_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, headless_env):
     notebook = kale_notebook(tmp_path / "kale.ipynb")
     Registry.init(tmp_path).close()
-    executed = execute(notebook, tmp_path, kernel_env)
+    executed = execute(notebook, tmp_path, headless_env)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
     run_id, metrics, params = notebook_run(tmp_path, "kale-run")

@@ -4,7 +4,6 @@ with the injected values as the pipeline's defaults."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,15 +39,6 @@ def papermill_notebook(path: Path) -> Path:
     ]
     nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC}), path)
     return path
-
-
-@pytest.fixture
-def kernel_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLOPS_REGISTRY", "JPY_SESSION_NAME")}
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    env["PATH"] = f"{SCRIPTS}{os.pathsep}{env.get('PATH', '')}"
-    return env
 
 
 def run_row(project: Path, name: str) -> tuple[str, dict[str, float]]:
@@ -115,13 +105,13 @@ def test_computed_code_no_step_reads_is_reported(tmp_path):
 
 
 @pytest.mark.slow
-def test_papermill_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, kernel_env):
+def test_papermill_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, headless_env):
     notebook = papermill_notebook(tmp_path / "pm.ipynb")
     Registry.init(tmp_path).close()
     node = nbformat.read(notebook, as_version=4)
     NotebookClient(
         node, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute(env=kernel_env)
+    ).execute(env=headless_env)
     run_id, metrics = run_row(tmp_path, "pm")
     assert metrics == {"score": pytest.approx(4.5)}  # logged by the metrics cell's print
     result = export_notebook(notebook, tmp_path / "pm-pipeline", targets="local")
@@ -134,14 +124,14 @@ def test_papermill_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, k
 
 @pytest.mark.slow
 def test_papermill_output_notebook_exports_with_the_injected_values_as_defaults(
-    tmp_path, kernel_env
+    tmp_path, headless_env
 ):
     notebook = papermill_notebook(tmp_path / "pm.ipynb")
     Registry.init(tmp_path).close()
     done = subprocess.run(
         [str(SCRIPTS / "papermill"), "--log-level", "WARNING", notebook.name, "pm-a4.ipynb",
          "-p", "a", "4", "-p", "scale", "2", "-k", "python3"],
-        cwd=tmp_path, env=kernel_env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, env=headless_env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     output = tmp_path / "pm-a4.ipynb"

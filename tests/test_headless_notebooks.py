@@ -31,16 +31,6 @@ SCRIPTS = Path(sys.executable).parent
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
-@pytest.fixture
-def headless_env(python_env: dict[str, str]) -> dict[str, str]:
-    """This checkout importable, and nothing that names a notebook or a registry."""
-    env = dict(python_env)
-    for key in ("JPY_SESSION_NAME", "MLOPS_REGISTRY"):
-        env.pop(key, None)
-    env["PATH"] = f"{SCRIPTS}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
 def small_notebook(path: Path, *, export: bool = False) -> Path:
     """A notebook whose run starts in its first cell, then a parameters cell and one
     step, and (``export``) a cell that exports the notebook it runs in without naming it."""
