@@ -198,7 +198,7 @@ def build_pipeline_files(
         notebook_sha = hashlib.sha256(nbformat.writes(notebook).encode()).hexdigest()
 
     files: dict[str, bytes] = {}
-    warnings: list[str] = []
+    warnings: list[str] = list(layout.left_out)
     source_run, references = _source(
         notebook_path,
         run_id,

@@ -51,6 +51,7 @@ from typing import Any
 from ..errors import ExportError, InvalidInputError
 from ..runner.spec import SETUP_MODULE, STEP_NAME, parse_duration
 from .ipython_syntax import translate_cell
+from .magic_calls import defined_names
 from .names import parse_cell
 
 SINGLE_STEP_NAME = "main"
@@ -132,6 +133,7 @@ class NotebookLayout:
     setup_cells: tuple[CodeCell, ...]
     steps: tuple[StepDraft, ...]
     skipped_cells: tuple[int, ...] = ()
+    left_out: tuple[str, ...] = ()  # magic lines dropped, each naming its cell and line
 
 
 def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
@@ -225,6 +227,14 @@ def lay_out(notebook: Any) -> NotebookLayout:
     )
     if not any_step:
         drafts.append(_new_draft(SINGLE_STEP_NAME, None))
+    defined = defined_names(
+        [
+            _source(cell)
+            for i, cell in cells
+            if cell.get("cell_type") == "code" and not cell_roles(_tags(cell), cell_index=i).skip
+        ]
+    )
+    left_out: list[str] = []
     for index, cell in cells:
         if cell.get("cell_type") != "code":
             continue
@@ -234,7 +244,8 @@ def lay_out(notebook: Any) -> NotebookLayout:
             skipped.append(index)
             continue
         source = _source(cell)
-        translated = translate_cell(source, cell_index=index)
+        translated = translate_cell(source, cell_index=index, defined=defined)
+        left_out.extend(translated.left_out)
         code = CodeCell(
             index=index,
             source=translated.source,
@@ -311,7 +322,9 @@ def lay_out(notebook: Any) -> NotebookLayout:
         if d["cells"] or d["name"] != SINGLE_STEP_NAME
     ]
     _check_names(steps, drafts)
-    return NotebookLayout(tuple(parameter_cells), tuple(setup_cells), tuple(steps), tuple(skipped))
+    return NotebookLayout(
+        tuple(parameter_cells), tuple(setup_cells), tuple(steps), tuple(skipped), tuple(left_out)
+    )
 
 
 def _new_draft(name: str, start: int | None) -> dict[str, Any]:

@@ -5,8 +5,9 @@ in the notebook becomes ``from jupyter_mlops.runner import step_api as mlops``).
 step process starts a tracked run of kind ``pipeline-step`` (see
 :mod:`jupyter_mlops.runner.step`), and every call here goes to the registry's API:
 
-- ``mlops.log``, ``mlops.log_params``, ``mlops.snapshot``, ``mlops.register_model`` record
-  into the step's run, exactly as :mod:`jupyter_mlops` does in a notebook;
+- ``mlops.log``, ``mlops.log_params``, ``mlops.snapshot``, ``mlops.set_tags``,
+  ``mlops.register_model`` record into the step's run, exactly as :mod:`jupyter_mlops`
+  does in a notebook;
 - ``mlops.check(rules, ...)`` takes the same rule strings as :func:`jupyter_mlops.check`.
   Rules read the metrics of the *pipeline run* (every step so far copies its metrics
   there) and its parameters (``params.lr``), with this step's own metrics taking
@@ -143,6 +144,18 @@ def snapshot(
         logger.info("snapshot of %s not recorded: the step has no registry", name or "data")
         return None
     return context.run.snapshot(data, name=name, role=role, materialize=materialize, index=index)
+
+
+def set_tags(tags: Mapping[str, object] | None = None, /, **named: object) -> None:
+    """Label the step's run (``%mlops tag team=growth`` in the notebook); a detached step
+    has no run to label and records nothing."""
+    context = current_context()
+    if context.run is None:
+        logger.info(
+            "tags %s not recorded: the step has no registry", sorted({**(tags or {}), **named})
+        )
+        return
+    context.run.set_tags(tags, **named)
 
 
 @contextmanager
