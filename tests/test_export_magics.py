@@ -116,9 +116,7 @@ def test_magics_in_tagged_cells_record_in_the_pipeline_what_they_record_in_the_n
         if value is not None:
             assert mine == [(value,)]
     # the drift report and the gate's verdict
-    reports = _rows(
-        registry, "SELECT run_id, decision FROM drift_reports WHERE name = 'nightly'"
-    )
+    reports = _rows(registry, "SELECT run_id, decision FROM drift_reports WHERE name = 'nightly'")
     decisions = {run_id: decision for run_id, decision in reports}
     assert decisions[notebook_run] == decisions[steps["monitor"]]
     verdicts = _rows(registry, "SELECT passed FROM gate_evaluations ORDER BY evaluated_at")

@@ -341,6 +341,33 @@ def drift_check(variable: str, value: Any) -> None:
         )
 
 
+# -- seeds ------------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed what draws at random before a step's code runs (``--seed N`` at export).
+
+    Python's ``random``, NumPy's global generator (which scikit-learn uses when an
+    estimator has no ``random_state``), torch when the step has imported it, and
+    ``PYTHONHASHSEED`` for the processes the step starts (the runner starts the step
+    itself with it). A generator the code makes with no seed (``default_rng()``) draws
+    from the operating system all the same; the export names those.
+    """
+    import importlib.util
+    import os
+    import random
+
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if "numpy" in sys.modules or importlib.util.find_spec("numpy") is not None:
+        import numpy
+
+        numpy.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
 # -- notebook stand-ins -----------------------------------------------------------------------
 
 

@@ -1,0 +1,164 @@
+"""Randomness with no seed: named at export, seeded by ``--seed``, named again by parity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from IPython.utils.capture import capture_output
+from nbformat.v4 import new_notebook
+
+from jupyter_mlops.cli import main
+from jupyter_mlops.errors import ExportError
+from jupyter_mlops.export import export_notebook
+from jupyter_mlops.export.determinism import unseeded_calls
+from jupyter_mlops.export.layout import lay_out
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.runner.spec import PipelineSpec
+
+from .conftest import run_cell
+from .pipelines import code, export_cells, run
+
+SETUP = (
+    "import random\nimport numpy as np\n"
+    "from sklearn.datasets import make_classification\n"
+    "from sklearn.ensemble import RandomForestClassifier\n"
+    "from sklearn.linear_model import LinearRegression\n"
+    "from sklearn.model_selection import KFold, train_test_split"
+)
+
+
+def _found(step: str, setup: str = SETUP) -> list[str]:
+    notebook = new_notebook(cells=[code(setup, "setup"), code(step, "step:train")])
+    return [call.call for call in unseeded_calls(lay_out(notebook))]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("a, b = train_test_split(X, y)", ["train_test_split(X, y)"]),
+        ("a, b = train_test_split(X, y, random_state=0)", []),
+        ("a, b = train_test_split(X, y, shuffle=False)", []),
+        ("a, b = train_test_split(X, y, random_state=None)",
+         ["train_test_split(X, y, random_state=None)"]),
+        ("m = RandomForestClassifier(n_estimators=10)", ["RandomForestClassifier(n_estimators=10)"]),
+        ("m = RandomForestClassifier(random_state=seed)", []),
+        ("m = LinearRegression()", []),
+        ("k = KFold(5)", []),
+        ("k = KFold(5, shuffle=True)", ["KFold(5, shuffle=True)"]),
+        ("k = KFold(5, shuffle=True, random_state=0)", []),
+        ("x = np.random.rand(3)", ["np.random.rand(3)"]),
+        ("np.random.seed(0)\nx = np.random.rand(3)", []),
+        ("x = np.random.default_rng(0).normal()", []),
+        ("rng = np.random.default_rng()", ["np.random.default_rng()"]),
+        ("random.shuffle(items)", ["random.shuffle(items)"]),
+        ("random.seed(1)\nrandom.shuffle(items)", []),
+    ],
+)  # fmt: skip
+def test_unseeded_calls_are_found_and_seeded_ones_are_not(source: str, expected: list[str]) -> None:
+    assert _found(source) == expected
+
+
+def test_a_seed_in_setup_code_counts_for_every_step() -> None:
+    assert _found("x = np.random.rand(3)", SETUP + "\nnp.random.seed(0)") == []
+    assert _found("x = np.random.rand(3)", SETUP + "\nrandom.seed(0)") == ["np.random.rand(3)"]
+
+
+def test_export_warns_naming_cell_line_and_call(tmp_path: Path) -> None:
+    cells = [
+        code(SETUP, "setup"),
+        code("X, y = make_classification(n_samples=60, random_state=0)\n"
+             "X_train, X_test, y_train, y_test = train_test_split(X, y)", "step:split"),
+        code("model = RandomForestClassifier(n_estimators=5, random_state=0)\n"
+             "model.fit(X_train, y_train)", "step:train"),
+    ]  # fmt: skip
+    nbformat.write(new_notebook(cells=cells), tmp_path / "nb.ipynb")
+    result = export_notebook(tmp_path / "nb.ipynb", tmp_path / "out", targets="local", run_id=None)
+    named = [w for w in result.warnings if "random_state" in w]
+    assert named == [
+        "Cell 2, line 2: `train_test_split(X, y)` has no random_state, so each run draws"
+        " differently; pass random_state=0 (or a parameter), or export with --seed N"
+    ]
+    spec = json.loads((tmp_path / "out" / "pipeline.json").read_text())
+    assert [c["call"] for c in spec["unseeded_calls"]] == ["train_test_split(X, y)"]
+    assert spec["seed"] is None
+
+
+UNSEEDED = [
+    code(SETUP, "setup"),
+    code(
+        "X, y = make_classification(n_samples=300, random_state=0)\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"
+        "model = RandomForestClassifier(n_estimators=15).fit(X_train, y_train)\n"
+        "accuracy = float(model.score(X_test, y_test))\n"
+        "noise = float(np.random.rand())\n"
+        "mlops.log(accuracy=accuracy, noise=noise)",
+        "step:train",
+    ),
+]
+
+
+def _two_runs(pipeline: Path, workdir: Path) -> list[dict[str, float]]:
+    metrics = []
+    for _ in range(2):
+        result = run(pipeline, workdir, use_cache=False)
+        assert result.status == "ok", [(s.name, s.message) for s in result.steps]
+        metrics.append(result.metrics)
+    return metrics
+
+
+@pytest.mark.slow
+def test_seed_makes_two_runs_of_an_unseeded_notebook_equal(tmp_path: Path) -> None:
+    plain = export_cells(tmp_path, "plain", UNSEEDED, run_id=None)
+    first, second = _two_runs(plain, tmp_path)
+    assert first["noise"] != second["noise"]  # without --seed, each run draws its own
+
+    seeded = export_cells(tmp_path, "seeded", UNSEEDED, run_id=None, seed=11)
+    assert "mlops_seed(11)" in (seeded / "steps" / "train.py").read_text()
+    first, second = _two_runs(seeded, tmp_path)
+    assert first == second
+    assert set(first) == {"accuracy", "noise"}
+
+
+def test_cli_and_api_refuse_a_seed_that_is_not_one(tmp_path: Path) -> None:
+    nbformat.write(new_notebook(cells=UNSEEDED), tmp_path / "nb.ipynb")
+    with pytest.raises(ExportError, match="is not a seed"):
+        export_notebook(tmp_path / "nb.ipynb", tmp_path / "out", targets="local", seed=-3)
+    outcome = CliRunner().invoke(
+        main,
+        ["export", str(tmp_path / "nb.ipynb"), "-o", str(tmp_path / "cli"), "-t", "local",
+         "--run", "none", "--seed", "5"],
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    assert PipelineSpec.load(tmp_path / "cli").seed == 5
+    assert "train_test_split" not in outcome.output  # --seed covers it: no warning
+
+
+@pytest.mark.slow
+def test_parity_mismatch_names_the_unseeded_call(
+    shell: Any, registry: Registry, tmp_path: Path
+) -> None:
+    path = tmp_path / "unseeded.ipynb"
+    nbformat.write(new_notebook(cells=UNSEEDED), path)
+    shell.user_ns["__session__"] = str(path)
+    with capture_output():
+        run_cell(shell, "%mlops start unseeded")
+        for item in UNSEEDED:
+            assert run_cell(shell, item.source).error_in_exec is None  # type: ignore[attr-defined]
+        run_id = shell.user_ns["mlops"].active_run().id
+        run_cell(shell, "%mlops end")
+    pipeline = export_cells(tmp_path, "unseeded", UNSEEDED, run_id=run_id, registry=registry)
+    result = run(pipeline, tmp_path)
+    assert result.parity is not None and result.parity.status == "mismatch"
+    summary = result.parity.summary()
+    assert "noise: notebook" in summary
+    assert "unseeded at export: Cell 2, line 2: `train_test_split(X, y)`" in summary
+    assert "Cell 2, line 5: `np.random.rand()`" in summary
+    stored = registry.query_one(
+        "SELECT parity FROM pipeline_runs WHERE run_id = ?", (result.run_id,)
+    )
+    assert any("train_test_split" in c for c in json.loads(stored[0])["likely_causes"])
