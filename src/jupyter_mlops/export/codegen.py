@@ -15,6 +15,9 @@ Three rewrites make cells mean in a pipeline what they meant in the notebook:
 - in a ``metrics`` cell, a bare name (``accuracy``) becomes ``mlops.log(accuracy=accuracy)``;
 - after a cell tagged ``drift:VAR``, ``mlops_drift_check("VAR", VAR)`` checks VAR
   against its reference before the step goes on.
+
+Exported with ``--seed N``, the setup module and every step module start with
+``mlops_seed(N)``, which seeds Python's ``random``, NumPy's global generator and torch.
 """
 
 from __future__ import annotations
