@@ -27,7 +27,7 @@ SETUP = (
     "import random\nimport numpy as np\n"
     "from sklearn.datasets import make_classification\n"
     "from sklearn.ensemble import RandomForestClassifier\n"
-    "from sklearn.linear_model import LinearRegression\n"
+    "from sklearn.linear_model import LinearRegression, LogisticRegression\n"
     "from sklearn.model_selection import KFold, train_test_split"
 )
 
@@ -48,6 +48,8 @@ def _found(step: str, setup: str = SETUP) -> list[str]:
         ("m = RandomForestClassifier(n_estimators=10)", ["RandomForestClassifier(n_estimators=10)"]),
         ("m = RandomForestClassifier(random_state=seed)", []),
         ("m = LinearRegression()", []),
+        ("m = LogisticRegression(C=2)", []),
+        ("m = LogisticRegression(solver='saga')", ["LogisticRegression(solver='saga')"]),
         ("k = KFold(5)", []),
         ("k = KFold(5, shuffle=True)", ["KFold(5, shuffle=True)"]),
         ("k = KFold(5, shuffle=True, random_state=0)", []),

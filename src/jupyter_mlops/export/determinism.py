@@ -7,7 +7,9 @@ the same way. The exporter reads every exported cell's AST (imports resolved, as
 - a scikit-learn estimator or splitter built without ``random_state`` when it takes one
   (``train_test_split``, ``RandomForestClassifier``, ``KFold(shuffle=True)``...): the
   real class's signature says so when scikit-learn is importable, else a known list;
-  a splitter whose ``shuffle`` is off draws nothing and is not named;
+  a splitter whose ``shuffle`` is off draws nothing and is not named, nor is an estimator
+  that uses ``random_state`` only with options not given (``LogisticRegression()``'s
+  default solver, ``SVC()`` without ``probability=True``);
 - NumPy's global generator (``np.random.rand``, ``np.random.shuffle``...) when neither
   the setup code nor the step calls ``np.random.seed``; ``np.random.default_rng()``
   and ``RandomState()`` without a seed, always (``--seed`` cannot reach them);
@@ -67,6 +69,14 @@ _SKLEARN_KNOWN = frozenset(
     }
 )  # fmt: skip
 _SHUFFLE_OFF_BY_DEFAULT = frozenset({"KFold", "StratifiedKFold", "GroupKFold"})
+# Estimators whose random_state is used only with some options (scikit-learn's docs):
+# name -> (option, the values that draw); the default draws nothing.
+_DRAWS_ONLY_WITH = {
+    "LogisticRegression": ("solver", frozenset({"sag", "saga", "liblinear"})),
+    "LogisticRegressionCV": ("solver", frozenset({"sag", "saga", "liblinear"})),
+    "SVC": ("probability", frozenset({True})),
+    "NuSVC": ("probability", frozenset({True})),
+}
 
 
 def unseeded_calls(layout: NotebookLayout) -> tuple[UnseededCallSpec, ...]:
@@ -206,6 +216,13 @@ def _sklearn_reason(name: str, last: str, call: ast.Call) -> str | None:
         shuffle = parameters.get("shuffle")
         takes_shuffle_off = shuffle is not None and shuffle.default is False
         position = _position(signature, "random_state")
+    if last in _DRAWS_ONLY_WITH:
+        option, drawing = _DRAWS_ONLY_WITH[last]
+        value = _keyword(call, option)
+        if value is None:
+            return None
+        if isinstance(value, ast.Constant) and value.value not in drawing:
+            return None
     shuffle_given = _keyword(call, "shuffle")
     if takes_shuffle_off and (shuffle_given is None or _is_false(shuffle_given)):
         return None  # draws nothing: no shuffling
