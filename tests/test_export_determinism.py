@@ -164,3 +164,37 @@ def test_parity_mismatch_names_the_unseeded_call(
         "SELECT parity FROM pipeline_runs WHERE run_id = ?", (result.run_id,)
     )
     assert any("train_test_split" in c for c in json.loads(stored[0])["likely_causes"])
+
+
+def test_likely_causes_name_package_versions_and_input_data_that_differ(
+    registry: Registry,
+) -> None:
+    """Runs recorded in two environments (a notebook here, a step in an image) on data
+    that changed between them."""
+    import pandas as pd
+
+    from jupyter_mlops.runner.parity_causes import likely_causes
+    from jupyter_mlops.tracking.capture.environment import Environment
+    from jupyter_mlops.tracking.session import start_run
+    from jupyter_mlops.tracking.shared_rows import environment_id
+
+    frames = [pd.DataFrame({"x": [1.0, 2.0, 3.0]}), pd.DataFrame({"x": [1.0, 2.0, 4.0]})]
+    runs, prints = [], []
+    for name, tags, frame in (
+        ("nb", {}, frames[0]),
+        ("p.train", {"pipeline.run_id": "P1"}, frames[1]),
+    ):
+        with start_run(name, tags=tags, registry=registry, parent=False) as run:
+            prints.append(run.snapshot(frame, name="train", role="train").fingerprint)
+        runs.append(run.id)
+    packages = [(("numpy", "2.0.0"), ("scikit-learn", v)) for v in ("1.5.2", "1.6.0")]
+    with registry.transaction("environments of elsewhere") as conn:
+        for run_id, listed in zip(runs, packages, strict=True):
+            found = environment_id(registry, conn, Environment("3.11.9", "linux", listed))
+            conn.execute("UPDATE runs SET environment_id = ? WHERE id = ?", (found, run_id))
+    assert likely_causes(registry, "P1", runs[0]) == (
+        "package versions differ: scikit-learn 1.5.2 in the notebook, 1.6.0 here",
+        f'input data differs: "train" (fingerprint {prints[0][:12]} in the notebook,'
+        f" {prints[1][:12]} here)",
+    )
+    assert prints[0] != prints[1]
