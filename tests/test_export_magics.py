@@ -128,6 +128,7 @@ def test_magics_in_tagged_cells_record_in_the_pipeline_what_they_record_in_the_n
     [
         ("%mlops log acc=acc loss=0.3 --step 2", {"acc"}, "mlops.log(acc=acc, loss=0.3, step=2)"),
         ("%mlops log val/acc=0.9", set(), "mlops.log({'val/acc': 0.9})"),
+        ("%mlops log class=1 step=2", set(), "mlops.log({'class': 1, 'step': 2})"),
         ("%mlops param optimizer=adam lr=lr", {"lr"}, "mlops.log_params(optimizer='adam', lr=lr)"),
         ("%mlops tag team=growth", set(), "mlops.set_tags({'team': 'growth'})"),
         ("%mlops tag review=done --run baseline", set(),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Collection
+from keyword import iskeyword
 from pathlib import Path
 
 from ..errors import ExportError, InvalidInputError
@@ -129,7 +130,7 @@ class _Words:
 
 def _keywords(pairs: list[tuple[str, str]]) -> str:
     """``a=1, b=x`` when every key can be a keyword, else one dict argument."""
-    if all(k.isidentifier() and k not in ("step", "self") for k, _ in pairs):
+    if all(k.isidentifier() and not iskeyword(k) and k != "step" for k, _ in pairs):
         return ", ".join(f"{k}={v}" for k, v in pairs)
     return "{" + ", ".join(f"{k!r}: {v}" for k, v in pairs) + "}"
 
