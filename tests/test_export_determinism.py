@@ -27,7 +27,7 @@ SETUP = (
     "import random\nimport numpy as np\n"
     "from sklearn.datasets import make_classification\n"
     "from sklearn.ensemble import RandomForestClassifier\n"
-    "from sklearn.linear_model import LinearRegression, LogisticRegression\n"
+    "from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge\n"
     "from sklearn.model_selection import KFold, train_test_split"
 )
 
@@ -49,6 +49,8 @@ def _found(step: str, setup: str = SETUP) -> list[str]:
         ("m = RandomForestClassifier(random_state=seed)", []),
         ("m = LinearRegression()", []),
         ("m = LogisticRegression(C=2)", []),
+        ("m = Ridge(alpha=2)", []),
+        ("m = Ridge(solver='saga')", ["Ridge(solver='saga')"]),
         ("m = LogisticRegression(solver='saga')", ["LogisticRegression(solver='saga')"]),
         ("k = KFold(5)", []),
         ("k = KFold(5, shuffle=True)", ["KFold(5, shuffle=True)"]),

@@ -76,6 +76,14 @@ _DRAWS_ONLY_WITH = {
     "LogisticRegressionCV": ("solver", frozenset({"sag", "saga", "liblinear"})),
     "SVC": ("probability", frozenset({True})),
     "NuSVC": ("probability", frozenset({True})),
+    "Ridge": ("solver", frozenset({"sag", "saga"})),
+    "RidgeClassifier": ("solver", frozenset({"sag", "saga"})),
+    "Lasso": ("selection", frozenset({"random"})),
+    "LassoCV": ("selection", frozenset({"random"})),
+    "ElasticNet": ("selection", frozenset({"random"})),
+    "ElasticNetCV": ("selection", frozenset({"random"})),
+    "MultiTaskLasso": ("selection", frozenset({"random"})),
+    "MultiTaskElasticNet": ("selection", frozenset({"random"})),
 }
 
 
