@@ -20,7 +20,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from ..errors import InvalidInputError, MlopsError
 from ..registry.connection import Registry
 from ..tracking.line_commands import LineParser as _ArgumentParser
-from ..tracking.line_commands import glue_dashed_values, read_value
+from ..tracking.line_commands import glue_dashed_values, read_value, split_pairs
 from ..tracking.session import default_registry
 from .outputs import OutputCapture
 from .session import NotebookSession
@@ -168,13 +168,7 @@ class MlopsMagics(Magics):
 
     def pairs(self, items: list[str], *, text_allowed: bool = False) -> dict[str, Any]:
         found = {}
-        for item in items:
-            key, sep, text = item.partition("=")
-            if not sep or not key:
-                raise InvalidInputError(
-                    f'"{item}" is not of the form name=value',
-                    hint="For example: %mlops log accuracy=0.93 loss=0.2",
-                )
+        for key, text in split_pairs(items, example="%mlops log accuracy=0.93 loss=0.2"):
             try:
                 found[key] = self.value_of(text, text_allowed=text_allowed)
             except InvalidInputError as exc:
