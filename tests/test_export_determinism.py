@@ -200,3 +200,17 @@ def test_likely_causes_name_package_versions_and_input_data_that_differ(
         f" {prints[1][:12]} here)",
     )
     assert prints[0] != prints[1]
+
+
+def test_magic_export_takes_a_seed(shell: Any, registry: Registry, tmp_path: Path) -> None:
+    nbformat.write(new_notebook(cells=UNSEEDED), tmp_path / "nb.ipynb")
+    with capture_output() as captured:
+        run_cell(shell, f"%mlops export {tmp_path / 'nb.ipynb'} -o {tmp_path / 'out'} -t local")
+        run_cell(
+            shell, f"%mlops export {tmp_path / 'nb.ipynb'} -o {tmp_path / 's'} -t local --seed 7"
+        )
+    first, second = captured.stdout.split("Parity reference")[:2]
+    assert "Warning: Cell 2, line 2: `train_test_split(X, y)` has no random_state" in first
+    assert "train_test_split" not in second  # --seed covers it
+    assert PipelineSpec.load(tmp_path / "out").seed is None
+    assert PipelineSpec.load(tmp_path / "s").seed == 7
