@@ -168,3 +168,12 @@ def test_magic_line_that_cannot_run_in_a_step_names_its_cell(line: str, message:
     with pytest.raises(ExportError, match=r"Cell 4, line 2: .*") as raised:
         translate_cell(f"x = 1\n{line}", cell_index=3, defined={"x"})
     assert message in str(raised.value)
+
+
+def test_names_bound_in_a_run_cell_are_variables_for_later_magic_lines() -> None:
+    from jupyter_mlops.export.magic_calls import defined_names
+
+    defined = defined_names(["%%mlops run baseline\nclf = make()", "%mlops log a=1\nb = 2"])
+    assert {"clf", "b"} <= defined
+    line = translate_cell("%mlops register clf --name churn", cell_index=2, defined=defined)
+    assert line.source == "mlops.register_model(clf, 'churn')"

@@ -269,6 +269,9 @@ _WRITERS: dict[str, Callable[[_Words], str]] = {
 }
 
 
+_BODY_KEPT = frozenset({"mlops", "time", "timeit", "capture", "prun"})
+
+
 def defined_names(sources: list[str]) -> frozenset[str]:
     """Every name the cells ``sources`` bind (assignments, imports, defs, loops...), read
     through IPython's own input transformer so that magic lines do not hide the rest."""
@@ -279,8 +282,12 @@ def defined_names(sources: list[str]) -> frozenset[str]:
     manager = TransformerManager()
     names: set[str] = set()
     for source in sources:
+        lines = source.lstrip().splitlines()
+        # a cell magic whose body the export keeps (%%mlops run, %%time...): its body binds
+        while lines and lines[0].startswith("%%") and lines[0][2:].split(" ")[0] in _BODY_KEPT:
+            lines = lines[1:]
         try:
-            tree = ast.parse(manager.transform_cell(source))
+            tree = ast.parse(manager.transform_cell("\n".join(lines) + "\n"))
         except SyntaxError:
             continue
         for node in ast.walk(tree):
