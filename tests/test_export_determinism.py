@@ -162,6 +162,11 @@ def test_parity_mismatch_names_the_unseeded_call(
     assert "noise: notebook" in summary
     assert "unseeded at export: Cell 2, line 2: `train_test_split(X, y)`" in summary
     assert "Cell 2, line 5: `np.random.rand()`" in summary
+    from jupyter_mlops.runner.console import summary_lines
+
+    shown = summary_lines(result)
+    assert shown[2].startswith("parity MISMATCH") and "Likely causes" not in shown[2]
+    assert shown[3].startswith("  likely cause: unseeded at export: Cell 2, line 2: `train_test")
     stored = registry.query_one(
         "SELECT parity FROM pipeline_runs WHERE run_id = ?", (result.run_id,)
     )

@@ -72,8 +72,9 @@ class ParityReport:
     def mismatches(self) -> tuple[MetricParity, ...]:
         return tuple(m for m in self.compared if not m.equal)
 
-    def summary(self) -> str:
-        """One line for people."""
+    def summary(self, *, with_causes: bool = True) -> str:
+        """One line for people (``with_causes=False``: without the likely causes, which a
+        terminal shows one per line)."""
         reference = f"notebook run {self.reference_run_id}"
         if self.status == "not_checked":
             return f"parity not checked: {self.reason}"
@@ -89,7 +90,7 @@ class ParityReport:
             for m in self.mismatches
         )
         causes = ""
-        if self.likely_causes:
+        if self.likely_causes and with_causes:
             causes = ". Likely causes: " + " | ".join(self.likely_causes)
         return (
             f"parity MISMATCH with the {reference} ({tolerance}): {len(self.mismatches)} of"
