@@ -6,7 +6,9 @@ the same way. The exporter reads every exported cell's AST (imports resolved, as
 
 - a scikit-learn estimator or splitter built without ``random_state`` when it takes one
   (``train_test_split``, ``RandomForestClassifier``, ``KFold(shuffle=True)``...): the
-  real class's signature says so when scikit-learn is importable, else a known list;
+  real class's signature says so when scikit-learn is loaded (an export from the
+  notebook's kernel), else a known list (importing scikit-learn only to ask would cost
+  seconds);
   a splitter whose ``shuffle`` is off draws nothing and is not named, nor is an estimator
   that uses ``random_state`` only with options not given (``LogisticRegression()``'s
   default solver, ``SVC()`` without ``probability=True``);
@@ -30,6 +32,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,6 +69,9 @@ _SKLEARN_KNOWN = frozenset(
         "MiniBatchKMeans", "SGDClassifier", "SGDRegressor", "MLPClassifier", "MLPRegressor",
         "LogisticRegression", "LinearSVC", "SVC", "PCA", "TruncatedSVD", "TSNE",
         "RandomizedSearchCV", "Perceptron", "PassiveAggressiveClassifier",
+        "LogisticRegressionCV", "NuSVC", "Ridge", "RidgeClassifier", "Lasso", "LassoCV",
+        "ElasticNet", "ElasticNetCV", "MultiTaskLasso", "MultiTaskElasticNet",
+        "make_classification", "make_regression", "make_blobs", "make_moons", "make_circles",
     }
 )  # fmt: skip
 _SHUFFLE_OFF_BY_DEFAULT = frozenset({"KFold", "StratifiedKFold", "GroupKFold"})
@@ -87,18 +93,26 @@ _DRAWS_ONLY_WITH = {
 }
 
 
-def unseeded_calls(layout: NotebookLayout) -> tuple[UnseededCallSpec, ...]:
-    """Every call in the exported cells of ``layout`` that draws with no seed, in cell order."""
+def unseeded_calls(
+    layout: NotebookLayout, *, ask_sklearn: bool | None = None
+) -> tuple[UnseededCallSpec, ...]:
+    """Every call in the exported cells of ``layout`` that draws with no seed, in cell order.
+
+    ``ask_sklearn``: read scikit-learn's real signatures (importing it), or only the known
+    list; None: the real ones when scikit-learn is loaded already.
+    """
+    if ask_sklearn is None:
+        ask_sklearn = "sklearn" in sys.modules
     setup = list(layout.setup_cells) + list(layout.parameter_cells)
     aliases = _aliases(c.tree for c in [*setup, *(c for s in layout.steps for c in s.cells)])
     setup_seeds = _seeds(setup, aliases)
     found: list[UnseededCallSpec] = []
     for cell in sorted(setup, key=lambda c: c.index):
-        found.extend(_in_cell(cell, aliases, setup_seeds))
+        found.extend(_in_cell(cell, aliases, setup_seeds, ask_sklearn))
     for step in layout.steps:
         seeds = setup_seeds | _seeds(step.cells, aliases)
         for cell in step.cells:
-            found.extend(_in_cell(cell, aliases, seeds, step=step.name))
+            found.extend(_in_cell(cell, aliases, seeds, ask_sklearn, step=step.name))
     return tuple(found)
 
 
@@ -152,7 +166,12 @@ def _seeds(cells: Iterable[CodeCell], aliases: dict[str, str]) -> frozenset[str]
 
 
 def _in_cell(
-    cell: CodeCell, aliases: dict[str, str], seeds: frozenset[str], *, step: str | None = None
+    cell: CodeCell,
+    aliases: dict[str, str],
+    seeds: frozenset[str],
+    ask_sklearn: bool,
+    *,
+    step: str | None = None,
 ) -> list[UnseededCallSpec]:
     found = []
     for node in ast.walk(cell.tree):
@@ -161,7 +180,7 @@ def _in_cell(
         name = _dotted(node.func, aliases)
         if name is None:
             continue
-        reason = _reason(name, node, seeds)
+        reason = _reason(name, node, seeds, ask_sklearn)
         if reason is None:
             continue
         text = ast.get_source_segment(cell.source, node) or ast.unparse(node)
@@ -179,7 +198,7 @@ def _in_cell(
     return sorted(found, key=lambda c: c.line)
 
 
-def _reason(name: str, call: ast.Call, seeds: frozenset[str]) -> str | None:
+def _reason(name: str, call: ast.Call, seeds: frozenset[str], ask_sklearn: bool) -> str | None:
     """Why the call draws with no seed, with the fix; None when it does not."""
     head, _, last = name.rpartition(".")
     if head == "numpy.random":
@@ -206,12 +225,12 @@ def _reason(name: str, call: ast.Call, seeds: frozenset[str]) -> str | None:
             " in setup code, or export with --seed N"
         )
     if name.startswith("sklearn."):
-        return _sklearn_reason(name, last, call)
+        return _sklearn_reason(name, last, call, ask_sklearn)
     return None
 
 
-def _sklearn_reason(name: str, last: str, call: ast.Call) -> str | None:
-    signature = _signature(name)
+def _sklearn_reason(name: str, last: str, call: ast.Call, ask_sklearn: bool) -> str | None:
+    signature = _signature(name) if ask_sklearn else None
     if signature is None:
         if last not in _SKLEARN_KNOWN:
             return None
