@@ -44,9 +44,11 @@ CASES = {
         [code("a = 1", "step:one", "after:two"), code("b = a", "step:two")],
         r"the steps form a cycle \(one -> two -> one\)|the steps form a cycle", 0, "one", None,
     ),
-    "duplicate step name": (
-        [code("a = 1", "step:train"), code("b = 2", "step:train")],
-        'step name "train" is already used by the step that starts at cell 1', 1, "train", None,
+    "two limits for one resource of a step": (
+        [code("a = 1", "block:train", "limit:memory:4Gi"), code("b = 2", "block:other"),
+         code("c = a", "block:train", "limit:memory:8Gi")],
+        r'step "train"\) is tagged limit:memory:8Gi, but cell 1 of the same step already gave'
+        " it limit:memory:4Gi", 2, "train", None,
     ),
     "after: an unknown step": (
         [code("a = 1", "step:one"), code("b = 2", "step:two", "after:nowhere")],
@@ -85,9 +87,15 @@ CASES = {
         [code("x = 1", "step:a"), code("y = (x +", "step:b")],
         "Cell 2 has a syntax error on line 1", 1, None, None,
     ),
-    "parameter that is not a literal": (
-        [code("lr = 0.1\npath = make_path()", "parameters"), code("x = lr", "step:a")],
-        r'Cell 1 \(parameters\): parameter "path" is not a literal value', 0, None, "path",
+    "parameter both literal and computed": (
+        [code("lr = 0.1\nlr = lr * 2", "parameters"), code("x = lr", "step:a")],
+        r'Cell 1 \(parameters\): parameter "lr" is both given a literal default and computed',
+        0, None, "lr",
+    ),
+    "computed parameter reading an undefined name": (
+        [code("lr = 0.1\npath = make_path()", "parameters"), code("x = path", "step:a")],
+        r'Cell 1 \(step "a"\), line 2 reads "make_path", which no earlier step', 0, "a",
+        "make_path",
     ),
     "parameter annotated with the wrong type": (
         [code("depth: int = 'deep'", "parameters"), code("x = depth", "step:a")],

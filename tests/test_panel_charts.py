@@ -25,7 +25,7 @@ from jupyter_mlops.widgets.drift import DRIFT_STYLE, decision_badge
 from jupyter_mlops.widgets.styles import TABLE_STYLE
 
 from .browser.lab import LabServer, running_jupyterlab
-from .browser.panel import load_lab, open_panel, screenshot, widen_sidebar
+from .browser.panel import load_lab, open_panel, screenshot, visible_box, widen_sidebar
 from .pipelines import code, export_cells, run
 
 pytest.importorskip("playwright", reason="the browser tests need the playwright package")
@@ -260,14 +260,13 @@ def test_the_step_graph_fits_the_sidebar_at_its_own_size(
     graph = panel.locator("svg.jp-mlops-step-graph")
     boxes = graph.locator(".jp-mlops-step-box")
     expect(boxes).to_have_count(len(STEPS))
-    box = graph.bounding_box()
-    body = panel.locator(".jp-mlops-body").bounding_box()
-    assert box is not None and body is not None
+    box = visible_box(graph)
+    body = visible_box(panel.locator(".jp-mlops-body"))
     inside = body["x"] + body["width"] + 0.5
     assert body["x"] <= box["x"] and box["x"] + box["width"] <= inside
     for index in range(len(STEPS)):  # every box shown whole
-        step = boxes.nth(index).bounding_box()
-        assert step is not None and step["x"] + step["width"] <= inside
+        step = visible_box(boxes.nth(index))
+        assert step["x"] + step["width"] <= inside
     # Drawn at its own size (text at 11px, not shrunk): across when that fits, else down.
     assert box["width"] == pytest.approx(float(graph.get_attribute("width") or 0), abs=1)
     layout = graph.get_attribute("data-layout")

@@ -53,6 +53,24 @@ def widen_sidebar(page: Page, width: int) -> None:
     page.mouse.up()
 
 
+def visible_box(locator: Locator, timeout_ms: float = 10_000) -> dict[str, float]:
+    """The element's box once it is shown: the panel redraws a tab when its data moves, and
+    between the old element and the new one there is no box to read."""
+    import time
+
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        expect(locator).to_be_visible(timeout=timeout_ms)
+        box = locator.bounding_box()
+        if box is not None:
+            return dict(box)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{locator} is visible but has no box after {timeout_ms} ms")
+        locator.page.wait_for_timeout(50)
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Save a screenshot of the whole page as test-artifacts/NAME.png."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)

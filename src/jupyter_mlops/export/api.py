@@ -24,6 +24,11 @@ What is written (``targets`` adds to the first four):
 ``kfp/pipeline.yaml``
 ==========================  ============================================================
 
+A notebook written for Kale keeps its settings: the ``kubeflow_notebook`` metadata names
+the pipeline, its experiment and its base image, and ``limit:`` tags become the steps'
+``resource_limits`` (see :mod:`.kale`). Every tag and metadata field the export does not
+use is reported in ``ExportResult.warnings`` with what happens instead.
+
 The notebook's tracked run that the export reflects is recorded in the spec
 (``source.exported_from_run_id``, with its experiment): the run given, or by default the
 latest run of this notebook in the registry that applies here. The runner compares its
@@ -32,6 +37,7 @@ pipeline runs' metrics with that run's (parity) and records them in its experime
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -137,6 +143,8 @@ def export_notebook(
     if output_dir is None:
         parent = notebook_path.parent if notebook_path else Path.cwd()
         output_dir = parent / f"{stem}-pipeline"
+    if name is None:
+        stem = _kale_name(notebook_node) or stem
     out = Path(output_dir)
     pipeline = build_pipeline_files(
         notebook_node,
@@ -197,6 +205,14 @@ def build_pipeline_files(
     plan = plan_pipeline(layout, live_namespace=live_namespace)
     seed = _checked_seed(seed)
     unseeded = unseeded_calls(layout)
+    warnings: list[str] = [*layout.notes, *layout.kale.notes, *plan.notes]
+    warnings.extend(call.describe() for call in unseeded if seed is None or not call.seedable)
+    warnings.extend(_silent_metrics(layout))
+    if layout.kale.pipeline_name and layout.kale.pipeline_name != name:
+        warnings.append(
+            f'kubeflow_notebook.pipeline_name "{layout.kale.pipeline_name}" is not used: the'
+            f' pipeline is named "{name}", as given'
+        )
     source_name = notebook_path.name if notebook_path else f"{name}.ipynb"
     if notebook_path is not None:
         notebook_ref = os.path.relpath(notebook_path.resolve(), output_dir.resolve())
@@ -207,8 +223,6 @@ def build_pipeline_files(
         notebook_sha = hashlib.sha256(nbformat.writes(notebook).encode()).hexdigest()
 
     files: dict[str, bytes] = {}
-    warnings: list[str] = list(layout.left_out)
-    warnings.extend(call.describe() for call in unseeded if seed is None or not call.seedable)
     source_run, references = _source(
         notebook_path,
         run_id,
@@ -244,6 +258,7 @@ def build_pipeline_files(
                 ),
                 file_hints=step.names.path_literals,
                 timeout_s=step.draft.timeout,
+                resource_limits=dict(step.draft.limits),
             )
         )
     local = _local_modules(plan.imported_modules, notebook_path, files, warnings)
@@ -259,13 +274,31 @@ def build_pipeline_files(
         for module in lock.unresolved
     )
     files["requirements.lock"] = lock.text.encode()
+    experiment = _experiment(source_run, layout.kale.experiment_name, warnings)
+    if layout.kale.docker_image:
+        if base_image is None and "docker" in targets:
+            base_image = check_image_reference(layout.kale.docker_image, option="docker_image")
+            warnings.append(
+                f'kubeflow_notebook.docker_image "{base_image}" is the base image of the'
+                " Dockerfile, which installs requirements.lock and jupyter-mlops on it"
+            )
+        elif base_image is None:
+            warnings.append(
+                f'kubeflow_notebook.docker_image "{layout.kale.docker_image}" is used only by'
+                " the docker target (as the Dockerfile's base image); add --target docker"
+            )
+        else:
+            warnings.append(
+                f'kubeflow_notebook.docker_image "{layout.kale.docker_image}" is not used: the'
+                f' base image given, "{base_image}", is'
+            )
     spec = PipelineSpec(
         name=name,
         source=SourceSpec(
             notebook_ref,
             notebook_sha,
             source_run.id if source_run else None,
-            source_run.experiment if source_run else None,
+            experiment,
         ),
         parameters=plan.parameters,
         steps=tuple(step_specs),
@@ -301,6 +334,48 @@ def build_pipeline_files(
     files["README.md"] = readme_text(spec, targets=targets).encode()
     files[SPEC_FILENAME] = spec.to_json().encode()
     return PipelineFiles(spec, files, tuple(warnings))
+
+
+def _kale_name(notebook: Any) -> str | None:
+    """The pipeline name a Kale notebook's metadata gives, if any."""
+    from .kale import kale_settings
+
+    metadata = notebook.get("metadata") if hasattr(notebook, "get") else None
+    return kale_settings(metadata).pipeline_name
+
+
+def _experiment(
+    source_run: SourceRun | None, kale_experiment: str | None, warnings: list[str]
+) -> str | None:
+    """Where pipeline runs are recorded: the notebook run's experiment, else the one the
+    Kale metadata names."""
+    if source_run is not None and source_run.experiment:
+        if kale_experiment and kale_experiment != source_run.experiment:
+            warnings.append(
+                f'kubeflow_notebook.experiment_name "{kale_experiment}" is not used: pipeline'
+                f' runs are recorded in "{source_run.experiment}", the experiment of the'
+                f" notebook run {source_run.id} they are compared with"
+            )
+        return source_run.experiment
+    return kale_experiment
+
+
+def _silent_metrics(layout: Any) -> list[str]:
+    """Lines of metrics cells that look like they report a value but log nothing."""
+    from ..tracking.metrics_cells import silent_lines
+
+    notes = []
+    for step in layout.steps:
+        for cell in step.cells:
+            if cell.index not in step.metrics_cells:
+                continue
+            for statement in silent_lines(cell.tree):
+                text = (ast.get_source_segment(cell.source, statement) or "").split("\n")[0]
+                notes.append(
+                    f"cell {cell.index + 1} (metrics), line {statement.lineno}: `{text[:60]}`"
+                    " logs no metric; write print(NAME) or the bare NAME of each metric"
+                )
+    return notes
 
 
 def _source(

@@ -12,7 +12,9 @@ Three rewrites make cells mean in a pipeline what they meant in the notebook:
   ``mlops_gate_check(accuracy >= 0.85, "accuracy >= 0.85", {"accuracy": accuracy})``,
   which fails the gate when false (in the notebook it only displayed False) and stores
   the verdict with the values it compared;
-- in a ``metrics`` cell, a bare name (``accuracy``) becomes ``mlops.log(accuracy=accuracy)``;
+- in a ``metrics`` cell, a bare name (``accuracy``) becomes ``mlops.log(accuracy=accuracy)``
+  and ``print(accuracy)`` (Kale's convention) is followed by it (see
+  :mod:`jupyter_mlops.tracking.metrics_cells`, the rule the notebook follows too);
 - after a cell tagged ``drift:VAR``, ``mlops_drift_check("VAR", VAR)`` checks VAR
   against its reference before the step goes on.
 
@@ -27,6 +29,7 @@ import hashlib
 from dataclasses import dataclass
 
 from ..runner.spec import SETUP_MODULE
+from ..tracking.metrics_cells import metric_lines
 from ..tracking.secrets import Withheld, redact_param
 from .layout import CodeCell
 from .plan import PipelinePlan, PlannedStep
@@ -100,6 +103,14 @@ def step_module_text(
     metrics: dict[str, None] = dict.fromkeys(step.names.logged_metrics)
     runtime = set(step.runtime_names_used)
     blocks: list[str] = []
+    for cell in step.draft.computed:
+        blocks.append(
+            _cell_block(
+                cell,
+                _tracking_import_fixed(cell.source.strip("\n")),
+                "computed from the parameters",
+            )
+        )
     for cell in step.draft.cells:
         source = _tracking_import_fixed(cell.source)
         if cell.index in step.draft.gate_cells:
@@ -192,10 +203,12 @@ def _calls_check(tree: ast.Module) -> bool:
     return False
 
 
-def _cell_block(cell: CodeCell, source: str) -> str:
+def _cell_block(cell: CodeCell, source: str, note: str = "") -> str:
     label = f"# --- cell {cell.index + 1}"
     if cell.execution_count is not None:
         label += f" [{cell.execution_count}]"
+    if note:
+        label += f", {note}"
     return f"{label} " + "-" * max(3, 78 - len(label)) + "\n" + source.rstrip() + "\n"
 
 
@@ -259,11 +272,15 @@ def _is_condition(node: ast.expr) -> bool:
 
 
 def _metrics_rewrite(cell: CodeCell, source: str) -> tuple[str, list[str]]:
+    """Log the metrics of a metrics cell, line for line: ``accuracy`` becomes
+    ``mlops.log(accuracy=accuracy)``, ``print(accuracy)`` is followed by it."""
     lines = source.split("\n")
     names: list[str] = []
-    for statement in cell.tree.body:
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name):
-            name = statement.value.id
-            names.append(name)
-            lines[statement.lineno - 1] = f"mlops.log({name}={name})"
+    for found in metric_lines(cell.tree):
+        names.append(found.name)
+        call = f"mlops.log({found.name}={found.name})"
+        if found.printed:
+            lines[found.end_line - 1] = f"{lines[found.end_line - 1].rstrip()}; {call}"
+        else:
+            lines[found.line - 1] = call
     return "\n".join(lines), names

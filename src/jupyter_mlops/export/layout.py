@@ -18,10 +18,14 @@ tag                meaning                                  also accepted
 ``timeout:N``      the step is stopped and fails after N    ``timeout:90s``,
                    seconds                                  ``timeout:10m``, ``2h``
 ``skip``           not exported                             ``skip-execution``
+``limit:KEY:VAL``  a resource limit of the step, for the
+                   Kubeflow target (see :mod:`.kale`)
 =================  =======================================  ========================
 
-Any other tag (``remove-input``, ``hide-cell``...) is ignored. Decisions where the
-tags say nothing:
+papermill's ``injected-parameters`` cell (in the notebook papermill wrote) is a
+parameters cell whose values are the pipeline's defaults. Any other tag
+(``remove-input``, ``hide-cell``...) changes nothing and is reported at export, naming
+its cell. Decisions where the tags say nothing:
 
 - A notebook with no ``step:`` tag at all becomes one step, ``main``.
 - An untagged cell before the first step is setup code when it only declares
@@ -39,6 +43,14 @@ tags say nothing:
 - ``drift:VAR`` compares VAR with the snapshot of VAR recorded by the notebook run the
   pipeline is exported from; ``drift:VAR=SNAPSHOT`` names the reference snapshot (its
   name or id) instead.
+- A ``step:NAME`` (or ``block:NAME``) tag naming a step already started adds the cell,
+  and the untagged cells after it, to that step, as Kale does.
+- As in Kale, an untagged cell after a cell tagged ``imports``, ``functions``,
+  ``pipeline-parameters`` or ``pipeline-metrics`` has that cell's role too (``skip``
+  cells in between do not interrupt it). The project's own ``setup``, ``parameters``
+  and ``metrics`` tags apply to their cell only.
+- ``limit:`` tags of one step add up; two different values for one resource are an
+  ExportError naming both cells.
 - Markdown and raw cells are ignored; empty code cells too.
 """
 
@@ -50,19 +62,25 @@ from typing import Any
 
 from ..errors import ExportError, InvalidInputError
 from ..runner.spec import SETUP_MODULE, STEP_NAME, parse_duration
+from .declarative import require_declarative
 from .ipython_syntax import translate_cell
+from .kale import POD_TAG_PREFIXES, KaleSettings, kale_settings, limit_tag
 from .magic_calls import defined_names
 from .names import parse_cell
 
 SINGLE_STEP_NAME = "main"
 
-_PARAMETERS = {"parameters", "pipeline-parameters"}
+_PARAMETERS = {"parameters", "pipeline-parameters", "injected-parameters"}
+INJECTED_PARAMETERS = "injected-parameters"
 _SETUP = {"setup", "imports", "functions"}
 _SKIP = {"skip", "skip-execution"}
 _METRICS = {"metrics", "pipeline-metrics"}
 _STEP_PREFIXES = ("step:", "block:")
 _AFTER_PREFIXES = ("after:", "prev:")
 _TIMEOUT_PREFIX = "timeout:"
+_LIMIT_PREFIX = "limit:"
+# Kale's cell roles that the untagged cells after them take on
+_KALE_CONTINUED = {"imports", "functions", "pipeline-parameters", "pipeline-metrics"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,19 @@ class CellRoles:
     after: tuple[str, ...] = ()
     drift: tuple[DriftTag, ...] = ()
     timeout: float | None = None  # seconds, from timeout:N
+    limits: tuple[tuple[str, str], ...] = ()  # (resource, quantity) from limit:KEY:VALUE
+    continued: bool = False  # a Kale role that the untagged cells after it take on
+    unknown: tuple[str, ...] = ()  # tags that mean nothing to the export
+    pod_tags: tuple[str, ...] = ()  # Kale's annotation:/label: tags, not applied
+
+    @property
+    def tagged(self) -> bool:
+        """Whether a tag gives the cell a role (tags unknown here do not)."""
+        return bool(
+            self.parameters or self.setup or self.skip or self.metrics or self.gate
+            or self.step or self.after or self.drift or self.timeout is not None
+            or self.limits
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -111,6 +142,10 @@ class StepDraft:
     metrics_cells: tuple[int, ...] = ()
     drift: tuple[DriftTag, ...] = ()
     timeout: float | None = None  # seconds the step may run (timeout:N)
+    limits: tuple[tuple[str, str], ...] = ()  # (resource, quantity) from limit: tags
+    # parameters code that is not a literal (papermill's cells may hold any code), run
+    # before the step's cells when the step reads what it computes (see plan.py)
+    computed: tuple[CodeCell, ...] = ()
 
     @property
     def gate(self) -> bool:
@@ -133,16 +168,20 @@ class NotebookLayout:
     setup_cells: tuple[CodeCell, ...]
     steps: tuple[StepDraft, ...]
     skipped_cells: tuple[int, ...] = ()
-    left_out: tuple[str, ...] = ()  # magic lines dropped, each naming its cell and line
+    kale: KaleSettings = KaleSettings()
+    # what the export reports: tags unknown or not applied, magic lines left out
+    notes: tuple[str, ...] = ()
 
 
 def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
-    """Read a cell's tags; unknown tags are ignored."""
-    found: dict[str, Any] = {"after": [], "drift": []}
+    """Read a cell's tags; tags that mean nothing here are listed in ``unknown``."""
+    found: dict[str, Any] = {"after": [], "drift": [], "limits": [], "unknown": [], "pod": []}
     steps: list[str] = []
     for raw in tags:
         tag = str(raw).strip()
         lowered = tag.lower()
+        if lowered in _KALE_CONTINUED:
+            found["continued"] = True
         if lowered in _PARAMETERS:
             found["parameters"] = True
         elif lowered in _SETUP:
@@ -154,7 +193,10 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
         elif lowered == "gate":
             found["gate"] = True
         elif lowered.startswith(_STEP_PREFIXES):
-            steps.append(_name_after_colon(tag, cell_index))
+            if tag.split(":", 1)[1].strip():
+                steps.append(_name_after_colon(tag, cell_index))
+            else:  # Kale's panel can leave "block:" behind: no step named, as in Kale
+                found["unknown"].append(tag)
         elif lowered.startswith(_AFTER_PREFIXES):
             found["after"].extend(
                 _checked_name(n.strip(), tag, cell_index)
@@ -174,6 +216,12 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
             found["drift"].append(DriftTag(variable, cell_index, reference or None))
         elif lowered.startswith(_TIMEOUT_PREFIX):
             found["timeout"] = _timeout(tag, cell_index)
+        elif lowered.startswith(_LIMIT_PREFIX):
+            found["limits"].append(limit_tag(tag, cell_index))
+        elif lowered.startswith(POD_TAG_PREFIXES):
+            found["pod"].append(tag)
+        elif tag:
+            found["unknown"].append(tag)
     if len(set(steps)) > 1:
         raise ExportError(
             f"Cell {cell_index + 1} has two step tags ({', '.join(steps)}); a cell starts one step",
@@ -191,6 +239,10 @@ def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
         after=tuple(found["after"]),
         drift=tuple(found["drift"]),
         timeout=found.get("timeout"),
+        limits=tuple(found["limits"]),
+        continued=found.get("continued", False),
+        unknown=tuple(found["unknown"]),
+        pod_tags=tuple(found["pod"]),
     )
     exclusive = [
         label
@@ -217,8 +269,11 @@ def lay_out(notebook: Any) -> NotebookLayout:
     parameter_cells: list[CodeCell] = []
     setup_cells: list[CodeCell] = []
     skipped: list[int] = []
-    drafts: list[dict[str, Any]] = []
+    drafts: dict[str, dict[str, Any]] = {}
+    current: dict[str, Any] | None = None
     pending_setup: list[tuple[CodeCell, CellRoles]] = []
+    notes: list[str] = []
+    continued: CellRoles | None = None  # the Kale role untagged cells take on
     cells = list(enumerate(notebook["cells"]))
     any_step = any(
         cell_roles(_tags(cell), cell_index=i).step is not None
@@ -226,7 +281,7 @@ def lay_out(notebook: Any) -> NotebookLayout:
         if cell.get("cell_type") == "code"
     )
     if not any_step:
-        drafts.append(_new_draft(SINGLE_STEP_NAME, None))
+        current = drafts[SINGLE_STEP_NAME] = _new_draft(SINGLE_STEP_NAME, None)
     defined = defined_names(
         [
             _source(cell)
@@ -234,18 +289,24 @@ def lay_out(notebook: Any) -> NotebookLayout:
             if cell.get("cell_type") == "code" and not cell_roles(_tags(cell), cell_index=i).skip
         ]
     )
-    left_out: list[str] = []
     for index, cell in cells:
         if cell.get("cell_type") != "code":
             continue
         tags = _tags(cell)
         roles = cell_roles(tags, cell_index=index)
+        _note_tags(roles, index, notes)
         if roles.skip:
             skipped.append(index)
             continue
+        if roles.tagged:
+            continued = roles if roles.continued else None
+        elif continued is not None:
+            roles = CellRoles(
+                parameters=continued.parameters, setup=continued.setup, metrics=continued.metrics
+            )
         source = _source(cell)
         translated = translate_cell(source, cell_index=index, defined=defined)
-        left_out.extend(translated.left_out)
+        notes.extend(translated.left_out)
         code = CodeCell(
             index=index,
             source=translated.source,
@@ -253,14 +314,15 @@ def lay_out(notebook: Any) -> NotebookLayout:
             tree=parse_cell(translated.source, cell_index=index),
             execution_count=cell.get("execution_count"),
         )
-        if roles.timeout is not None and (roles.parameters or roles.setup):
-            raise ExportError(
-                f"Cell {index + 1} is tagged timeout: but is"
-                f" {'parameters' if roles.parameters else 'setup code'}, not part of a step",
-                cell_index=index,
-                tag=_TIMEOUT_PREFIX,
-                hint="Put the timeout:SECONDS tag on a cell of the step it limits.",
-            )
+        for label, on in (("timeout:", roles.timeout is not None), ("limit:", roles.limits)):
+            if on and (roles.parameters or roles.setup):
+                raise ExportError(
+                    f"Cell {index + 1} is tagged {label} but is"
+                    f" {'parameters' if roles.parameters else 'setup code'}, not part of a step",
+                    cell_index=index,
+                    tag=label,
+                    hint=f"Put the {label} tag on a cell of the step it applies to.",
+                )
         if roles.parameters:
             parameter_cells.append(code)
             continue
@@ -268,19 +330,25 @@ def lay_out(notebook: Any) -> NotebookLayout:
             setup_cells.append(code)
             continue
         if roles.step is not None:
-            drafts.append(_new_draft(roles.step, index))
+            if roles.step in drafts:  # Kale: a block name used again adds to that step
+                current = drafts[roles.step]
+            else:
+                current = drafts[roles.step] = _new_draft(roles.step, index)
         elif roles.gate and any_step:
-            previous = drafts[-1]["name"] if drafts else None
-            drafts.append(_new_draft(_gate_name(previous, drafts), index))
-        if not drafts:
+            previous = current["name"] if current else None
+            name = _gate_name(previous, drafts)
+            current = drafts[name] = _new_draft(name, index)
+        if current is None:
             if not code.tree.body:
                 continue
-            if roles.metrics or roles.after or roles.drift or roles.gate or roles.timeout:
+            if (roles.metrics or roles.after or roles.drift or roles.gate or roles.timeout
+                    or roles.limits):  # fmt: skip
                 which = (
                     "metrics" if roles.metrics
                     else "after:" if roles.after
                     else "drift:" if roles.drift
                     else "timeout:" if roles.timeout
+                    else "limit:" if roles.limits
                     else "gate"
                 )  # fmt: skip
                 raise ExportError(
@@ -292,7 +360,7 @@ def lay_out(notebook: Any) -> NotebookLayout:
                 )
             pending_setup.append((code, roles))
             continue
-        draft = drafts[-1]
+        draft = current
         if draft["start"] is None:
             draft["start"] = index
         draft["cells"].append(code)
@@ -304,10 +372,13 @@ def lay_out(notebook: Any) -> NotebookLayout:
             draft["metrics"].append(index)
         if roles.timeout is not None:
             _set_timeout(draft, roles.timeout, index)
+        for resource, quantity in roles.limits:
+            _set_limit(draft, resource, quantity, index)
     for code, _roles in pending_setup:
-        _require_declarative(code)
+        require_declarative(code)
         setup_cells.append(code)
     setup_cells.sort(key=lambda c: c.index)
+    kale = kale_settings(notebook.get("metadata") if hasattr(notebook, "get") else None)
     steps = [
         StepDraft(
             name=d["name"],
@@ -317,19 +388,65 @@ def lay_out(notebook: Any) -> NotebookLayout:
             metrics_cells=tuple(d["metrics"]),
             drift=tuple(d["drift"]),
             timeout=d["timeout"][0] if d["timeout"] else None,
+            limits=tuple(
+                sorted(
+                    {
+                        **dict(kale.default_limits),
+                        **{k: v for k, (v, _) in d["limits"].items()},
+                    }.items()
+                )
+            ),  # fmt: skip
         )
-        for d in drafts
+        for d in drafts.values()
         if d["cells"] or d["name"] != SINGLE_STEP_NAME
     ]
-    _check_names(steps, drafts)
+    _check_names(steps, list(drafts.values()))
     return NotebookLayout(
-        tuple(parameter_cells), tuple(setup_cells), tuple(steps), tuple(skipped), tuple(left_out)
+        tuple(parameter_cells),
+        tuple(setup_cells),
+        tuple(steps),
+        tuple(skipped),
+        kale=kale,
+        notes=tuple(notes),
     )
+
+
+def _note_tags(roles: CellRoles, index: int, notes: list[str]) -> None:
+    """Report the tags of a cell that change nothing in the pipeline."""
+    if roles.unknown:
+        shown = ", ".join(f'"{t}"' for t in roles.unknown)
+        notes.append(
+            f"cell {index + 1}: tag{'s' if len(roles.unknown) > 1 else ''} {shown} mean"
+            f"{'' if len(roles.unknown) > 1 else 's'} nothing to the export; the cell is"
+            " exported as if untagged"
+        )
+    for tag in roles.pod_tags:
+        notes.append(
+            f'cell {index + 1}: tag "{tag}" is not applied: the steps get no pod annotations'
+            " or labels"
+        )
 
 
 def _new_draft(name: str, start: int | None) -> dict[str, Any]:
     return {"name": name, "start": start, "cells": [], "after": [], "drift": [], "gate": [],
-            "metrics": [], "timeout": None}  # fmt: skip
+            "metrics": [], "timeout": None, "limits": {}}  # fmt: skip
+
+
+def _set_limit(draft: dict[str, Any], resource: str, quantity: str, index: int) -> None:
+    """Record a step's limit of ``resource``; a second, different one is an error."""
+    known = draft["limits"].get(resource)
+    if known is not None and known[0] != quantity:
+        raise ExportError(
+            f'Cell {index + 1} (step "{draft["name"]}") is tagged limit:{resource}:{quantity},'
+            f" but cell {known[1] + 1} of the same step already gave it"
+            f" limit:{resource}:{known[0]}",
+            cell_index=index,
+            step=draft["name"],
+            tag=f"limit:{resource}:{quantity}",
+            hint="Keep one limit tag per resource and step.",
+        )
+    if known is None:
+        draft["limits"][resource] = (quantity, index)
 
 
 def _set_timeout(draft: dict[str, Any], seconds: float, index: int) -> None:
@@ -359,9 +476,9 @@ def _timeout(tag: str, cell_index: int) -> float:
         ) from exc
 
 
-def _gate_name(previous: str | None, drafts: list[dict[str, Any]]) -> str:
+def _gate_name(previous: str | None, drafts: dict[str, dict[str, Any]]) -> str:
     base = f"{previous}_gate" if previous else "gate"
-    taken = {d["name"] for d in drafts}
+    taken = set(drafts)
     name, number = base, 2
     while name in taken:
         name, number = f"{base}_{number}", number + 1
@@ -373,15 +490,6 @@ def _check_names(steps: list[StepDraft], drafts: list[dict[str, Any]]) -> None:
     modules: dict[str, str] = {}
     for draft in drafts:
         name, start = draft["name"], draft["start"] or 0
-        if name in seen:
-            raise ExportError(
-                f'Cell {start + 1}: step name "{name}" is already used by the step that starts'
-                f" at cell {seen[name] + 1}",
-                cell_index=start,
-                step=name,
-                tag=f"step:{name}",
-                hint="Give each step a distinct name (step:NAME).",
-            )
         seen[name] = start
         module = name.replace("-", "_")
         if module == SETUP_MODULE or module in modules:
@@ -413,70 +521,6 @@ def _check_names(steps: list[StepDraft], drafts: list[dict[str, Any]]) -> None:
                     step=step.name,
                     tag=f"after:{target}",
                 )
-
-
-def _require_declarative(cell: CodeCell) -> None:
-    imported: set[str] = set()
-    for node in ast.walk(cell.tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imported.update((a.asname or a.name.split(".")[0]) for a in node.names if a.name != "*")
-    for statement in cell.tree.body:
-        problem = _work_done(statement, imported)
-        if problem:
-            line = ast.get_source_segment(cell.source, problem) or ""
-            line = line.splitlines()[0] if line else ""
-            raise ExportError(
-                f"Cell {cell.index + 1} comes before the first step:NAME cell and does work"
-                f" (line {problem.lineno}: `{line[:80]}`), so it is neither setup code nor"
-                " part of a step",
-                cell_index=cell.index,
-                hint="Tag it step:NAME to make it a step, setup to run it before every step,"
-                " or skip to leave it out.",
-            )
-
-
-def _work_done(node: ast.stmt, imported: set[str]) -> ast.stmt | None:
-    """The statement that does work, or None when ``node`` only declares things."""
-    if isinstance(
-        node,
-        (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-         ast.Pass, ast.Global, ast.Nonlocal),
-    ):  # fmt: skip
-        return None
-    if isinstance(node, ast.Expr):
-        if isinstance(node.value, ast.Constant):
-            return None
-        if isinstance(node.value, ast.Call):
-            func = node.value.func
-            while isinstance(func, ast.Attribute):
-                func = func.value
-            if isinstance(func, ast.Name) and func.id in imported:
-                return None
-        return node
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        value = node.value
-        if value is None:
-            return None
-        try:
-            ast.literal_eval(value)
-            return None
-        except (ValueError, SyntaxError, TypeError):
-            return node
-    if isinstance(node, ast.If):
-        for child in node.body + node.orelse:
-            if _work_done(child, imported):
-                return child
-        return None
-    if isinstance(node, ast.Try):
-        for child in node.body + node.orelse + node.finalbody:
-            if _work_done(child, imported):
-                return child
-        for handler in node.handlers:
-            for child in handler.body:
-                if _work_done(child, imported):
-                    return child
-        return None
-    return node
 
 
 def _checked_name(name: str, tag: str, cell_index: int) -> str:

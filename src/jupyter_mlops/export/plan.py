@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +30,9 @@ from ..runner.spec import ArtifactSpec, EdgeSpec, ParameterSpec, StepInput
 from .ipython_syntax import RUNTIME_NAMES
 from .layout import CodeCell, NotebookLayout, StepDraft
 from .names import UNSERIALIZABLE_CALLS, Binding, CodeNames, analyse_cells
+from .parameters import split_parameters
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__builtins__"}
-_TYPE_NAMES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
-               "dict": "dict", "List": "list", "Dict": "dict", "None": "none"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,16 +83,21 @@ class PipelinePlan:
     edges: tuple[EdgeSpec, ...]
     artifacts: tuple[ArtifactSpec, ...]
     imported_modules: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what the export reports about the parameters code
 
 
 def plan_pipeline(
     layout: NotebookLayout, *, live_namespace: Mapping[str, Any] | None = None
 ) -> PipelinePlan:
     """Check the layout and work out inputs, outputs and edges (see the module docstring)."""
-    parameters = read_parameters(layout.parameter_cells)
+    parameters, computed = split_parameters(layout.parameter_cells)
     parameter_names = {p.name for p in parameters}
     setup = analyse_cells([(c.index, c.tree) for c in layout.setup_cells])
-    analyses = {d.name: analyse_cells([(c.index, c.tree) for c in d.cells]) for d in layout.steps}
+    layout, notes = _with_computed_parameters(layout, computed)
+    analyses = {
+        d.name: analyse_cells([(c.index, c.tree) for c in d.computed + d.cells])
+        for d in layout.steps
+    }
     hoisted: dict[str, None] = {}
     hoisted_names: set[str] = set()
     for draft in layout.steps:
@@ -210,126 +215,36 @@ def plan_pipeline(
         edges=edges,
         artifacts=artifacts,
         imported_modules=tuple(sorted(modules)),
+        notes=notes,
     )
 
 
-def read_parameters(cells: tuple[CodeCell, ...]) -> tuple[ParameterSpec, ...]:
-    """Typed parameters from ``parameters`` cells: literal assignments only."""
-    found: dict[str, ParameterSpec] = {}
-    for cell in cells:
-        for statement in cell.tree.body:
-            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-                continue
-            if isinstance(statement, ast.Assign) and all(
-                isinstance(t, ast.Name) for t in statement.targets
-            ):
-                targets = [t.id for t in statement.targets]  # type: ignore[attr-defined]
-                annotation: ast.expr | None = None
-                value_node: ast.expr | None = statement.value
-            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                targets = [statement.target.id]
-                annotation = statement.annotation
-                value_node = statement.value
-                if value_node is None:
-                    raise _parameter_error(cell, statement, targets[0], "has no default value")
-            else:
-                raise _parameter_error(cell, statement, None, "is not a name = value assignment")
-            try:
-                value = ast.literal_eval(value_node)  # type: ignore[arg-type]  # checked above
-            except (ValueError, SyntaxError, TypeError):
-                raise _parameter_error(
-                    cell, statement, targets[0], "is not a literal value"
-                ) from None
-            for target in targets:
-                found[target] = _typed_parameter(cell, statement, target, value, annotation)
-    return tuple(found.values())
-
-
-def _typed_parameter(
-    cell: CodeCell, statement: ast.stmt, name: str, value: Any, annotation: ast.expr | None
-) -> ParameterSpec:
-    if isinstance(value, tuple):
-        value = list(value)
-    inferred = _value_type(value)
-    declared, nullable = _annotation_type(annotation) if annotation is not None else (None, False)
-    if inferred is None:
-        raise _parameter_error(
-            cell,
-            statement,
-            name,
-            f"has a {type(value).__name__} value; parameters are"
-            " int, float, str, bool, list, dict or None",
-        )
-    kind = declared or inferred
-    if declared is not None and inferred != declared:
-        if inferred == "none" and nullable:
-            pass
-        elif declared == "float" and inferred == "int":
-            value = float(value)
-        else:
-            raise _parameter_error(
-                cell, statement, name, f"is annotated {declared} but its value is {inferred}"
-            )
-    return ParameterSpec(
-        name=name,
-        type=kind,
-        default=value,
-        nullable=nullable or value is None,
-        cell_index=cell.index,
+def _with_computed_parameters(
+    layout: NotebookLayout, computed: tuple[CodeCell, ...]
+) -> tuple[NotebookLayout, tuple[str, ...]]:
+    """Give the code of the parameters cells that computes values (``d = a == 3``) to each
+    step that reads one of them: it runs there, first, with the run's parameter values.
+    Notes name what no step reads (that code is not exported)."""
+    if not computed:
+        return layout, ()
+    names = analyse_cells([(c.index, c.tree) for c in computed])
+    produced = set(names.writes)
+    steps = []
+    read: set[str] = set()
+    for draft in layout.steps:
+        reads = set(analyse_cells([(c.index, c.tree) for c in draft.cells]).reads)
+        read |= reads
+        if produced & reads:
+            draft = dataclasses.replace(draft, computed=computed)
+        steps.append(draft)
+    unread = sorted(produced - read)
+    notes = tuple(
+        f'cell {names.binding(name).cell_index + 1} (parameters): "{name}" is computed but'  # type: ignore[union-attr]
+        " no step reads it, so its code is not exported"
+        for name in unread
+        if names.binding(name) is not None
     )
-
-
-def _value_type(value: Any) -> str | None:
-    if value is None:
-        return "none"
-    for kind, label in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"),
-                        (list, "list"), (dict, "dict")):  # fmt: skip
-        if isinstance(value, kind):
-            return label
-    return None
-
-
-def _annotation_type(node: ast.expr) -> tuple[str | None, bool]:
-    """('float', True) for ``float | None`` or ``Optional[float]``."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            node = ast.parse(node.value, mode="eval").body
-        except SyntaxError:
-            return None, False
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        left, left_null = _annotation_type(node.left)
-        right, right_null = _annotation_type(node.right)
-        kinds = [k for k in (left, right) if k and k != "none"]
-        nullable = left == "none" or right == "none" or left_null or right_null
-        return (kinds[0] if kinds else "none"), nullable
-    if isinstance(node, ast.Subscript):
-        base = (
-            node.value.attr
-            if isinstance(node.value, ast.Attribute)
-            else getattr(node.value, "id", "")
-        )
-        if base == "Optional":
-            inner, _ = _annotation_type(node.slice)
-            return inner, True
-        return _TYPE_NAMES.get(base), False
-    if isinstance(node, ast.Constant) and node.value is None:
-        return "none", True
-    name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
-    return _TYPE_NAMES.get(name), False
-
-
-def _parameter_error(
-    cell: CodeCell, statement: ast.stmt, name: str | None, problem: str
-) -> ExportError:
-    what = f'parameter "{name}"' if name else f"line {statement.lineno}"
-    return ExportError(
-        f"Cell {cell.index + 1} (parameters): {what} {problem}",
-        cell_index=cell.index,
-        variable=name,
-        tag="parameters",
-        hint="A parameters cell holds only assignments of literals, such as lr = 0.1 or"
-        " features: list = ['a', 'b']; move other code into a step.",
-    )
+    return dataclasses.replace(layout, steps=tuple(steps)), notes
 
 
 def _check_setup(

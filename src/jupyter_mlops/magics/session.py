@@ -2,7 +2,10 @@
 
 Before a cell runs, the data it is about to read is snapshotted; after it runs, its
 source, literal parameters and fitted estimators are recorded and the run's buffer is
-written. The core learns the notebook and cell of API-started runs through
+written. A cell tagged ``metrics`` or ``pipeline-metrics`` in the saved notebook (found
+by the cell id the frontend sends, else by its source, as nbclient and papermill send
+none) logs its bare names and ``print(name)`` lines as metrics, as its exported step
+will (see :mod:`jupyter_mlops.tracking.metrics_cells`). The core learns the notebook and cell of API-started runs through
 :func:`jupyter_mlops.tracking.session.set_context_provider`. A cell that installs
 packages (``%pip install``, ``!conda install``...) makes the installed versions be read
 again, so later runs record the versions they import.
@@ -10,6 +13,7 @@ again, so later runs record the versions they import.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sys
@@ -37,6 +41,7 @@ from ..tracking.capture.notebook import (
     frontend_notebook,
 )
 from ..tracking.line_commands import guess_role
+from ..tracking.metrics_cells import MetricsCellFinder, logged_names
 from ..tracking.run import Run
 from ..tracking.run_endings import describe_exception
 from ..tracking.session import SESSION, set_context_provider
@@ -44,6 +49,11 @@ from ..tracking.unrecorded import UnrecordedRun
 
 # Automatic snapshots skip objects larger than this (take them with --snapshot VAR).
 AUTO_SNAPSHOT_MAX_BYTES = 1 << 30
+
+# A line that may log a metric in a metrics cell: a bare name or print(name).
+_METRIC_LINE = re.compile(
+    r"^[ \t]*(?:print[ \t]*\([ \t]*)?[A-Za-z_]\w*[ \t]*\)?[ \t;]*(?:#.*)?$", re.MULTILINE
+)
 
 # A line that installs packages into the kernel's environment.
 _INSTALLS = re.compile(
@@ -76,6 +86,7 @@ class NotebookSession:
         self._code: tuple[object, CellCode] | None = None
         self._text: tuple[object, str, frozenset[str] | None] | None = None
         self.finder = NotebookFinder()
+        self.metrics_cells = MetricsCellFinder()
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -202,6 +213,8 @@ class NotebookSession:
         run = active[-1]
         info = getattr(result, "info", None)
         source = getattr(info, "raw_cell", raw) or raw
+        if _METRIC_LINE.search(source) and getattr(result, "success", True):
+            self.log_metrics_cell(run, info, source)
         run.record_cell(
             source, execution_count=getattr(result, "execution_count", None), cell_id=self.cell_id
         )
@@ -233,6 +246,26 @@ class NotebookSession:
                 f"not recorded yet for run {run.id}: {exc.message}. "
                 "It is kept in memory and retried after the next cell."
             )
+
+    def log_metrics_cell(self, run: Any, info: Any, source: str) -> None:
+        """When the cell that ran is a metrics cell of the saved notebook, log its bare
+        names and ``print(name)`` lines into ``run``, as the exported step logs them."""
+        path = self.notebook_path()
+        cells = self.metrics_cells.of(path) if path else None
+        if cells is None or not cells.holds(self.cell_id, source):
+            return
+        try:
+            tree = ast.parse(self.text_of(info)[0])
+        except SyntaxError:
+            return
+        for name in logged_names(tree):
+            if name not in self.user_ns:
+                warn(f'metric "{name}" of this metrics cell is not defined; not logged')
+                continue
+            try:
+                run.log({name: self.user_ns[name]})
+            except MlopsError as exc:
+                warn(f'metric "{name}" not logged: {exc.message}')
 
     def python_of(self, source: str) -> str:
         try:

@@ -110,6 +110,11 @@ class StepSpec:
     # Seconds the step may run before it is stopped (``timeout:600`` on one of its cells);
     # None: the runner's default (``--step-timeout``).
     timeout_s: float | None = None
+    # Kubernetes resource limits of the step, from Kale's ``limit:KEY:VALUE`` tags (and the
+    # notebook's ``kubeflow_notebook.steps_defaults``): resource name -> quantity, such as
+    # {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"}. The Kubeflow target applies
+    # them; the local runner does not limit steps.
+    resource_limits: dict[str, str] = field(default_factory=dict)
 
     @property
     def module_path(self) -> str:
@@ -277,6 +282,7 @@ class PipelineSpec:
                         s.get("reads_pipeline_run", s.get("always_run", s.get("gate", False)))
                     ),
                     timeout_s=_timeout_field(s.get("timeout_s"), s.get("name")),
+                    resource_limits=_limits_field(s.get("resource_limits"), s.get("name")),
                 )
                 for s in data["steps"]
             )
@@ -374,6 +380,19 @@ def _timeout_field(value: Any, step: Any) -> float | None:
     if not (math.isfinite(value) and value > 0):
         raise TypeError(f"timeout_s of step {step!r} must be positive, not {value!r}")
     return float(value)
+
+
+def _limits_field(value: Any, step: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError(
+            f"resource_limits of step {step!r} must map resource names to quantity strings,"
+            f" not {value!r}"
+        )
+    return dict(value)
 
 
 def _check_confined(spec: PipelineSpec, origin: str) -> None:
