@@ -15,10 +15,10 @@ import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import ExpressionError, GateFailedError, InvalidInputError, NotFoundError
 from jupyter_mlops.gates import evaluation as gates
-from jupyter_mlops.magics.guard import rules_from_words
 from jupyter_mlops.models.aliases import alias_history
 from jupyter_mlops.models.versions import ModelVersion, aliases_of, resolve_version
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.tracking.line_commands import rules_from_words
 from jupyter_mlops.widgets import GateView
 
 from .conftest import cli_runner, run_cell

@@ -64,6 +64,10 @@ from .base import format_table, friendly, main, open_registry, registry_option
     help="A jupyter-mlops wheel of this version to put in wheels/: the image installs it"
     " instead of the package index's.",
 )  # fmt: skip
+@click.option(
+    "--seed", type=int, default=None, metavar="N",
+    help="Seed every step (random, NumPy, torch, PYTHONHASHSEED) with N before its code runs.",
+)  # fmt: skip
 @friendly
 def export_command(
     notebook: str,
@@ -74,6 +78,7 @@ def export_command(
     base_image: str | None,
     image: str | None,
     wheel: str | None,
+    seed: int | None,
 ) -> None:
     """Export a tagged notebook to a pipeline directory (spec, steps, lock, Dockerfile...)."""
     from ..export import export_notebook
@@ -88,6 +93,7 @@ def export_command(
         base_image=base_image,
         image=image,
         wheel=wheel,
+        seed=seed,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)

@@ -63,6 +63,7 @@ from .container import (
     readme_text,
     wheels_readme_text,
 )
+from .determinism import unseeded_calls
 from .environment import core_requirements, requirements_lock
 from .layout import lay_out
 from .notebook_file import nbformat_missing, read_notebook
@@ -113,6 +114,7 @@ def export_notebook(
     base_image: str | None = None,
     image: str | None = None,
     wheel: str | Path | None = None,
+    seed: int | None = None,
 ) -> ExportResult:
     """Export a tagged notebook (a path or an nbformat node) into ``output_dir``.
 
@@ -126,7 +128,10 @@ def export_notebook(
     records none. ``image`` is the image the Kubeflow components run (default
     ``<name>-pipeline:latest``). ``wheel`` is a jupyter-mlops wheel file of this version
     to copy into ``wheels/``, where the image's ``pip install`` finds it before the
-    package index (docker target).
+    package index (docker target). ``seed`` (``--seed N``) seeds every step before its code
+    runs: Python's ``random``, NumPy's global generator, torch, ``PYTHONHASHSEED``. Calls
+    that draw at random with no seed are named in ``warnings`` either way (see
+    :mod:`.determinism`) and kept in the spec, for parity to name them.
 
     Example::
 
@@ -153,6 +158,7 @@ def export_notebook(
         base_image=base_image,
         image=image,
         wheel=wheel,
+        seed=seed,
     )
     _prepare_output_dir(out)
     for relative, data in sorted(pipeline.files.items()):
@@ -181,6 +187,7 @@ def build_pipeline_files(
     base_image: str | None = None,
     image: str | None = None,
     wheel: str | Path | None = None,
+    seed: int | None = None,
 ) -> PipelineFiles:
     """Generate and check every file of the pipeline, in memory (see :func:`export_notebook`)."""
     if wheel is not None and "docker" not in targets:
@@ -196,7 +203,10 @@ def build_pipeline_files(
             hint="Tag the cells that do the work step:NAME (or leave them untagged).",
         )
     plan = plan_pipeline(layout, live_namespace=live_namespace)
+    seed = _checked_seed(seed)
+    unseeded = unseeded_calls(layout)
     warnings: list[str] = [*layout.notes, *layout.kale.notes, *plan.notes]
+    warnings.extend(call.describe() for call in unseeded if seed is None or not call.seedable)
     warnings.extend(_silent_metrics(layout))
     if layout.kale.pipeline_name and layout.kale.pipeline_name != name:
         warnings.append(
@@ -220,12 +230,12 @@ def build_pipeline_files(
         [(step.name, tag) for step in plan.steps for tag in step.draft.drift],
         warnings,
     )
-    setup_text = setup_module_text(plan, pipeline=name, notebook=source_name)
+    setup_text = setup_module_text(plan, pipeline=name, notebook=source_name, seed=seed)
     _compile_or_fail(setup_text, f"steps/{SETUP_MODULE}.py", None)
     files[f"steps/{SETUP_MODULE}.py"] = setup_text.encode()
     step_specs: list[StepSpec] = []
     for step in plan.steps:
-        code = step_module_text(plan, step, pipeline=name, notebook=source_name)
+        code = step_module_text(plan, step, pipeline=name, notebook=source_name, seed=seed)
         _compile_or_fail(code.text, f"steps/{code.module}.py", step.name)
         files[f"steps/{code.module}.py"] = code.text.encode()
         step_specs.append(
@@ -296,6 +306,8 @@ def build_pipeline_files(
         artifacts=plan.artifacts,
         setup_sha256=hashlib.sha256(setup_text.encode()).hexdigest(),
         exporter_version=_version(),
+        seed=seed,
+        unseeded_calls=unseeded,
     )
     if "docker" in targets:
         if wheel_path is not None:
@@ -444,6 +456,22 @@ def _drift_spec(
         reference=tag.reference or snapshot_id,
         reference_file=reference_file,
     )
+
+
+def _checked_seed(seed: Any) -> int | None:
+    """``--seed`` as an integer NumPy accepts (0 to 2**32 - 1), or None."""
+    if seed is None:
+        return None
+    try:
+        value = int(str(seed).strip())
+    except ValueError:
+        value = -1
+    if isinstance(seed, bool) or not 0 <= value < 2**32:
+        raise ExportError(
+            f"--seed {seed!r} is not a seed",
+            hint="Give a whole number from 0 to 4294967295, e.g. --seed 42.",
+        )
+    return value
 
 
 def _targets(targets: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:

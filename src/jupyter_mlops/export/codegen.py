@@ -17,6 +17,9 @@ Three rewrites make cells mean in a pipeline what they meant in the notebook:
   :mod:`jupyter_mlops.tracking.metrics_cells`, the rule the notebook follows too);
 - after a cell tagged ``drift:VAR``, ``mlops_drift_check("VAR", VAR)`` checks VAR
   against its reference before the step goes on.
+
+Exported with ``--seed N``, the setup module and every step module start with
+``mlops_seed(N)``, which seeds Python's ``random``, NumPy's global generator and torch.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ RUNTIME_IMPORTS = {
     "mlops_gate_check": "from jupyter_mlops.runner.step_api import gate_condition as mlops_gate_check",
     "mlops_drift_check": "from jupyter_mlops.runner.step_api import drift_check as mlops_drift_check",
     "display": "from jupyter_mlops.runner.step_api import display",
+    "mlops_seed": "from jupyter_mlops.runner.step_api import seed_everything as mlops_seed",
 }
 _TRACKING_IMPORTS = ("import jupyter_mlops as mlops", "import jupyter_mlops.api as mlops")
 
@@ -58,8 +62,13 @@ class StepCode:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def setup_module_text(plan: PipelinePlan, *, pipeline: str, notebook: str) -> str:
-    """The shared setup module: setup cells, then imports found in step cells."""
+def setup_module_text(
+    plan: PipelinePlan, *, pipeline: str, notebook: str, seed: int | None = None
+) -> str:
+    """The shared setup module: setup cells, then imports found in step cells.
+
+    With ``seed`` (``--seed N``), the module seeds every generator before the setup code runs.
+    """
     parts = [
         f'"""Setup code of the pipeline "{docstring_text(pipeline)}", exported from'
         f" {docstring_text(notebook)}.\n\n"
@@ -68,6 +77,8 @@ def setup_module_text(plan: PipelinePlan, *, pipeline: str, notebook: str) -> st
         "left it (or runs it in each step's process, where it cannot). Classes defined\n"
         'here can be passed between steps."""\n'
     ]
+    if seed is not None:
+        parts.append(_seed_block(seed))
     for cell in plan.setup_cells:
         parts.append(_cell_block(cell, _tracking_import_fixed(cell.source)))
     if plan.hoisted_imports:
@@ -79,9 +90,15 @@ def setup_module_text(plan: PipelinePlan, *, pipeline: str, notebook: str) -> st
 
 
 def step_module_text(
-    plan: PipelinePlan, step: PlannedStep, *, pipeline: str, notebook: str
+    plan: PipelinePlan,
+    step: PlannedStep,
+    *,
+    pipeline: str,
+    notebook: str,
+    seed: int | None = None,
 ) -> StepCode:
-    """One step's module (see the module docstring)."""
+    """One step's module (see the module docstring); with ``seed``, it seeds every
+    generator before the cells' code runs."""
     gate_conditions: list[str] = []
     metrics: dict[str, None] = dict.fromkeys(step.names.logged_metrics)
     runtime = set(step.runtime_names_used)
@@ -152,6 +169,8 @@ def step_module_text(
     text = header
     if imports:
         text += "\n" + "\n".join(imports) + "\n"
+    if seed is not None:
+        text += "\n" + _seed_block(seed)
     text += "\n\n" + "\n\n".join(b.rstrip("\n") for b in blocks) + "\n"
     return StepCode(
         step=step.name,
@@ -160,6 +179,13 @@ def step_module_text(
         gate_conditions=tuple(gate_conditions),
         metrics=tuple(metrics),
         calls_check=any(_calls_check(cell.tree) for cell in step.draft.cells),
+    )
+
+
+def _seed_block(seed: int) -> str:
+    return (
+        f"# --- exported with --seed {seed}: random, NumPy and torch start from it\n"
+        f"{RUNTIME_IMPORTS['mlops_seed']}\n\nmlops_seed({seed})\n"
     )
 
 

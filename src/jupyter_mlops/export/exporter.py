@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nbconvert.exporters import Exporter
-from traitlets import List, Unicode
+from traitlets import Integer, List, Unicode
 
 from ..runner.spec import SPEC_FILENAME
 from .api import TARGETS, build_pipeline_files
@@ -45,6 +45,12 @@ class PipelineExporter(Exporter):
         "",
         help="A jupyter-mlops wheel of this version to put in wheels/ (docker target): the image"
         " installs it instead of the package index's.",
+    ).tag(config=True)
+    seed = Integer(
+        None,
+        allow_none=True,
+        help="Seed every step (random, NumPy, torch, PYTHONHASHSEED) with this before its code"
+        " runs.",
     ).tag(config=True)
 
     def _file_extension_default(self) -> str:
@@ -73,6 +79,7 @@ class PipelineExporter(Exporter):
             base_image=self.base_image or None,
             image=self.image or None,
             wheel=self.wheel or None,
+            seed=self.seed,
         )
         outputs = resources.setdefault("outputs", {})
         for relative, data in pipeline.files.items():

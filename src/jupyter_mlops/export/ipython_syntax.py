@@ -13,9 +13,10 @@ in the notebook                 in the pipeline
 ``%%capture``
 ``%env NAME=value``             ``os.environ["NAME"] = "value"``
 ``%%mlops run ...``             the body (the runner tracks each step as a run)
-``%mlops log a=1 b=2``          ``mlops.log(a=1, b=2)``
-``%mlops snapshot df --name t``  ``mlops.snapshot(df, name="t")``
-``%mlops runs/show/...``        dropped (display only)
+``%mlops log a=1 b=2``,         the step API's call, read by the magic's own parser
+``snapshot``, ``register``,     (see :mod:`.magic_calls`)
+``tag``, ``drift``, ``gate``...
+``%mlops runs/show/...``        dropped, named in the export's warnings
 ``!cmd {x}``                    ``mlops_shell(f"cmd {x}")`` (fails the step on error)
 ``%%bash`` / ``%%sh``           ``mlops_shell("body")``
 ``%pip``, ``!pip``, ``%conda``  ExportError: put the package in the environment
@@ -35,9 +36,11 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..errors import ExportError
+from .magic_calls import mlops_line_call
 
 # Names the step runtime provides when translated code needs them.
 RUNTIME_NAMES = frozenset(
@@ -58,9 +61,6 @@ _SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script"})
 _PACKAGE_MANAGERS = re.compile(
     r"^\s*(?:\{[^}]*\}\s+-m\s+|python3?\s+-m\s+|uv\s+|mamba\s+|micromamba\s+)?(pip3?|conda|mamba)\b"
 )
-_MLOPS_DISPLAY_ONLY = frozenset(
-    {"init", "runs", "show", "compare", "start", "end", "status", "models", "list", "help"}
-)
 _ASSIGNED_MAGIC = re.compile(r"^\s*[\w.,\s\[\]()*]+?\s*=\s*[%!]")
 
 
@@ -72,8 +72,15 @@ class TranslatedCell:
     notes: tuple[str, ...] = ()
     mlops_calls: tuple[str, ...] = ()
 
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        """What the pipeline will not do that the cell did, each naming its cell and line."""
+        return tuple(note for note in self.notes if note.startswith("Cell "))
 
-def translate_cell(source: str, *, cell_index: int) -> TranslatedCell:
+
+def translate_cell(
+    source: str, *, cell_index: int, defined: Collection[str] | None = None
+) -> TranslatedCell:
     """Translate IPython syntax in ``source`` (see the module docstring for the table).
 
     Example::
@@ -86,16 +93,23 @@ def translate_cell(source: str, *, cell_index: int) -> TranslatedCell:
     notes: list[str] = []
     first = lines[0].strip()
     if first.startswith("%%"):
-        return _translate_cell_magic(first, lines[1:], cell_index=cell_index, notes=notes)
+        return _translate_cell_magic(
+            first, lines[1:], cell_index=cell_index, notes=notes, defined=defined
+        )
     out: list[str] = []
     calls: list[str] = []
     for number, line in enumerate(lines, start=1):
-        out.append(_translate_line(line, cell_index, number, notes, calls))
+        out.append(_translate_line(line, cell_index, number, notes, calls, defined))
     return TranslatedCell("\n".join(out), tuple(notes), tuple(calls))
 
 
 def _translate_cell_magic(
-    first: str, body: list[str], *, cell_index: int, notes: list[str]
+    first: str,
+    body: list[str],
+    *,
+    cell_index: int,
+    notes: list[str],
+    defined: Collection[str] | None,
 ) -> TranslatedCell:
     name, _, rest = first[2:].partition(" ")
     where = _where(cell_index, 1)
@@ -109,7 +123,7 @@ def _translate_cell_magic(
                 hint="Use `%%mlops run NAME` or plain Python; each step is tracked as a run.",
             )
         notes.append("%%mlops run: the body is kept; the runner tracks each step as a run")
-        translated = translate_cell(inner, cell_index=cell_index)
+        translated = translate_cell(inner, cell_index=cell_index, defined=defined)
         return TranslatedCell(
             f"# {first}  (kept as a step run)\n" + translated.source,
             tuple(notes) + translated.notes,
@@ -123,7 +137,7 @@ def _translate_cell_magic(
                 cell_index=cell_index,
                 hint="Drop the variable name or tag the cell `skip`.",
             )
-        translated = translate_cell(inner, cell_index=cell_index)
+        translated = translate_cell(inner, cell_index=cell_index, defined=defined)
         return TranslatedCell(
             f"# {first}  (dropped; the body runs once)\n" + translated.source,
             translated.notes,
@@ -158,7 +172,12 @@ def _translate_cell_magic(
 
 
 def _translate_line(
-    line: str, cell_index: int, number: int, notes: list[str], calls: list[str]
+    line: str,
+    cell_index: int,
+    number: int,
+    notes: list[str],
+    calls: list[str],
+    defined: Collection[str] | None,
 ) -> str:
     stripped = line.lstrip()
     indent = line[: len(line) - len(stripped)]
@@ -194,7 +213,7 @@ def _translate_line(
     if name == "env":
         return indent + _translate_env(rest, where, cell_index)
     if name == "mlops":
-        return indent + _translate_mlops(rest, where, cell_index, calls)
+        return indent + _translate_mlops(rest, where, cell_index, calls, notes, defined)
     raise ExportError(
         f"{where}: the magic `%{name}` cannot run outside IPython",
         cell_index=cell_index,
@@ -209,7 +228,14 @@ def _translate_env(rest: str, where: str, cell_index: int) -> str:
     return f"__import__('os').environ[{match.group(1)!r}] = {match.group(2).strip()!r}"
 
 
-def _translate_mlops(rest: str, where: str, cell_index: int, calls: list[str]) -> str:
+def _translate_mlops(
+    rest: str,
+    where: str,
+    cell_index: int,
+    calls: list[str],
+    notes: list[str],
+    defined: Collection[str] | None,
+) -> str:
     try:
         words = shlex.split(rest, posix=True)
     except ValueError as exc:
@@ -218,72 +244,12 @@ def _translate_mlops(rest: str, where: str, cell_index: int, calls: list[str]) -
         ) from exc
     if not words:
         return f"# %mlops {rest}  (dropped)"
-    sub, args = words[0], words[1:]
-    if sub in _MLOPS_DISPLAY_ONLY:
-        return f"# %mlops {rest}  (dropped: the runner records runs itself)"
-    if sub in ("log", "params"):
-        kwargs = []
-        i = 0
-        while i < len(args):
-            arg = args[i]
-            if arg == "--step" and i + 1 < len(args):
-                kwargs.append(f"step={_expression(args[i + 1], where, cell_index)}")
-                i += 2
-                continue
-            key, eq, value = arg.partition("=")
-            if not eq or not key.isidentifier():
-                raise ExportError(
-                    f"{where}: `%mlops {sub}` expects name=value pairs, got {arg!r}",
-                    cell_index=cell_index,
-                    hint="Write it as %mlops log accuracy=acc loss=0.3",
-                )
-            kwargs.append(f"{key}={_expression(value, where, cell_index)}")
-            i += 1
-        function = "log" if sub == "log" else "log_params"
-        calls.append(function)
-        return f"mlops.{function}({', '.join(kwargs)})"
-    if sub == "snapshot":
-        positional: list[str] = []
-        kwargs = []
-        i = 0
-        while i < len(args):
-            arg = args[i]
-            if arg.startswith("--"):
-                key = arg[2:].replace("-", "_")
-                if "=" in key:
-                    key, value = key.split("=", 1)
-                    kwargs.append(f"{key}={value!r}")
-                elif i + 1 < len(args) and not args[i + 1].startswith("--"):
-                    kwargs.append(f"{key}={args[i + 1]!r}")
-                    i += 1
-                else:
-                    kwargs.append(f"{key}=True")
-            else:
-                positional.append(_expression(arg, where, cell_index))
-            i += 1
-        if len(positional) != 1:
-            raise ExportError(
-                f"{where}: `%mlops snapshot` takes one variable, got {len(positional)}",
-                cell_index=cell_index,
-                hint="Write it as %mlops snapshot df --name train --role train",
-            )
-        calls.append("snapshot")
-        return f"mlops.snapshot({', '.join(positional + kwargs)})"
-    raise ExportError(
-        f"{where}: `%mlops {sub}` is not supported in an exported pipeline yet",
-        cell_index=cell_index,
-        hint="Call the Python API (import jupyter_mlops as mlops) or tag the cell `skip`.",
-    )
-
-
-def _expression(text: str, where: str, cell_index: int) -> str:
-    try:
-        ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise ExportError(
-            f"{where}: {text!r} is not a Python expression", cell_index=cell_index
-        ) from exc
-    return text
+    code, dropped = mlops_line_call(words, where=where, cell_index=cell_index, defined=defined)
+    if dropped is not None:
+        notes.append(dropped)
+    else:
+        calls.append(words[0])
+    return code
 
 
 def _shell_literal(command: str) -> str:

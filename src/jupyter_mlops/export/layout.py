@@ -65,6 +65,7 @@ from ..runner.spec import SETUP_MODULE, STEP_NAME, parse_duration
 from .declarative import require_declarative
 from .ipython_syntax import translate_cell
 from .kale import POD_TAG_PREFIXES, KaleSettings, kale_settings, limit_tag
+from .magic_calls import defined_names
 from .names import parse_cell
 
 SINGLE_STEP_NAME = "main"
@@ -168,7 +169,8 @@ class NotebookLayout:
     steps: tuple[StepDraft, ...]
     skipped_cells: tuple[int, ...] = ()
     kale: KaleSettings = KaleSettings()
-    notes: tuple[str, ...] = ()  # tags the export reports: unknown, or not applied
+    # what the export reports: tags unknown or not applied, magic lines left out
+    notes: tuple[str, ...] = ()
 
 
 def cell_roles(tags: tuple[str, ...], *, cell_index: int) -> CellRoles:
@@ -280,6 +282,13 @@ def lay_out(notebook: Any) -> NotebookLayout:
     )
     if not any_step:
         current = drafts[SINGLE_STEP_NAME] = _new_draft(SINGLE_STEP_NAME, None)
+    defined = defined_names(
+        [
+            _source(cell)
+            for i, cell in cells
+            if cell.get("cell_type") == "code" and not cell_roles(_tags(cell), cell_index=i).skip
+        ]
+    )
     for index, cell in cells:
         if cell.get("cell_type") != "code":
             continue
@@ -296,7 +305,8 @@ def lay_out(notebook: Any) -> NotebookLayout:
                 parameters=continued.parameters, setup=continued.setup, metrics=continued.metrics
             )
         source = _source(cell)
-        translated = translate_cell(source, cell_index=index)
+        translated = translate_cell(source, cell_index=index, defined=defined)
+        notes.extend(translated.left_out)
         code = CodeCell(
             index=index,
             source=translated.source,

@@ -9,7 +9,6 @@ and a hint, no traceback, unless ``%mlops --debug`` is used.
 from __future__ import annotations
 
 import argparse
-import ast
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,22 +19,11 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import InvalidInputError, MlopsError
 from ..registry.connection import Registry
+from ..tracking.line_commands import LineParser as _ArgumentParser
+from ..tracking.line_commands import glue_dashed_values, read_value, split_pairs
 from ..tracking.session import default_registry
 from .outputs import OutputCapture
 from .session import NotebookSession
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting the kernel."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise InvalidInputError(
-            f"%mlops {self.prog.split()[-1]}: {message}",
-            hint=f"See %mlops help {self.prog.split()[-1]}.",
-        )
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        raise InvalidInputError(message or "invalid arguments")
 
 
 @dataclass(frozen=True)
@@ -160,10 +148,9 @@ class MlopsMagics(Magics):
         With ``text_allowed`` (parameters), a word that names no variable is taken as text,
         as on a command line: ``optimizer=adam``.
         """
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            pass
+        word = read_value(text)
+        if word is not None and not word.is_name:
+            return word.literal
         head, *attributes = text.split(".")
         if not head.isidentifier() or head not in self.user_ns:
             if text_allowed:
@@ -181,13 +168,7 @@ class MlopsMagics(Magics):
 
     def pairs(self, items: list[str], *, text_allowed: bool = False) -> dict[str, Any]:
         found = {}
-        for item in items:
-            key, sep, text = item.partition("=")
-            if not sep or not key:
-                raise InvalidInputError(
-                    f'"{item}" is not of the form name=value',
-                    hint="For example: %mlops log accuracy=0.93 loss=0.2",
-                )
+        for key, text in split_pairs(items, example="%mlops log accuracy=0.93 loss=0.2"):
             try:
                 found[key] = self.value_of(text, text_allowed=text_allowed)
             except InvalidInputError as exc:
@@ -199,21 +180,3 @@ def _first_word(line: str) -> tuple[str, str]:
     """The first word of ``line`` and the rest, stripped."""
     parts = line.strip().split(None, 1)
     return (parts[0] if parts else ""), (parts[1].strip() if len(parts) > 1 else "")
-
-
-_VALUE_OPTIONS = ("--sort", "-s", "--where", "-w", "--code", "-c")
-
-
-def glue_dashed_values(words: list[str]) -> list[str]:
-    """Let ``--sort -accuracy`` mean descending, not a second option (argparse's reading)."""
-    glued: list[str] = []
-    index = 0
-    while index < len(words):
-        word = words[index]
-        if word in _VALUE_OPTIONS and index + 1 < len(words) and words[index + 1].startswith("-"):
-            glued.append(f"{word}={words[index + 1]}")
-            index += 2
-            continue
-        glued.append(word)
-        index += 1
-    return glued

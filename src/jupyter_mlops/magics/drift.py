@@ -18,6 +18,7 @@ from typing import Any
 
 from IPython.display import display
 
+from ..tracking import line_commands
 from ..tracking.session import recorded_run
 from .base import MlopsMagics, arguments, command
 
@@ -31,28 +32,12 @@ def side(magics: MlopsMagics, text: str) -> tuple[Any, str | None]:
     return text, None
 
 
-def _drift_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "reference", metavar="REF", help="variable, snapshot, model@version or file"
-    )
-    parser.add_argument("current", metavar="CUR", help="variable, file, or materialized snapshot")
-    parser.add_argument("--columns", "-c", default=None, metavar="A,B", help="compare only these")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
-    parser.add_argument(
-        "--critical", default=None, metavar="A,B", help="columns where any drift fails the gate"
-    )
-    parser.add_argument("--name", "-n", default=None, help="a label for the stored report")
-    parser.add_argument(
-        "--model", "-m", default=None, metavar="NAME@VERSION", help="link the report to a model"
-    )
-
-
 @command(
     "drift",
     "Check data for drift and store the report: %mlops drift REF CUR [--columns A,B] "
     "[--alpha 0.05] [--critical A,B] [--name N] [--model M@V]",
 )
-@arguments(_drift_arguments)
+@arguments(line_commands.drift_arguments)
 def _drift(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..drift.checks import run_drift_check, split_names
     from ..widgets import DriftView

@@ -20,7 +20,9 @@ from typing import Any
 
 from IPython.display import display
 
-from ..errors import ExpressionError, GateFailedError, InvalidInputError
+from ..errors import GateFailedError, InvalidInputError
+from ..tracking import line_commands
+from ..tracking.line_commands import rules_from_words
 from ..tracking.session import recorded_run
 from .base import MlopsMagics, arguments, command
 
@@ -45,20 +47,11 @@ def _object(magics: MlopsMagics, text: str, what: str) -> Any:
     return magics.value_of(text)
 
 
-def _register_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("variable", metavar="VAR")
-    parser.add_argument("--name", "-n", required=True, help="the model's name, e.g. churn")
-    parser.add_argument("--run", default=None, help="the run that trained it (default: see below)")
-    parser.add_argument("--alias", "-a", default=None, help="point this alias at the new version")
-    parser.add_argument("--snapshot", default=None, help="the training data snapshot (name or id)")
-    parser.add_argument("--description", "-d", default=None)
-
-
 @command(
     "register",
     "Register a fitted model as a new version: %mlops register VAR --name churn [--alias A]",
 )
-@arguments(_register_arguments)
+@arguments(line_commands.register_arguments)
 def _register(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..models.registering import register
     from ..tracking.queries.notebook_runs import run_that_fitted
@@ -153,21 +146,6 @@ def _unalias(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
     )
 
 
-def rules_from_words(words: list[str]) -> list[str]:
-    """Rules from the words of a magic line: each quoted word is a rule; unquoted words
-    that only make sense together (``accuracy >= 0.85``) are one rule."""
-    from ..tracking import expressions
-
-    if not words:
-        return []
-    try:
-        for word in words:
-            expressions.parse(word)
-    except ExpressionError:
-        return [" ".join(words)]
-    return words
-
-
 def _data(magics: MlopsMagics, text: str | None) -> tuple[Any, str | None]:
     """A variable of the notebook, or else the name or id of a stored snapshot."""
     if text is None:
@@ -176,29 +154,6 @@ def _data(magics: MlopsMagics, text: str | None) -> tuple[Any, str | None]:
     if head.isidentifier() and head in magics.user_ns:
         return magics.value_of(text), text
     return text, text
-
-
-def _check_arguments(parser: argparse.ArgumentParser) -> None:
-    """What gate and promote both take: values for rules, data with expectations, drift."""
-    parser.add_argument("--value", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--data", default=None, metavar="VAR_OR_SNAPSHOT")
-    parser.add_argument("--expect", "-x", action="append", default=[], metavar="EXPECTATION")
-    parser.add_argument(
-        "--drift",
-        action="append",
-        default=[],
-        metavar="REF:CUR",
-        help="a drift check that must not ask for retraining, e.g. train:todays_df",
-    )
-    parser.add_argument(
-        "--critical", default=None, metavar="A,B", help="drift in these columns fails the gate"
-    )
-    parser.add_argument(
-        "--fail-on",
-        default=None,
-        choices=["retrain", "review"],
-        help="the drift decision that fails the gate (retrain)",
-    )
 
 
 def _drift_gates(magics: MlopsMagics, args: argparse.Namespace) -> list[Any]:
@@ -242,19 +197,12 @@ def _show_drift(magics: MlopsMagics, results: Any) -> None:
             display(DriftView(get_drift_report(magics.registry(), result.drift_report_id)))
 
 
-def _gate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rules", nargs="*", metavar="RULE")
-    parser.add_argument("--run", default=None, help="the run whose metrics the rules read")
-    parser.add_argument("--model", "-m", default=None, help="whose aliases champion.x means")
-    _check_arguments(parser)
-
-
 @command(
     "gate",
     'Check rules, data expectations and drift: %mlops gate "accuracy >= 0.85" '
     "[--data VAR --expect ...] [--drift REF:CUR]",
 )
-@arguments(_gate_arguments)
+@arguments(line_commands.gate_arguments)
 def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
     from ..gates import evaluation as gates
     from ..widgets import GateView
@@ -287,18 +235,11 @@ def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> An
     return None
 
 
-def _promote_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", metavar="NAME@VERSION")
-    parser.add_argument("--alias", "-a", required=True, help="the alias to move, e.g. champion")
-    parser.add_argument("--gate", "-g", action="append", default=[], metavar="RULE")
-    _check_arguments(parser)
-
-
 @command(
     "promote",
     'Move an alias to a version if the gates pass: %mlops promote churn@4 --alias champion --gate "..."',
 )
-@arguments(_promote_arguments)
+@arguments(line_commands.promote_arguments)
 def _promote(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     from ..gates import evaluation as gates
     from ..widgets import GateView

@@ -22,6 +22,7 @@ import re
 
 from ..errors import InvalidInputError
 from ..tracking import housekeeping_api as api
+from ..tracking import line_commands
 from ..tracking.purge import purge_plan
 from ..tracking.session import require_active_run
 from .base import MlopsMagics, arguments, command
@@ -66,15 +67,8 @@ def _note(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> No
     print(api.note(target if target is not None else require_active_run(), text).message)
 
 
-def _tag_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("values", nargs="+", metavar="KEY=VALUE")
-    parser.add_argument(
-        "--run", "-r", default=None, metavar="RUN", help="tag this run (default: the active run)"
-    )
-
-
 @command("tag", "Label a run: %mlops tag team=growth [--run RUN] (the active run by default)")
-@arguments(_tag_arguments)
+@arguments(line_commands.tag_arguments)
 def _tag(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     tags = _pairs(args.values)
     if args.run is None:
@@ -161,13 +155,4 @@ def _purge(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> N
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
-    found = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidInputError(
-                f'"{item}" is not of the form key=value',
-                hint="For example: %mlops tag team=growth",
-            )
-        found[key] = value
-    return found
+    return dict(line_commands.split_pairs(items, example="%mlops tag team=growth", word="key"))

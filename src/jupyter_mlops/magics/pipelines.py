@@ -39,11 +39,14 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local, docker, kfp (default: local,docker)")  # fmt: skip
     parser.add_argument("--run", default=None, metavar="RUN",
                         help="the run the pipeline reflects (default: this notebook's latest)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="seed every step (random, NumPy, torch, PYTHONHASHSEED) with N")  # fmt: skip
 
 
 @command(
     "export",
-    "Export this notebook to a pipeline: %mlops export [-o DIR] [--target local,docker,kfp]",
+    "Export this notebook to a pipeline: %mlops export [-o DIR] [--target local,docker,kfp]"
+    " [--seed N]",
 )
 @arguments(_export_arguments)
 def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
@@ -64,6 +67,7 @@ def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
         live_namespace=magics.user_ns,
         run_id=run_id,
         registry=registry,
+        seed=args.seed,
     )
     for warning in result.warnings:
         print(f"Warning: {warning}")

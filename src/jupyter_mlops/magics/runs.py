@@ -16,7 +16,8 @@ from ..errors import InvalidInputError, MlopsError, NoActiveRunError
 from ..registry.backup import backup_registry, describe_backup
 from ..registry.connection import Registry
 from ..registry.contents import count_records
-from ..snapshots.store import ROLES, record_snapshot
+from ..snapshots.store import record_snapshot
+from ..tracking import line_commands
 from ..tracking.capture.cells import CellCode, read_cell
 from ..tracking.column_choices import choose_columns
 from ..tracking.queries.artifacts import previews
@@ -320,40 +321,23 @@ def _end(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Non
 
 
 @command("log", "Log metrics to the active run: %mlops log accuracy=0.93 [--step N]")
-@arguments(
-    lambda p: (
-        p.add_argument("values", nargs="+", metavar="NAME=VALUE"),
-        p.add_argument("--step", type=int, default=None),
-    )
-)
+@arguments(line_commands.log_arguments)
 def _log(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     values = magics.pairs(args.values)
     require_active_run().log(values, step=args.step)
 
 
 @command("param", "Record parameters on the active run: %mlops param lr=0.1 layers=3")
-@arguments(lambda p: p.add_argument("values", nargs="+", metavar="NAME=VALUE"))
+@arguments(line_commands.param_arguments)
 def _param(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     values = magics.pairs(args.values, text_allowed=True)
     require_active_run().log_params(values)
 
 
-def _snapshot_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", metavar="VAR_OR_PATH")
-    parser.add_argument("--name", default=None)
-    parser.add_argument("--role", default=None, choices=list(ROLES))
-    parser.add_argument(
-        "--materialize",
-        action="store_true",
-        help="store the data itself (parquet) so the run can be reproduced",
-    )
-    parser.add_argument("--index", default="auto", choices=["auto", "include", "ignore"])
-
-
 @command(
     "snapshot", "Fingerprint and profile data: %mlops snapshot df --name train [--materialize]"
 )
-@arguments(_snapshot_arguments)
+@arguments(line_commands.snapshot_arguments)
 def _snapshot(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
     target = args.data
     if target in magics.user_ns:

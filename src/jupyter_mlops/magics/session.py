@@ -40,6 +40,7 @@ from ..tracking.capture.notebook import (
     NotebookFinder,
     frontend_notebook,
 )
+from ..tracking.line_commands import guess_role
 from ..tracking.metrics_cells import MetricsCellFinder, logged_names
 from ..tracking.run import Run
 from ..tracking.run_endings import describe_exception
@@ -63,18 +64,6 @@ _INSTALLS = re.compile(
 def installs_packages(source: str) -> bool:
     """Whether a cell runs ``%pip install``, ``!pip install``, ``%conda install``..."""
     return "install" in source and _INSTALLS.search(source) is not None
-
-
-def guess_role(variable: str) -> str:
-    """A snapshot role from a variable's name: ``X_train`` is train, ``df_test`` is test."""
-    lowered = variable.lower()
-    if "train" in lowered:
-        return "train"
-    if any(word in lowered for word in ("test", "valid", "holdout", "eval")):
-        return "test"
-    if "ref" in lowered:
-        return "reference"
-    return "input"
 
 
 def warn(text: str) -> None:

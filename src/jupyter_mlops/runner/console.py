@@ -43,7 +43,8 @@ def summary_lines(result: PipelineRunResult) -> list[str]:
         f" {result.registry_path}",
     ]
     if result.parity is not None:
-        lines.append(result.parity.summary())
+        lines.append(result.parity.summary(with_causes=False))
+        lines.extend(f"  likely cause: {cause}" for cause in result.parity.likely_causes)
     return lines
 
 

@@ -11,7 +11,10 @@ each key, copied from its steps) are compared with that run's:
   default tolerance; NaN equals NaN): the same code, seeds and library versions give
   the same numbers, and a different BLAS build may change the last digits;
 - keys logged on one side only are listed, not counted as mismatches (a notebook may
-  log in cells the pipeline skips).
+  log in cells the pipeline skips);
+- on a mismatch, ``likely_causes`` lists what the registry and the spec can show
+  (:mod:`.parity_causes`): calls that draw at random with no seed (found at export),
+  package versions that differ, input snapshots whose fingerprints differ.
 
     report = check_parity(registry, pipeline_run_id, "3f9c2a1b7e40")
     report.status, report.summary()   # ("ok", "3 metrics equal the notebook run's ...")
@@ -20,11 +23,13 @@ each key, copied from its steps) are compared with that run's:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..registry.connection import Registry
+    from .spec import UnseededCallSpec
 
 REL_TOLERANCE = 1e-6
 ABS_TOLERANCE = 1e-9
@@ -55,6 +60,7 @@ class ParityReport:
     only_in_notebook: tuple[str, ...] = ()
     only_in_pipeline: tuple[str, ...] = ()
     differing_params: tuple[tuple[str, Any, Any], ...] = ()
+    likely_causes: tuple[str, ...] = ()
     rel_tolerance: float = REL_TOLERANCE
     abs_tolerance: float = ABS_TOLERANCE
 
@@ -66,8 +72,9 @@ class ParityReport:
     def mismatches(self) -> tuple[MetricParity, ...]:
         return tuple(m for m in self.compared if not m.equal)
 
-    def summary(self) -> str:
-        """One line for people."""
+    def summary(self, *, with_causes: bool = True) -> str:
+        """One line for people (``with_causes=False``: without the likely causes, which a
+        terminal shows one per line)."""
         reference = f"notebook run {self.reference_run_id}"
         if self.status == "not_checked":
             return f"parity not checked: {self.reason}"
@@ -82,9 +89,12 @@ class ParityReport:
             f"{m.key}: notebook {_number(m.notebook)}, pipeline {_number(m.pipeline)}"
             for m in self.mismatches
         )
+        causes = ""
+        if self.likely_causes and with_causes:
+            causes = ". Likely causes: " + " | ".join(self.likely_causes)
         return (
             f"parity MISMATCH with the {reference} ({tolerance}): {len(self.mismatches)} of"
-            f" {len(self.compared)} metric(s) differ: {shown}"
+            f" {len(self.compared)} metric(s) differ: {shown}{causes}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,8 +118,14 @@ def check_parity(
     *,
     rel_tolerance: float = REL_TOLERANCE,
     abs_tolerance: float = ABS_TOLERANCE,
+    seed: int | None = None,
+    unseeded: Sequence[UnseededCallSpec] = (),
 ) -> ParityReport:
-    """Compare the metrics of ``pipeline_run_id`` with those of ``reference_run_id``."""
+    """Compare the metrics of ``pipeline_run_id`` with those of ``reference_run_id``.
+
+    ``seed`` and ``unseeded`` are the spec's (``--seed``, the calls with no seed found at
+    export): a mismatch names them among its likely causes.
+    """
 
     def report(status: str, reference: str | None, **fields: Any) -> ParityReport:
         return ParityReport(
@@ -161,9 +177,15 @@ def check_parity(
         )
         for key in sorted(shared)
     )
+    causes: tuple[str, ...] = ()
+    if not all(m.equal for m in compared):
+        from .parity_causes import likely_causes
+
+        causes = likely_causes(registry, pipeline_run_id, reference_run_id, seed, unseeded)
     return report(
         "ok" if all(m.equal for m in compared) else "mismatch",
         reference_run_id,
+        likely_causes=causes,
         compared=compared,
         only_in_notebook=only_notebook,
         only_in_pipeline=only_pipeline,

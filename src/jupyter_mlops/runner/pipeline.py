@@ -144,7 +144,9 @@ def run_pipeline(
             experiment=experiment,
         )
         run_dir = opened.directory / RUNS_DIRNAME / recorder.run_id
-        launch = launch_for(python, pipeline_dir, work, run_dir, opened.directory.resolve())
+        launch = launch_for(
+            python, pipeline_dir, work, run_dir, opened.directory.resolve(), hash_seed=spec.seed
+        )
         context = _RunContext(
             spec=spec,
             pipeline_dir=pipeline_dir,
@@ -332,7 +334,13 @@ def _run_steps(
         if status == "ok":
             status, failed_step, failure = result.status, name, result.message
 
-    parity = check_parity(ctx.recorder.registry, recorder.run_id, spec.source.exported_from_run_id)
+    parity = check_parity(
+        ctx.recorder.registry,
+        recorder.run_id,
+        spec.source.exported_from_run_id,
+        seed=spec.seed,
+        unseeded=spec.unseeded_calls,
+    )
     metrics = {m.key: m.value for s in results.values() for m in s.metrics
                if not m.key.startswith("drift.")}  # fmt: skip
     run = PipelineRunResult(

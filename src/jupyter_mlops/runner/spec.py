@@ -154,6 +154,25 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class UnseededCallSpec:
+    """A call in an exported cell that draws at random with no seed (found at export).
+
+    ``seedable``: ``--seed`` covers it (a global generator, or scikit-learn's default,
+    which draws from NumPy's); a generator made without a seed is not.
+    """
+
+    cell_index: int
+    line: int
+    call: str
+    reason: str
+    step: str | None = None  # None: setup code
+    seedable: bool = True
+
+    def describe(self) -> str:
+        return f"Cell {self.cell_index + 1}, line {self.line}: `{self.call}` {self.reason}"
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     """The whole of ``pipeline.json``."""
 
@@ -170,6 +189,10 @@ class PipelineSpec:
     format: str = SPEC_FORMAT
     format_version: int = SPEC_FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    # ``--seed N`` at export: every step seeds random, NumPy (and torch) with it first
+    seed: int | None = None
+    # randomness with no seed that the export found (parity names them on a mismatch)
+    unseeded_calls: tuple[UnseededCallSpec, ...] = ()
 
     def step(self, name: str) -> StepSpec:
         for step in self.steps:
@@ -281,6 +304,8 @@ class PipelineSpec:
                 requirements=data.get("requirements", "requirements.lock"),
                 exporter_version=data.get("exporter_version", ""),
                 format_version=version,
+                seed=data.get("seed"),
+                unseeded_calls=tuple(UnseededCallSpec(**c) for c in data.get("unseeded_calls", ())),
             )
         except (KeyError, TypeError) as exc:
             raise InvalidInputError(

@@ -5,8 +5,9 @@ in the notebook becomes ``from jupyter_mlops.runner import step_api as mlops``).
 step process starts a tracked run of kind ``pipeline-step`` (see
 :mod:`jupyter_mlops.runner.step`), and every call here goes to the registry's API:
 
-- ``mlops.log``, ``mlops.log_params``, ``mlops.snapshot``, ``mlops.register_model`` record
-  into the step's run, exactly as :mod:`jupyter_mlops` does in a notebook;
+- ``mlops.log``, ``mlops.log_params``, ``mlops.snapshot``, ``mlops.set_tags``,
+  ``mlops.register_model`` record into the step's run, exactly as :mod:`jupyter_mlops`
+  does in a notebook;
 - ``mlops.check(rules, ...)`` takes the same rule strings as :func:`jupyter_mlops.check`.
   Rules read the metrics of the *pipeline run* (every step so far copies its metrics
   there) and its parameters (``params.lr``), with this step's own metrics taking
@@ -143,6 +144,18 @@ def snapshot(
         logger.info("snapshot of %s not recorded: the step has no registry", name or "data")
         return None
     return context.run.snapshot(data, name=name, role=role, materialize=materialize, index=index)
+
+
+def set_tags(tags: Mapping[str, object] | None = None, /, **named: object) -> None:
+    """Label the step's run (``%mlops tag team=growth`` in the notebook); a detached step
+    has no run to label and records nothing."""
+    context = current_context()
+    if context.run is None:
+        logger.info(
+            "tags %s not recorded: the step has no registry", sorted({**(tags or {}), **named})
+        )
+        return
+    context.run.set_tags(tags, **named)
 
 
 @contextmanager
@@ -326,6 +339,33 @@ def drift_check(variable: str, value: Any) -> None:
             hint=f"The report is stored ({outcome.stored_as}). Look at the drifted columns;"
             " retrain on the new data, or run with --stop-on-drift never to continue anyway.",
         )
+
+
+# -- seeds ------------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed what draws at random before a step's code runs (``--seed N`` at export).
+
+    Python's ``random``, NumPy's global generator (which scikit-learn uses when an
+    estimator has no ``random_state``), torch when the step has imported it, and
+    ``PYTHONHASHSEED`` for the processes the step starts (the runner starts the step
+    itself with it). A generator the code makes with no seed (``default_rng()``) draws
+    from the operating system all the same; the export names those.
+    """
+    import importlib.util
+    import os
+    import random
+
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if "numpy" in sys.modules or importlib.util.find_spec("numpy") is not None:
+        import numpy
+
+        numpy.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
 
 
 # -- notebook stand-ins -----------------------------------------------------------------------

@@ -345,14 +345,24 @@ class ForkedStep:
 
 
 def launch_for(
-    python: str | None, pipeline_dir: Path, workdir: Path, run_dir: Path, registry_dir: Path
+    python: str | None,
+    pipeline_dir: Path,
+    workdir: Path,
+    run_dir: Path,
+    registry_dir: Path,
+    *,
+    hash_seed: int | None = None,
 ) -> StepLaunch:
-    """The StepLaunch of a run: ``python`` or this interpreter, the steps' environment."""
+    """The StepLaunch of a run: ``python`` or this interpreter, the steps' environment
+    (with ``PYTHONHASHSEED`` the pipeline's ``--seed``, when it was exported with one)."""
+    env = step_environment()
+    if hash_seed is not None:
+        env["PYTHONHASHSEED"] = str(hash_seed)
     return StepLaunch(
         python=python or sys.executable,
         pipeline_dir=pipeline_dir,
         workdir=workdir,
         run_dir=run_dir,
         registry_dir=registry_dir,
-        env=step_environment(),
+        env=env,
     )
