@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     pipeline_dir = Path(args.pipeline)
     spec = PipelineSpec.load(pipeline_dir)
     step = spec.step(args.step)
+    # A first line at once: the task's log says what runs, and a log reader that waits
+    # for output before it looks at the container (docker-py on podman) finds it alive.
+    print(f'jupyter-mlops: step "{step.name}" of pipeline "{spec.name}"', flush=True)
     params: dict[str, Any] = {}
     for name, text in args.param:
         parameter = spec.parameter(name)
