@@ -59,7 +59,11 @@ from .base import format_table, friendly, main, open_registry, registry_option
 )  # fmt: skip
 @registry_option
 @click.option("--base-image", default=None, help="Base image of the Dockerfile.")
-@click.option("--image", default=None, help="Image the Kubeflow components run.")
+@click.option(
+    "--image", default=None,
+    help="Image the Kubeflow components run, pushed where the cluster pulls it (kfp target;"
+    " required there). local: the local build's tag, knowingly.",
+)  # fmt: skip
 @click.option(
     "--wheel", default=None, metavar="FILE",
     help="A jupyter-mlops wheel of this version to put in wheels/: the image installs it"

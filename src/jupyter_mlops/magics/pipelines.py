@@ -39,6 +39,9 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local, docker, kfp (default: local,docker)")  # fmt: skip
     parser.add_argument("--run", default=None, metavar="RUN",
                         help="the run the pipeline reflects (default: this notebook's latest)")  # fmt: skip
+    parser.add_argument("--image", default=None, metavar="IMAGE",
+                        help="the pushed image the Kubeflow tasks run (kfp target; local: the"
+                        " local build's tag)")  # fmt: skip
 
 
 @command(
@@ -64,6 +67,7 @@ def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
         live_namespace=magics.user_ns,
         run_id=run_id,
         registry=registry,
+        image=args.image,
     )
     for warning in result.warnings:
         print(f"Warning: {warning}")
