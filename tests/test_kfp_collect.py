@@ -21,6 +21,7 @@ from jupyter_mlops.errors import InvalidInputError
 from jupyter_mlops.export import export_notebook
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.collect import collect_outputs, pipeline_run_id
+from jupyter_mlops.runner.history import pipeline_run
 from jupyter_mlops.tracking.session import start_run
 
 from .conftest import cli_runner
@@ -138,6 +139,13 @@ def test_collect_merges_the_tasks_records_once_with_model_versions_numbered_here
         assert version[0] == 2
         registry.artifacts.verified_path(version[1])  # the file came along, intact
 
+        record = pipeline_run(registry, group)
+        assert record.status == "ok" and record.pipeline == "tiny"
+        assert [(s.name, s.status) for s in record.steps] == [
+            ("train", "ok"), ("train_gate", "ok"), ("register", "ok")
+        ]  # fmt: skip
+        assert record.parameters == {"scale": 2.0, "min_score": 0.5}
+
     again = collect(tmp_path / "outputs", registry_path)
     assert "0 new run(s), 0 new model version(s), 0 gate verdict(s)" in again
     assert table_counts(registry_path) == after
@@ -163,6 +171,11 @@ def test_a_higher_min_score_at_run_time_fails_the_gate_and_its_bundle_says_so(pi
         assert status[0] == "failed"
         assert registry.query_one("SELECT status FROM runs WHERE id = ?",
                                   (pipeline_run_id("run-2"),))[0] == "failed"  # fmt: skip
+        record = pipeline_run(registry, pipeline_run_id("run-2"))
+        assert record.status == "gate_failed"
+        assert [(s.name, s.status) for s in record.steps] == [
+            ("train", "ok"), ("train_gate", "gate_failed"), ("register", "not_run")
+        ]  # fmt: skip
 
 
 def test_collect_without_bundles_says_what_to_point_it_at(tmp_path):

@@ -7,8 +7,8 @@ files, its gate verdicts and drift reports), and hands it out as the task's
 ``mlops_records`` artifact, a directory:
 
 =======================  ========================================================
-``mlops-bundle.json``    what it is: the pipeline, the step, the Kubeflow run, the
-                         step's run id and status
+``mlops-bundle.json``    what it is: the pipeline (its ``pipeline.json``), the step,
+                         the Kubeflow run, the step's run id, status and exit code
 ``registry.db``          a registry (the schema of this version), checkpointed
 ``artifacts/``           the files its rows name (models, materialized data)
 =======================  ========================================================
@@ -93,6 +93,7 @@ class BundleInfo:
     kfp_run: str | None
     run_id: str | None
     status: str
+    spec: str | None = None  # the pipeline.json the task ran
 
     @property
     def registry_path(self) -> Path:
@@ -133,6 +134,7 @@ def read_bundle(folder: Path) -> BundleInfo:
         kfp_run=data.get("kfp_run") or None,
         run_id=data.get("run_id") or None,
         status=str(data.get("status", "")),
+        spec=data.get("spec") if isinstance(data.get("spec"), str) else None,
     )
 
 

@@ -18,12 +18,14 @@ copies, from every bundle under a folder, what the registry does not hold yet:
 The step runs of one Kubeflow run are then grouped under a run of kind ``pipeline``
 whose id is derived from the Kubeflow run's (the same on every collect), holding the
 pipeline's parameters and every step's metrics, as the local runner's pipeline run does:
-``%mlops compare`` puts it next to the notebook run.
+``%mlops compare`` puts it next to the notebook run, and ``jupyter mlops pipeline runs``
+lists it with each step's status (the bundles carry the ``pipeline.json`` they ran).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 import sqlite3
@@ -327,4 +329,77 @@ def _pipeline_run(
                     " WHERE run_id = ? AND key = ?",
                     (run_id, step_run, key),
                 )
+        spec_text = next((b.spec for b in members if b.spec), None)
+        if spec_text is not None:
+            _pipeline_rows(conn, run_id, spec_text, members)
     return run_id
+
+
+_STEP_STATUS = {"ok": "ok", "gate_failed": "gate_failed", "drift_stopped": "drift_stopped"}
+
+
+def _pipeline_rows(
+    conn: sqlite3.Connection,
+    run_id: str,
+    spec_text: str,
+    members: list[BundleInfo],
+) -> None:
+    """The pipeline, its run and its steps in the tables ``pipeline runs`` lists: the
+    steps collected with their status, the others not run (or not collected yet)."""
+    from .records import _stored_spec
+    from .spec import PipelineSpec
+
+    spec = PipelineSpec.from_json(spec_text)
+    spec_sha = hashlib.sha256(spec_text.encode("utf-8")).hexdigest()
+    conn.execute(
+        "INSERT OR IGNORE INTO pipelines (name, spec_sha256, notebook, notebook_sha256,"
+        " exported_from_run_id, n_steps, spec, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (spec.name, spec_sha, spec.source.notebook, spec.source.notebook_sha256,
+         spec.source.exported_from_run_id, len(spec.steps), _stored_spec(spec_text),
+         time.time()),
+    )  # fmt: skip
+    pipeline_id = conn.execute(
+        "SELECT id FROM pipelines WHERE name = ? AND spec_sha256 = ?", (spec.name, spec_sha)
+    ).fetchone()[0]
+    by_step = {b.step: b for b in members}
+    failed_step = next(
+        (s.name for s in spec.steps if s.name in by_step and by_step[s.name].status != "ok"), None
+    )
+    status = _STEP_STATUS.get(by_step[failed_step].status, "failed") if failed_step else "ok"
+    params = {
+        row[0]: row[1]
+        for row in conn.execute("SELECT key, value FROM params WHERE run_id = ?", (run_id,))
+    }
+    times = conn.execute("SELECT started_at, ended_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+    conn.execute(
+        "INSERT OR REPLACE INTO pipeline_runs (run_id, pipeline_id, status, failed_step,"
+        " parameters, directory, workdir, started_at, ended_at)"
+        " VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+        (run_id, pipeline_id, status, failed_step,
+         json.dumps(params, default=repr), times[0], times[1]),
+    )  # fmt: skip
+    for seq, step in enumerate(spec.steps):
+        bundle = by_step.get(step.name)
+        row = (
+            conn.execute(
+                "SELECT started_at, ended_at FROM runs WHERE id = ?", (bundle.run_id,)
+            ).fetchone()
+            if bundle is not None
+            else None
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO step_runs (pipeline_run_id, step, seq, status, run_id,"
+            " cached, code_sha256, outputs, message, started_at, duration)"
+            " VALUES (?, ?, ?, ?, ?, 0, ?, '{}', ?, ?, ?)",
+            (
+                run_id,
+                step.name,
+                seq,
+                _STEP_STATUS.get(bundle.status, "failed") if bundle else "not_run",
+                bundle.run_id if bundle else None,
+                step.code_sha256,
+                None if bundle else "no records of this step were collected",
+                row[0] if row else None,
+                (row[1] - row[0]) if row and row[1] is not None else None,
+            ),
+        )

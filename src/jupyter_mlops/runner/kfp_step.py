@@ -39,7 +39,7 @@ from ..errors import GateFailedError
 from . import step_api
 from .params import coerce
 from .serialization import read_value_file, write_value_file
-from .spec import PipelineSpec, StepSpec
+from .spec import SPEC_FILENAME, PipelineSpec, StepSpec
 from .step import EXIT_DRIFT_STOPPED, EXIT_FAILED, EXIT_GATE_FAILED, EXIT_OK
 
 KFP_RUN_TAG = "pipeline.kfp_run"
@@ -190,6 +190,7 @@ def _finish(
         bundle.write_to(
             Path(args.records),
             {
+                "spec": (Path(args.pipeline) / SPEC_FILENAME).read_text(encoding="utf-8"),
                 "pipeline": spec.name,
                 "step": context.step,
                 "kfp_run": args.kfp_run or None,
