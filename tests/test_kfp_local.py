@@ -38,6 +38,7 @@ import pytest
 from jupyter_mlops.cli import main
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.runner.collect import pipeline_run_id
+from jupyter_mlops.runner.history import pipeline_run
 from jupyter_mlops.tracking.queries.detail import run_detail
 
 from .conftest import cli_runner
@@ -200,6 +201,11 @@ def test_kfp_local_runs_the_example_and_collect_puts_it_next_to_the_notebook_run
             (pipeline_id,),
         )
         assert [v[0] for v in verdicts] == [1]
+        record = pipeline_run(registry, pipeline_id)
+        assert record.status == "ok" and record.experiment == "cancer"
+        assert [(s.name, s.status) for s in record.steps] == [
+            (s.replace("-", "_"), "ok") for s in TASKS
+        ]
         version = registry.query_one(
             "SELECT model_versions.version, model_versions.artifact_sha256, runs.name"
             " FROM model_versions JOIN runs ON runs.id = model_versions.run_id"
@@ -247,3 +253,5 @@ def test_kfp_local_min_accuracy_given_at_run_time_changes_the_gate_verdict(
         resolved = json.loads(verdict[1])["resolved"]
         assert resolved["params.min_accuracy"] == 0.99
         assert resolved["accuracy"] == notebook_metrics(pipeline_example)["accuracy"]
+        record = pipeline_run(registry, pipeline_run_id(bundle["kfp_run"]))
+        assert record.status == "gate_failed" and record.failed_step == "train_gate"
