@@ -63,7 +63,7 @@ def test_a_hostile_notebook_name_and_default_change_nothing_the_files_do(
 ) -> None:
     path, marker = hostile
     result = export_notebook(
-        path, tmp_path / "out", targets=("local", "docker", "kfp"), run_id=None
+        path, tmp_path / "out", targets=("local", "docker", "kfp"), run_id=None, image="local"
     )
     out = result.output_dir
     dockerfile = (out / "Dockerfile").read_text()

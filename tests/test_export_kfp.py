@@ -82,7 +82,11 @@ def _artifact_producers(spec) -> dict[tuple[str, str], str]:
 
 def test_kfp_pipeline_passes_artifacts_along_every_edge(compiled):
     result, spec = compiled
-    producers = _artifact_producers(spec)
+    producers = {
+        key: source
+        for key, source in _artifact_producers(spec).items()
+        if not key[1].startswith("mlops_")  # the metrics a gate reads: tested below
+    }
     expected = {}
     for edge in result.spec.edges:
         for variable in edge.variables:
@@ -110,6 +114,69 @@ def test_kfp_steps_below_a_gate_depend_on_it_so_a_failed_gate_fails_the_run(comp
     assert "passed" not in gate.get("outputDefinitions", {}).get("parameters", {})
 
 
+def test_kfp_gate_receives_every_parameter_and_the_metrics_of_every_step_above(compiled):
+    _, spec = compiled
+    tasks = spec["root"]["dag"]["tasks"]
+    gate = tasks["train-gate"]["inputs"]
+    assert set(gate["parameters"]) == {"lr", "rows", "name", "flags", "verbose"}
+    assert all(p["componentInputParameter"] == n for n, p in gate["parameters"].items())
+    producers = _artifact_producers(spec)
+    assert {k[1]: v for k, v in producers.items() if k[0] == "train-gate"} == {
+        "score": ("train", "score"),  # the gate's condition reads it: a value, as before
+        "mlops_metrics_prepare": ("prepare", "mlops_metrics"),
+        "mlops_metrics_scale": ("scale", "mlops_metrics"),
+        "mlops_metrics_train": ("train", "mlops_metrics"),
+    }
+    # a step that reads no rules gets the parameters its code reads, no metrics
+    assert set(tasks["report"]["inputs"]["parameters"]) == {"name"}
+    assert not [k for k in producers if k[0] == "report" and k[1].startswith("mlops_")]
+
+
+def test_kfp_steps_emit_typed_metrics_records_and_model_artifacts(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    cells = [
+        code("import jupyter_mlops as mlops", "setup"),
+        code("score = 0.5\nmlops.log(score=score)", "step:train"),
+        code("mlops.register_model({'w': score}, 'm')", "step:register"),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    export_notebook(path, tmp_path / "out", targets="kfp", image="reg/m:1", run_id=None)
+    spec = yaml.safe_load((tmp_path / "out/kfp/pipeline.yaml").read_text())
+
+    def outputs(component):
+        found = spec["components"][component]["outputDefinitions"]["artifacts"]
+        return {name: a["artifactType"]["schemaTitle"] for name, a in found.items()}
+
+    assert outputs("comp-train") == {
+        "score": "system.Artifact",
+        "mlops_metrics": "system.Metrics",
+        "mlops_records": "system.Artifact",
+    }
+    assert outputs("comp-register") == {
+        "mlops_metrics": "system.Metrics",
+        "mlops_records": "system.Artifact",
+        "mlops_model": "system.Model",
+    }
+    args = spec["deploymentSpec"]["executors"]["exec-register"]["container"]["args"]
+    assert args[args.index("--executor-input") + 1] == "{{$}}"
+    assert args[args.index("--kfp-run") + 1] == "{{$.pipeline_job_uuid}}"
+
+
+def test_kfp_export_without_an_image_says_how_to_build_and_push_one(tmp_path):
+    path = tmp_path / "churn.ipynb"
+    nbformat.write(new_notebook(cells=[code("x = 1", "step:a")]), path)
+    with pytest.raises(ExportError, match="needs the image its steps run in") as caught:
+        export_notebook(path, tmp_path / "out", targets="docker,kfp", run_id=None)
+    assert "podman push" in caught.value.hint and "--image local" in caught.value.hint
+    assert "churn-pipeline" in caught.value.hint
+    assert not (tmp_path / "out").exists()
+    result = export_notebook(path, tmp_path / "out", targets="kfp", image="local", run_id=None)
+    spec = yaml.safe_load((tmp_path / "out/kfp/pipeline.yaml").read_text())
+    images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+    assert images == {"churn-pipeline:latest"}
+    assert any("cannot pull" in w for w in result.warnings)
+
+
 def test_kfp_export_without_the_sdk_says_how_to_install_it(monkeypatch, tmp_path):
     import sys
 
@@ -117,7 +184,7 @@ def test_kfp_export_without_the_sdk_says_how_to_install_it(monkeypatch, tmp_path
     path = tmp_path / "nb.ipynb"
     nbformat.write(new_notebook(cells=[code("x = 1", "step:a")]), path)
     with pytest.raises(ExportError, match="needs the Kubeflow Pipelines SDK") as caught:
-        export_notebook(path, tmp_path / "out", targets="kfp")
+        export_notebook(path, tmp_path / "out", targets="kfp", image="local")
     assert "jupyter-mlops[kfp]" in caught.value.hint
     assert not (tmp_path / "out").exists()
 

@@ -205,6 +205,7 @@ def test_the_example_compiles_for_kubeflow_with_the_gate_guarding_registration(
         REPO / "notebooks" / "03-pipeline.ipynb",
         tmp_path / "kfp-pipeline",
         targets="kfp",
+        image="registry.example.com/cancer:1",
         registry=pipeline_example / ".mlops",
     )
     spec = yaml.safe_load((result.output_dir / "kfp/pipeline.yaml").read_text())

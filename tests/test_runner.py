@@ -320,6 +320,7 @@ def test_runner_and_step_processes_import_no_jupyter_package():
     probe = (
         "import sys, jupyter_mlops.runner, jupyter_mlops.runner.step,"
         " jupyter_mlops.runner.step_api, jupyter_mlops.runner.kfp_step,"
+        " jupyter_mlops.runner.bundle, jupyter_mlops.runner.collect,"
         " jupyter_mlops.runner.records, jupyter_mlops.runner.history,"
         " jupyter_mlops.runner.parity, jupyter_mlops.runner.drift_check,"
         " jupyter_mlops.runner.console, jupyter_mlops.runner.pipeline,"

@@ -4,6 +4,7 @@
     jupyter mlops pipeline run churn-pipeline -p lr=0.5 [--from train]
     jupyter mlops pipeline runs
     jupyter mlops pipeline show last
+    jupyter mlops pipeline collect kfp-outputs/RUN
 
 ``pipeline run`` prints one line per step as it ends, then the outcome, the run's id in
 the registry and the parity with the notebook run, and exits as the container's entry
@@ -58,7 +59,11 @@ from .base import format_table, friendly, main, open_registry, registry_option
 )  # fmt: skip
 @registry_option
 @click.option("--base-image", default=None, help="Base image of the Dockerfile.")
-@click.option("--image", default=None, help="Image the Kubeflow components run.")
+@click.option(
+    "--image", default=None,
+    help="Image the Kubeflow components run, pushed where the cluster pulls it (kfp target;"
+    " required there). local: the local build's tag, knowingly.",
+)  # fmt: skip
 @click.option(
     "--wheel", default=None, metavar="FILE",
     help="A jupyter-mlops wheel of this version to put in wheels/: the image installs it"
@@ -211,6 +216,28 @@ def runs_command(registry_path: str | None, name: str | None, limit: int, fmt: s
     click.echo(
         format_table(["id", "pipeline", "status", "started", "duration", "parity", "steps"], rows)
     )
+
+
+@pipeline.command("collect")
+@click.argument("outputs", metavar="RUN_OUTPUTS", type=click.Path(exists=True))
+@registry_option
+@friendly
+def collect_command(outputs: str, registry_path: str | None) -> None:
+    """Merge a Kubeflow run's records into the registry: the mlops_records bundle of each
+    task found under RUN_OUTPUTS (the run's outputs, downloaded; kfp.local's pipeline
+    root). Runs, metrics, model versions and gate verdicts already here are not added
+    again, so collecting twice adds nothing."""
+    from ..runner.collect import collect_outputs
+
+    result = collect_outputs(open_registry(registry_path), Path(outputs))
+    click.echo(
+        f"Collected {len(result.bundles)} bundle(s): {len(result.runs_added)} new run(s),"
+        f" {len(result.model_versions_added)} new model version(s)"
+        + (f" ({', '.join(result.model_versions_added)})" if result.model_versions_added else "")
+        + f", {result.gate_evaluations_added} gate verdict(s)"
+    )
+    for run_id in result.pipeline_runs:
+        click.echo(f"pipeline run {run_id}")
 
 
 @pipeline.command("show")

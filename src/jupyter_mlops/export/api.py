@@ -125,8 +125,9 @@ def export_notebook(
     of the notebook that the export reflects (an id, id prefix or name), recorded in
     the spec for parity; ``"auto"`` (the default) takes the latest run of this notebook
     in ``registry`` (a Registry or its path; default: the one that applies here), None
-    records none. ``image`` is the image the Kubeflow components run (default
-    ``<name>-pipeline:latest``). ``wheel`` is a jupyter-mlops wheel file of this version
+    records none. ``image`` is the image the Kubeflow components run, required by the
+    kfp target (a reference a cluster can pull; ``"local"``: the local build's tag
+    ``<name>-pipeline:latest``, knowingly). ``wheel`` is a jupyter-mlops wheel file of this version
     to copy into ``wheels/``, where the image's ``pip install`` finds it before the
     package index (docker target). ``seed`` (``--seed N``) seeds every step before its code
     runs: Python's ``random``, NumPy's global generator, torch, ``PYTHONHASHSEED``. Calls
@@ -323,12 +324,9 @@ def build_pipeline_files(
     if "kfp" in targets:
         from .kfp_target import compile_kfp_pipeline, kfp_pipeline_source
 
-        kfp_source = kfp_pipeline_source(
-            spec,
-            image=check_image_reference(image, option="image")
-            if image
-            else f"{image_name(name)}:latest",
-        )
+        kfp_image = _kfp_image(image, name, warnings)
+        registers = tuple(s.name for s in step_specs if b"register_model(" in files[s.module_path])
+        kfp_source = kfp_pipeline_source(spec, image=kfp_image, registers_models=registers)
         files["kfp/pipeline.py"] = kfp_source.encode()
         files["kfp/pipeline.yaml"] = compile_kfp_pipeline(kfp_source).encode()
     files["README.md"] = readme_text(spec, targets=targets).encode()
@@ -376,6 +374,33 @@ def _silent_metrics(layout: Any) -> list[str]:
                     " logs no metric; write print(NAME) or the bare NAME of each metric"
                 )
     return notes
+
+
+LOCAL_IMAGE = "local"  # --image local: the local tag, knowingly
+
+
+def _kfp_image(image: str | None, name: str, warnings: list[str]) -> str:
+    """The image the Kubeflow components run: the one given, or with ``local`` the tag a
+    local ``podman build`` gives (no cluster can pull it; said in a warning). No image is
+    an error: the spec would name an image that exists nowhere a cluster looks."""
+    local_tag = f"{image_name(name)}:latest"
+    if image is None or not str(image).strip():
+        raise ExportError(
+            "The kfp target needs the image its steps run in: a cluster cannot pull"
+            f" {local_tag}, the tag of a local build",
+            hint="Export with --target docker,kfp, build the generated Dockerfile and push it"
+            f" to a registry your cluster reads (podman build -t REGISTRY/{image_name(name)}:1"
+            f" DIR && podman push REGISTRY/{image_name(name)}:1), then export with --image"
+            f" REGISTRY/{image_name(name)}:1; or --image {LOCAL_IMAGE} to name the local tag"
+            " anyway (a local Kubeflow, kfp.local).",
+        )
+    if str(image).strip() == LOCAL_IMAGE:
+        warnings.append(
+            f"the Kubeflow components run the local image {local_tag}: build it from the"
+            " Dockerfile (podman build -t ...) where the pipeline runs; a cluster cannot pull it"
+        )
+        return local_tag
+    return check_image_reference(image, option="image")
 
 
 def _source(

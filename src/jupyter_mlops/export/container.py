@@ -155,7 +155,9 @@ def readme_text(spec: PipelineSpec, *, targets: tuple[str, ...]) -> str:
         lines += [
             "",
             "On Kubeflow Pipelines: upload `kfp/pipeline.yaml` (built from `kfp/pipeline.py`).",
-            "Push the image above and pass its name when exporting (`image=`).",
+            "Push the image above and pass its name when exporting (`--image`). Each task",
+            "leaves its records as its `mlops_records` artifact: download the run's outputs",
+            "and merge them into your registry with `jupyter mlops pipeline collect DIR`.",
         ]
     return "\n".join(lines) + "\n"
 

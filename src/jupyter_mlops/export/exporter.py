@@ -40,7 +40,11 @@ class PipelineExporter(Exporter):
     base_image = Unicode("", help="Base image of the Dockerfile (default python:3.X-slim).").tag(
         config=True
     )
-    image = Unicode("", help="Image the Kubeflow components run.").tag(config=True)
+    image = Unicode(
+        "",
+        help="Image the Kubeflow components run, pushed where the cluster pulls it (required by"
+        " the kfp target; local: the local build's tag).",
+    ).tag(config=True)
     wheel = Unicode(
         "",
         help="A jupyter-mlops wheel of this version to put in wheels/ (docker target): the image"

@@ -7,6 +7,16 @@ running ``python -m jupyter_mlops.runner.kfp_step`` in the pipeline's image:
   notebook's defaults, so a run can change them;
 - values between steps are kfp artifacts (a file ``value.json|parquet|joblib`` in
   the artifact directory);
+- a step that reads the pipeline run (a gate, a step calling ``mlops.check``) receives
+  every pipeline parameter (its rules read ``params.NAME``) and the ``Metrics`` artifact
+  of every step above it (its rules read their metrics, as the local runner's pipeline
+  run holds them);
+- every step emits what it logged as a ``Metrics`` artifact (``mlops_metrics``, the
+  values also as its metadata, which the Kubeflow UI shows), a step that registers a
+  model emits it as a ``Model`` artifact (``mlops_model``), and every step emits its
+  registry records (its run, parameters, metrics, model versions, gate verdicts) as a
+  bundle (``mlops_records``) that ``jupyter mlops pipeline collect`` merges into a
+  registry (see :mod:`jupyter_mlops.runner.bundle`);
 - a gate step (and a step with a drift check) exits non-zero when it fails, so Kubeflow
   marks the task failed and the *run* failed; every step below the gate depends on it
   (``.after(gate_task)``), so none of them runs. (Kubeflow's ``dsl.If`` would only skip
@@ -33,8 +43,20 @@ _KFP_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "lis
               "dict": "dict", "none": "str"}  # fmt: skip
 
 
-def kfp_pipeline_source(spec: PipelineSpec, *, image: str) -> str:
-    """Python source of the kfp pipeline (see the module docstring)."""
+METRICS_OUTPUT = "mlops_metrics"
+RECORDS_OUTPUT = "mlops_records"
+MODEL_OUTPUT = "mlops_model"
+UPSTREAM_PREFIX = "mlops_metrics_"
+
+
+def kfp_pipeline_source(
+    spec: PipelineSpec, *, image: str, registers_models: tuple[str, ...] = ()
+) -> str:
+    """Python source of the kfp pipeline (see the module docstring).
+
+    ``registers_models`` names the steps that call ``mlops.register_model``: they emit a
+    ``Model`` artifact.
+    """
     function = _identifier(spec.name) + "_pipeline"
     lines = [
         f'"""Kubeflow Pipelines v2 definition of the pipeline "{docstring_text(spec.name)}".',
@@ -47,14 +69,16 @@ def kfp_pipeline_source(spec: PipelineSpec, *, image: str) -> str:
         "from pathlib import Path",
         "",
         "from kfp import compiler, dsl",
-        "from kfp.dsl import Artifact, Input, Output",
+        "from kfp.dsl import Artifact, Input, Metrics, Model, Output",
         "",
         f"IMAGE = {image!r}",
         'RUN_STEP = ["python", "-m", "jupyter_mlops.runner.kfp_step"]',
+        "# the task's executor input (its output paths and the file for their metadata)",
+        'EXECUTOR_INPUT = "{{$}}"',
         "",
     ]
     for step in spec.steps:
-        lines += ["", *_component(spec, step), ""]
+        lines += ["", *_component(spec, step, step.name in registers_models), ""]
     defaults = []
     for parameter in spec.parameters:
         kind = _KFP_TYPES[parameter.type]
@@ -110,13 +134,43 @@ def output_key(step: StepSpec, name: str) -> str:
     return f"{name}_out" if name in taken else name
 
 
-def _component(spec: PipelineSpec, step: StepSpec) -> list[str]:
+def step_parameters(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:
+    """The pipeline parameters a step's task receives: those its code reads, and every
+    one for a step whose rules read the pipeline run (``params.min_accuracy``)."""
+    if step.reads_pipeline_run or step.gate:
+        named = [p.name for p in spec.parameters]
+        return tuple(dict.fromkeys([*named, *step.parameters]))
+    return step.parameters
+
+
+def upstream_steps(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:
+    """The steps whose metrics a step's task receives: every step above a step whose
+    rules read the pipeline run, in the pipeline's order; none for the others."""
+    if not (step.reads_pipeline_run or step.gate):
+        return ()
+    above: set[str] = set()
+    stack = list(step.depends_on)
+    while stack:
+        name = stack.pop()
+        if name not in above:
+            above.add(name)
+            stack.extend(spec.step(name).depends_on)
+    return tuple(name for name in topological_order(spec) if name in above)
+
+
+def _component(spec: PipelineSpec, step: StepSpec, registers_model: bool) -> list[str]:
     arguments: list[str] = []
-    args = [f'"--pipeline", "{PIPELINE_IN_IMAGE}"', f'"--step", {step.name!r}']
+    args = [f'"--pipeline", "{PIPELINE_IN_IMAGE}"', f'"--step", {step.name!r}',
+            '"--kfp-run", dsl.PIPELINE_JOB_ID_PLACEHOLDER',
+            '"--executor-input", EXECUTOR_INPUT']  # fmt: skip
     for item in step.inputs:
         arguments.append(f"{item.name}: Input[Artifact]")
         args.append(f'"--input", {item.name!r}, {item.name}.path')
-    for name in step.parameters:
+    for parent in upstream_steps(spec, step):
+        key = UPSTREAM_PREFIX + _identifier(parent)
+        arguments.append(f"{key}: Input[Metrics]")
+        args.append(f'"--upstream-metrics", {parent!r}, {key}.path')
+    for name in step_parameters(spec, step):
         parameter = spec.parameter(name)
         kind = _KFP_TYPES[parameter.type] if parameter else "str"
         arguments.append(f"{name}: {kind}")
@@ -125,6 +179,13 @@ def _component(spec: PipelineSpec, step: StepSpec) -> list[str]:
         key = output_key(step, name)
         arguments.append(f"{key}: Output[Artifact]")
         args.append(f'"--output", {name!r}, {key}.path')
+    arguments.append(f"{METRICS_OUTPUT}: Output[Metrics]")
+    args.append(f'"--metrics", {METRICS_OUTPUT}.path')
+    arguments.append(f"{RECORDS_OUTPUT}: Output[Artifact]")
+    args.append(f'"--records", {RECORDS_OUTPUT}.path')
+    if registers_model:
+        arguments.append(f"{MODEL_OUTPUT}: Output[Model]")
+        args.append(f'"--model", {MODEL_OUTPUT}.path')
     cells = ", ".join(str(c + 1) for c in step.cells)
     lines = [
         "@dsl.container_component",
@@ -154,10 +215,15 @@ def _task_lines(spec: PipelineSpec, step: StepSpec) -> list[str]:
         producer = spec.step(item.from_step)
         source = _identifier(producer.module) + "_task"
         keywords.append(f'{item.name}={source}.outputs["{output_key(producer, item.name)}"]')
-    keywords += [f"{name}={name}" for name in step.parameters]
+    for parent in upstream_steps(spec, step):
+        source = _identifier(spec.step(parent).module) + "_task"
+        keywords.append(
+            f'{UPSTREAM_PREFIX}{_identifier(parent)}={source}.outputs["{METRICS_OUTPUT}"]'
+        )
+    keywords += [f"{name}={name}" for name in step_parameters(spec, step)]
     lines = [f"{task} = {_identifier(step.module)}({', '.join(keywords)})"]
     lines.append(f"{task}.set_display_name({step.name!r})")
-    data_parents = {i.from_step for i in step.inputs}
+    data_parents = {i.from_step for i in step.inputs} | set(upstream_steps(spec, step))
     for parent in step.depends_on:
         if parent not in data_parents:
             lines.append(f"{task}.after({_identifier(spec.step(parent).module)}_task)")

@@ -41,12 +41,15 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the run the pipeline reflects (default: this notebook's latest)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, metavar="N",
                         help="seed every step (random, NumPy, torch, PYTHONHASHSEED) with N")  # fmt: skip
+    parser.add_argument("--image", default=None, metavar="IMAGE",
+                        help="the pushed image the Kubeflow tasks run (kfp target; local: the"
+                        " local build's tag)")  # fmt: skip
 
 
 @command(
     "export",
     "Export this notebook to a pipeline: %mlops export [-o DIR] [--target local,docker,kfp]"
-    " [--seed N]",
+    " [--seed N] [--image IMAGE]",
 )
 @arguments(_export_arguments)
 def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
@@ -68,6 +71,7 @@ def _export(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> 
         run_id=run_id,
         registry=registry,
         seed=args.seed,
+        image=args.image,
     )
     for warning in result.warnings:
         print(f"Warning: {warning}")

@@ -267,6 +267,7 @@ def _start_step_run(context: Any, request: dict[str, Any], pipeline_dir: Path) -
         "pipeline": context.pipeline,
         "pipeline.step": context.step,
         "pipeline.code_sha256": request.get("code_sha256", ""),
+        **(request.get("tags") or {}),
     }
     parent = None
     if context.pipeline_run_id:

@@ -20,9 +20,12 @@ step process starts a tracked run of kind ``pipeline-step`` (see
 - any other name (``mlops.runs``, ``mlops.load_model``, ``mlops.promote``...) is
   :mod:`jupyter_mlops`'s own.
 
-Where no registry is at hand (a Kubeflow component), the step is *detached*: metrics and
-parameters are collected in memory and printed by the component, and ``check`` evaluates
-rules against them and the pipeline's parameters without storing anything.
+A Kubeflow task records into a registry of its own that leaves the task as its records
+bundle (:mod:`.kfp_step`, :mod:`.bundle`); its gates read the metrics of the steps above
+from the task's inputs (``upstream_metrics``). Where no registry is at hand at all (step
+code run by hand), the step is *detached*: metrics and parameters are collected in memory,
+and ``check`` evaluates rules against them, the upstream metrics and the pipeline's
+parameters without storing anything.
 
     from jupyter_mlops.runner import step_api as mlops
     mlops.log(accuracy=0.93)
@@ -69,6 +72,10 @@ class StepContext:
     drift_checks: dict[str, DriftCheckSpec] = field(default_factory=dict)
     drift_stop_on: str | None = None  # overrides each check's stop_on when given
     gate: bool = False
+    # the metrics of the steps above, when they are not in a pipeline run of this
+    # registry (a Kubeflow task receives them as inputs): rules read them after the
+    # step's own
+    upstream_metrics: dict[str, float] = field(default_factory=dict)
     # what a detached step collected, and what any step reports back to the runner
     metrics: list[dict[str, Any]] = field(default_factory=list)
     logged_params: dict[str, Any] = field(default_factory=dict)
@@ -229,6 +236,8 @@ def check(
         own = _own_metrics(context)
     elif context.run is not None:
         subject = context.run.id
+        if context.upstream_metrics:
+            own = {**context.upstream_metrics, **_own_metrics(context)}
     merged = {**own, **dict(values or {})}
     given = {"run": run, "model": model, "drift": drift}
     outside = next((name for name, value in given.items() if value is not None), None)
@@ -436,6 +445,7 @@ def _detached_check(
 
     known: dict[str, Any] = {f"params.{k}": v for k, v in context.params.items()}
     known.update({k: v for k, v in context.params.items()})
+    known.update(context.upstream_metrics)
     known.update({m["key"]: m["value"] for m in context.metrics})
     known.update(values or {})
 
