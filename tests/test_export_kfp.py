@@ -217,3 +217,40 @@ def test_kfp_step_runs_components_with_the_paths_kubeflow_hands_out(
     from jupyter_mlops.runner.serialization import read_value_file
 
     assert read_value_file(tmp_path / "score") == pytest.approx(lr * 0.5)
+
+
+def test_kfp_tasks_get_the_resources_of_their_limit_tags(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    cells = [
+        code("import numpy as np", "imports"),
+        code("data = np.arange(10.0)", "block:prepare", "limit:memory:2Gi"),
+        code(
+            "score = float(data.mean())",
+            "block:train",
+            "prev:prepare",
+            "limit:cpu:2",
+            "limit:nvidia.com/gpu:1",
+        ),  # fmt: skip
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    export_notebook(path, tmp_path / "out", targets="kfp", image="reg/m:1", run_id=None)
+    spec = yaml.safe_load((tmp_path / "out/kfp/pipeline.yaml").read_text())
+    executors = spec["deploymentSpec"]["executors"]
+
+    prepare = executors["exec-prepare"]["container"]["resources"]
+    assert (prepare["resourceMemoryRequest"], prepare["resourceMemoryLimit"]) == ("2Gi", "2Gi")
+    assert not {key for key in prepare if "Cpu" in key or "accelerator" in key}
+    train = executors["exec-train"]["container"]["resources"]
+    assert (train["resourceCpuRequest"], train["resourceCpuLimit"]) == ("2", "2")
+    assert train["accelerator"]["resourceType"] == "nvidia.com/gpu"
+    assert train["accelerator"]["resourceCount"] == "1"
+
+
+def test_kfp_refuses_a_limit_tag_it_cannot_give_a_task_naming_the_step(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    cells = [code("rows = 10", "block:load", "limit:ephemeral-storage:1Gi")]
+    nbformat.write(new_notebook(cells=cells), path)
+    with pytest.raises(ExportError, match=r'Step "load" asks for limit:ephemeral-storage:1Gi'):
+        export_notebook(path, tmp_path / "out", targets="kfp", image="reg/m:1", run_id=None)
+    local = export_notebook(path, tmp_path / "local", targets="local", run_id=None)
+    assert local.spec.steps[0].resource_limits == {"ephemeral-storage": "1Gi"}

@@ -6,8 +6,8 @@ Kale (Kubeflow's notebook-to-pipeline tool) keeps its settings in the notebook m
 ========================  ==================================================================
 ``limit:KEY:VALUE``       a resource limit of the step (``limit:nvidia.com/gpu:1``,
                           ``limit:memory:4Gi``, ``limit:cpu:2``), recorded in the step's
-                          spec as ``resource_limits`` for the Kubeflow target; the local
-                          runner does not limit steps
+                          spec as ``resource_limits``, the Kubeflow task's resources
+                          (see :mod:`.kfp_target`); the local runner does not limit steps
 ``annotation:K:V``,       Kubernetes pod annotations and labels: not applied, reported
 ``label:K:V``
 ``pipeline_name``         the pipeline's name (when no name is given to the export)

@@ -223,10 +223,35 @@ def _task_lines(spec: PipelineSpec, step: StepSpec) -> list[str]:
     keywords += [f"{name}={name}" for name in step_parameters(spec, step)]
     lines = [f"{task} = {_identifier(step.module)}({', '.join(keywords)})"]
     lines.append(f"{task}.set_display_name({step.name!r})")
+    lines += _resource_lines(task, step)
     data_parents = {i.from_step for i in step.inputs} | set(upstream_steps(spec, step))
     for parent in step.depends_on:
         if parent not in data_parents:
             lines.append(f"{task}.after({_identifier(spec.step(parent).module)}_task)")
+    return lines
+
+
+def _resource_lines(task: str, step: StepSpec) -> list[str]:
+    """The step's ``limit:`` tags as the task's resources: CPU and memory requested and
+    limited alike (what the step asks for is reserved for it), an accelerator
+    (``nvidia.com/gpu``, any name with a vendor prefix) as its type and count. Kubeflow's
+    SDK has no setting for other resources: such a tag is refused, naming the step."""
+    lines: list[str] = []
+    for resource, quantity in sorted(step.resource_limits.items()):
+        if resource in ("cpu", "memory"):
+            lines.append(f"{task}.set_{resource}_request({quantity!r})")
+            lines.append(f"{task}.set_{resource}_limit({quantity!r})")
+        elif "/" in resource:
+            lines.append(f"{task}.set_accelerator_type({resource!r})")
+            lines.append(f"{task}.set_accelerator_limit({quantity!r})")
+        else:
+            raise ExportError(
+                f'Step "{step.name}" asks for limit:{resource}:{quantity}, a resource'
+                " Kubeflow Pipelines' tasks cannot be given",
+                step=step.name,
+                hint="Use limit:cpu, limit:memory or an accelerator such as"
+                " limit:nvidia.com/gpu, or drop the tag for the kfp target.",
+            )
     return lines
 
 
