@@ -112,7 +112,9 @@ def test_start_and_end_span_several_cells(shell: Any) -> None:
     assert out == f'run {detail.run.id} "multi": 3 params, 3 metrics, 0 snapshots, 0 artifacts\n'
 
     assert detail.run.status == "finished"
-    assert detail.run.metrics == {"x": 4.0, "y": 4.0, "z": 0.5}
+    # a notebook run samples system metrics; on a busy machine these cells outlast a period
+    logged = {k: v for k, v in detail.run.metrics.items() if not k.startswith("system/")}
+    assert logged == {"x": 4.0, "y": 4.0, "z": 0.5}
     assert detail.run.params == {"a": 4, "note": "hello", "depth": 3}
     assert detail.tags == {"owner": "me"}
     sources = [c.source for c in detail.code]

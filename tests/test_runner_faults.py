@@ -32,7 +32,8 @@ from .pipelines import code, export_cells, open_registry, run, statuses
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT = 3  # seconds: long enough for the hanging step to start its child and say so
+TIMEOUT = 6  # seconds: long enough for the setup code to import and the hanging step to start
+# its child and say so, on a busy machine too (a default timeout bounds the setup as well)
 
 
 def hanging_cells(*hang_tags: str, ignore_sigterm: bool = False) -> list[Any]:
