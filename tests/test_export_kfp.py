@@ -237,13 +237,33 @@ def test_kfp_tasks_get_the_resources_of_their_limit_tags(tmp_path):
     spec = yaml.safe_load((tmp_path / "out/kfp/pipeline.yaml").read_text())
     executors = spec["deploymentSpec"]["executors"]
 
-    prepare = executors["exec-prepare"]["container"]["resources"]
-    assert (prepare["resourceMemoryRequest"], prepare["resourceMemoryLimit"]) == ("2Gi", "2Gi")
+    def resources(executor: str) -> dict[str, object]:
+        """The task's resources in the newer spec's words; kfp before 2.8 wrote numbers
+        (cpu in cores, memory in GB) under other keys."""
+        found = executors[executor]["container"]["resources"]
+        old = ("cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit")
+        named = {}
+        for key, value in found.items():
+            if key in old:
+                named["resource" + key[0].upper() + key[1:]] = value
+            elif key == "accelerator":
+                named["accelerator"] = {
+                    "resourceType": value.get("resourceType", value.get("type")),
+                    "resourceCount": value.get("resourceCount", value.get("count")),
+                }
+            else:
+                named[key] = value
+        return named
+
+    prepare = resources("exec-prepare")
+    memory = prepare["resourceMemoryRequest"]
+    assert memory == "2Gi" or memory == pytest.approx(2 * 1024**3 / 1e9)  # 2Gi in GB
+    assert prepare["resourceMemoryRequest"] == prepare["resourceMemoryLimit"]
     assert not {key for key in prepare if "Cpu" in key or "accelerator" in key}
-    train = executors["exec-train"]["container"]["resources"]
-    assert (train["resourceCpuRequest"], train["resourceCpuLimit"]) == ("2", "2")
-    assert train["accelerator"]["resourceType"] == "nvidia.com/gpu"
-    assert train["accelerator"]["resourceCount"] == "1"
+    train = resources("exec-train")
+    assert str(train["resourceCpuRequest"]) in ("2", "2.0")
+    assert train["resourceCpuRequest"] == train["resourceCpuLimit"]
+    assert train["accelerator"] == {"resourceType": "nvidia.com/gpu", "resourceCount": "1"}
 
 
 def test_kfp_refuses_a_limit_tag_it_cannot_give_a_task_naming_the_step(tmp_path):

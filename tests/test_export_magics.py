@@ -177,3 +177,13 @@ def test_names_bound_in_a_run_cell_are_variables_for_later_magic_lines() -> None
     assert {"clf", "b"} <= defined
     line = translate_cell("%mlops register clf --name churn", cell_index=2, defined=defined)
     assert line.source == "mlops.register_model(clf, 'churn')"
+
+
+def test_names_bound_around_magic_and_shell_lines_are_found_without_ipython() -> None:
+    from jupyter_mlops.export.magic_calls import defined_names
+
+    cells = [
+        "%matplotlib inline\nimport numpy as np\nfiles = !ls\nlast = %time np.max(x)",
+        "for i in range(3):\n    %time step(i)\n    y = i\nnp.max?\nif a != b:\n    z = a % b",
+    ]
+    assert defined_names(cells) == {"np", "files", "last", "i", "y", "z"}

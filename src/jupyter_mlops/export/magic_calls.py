@@ -28,6 +28,7 @@ outside the step (``rename``, ``purge``, ``export``...) are refused, naming the 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Collection
 from keyword import iskeyword
 from pathlib import Path
@@ -273,13 +274,11 @@ _BODY_KEPT = frozenset({"mlops", "time", "timeit", "capture", "prun"})
 
 
 def defined_names(sources: list[str]) -> frozenset[str]:
-    """Every name the cells ``sources`` bind (assignments, imports, defs, loops...), read
-    through IPython's own input transformer so that magic lines do not hide the rest."""
+    """Every name the cells ``sources`` bind (assignments, imports, defs, loops...), magic
+    and shell lines read as what they bind (``files = !ls`` binds ``files``) so that they do
+    not hide the rest. IPython is not imported: an export from a terminal never loads it."""
     import ast
 
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    manager = TransformerManager()
     names: set[str] = set()
     for source in sources:
         lines = source.lstrip().splitlines()
@@ -287,7 +286,7 @@ def defined_names(sources: list[str]) -> frozenset[str]:
         while lines and lines[0].startswith("%%") and lines[0][2:].split(" ")[0] in _BODY_KEPT:
             lines = lines[1:]
         try:
-            tree = ast.parse(manager.transform_cell("\n".join(lines) + "\n"))
+            tree = ast.parse("\n".join(_without_ipython_syntax(lines)) + "\n")
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -298,3 +297,23 @@ def defined_names(sources: list[str]) -> frozenset[str]:
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return frozenset(names)
+
+
+_SPECIAL_LINE = re.compile(r"^(\s*)(?:([A-Za-z_][\w.,\s]*?)\s*=\s*)?[%!]")
+
+
+def _without_ipython_syntax(lines: list[str]) -> list[str]:
+    """The lines as Python that binds the same names: a magic or shell line becomes
+    ``pass``, an assignment of one (``x = %time f()``, ``files = !ls``) binds its target to
+    None, a ``?`` help line is left out; lines keep their indentation."""
+    plain = []
+    for line in lines:
+        special = _SPECIAL_LINE.match(line)
+        if special:
+            indent, target = special.group(1), special.group(2)
+            plain.append(f"{indent}{target} = None" if target else f"{indent}pass")
+        elif line.rstrip().endswith("?") and not line.lstrip().startswith("#"):
+            plain.append(f"{line[: len(line) - len(line.lstrip())]}pass")
+        else:
+            plain.append(line)
+    return plain
