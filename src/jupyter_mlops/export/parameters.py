@@ -187,10 +187,9 @@ def _typed_parameter(
             " int, float, str, bool, list, dict or None",
         )
     kind = declared or inferred
-    if declared is not None and inferred != declared:
-        if inferred == "none" and nullable:
-            pass
-        elif declared == "float" and inferred == "int":
+    none_allowed = inferred == "none" and nullable  # x: Optional[float] = None
+    if declared is not None and inferred != declared and not none_allowed:
+        if declared == "float" and inferred == "int":
             value = float(value)
         else:
             raise _parameter_error(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -192,10 +193,8 @@ class ValueWord:
 
 def read_value(text: str) -> ValueWord | None:
     """``0.9`` is a literal, ``acc`` or ``model.best_score_`` a name; anything else None."""
-    try:
-        return ValueWord(text, literal=ast.literal_eval(text))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        pass
+    with contextlib.suppress(ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return ValueWord(text, literal=ast.literal_eval(text))  # not a literal: maybe a name
     parts = tuple(text.split("."))
     if parts[0].isidentifier() and all(
         p.isidentifier() and not p.startswith("_") for p in parts[1:]
