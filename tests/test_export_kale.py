@@ -204,7 +204,11 @@ def test_metrics_cell_lines_that_log_nothing_are_reported(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("kale") is not None, reason="kale is installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("kale") is not None,
+    reason="Kale is installed here: the test shows a notebook whose skip cell imports Kale"
+    " running where it is not (uninstall kale to run it)",
+)
 def test_kale_notebook_runs_logs_its_metrics_and_reaches_parity(tmp_path, headless_env):
     notebook = kale_notebook(tmp_path / "kale.ipynb")
     Registry.init(tmp_path).close()
