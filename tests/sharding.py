@@ -1,10 +1,10 @@
-"""Halves of the suite for the other Pythons: ``pytest --shard=K/N`` keeps the K-th of N
+"""Parts of the suite for the other Pythons: ``pytest --shard=K/N`` keeps the K-th of N
 parts, chosen by a stable hash of each test's id, plus every test marked ``every_python``
 (packaging, dependencies, the architecture: what differs from one Python to the next).
 
-scripts/test runs the whole suite on the main Python and, beside it, one part of the
-quick tests (those not marked ``slow``) on each other Python, so every quick test runs on
-the main Python and on one of the others, and the version-sensitive ones on all of them.
+scripts/test runs the whole suite on the main Python and, beside it, a quarter of the
+quick tests (those not marked ``slow``) on each other Python, which quarter chosen by the
+commit, and the version-sensitive ones on all of them.
 """
 
 from __future__ import annotations

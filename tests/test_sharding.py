@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,22 +15,57 @@ ROOT = Path(__file__).parent.parent
 FILES = ["tests/test_expressions.py", "tests/test_package.py"]
 
 
-def collected(*options: str) -> set[str]:
+# One Python process collects the files once per set of options (pytest.main again and
+# again, as pytester does): starting pytest with this suite's plugins and conftest is the
+# cost, not the collection.
+COLLECT = """
+import sys
+
+import pytest
+
+for options in sys.argv[2:]:
+    print("== options:", options, flush=True)
+    code = pytest.main(
+        ["--collect-only", "-q", "-p", "no:cacheprovider", *options.split(), *sys.argv[1].split()]
+    )
+    print("== exit status:", int(code), flush=True)
+"""
+
+
+@dataclass(frozen=True)
+class Collection:
+    tests: set[str]
+    status: int
+    output: str
+
+
+@pytest.fixture(scope="module")
+def collections() -> dict[str, Collection]:
+    """What ``pytest --collect-only`` gives for FILES with each set of options."""
+    options = ["", "--shard=1/2", "--shard=2/2", "--shard=3/2"]
     listing = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-        + list(options)
-        + FILES,
+        [sys.executable, "-u", "-c", COLLECT, " ".join(FILES), *options],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         check=True,
     ).stdout
-    return {line for line in listing.splitlines() if "::" in line}
+    found: dict[str, Collection] = {}
+    for chunk in listing.split("== options:")[1:]:
+        header, _, rest = chunk.partition("\n")
+        output, _, status = rest.rpartition("== exit status:")
+        tests = {line for line in output.splitlines() if "::" in line}
+        found[header.strip()] = Collection(tests, int(status), output)
+    assert set(found) == {option.strip() for option in options}, listing
+    return found
 
 
-def test_the_parts_cover_the_suite_and_share_only_the_tests_for_every_python() -> None:
-    everything = collected()
-    first, second = collected("--shard=1/2"), collected("--shard=2/2")
+def test_the_parts_cover_the_suite_and_share_only_the_tests_for_every_python(
+    collections: dict[str, Collection],
+) -> None:
+    everything = collections[""].tests
+    first, second = collections["--shard=1/2"].tests, collections["--shard=2/2"].tests
 
     assert first | second == everything
     every_python = {test for test in everything if test.startswith("tests/test_package.py")}
@@ -53,12 +89,9 @@ def test_a_shard_that_is_not_k_of_n_is_refused_with_an_example(text: str) -> Non
         parse_shard(text)
 
 
-def test_a_bad_shard_on_the_command_line_stops_pytest_with_the_message() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "--shard=3/2", FILES[1]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    assert "is not K/N" in result.stderr + result.stdout
+def test_a_bad_shard_on_the_command_line_stops_pytest_with_the_message(
+    collections: dict[str, Collection],
+) -> None:
+    refused = collections["--shard=3/2"]
+    assert refused.status != 0
+    assert "is not K/N" in refused.output
