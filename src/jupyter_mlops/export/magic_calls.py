@@ -28,12 +28,12 @@ outside the step (``rename``, ``purge``, ``export``...) are refused, naming the 
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Callable, Collection
 from keyword import iskeyword
 from pathlib import Path
 
 from ..errors import ExportError, InvalidInputError
+from ..tracking.capture.code_names import plain_python
 from ..tracking.line_commands import (
     RECORDING_COMMANDS,
     guess_role,
@@ -286,7 +286,7 @@ def defined_names(sources: list[str]) -> frozenset[str]:
         while lines and lines[0].startswith("%%") and lines[0][2:].split(" ")[0] in _BODY_KEPT:
             lines = lines[1:]
         try:
-            tree = ast.parse("\n".join(_without_ipython_syntax(lines)) + "\n")
+            tree = ast.parse(plain_python("\n".join(lines)) + "\n")
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -297,23 +297,3 @@ def defined_names(sources: list[str]) -> frozenset[str]:
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return frozenset(names)
-
-
-_SPECIAL_LINE = re.compile(r"^(\s*)(?:([A-Za-z_][\w.,\s]*?)\s*=\s*)?[%!]")
-
-
-def _without_ipython_syntax(lines: list[str]) -> list[str]:
-    """The lines as Python that binds the same names: a magic or shell line becomes
-    ``pass``, an assignment of one (``x = %time f()``, ``files = !ls``) binds its target to
-    None, a ``?`` help line is left out; lines keep their indentation."""
-    plain = []
-    for line in lines:
-        special = _SPECIAL_LINE.match(line)
-        if special:
-            indent, target = special.group(1), special.group(2)
-            plain.append(f"{indent}{target} = None" if target else f"{indent}pass")
-        elif line.rstrip().endswith("?") and not line.lstrip().startswith("#"):
-            plain.append(f"{line[: len(line) - len(line.lstrip())]}pass")
-        else:
-            plain.append(line)
-    return plain

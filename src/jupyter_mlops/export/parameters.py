@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import ExportError
 from ..runner.spec import ParameterSpec
+from ..tracking.capture.code_names import analyse_cells
 from .layout import INJECTED_PARAMETERS, CodeCell
-from .names import analyse_cells
 
 _TYPE_NAMES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
                "dict": "dict", "List": "list", "Dict": "dict", "None": "none"}  # fmt: skip

@@ -27,9 +27,10 @@ from typing import Any
 
 from ..errors import ExportError
 from ..runner.spec import ArtifactSpec, EdgeSpec, ParameterSpec, StepInput
+from ..tracking.capture.code_names import Binding, CodeNames, analyse_cells
 from .ipython_syntax import RUNTIME_NAMES
 from .layout import CodeCell, NotebookLayout, StepDraft
-from .names import UNSERIALIZABLE_CALLS, Binding, CodeNames, analyse_cells
+from .names import UNSERIALIZABLE_CALLS
 from .parameters import split_parameters
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__builtins__"}
