@@ -147,6 +147,7 @@ def _start(magics: MlopsMagics, args: argparse.Namespace) -> Run:
         announce_unrecorded=False,  # the magic says it in the cell's output
         system_metrics=args.system_metrics,
         papermill=None if notebook is None else notebook.papermill,
+        closure=session.closure_of,
     )
     session.capture[run.id] = not args.no_capture
     magics.outputs.enabled[run.id] = not (args.no_capture or args.no_outputs)

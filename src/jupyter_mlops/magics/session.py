@@ -18,6 +18,8 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -40,6 +42,7 @@ from ..tracking.capture.notebook import (
     NotebookFinder,
     frontend_notebook,
 )
+from ..tracking.closure import Closure, ExecutedCell, closure_of, named_files
 from ..tracking.line_commands import guess_role
 from ..tracking.metrics_cells import MetricsCellFinder, logged_names
 from ..tracking.run import Run
@@ -56,6 +59,9 @@ _METRIC_LINE = re.compile(
 )
 
 # A line that installs packages into the kernel's environment.
+# A character IPython rewrites (a magic, a shell escape, help): cells without one are Python
+_IPYTHON_SYNTAX = re.compile(r"[%!?]")
+
 _INSTALLS = re.compile(
     r"^\s*[%!]\s*(?:pip3?|conda|mamba|micromamba|uv\s+pip)\b.*\binstall\b", re.MULTILINE
 )
@@ -87,6 +93,7 @@ class NotebookSession:
         self._text: tuple[object, str, frozenset[str] | None] | None = None
         self.finder = NotebookFinder()
         self.metrics_cells = MetricsCellFinder()
+        self.failed_cells: set[int | None] = set()  # In[n] of the cells that raised
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -132,7 +139,34 @@ class NotebookSession:
             "kind": "notebook",
             "cell_source": self.raw_cell,
             "execution_count": self.execution_count,
+            "closure": self.closure_of,
         }
+
+    def closure_of(self, run: Any) -> Closure:
+        """The earlier cells of this kernel that ``run``'s cells depended on, and the
+        files they name (see :mod:`jupyter_mlops.tracking.closure`). The cells are read
+        from IPython's input history; the ones that raised are left out."""
+        history = self.executed_cells()
+        counts = [count for count, _ in run.cell_sources if count is not None]
+        first = min(counts) if counts else len(history)
+        earlier = [
+            ExecutedCell(count, history[count])
+            for count in range(1, min(first, len(history)))
+            if count not in self.failed_cells
+        ]
+        sources = [source for _, source in run.cell_sources]
+        closure = closure_of(earlier, sources, python_of=self.plain_python_of)
+        files = named_files(
+            closure,
+            [(count or 0, source) for count, source in run.cell_sources],
+            python_of=self.plain_python_of,
+            directory=Path.cwd(),
+        )
+        return replace(closure, files=files)
+
+    def plain_python_of(self, source: str) -> str:
+        """:meth:`python_of`, skipped for text with no character IPython rewrites."""
+        return self.python_of(source) if _IPYTHON_SYNTAX.search(source) else source
 
     def register(self) -> None:
         events = self.shell.events
@@ -201,6 +235,8 @@ class NotebookSession:
 
     def post_run_cell(self, result: Any) -> None:
         raw = self.raw_cell
+        if not getattr(result, "success", True):  # left out of closures (see closure_of)
+            self.failed_cells.add(getattr(result, "execution_count", None))
         if "install" in raw and installs_packages(raw):
             from ..tracking.capture.environment import rescan_environment
 

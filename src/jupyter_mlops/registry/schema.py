@@ -19,6 +19,7 @@ migration is appended here, after the others, under a name of its own.
 from __future__ import annotations
 
 from .tables.artifact_details import RUN_ARTIFACT_DETAILS
+from .tables.closures import CLOSURES
 from .tables.columns import COLUMN_CHOICES
 from .tables.drift import DRIFT
 from .tables.housekeeping import RUN_HOUSEKEEPING
@@ -45,4 +46,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     RUN_PARENTS,
     RUN_HOUSEKEEPING,
     COLUMN_CHOICES,
+    CLOSURES,
 )

@@ -124,6 +124,9 @@ class Run(ArtifactLogging, RunHousekeeping):
         self.reads = DataReads(run_id, registry, snapshot_worker)
         self._read_problems: list[str] = []
         self._before_end: list[Callable[[], object]] = []
+        # (In[n], source) of each cell that ran as part of the run, in order: what its
+        # closure starts from (see tracking.closure)
+        self.cell_sources: list[tuple[int | None, str]] = []
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.name!r} ({self.status})>"
@@ -219,6 +222,7 @@ class Run(ArtifactLogging, RunHousekeeping):
             if seen in self._cells_seen:
                 return
             self._cells_seen.add(seen)
+            self.cell_sources.append((execution_count, source))
             kept = redact_code(source)
             if not kept.isascii():  # ASCII text is valid as it is
                 kept = valid_text(kept)

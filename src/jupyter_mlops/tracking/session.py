@@ -17,6 +17,7 @@ registry while they record (:mod:`.background`).
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import sys
@@ -34,6 +35,8 @@ from .capture.environment import current_environment, environment_ready, warm_en
 from .capture.git import GitProbe
 from .capture.notebook import Papermill, record_injected
 from .cell_writer import CellWriter
+from .closure import Closure
+from .closure_rows import record_closure
 from .run import Run
 from .run_endings import describe_exception
 from .run_parents import parent_experiment, parent_id_for
@@ -282,6 +285,7 @@ class Session:
         parent: Run | str | bool | None = None,
         system_metrics: bool | None = None,
         papermill: Papermill | None = None,
+        closure: Callable[[Run], Closure] | None = None,
     ) -> Run:
         """Start recording a run and make it the active one (see :func:`start_run`).
 
@@ -289,7 +293,10 @@ class Session:
         and a warning says why (unless ``announce_unrecorded`` is false, for a face
         that says it its own way): the caller's code runs on. A top-level run of a
         notebook papermill executes records the parameters it injected (``papermill``,
-        or what the frontend's context says; see :func:`record_injected`).
+        or what the frontend's context says; see :func:`record_injected`). A top-level
+        run given a ``closure`` function (a face that reads the kernel's history, or the
+        frontend's context) records what it returns when the run ends: the earlier cells
+        the run depended on (see :mod:`.closure`).
         """
         if system_metrics is not None and not isinstance(system_metrics, bool):
             raise InvalidInputError(
@@ -312,6 +319,7 @@ class Session:
             notebook_path, cell_id = context.get("notebook_path"), context.get("cell_id")
             kind = context.get("kind", kind)
             papermill = papermill or context.get("papermill")
+            closure = closure or context.get("closure")
         parent_id = parent_id_for(parent, registry, kind, self.active_run())
         if not experiment and parent_id is not None:  # a child stays in its parent's
             experiment = parent_experiment(parent_id, registry, self.active)
@@ -370,6 +378,8 @@ class Session:
                 execution_count=context.get("execution_count"),
                 cell_id=cell_id,
             )
+        if closure is not None and parent_id is None:  # a sweep's trials share their parent's
+            run.before_end(functools.partial(record_closure, run, closure))
         nested = any(not isinstance(outer, UnrecordedRun) for outer in self.active)
         self.active.append(run)
         settings = self.settings
