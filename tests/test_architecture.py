@@ -24,7 +24,7 @@ PACKAGE = "jupyter_mlops"
 FACES = ("magics", "widgets", "cli", "server")
 # Reads notebooks and writes pipelines: may use nbformat and nbconvert, is used by the
 # faces, and is never imported by the core (the runner included).
-NOTEBOOK_SIDE = ("export",)
+NOTEBOOK_SIDE = ("export", "reproduce")
 JUPYTER = (
     "IPython",
     "ipywidgets",
@@ -47,6 +47,7 @@ CONCEPTS = (
     "gates",
     "drift",
     "export",
+    "reproduce",
     "runner",
     "magics",
     "widgets",

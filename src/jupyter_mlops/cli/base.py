@@ -82,6 +82,7 @@ COMMAND_MODULES = {
     "artifacts": "artifacts",
     "backup": "runs",
     "best": "runs",
+    "checkout": "reproduce",
     "columns": "columns",
     "compare": "runs",
     "drift": "drift",
