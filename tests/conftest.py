@@ -22,7 +22,7 @@ from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.registry.location import ENV_VAR
 from jupyter_mlops.tracking.session import SESSION, use_registry
 
-from .sharding import parse_shard, split
+from .sharding import longest_first, parse_shard, split
 
 # pytest-jupyter's fixtures (a Jupyter server in this process) for the modules that ask
 # for them; registered here, at the root, because a plugin applies to the whole run
@@ -43,6 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kept, left = split(items, *parse_shard(shard))
         config.hook.pytest_deselected(items=left)
         items[:] = kept
+    longest_first(items)
 
 
 def _is_browser_test(request: pytest.FixtureRequest) -> bool:

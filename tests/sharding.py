@@ -5,6 +5,10 @@ parts, chosen by a stable hash of each test's id, plus every test marked ``every
 scripts/test runs the whole suite on the main Python and, beside it, a quarter of the
 quick tests (those not marked ``slow``) on each other Python, which quarter chosen by the
 commit, and the version-sensitive ones on all of them.
+
+:func:`longest_first` orders the modules so that the longest start first: pytest-xdist
+hands modules to its workers in the order they come, and a long module that starts last
+keeps one worker busy while the others have nothing left to do.
 """
 
 from __future__ import annotations
@@ -38,3 +42,26 @@ def split(tests: Iterable[pytest.Item], part: int, count: int) -> tuple[list, li
         keep = test.get_closest_marker("every_python") or in_shard(test.nodeid, part, count)
         (kept if keep else left).append(test)
     return kept, left
+
+
+# What a test adds to its module's expected time, by marker (a quick test counts 0.05):
+# a module of browser tests starts JupyterLab and Chromium, a container test builds an image.
+MODULE_START = {"browser": 8.0, "container": 20.0}
+TEST_COST = {"browser": 3.0, "container": 10.0, "slow": 3.0}
+
+
+def longest_first(tests: list[pytest.Item]) -> None:
+    """Order ``tests`` (in place) by their module's expected time, longest first, the
+    tests of a module together and in their order."""
+    expected: dict[str, float] = {}
+    started: set[tuple[str, str]] = set()
+    for test in tests:
+        module = test.nodeid.split("::")[0]
+        marks = [name for name in TEST_COST if test.get_closest_marker(name)]
+        cost = max((TEST_COST[name] for name in marks), default=0.05)
+        for name in marks:
+            if name in MODULE_START and (module, name) not in started:
+                started.add((module, name))
+                cost += MODULE_START[name]
+        expected[module] = expected.get(module, 0.0) + cost
+    tests.sort(key=lambda test: -expected[test.nodeid.split("::")[0]])
