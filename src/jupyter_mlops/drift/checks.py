@@ -360,29 +360,19 @@ def _training_side(registry: Registry, text: str, name: str | None) -> DriftSide
 
 
 def _materialized_side(registry: Registry, snapshot_id: str, name: str | None) -> DriftSide:
-    from ..snapshots.materialized import load_materialized
+    from ..snapshots.store import load_snapshot_data
 
-    row = registry.query_one(
-        "SELECT name, fingerprint, fingerprint_scheme, index_policy, artifact_sha256"
-        " FROM snapshots WHERE id = ?",
-        (snapshot_id,),
-    )
-    assert row is not None
-    if row["artifact_sha256"] is None:
+    stored = registry.query_one("SELECT name FROM snapshots WHERE id = ?", (snapshot_id,))
+    assert stored is not None
+    frame = load_snapshot_data(registry, snapshot_id)
+    if frame is None:
         raise InvalidInputError(
-            f'Snapshot "{row["name"]}" keeps only its profile, not its data, so it cannot be '
+            f'Snapshot "{stored[0]}" keeps only its profile, not its data, so it cannot be '
             "the current side of a drift check",
             hint="Pass the DataFrame or the file itself, or snapshot it with --materialize "
             "(materialize=True) to keep its data.",
         )
-    frame = load_materialized(
-        row["artifact_sha256"],
-        registry.artifacts,
-        expected_fingerprint=row["fingerprint"],
-        index=row["index_policy"],
-        scheme=row["fingerprint_scheme"],
-    )
-    return DriftSide(frame, name or row["name"], "snapshot", snapshot_id)
+    return DriftSide(frame, name or str(stored[0]), "snapshot", snapshot_id)
 
 
 def _not_found(registry: Registry | None, text: str, role: str) -> NotFoundError:

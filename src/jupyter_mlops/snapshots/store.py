@@ -22,6 +22,8 @@ from ..tracking.values import check_key, new_id
 from .hashing import SCHEME, SCHEMES
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .snapshot import DataSnapshot
 
 ROLES = ("train", "test", "reference", "input")
@@ -271,6 +273,7 @@ def load_snapshot(registry: Registry, snapshot: object) -> DataSnapshot:
     This is what a drift check or a data gate needs as its reference: the data itself is
     not loaded.
     """
+
     from .snapshot import DataSnapshot
 
     snapshot_id = resolve_snapshot(registry, snapshot)
@@ -292,6 +295,29 @@ def load_snapshot(registry: Registry, snapshot: object) -> DataSnapshot:
             "source_path": row["source_path"],
             "source_sha256": row["source_sha256"],
         }
+    )
+
+
+def load_snapshot_data(registry: Registry, snapshot: object) -> pd.DataFrame | None:
+    """The data a snapshot was stored with (``materialize``), checked against the hash of
+    its file and against the snapshot's fingerprint; None when it keeps only its profile."""
+    from .materialized import load_materialized
+
+    snapshot_id = resolve_snapshot(registry, snapshot)
+    row = registry.query_one(
+        "SELECT fingerprint, fingerprint_scheme, index_policy, artifact_sha256"
+        " FROM snapshots WHERE id = ?",
+        (snapshot_id,),
+    )
+    assert row is not None
+    if row["artifact_sha256"] is None:
+        return None
+    return load_materialized(
+        row["artifact_sha256"],
+        registry.artifacts,
+        expected_fingerprint=row["fingerprint"],
+        index=row["index_policy"],
+        scheme=row["fingerprint_scheme"],
     )
 
 
