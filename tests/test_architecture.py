@@ -24,11 +24,12 @@ PACKAGE = "jupyter_mlops"
 FACES = ("magics", "widgets", "cli", "server")
 # Reads notebooks and writes pipelines: may use nbformat and nbconvert, is used by the
 # faces, and is never imported by the core (the runner included).
-NOTEBOOK_SIDE = ("export", "reproduce")
+NOTEBOOK_SIDE = ("export", "reproduce")  # see NOTEBOOK_SIDE_ALLOWS
 JUPYTER = (
     "IPython",
     "ipywidgets",
     "ipykernel",
+    "jupyter_client",
     "tornado",
     "jupyter_server",
     "jupyterlab",
@@ -37,8 +38,12 @@ JUPYTER = (
     "nbformat",
     "traitlets",
 )
-# What the notebook side may use besides the core (IPython only to recognise its syntax).
-NOTEBOOK_SIDE_ALLOWS = ("nbformat", "nbconvert", "traitlets", "IPython")
+# What the notebook side may use besides the core (IPython only to recognise its syntax);
+# reproduce also runs notebooks in kernels of its own.
+NOTEBOOK_SIDE_ALLOWS = {
+    "export": ("nbformat", "nbconvert", "traitlets", "IPython"),
+    "reproduce": ("nbformat", "nbclient", "jupyter_client", "traitlets", "IPython"),
+}
 CONCEPTS = (
     "registry",
     "tracking",
@@ -137,7 +142,7 @@ def boundary_violations(imports: list[Import]) -> list[str]:
         top = imp.target.split(".")[0]
         inner = concept_of(imp.target) if top == PACKAGE else ""
         if concept in NOTEBOOK_SIDE:
-            forbidden_third_party = top in JUPYTER and top not in NOTEBOOK_SIDE_ALLOWS
+            forbidden_third_party = top in JUPYTER and top not in NOTEBOOK_SIDE_ALLOWS[concept]
             forbidden_inner = inner in FACES
         else:
             forbidden_third_party = top in JUPYTER

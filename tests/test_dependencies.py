@@ -3,7 +3,7 @@
 declared requirement is imported by a module it serves.
 
 The core (everything but the Jupyter faces and export) gets ``[project].dependencies``;
-the Jupyter faces and export also get the ``jupyter`` extra; the Kubeflow target also the
+the Jupyter faces, export and reproduce also get the ``jupyter`` extra; the Kubeflow target also the
 ``kfp`` extra. Requirements are read from the installed distribution's metadata, which is
 what pip honours (``scripts/setup`` reinstalls it after a change to pyproject.toml).
 """
@@ -32,10 +32,14 @@ EXTRA_OF_MODULE = {
     "widgets": "jupyter",
     "server": "jupyter",
     "export": "jupyter",
+    "reproduce": "jupyter",
     "export/kfp_target.py": "kfp",
 }
 # Declared but imported by no Python module, with the reason.
-NOT_IMPORTED = {"jupyterlab": "JupyterLab loads the panel (labextension/), Python never imports it"}
+NOT_IMPORTED = {
+    "jupyterlab": "JupyterLab loads the panel (labextension/), Python never imports it",
+    "ipykernel": "reproduce starts its kernels with `python -m ipykernel_launcher`",
+}
 JUPYTER = {"ipython", "ipywidgets", "jupyter-server", "jupyterlab", "nbconvert", "tornado"}
 
 

@@ -98,7 +98,7 @@ CORE_WITHOUT_JUPYTER = textwrap.dedent(
     import pkgutil
     import pandas as pd
     import jupyter_mlops as mlops
-    FACES = ("magics", "widgets", "cli", "server", "export")
+    FACES = ("magics", "widgets", "cli", "server", "export", "reproduce")
     for found in pkgutil.walk_packages(mlops.__path__, "jupyter_mlops."):
         if found.name.split(".")[1] not in FACES and not found.name.endswith("__main__"):
             importlib.import_module(found.name)

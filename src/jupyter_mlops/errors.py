@@ -18,7 +18,8 @@ The whole tree::
     ├── ArtifactIntegrityError     an artifact's bytes do not match its recorded hash
     ├── GateFailedError            one or more gate rules failed (.results)
     ├── ExportError                a notebook cannot become a pipeline (.cell_index, ...)
-    └── PipelineError              a pipeline step failed or was stopped (.step)
+    ├── PipelineError              a pipeline step failed or was stopped (.step)
+    └── ReproductionError          a past run cannot be run again as it was (.variable, .paths)
 
 Errors from lower libraries (sqlite3, pyarrow, joblib) are translated where they
 are caught, with ``raise ... from exc`` so the cause stays in ``--debug`` output.
@@ -116,3 +117,20 @@ class PipelineError(MlopsError):
     def __init__(self, message: str, *, step: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.step = step
+
+
+class ReproductionError(MlopsError):
+    """A past run cannot be run again as it ran: data it read changed (``variable``, and
+    the files it was loaded from, ``paths``), or what it needs is missing."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        variable: str | None = None,
+        paths: tuple[str, ...] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.variable = variable
+        self.paths = paths

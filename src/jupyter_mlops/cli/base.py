@@ -21,22 +21,23 @@ from ..tracking.formatting import value_text
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(error: MlopsError) -> None:
+def _fail(error: MlopsError, status: int = 1) -> None:
     click.echo(f"Error: {error.message}", err=True)
     if error.hint:
         click.echo(f"Hint: {error.hint}", err=True)
-    sys.exit(1)
+    sys.exit(status)
 
 
-def friendly(command: F) -> F:
-    """Turn our errors into a message, a hint and exit status 1."""
+def friendly(command: F, *, status: int = 1) -> F:
+    """Turn our errors into a message, a hint and exit status ``status`` (1, unless the
+    command gives 1 a meaning of its own)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except MlopsError as error:
-            _fail(error)
+            _fail(error, status)
 
     return wrapper  # type: ignore[return-value]
 
@@ -96,6 +97,7 @@ COMMAND_MODULES = {
     "promote": "guard",
     "purge": "housekeeping",
     "rename": "housekeeping",
+    "reproduce": "reproduce",
     "restore": "housekeeping",
     "runs": "runs",
     "show": "runs",

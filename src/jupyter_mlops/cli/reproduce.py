@@ -6,6 +6,9 @@ jupyter mlops checkout last -o review.ipynb --force
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import click
 
 from .base import friendly, main, open_registry, registry_option
@@ -30,3 +33,62 @@ def checkout(registry_path: str | None, run: str, output: str | None, force: boo
 
     result = write_checkout(open_registry(registry_path), run, output, overwrite=force)
     click.echo(result.summary())
+
+
+@main.command()
+@registry_option
+@click.argument("run")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="Run with this value of one of the run's parameters (parity is then not checked).")  # fmt: skip
+@click.option("--env", type=click.Choice(["current"]), default="current", show_default=True,
+              help="The environment to run in: current is this Python.")  # fmt: skip
+@click.option("--data-from-snapshots", is_flag=True,
+              help="Data that changed since the run is replaced by its stored snapshots.")  # fmt: skip
+@click.option("--workdir", default=None, metavar="DIR",
+              help="Where the cells run. Default: the run's own working directory.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@functools.partial(friendly, status=2)  # 1 is a mismatch
+def reproduce(
+    registry_path: str | None,
+    run: str,
+    params: tuple[str, ...],
+    env: str,
+    data_from_snapshots: bool,
+    workdir: str | None,
+    as_json: bool,
+) -> None:
+    """Run RUN again from the registry alone (its closure, parameters and cells) in a fresh
+    kernel and compare its metrics with the original's.
+
+    Exits 0 when the same metrics came back, 1 on a mismatch (the likely causes are
+    listed), 2 when it could not run (changed data, a cell that raised, no closure).
+    """
+    import json
+
+    from ..reproduce.reproduction import reproduce as run_again
+
+    result = run_again(
+        open_registry(registry_path),
+        run,
+        env=env,
+        params=params,
+        data_from_snapshots=data_from_snapshots,
+        workdir=workdir,
+        progress=None if as_json else click.echo,
+    )
+    verdict = result.verdict
+    if as_json:
+        click.echo(json.dumps({**verdict.to_dict(), "notebook": str(result.notebook_path)}))
+    else:
+        for note in verdict.notes:
+            click.echo(note)
+        click.echo(verdict.summary())
+        for cause in verdict.causes:
+            click.echo(f"  likely cause: {cause}")
+        if verdict.differs_from_here:
+            click.echo(
+                f"  versions that differ from this environment: {', '.join(verdict.differs_from_here)}"
+            )
+        if result.notebook_path is not None:
+            click.echo(f"  the executed notebook: {result.notebook_path}")
+    sys.exit(verdict.exit_code)

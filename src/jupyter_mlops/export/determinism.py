@@ -116,6 +116,19 @@ def unseeded_calls(
     return tuple(found)
 
 
+def unseeded_in_cells(
+    cells: Iterable[CodeCell], *, ask_sklearn: bool | None = None
+) -> tuple[UnseededCallSpec, ...]:
+    """Every call in ``cells``, run one after the other in one process (a notebook's
+    kernel), that draws with no seed: a seed anywhere in them counts for all."""
+    if ask_sklearn is None:
+        ask_sklearn = "sklearn" in sys.modules
+    cells = list(cells)
+    aliases = _aliases(c.tree for c in cells)
+    seeds = _seeds(cells, aliases)
+    return tuple(call for cell in cells for call in _in_cell(cell, aliases, seeds, ask_sklearn))
+
+
 def describe(call: UnseededCallSpec) -> str:
     """One line naming the cell, the line, the call and what to do."""
     return f"Cell {call.cell_index + 1}, line {call.line}: `{call.call}` {call.reason}"

@@ -156,13 +156,14 @@ class NotebookSession:
         ]
         sources = [source for _, source in run.cell_sources]
         closure = closure_of(earlier, sources, python_of=self.plain_python_of)
+        directory = Path.cwd()
         files = named_files(
             closure,
             [(count or 0, source) for count, source in run.cell_sources],
             python_of=self.plain_python_of,
-            directory=Path.cwd(),
+            directory=directory,
         )
-        return replace(closure, files=files)
+        return replace(closure, files=files, directory=str(directory))
 
     def plain_python_of(self, source: str) -> str:
         """:meth:`python_of`, skipped for text with no character IPython rewrites."""

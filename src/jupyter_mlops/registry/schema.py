@@ -29,6 +29,7 @@ from .tables.models import GUARD
 from .tables.parents import RUN_PARENTS
 from .tables.pipelines import PIPELINES
 from .tables.previews import METRIC_PREVIEWS
+from .tables.reproductions import REPRODUCTIONS
 from .tables.runs import CORE
 from .tables.search import SEARCH
 
@@ -47,4 +48,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     RUN_HOUSEKEEPING,
     COLUMN_CHOICES,
     CLOSURES,
+    REPRODUCTIONS,
 )

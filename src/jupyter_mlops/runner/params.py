@@ -37,7 +37,7 @@ def parse_parameters(
     if isinstance(overrides, Mapping):
         pairs = list(overrides.items())
     else:
-        pairs = [_split(item) for item in overrides]
+        pairs = [split_pair(item) for item in overrides]
     known = ", ".join(p.name for p in spec.parameters) or "none"
     for name, raw in pairs:
         parameter = spec.parameter(name)
@@ -122,7 +122,8 @@ def _literal(text: str) -> Any:
         raise ValueError(text) from exc
 
 
-def _split(item: str) -> tuple[str, str]:
+def split_pair(item: str) -> tuple[str, str]:
+    """``"lr=0.5"`` -> ``("lr", "0.5")``; anything without ``=`` is refused."""
     name, eq, value = str(item).partition("=")
     if not eq or not name.strip():
         raise InvalidInputError(

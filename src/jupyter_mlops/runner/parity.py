@@ -173,7 +173,7 @@ def check_parity(
             key,
             notebook[key],
             pipeline[key],
-            _close(notebook[key], pipeline[key], rel_tolerance, abs_tolerance),
+            metrics_close(notebook[key], pipeline[key], rel_tolerance, abs_tolerance),
         )
         for key in sorted(shared)
     )
@@ -222,11 +222,13 @@ def _differing_params(
 def _same_value(a: Any, b: Any) -> bool:
     numeric = (int, float)
     if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool):
-        return _close(float(a), float(b), 1e-12, 0.0)
+        return metrics_close(float(a), float(b), 1e-12, 0.0)
     return bool(a == b)
 
 
-def _close(a: float | None, b: float | None, rel: float, absolute: float) -> bool:
+def metrics_close(a: float | None, b: float | None, rel: float, absolute: float) -> bool:
+    """Whether two metric values are equal within the tolerances (None, the registry's
+    NaN, equals only None; NaN only NaN)."""
     if a is None or b is None:  # NULL is NaN in the registry
         return a is None and b is None
     if math.isnan(a) or math.isnan(b):

@@ -43,9 +43,9 @@ def likely_causes(
             (pipeline_run_id,),
         )
     ]
-    environments = _environment_causes(registry, reference_run_id, step_runs)
+    environments = environment_causes(registry, reference_run_id, step_runs)
     causes.extend(environments)
-    causes.extend(_snapshot_causes(registry, reference_run_id, step_runs))
+    causes.extend(snapshot_causes(registry, reference_run_id, step_runs))
     return tuple(causes)
 
 
@@ -81,7 +81,7 @@ def _environment(registry: Registry, run_id: str) -> tuple[str, dict[str, Any]] 
     return str(row[0]), dict(packages)
 
 
-def _environment_causes(
+def environment_causes(
     registry: Registry, reference_run_id: str, step_runs: list[str]
 ) -> list[str]:
     notebook = _environment(registry, reference_run_id)
@@ -123,7 +123,7 @@ def _snapshots(registry: Registry, run_ids: Sequence[str]) -> dict[str, set[str]
     return found
 
 
-def _snapshot_causes(registry: Registry, reference_run_id: str, step_runs: list[str]) -> list[str]:
+def snapshot_causes(registry: Registry, reference_run_id: str, step_runs: list[str]) -> list[str]:
     notebook = _snapshots(registry, [reference_run_id])
     pipeline = _snapshots(registry, step_runs)
     differing = [

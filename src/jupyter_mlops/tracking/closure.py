@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .capture.code_names import CodeNames, analyse_cells
+from .capture.code_names import CodeNames, analyse_cells, plain_python
 
 # Names a notebook has without any cell binding them: Python's builtins, what IPython
 # puts in every namespace, and what ``%load_ext jupyter_mlops`` adds.
@@ -81,9 +81,21 @@ class Closure:
     cells: tuple[ClosureCell, ...]
     files: tuple[ClosureFile, ...] = ()
     unresolved: tuple[str, ...] = ()  # read by the run, bound by no earlier cell
+    directory: str | None = None  # the kernel's working directory at the run's end
 
-    def cells_binding(self, name: str) -> tuple[ClosureCell, ...]:
-        return tuple(cell for cell in self.cells if name in cell.provides)
+    def files_behind(self, name: str) -> tuple[ClosureFile, ...]:
+        """The files named by the cells that made ``name`` what it was: the cells that
+        bound or changed it, and before them the ones those read from."""
+        needed = {name}
+        counts: set[int] = set()
+        for cell in reversed(self.cells):
+            names = names_of(cell.source, plain_python)
+            if names is None or not needed.intersection(names.writes):
+                continue
+            counts.add(cell.execution_count)
+            needed.difference_update(names.writes)
+            needed.update(names.reads)
+        return tuple(f for f in self.files if f.execution_count in counts)
 
 
 def python_body(source: str, python_of: Callable[[str], str]) -> str:

@@ -47,8 +47,8 @@ def write_closure(registry: Registry, run_id: str, closure: Closure) -> None:
         conn.execute("DELETE FROM closure_cells WHERE run_id = ?", (run_id,))
         conn.execute("DELETE FROM closure_files WHERE run_id = ?", (run_id,))
         conn.execute(
-            "INSERT INTO closures (run_id, unresolved, recorded_at) VALUES (?, ?, ?)",
-            (run_id, json.dumps(list(closure.unresolved)), time.time()),
+            "INSERT INTO closures (run_id, unresolved, directory, recorded_at) VALUES (?, ?, ?, ?)",
+            (run_id, json.dumps(list(closure.unresolved)), closure.directory, time.time()),
         )
         conn.executemany(
             "INSERT INTO closure_cells (run_id, seq, execution_count, source, provides)"
@@ -78,7 +78,9 @@ def read_closure(registry: Registry, run_id: str) -> Closure | None:
     """The closure recorded for run ``run_id``, or None when it has none (a run recorded
     before closures were kept, or one that did not run in a notebook kernel)."""
     with registry.reading():
-        recorded = registry.query_one("SELECT unresolved FROM closures WHERE run_id = ?", (run_id,))
+        recorded = registry.query_one(
+            "SELECT unresolved, directory FROM closures WHERE run_id = ?", (run_id,)
+        )
         if recorded is None:
             return None
         cells = registry.query(
@@ -95,4 +97,5 @@ def read_closure(registry: Registry, run_id: str) -> Closure | None:
         cells=tuple(ClosureCell(row[0], row[1], tuple(json.loads(row[2]))) for row in cells),
         files=tuple(ClosureFile(row[0], row[1], row[2], row[3], row[4]) for row in files),
         unresolved=tuple(json.loads(recorded[0])),
+        directory=recorded[1],
     )

@@ -2,7 +2,8 @@
 they named (see :mod:`jupyter_mlops.tracking.closure`).
 
 ``closures`` has a row for each run whose closure was recorded (one that depended on no
-earlier cell too), with the names its cells read that no earlier cell bound.
+earlier cell too), with the names its cells read that no earlier cell bound and the
+kernel's working directory, from which the cells' relative paths were read.
 ``closure_cells`` keeps each cell as it ran (its ``In[n]`` number and source, secrets
 redacted as in ``code_cells``) with ``provides``, the JSON list of the names the run needed
 from it. ``closure_files`` keeps each file named by a closure cell or a run cell with the
@@ -20,6 +21,7 @@ CLOSURES = Migration(
     CREATE TABLE closures (
         run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
         unresolved TEXT NOT NULL,        -- JSON list: read by the run, bound by no earlier cell
+        directory TEXT,                  -- the kernel's working directory at the run's end
         recorded_at REAL NOT NULL
     );
 
