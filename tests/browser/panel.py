@@ -19,10 +19,24 @@ PANEL = f"#{PANEL_ID}"
 LAB_READY_TIMEOUT_MS = 60_000
 
 
+# JupyterLab names its theme on <body> once the theme's stylesheet is in, and shows this
+# dialog when the stylesheet did not come (a server slow to answer on a loaded machine)
+THEME_LOADED = "() => document.body.dataset.jpThemeName || document.querySelector({error!r})"
+THEME_ERROR = '.jp-Dialog[aria-label^="Error Loading Theme"]'
+
+
 def load_lab(page: Page, server: LabServer) -> None:
-    """Open JupyterLab with a fresh layout and wait until the panel's icon is there."""
-    page.goto(server.lab_url)
-    page.wait_for_selector(PANEL_ICON, timeout=LAB_READY_TIMEOUT_MS)
+    """Open JupyterLab with a fresh layout and wait until the panel's icon is there and
+    the theme is applied; a theme whose stylesheet failed to load is loaded once more."""
+    for attempt in (1, 2):
+        page.goto(server.lab_url)
+        page.wait_for_selector(PANEL_ICON, timeout=LAB_READY_TIMEOUT_MS)
+        page.wait_for_function(THEME_LOADED.format(error=THEME_ERROR), timeout=LAB_READY_TIMEOUT_MS)
+        if page.locator(THEME_ERROR).count() == 0:
+            break
+        assert attempt == 1, (
+            f"JupyterLab failed twice to load its theme's stylesheet:\n{server.log()}"
+        )
     dismiss_toasts(page)
 
 
