@@ -363,3 +363,18 @@ def test_migrations_are_applied_once_when_two_processes_create_a_registry(
         names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations")]
     assert names == [m.name for m in MIGRATIONS]
     assert json.dumps(names)  # a plain list of names
+
+
+def test_init_without_a_directory_opens_the_registry_mlops_registry_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "team" / "runs.db"
+    elsewhere.parent.mkdir()
+    monkeypatch.setenv("MLOPS_REGISTRY", str(elsewhere))
+    monkeypatch.chdir(tmp_path)
+
+    with Registry.init() as registry:
+        assert registry.path == elsewhere
+    assert not (tmp_path / ".mlops").exists()
+    with Registry.init(tmp_path / "here") as registry:  # a directory given is that one
+        assert registry.path == tmp_path / "here" / ".mlops" / "registry.db"

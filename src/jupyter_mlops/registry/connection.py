@@ -112,10 +112,15 @@ class Registry:
 
     @classmethod
     def init(cls, directory: str | Path | None = None) -> Registry:
-        """Create ``.mlops/registry.db`` in ``directory`` (default: the working directory).
+        """Create ``.mlops/registry.db`` in ``directory``; without one, the registry
+        ``MLOPS_REGISTRY`` names when it is set (where this process records: a notebook's
+        ``%mlops init`` then records where a reproduction or a job told it to), else the
+        working directory's.
 
         An existing registry there is opened as it is, never reset.
         """
+        if directory is None and os.environ.get(ENV_VAR):
+            return cls.open(registry_file_for(Path(os.environ[ENV_VAR]).expanduser()), create=True)
         base = Path(directory) if directory is not None else Path.cwd()
         return cls.open(base / DIRECTORY_NAME / FILE_NAME, create=True)
 
