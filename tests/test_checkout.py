@@ -50,14 +50,15 @@ def test_checkout_writes_the_closure_the_parameters_and_the_runs_cells(
     nbformat.validate(notebook)
     kinds = [cell.cell_type for cell in notebook.cells]
     sources = [cell.source for cell in notebook.cells]
-    assert kinds == ["markdown", "code", "code", "code", "code", "code"]
+    assert kinds == ["markdown"] + ["code"] * 7
     assert recorded in sources[0]
     assert sources[1:4] == ["%load_ext jupyter_mlops", IMPORTS, LOAD]
-    assert notebook.cells[4].metadata["tags"] == ["parameters"]
-    assert sources[4] == "scale = 3\nlabel = 'ratio'"
-    assert sources[5] == (
-        "%%mlops run checked\nresult = float((raw.a * scale).sum())\nmlops.log(result=result)"
-    )
+    # the one-cell run as a run of cells, its parameters where the run records them
+    assert sources[4] == "%mlops start checked"
+    assert notebook.cells[5].metadata["tags"] == ["parameters"]
+    assert sources[5] == "scale = 3\nlabel = 'ratio'"
+    assert sources[6] == "result = float((raw.a * scale).sum())\nmlops.log(result=result)"
+    assert sources[7] == "%mlops end"
     assert notebook.metadata["jupyter_mlops"] == {"checkout_of": recorded}
 
 

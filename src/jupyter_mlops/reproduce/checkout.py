@@ -1,9 +1,11 @@
 """``%mlops checkout RUN``: a clean notebook of a past run, from the registry alone.
 
 The notebook holds, in order: a heading that names the run, ``%load_ext jupyter_mlops``,
-the earlier cells the run depended on as they ran (its closure), a ``parameters`` cell
-(the tag papermill and the exporter read) with the run's literal parameters, and the run's
-own cells as they ran, less the assignments that moved to the parameters cell. A run
+the earlier cells the run depended on as they ran (its closure), and the run's own cells
+as they ran, less the literal assignments of its parameters, which move to a cell tagged
+``parameters`` (the tag papermill and the exporter read) right after the cell that starts
+the run, where the run records them. A one-cell run (``%%mlops run NAME``) is written as
+``%mlops start NAME``, the parameters, its body and ``%mlops end``. A run
 recorded without a closure (before closures were kept, or outside a notebook) gives its
 own cells and a heading that says what is missing.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +115,22 @@ def checkout_notebook(
     detail: RunDetail, closure: Closure | None
 ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
     """The notebook of the run ``detail`` describes, and the parameters in its
-    ``parameters`` cell."""
+    ``parameters`` cell.
+
+    The parameters cell comes right after the cell that starts the run, so that the run
+    records them as it did. A run of one ``%%mlops run NAME ...`` cell is written as
+    ``%mlops start NAME ...``, the parameters, its body and ``%mlops end`` (the same
+    options, the same run): a cell magic's body could not take papermill's values."""
     v4 = nbformat.v4
     literals = {p.key: p.value for p in detail.params if p.source in LITERAL_SOURCES}
-    run_sources, parameters = move_parameters([cell.source for cell in detail.code], literals)
+    originals = [(cell.source, cell.execution_count) for cell in detail.code]
+    ends_run = False
+    if originals and _RUN_CELL.match(originals[0][0]):
+        header, _, body = originals[0][0].lstrip().partition("\n")
+        start = "%mlops start" + _RUN_CELL.sub("", header, count=1)
+        originals[:1] = [(start.rstrip(), originals[0][1]), (body, originals[0][1])]
+        ends_run = True
+    run_sources, parameters = move_parameters([source for source, _ in originals], literals)
     cells = [v4.new_markdown_cell(_heading(detail, closure))]
     cells.append(v4.new_code_cell("%load_ext jupyter_mlops"))
     for cell in () if closure is None else closure.cells:
@@ -125,16 +140,15 @@ def checkout_notebook(
                 metadata={CHECKOUT_METADATA: {"closure": True, "ran_as": cell.execution_count}},
             )
         )
-    if parameters:
-        lines = [f"{name} = {value!r}" for name, value in parameters.items()]
-        cells.append(v4.new_code_cell("\n".join(lines), metadata={"tags": ["parameters"]}))
-    for source, original in zip(run_sources, detail.code, strict=True):
+    for index, (source, (_, ran_as)) in enumerate(zip(run_sources, originals, strict=True)):
         cells.append(
-            v4.new_code_cell(
-                source,
-                metadata={CHECKOUT_METADATA: {"run": True, "ran_as": original.execution_count}},
-            )
+            v4.new_code_cell(source, metadata={CHECKOUT_METADATA: {"run": True, "ran_as": ran_as}})
         )
+        if index == 0 and parameters:
+            lines = [f"{name} = {value!r}" for name, value in parameters.items()]
+            cells.append(v4.new_code_cell("\n".join(lines), metadata={"tags": ["parameters"]}))
+    if ends_run:
+        cells.append(v4.new_code_cell("%mlops end", metadata={CHECKOUT_METADATA: {"run": True}}))
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -143,6 +157,10 @@ def checkout_notebook(
     }
     notebook.metadata[CHECKOUT_METADATA] = {"checkout_of": detail.run.id}
     return notebook, parameters
+
+
+# The first line of a one-cell run: ``%%mlops run NAME [options]``
+_RUN_CELL = re.compile(r"^\s*%%mlops\s+run\b")
 
 
 def _heading(detail: RunDetail, closure: Closure | None) -> str:
@@ -165,7 +183,8 @@ def _heading(detail: RunDetail, closure: Closure | None) -> str:
     else:
         lines.append(
             f"The {len(closure.cells)} earlier cells it depended on come first, as they ran,"
-            " then its parameters and its own cells."
+            " then its own cells, its parameters in the cell tagged `parameters` after the"
+            " one that starts it."
         )
         if closure.unresolved:
             lines.append(

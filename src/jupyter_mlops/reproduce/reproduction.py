@@ -230,6 +230,13 @@ def _prepare(
     for index in sorted(last_binding, reverse=True):
         names = last_binding[index] if index != end else None  # the last one checks all
         cells.insert(index + 1, _check_cell(original_id, names, data_from_snapshots))
+    # A run begun with %mlops start ended in a cell that was not its own: end it here.
+    cells.append(
+        nbformat.v4.new_code_cell(
+            "if mlops.active_run() is not None:\n    mlops.end_run()",
+            metadata={CHECKOUT_METADATA: {"end": True}},
+        )
+    )
     for cell in cells:
         if "parameters" in cell.metadata.get("tags", []) and overrides:
             lines = []
