@@ -1,32 +1,67 @@
-"""The example notebooks, executed in a real kernel with nbclient."""
+"""The example notebooks, executed in a real kernel with nbclient, and their runs
+reproduced from the registry alone with the notebook deleted."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from click.testing import CliRunner
 from nbclient import NotebookClient
 
+from jupyter_mlops.cli import main
 from jupyter_mlops.drift.store import drift_reports
 from jupyter_mlops.models.versions import aliases_of
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.tracking.queries.detail import run_detail
 from jupyter_mlops.tracking.queries.listing import list_runs
+from jupyter_mlops.tracking.reproductions import reproductions_of
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    before = (NOTEBOOKS / name).read_bytes()
+    """Execute a copy of the example ``name`` in ``workdir`` (the kernel's notebook is the
+    copy, which the reproductions below may delete)."""
+    copy = workdir / name
+    shutil.copy(NOTEBOOKS / name, copy)
+    notebook = nbformat.read(copy, as_version=4)
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
-    client.execute(env={**os.environ, "JPY_SESSION_NAME": str(NOTEBOOKS / name)})
-    assert (NOTEBOOKS / name).read_bytes() == before  # executing never writes the example
+    client.execute(env={**os.environ, "JPY_SESSION_NAME": str(copy)})
     return notebook
+
+
+def reproduce_every_run(workdir: Path, notebook: str) -> dict[str, str]:
+    """With the notebook deleted, each top-level run of ``workdir``'s registry reproduced
+    from the registry alone, in a fresh folder: name -> the verdict's line."""
+    (workdir / notebook).unlink()
+    fresh = workdir / "fresh"
+    fresh.mkdir()
+    registry_path = workdir / ".mlops" / "registry.db"
+    with Registry.open(registry_path) as registry:
+        runs = registry.query(
+            "SELECT id, name FROM runs WHERE parent_run_id IS NULL AND kind = 'notebook'"
+            " ORDER BY started_at"
+        )
+    verdicts = {}
+    for run_id, name in runs:
+        result = CliRunner().invoke(
+            main, ["reproduce", run_id, "--registry", str(registry_path), "--workdir", str(fresh)]
+        )
+        assert result.exit_code == 0, result.output
+        verdicts[str(name)] = next(
+            line for line in result.output.splitlines() if line.startswith("parity")
+        )
+    with Registry.open(registry_path) as registry:
+        for run_id, name in runs:
+            (record,) = reproductions_of(registry, run_id)
+            assert record.status == "parity", (name, record.summary)
+    return verdicts
 
 
 @pytest.mark.slow
@@ -41,7 +76,7 @@ def test_tracking_notebook_records_runs_snapshots_and_comparisons(tmp_path: Path
         assert baseline.run.params["model.max_depth"] == 2
         assert 0.85 < baseline.run.metrics["accuracy"] <= 1.0
         assert len(baseline.series["test_accuracy"]) == 40
-        assert baseline.run.notebook_path == str(NOTEBOOKS / "01-tracking.ipynb")
+        assert baseline.run.notebook_path == str(tmp_path / "01-tracking.ipynb")
         assert baseline.environment is not None
         assert "scikit-learn" in baseline.environment["packages"]
         assert {s.variable for s in baseline.snapshots} >= {"train", "test"}
@@ -55,6 +90,11 @@ def test_tracking_notebook_records_runs_snapshots_and_comparisons(tmp_path: Path
     assert not [o for o in outputs if o.get("output_type") == "error"]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "baseline" in html and "<svg" in html  # the runs table and the compared curves
+
+    # every run comes back from the registry alone, the notebook deleted
+    verdicts = reproduce_every_run(tmp_path, "01-tracking.ipynb")
+    assert list(verdicts) == ["baseline", "tuned", "logistic"]
+    assert all(line.startswith("parity ok") for line in verdicts.values()), verdicts
 
 
 @pytest.mark.slow
@@ -96,6 +136,10 @@ def test_models_gates_drift_notebook_promotes_and_records_drift(tmp_path: Path) 
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "Retrain: the data changed" in html and "Review: some columns changed" in html
     assert html.count('class="mlops-drift-decision') == 5  # three checks, a gate, a promotion
+
+    verdicts = reproduce_every_run(tmp_path, "02-models-gates-drift.ipynb")
+    assert list(verdicts) == ["logistic", "forest"]
+    assert all(line.startswith("parity ok") for line in verdicts.values()), verdicts
 
 
 def model_metrics(metrics: dict[str, float]) -> dict[str, float]:

@@ -233,3 +233,24 @@ def test_the_example_dockerfile_copies_the_drift_reference_and_passes_hadolint(p
         capture_output=True, text=True,
     )  # fmt: skip
     assert completed.returncode == 0 and completed.stdout.strip() == "", completed.stdout
+
+
+def test_the_notebook_run_comes_back_from_the_registry_alone_in_a_fresh_folder(
+    pipeline_example, tmp_path
+):
+    from click.testing import CliRunner
+
+    from jupyter_mlops.cli import main
+
+    # a copy: the reproduction registers a model version of its own, as the run did
+    shutil.copytree(pipeline_example / ".mlops", tmp_path / "registry")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    registry = tmp_path / "registry" / "registry.db"
+
+    result = CliRunner().invoke(
+        main, ["reproduce", "cancer-notebook", "--registry", str(registry), "--workdir", str(fresh)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "parity ok" in result.output
