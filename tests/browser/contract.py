@@ -315,6 +315,8 @@ class ContractStandIn:
                     "preview": {"table": None, "text": "hello world", "truncated": False},
                 }
             ],
+            "closure": None,  # recorded when a notebook run ends; these runs have none
+            "reproductions": [],
         }
 
     def _snapshots(self, query: dict[str, str]) -> dict[str, Any]:

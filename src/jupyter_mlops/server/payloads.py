@@ -32,7 +32,7 @@ from ..tracking.queries.artifacts import (
 from ..tracking.queries.columns import TableColumns, table_columns
 from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import experiments, list_runs
-from ..tracking.queries.records import ArtifactRecord, RunRow
+from ..tracking.queries.records import ArtifactRecord, RunDetail, RunRow
 
 if TYPE_CHECKING:
     from ..drift.drawing import ColumnDrawing
@@ -372,8 +372,24 @@ def run_payload(registry: Registry, ref: str, *, root_dir: Path) -> dict[str, An
         "models": [record_json(v, RUN_MODEL_KEYS) for v in versions_of_run(registry, run.id)],
         "gates": [_evaluation(e) for e in evaluations(registry, run=run.id, limit=20)],
         "artifacts": _artifacts_json(registry, detail.artifacts),
+        "closure": _closure_json(detail),
+        "reproductions": [record_json(r) for r in detail.reproductions],
     }
     return payload
+
+
+def _closure_json(detail: RunDetail) -> dict[str, Any] | None:
+    """The earlier cells the run depended on, the files they named and the names no
+    earlier cell bound; None when no closure was recorded."""
+    closure = detail.closure
+    if closure is None:
+        return None
+    return {
+        "cells": [record_json(cell) for cell in closure.cells],
+        "files": [record_json(file) for file in closure.files],
+        "unresolved": list(closure.unresolved),
+        "directory": closure.directory,
+    }
 
 
 def _artifacts_json(registry: Registry, records: tuple[ArtifactRecord, ...]) -> list[Any]:

@@ -16,6 +16,7 @@ from ..tracking.formatting import (
 )
 from ..tracking.queries.artifacts import ArtifactPreview
 from ..tracking.queries.records import Comparison, RunDetail
+from ..tracking.reproductions import ReproductionRecord
 from .artifacts import artifacts_html
 from .base import TABLE_STYLE, View, table, text
 from .charts import line_chart
@@ -72,6 +73,8 @@ def run_sections(
                 ),
             ],
             ["error", text(detail.error)],
+            ["depended on", text(closure_text(detail))],
+            *[["reproduced", reproduction_html(detail, r)] for r in detail.reproductions],
             *[[f"tag {html.escape(k)}", text(v)] for k, v in detail.tags.items()],
         ],
     )
@@ -108,6 +111,16 @@ def run_sections(
         )
         or "<p>No code recorded.</p>"
     )
+    if detail.closure is not None and detail.closure.cells:
+        earlier = "".join(
+            f"<div><small>[{c.execution_count}]</small>"
+            f'<div class="mlops-code">{html.escape(c.source)}</div></div>'
+            for c in detail.closure.cells
+        )
+        code = (
+            "<p><b>The earlier cells it depended on</b>, as they ran:</p>"
+            f"{earlier}<p><b>Its own cells:</b></p>{code}"
+        )
     snapshots = (
         table(
             ["name", "role", "variable", "rows", "columns", "fingerprint", "stored"],
@@ -148,6 +161,36 @@ def run_sections(
         ("Artifacts", artifacts_html(detail.artifacts, previews)),
         ("Environment", environment),
     ]
+
+
+def closure_text(detail: RunDetail) -> str | None:
+    """What the run's closure holds, in words; None when none was recorded."""
+    closure = detail.closure
+    if closure is None:
+        return None
+    cells, files = len(closure.cells), len(closure.files)
+    words = f"{cells} earlier cell{'s' * (cells != 1)}"
+    if files:
+        words += f", {files} file{'s' * (files != 1)} ({', '.join(f.path for f in closure.files)})"
+    if closure.unresolved:
+        words += f"; bound by no earlier cell: {', '.join(closure.unresolved)}"
+    return words
+
+
+def reproduction_html(detail: RunDetail, record: ReproductionRecord) -> str:
+    """One reproduction of (or by) the run, with its verdict as a badge."""
+    badge = {"parity": "finished", "mismatch": "failed", "failed": "failed"}.get(
+        record.status, "running"
+    )
+    if record.original_run_id == detail.run.id:
+        other = f"as run {record.run_id[:12]}" if record.run_id else "no run recorded"
+    else:
+        other = f"of run {record.original_run_id[:12]} (this run is the reproduction)"
+    return (
+        f'<span class="mlops-status-{badge}">{html.escape(record.status)}</span> '
+        f"{timestamp(record.started_at)}, {html.escape(record.environment)} environment,"
+        f" {html.escape(other)}: {html.escape(record.summary)}"
+    )
 
 
 class RunView(View):

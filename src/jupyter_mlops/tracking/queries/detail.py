@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 from ...registry.connection import Registry
 from ...registry.previews import Points, decode_points
 from ...registry.sqlite_errors import translate_error
+from ..closure_rows import read_closure
 from ..previews import SERIES_FULL_UP_TO, computed_preview
+from ..reproductions import reproductions_of
 from ..values import decode_param
 from .artifacts import run_artifacts
 from .records import CodeCell, MetricSummary, ParamRecord, RunDetail, RunRow, SnapshotLink
@@ -158,6 +160,8 @@ def _read_run_detail(registry: Registry, ref: str, series: bool, full_series: bo
         tags=tags,
         note=None if note is None else str(note[0]),
         downsampled=frozenset(downsampled),
+        closure=read_closure(registry, run_id),
+        reproductions=reproductions_of(registry, run_id),
         artifacts=run_artifacts(registry, run_id),
         archived_at=row["archived_at"],
     )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..closure import Closure
+    from ..reproductions import ReproductionRecord
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,10 @@ class RunDetail:
     downsampled: frozenset[str] = frozenset()  # keys of the curves given as previews
     artifacts: tuple[ArtifactRecord, ...] = ()  # files, figures, tables... by name
     archived_at: float | None = None  # when the run was archived; None: it is not
+    # the earlier cells the run depended on (None: not recorded), and its reproductions
+    # (and the one it is, if it is one), oldest first
+    closure: Closure | None = None
+    reproductions: tuple[ReproductionRecord, ...] = ()
 
     def points_logged(self, key: str) -> int:
         """How many points the metric ``key`` logged (its curve may show fewer); 0 if none."""
