@@ -40,8 +40,8 @@ def checkout(registry_path: str | None, run: str, output: str | None, force: boo
 @click.argument("run")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="Run with this value of one of the run's parameters (parity is then not checked).")  # fmt: skip
-@click.option("--env", type=click.Choice(["current"]), default="current", show_default=True,
-              help="The environment to run in: current is this Python.")  # fmt: skip
+@click.option("--env", type=click.Choice(["current", "venv"]), default="current", show_default=True,
+              help="current: this Python; venv: a fresh environment with the run's recorded versions.")  # fmt: skip
 @click.option("--data-from-snapshots", is_flag=True,
               help="Data that changed since the run is replaced by its stored snapshots.")  # fmt: skip
 @click.option("--workdir", default=None, metavar="DIR",

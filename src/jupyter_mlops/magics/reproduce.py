@@ -41,8 +41,8 @@ def _checkout(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
 def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="id, id prefix, name or last")
     parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--env", default="current", choices=["current"],
-                        help="the environment to run in (current: this Python)")  # fmt: skip
+    parser.add_argument("--env", default="current", choices=["current", "venv"],
+                        help="current: this Python; venv: a fresh one with the run's versions")  # fmt: skip
     parser.add_argument("--data-from-snapshots", action="store_true",
                         help="data that changed is replaced by the run's stored snapshots")  # fmt: skip
     parser.add_argument("--workdir", default=None, metavar="DIR",

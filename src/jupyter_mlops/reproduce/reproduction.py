@@ -7,9 +7,11 @@ kernel, and say whether the same results came back.
    fingerprinted and compared with its snapshot (:mod:`.data_check`): data that changed
    stops the reproduction there, naming the variable and the file, unless
    ``data_from_snapshots`` puts the stored data in its place.
-3. The notebook runs headless in a fresh kernel of this Python (``env="current"``), in the
-   working directory the run had (its relative paths mean the same files) unless told
-   another, recording into the same registry; a line per cell shows the progress.
+3. The notebook runs headless in a fresh kernel, of this Python (``env="current"``) or of
+   a virtual environment with the versions the run recorded (``env="venv"``, see
+   :mod:`.environments`), in the working directory the run had (its relative paths mean
+   the same files) unless told another, recording into the same registry; a line per
+   cell shows the progress.
 4. The run it records is compared with the original (:mod:`.verdict`), the reproduction
    is stored with its verdict (``reproductions``), and the executed notebook is kept
    under ``.mlops/reproductions/`` for reading.
@@ -31,7 +33,7 @@ from typing import Any
 
 import nbformat
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, ReproductionError
 from ..registry.connection import Registry
 from ..runner.params import coerce, split_pair
 from ..runner.spec import ParameterSpec
@@ -41,10 +43,11 @@ from ..tracking.closure_rows import read_closure
 from ..tracking.queries.detail import run_detail
 from ..tracking.reproductions import record_reproduction, runs_named_since
 from .checkout import CHECKOUT_METADATA, checkout_notebook
+from .environments import venv_python
 from .execution import execute
 from .verdict import Verdict, judge, versions_differing_from_here
 
-ENVIRONMENTS = ("current",)
+ENVIRONMENTS = ("current", "venv")
 
 
 @dataclass(frozen=True)
@@ -133,15 +136,23 @@ def reproduce(
     data_variables = [link.variable for link in detail.snapshots if link.variable]
     _prepare(notebook, original_id, overrides, data_from_snapshots, data_variables)
     directory = _workdir(workdir, closure)
+    python = Path(sys.executable)
+    if env == "venv":
+        try:
+            python = venv_python(
+                detail.environment, cache=registry.directory / "venvs", progress=say
+            )
+        except ReproductionError as exc:
+            return finish(failed(exc.message), None)
     say(
         f'reproducing run "{detail.run.name}" ({original_id[:12]}): {len(closure.cells)}'
         f" earlier cell(s) and {len(detail.code)} of its own, in a fresh kernel of"
-        f" {sys.executable}, in {directory}"
+        f" {python}, in {directory}"
     )
     begun = time.time()
     execution = execute(
         notebook,
-        python=sys.executable,
+        python=str(python),
         registry_path=registry.path,
         workdir=directory,
         timeout=timeout,
