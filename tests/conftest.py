@@ -105,9 +105,14 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
 def shell(registry: Registry) -> Iterator[object]:
     """A real IPython InteractiveShell with the extension loaded."""
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
     InteractiveShell.clear_instance()
-    ipython = InteractiveShell.instance()
+    config = Config()
+    # IPython's history of inputs in memory, not in ~/.ipython: the shells of parallel test
+    # processes would otherwise share one file, and write to it at exit
+    config.HistoryManager.hist_file = ":memory:"
+    ipython = InteractiveShell.instance(config=config)
     ipython.run_cell("%load_ext jupyter_mlops", store_history=True)
     yield ipython
     ipython.run_cell("%unload_ext jupyter_mlops")

@@ -125,7 +125,7 @@ def test_an_unseeded_model_gives_a_mismatch_that_names_the_unseeded_call(
         shell,
         "%%mlops run forest\n"
         "from sklearn.ensemble import RandomForestClassifier\n"
-        "model = RandomForestClassifier(n_estimators=3).fit(X, y)\n"
+        "model = RandomForestClassifier(n_estimators=3, max_depth=2).fit(X, y)\n"
         "mlops.log(mean_probability=float(model.predict_proba(X)[:, 1].mean()))",
     )
 
@@ -136,7 +136,7 @@ def test_an_unseeded_model_gives_a_mismatch_that_names_the_unseeded_call(
     assert verdict["status"] == "mismatch"
     assert [m["key"] for m in verdict["compared"] if not m["equal"]] == ["mean_probability"]
     assert any(
-        "RandomForestClassifier(n_estimators=3)" in cause and "random_state" in cause
+        "RandomForestClassifier(n_estimators=3, max_depth=2)" in cause and "random_state" in cause
         for cause in verdict["causes"]
     ), verdict["causes"]
 
