@@ -153,7 +153,7 @@ def reproduce(
     execution = execute(
         notebook,
         python=str(python),
-        registry_path=registry.path,
+        registry_path=registry.path.resolve(),  # the kernel runs in another directory
         workdir=directory,
         timeout=timeout,
         progress=say,

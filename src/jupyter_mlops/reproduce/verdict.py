@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -24,7 +23,13 @@ from typing import Any
 from ..export.determinism import describe, unseeded_in_cells
 from ..export.layout import CodeCell
 from ..registry.connection import Registry
-from ..runner.parity import ABS_TOLERANCE, REL_TOLERANCE, metrics_close
+from ..runner.parity import (
+    ABS_TOLERANCE,
+    REL_TOLERANCE,
+    json_metric,
+    metric_text,
+    metrics_close,
+)
 from ..runner.parity_causes import environment_causes, snapshot_causes
 from ..tracking.capture.code_names import dotted_name, plain_python
 from ..tracking.closure import Closure, file_digest
@@ -100,7 +105,7 @@ class Verdict:
                 f" within {tolerance} ({keys})"
             )
         shown = "; ".join(
-            f"{m.key}: {_number(m.original)} then, {_number(m.reproduced)} now"
+            f"{m.key}: {metric_text(m.original)} then, {metric_text(m.reproduced)} now"
             for m in self.mismatches
         )
         return (
@@ -111,8 +116,8 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for item in data["compared"]:
-            item["original"] = _json_number(item["original"])
-            item["reproduced"] = _json_number(item["reproduced"])
+            item["original"] = json_metric(item["original"])
+            item["reproduced"] = json_metric(item["reproduced"])
         return data
 
 
@@ -261,13 +266,3 @@ def versions_differing_from_here(environment: Mapping[str, Any] | None) -> tuple
         if here != version:
             differing.append(f"{name} {version} -> {here}")
     return tuple(differing)
-
-
-def _number(value: float | None) -> str:
-    return "NaN" if value is None else f"{value:.10g}"
-
-
-def _json_number(value: float | None) -> float | str | None:
-    if value is None or math.isfinite(value):
-        return value
-    return "inf" if value > 0 else "-inf"

@@ -86,7 +86,7 @@ class ParityReport:
                 f" within {tolerance} ({keys})"
             )
         shown = "; ".join(
-            f"{m.key}: notebook {_number(m.notebook)}, pipeline {_number(m.pipeline)}"
+            f"{m.key}: notebook {metric_text(m.notebook)}, pipeline {metric_text(m.pipeline)}"
             for m in self.mismatches
         )
         causes = ""
@@ -100,8 +100,8 @@ class ParityReport:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["compared"] = [
-            {**item, "notebook": _json_number(item["notebook"]),
-             "pipeline": _json_number(item["pipeline"])}
+            {**item, "notebook": json_metric(item["notebook"]),
+             "pipeline": json_metric(item["pipeline"])}
             for item in data["compared"]
         ]  # fmt: skip
         data["differing_params"] = [
@@ -236,11 +236,13 @@ def metrics_close(a: float | None, b: float | None, rel: float, absolute: float)
     return math.isclose(a, b, rel_tol=rel, abs_tol=absolute)
 
 
-def _number(value: float | None) -> str:
+def metric_text(value: float | None) -> str:
+    """A metric value as a parity line shows it (None, the registry's NaN, as NaN)."""
     return "NaN" if value is None else f"{value:.10g}"
 
 
-def _json_number(value: float | None) -> float | str | None:
+def json_metric(value: float | None) -> float | str | None:
+    """A metric value as JSON can hold it (infinities as text)."""
     if value is None or math.isfinite(value):
         return value
     return "inf" if value > 0 else "-inf"
