@@ -323,8 +323,15 @@ def test_run_details_show_curves_params_code_environment_and_snapshots(
         "9f2c1e7d3b on main (uncommitted changes)"
     )
     expect(detail.locator(".jp-mlops-snapshots-table")).to_contain_text("8,000 × 21")
+    fields = detail.locator(".jp-mlops-fields").first
+    expect(fields).to_contain_text("Depended on2 earlier cells, 1 file (data/churn.csv)")
+    reproduction = fields.locator(".jp-mlops-reproduction")
+    expect(reproduction.locator(".jp-mlops-badge")).to_have_text("parity")
+    expect(reproduction.locator(".jp-mlops-badge")).to_have_attribute("data-state", "parity")
+    expect(reproduction).to_contain_text("venv environment")
+    expect(reproduction).to_contain_text("parity ok: 2 metric(s) came back")
 
-    detail.get_by_text("Environment").click()
+    detail.get_by_text("Environment", exact=True).click()
     expect(detail.locator(".jp-mlops-packages-table")).to_contain_text("scikit-learn1.5.0")
     screenshot(page, "panel-run-detail")
 

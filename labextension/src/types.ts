@@ -178,6 +178,31 @@ export interface IRunDetail {
   gates?: IGateEvaluation[];
   /** The run's artifacts by name (absent before artifacts existed). */
   artifacts?: IRunArtifact[];
+  /** The earlier cells the run depended on; null when none was recorded. */
+  closure?: IClosure | null;
+  /** Its reproductions (and the one it is, if it is one), oldest first. */
+  reproductions?: IReproduction[];
+}
+
+/** What a notebook run depended on, recorded when it ended. */
+export interface IClosure {
+  cells: { execution_count: number; source: string; provides: string[] }[];
+  files: { path: string; resolved: string; sha256: string | null; size: number | null }[];
+  unresolved: string[];
+  directory: string | null;
+}
+
+/** One attempt to run a past run again, with its verdict. */
+export interface IReproduction {
+  id: number;
+  original_run_id: string;
+  run_id: string | null;
+  environment: string;
+  /** parity | mismatch | not_checked | failed */
+  status: string;
+  summary: string;
+  started_at: number;
+  ended_at: number;
 }
 
 /** One parameter of a sweep as an axis: numeric with its range, or its categories. */

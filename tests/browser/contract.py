@@ -315,8 +315,10 @@ class ContractStandIn:
                     "preview": {"table": None, "text": "hello world", "truncated": False},
                 }
             ],
-            "closure": None,  # recorded when a notebook run ends; these runs have none
-            "reproductions": [],
+            "closure": _closure() if index == 118 else None,
+            "reproductions": _reproductions(run["id"], self.runs[117]["id"])
+            if index == 118
+            else [],
         }
 
     def _snapshots(self, query: dict[str, str]) -> dict[str, Any]:
@@ -471,6 +473,47 @@ class ContractStandIn:
                 },
             ]
         }
+
+
+def _closure() -> dict[str, Any]:
+    """What the panel's run page shows of a closure: two earlier cells, one file."""
+    return {
+        "cells": [
+            {"execution_count": 2, "source": "import pandas as pd", "provides": ["pd"]},
+            {
+                "execution_count": 4,
+                "source": 'churn = pd.read_csv("data/churn.csv")',
+                "provides": ["churn"],
+            },
+        ],
+        "files": [
+            {
+                "path": "data/churn.csv",
+                "resolved": "/work/data/churn.csv",
+                "sha256": "ab" * 32,
+                "size": 1024,
+                "execution_count": 4,
+            }
+        ],
+        "unresolved": [],
+        "directory": "/work",
+    }
+
+
+def _reproductions(run_id: str, again_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": 1,
+            "original_run_id": run_id,
+            "run_id": again_id,
+            "environment": "venv",
+            "status": "parity",
+            "summary": "parity ok: 2 metric(s) came back within rel 1e-06, abs 1e-09 (accuracy, f1)",
+            "report": {"status": "parity"},
+            "started_at": 1_700_000_900.0,
+            "ended_at": 1_700_000_905.0,
+        }
+    ]
 
 
 def _summary(

@@ -5,7 +5,7 @@
  * housekeeping controls come from run_actions.ts.
  */
 import { lineChart } from '../chart';
-import { badge, button, Child, h, section, table } from '../dom';
+import { badge, button, Child, h, section, stateToken, table } from '../dom';
 import { runExport } from '../export';
 import {
   formatCount,
@@ -16,7 +16,7 @@ import {
   MISSING,
   shortId
 } from '../format';
-import type { IGateEvaluation, IRunDetail } from '../types';
+import type { IClosure, IGateEvaluation, IReproduction, IRunDetail } from '../types';
 import { renderMarkdown } from '../markdown';
 import { renderArtifacts } from './artifacts';
 import { RunActions } from './run_actions';
@@ -61,6 +61,46 @@ function copyButton(
 
 function field(label: string, ...value: (Node | string)[]): HTMLElement[] {
   return [h('dt', null, label), h('dd', null, ...value)];
+}
+
+/** What a run's closure holds, in words. */
+function closureText(closure: IClosure): string {
+  const cells = closure.cells.length;
+  let words = `${cells} earlier cell${cells === 1 ? '' : 's'}`;
+  if (closure.files.length) {
+    words += `, ${closure.files.length} file${closure.files.length === 1 ? '' : 's'}`;
+    words += ` (${closure.files.map(f => f.path).join(', ')})`;
+  }
+  if (closure.unresolved.length) {
+    words += `; bound by no earlier cell: ${closure.unresolved.join(', ')}`;
+  }
+  return words;
+}
+
+/** One reproduction of (or by) the run: its verdict as a badge, when, and the other run. */
+function reproductionLine(
+  reproduction: IReproduction,
+  runId: string,
+  actions: IRunDetailActions
+): HTMLElement {
+  const other =
+    reproduction.original_run_id === runId ? reproduction.run_id : reproduction.original_run_id;
+  return h(
+    'div',
+    { className: 'jp-mlops-reproduction', title: reproduction.summary },
+    badge(stateToken(reproduction.status), reproduction.status.replace('_', ' ')),
+    ` ${formatTime(reproduction.started_at)}, ${reproduction.environment} environment `,
+    other
+      ? button(shortId(other), () => actions.openRun(other), {
+          className: 'jp-mlops-link',
+          title:
+            reproduction.original_run_id === runId
+              ? `Show the reproduction, run ${other}`
+              : `Show the run this one reproduces, ${other}`
+        })
+      : null,
+    h('div', { className: 'jp-mlops-note' }, reproduction.summary)
+  );
 }
 
 /** A note shown without its editor. */
@@ -208,6 +248,10 @@ export function renderRunDetail(
         )
       : []),
     ...(run.children ? field('Child runs', formatCount(run.children)) : []),
+    ...(detail.closure ? field('Depended on', closureText(detail.closure)) : []),
+    ...(detail.reproductions && detail.reproductions.length
+      ? field('Reproduced', ...detail.reproductions.map(r => reproductionLine(r, run.id, actions)))
+      : []),
     ...field(
       'Registered as',
       detail.models && detail.models.length
