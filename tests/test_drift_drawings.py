@@ -12,7 +12,7 @@ import pytest
 import jupyter_mlops as mlops
 from jupyter_mlops.drift.drawing import report_drawings
 from jupyter_mlops.registry.connection import Registry
-from jupyter_mlops.server.payloads import DRAWN_REPORTS, drift_payload
+from jupyter_mlops.server.drift_payloads import DRAWN_REPORTS, drift_payload
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.utils import url_path_join
 
-from jupyter_mlops.server import payloads
+from jupyter_mlops.server import drift_payloads, payloads
 from jupyter_mlops.server.column_routes import ColumnsHandler
 from jupyter_mlops.server.compare_route import CompareHandler
 from jupyter_mlops.server.export_route import ExportHandler
@@ -193,7 +193,7 @@ class DriftHandler(MlopsAPIHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.reply(await self.read(payloads.drift_payload))
+        self.reply(await self.read(drift_payloads.drift_payload))
 
 
 class PipelinesHandler(MlopsAPIHandler):
