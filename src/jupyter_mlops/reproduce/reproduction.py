@@ -225,22 +225,22 @@ def _prepare(
 ) -> None:
     """The checkout notebook made ready to run: after the last closure cell that binds a
     variable the run read as data, a cell that checks it (so data put in its place feeds
-    the cells after), and a last check after the closure; the parameters given."""
+    the cells after); the variables no closure cell visibly binds (a star import, a magic)
+    are checked after the closure. Each variable is checked once. The parameters given."""
     cells = notebook.cells
     closure_at = [
         i for i, cell in enumerate(cells) if cell.metadata.get(CHECKOUT_METADATA, {}).get("closure")
     ]
-    variables = set(data_variables)
-    last_binding: dict[int, list[str]] = {}
-    for name in sorted(variables):
-        binding = [i for i in closure_at if _binds(cells[i].source, name)]
-        if binding:
-            last_binding.setdefault(binding[-1], []).append(name)
     end = closure_at[-1] if closure_at else 1
-    last_binding.setdefault(end, [])
+    last_binding: dict[int, list[str]] = {end: []}
+    for name in sorted(set(data_variables)):
+        binding = [i for i in closure_at if _binds(cells[i].source, name)]
+        last_binding.setdefault(binding[-1] if binding else end, []).append(name)
     for index in sorted(last_binding, reverse=True):
-        names = last_binding[index] if index != end else None  # the last one checks all
-        cells.insert(index + 1, _check_cell(original_id, names, data_from_snapshots))
+        if last_binding[index]:
+            cells.insert(
+                index + 1, _check_cell(original_id, last_binding[index], data_from_snapshots)
+            )
     # A run begun with %mlops start ended in a cell that was not its own: end it here.
     cells.append(
         nbformat.v4.new_code_cell(
@@ -262,9 +262,7 @@ def _binds(source: str, name: str) -> bool:
     return names is not None and name in names.writes
 
 
-def _check_cell(
-    original_id: str, names: list[str] | None, substitute: bool
-) -> nbformat.NotebookNode:
+def _check_cell(original_id: str, names: list[str], substitute: bool) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(
         "from jupyter_mlops.reproduce.data_check import check_inputs\n"
         f"for _line in check_inputs(globals(), {original_id!r}, names={names!r},"
