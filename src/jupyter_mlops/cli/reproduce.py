@@ -40,8 +40,12 @@ def checkout(registry_path: str | None, run: str, output: str | None, force: boo
 @click.argument("run")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="Run with this value of one of the run's parameters (parity is then not checked).")  # fmt: skip
-@click.option("--env", type=click.Choice(["current", "venv"]), default="current", show_default=True,
-              help="current: this Python; venv: a fresh environment with the run's recorded versions.")  # fmt: skip
+@click.option("--env", type=click.Choice(["current", "venv", "container"]), default="current",
+              show_default=True,
+              help="current: this Python; venv: a fresh environment with the run's recorded versions;"
+              " container: an image with them (podman or docker).")  # fmt: skip
+@click.option("--base-image", default=None, metavar="IMAGE",
+              help="With --env container: the image to build on. Default: python:X.Y-slim of the run's Python.")  # fmt: skip
 @click.option("--data-from-snapshots", is_flag=True,
               help="Data that changed since the run is replaced by its stored snapshots.")  # fmt: skip
 @click.option("--workdir", default=None, metavar="DIR",
@@ -55,6 +59,7 @@ def reproduce(
     env: str,
     data_from_snapshots: bool,
     workdir: str | None,
+    base_image: str | None,
     as_json: bool,
 ) -> None:
     """Run RUN again from the registry alone (its closure, parameters and cells) in a fresh
@@ -74,6 +79,7 @@ def reproduce(
         params=params,
         data_from_snapshots=data_from_snapshots,
         workdir=workdir,
+        base_image=base_image,
         progress=None if as_json else click.echo,
     )
     verdict = result.verdict

@@ -16,6 +16,7 @@ locally built stand-in can replace it:
 from __future__ import annotations
 
 import sys
+import textwrap
 
 from ..runner.spec import PipelineSpec
 from .quoting import check_image_reference, image_name, markdown_code, one_line
@@ -56,15 +57,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \\
 
 WORKDIR {PIPELINE_IN_IMAGE}
 
-# Every package is pinned in requirements.lock (what the notebook imports and what the
-# jupyter-mlops core requires).
-COPY requirements.lock ./
-RUN python -m pip install --no-cache-dir -r requirements.lock
-
-# The jupyter-mlops core and runner (no extras: no Jupyter package), from a wheel put in
-# wheels/ if there is one, else from the package index.
-COPY wheels/ ./wheels/
-RUN python -m pip install --no-cache-dir --find-links ./wheels "jupyter-mlops=={version}" \\
+{
+        install_layers(
+            version,
+            locked="what the notebook imports and what the jupyter-mlops core requires",
+            core="The jupyter-mlops core and runner (no extras: no Jupyter package)",
+        )
+    } \\
     && useradd --no-log-init --create-home --uid 10001 mlops \\
     && mkdir -p {WORKDIR_IN_IMAGE} \\
     && chown mlops {WORKDIR_IN_IMAGE}
@@ -78,6 +77,28 @@ WORKDIR {WORKDIR_IN_IMAGE}
 ENTRYPOINT ["python", "-m", "jupyter_mlops.runner", "{PIPELINE_IN_IMAGE}"]
 CMD []
 """
+
+
+def install_layers(version: str, *, locked: str, core: str, also: tuple[str, ...] = ()) -> str:
+    """The layers pipeline images and reproduction images share: the pinned
+    ``requirements.lock`` installed first (its layer is kept while the lock does not
+    change), then ``jupyter-mlops==version`` from a wheel in ``wheels/`` or the index, with
+    the requirements ``also`` (unpinned: those the lock does not hold). ``locked`` says what
+    the lock pins, ``core`` what the jupyter-mlops install is for; the last line has no
+    newline, so a caller can continue its command."""
+    extra = "".join(f' "{requirement}"' for requirement in also)
+    return f"""\
+{_comment(f"Every package is pinned in requirements.lock ({locked}).")}
+COPY requirements.lock ./
+RUN python -m pip install --no-cache-dir -r requirements.lock
+
+{_comment(f"{core}, from a wheel put in wheels/ if there is one, else from the package index.")}
+COPY wheels/ ./wheels/
+RUN python -m pip install --no-cache-dir --find-links ./wheels "jupyter-mlops=={version}"{extra}"""
+
+
+def _comment(text: str) -> str:
+    return textwrap.fill(text, width=90, initial_indent="# ", subsequent_indent="# ")
 
 
 def dockerignore_text() -> str:

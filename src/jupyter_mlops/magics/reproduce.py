@@ -41,8 +41,15 @@ def _checkout(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -
 def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="id, id prefix, name or last")
     parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--env", default="current", choices=["current", "venv"],
-                        help="current: this Python; venv: a fresh one with the run's versions")  # fmt: skip
+    parser.add_argument(
+        "--env",
+        default="current",
+        choices=["current", "venv", "container"],
+        help="current: this Python; venv: a fresh one with the run's versions;"
+        " container: an image with them (podman or docker)",
+    )
+    parser.add_argument("--base-image", default=None, metavar="IMAGE",
+                        help="with --env container: the image to build on (python:X.Y-slim)")  # fmt: skip
     parser.add_argument("--data-from-snapshots", action="store_true",
                         help="data that changed is replaced by the run's stored snapshots")  # fmt: skip
     parser.add_argument("--workdir", default=None, metavar="DIR",
@@ -52,7 +59,7 @@ def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
 @command(
     "reproduce",
     "Run a past run again in a fresh kernel and compare: %mlops reproduce RUN [-p NAME=VALUE]"
-    " [--data-from-snapshots] [--workdir DIR]",
+    " [--env current|venv|container] [--data-from-snapshots] [--workdir DIR]",
 )
 @arguments(_reproduce_arguments)
 def _reproduce(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
@@ -65,6 +72,7 @@ def _reproduce(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) 
         params=args.param,
         data_from_snapshots=args.data_from_snapshots,
         workdir=args.workdir,
+        base_image=args.base_image,
         progress=print,
     )
     verdict = result.verdict

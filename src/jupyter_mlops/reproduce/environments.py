@@ -38,17 +38,7 @@ def venv_python(
     """The Python of a virtual environment with the recorded ``environment``'s versions
     (made, or found made, under ``cache``)."""
     say = progress or (lambda line: None)
-    if not environment or not environment.get("packages"):
-        raise ReproductionError(
-            "the run recorded no package versions, so no environment can be made with them",
-            hint="Reproduce it with --env current.",
-        )
-    python_version = ".".join(str(environment["python"]).split(".")[:2])
-    pins = sorted(
-        f"{name}=={version}"
-        for name, version in dict(environment["packages"]).items()
-        if _canonical(name) not in _NOT_PINNED
-    )
+    python_version, pins = recorded_pins(environment)
     source = own_source()
     key = hashlib.sha256(json.dumps([python_version, pins, source]).encode()).hexdigest()[:16]
     venv = cache / f"py{python_version}-{key}"
@@ -56,7 +46,7 @@ def venv_python(
     if python.exists() and (venv / ".complete").exists():
         say(f"the environment of the run's versions is ready in {venv}")
         return python
-    uv = _uv()
+    uv = find_uv()
     say(
         f"making an environment with the run's {len(pins)} versions (Python {python_version}) in {venv}"
     )
@@ -73,6 +63,24 @@ def venv_python(
     )
     (venv / ".complete").write_text("\n".join(pins))
     return python
+
+
+def recorded_pins(environment: Mapping[str, Any] | None) -> tuple[str, list[str]]:
+    """The run's Python (``major.minor``) and its recorded versions as ``name==version``
+    pins, sorted, without what comes with an environment (pip, setuptools, wheel) and
+    jupyter-mlops itself (installed from where this one was)."""
+    if not environment or not environment.get("packages"):
+        raise ReproductionError(
+            "the run recorded no package versions, so no environment can be made with them",
+            hint="Reproduce it with --env current.",
+        )
+    python_version = ".".join(str(environment["python"]).split(".")[:2])
+    pins = sorted(
+        f"{name}=={version}"
+        for name, version in dict(environment["packages"]).items()
+        if _canonical(name) not in _NOT_PINNED
+    )
+    return python_version, pins
 
 
 def installed_versions(python: Path, names: list[str]) -> dict[str, str]:
@@ -93,21 +101,35 @@ def installed_versions(python: Path, names: list[str]) -> dict[str, str]:
     return dict(json.loads(done.stdout))
 
 
-def own_source() -> list[str]:
-    """How to install this jupyter-mlops elsewhere: ``-e DIR[jupyter]`` for an editable
-    checkout, ``PATH[jupyter]`` for a directory or a wheel pip was given."""
+def install_origin() -> tuple[str, Path] | None:
+    """Where this jupyter-mlops was installed from: ``("editable", checkout)``,
+    ``("directory", path)`` or ``("wheel", file)``; None when it came from a package index
+    (or pip recorded nothing)."""
     try:
         direct = importlib.metadata.distribution("jupyter-mlops").read_text("direct_url.json")
     except importlib.metadata.PackageNotFoundError:
-        direct = None
-    if direct:
-        info = json.loads(direct)
-        url = str(info.get("url", ""))
-        if url.startswith("file://"):
-            path = url.removeprefix("file://")
-            if info.get("dir_info", {}).get("editable"):
-                return ["-e", f"{path}[jupyter]"]
-            return [f"jupyter-mlops[jupyter] @ {url}"]
+        return None
+    if not direct:
+        return None
+    info = json.loads(direct)
+    url = str(info.get("url", ""))
+    if not url.startswith("file://"):
+        return None
+    path = Path(url.removeprefix("file://"))
+    if info.get("dir_info", {}).get("editable"):
+        return "editable", path
+    return ("wheel" if path.suffix == ".whl" else "directory"), path
+
+
+def own_source() -> list[str]:
+    """How to install this jupyter-mlops elsewhere: ``-e DIR[jupyter]`` for an editable
+    checkout, ``PATH[jupyter]`` for a directory or a wheel pip was given."""
+    origin = install_origin()
+    if origin is not None:
+        kind, path = origin
+        if kind == "editable":
+            return ["-e", f"{path}[jupyter]"]
+        return [f"jupyter-mlops[jupyter] @ {path.as_uri()}"]
     raise ReproductionError(
         "this jupyter-mlops was not installed from a checkout, a directory or a wheel file,"
         " so it cannot be installed in a new environment",
@@ -116,11 +138,13 @@ def own_source() -> list[str]:
     )
 
 
-def _uv() -> str:
+def find_uv() -> str:
+    """The uv on PATH or beside this Python; ReproductionError when there is none."""
     found = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     if not Path(found).exists():
         raise ReproductionError(
-            "--env venv makes its environment with uv, which is not installed here",
+            "--env venv and --env container use uv (to make the environment, to build this"
+            " jupyter-mlops as a wheel), and it is not installed here",
             hint="pip install uv, or reproduce with --env current.",
         )
     return found

@@ -7,9 +7,10 @@ kernel, and say whether the same results came back.
    fingerprinted and compared with its snapshot (:mod:`.data_check`): data that changed
    stops the reproduction there, naming the variable and the file, unless
    ``data_from_snapshots`` puts the stored data in its place.
-3. The notebook runs headless in a fresh kernel, of this Python (``env="current"``) or of
+3. The notebook runs headless in a fresh kernel, of this Python (``env="current"``), of
    a virtual environment with the versions the run recorded (``env="venv"``, see
-   :mod:`.environments`), in the working directory the run had (its relative paths mean
+   :mod:`.environments`) or of a container image with them (``env="container"``, see
+   :mod:`.images`; ``base_image`` replaces ``python:X.Y-slim``), in the working directory the run had (its relative paths mean
    the same files) unless told another, recording into the same registry; a line per
    cell shows the progress.
 4. The run it records is compared with the original (:mod:`.verdict`), the reproduction
@@ -44,10 +45,11 @@ from ..tracking.queries.detail import run_detail
 from ..tracking.reproductions import record_reproduction, runs_named_since
 from .checkout import CHECKOUT_METADATA, checkout_notebook
 from .environments import venv_python
-from .execution import execute
+from .execution import Execution, execute
+from .images import CONTAINER_FAILED, ReproductionImage, execute_in_image, reproduction_image
 from .verdict import Verdict, judge, versions_differing_from_here
 
-ENVIRONMENTS = ("current", "venv")
+ENVIRONMENTS = ("current", "venv", "container")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def reproduce(
     params: Mapping[str, Any] | Iterable[str] | None = None,
     data_from_snapshots: bool = False,
     workdir: str | Path | None = None,
+    base_image: str | None = None,
     rel_tolerance: float | None = None,
     abs_tolerance: float | None = None,
     timeout: float = 1800,
@@ -137,27 +140,47 @@ def reproduce(
     _prepare(notebook, original_id, overrides, data_from_snapshots, data_variables)
     directory = _workdir(workdir, closure)
     python = Path(sys.executable)
-    if env == "venv":
-        try:
+    image: ReproductionImage | None = None
+    try:
+        if env == "venv":
             python = venv_python(
                 detail.environment, cache=registry.directory / "venvs", progress=say
             )
-        except ReproductionError as exc:
-            return finish(failed(exc.message), None)
+        elif env == "container":
+            image = reproduction_image(
+                detail.environment,
+                cache=registry.directory / "images",
+                base_image=base_image,
+                progress=say,
+            )
+    except ReproductionError as exc:
+        return finish(failed(exc.message), None)
+    where = f"an image of the run's versions ({image.tag})" if image else str(python)
     say(
         f'reproducing run "{detail.run.name}" ({original_id[:12]}): {len(closure.cells)}'
         f" earlier cell(s) and {len(detail.code)} of its own, in a fresh kernel of"
-        f" {python}, in {directory}"
+        f" {where}, in {directory}"
     )
     begun = time.time()
-    execution = execute(
-        notebook,
-        python=str(python),
-        registry_path=registry.path.resolve(),  # the kernel runs in another directory
-        workdir=directory,
-        timeout=timeout,
-        progress=say,
-    )
+    execution: Execution
+    if image is not None:
+        execution = execute_in_image(
+            image,
+            notebook,
+            registry_path=registry.path,
+            workdir=directory,
+            timeout=timeout,
+            progress=say,
+        )
+    else:
+        execution = execute(
+            notebook,
+            python=str(python),
+            registry_path=registry.path.resolve(),  # the kernel runs in another directory
+            workdir=directory,
+            timeout=timeout,
+            progress=say,
+        )
     kept = _keep(registry, notebook, original_id)
     notes = tuple(
         line.strip()
@@ -168,7 +191,7 @@ def reproduce(
     run_id = _new_run(registry, detail.run.name, begun)
     if execution.error is not None:
         where = _cell_role(notebook, execution.failed_cell)
-        if execution.error_name == "ReproductionError":
+        if execution.error_name in ("ReproductionError", CONTAINER_FAILED):
             reason = execution.error
         else:
             reason = f"{where} raised {execution.error_name}: {execution.error}"
