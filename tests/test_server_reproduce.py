@@ -15,8 +15,11 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.reproduce.reproduction import ENVIRONMENTS
 from jupyter_mlops.tracking.reproductions import reproductions_of
 
+from .browser.contract import ENVIRONMENTS as ENVIRONMENTS_STAND_IN
+from .browser.contract import _mismatch, _reproduction_job
 from .conftest import run_cell
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
@@ -130,6 +133,10 @@ async def test_a_run_reproduced_over_http_comes_back_with_parity_and_is_stored(
     assert [r["status"] for r in page["reproductions"]] == ["parity"]
     last = await get_json(jp_fetch, "runs", measured, "reproduce")
     assert last["job"]["job"] == job["job"] and last["job"]["state"] == "done"
+    # the browser tests' stand-in answers with the same keys (tests/browser/contract.py)
+    stand_in = _reproduction_job(measured, "job", "current")
+    assert set(stand_in) == set(done) and set(_mismatch(stand_in)) == set(verdict)
+    assert set(ENVIRONMENTS_STAND_IN[0]) == set(last["environments"][0])
 
 
 async def test_a_run_without_a_closure_ends_with_a_failed_verdict_and_can_start_again(
@@ -139,6 +146,11 @@ async def test_a_run_without_a_closure_ends_with_a_failed_verdict_and_can_start_
 
     with mlops.start_run("from-a-script") as run:
         run.log(value=1.0)
+
+    before = await get_json(jp_fetch, "runs", "from-a-script", "reproduce")
+    assert before["job"] is None
+    assert [e["name"] for e in before["environments"]] == list(ENVIRONMENTS)
+    assert all(e["title"] for e in before["environments"])
 
     first = json.loads((await start(jp_fetch, "from-a-script")).body)
     done, _ = await followed(jp_fetch, first["job"])
@@ -176,7 +188,7 @@ async def test_bad_input_is_refused_with_a_hint_before_anything_starts(
     assert status == code
     assert words in answer["message"], answer
     assert answer.get("hint")
-    assert (await get_json(jp_fetch, "runs", "measured", "reproduce")) == {"job": None}
+    assert (await get_json(jp_fetch, "runs", "measured", "reproduce"))["job"] is None
     assert reproductions_of(registry, measured) == ()
 
 

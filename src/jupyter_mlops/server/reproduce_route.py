@@ -3,8 +3,9 @@ and follow it.
 
 =====================================  ===================================================
 ``POST runs/ID/reproduce``             start; 202 with the job (``state: running``)
-``GET runs/ID/reproduce``              ``{"job": ...}``: the run's last job on this server,
-                                       or null (a reopened page picks up a running one)
+``GET runs/ID/reproduce``              ``{"environments", "job"}``: the environments it can
+                                       run in, and the run's last job on this server or
+                                       null (a reopened page picks up a running one)
 ``GET reproductions/jobs/JOB``         the job: progress lines so far, state, verdict
 =====================================  ===================================================
 
@@ -53,6 +54,12 @@ from jupyter_mlops.server.reproduction_jobs import (
 
 JOBS_SETTING = "jupyter_mlops.reproduction_jobs"
 FIELDS = ("env", "data_from_snapshots", "params")
+# What each environment of reproduce means, for the panel's choice (ENVIRONMENTS' order).
+ENVIRONMENT_TITLES = {
+    "current": "The Python of this Jupyter server, with the packages installed here",
+    "venv": "A fresh virtual environment with the package versions the run recorded"
+    " (made once, then reused; the first time takes minutes)",
+}
 EXAMPLE_BODY = '{"env": "current", "data_from_snapshots": false, "params": {"lr": 0.5}}'
 
 
@@ -139,7 +146,14 @@ class ReproduceHandler(_JobsHandler):
     async def get(self, run_ref: str) -> None:
         run_id = await self.read(lambda registry: check_request(registry, run_ref).id)
         job = self.jobs.latest_for(run_id)
-        self.reply({"job": None if job is None else job.view()})
+        self.reply(
+            {
+                "environments": [
+                    {"name": name, "title": title} for name, title in ENVIRONMENT_TITLES.items()
+                ],
+                "job": None if job is None else job.view(),
+            }
+        )
 
     def _start(self, run_ref: str, options: ReproduceOptions) -> ReproductionJob:
         with self.source.registry() as registry:
