@@ -616,3 +616,21 @@ def test_a_refused_reproduction_shows_the_servers_message_and_hint(
     expect(alert).to_contain_text("by job 3f2a9c1b7e40")
     expect(alert.locator(".jp-mlops-notice-hint")).to_contain_text("Follow it at")
     expect(trigger).to_be_enabled()
+
+
+def test_a_run_page_opened_while_its_reproduction_runs_follows_it(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    run = data.runs[118]
+    data.start_reproduction(run["id"], "venv")  # started from another page
+
+    _rows(panel).nth(1).click()
+
+    detail = _run_page(page)
+    trigger = detail.locator("button.jp-mlops-reproduce")
+    expect(detail.locator(".jp-mlops-reproduce-job")).to_have_attribute("data-state", "running")
+    expect(trigger).to_be_disabled()
+    expect(detail.locator(".jp-mlops-reproduce-verdict")).to_have_attribute(
+        "data-status", "mismatch"
+    )
+    expect(trigger).to_be_enabled()

@@ -174,6 +174,7 @@ async def test_a_run_without_a_closure_ends_with_a_failed_verdict_and_can_start_
         ("measured", '{"params": {"depth": 3}}', 400, 'has no parameter "depth"'),
         ("measured", '{"params": {"scale": "many"}}', 400, "scale"),
         ("measured", '{"params": [["scale", 2]]}', 400, "params must be an object"),
+        ("measured", '{"params": {"scale": NaN}}', 400, "NaN or an infinity"),
         ("measured", '{"data_from_snapshots": "yes"}', 400, "data_from_snapshots must be"),
         ("measured", '{"environment": "venv"}', 400, "no field 'environment'"),
         ("measured", "[1, 2]", 400, "must be a JSON object"),

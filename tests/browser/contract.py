@@ -181,9 +181,14 @@ class ContractStandIn:
         self.reproduce_bodies.append(body)
         if self.reproduce_refusal is not None:
             return self.reproduce_refusal
-        job = _reproduction_job(run_id, f"job{len(self._jobs):09d}", (body or {}).get("env"))
-        self._jobs[job["job"]] = job
+        job = self.start_reproduction(run_id, (body or {}).get("env"))
         return 202, {**job, "lines": list(job["lines"])}
+
+    def start_reproduction(self, run_id: str, env: str | None = None) -> dict[str, Any]:
+        """A reproduction of ``run_id`` that starts running now (as another page would start it)."""
+        job = _reproduction_job(run_id, f"job{len(self._jobs):09d}", env)
+        self._jobs[job["job"]] = job
+        return job
 
     def _advance(self, job: dict[str, Any]) -> dict[str, Any]:
         polls = self._polls[job["job"]] = self._polls.get(job["job"], 0) + 1

@@ -36,6 +36,7 @@ before one (``error`` says why).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -109,6 +110,13 @@ class ReproduceRequest:
                 f"params must be an object of parameter names and values, got {params!r:.60}",
                 hint='For example "params": {"lr": 0.5}; the run\'s parameters are on its page.',
             )
+        try:
+            json.dumps(params, allow_nan=False)
+        except ValueError as exc:
+            raise InvalidInputError(
+                "params holds NaN or an infinity, which no parameter can take over JSON",
+                hint="Give finite numbers; jupyter mlops reproduce RUN -p name=nan passes NaN.",
+            ) from exc
         return cls(ReproduceOptions(env, snapshots, MappingProxyType(dict(params))))
 
 
