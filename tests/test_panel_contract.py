@@ -551,3 +551,86 @@ def test_panel_says_when_the_server_stops_answering_and_recovers(
 
     page.unroute(every_route, refuse)
     expect(warning).to_be_hidden(timeout=30_000)  # the retries back off up to 30 s
+
+
+def test_reproduce_shows_its_progress_then_the_mismatch_with_its_likely_causes(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    _rows(panel).nth(1).click()
+    detail = _run_page(page)
+    environment = detail.locator(".jp-mlops-reproduce-env")
+    expect(environment.locator("option")).to_have_text(["current", "venv"])
+    trigger = detail.locator("button.jp-mlops-reproduce")
+
+    environment.select_option("venv")
+    trigger.click()
+
+    job = detail.locator(".jp-mlops-reproduce-job")
+    expect(trigger).to_be_disabled()
+    expect(job).to_have_attribute("data-state", "running")
+    expect(job.locator(".jp-mlops-badge").first).to_have_text("running")
+    lines = job.locator(".jp-mlops-reproduce-lines")
+    expect(lines).to_contain_text(f"cell 2/3 ran (1.0 s): {XSS_NAME}")  # a later poll's line
+    expect(lines.locator("img")).to_have_count(0)
+    assert data.reproduce_bodies == [{"env": "venv"}]
+
+    verdict = detail.locator(".jp-mlops-reproduce-verdict")
+    expect(verdict).to_have_attribute("data-status", "mismatch")
+    expect(verdict.locator(".jp-mlops-badge")).to_have_text("mismatch")
+    expect(verdict.locator(".jp-mlops-badge")).to_have_attribute("data-state", "mismatch")
+    expect(verdict).to_contain_text("1 of 2 metric(s) differ: accuracy: 0.91 then, 0.87 now")
+    expect(verdict.locator(".jp-mlops-reproduce-causes li")).to_have_text(
+        [
+            f"likely cause: RandomForestClassifier(n_estimators=3) draws at random with no seed: {XSS_NAME}"
+        ]
+    )
+    expect(verdict).to_contain_text("Versions that differ from this environment: scikit-learn")
+    expect(verdict.locator(".jp-mlops-reproduce-notebook")).to_have_text(
+        "Open the executed notebook"
+    )
+    expect(job.locator(".jp-mlops-badge").first).to_have_text("done")
+    expect(lines).to_contain_text("cell 3/3 ran")
+    expect(trigger).to_be_enabled()
+    assert page.evaluate("window.__mlops_xss") is None
+    screenshot(page, "contract-reproduce-mismatch")
+
+
+def test_a_refused_reproduction_shows_the_servers_message_and_hint(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    data.reproduce_refusal = (
+        409,
+        {
+            "message": 'Run "rf" (0000007600c0) is being reproduced already, by job 3f2a9c1b7e40',
+            "hint": "Follow it at reproductions/jobs/3f2a9c1b7e40, or start again once it has ended.",
+        },
+    )
+    _rows(panel).nth(1).click()
+    detail = _run_page(page)
+    trigger = detail.locator("button.jp-mlops-reproduce")
+
+    trigger.click()
+
+    alert = detail.locator(".jp-mlops-reproduce-output [role=alert]")
+    expect(alert).to_contain_text('Could not reproduce this run: Run "rf"')
+    expect(alert).to_contain_text("by job 3f2a9c1b7e40")
+    expect(alert.locator(".jp-mlops-notice-hint")).to_contain_text("Follow it at")
+    expect(trigger).to_be_enabled()
+
+
+def test_a_run_page_opened_while_its_reproduction_runs_follows_it(
+    page: Page, panel: Locator, data: ContractStandIn
+):
+    run = data.runs[118]
+    data.start_reproduction(run["id"], "venv")  # started from another page
+
+    _rows(panel).nth(1).click()
+
+    detail = _run_page(page)
+    trigger = detail.locator("button.jp-mlops-reproduce")
+    expect(detail.locator(".jp-mlops-reproduce-job")).to_have_attribute("data-state", "running")
+    expect(trigger).to_be_disabled()
+    expect(detail.locator(".jp-mlops-reproduce-verdict")).to_have_attribute(
+        "data-status", "mismatch"
+    )
+    expect(trigger).to_be_enabled()

@@ -12,6 +12,7 @@ import { Widget } from '@lumino/widgets';
 import { requestAPI } from './api';
 import { h, notice, replaceChildren } from './dom';
 import { doneNotice } from './sections/note_editor';
+import { ReproduceControl } from './sections/reproduce';
 import { RunActions } from './sections/run_actions';
 import { mlopsIcon } from './icon';
 import type { IPurgeResult, IRunDetail } from './types';
@@ -28,6 +29,8 @@ export class RunView extends Widget {
   private readonly sweepChoice: ISweepChoice = { metric: null, param: null, maximize: null };
   /** The note and housekeeping controls, kept across redraws. */
   private readonly manage: RunActions;
+  /** The Reproduce button and the reproduction it follows, kept across redraws. */
+  private readonly reproduce: ReproduceControl;
   private stale = true;
   private ticket = 0;
   private drawn = false;
@@ -42,6 +45,11 @@ export class RunView extends Widget {
     this.manage = new RunActions(runId, {
       refresh: () => void watcher.refresh(),
       purged: result => this.showPurged(result)
+    });
+    this.reproduce = new ReproduceControl(runId, {
+      refresh: () => void watcher.refresh(),
+      openRun: id => actions.openRun(id),
+      openPath: path => actions.openPath(path)
     });
     this.addClass('jp-mlops-run-view');
     this.node.tabIndex = -1;
@@ -76,7 +84,15 @@ export class RunView extends Widget {
           }
         : null;
       this.manage.update(detail);
-      content = renderRunDetail(detail, this.actions, this.exportStatus, sweep, this.manage);
+      void this.reproduce.load();
+      content = renderRunDetail(
+        detail,
+        this.actions,
+        this.exportStatus,
+        sweep,
+        this.manage,
+        this.reproduce
+      );
     } catch (error) {
       content = errorNotice(error, `run ${this.runId}`);
     }
@@ -85,6 +101,11 @@ export class RunView extends Widget {
     }
     this.drawn = true;
     replaceChildren(this.node, content);
+  }
+
+  dispose(): void {
+    this.reproduce.dispose();
+    super.dispose();
   }
 
   /** The run is gone: say what went, and load nothing more. */

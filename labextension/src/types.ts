@@ -205,6 +205,48 @@ export interface IReproduction {
   ended_at: number;
 }
 
+/** The verdict of a reproduction the server ran (`GET reproductions/jobs/JOB`). */
+export interface IReproductionVerdict {
+  /** parity | mismatch | not_checked | failed */
+  status: string;
+  summary: string;
+  original_run_id: string;
+  /** The run the reproduction recorded, if it got that far. */
+  run_id: string | null;
+  reason: string;
+  causes: string[];
+  notes: string[];
+  differs_from_here: string[];
+  reproduction_id: number;
+  seconds: number;
+  notebook: string | null;
+  /** The executed notebook relative to the server root, when it lies inside it. */
+  notebook_lab_path: string | null;
+}
+
+/** A reproduction the server runs in the background, as far as it got. */
+export interface IReproductionJob {
+  job: string;
+  run_id: string;
+  run_name: string;
+  environment: string;
+  data_from_snapshots: boolean;
+  params: Record<string, unknown>;
+  /** running | done | failed */
+  state: string;
+  started_at: number;
+  ended_at: number | null;
+  lines: string[];
+  verdict: IReproductionVerdict | null;
+  error: { message: string; hint: string | null } | null;
+}
+
+/** `GET runs/ID/reproduce`: the environments it can run in and the run's last job. */
+export interface IReproduceState {
+  environments: { name: string; title: string }[];
+  job: IReproductionJob | null;
+}
+
 /** One parameter of a sweep as an axis: numeric with its range, or its categories. */
 export interface ISweepAxis {
   key: string;

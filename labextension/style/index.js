@@ -1,3 +1,4 @@
 import './base.css';
 import './housekeeping.css';
 import './columns.css';
+import './reproduce.css';

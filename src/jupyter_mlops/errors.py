@@ -19,7 +19,8 @@ The whole tree::
     ├── GateFailedError            one or more gate rules failed (.results)
     ├── ExportError                a notebook cannot become a pipeline (.cell_index, ...)
     ├── PipelineError              a pipeline step failed or was stopped (.step)
-    └── ReproductionError          a past run cannot be run again as it was (.variable, .paths)
+    ├── ReproductionError          a past run cannot be run again as it was (.variable, .paths)
+    └── AlreadyRunningError        work that runs one at a time is running already (.job)
 
 Errors from lower libraries (sqlite3, pyarrow, joblib) are translated where they
 are caught, with ``raise ... from exc`` so the cause stays in ``--debug`` output.
@@ -134,3 +135,12 @@ class ReproductionError(MlopsError):
         super().__init__(message, hint=hint)
         self.variable = variable
         self.paths = paths
+
+
+class AlreadyRunningError(MlopsError):
+    """Work that runs one at a time (a run's reproduction) is running already; ``job``
+    names the one that runs, so the caller can follow it instead."""
+
+    def __init__(self, message: str, *, job: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.job = job

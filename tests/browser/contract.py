@@ -30,6 +30,15 @@ DATA_ROUTES = re.compile(
     r"(?:/([^/?]+))?$"
 )
 
+# The reproduce routes: starting one (POST), the run's last job (GET), a job's progress.
+REPRODUCE_ROUTES = re.compile(
+    r"/jupyter-mlops/api/(?:runs/([^/?]+)/reproduce|reproductions/jobs/([^/?]+))$"
+)
+ENVIRONMENTS = [
+    {"name": "current", "title": "The Python of this Jupyter server"},
+    {"name": "venv", "title": "A fresh virtual environment with the versions the run recorded"},
+]
+
 
 @dataclass(frozen=True)
 class SeenRequest:
@@ -108,6 +117,13 @@ class ContractStandIn:
     failures: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     seen: list[SeenRequest] = field(default_factory=list)
+    # POST runs/ID/reproduce answers this instead of starting a job, when set
+    reproduce_refusal: tuple[int, dict[str, Any]] | None = None
+    reproduce_bodies: list[Any] = field(default_factory=list)
+    # how many times each job is asked for while it runs before it ends with a mismatch
+    polls_while_running: int = 2
+    _jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _polls: dict[str, int] = field(default_factory=dict)
 
     def install(self, page: Page) -> None:
         page.route(re.compile(r".*/jupyter-mlops/api/(?!status).*"), self._answer)
@@ -120,6 +136,11 @@ class ContractStandIn:
 
     def _answer(self, route: Route) -> None:
         url = urllib.parse.urlsplit(route.request.url)
+        reproduce = REPRODUCE_ROUTES.search(url.path)
+        if reproduce is not None:
+            status, body = self._reproduce(route.request.method, *reproduce.groups(), route)
+            route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+            return
         matched = DATA_ROUTES.search(url.path)
         if matched is None:
             route.continue_()  # not a data route: let the real server answer
@@ -140,6 +161,43 @@ class ContractStandIn:
         if name == "runs":
             return self._run_detail(item) if item else self._runs_page(query)
         return 200, getattr(self, f"_{name}")(query)
+
+    def _reproduce(
+        self, method: str, run_id: str | None, job_id: str | None, route: Route
+    ) -> tuple[int, dict[str, Any]]:
+        """A reproduction that runs for a few polls, then ends with a mismatch."""
+        if job_id is not None:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return 404, {"message": f'No reproduction job "{job_id}" on this server'}
+            return 200, self._advance(job)
+        assert run_id is not None
+        if not any(run["id"] == run_id for run in self.runs):
+            return 404, {"message": f'Run "{run_id}" does not exist.', "hint": "List runs."}
+        if method == "GET":
+            last = [job for job in self._jobs.values() if job["run_id"] == run_id]
+            return 200, {"environments": ENVIRONMENTS, "job": dict(last[-1]) if last else None}
+        body = json.loads(route.request.post_data or "null")
+        self.reproduce_bodies.append(body)
+        if self.reproduce_refusal is not None:
+            return self.reproduce_refusal
+        job = self.start_reproduction(run_id, (body or {}).get("env"))
+        return 202, {**job, "lines": list(job["lines"])}
+
+    def start_reproduction(self, run_id: str, env: str | None = None) -> dict[str, Any]:
+        """A reproduction of ``run_id`` that starts running now (as another page would start it)."""
+        job = _reproduction_job(run_id, f"job{len(self._jobs):09d}", env)
+        self._jobs[job["job"]] = job
+        return job
+
+    def _advance(self, job: dict[str, Any]) -> dict[str, Any]:
+        polls = self._polls[job["job"]] = self._polls.get(job["job"], 0) + 1
+        if polls <= self.polls_while_running:
+            job["lines"].append(f"  cell {polls}/3 ran ({polls * 0.5:.1f} s): {XSS_NAME}")
+        elif job["state"] == "running":
+            job["lines"].append("  cell 3/3 ran (1.9 s): mlops.log(accuracy=accuracy)")
+            job.update(state="done", ended_at=job["started_at"] + 2.0, verdict=_mismatch(job))
+        return {**job, "lines": list(job["lines"])}
 
     def _changes(self, query: dict[str, str]) -> dict[str, Any]:
         return {"marker": self.marker}
@@ -514,6 +572,45 @@ def _reproductions(run_id: str, again_id: str) -> list[dict[str, Any]]:
             "ended_at": 1_700_000_905.0,
         }
     ]
+
+
+def _reproduction_job(run_id: str, job_id: str, env: str | None) -> dict[str, Any]:
+    """A job as ``POST runs/ID/reproduce`` answers it, just started."""
+    return {
+        "job": job_id,
+        "run_id": run_id,
+        "run_name": "rf",
+        "environment": env or "current",
+        "data_from_snapshots": False,
+        "params": {},
+        "state": "running",
+        "started_at": 1_700_001_000.0,
+        "ended_at": None,
+        "lines": [f'reproducing run "rf" ({run_id[:12]}): 2 earlier cell(s) and 1 of its own'],
+        "verdict": None,
+        "error": None,
+    }
+
+
+def _mismatch(job: dict[str, Any]) -> dict[str, Any]:
+    """The verdict of a reproduction whose accuracy came back different, with its causes."""
+    return {
+        "status": "mismatch",
+        "summary": f"parity MISMATCH with run {job['run_id'][:12]} (rel 1e-06, abs 1e-09): 1 of 2"
+        " metric(s) differ: accuracy: 0.91 then, 0.87 now",
+        "original_run_id": job["run_id"],
+        "run_id": _run_id(200),
+        "reason": "",
+        "causes": [
+            f"RandomForestClassifier(n_estimators=3) draws at random with no seed: {XSS_NAME}"
+        ],
+        "notes": ["data check: churn: as the run read it (fingerprint ab12cd34ef56)"],
+        "differs_from_here": ["scikit-learn 1.5.0 -> 1.6.1"],
+        "reproduction_id": 7,
+        "seconds": 2.0,
+        "notebook": "/work/.mlops/reproductions/rf-20261204.ipynb",
+        "notebook_lab_path": ".mlops/reproductions/rf-20261204.ipynb",
+    }
 
 
 def _summary(

@@ -19,6 +19,7 @@ import {
 import type { IClosure, IGateEvaluation, IReproduction, IRunDetail } from '../types';
 import { renderMarkdown } from '../markdown';
 import { renderArtifacts } from './artifacts';
+import { ReproduceControl } from './reproduce';
 import { RunActions } from './run_actions';
 import { ISweepChoice, ISweepLoad, renderSweep } from './sweep';
 
@@ -146,14 +147,16 @@ export function renderEvaluation(evaluation: IGateEvaluation, runLink: Child): H
  * caller keeps it across redraws, so a reload does not wipe what the user just did.
  * `sweep` is the sweep of a run with children, drawn below its metrics. `manage`
  * (kept by the caller too) shows the note with its editor and the housekeeping controls;
- * without it the note is only shown.
+ * without it the note is only shown. `reproduce` (kept by the caller too) is the
+ * Reproduce button with what the last reproduction said, shown below the run's fields.
  */
 export function renderRunDetail(
   detail: IRunDetail,
   actions: IRunDetailActions,
   exportStatus: HTMLElement = h('div'),
   sweep: IRunSweep | null = null,
-  manage: RunActions | null = null
+  manage: RunActions | null = null,
+  reproduce: ReproduceControl | null = null
 ): HTMLElement {
   const run = detail.run;
   const labPath = run.notebook_lab_path ?? null;
@@ -418,6 +421,7 @@ export function renderRunDetail(
     exportStatus,
     error,
     summary,
+    reproduce ? reproduce.node : null,
     manage ? manage.note.node : run.note ? runNote(run.note) : null,
     manage ? manage.status : null,
     manage ? manage.node : null,

@@ -42,6 +42,7 @@ from ..tracking.capture.code_names import plain_python
 from ..tracking.closure import Closure, names_of
 from ..tracking.closure_rows import read_closure
 from ..tracking.queries.detail import run_detail
+from ..tracking.queries.records import RunRow
 from ..tracking.reproductions import record_reproduction, runs_named_since
 from .checkout import CHECKOUT_METADATA, checkout_notebook
 from .environments import venv_python
@@ -83,11 +84,7 @@ def reproduce(
     A run that cannot be reproduced at all (no closure, data that changed, a cell that
     raised) gives a ``failed`` verdict, stored like the others; bad arguments raise
     :class:`~jupyter_mlops.errors.InvalidInputError`."""
-    if env not in ENVIRONMENTS:
-        raise InvalidInputError(
-            f'"{env}" is not an environment reproduce can run in',
-            hint=f"Use one of: {', '.join(ENVIRONMENTS)}.",
-        )
+    check_environment(env)
     say = progress or (lambda line: None)
     started_at = time.time()
     detail = run_detail(registry, ref, series=False)
@@ -213,6 +210,41 @@ def reproduce(
         **tolerances,
     )
     return finish(verdict, kept)
+
+
+def check_environment(env: str) -> None:
+    """InvalidInputError unless :func:`reproduce` can run in ``env``."""
+    if env not in ENVIRONMENTS:
+        raise InvalidInputError(
+            f'"{env}" is not an environment reproduce can run in',
+            hint=f"Use one of: {', '.join(ENVIRONMENTS)}.",
+        )
+
+
+def check_request(
+    registry: Registry,
+    ref: str,
+    *,
+    env: str = "current",
+    params: Mapping[str, Any] | Iterable[str] | None = None,
+) -> RunRow:
+    """Run ``ref`` when :func:`reproduce` would start on these arguments; the
+    errors it would raise before running anything otherwise, for a caller that runs it
+    later (in another thread) and must refuse bad input at once.
+
+    Raises :class:`~jupyter_mlops.errors.NotFoundError` for an unknown run and
+    :class:`~jupyter_mlops.errors.InvalidInputError` for an unknown environment or a
+    parameter the run does not have (or a value of the wrong type).
+
+        check_request(registry, "baseline", params={"lr": 0.5}).id   # '3f2a9c1b7e40...'
+    """
+    check_environment(env)
+    detail = run_detail(registry, ref, series=False)
+    if params:
+        closure = read_closure(registry, detail.run.id)
+        _, parameters = checkout_notebook(detail, closure)
+        parse_overrides(detail.run.id, parameters, params)
+    return detail.run
 
 
 def parse_overrides(

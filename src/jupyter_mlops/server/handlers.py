@@ -32,6 +32,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from jupyter_mlops.errors import (
+    AlreadyRunningError,
     ArtifactIntegrityError,
     InvalidInputError,
     MlopsError,
@@ -54,6 +55,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[MlopsError], int], ...] = (
     (InvalidInputError, 400),
     (RegistryCorruptError, 409),
     (ArtifactIntegrityError, 409),
+    (AlreadyRunningError, 409),
     (RecordingError, 503),
     (MlopsError, 400),
 )
@@ -62,7 +64,8 @@ _DEFAULT_MESSAGES = {
     403: "Forbidden: the jupyter-mlops API needs Jupyter's authentication "
     "(open JupyterLab with its token, or log in).",
     405: "Method not allowed: this jupyter-mlops route only answers GET"
-    " (the writes are POST export, PATCH and DELETE runs/ID, PATCH experiments/NAME).",
+    " (the writes are POST export, POST runs/ID/reproduce, PATCH and DELETE runs/ID,"
+    " PATCH experiments/NAME).",
 }
 
 

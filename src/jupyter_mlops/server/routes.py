@@ -16,6 +16,9 @@
 ``GET drift``          drift reports, each with its columns' verdicts
 ``GET pipelines``      pipeline runs, each with its steps
 ``POST export``        export a notebook of the server's root to a pipeline
+``POST runs/ID/reproduce``  reproduce a run in the background (see reproduce_route.py);
+                       ``GET`` gives its last job
+``GET reproductions/jobs/JOB``  a reproduction's progress lines, state and verdict
 ``PATCH runs/ID``      change a run: note, name, tags, experiment, archived
 ``DELETE runs/ID``     purge a run for good (``confirm=true``)
 ``GET runs/ID/purge``  what purging the run would delete and keep
@@ -52,6 +55,12 @@ from jupyter_mlops.server.housekeeping_routes import (
     RunWritesHandler,
 )
 from jupyter_mlops.server.registry_source import RegistrySource
+from jupyter_mlops.server.reproduce_route import (
+    JOBS_SETTING,
+    ReproduceHandler,
+    ReproductionJobHandler,
+)
+from jupyter_mlops.server.reproduction_jobs import ReproductionJobs
 
 from .._version import __version__
 
@@ -231,9 +240,11 @@ ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("gates", "gates", GatesHandler),
     ("models", "models", ModelsHandler),
     ("pipelines", "pipelines", PipelinesHandler),
+    ("reproductions/jobs/JOB", r"reproductions/jobs/([^/]+)", ReproductionJobHandler),
     ("runs", "runs", RunsHandler),
     ("runs/ID", r"runs/([^/]+)", RunHandler),
     ("runs/ID/purge", r"runs/([^/]+)/purge", PurgePlanHandler),
+    ("runs/ID/reproduce", r"runs/([^/]+)/reproduce", ReproduceHandler),
     ("runs/ID/sweep", r"runs/([^/]+)/sweep", SweepHandler),
     ("snapshots", "snapshots", SnapshotsHandler),
     ("status", "status", StatusHandler),
@@ -250,6 +261,7 @@ def setup_handlers(web_app: tornado.web.Application) -> RegistrySource:
     # application is discarded, or else when the process ends.
     weakref.finalize(web_app, source.close)
     web_app.settings[SOURCE_SETTING] = source
+    web_app.settings[JOBS_SETTING] = ReproductionJobs(root_dir)
     prefix = url_path_join(web_app.settings["base_url"], API_PREFIX)
     handlers: list[tuple[str, type[MlopsAPIHandler]]] = [
         (url_path_join(prefix, pattern), handler) for _, pattern, handler in ROUTES
