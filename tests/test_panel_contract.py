@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import nbformat
 import pytest
 
-from .browser.contract import XSS_CODE, XSS_NAME, ContractStandIn
+from .browser.contract import ENVIRONMENTS, XSS_CODE, XSS_NAME, ContractStandIn
 from .browser.lab import LabServer, running_jupyterlab
 from .browser.panel import load_lab, open_panel, screenshot, widen_sidebar
 
@@ -559,7 +559,7 @@ def test_reproduce_shows_its_progress_then_the_mismatch_with_its_likely_causes(
     _rows(panel).nth(1).click()
     detail = _run_page(page)
     environment = detail.locator(".jp-mlops-reproduce-env")
-    expect(environment.locator("option")).to_have_text(["current", "venv"])
+    expect(environment.locator("option")).to_have_text([e["name"] for e in ENVIRONMENTS])
     trigger = detail.locator("button.jp-mlops-reproduce")
 
     environment.select_option("venv")

@@ -37,6 +37,7 @@ REPRODUCE_ROUTES = re.compile(
 ENVIRONMENTS = [
     {"name": "current", "title": "The Python of this Jupyter server"},
     {"name": "venv", "title": "A fresh virtual environment with the versions the run recorded"},
+    {"name": "container", "title": "A container image with the versions the run recorded"},
 ]
 
 
