@@ -51,6 +51,7 @@ CONCEPTS = (
     "models",
     "gates",
     "drift",
+    "serving",
     "export",
     "reproduce",
     "runner",

@@ -1,0 +1,236 @@
+"""Monitoring windows: the logged predictions of a served model cut into windows of time,
+each judged as the drift check judges a pipeline's data.
+
+For each window (aligned to multiples of its length since the epoch, so windows are the
+same whenever the monitor runs):
+
+- **input drift**: the window's inputs against the version's training data (a DataFrame or a
+  snapshot's profile), column by column with :func:`..drift.deciding.drift_report`; its
+  decision (monitor / review / retrain) is the window's, and the columns it retrains or
+  reviews for are named;
+- **prediction drift**: the window's outputs against the reference predictions when given
+  (the model's predictions on its training data), else against the first window's;
+- **latency**: p50 and p99 of the answered requests, in milliseconds;
+- **live metrics** per version on the rows whose labels came back, and the champion against
+  the challenger on the same rows when the shadow scored them (:mod:`.comparison`).
+
+Windows with fewer than ``min_rows`` predictions are listed, with their latency, but not
+tested for drift: a handful of rows says nothing about a distribution.
+
+The predictions come as a DataFrame with one row per request: ``time`` (seconds since the
+epoch), ``version``, ``latency_ms``, ``prediction``, the input columns, and optionally
+``label``, ``score`` (the positive class's probability) and ``challenger_prediction``
+(the shadow's output for the same row).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..drift.deciding import drift_report
+from ..drift.report import DriftReport
+from ..errors import InvalidInputError
+from .comparison import VersionComparison, compare_paired
+from .live_metrics import metrics_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..snapshots.profiles import DataProfile
+
+MIN_ROWS = 50
+REQUIRED_COLUMNS = ("time", "version", "latency_ms", "prediction")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class MonitorWindow:
+    """One window of served predictions and what the monitor found in it."""
+
+    start: float
+    end: float
+    n_predictions: int
+    n_labelled: int
+    decision: str | None  # None: too few rows to test
+    retrain_columns: tuple[str, ...]
+    review_columns: tuple[str, ...]
+    input_drift: DriftReport | None
+    prediction_drift: DriftReport | None
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # per version
+    comparison: VersionComparison | None = None
+    note: str = ""
+
+    def summary(self) -> str:
+        import time
+
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(self.start))
+        head = f"{when} UTC, {self.n_predictions} prediction(s)"
+        if self.decision is None:
+            return f"{head}: {self.note}"
+        parts = [f"{head}: {self.decision}"]
+        if self.retrain_columns:
+            parts.append(f"retrain for {', '.join(self.retrain_columns)}")
+        if self.review_columns:
+            parts.append(f"review {', '.join(self.review_columns)}")
+        if self.latency_p50_ms is not None and self.latency_p99_ms is not None:
+            parts.append(
+                f"latency p50 {self.latency_p50_ms:.1f} ms, p99 {self.latency_p99_ms:.1f} ms"
+            )
+        return "; ".join(parts)
+
+
+def parse_window(text: str | float | int) -> float:
+    """A window's length in seconds: ``"1h"``, ``"30m"``, ``"90s"``, ``"1d"`` or a number
+    of seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text))
+        if not found:
+            raise InvalidInputError(
+                f'"{text}" is not a window length',
+                hint='Write a number and a unit: "30m", "1h", "1d" (s, m, h or d).',
+            )
+        seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    if not seconds > 0:
+        raise InvalidInputError(
+            f"a window must last longer than 0 s, not {text}", hint='For example "1h".'
+        )
+    return seconds
+
+
+def monitor_windows(
+    predictions: pd.DataFrame,
+    reference: pd.DataFrame | DataProfile,
+    *,
+    input_columns: list[str] | tuple[str, ...],
+    window: str | float = "1h",
+    kind: str = "classifier",
+    reference_predictions: Any = None,
+    min_rows: int = MIN_ROWS,
+    alpha: float = 0.05,
+    critical: tuple[str, ...] = (),
+) -> tuple[MonitorWindow, ...]:
+    """The windows of ``predictions`` in time order, each judged (see the module doc)."""
+    import pandas as pd
+
+    length = parse_window(window)
+    missing = [c for c in (*REQUIRED_COLUMNS, *input_columns) if c not in predictions.columns]
+    if missing:
+        raise InvalidInputError(
+            f"the logged predictions have no column {', '.join(missing)}",
+            hint=f"They need {', '.join(REQUIRED_COLUMNS)} and the model's inputs"
+            f" ({', '.join(input_columns)}).",
+        )
+    if predictions.empty:
+        return ()
+    ordered = predictions.sort_values("time", kind="stable")
+    starts = np.floor(ordered["time"].to_numpy(dtype=float) / length) * length
+    reference_outputs = (
+        None
+        if reference_predictions is None
+        else pd.DataFrame({"prediction": np.asarray(reference_predictions)})
+    )
+    windows = []
+    for start, rows in ordered.groupby(starts, sort=True):
+        window_result = _judge(
+            rows,
+            float(start),
+            float(start) + length,
+            reference,
+            list(input_columns),
+            kind,
+            reference_outputs,
+            min_rows,
+            alpha,
+            critical,
+        )
+        if reference_outputs is None and window_result.decision is not None:
+            reference_outputs = rows[["prediction"]].reset_index(drop=True)
+        windows.append(window_result)
+    return tuple(windows)
+
+
+def _judge(
+    rows: pd.DataFrame,
+    start: float,
+    end: float,
+    reference: Any,
+    input_columns: list[str],
+    kind: str,
+    reference_outputs: pd.DataFrame | None,
+    min_rows: int,
+    alpha: float,
+    critical: tuple[str, ...],
+) -> MonitorWindow:
+    latencies = rows["latency_ms"].to_numpy(dtype=float)
+    latencies = latencies[~np.isnan(latencies)]
+    p50, p99 = (
+        (float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99)))
+        if len(latencies)
+        else (None, None)
+    )
+    labels = rows["label"] if "label" in rows.columns else None
+    n_labelled = 0 if labels is None else int(labels.notna().sum())
+    metrics = _metrics_per_version(rows, kind) if labels is not None else {}
+    comparison = None
+    if labels is not None and "challenger_prediction" in rows.columns:
+        comparison = compare_paired(
+            kind, rows["label"].to_numpy(), rows["prediction"].to_numpy(),
+            rows["challenger_prediction"].to_numpy(), alpha=alpha,
+        )  # fmt: skip
+    if len(rows) < min_rows:
+        return MonitorWindow(
+            start, end, len(rows), n_labelled, None, (), (), None, None, p50, p99,
+            metrics, comparison,
+            note=f"too few predictions to test for drift (the monitor needs {min_rows})",
+        )  # fmt: skip
+    inputs = rows[input_columns].reset_index(drop=True)
+    input_drift = drift_report(reference, inputs, columns=input_columns, alpha=alpha,
+                               critical=critical)  # fmt: skip
+    prediction_drift = None
+    if reference_outputs is not None:
+        prediction_drift = drift_report(
+            reference_outputs, rows[["prediction"]].reset_index(drop=True), alpha=alpha
+        )
+    return MonitorWindow(
+        start,
+        end,
+        len(rows),
+        n_labelled,
+        input_drift.decision,
+        tuple(c.column for c in input_drift.columns if c.decision == "retrain"),
+        tuple(c.column for c in input_drift.columns if c.decision == "review"),
+        input_drift,
+        prediction_drift,
+        p50,
+        p99,
+        metrics,
+        comparison,
+    )
+
+
+def _metrics_per_version(rows: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
+    found: dict[str, dict[str, float]] = {}
+    for version, group in rows.groupby("version", sort=True):
+        labelled = group[group["label"].notna()]
+        if labelled.empty:
+            continue
+        scores = labelled["score"].to_numpy() if "score" in labelled.columns else None
+        if scores is not None and np.isnan(scores.astype(float)).any():
+            scores = None
+        values = metrics_of(
+            kind,
+            labels=labelled["label"].to_numpy(),
+            predictions=labelled["prediction"].to_numpy(),
+            scores=scores,
+        )
+        found[str(version)] = {key: value for key, value in values.items() if math.isfinite(value)}
+    return found
