@@ -36,7 +36,7 @@ from ..drift.deciding import drift_report
 from ..drift.report import DriftReport
 from ..errors import InvalidInputError
 from .comparison import VersionComparison, compare_paired
-from .live_metrics import metrics_of
+from .label_metrics import metrics_of
 
 if TYPE_CHECKING:
     import pandas as pd
