@@ -54,6 +54,7 @@ CONCEPTS = (
     "export",
     "reproduce",
     "runner",
+    "serving",
     "magics",
     "widgets",
     "cli",

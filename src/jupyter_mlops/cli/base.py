@@ -100,6 +100,7 @@ COMMAND_MODULES = {
     "reproduce": "reproduce",
     "restore": "housekeeping",
     "runs": "runs",
+    "serve": "serving",
     "show": "runs",
     "status": "runs",
     "tag": "housekeeping",
