@@ -257,8 +257,11 @@ def read_predictions(
         "request_id", "model", "version", "role", "served_as", "n_rows", "inputs", "outputs",
         "latency_ms", "served_at",
     ]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["inputs"] = [None if v is None else json.loads(v) for v in frame["inputs"]]
-    frame["outputs"] = [json.loads(v) for v in frame["outputs"]]
+    decoded = [
+        (*row[:6], None if row[6] is None else json.loads(row[6]), json.loads(row[7]), *row[8:])
+        for row in rows
+    ]
+    frame = pd.DataFrame(decoded, columns=columns)
+    frame["inputs"] = pd.Series([row[6] for row in decoded], index=frame.index, dtype=object)
     frame["served_at"] = pd.to_datetime(frame["served_at"], unit="s", utc=True)
     return frame
