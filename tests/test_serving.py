@@ -17,6 +17,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.tree import DecisionTreeClassifier
 
+import jupyter_mlops
+
 from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
 from jupyter_mlops.gates.evaluation import promote
 from jupyter_mlops.models.refs import parse_ref
@@ -236,7 +238,7 @@ def test_prediction_log_writes_inputs_outputs_and_version(registry, two_versions
     log.submit(record(1, "r2"))
     log.close()
 
-    logged = read_predictions(registry, "cancer")
+    logged = jupyter_mlops.predictions("cancer")  # the session's registry, as in a notebook
     assert logged["request_id"].tolist() == ["r1", "r2"]
     assert logged["version"].tolist() == [1, 1]
     assert logged["outputs"].tolist() == [[1, 0], [1, 0]]
@@ -353,3 +355,51 @@ def test_concurrent_scoring_during_a_move_never_mixes_versions(
     assert {ref for ref, _ in answers} == {"cancer@1", "cancer@2"}
     assert all(outputs == expected[ref] for ref, outputs in answers)
     assert answers[-1][0] == "cancer@2"
+
+
+# -- reading a V2 request (MLServer's types) ---------------------------------------------------
+
+
+def v2_request(inputs: list[dict[str, object]]) -> object:
+    types = pytest.importorskip("mlserver.types", reason="the serve extra is not installed")
+    return types.InferenceRequest.model_validate({"inputs": inputs})
+
+
+def test_request_columns_reads_numbers_text_and_a_matrix() -> None:
+    request = v2_request([
+        {"name": "age", "shape": [2], "datatype": "INT64", "data": [30, 41]},
+        {"name": "plan", "shape": [2, 1], "datatype": "BYTES", "data": ["a", "b"]},
+        {"name": "fee", "shape": [2], "datatype": "FP64", "data": [1.5, 2.5]},
+    ])  # fmt: skip
+    from jupyter_mlops.serving.runtime import request_columns
+
+    rows = rows_for_signature(SIGNATURE, request_columns(request, SIGNATURE), model_ref="c@1")
+
+    assert rows.to_dict(orient="list") == {"age": [30, 41], "plan": ["a", "b"], "fee": [1.5, 2.5]}
+    matrix = v2_request([{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}])
+    numeric = ModelSignature(tuple(SignatureColumn(n, "float64") for n in "abc"), 3, "given")
+    assert request_columns(matrix, numeric).keys() == {"a", "b", "c"}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}],
+            'The input "x" has 2 columns, the model takes 3',
+        ),
+        (
+            [
+                {"name": "age", "shape": [2], "datatype": "INT64", "data": [1, 2]},
+                {"name": "fee", "shape": [3], "datatype": "FP64", "data": [1, 2, 3]},
+            ],
+            'The input "fee" has 3 values, the others 2',
+        ),
+    ],
+)
+def test_request_columns_refuses_inputs_that_are_not_rows(inputs, message) -> None:
+    request = v2_request(inputs)
+    from jupyter_mlops.serving.runtime import request_columns
+
+    with pytest.raises(InvalidInputError, match=message):
+        request_columns(request, SIGNATURE)

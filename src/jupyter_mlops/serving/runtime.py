@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from mlserver import MLModel, MLServer
-from mlserver.codecs import NumpyCodec, PandasCodec
+from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
 from mlserver.settings import ModelParameters, ModelSettings, Settings
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters
@@ -111,12 +111,14 @@ class RegistryRuntime(MLModel):
         started = time.perf_counter()
         served = self.scorer.served.current
         try:
-            frame = request_frame(payload, served.version.signature)
-            scored = self.scorer.score(frame)
+            columns = request_columns(payload, served.version.signature)
+            scored = self.scorer.score(columns)
         except MlopsError as exc:
             raise MLServerError(exc.describe(), status_code=400) from exc
         response = self._response(payload, scored)
-        self.scorer.record(payload.id or "", frame, scored, (time.perf_counter() - started) * 1000)
+        self.scorer.record(
+            payload.id or "", columns, scored, (time.perf_counter() - started) * 1000
+        )
         return response
 
     def _response(self, payload: InferenceRequest, scored: ScoredRequest) -> InferenceResponse:
@@ -183,10 +185,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def request_frame(payload: InferenceRequest, signature: ModelSignature | None) -> Any:
-    """The request's rows as a DataFrame: one column per input, or the columns of one 2-D
-    input (named as the signature names them, in its order)."""
-    import pandas as pd
+_DTYPES = {
+    "BOOL": "bool", "UINT8": "uint8", "UINT16": "uint16", "UINT32": "uint32",
+    "UINT64": "uint64", "INT8": "int8", "INT16": "int16", "INT32": "int32", "INT64": "int64",
+    "FP16": "float16", "FP32": "float32", "FP64": "float64",
+}  # fmt: skip
+
+
+def request_columns(payload: InferenceRequest, signature: ModelSignature | None) -> Any:
+    """The request's rows as columns: one per input (shape ``[rows]`` or ``[rows, 1]``), or
+    those of one 2-D input, named as the signature names them, in its order.
+
+    Read here rather than with MLServer's PandasCodec, which builds a DataFrame column by
+    column (6 ms for 30 columns, against 0.1 ms for these arrays).
+    """
+    import numpy as np
 
     from ..errors import InvalidInputError
 
@@ -201,11 +214,30 @@ def request_frame(payload: InferenceRequest, signature: ModelSignature | None) -
                     f" takes {len(names)}",
                     hint=f"Send one input per column: {', '.join(names)}.",
                 )
-            return pd.DataFrame(matrix, columns=names or None)
-        return PandasCodec.decode_request(payload)
+            return {name: matrix[:, i] for i, name in enumerate(names or range(matrix.shape[1]))}
+        columns: dict[str, Any] = {}
+        rows = None
+        for item in inputs:
+            data = item.data.root
+            if item.datatype == "BYTES":
+                values = np.asarray(
+                    [v.decode("utf-8") if isinstance(v, bytes) else v for v in data], dtype=object
+                )
+            else:
+                values = np.asarray(data, dtype=_DTYPES.get(item.datatype))
+            values = values.reshape(-1)
+            if rows is None:
+                rows = len(values)
+            if len(values) != rows or (item.shape and item.shape[0] != rows):
+                raise InvalidInputError(
+                    f'The input "{item.name}" has {len(values)} values, the others {rows}',
+                    hint="Send one value per row in every input (shape [rows]).",
+                )
+            columns[item.name] = values
+        return columns
     except MlopsError:
         raise
-    except Exception as exc:  # shapes that do not agree, data of another type than declared
+    except Exception as exc:  # data of another type than declared, nested lists
         raise InvalidInputError(
             f"The request's inputs cannot be read as rows: {exc}"[:500],
             hint="Send one input per column, each with one value per row (shape [rows]).",

@@ -2,8 +2,10 @@
 and the shadow version scoring the same rows on a thread of its own.
 
     scorer = RequestScorer(served, log=log, shadow=shadow, sample_rate=0.1)
-    scored = scorer.score(frame)                      # the rows checked, then predicted
-    scorer.record("req-1", frame, scored, latency_ms=0.8)   # queued for the log, and the shadow
+    scored = scorer.score(columns)                    # the rows checked, then predicted
+    scorer.record("req-1", columns, scored, latency_ms=0.8)   # queued for the log, and the shadow
+
+``columns`` is a DataFrame or a mapping of column name to values (see :mod:`.inputs`).
 
 The shadow's outputs go to the prediction log only, never into an answer, and its work
 never delays one: its jobs queue for its thread (at most ``max_shadow_pending``; past that
@@ -37,12 +39,12 @@ class ScoredRequest:
     outputs: Any
 
 
-def predict(loaded: LoadedVersion, frame: Any) -> ScoredRequest:
-    """``loaded``'s predictions for ``frame``, after checking its columns against the
+def predict(loaded: LoadedVersion, columns: Any) -> ScoredRequest:
+    """``loaded``'s predictions for the rows of ``columns``, after checking its columns against the
     version's signature (InvalidInputError naming the column that is wrong)."""
     import numpy as np
 
-    rows = rows_for_signature(loaded.version.signature, frame, model_ref=loaded.ref)
+    rows = rows_for_signature(loaded.version.signature, columns, model_ref=loaded.ref)
     try:
         outputs = np.asarray(loaded.model.predict(rows))
     except (ValueError, TypeError) as exc:  # what estimators raise for values they cannot take
@@ -87,12 +89,14 @@ class RequestScorer:
             )
             self._shadow_thread.start()
 
-    def score(self, frame: Any) -> ScoredRequest:
-        """The served version's outputs for ``frame``: the version current when it starts
-        scores every row, whatever the alias does meanwhile."""
-        return predict(self.served.current, frame)
+    def score(self, columns: Any) -> ScoredRequest:
+        """The served version's outputs for the rows of ``columns``: the version current
+        when it starts scores every row, whatever the alias does meanwhile."""
+        return predict(self.served.current, columns)
 
-    def record(self, request_id: str, frame: Any, scored: ScoredRequest, latency_ms: float) -> None:
+    def record(
+        self, request_id: str, columns: Any, scored: ScoredRequest, latency_ms: float
+    ) -> None:
         """Queue the request's record for the log and its rows for the shadow."""
         keep_inputs = self.sample_rate >= 1.0 or random.random() < self.sample_rate
         if self.log is not None:
@@ -111,7 +115,7 @@ class RequestScorer:
             )
         if self.shadow is not None:
             try:
-                self._shadow_jobs.put_nowait((request_id, frame, keep_inputs))
+                self._shadow_jobs.put_nowait((request_id, columns, keep_inputs))
             except queue.Full:
                 self.shadow_dropped += 1
                 if self.shadow_dropped in (1, 100) or self.shadow_dropped % 10_000 == 0:
@@ -146,12 +150,12 @@ class RequestScorer:
             finally:
                 self._shadow_jobs.task_done()
 
-    def _score_shadow(self, request_id: str, frame: Any, keep_inputs: bool) -> None:
+    def _score_shadow(self, request_id: str, columns: Any, keep_inputs: bool) -> None:
         assert self.shadow is not None
         started = time.perf_counter()
         loaded = self.shadow.current
         try:
-            scored = predict(loaded, frame)
+            scored = predict(loaded, columns)
         except MlopsError as exc:
             self.shadow_failed += 1
             if self.shadow_failed in (1, 100) or self.shadow_failed % 10_000 == 0:
