@@ -41,6 +41,7 @@ PUBLIC_NAMES = (
     "note",
     "note_experiment",
     "optuna_callback",
+    "predictions",
     "promote",
     "purge",
     "register_model",

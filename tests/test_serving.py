@@ -18,7 +18,6 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.tree import DecisionTreeClassifier
 
 import jupyter_mlops
-
 from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
 from jupyter_mlops.gates.evaluation import promote
 from jupyter_mlops.models.refs import parse_ref

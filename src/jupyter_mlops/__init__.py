@@ -22,6 +22,7 @@ From Python::
     mlops.check_drift("train", todays_df)       # monitor / review / retrain, stored
     mlops.promote("churn@2", alias="champion", gates=["f1 >= champion.f1 - 0.01"])
     model = mlops.load_model("churn@champion")
+    mlops.predictions("churn")                  # what `jupyter mlops serve churn@champion` answered
 
 Importing the package is cheap: pandas, IPython and ipywidgets are imported by the
 functions that need them.
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         load_model,
         metrics,
         optuna_callback,
+        predictions,
         promote,
         register_model,
         registered_models,
@@ -111,6 +113,7 @@ __all__ = [
     "note",
     "note_experiment",
     "optuna_callback",
+    "predictions",
     "promote",
     "purge",
     "register_model",
@@ -156,6 +159,7 @@ _HOMES = {
     "note": "tracking.housekeeping_api",
     "note_experiment": "tracking.housekeeping_api",
     "optuna_callback": "api",
+    "predictions": "api",
     "promote": "api",
     "purge": "tracking.housekeeping_api",
     "register_model": "api",

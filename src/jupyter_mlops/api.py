@@ -246,6 +246,19 @@ def load_model(ref: str) -> Any:
     return load(default_registry(), ref)
 
 
+def predictions(model: str | None = None, *, role: str | None = None) -> pd.DataFrame:
+    """The predictions served models logged (``jupyter mlops serve``), oldest first: one row
+    per request and version, with its inputs (when sampled), outputs, latency and the version
+    that answered. ``role`` is ``"served"`` or ``"shadow"``.
+
+        mlops.predictions("churn", role="shadow")
+    """
+    from .serving.prediction_log import read_predictions
+    from .tracking.session import default_registry
+
+    return read_predictions(default_registry(), model, role=role)
+
+
 def registered_models(name: str | None = None) -> pd.DataFrame:
     """Registered model versions as a DataFrame: aliases, run, flavor and ``metrics.*``.
 
