@@ -23,6 +23,7 @@ From Python::
     mlops.promote("churn@2", alias="champion", gates=["f1 >= champion.f1 - 0.01"])
     model = mlops.load_model("churn@champion")
     mlops.predictions("churn")                  # what `jupyter mlops serve churn@champion` answered
+    mlops.feedback(["order-1"], [0])            # the true label, later; mlops.live_metrics("churn")
 
 Importing the package is cheap: pandas, IPython and ipywidgets are imported by the
 functions that need them.
@@ -42,8 +43,10 @@ if TYPE_CHECKING:
         check_drift,
         compare,
         drift_history,
+        feedback,
         get_run,
         init,
+        live_metrics,
         load_model,
         metrics,
         optuna_callback,
@@ -98,8 +101,10 @@ __all__ = [
     "end_run",
     "expect",
     "experiment_note",
+    "feedback",
     "get_run",
     "init",
+    "live_metrics",
     "load_model",
     "log",
     "log_artifact",
@@ -144,8 +149,10 @@ _HOMES = {
     "end_run": "tracking.session",
     "expect": "gates.expectations",
     "experiment_note": "tracking.housekeeping_api",
+    "feedback": "api",
     "get_run": "api",
     "init": "api",
+    "live_metrics": "api",
     "load_model": "api",
     "log": "tracking.session",
     "log_artifact": "tracking.session",

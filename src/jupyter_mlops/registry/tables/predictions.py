@@ -7,6 +7,9 @@ the version that actually scored the rows, so an alias that moved mid-traffic st
 which version gave each answer. ``inputs`` is JSON ``{column: [values]}`` (NULL when the
 request was not in the sample), ``outputs`` a JSON list, one value per row. ``latency_ms`` is
 the time the runtime spent on the request (reading, checking, predicting, answering).
+
+``prediction_labels`` holds the ground truth that came later (``mlops.feedback``): per
+request id, a JSON list with one label per row; a new label for a request replaces the old.
 """
 
 from __future__ import annotations
@@ -31,5 +34,11 @@ PREDICTIONS = Migration(
     CREATE INDEX predictions_request ON predictions(request_id);
     CREATE INDEX predictions_version_time ON predictions(model_version_id, served_at);
     CREATE INDEX predictions_time ON predictions(served_at);
+
+    CREATE TABLE prediction_labels (
+        request_id TEXT PRIMARY KEY,
+        labels TEXT NOT NULL,            -- JSON [label per row]
+        recorded_at REAL NOT NULL
+    ) WITHOUT ROWID;
     """,
 )
