@@ -402,3 +402,21 @@ def test_request_columns_refuses_inputs_that_are_not_rows(inputs, message) -> No
 
     with pytest.raises(InvalidInputError, match=message):
         request_columns(request, SIGNATURE)
+
+
+def test_a_registry_from_before_the_prediction_log_gets_it_when_opened(tmp_path: Path) -> None:
+    older = Registry.init(tmp_path / "older")
+    older.conn.executescript(
+        "DROP TABLE predictions; DROP TABLE prediction_labels;"
+        " DELETE FROM schema_migrations WHERE name = '0014_predictions';"
+        " PRAGMA user_version = 13;"
+    )
+    older.close()
+
+    reopened = Registry.open(tmp_path / "older" / ".mlops" / "registry.db")
+    tables = {
+        row[0] for row in reopened.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    reopened.close()
+
+    assert {"predictions", "prediction_labels"} <= tables

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -341,6 +343,42 @@ def test_the_magic_serves_in_the_background_and_stops(shell, registry: Registry)
         assert not server.running and port not in SERVERS.servers
     finally:
         SERVERS.stop_all()
+
+
+def test_servers_started_in_background_stop_when_their_process_exits(tmp_path: Path) -> None:
+    registry, _, _ = new_registry(tmp_path)
+    # follow_seconds of 60: the server would notice its parent gone only after a minute, so
+    # what stops it within the timeout below is the exit hook of the process that started it
+    plan = replace(fresh_plan(registry, "cancer@champion"), follow_seconds=60.0)
+    script = (
+        "import json, sys\n"
+        "from jupyter_mlops.serving.plan import ServePlan\n"
+        "from jupyter_mlops.serving.process import SERVERS\n"
+        "server = SERVERS.start(ServePlan.from_dict(json.loads(sys.argv[1])))\n"
+        "print(server.popen.pid, flush=True)\n"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(plan.to_dict())],
+        capture_output=True, text=True, timeout=180, check=True,
+    )  # fmt: skip
+    server_pid = int(started.stdout.split()[-1])
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not process_gone(server_pid):
+        time.sleep(0.1)
+    registry.close()
+    gone = process_gone(server_pid)
+    if not gone:
+        os.kill(server_pid, signal.SIGTERM)
+    assert gone, f"the server {server_pid} outlived the process that started it"
+
+
+def process_gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie waiting for its parent to reap it has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def test_the_magic_shows_why_a_server_did_not_start(shell, registry: Registry) -> None:
