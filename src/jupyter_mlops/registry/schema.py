@@ -28,6 +28,7 @@ from .tables.migration import Migration
 from .tables.models import GUARD
 from .tables.parents import RUN_PARENTS
 from .tables.pipelines import PIPELINES
+from .tables.predictions import PREDICTIONS
 from .tables.previews import METRIC_PREVIEWS
 from .tables.reproductions import REPRODUCTIONS
 from .tables.runs import CORE
@@ -49,4 +50,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     COLUMN_CHOICES,
     CLOSURES,
     REPRODUCTIONS,
+    PREDICTIONS,
 )

@@ -1,0 +1,93 @@
+"""Live metrics per version: how each served (and shadow) version did on the requests it
+scored, from the prediction log and the labels that came back.
+
+    live_metrics(registry, "churn")             # a DataFrame, one row per version and role
+    live_metrics(registry, "churn", since=time.time() - 3600)
+
+Columns: ``version``, ``role`` (served / shadow), ``requests``, ``rows``, ``labelled_rows``,
+``accuracy`` (the share of labelled rows whose output equals the label) and, when outputs and
+labels are numbers, ``mae`` and ``rmse``; ``latency_p50_ms`` and ``latency_p99_ms``; ``first``
+and ``last`` (when it scored). A version with no labels yet has NaN where labels are needed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from ..models.versions import model_id
+from ..registry.connection import Registry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = [
+    "version", "role", "requests", "rows", "labelled_rows", "accuracy", "mae", "rmse",
+    "latency_p50_ms", "latency_p99_ms", "first", "last",
+]  # fmt: skip
+
+
+def live_metrics(registry: Registry, model: str, *, since: float | None = None) -> pd.DataFrame:
+    """One row per version of ``model`` and role that scored requests (since ``since``, unix
+    seconds), newest version first, served before shadow."""
+    import numpy as np
+    import pandas as pd
+
+    model_row_id = model_id(registry, model)
+    rows = registry.query_tuples(
+        "SELECT model_versions.version, predictions.role, predictions.n_rows,"
+        " predictions.outputs, predictions.latency_ms, predictions.served_at,"
+        " prediction_labels.labels FROM predictions"
+        " JOIN model_versions ON model_versions.id = predictions.model_version_id"
+        " LEFT JOIN prediction_labels ON prediction_labels.request_id = predictions.request_id"
+        " WHERE model_versions.model_id = ?" + (" AND predictions.served_at >= ?" if since else ""),
+        (model_row_id, since) if since else (model_row_id,),
+    )
+    groups: dict[tuple[int, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault((int(row[0]), str(row[1])), []).append(row)
+    found = []
+    for (version, role), members in groups.items():
+        latencies = np.array([m[4] for m in members], dtype=float)
+        matches = labelled = 0
+        errors: list[float] = []
+        for member in members:
+            if member[6] is None:
+                continue
+            outputs, labels = json.loads(member[3]), json.loads(member[6])
+            for output, label in zip(outputs, labels):
+                if label is None:
+                    continue
+                labelled += 1
+                matches += int(_same(output, label))
+                if _number(output) and _number(label):
+                    errors.append(float(output) - float(label))
+        found.append(
+            {
+                "version": version,
+                "role": role,
+                "requests": len(members),
+                "rows": int(sum(m[2] for m in members)),
+                "labelled_rows": labelled,
+                "accuracy": matches / labelled if labelled else math.nan,
+                "mae": float(np.mean(np.abs(errors))) if errors else math.nan,
+                "rmse": float(np.sqrt(np.mean(np.square(errors)))) if errors else math.nan,
+                "latency_p50_ms": float(np.percentile(latencies, 50)),
+                "latency_p99_ms": float(np.percentile(latencies, 99)),
+                "first": pd.Timestamp(min(m[5] for m in members), unit="s", tz="UTC"),
+                "last": pd.Timestamp(max(m[5] for m in members), unit="s", tz="UTC"),
+            }
+        )
+    found.sort(key=lambda r: (-r["version"], r["role"] != "served"))
+    return pd.DataFrame(found, columns=COLUMNS)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(output: Any, label: Any) -> bool:
+    if _number(output) and _number(label):
+        return math.isclose(float(output), float(label), rel_tol=0, abs_tol=1e-9)
+    return bool(output == label) or str(output) == str(label)
