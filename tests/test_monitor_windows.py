@@ -114,7 +114,7 @@ def test_short_windows_are_listed_but_not_tested() -> None:
 
     assert window.decision is None and window.input_drift is None
     assert window.n_predictions == 12 and window.latency_p50_ms is not None
-    assert "too few predictions to test for drift (the monitor needs 50)" in window.summary()
+    assert "too few predictions to test for drift (12; the monitor needs 50)" in window.summary()
 
 
 def test_window_lengths_and_missing_columns_are_checked() -> None:

@@ -93,6 +93,7 @@ COMMAND_MODULES = {
     "init": "runs",
     "live": "serving",
     "models": "guard",
+    "monitor": "monitor",
     "move": "housekeeping",
     "note": "housekeeping",
     "pipeline": "pipelines",

@@ -26,6 +26,7 @@ from .tables.housekeeping import RUN_HOUSEKEEPING
 from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
 from .tables.models import GUARD
+from .tables.monitoring import MONITORING
 from .tables.parents import RUN_PARENTS
 from .tables.pipelines import PIPELINES
 from .tables.predictions import PREDICTIONS
@@ -51,4 +52,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     CLOSURES,
     REPRODUCTIONS,
     PREDICTIONS,
+    MONITORING,
 )

@@ -15,7 +15,9 @@ same whenever the monitor runs):
   the challenger on the same rows when the shadow scored them (:mod:`.comparison`).
 
 Windows with fewer than ``min_rows`` predictions are listed, with their latency, but not
-tested for drift: a handful of rows says nothing about a distribution.
+tested for drift: a handful of rows says nothing about a distribution. With a ``sampled``
+column (the server logs the inputs of a share of the requests), only the sampled rows are
+tested for drift, and they are what ``min_rows`` counts.
 
 The predictions come as a DataFrame with one row per request: ``time`` (seconds since the
 epoch), ``version``, ``latency_ms``, ``prediction``, the input columns, and optionally
@@ -186,13 +188,15 @@ def _judge(
             kind, rows["label"].to_numpy(), rows["prediction"].to_numpy(),
             rows["challenger_prediction"].to_numpy(), alpha=alpha,
         )  # fmt: skip
-    if len(rows) < min_rows:
+    tested = rows[rows["sampled"].astype(bool)] if "sampled" in rows.columns else rows
+    if len(tested) < min_rows:
+        few = "too few predictions" if len(tested) == len(rows) else "too few sampled inputs"
         return MonitorWindow(
             start, end, len(rows), n_labelled, None, (), (), None, None, p50, p99,
             metrics, comparison,
-            note=f"too few predictions to test for drift (the monitor needs {min_rows})",
+            note=f"{few} to test for drift ({len(tested)}; the monitor needs {min_rows})",
         )  # fmt: skip
-    inputs = rows[input_columns].reset_index(drop=True)
+    inputs = tested[input_columns].reset_index(drop=True)
     input_drift = drift_report(reference, inputs, columns=input_columns, alpha=alpha,
                                critical=critical)  # fmt: skip
     prediction_drift = None
