@@ -21,6 +21,7 @@ from jupyter_mlops.cli import main
 from jupyter_mlops.errors import ExpressionError, GateFailedError, InvalidInputError
 from jupyter_mlops.gates import evaluation as gates
 from jupyter_mlops.gates.fairness import fairness_value
+from jupyter_mlops.gates.records import record_again
 from jupyter_mlops.models.versions import ModelVersion, aliases_of
 from jupyter_mlops.registry.connection import Registry
 
@@ -119,6 +120,9 @@ def test_group_values_are_stored_and_shown_with_the_verdict(registry: Registry) 
         )
     (stored,) = gates.evaluations(registry, model="churn")
     (table,) = stored.results[0].groups
+    assert stored.run_id is not None
+    reused = record_again(registry, stored.id, run_id=stored.run_id)  # a cached pipeline step
+    assert reused.results[0].groups == (table,)
     assert (table.of, table.column, table.metrics) == (
         "demographic_parity_difference(sex)",
         "sex",

@@ -110,9 +110,7 @@ class ScoredData:
                 column=column,
                 of=shown,
             )
-        except ExpressionError:
-            raise
-        except InvalidInputError as error:
+        except InvalidInputError as error:  # of the data: named with the rule it broke
             raise ExpressionError(
                 f"{error.message} (rule {self.source!r})",
                 expression=self.source,
