@@ -28,6 +28,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,18 @@ def fairness_value(
         groups, predicted, true = groups[known], predicted[known], true[known]
     _require_groups(groups, column, of)
     fairlearn_metrics = _fairlearn()
+    # Every metric here depends only on how many rows of each group have each (label,
+    # prediction): fairlearn is given those combinations once each, weighted by their
+    # rows, which gives its values on every row (a million rows: a few distinct ones).
+    combos = (
+        pd.DataFrame(
+            {"group": groups, "true": predicted if true is None else true, "predicted": predicted}
+        )  # fmt: skip
+        .value_counts()
+        .reset_index(name="rows")
+    )
+    weights = combos["rows"].to_numpy()
+    sensitive_features = pd.Series(combos["group"].to_numpy(), name=column)
     with warnings.catch_warnings():
         # undefined rates (no positive label in a group) come back as NaN, shown as n/a
         warnings.simplefilter("ignore")
@@ -120,29 +133,30 @@ def fairness_value(
             compute = getattr(fairlearn_metrics, disparity.fairlearn_name or function)
             value = float(
                 compute(
-                    true if true is not None else predicted,
-                    predicted,
-                    sensitive_features=groups,
+                    combos["true"],
+                    combos["predicted"],
+                    sensitive_features=sensitive_features,
+                    sample_weight=weights,
                 )
             )
         else:
             rates = (str(metric),)
         frame = fairlearn_metrics.MetricFrame(
             metrics={rate: _metric(rate, fairlearn_metrics) for rate in rates},
-            y_true=true if true is not None else predicted,
-            y_pred=predicted,
-            sensitive_features=pd.Series(groups, name=column),
+            y_true=combos["true"],
+            y_pred=combos["predicted"],
+            sensitive_features=sensitive_features,
+            sample_params={rate: {"sample_weight": weights} for rate in rates},
         )
         by_group = frame.by_group
         if function in AGGREGATES:
             value = float(getattr(frame, AGGREGATES[function])()[str(metric)])
-    counts = pd.Series(groups).value_counts()
-    labels_shown = tuple(str(g) for g in by_group.index)
+    counts = combos.groupby("group")["rows"].sum()
     table = GroupTable(
         of,
         column,
         tuple(rates),
-        labels_shown,
+        tuple(str(g) for g in by_group.index),
         tuple(int(counts[g]) for g in by_group.index),
         tuple(tuple(_plain(by_group.loc[g, rate]) for rate in rates) for g in by_group.index),
     )
@@ -177,7 +191,8 @@ def _positive(array: np.ndarray, positive: Any, what: str) -> np.ndarray:
             shown = ", ".join(repr(v) for v in list(distinct)[:5])
             raise InvalidInputError(
                 f"The {what} are not 0/1 or True/False (values: {shown})",
-                hint="Say which value is the positive class: positive=... (--positive).",
+                hint="Give predicted classes, not scores (e.g. proba >= 0.5), and for classes"
+                " other than 0/1 say which is positive: positive=... (--positive).",
             )
         return (array.astype(float) == 1.0).astype(np.int64)
     if len(distinct) > 2:
@@ -230,6 +245,9 @@ def _require_groups(groups: np.ndarray, column: str, of: str) -> None:
 
 
 def _metric(name: str, fairlearn_metrics: Any) -> Callable[..., float]:
+    """``metric(y_true, y_pred, sample_weight=...)``: fairlearn's rates, scikit-learn's scores."""
+    if name == "count":  # rows, which the weights are
+        return lambda t, p, sample_weight: float(np.sum(sample_weight))
     if hasattr(fairlearn_metrics, name):
         return getattr(fairlearn_metrics, name)
     from sklearn import metrics as sk
@@ -237,9 +255,9 @@ def _metric(name: str, fairlearn_metrics: Any) -> Callable[..., float]:
     scores: dict[str, Callable[..., float]] = {
         "accuracy": sk.accuracy_score,
         "balanced_accuracy": sk.balanced_accuracy_score,
-        "precision": lambda t, p: sk.precision_score(t, p, zero_division=np.nan),
-        "recall": lambda t, p: sk.recall_score(t, p, zero_division=np.nan),
-        "f1": lambda t, p: sk.f1_score(t, p, zero_division=np.nan),
+        "precision": partial(sk.precision_score, zero_division=np.nan),
+        "recall": partial(sk.recall_score, zero_division=np.nan),
+        "f1": partial(sk.f1_score, zero_division=np.nan),
     }
     return scores[name]
 
