@@ -485,3 +485,33 @@ def test_gate_magic_shows_the_group_table_and_fails_on_a_disparity(
     shown = captured.outputs[0].data["text/html"]
     assert "<code>demographic_parity_difference(sex)</code> by sex" in shown
     assert "data skewed (3,000 rows)" in shown
+
+
+def test_a_pipeline_step_gate_computes_fairness_rules_on_its_data(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from jupyter_mlops.runner import step_api
+
+    previous = step_api.set_context(
+        step_api.StepContext(
+            pipeline="churn", step="gate", pipeline_dir=tmp_path, registry=registry
+        )
+    )
+    try:
+        with pytest.raises(GateFailedError, match=r"equalized_odds_difference\(sex\) <= 0.1"):
+            step_api.check(
+                ["equalized_odds_difference(sex) <= 0.1"],
+                data=scored(True),
+                prediction="predicted",
+                label="churned",
+            )
+        passed = step_api.check(
+            ["equalized_odds_difference(sex) <= 0.1"],
+            data=scored(False),
+            prediction="predicted",
+            label="churned",
+        )
+        assert passed is not None and passed.passed
+        assert [c["passed"] for c in step_api.current_context().checks] == [False, True]
+    finally:
+        step_api.set_context(previous)
