@@ -407,6 +407,7 @@ def test_filters_still_refuse_function_calls(registry: Registry) -> None:
         mlops.runs(where="min_by(accuracy, sex) > 0.8")
 
 
+@pytest.mark.slow  # a Python process of its own
 def test_without_fairlearn_the_core_imports_and_a_fairness_rule_says_what_to_install(
     tmp_path: Path,
 ) -> None:
@@ -515,3 +516,29 @@ def test_a_pipeline_step_gate_computes_fairness_rules_on_its_data(
         assert [c["passed"] for c in step_api.current_context().checks] == [False, True]
     finally:
         step_api.set_context(previous)
+
+
+def test_a_window_of_logged_predictions_is_checked_without_a_registry() -> None:
+    """What live monitoring will call: rules on a frame, labels partly back, nothing stored."""
+    from jupyter_mlops.gates.fairness_rules import fairness_outcomes
+
+    window = scored(True).sample(frac=1.0, random_state=3).reset_index(drop=True)
+    window["churned"] = window["churned"].astype(float)
+    window.loc[:599, "churned"] = np.nan  # feedback not in yet for the first 600 rows
+    parity, odds = fairness_outcomes(
+        ["demographic_parity_difference(sex) <= 0.05", "equalized_odds_difference(sex) <= 0.1"],
+        window,
+        prediction="predicted",
+        label="churned",
+    )
+    assert not parity.passed and parity.actual == pytest.approx(0.16)
+    assert parity.groups[0].counts == (1500, 1500)  # needs no labels: every row
+    kept = window.iloc[600:]
+    expected = fm.equalized_odds_difference(
+        kept.churned, kept.predicted, sensitive_features=kept.sex
+    )
+    assert not odds.passed and odds.actual == pytest.approx(expected)
+    assert "600 row(s) without a label left out" in odds.detail
+    assert sum(odds.groups[0].counts) == 2400
+    with pytest.raises(ExpressionError, match='"accuracy" in .* only the data\'s fairness'):
+        fairness_outcomes("accuracy > 0.8", window, prediction="predicted")

@@ -17,6 +17,9 @@ A call that cannot mean anything is an :class:`ExpressionError` naming what to f
 unknown function or metric, a column the data does not have (its columns are listed), no
 data, no prediction column, no labels for a function that needs them, a column with one
 group.
+
+:func:`fairness_outcomes` evaluates such rules on a frame alone, with no registry and
+nothing stored: what a monitoring window of logged predictions and their labels checks.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from typing import Any
 from ..errors import ExpressionError, InvalidInputError
 from ..registry.connection import Registry
 from ..tracking import expressions as ex
-from .fairness import AGGREGATES, DISPARITIES, FUNCTIONS, GROUP_METRICS, fairness_value
-from .rules import Operand
+from .fairness import fairness_value
+from .fairness_functions import AGGREGATES, DISPARITIES, FUNCTIONS, GROUP_METRICS
+from .rules import Operand, RuleOutcome, evaluate
 
 DATA_HINT = (
     "Give data= a DataFrame with one row per example (--data), prediction='COLUMN' naming"
@@ -117,6 +121,40 @@ class ScoredData:
                 hint=error.hint,
             ) from error
         return Operand(found.value, note=found.note, groups=found.table)
+
+
+def fairness_outcomes(
+    rules: str | list[str] | tuple[str, ...],
+    data: Any,
+    *,
+    prediction: str,
+    label: str | None = None,
+    positive: Any = None,
+) -> list[RuleOutcome]:
+    """Fairness rules evaluated on the DataFrame ``data`` alone: no registry, no run, nothing
+    stored. Rules compare fairness functions with numbers; any other name is an error.
+
+        window = logged.assign(label=feedback)            # a window of served predictions
+        [o.passed for o in fairness_outcomes(
+            ["demographic_parity_difference(sex) <= 0.05"], window, prediction="output")]
+    """
+    scored = ScoredData(data, prediction, label, positive)
+    outcomes = []
+    for rule in [rules] if isinstance(rules, str) else list(rules):
+        tree = ex.parse(rule, functions=FUNCTIONS)
+        scored.source = rule
+
+        def no_names(name: ex.Name, rule: str = rule) -> Operand:
+            raise ExpressionError(
+                f'"{name.dotted}" in {rule!r} is read where there are only the data\'s'
+                " fairness functions",
+                expression=rule,
+                hint="Compare the functions with numbers, e.g."
+                " demographic_parity_difference(sex) <= 0.05; check run metrics with check().",
+            )
+
+        outcomes.append(evaluate(tree, no_names, source=rule, call=scored.call))
+    return outcomes
 
 
 def check_function(node: ex.Call, source: str) -> str:
