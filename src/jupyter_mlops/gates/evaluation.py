@@ -40,6 +40,7 @@ from ..tracking import expressions as ex
 from ..tracking.session import unrecorded_run
 from .expectations import Expectation, parse_expectations
 from .fairness_functions import FUNCTIONS
+from .fairness_rules import RuleCalls, rule_calls
 from .frame_checks import ExpectationOutcome, check_frame
 from .records import (
     DataChecked,
@@ -101,46 +102,6 @@ def _parse_rules(rules: str | Iterable[str]) -> list[tuple[str, ex.Expression]]:
     return parsed
 
 
-def _calls_data(
-    registry: Registry,
-    parsed: list[tuple[str, ex.Expression]],
-    data: Any,
-    *,
-    prediction: str | None,
-    label: str | None,
-    positive: Any,
-    data_name: str | None,
-) -> Callable[[ex.Call, str], Operand] | None:
-    """What the rules' function calls are computed on, or None when no rule calls one."""
-    from .fairness_rules import rule_calls
-
-    if not any(ex.calls_in(tree) for _, tree in parsed):
-        given = [
-            f"{name}={value!r}"
-            for name, value in (
-                ("prediction", prediction),
-                ("label", label),
-                ("positive", positive),
-            )
-            if value is not None
-        ]
-        if given:
-            raise InvalidInputError(
-                f"{', '.join(given)}: these are for fairness rules, and no rule uses one",
-                hint="Add a rule such as demographic_parity_difference(sex) <= 0.05, or leave"
-                " them out.",
-            )
-        return None
-    return rule_calls(
-        registry,
-        data,
-        prediction=prediction,
-        label=label,
-        positive=positive,
-        data_name=data_name,
-    )
-
-
 def _plain_values(values: Mapping[str, Any] | None) -> dict[str, Any]:
     if values is None:
         return {}
@@ -168,7 +129,7 @@ def _plain_values(values: Mapping[str, Any] | None) -> dict[str, Any]:
 def _rule_results(
     parsed: list[tuple[str, ex.Expression]],
     scope: RuleNames,
-    calls: Callable[[ex.Call, str], Operand] | None = None,
+    calls: RuleCalls | None = None,
 ) -> tuple[list[GateResult], dict[str, Any]]:
     results = []
     resolved: dict[str, Any] = {}
@@ -191,7 +152,7 @@ def _rule_results(
     return results, resolved
 
 
-def _call_in(calls: Callable[[ex.Call, str], Operand], rule: str, node: ex.Call) -> Operand:
+def _call_in(calls: RuleCalls, rule: str, node: ex.Call) -> Operand:
     return calls(node, rule)
 
 
@@ -318,7 +279,7 @@ def check(
         model_id_(registry, check_model_name(model))  # NotFoundError if unknown
     plain = _plain_values(values)
     run_id = resolve_run(registry, run) if run is not None else None
-    calls = _calls_data(
+    calls = rule_calls(
         registry,
         parsed,
         data,
@@ -348,7 +309,7 @@ def check(
             scope,
             described,
             drift=drift_results,
-            columns=_columns(calls, prediction, label, positive),
+            columns=None if calls is None else calls.columns,
         ),
         notebook_path=notebook_path,
     )
@@ -429,7 +390,7 @@ def promote(
     expectations = parse_expectations(expect)
     drift_lines = drift_gates(drift)
     plain = _plain_values(values)
-    calls = _calls_data(
+    calls = rule_calls(
         registry,
         parsed,
         data,
@@ -441,7 +402,8 @@ def promote(
     data_results, described = _expectation_results(
         registry, expectations, data, data_name, rules_use_data=calls is not None
     )
-    fairness = _precomputed(parsed, calls)
+    if calls is not None:
+        calls.compute_all(parsed)
     drift_results = _drift_results(registry, drift_lines, None, version.ref, notebook_path)
     checked = bool(parsed or expectations or drift_results)
     evaluation = None
@@ -450,7 +412,7 @@ def promote(
         previous = None if current is None else current.version
         if checked:
             scope = RuleNames(registry, plain, version.run_id, version.model)
-            rule_results, resolved = _rule_results(parsed, scope, fairness)
+            rule_results, resolved = _rule_results(parsed, scope, calls)
             evaluation = store_evaluation(
                 registry,
                 purpose="promote",
@@ -468,7 +430,7 @@ def promote(
                     current=current,
                     alias=alias,
                     drift=drift_results,
-                    columns=_columns(calls, prediction, label, positive),
+                    columns=None if calls is None else calls.columns,
                 ),
                 notebook_path=notebook_path,
             )
@@ -530,28 +492,6 @@ def _inputs(
             {"report_id": r.drift_report_id, "rule": r.rule, "decision": r.actual} for r in drift
         ]
     return inputs
-
-
-def _columns(
-    calls: Any, prediction: str | None, label: str | None, positive: Any
-) -> dict[str, Any] | None:
-    """The columns fairness rules read, for the record."""
-    if calls is None:
-        return None
-    return {"prediction": prediction, "label": label, "positive": positive}
-
-
-def _precomputed(
-    parsed: list[tuple[str, ex.Expression]], calls: Callable[[ex.Call, str], Operand] | None
-) -> Callable[[ex.Call, str], Operand] | None:
-    """Compute every call of the rules now, outside the promotion's lock (fairlearn takes
-    its time on large data), and answer from what was computed when the rules are read."""
-    if calls is None:
-        return None
-    computed = {
-        (node, text): calls(node, text) for text, tree in parsed for node in ex.calls_in(tree)
-    }
-    return lambda node, text: computed[(node, text)]
 
 
 def _drift_results(

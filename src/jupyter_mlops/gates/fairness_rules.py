@@ -25,14 +25,12 @@ nothing stored: what a monitoring window of logged predictions and their labels 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ExpressionError, InvalidInputError
 from ..registry.connection import Registry
 from ..tracking import expressions as ex
-from .fairness import fairness_value
 from .fairness_functions import AGGREGATES, DISPARITIES, FUNCTIONS, GROUP_METRICS
 from .rules import Operand, RuleOutcome, evaluate
 
@@ -103,6 +101,8 @@ class ScoredData:
                 hint="Name the column of true labels: label='COLUMN' (--label). Without"
                 " labels, demographic_parity_difference and selection_rate still work.",
             )
+        from .fairness import fairness_value  # pandas and fairlearn: when a rule needs them
+
         try:
             found = fairness_value(
                 function,
@@ -178,34 +178,67 @@ def check_function(node: ex.Call, source: str) -> str:
     return function
 
 
+@dataclass
+class RuleCalls:
+    """The fairness calls of a gate's rules and the data they are computed on: ``data``
+    is read at the first call (a stored snapshot's rows are loaded then), each call is
+    computed once. ``calls(node, rule)`` gives a call's :class:`Operand`."""
+
+    registry: Registry
+    data: Any
+    prediction: str | None
+    label: str | None
+    positive: Any = None
+    data_name: str | None = None
+    _scored: ScoredData | None = field(default=None, init=False, repr=False)
+
+    def __call__(self, node: ex.Call, rule: str) -> Operand:
+        check_function(node, rule)
+        if self._scored is None:
+            frame = rows_of(self.registry, self.data, node, rule, self.data_name)
+            self._scored = ScoredData(frame, self.prediction, self.label, self.positive)
+        self._scored.source = rule
+        return self._scored.call(node)
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The columns the calls read, for the evaluation's record."""
+        return {"prediction": self.prediction, "label": self.label, "positive": self.positive}
+
+    def compute_all(self, rules: list[tuple[str, ex.Expression]]) -> None:
+        """Compute every call of ``rules`` now (a promotion does, before it takes the lock:
+        fairlearn takes its time on large data); reading the rules then only looks up."""
+        for rule, tree in rules:
+            for node in ex.calls_in(tree):
+                self(node, rule)
+
+
 def rule_calls(
     registry: Registry,
+    rules: list[tuple[str, ex.Expression]],
     data: Any,
     *,
     prediction: str | None,
     label: str | None,
     positive: Any = None,
     data_name: str | None = None,
-) -> Callable[[ex.Call, str], Operand]:
-    """What the calls of gate rules are computed on: ``data`` read once, at the first call
-    (a stored snapshot's rows are loaded then). ``(call, rule) -> Operand``."""
-    scored: list[ScoredData] = []
-
-    def compute(node: ex.Call, source: str) -> Operand:
-        check_function(node, source)
-        if not scored:
-            scored.append(
-                ScoredData(
-                    rows_of(registry, data, node, source, data_name),
-                    prediction,
-                    label,
-                    positive,
-                )
-            )
-        scored[0].source = source
-        return scored[0].call(node)
-
-    return compute
+) -> RuleCalls | None:
+    """What the calls of gate ``rules`` (``(text, parsed)`` pairs) are computed on, or
+    ``None`` when no rule calls a function; naming columns for no such rule is an error."""
+    if any(ex.calls_in(tree) for _, tree in rules):
+        return RuleCalls(registry, data, prediction, label, positive, data_name)
+    given = [
+        f"{name}={value!r}"
+        for name, value in (("prediction", prediction), ("label", label), ("positive", positive))
+        if value is not None
+    ]
+    if given:
+        raise InvalidInputError(
+            f"{', '.join(given)}: these are for fairness rules, and no rule uses one",
+            hint="Add a rule such as demographic_parity_difference(sex) <= 0.05, or leave"
+            " them out.",
+        )
+    return None
 
 
 def rows_of(
