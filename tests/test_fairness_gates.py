@@ -542,3 +542,15 @@ def test_a_window_of_logged_predictions_is_checked_without_a_registry() -> None:
     assert sum(odds.groups[0].counts) == 2400
     with pytest.raises(ExpressionError, match='"accuracy" in .* only the data\'s fairness'):
         fairness_outcomes("accuracy > 0.8", window, prediction="predicted")
+    unlabelled = window.head(600)
+    (parity,) = fairness_outcomes(
+        "demographic_parity_difference(sex) <= 1", unlabelled, prediction="predicted"
+    )
+    assert parity.passed
+    with pytest.raises(ExpressionError, match="none of the 600 rows has one"):
+        fairness_outcomes(
+            "equalized_odds_difference(sex) <= 1",
+            unlabelled,
+            prediction="predicted",
+            label="churned",
+        )

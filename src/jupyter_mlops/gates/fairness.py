@@ -109,6 +109,13 @@ def fairness_value(
             )
         true, known = _labels(labels, positive, len(groups))
         left_out = int((~known).sum())
+        if left_out == len(groups):
+            raise InvalidInputError(
+                f"{of} compares the predictions with the true labels, and none of the"
+                f" {len(groups)} rows has one",
+                hint="Wait for the labels to come back, or use a rule that needs none, such"
+                " as demographic_parity_difference.",
+            )
         groups, predicted, true = groups[known], predicted[known], true[known]
     _require_groups(groups, column, of)
     fairlearn_metrics = _fairlearn()
