@@ -1,4 +1,4 @@
-"""Migration 0014: the values per group behind a gate line (see
+"""Migration 0016: the values per group behind a gate line (see
 :mod:`jupyter_mlops.gates.groups`).
 
 A fairness rule such as ``demographic_parity_difference(sex) <= 0.05`` keeps, beside its
@@ -11,7 +11,7 @@ from __future__ import annotations
 from .migration import Migration
 
 GATE_GROUPS = Migration(
-    "0014_gate_result_groups",
+    "0016_gate_result_groups",
     """
     ALTER TABLE gate_results ADD COLUMN groups TEXT;  -- JSON: the per-group tables, or NULL
     """,
