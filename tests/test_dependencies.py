@@ -4,7 +4,7 @@ declared requirement is imported by a module it serves.
 
 The core (everything but the Jupyter faces and export) gets ``[project].dependencies``;
 the Jupyter faces, export and reproduce also get the ``jupyter`` extra; the Kubeflow target also the
-``kfp`` extra. Requirements are read from the installed distribution's metadata, which is
+``kfp`` extra; the fairness metrics of gates also the ``fairness`` extra. Requirements are read from the installed distribution's metadata, which is
 what pip honours (``scripts/setup`` reinstalls it after a change to pyproject.toml).
 """
 
@@ -34,6 +34,7 @@ EXTRA_OF_MODULE = {
     "export": "jupyter",
     "reproduce": "jupyter",
     "export/kfp_target.py": "kfp",
+    "gates/fairness.py": "fairness",
 }
 # Declared but imported by no Python module, with the reason.
 NOT_IMPORTED = {
@@ -146,7 +147,7 @@ def test_every_import_is_declared_for_the_install_that_runs_it(imported, require
 
 def test_every_declared_requirement_is_imported_by_what_it_installs_for(imported, requirements):
     unused = []
-    for extra in ("", "jupyter", "kfp"):
+    for extra in ("", "jupyter", "kfp", "fairness"):
         where = f'the "{extra}" extra' if extra else "[project].dependencies"
         used = set(imported[extra]) | set(NOT_IMPORTED)
         unused += [
@@ -175,6 +176,8 @@ def test_core_install_declares_no_jupyter_package(requirements):
         ("server/routes.py", "jupyter"),
         ("export/api.py", "jupyter"),
         ("export/kfp_target.py", "kfp"),
+        ("gates/fairness.py", "fairness"),
+        ("gates/fairness_rules.py", ""),
     ],
 )
 def test_modules_are_classified_by_the_install_that_runs_them(relative, extra):
