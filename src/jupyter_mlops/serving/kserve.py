@@ -194,11 +194,13 @@ ENV PYTHONUNBUFFERED=1 \\
 
 WORKDIR /serving
 
-{install_layers(
-    __version__,
-    locked="the libraries the served versions were saved with, and MLServer",
-    core="The jupyter-mlops core, whose runtime MLServer runs",
-)} \\
+{
+        install_layers(
+            __version__,
+            locked="the libraries the served versions were saved with, and MLServer",
+            core="The jupyter-mlops core, whose runtime MLServer runs",
+        )
+    } \\
     && useradd --no-log-init --create-home --uid 10001 mlops
 
 # The versions served, in a registry of their own; the prediction log is written here.
@@ -263,7 +265,7 @@ def kserve_yaml(ref: str, shadow: str | None, name: str, image: str, served: Mod
 def readme_text(ref: str, name: str, image: str, versions: tuple[str, ...]) -> str:
     return f"""# {name}: {ref} on KServe
 
-Serves {', '.join(versions)} with jupyter-mlops's MLServer runtime (Open Inference Protocol,
+Serves {", ".join(versions)} with jupyter-mlops's MLServer runtime (Open Inference Protocol,
 V2), as `jupyter mlops serve {ref}` does on one machine.
 
 ```sh

@@ -119,6 +119,8 @@ def windows_table(windows: tuple[StoredWindow, ...]) -> str:
     for window in list(reversed(windows))[:MAX_TABLE_ROWS]:
         decision = decision_badge(window.decision) if window.decision else "not tested"
         moved = ", ".join(window.retrain_columns) or ", ".join(window.review_columns)
+        if window.fairness_failed:
+            moved = "; ".join(filter(None, [moved, "unfair: " + "; ".join(window.fairness_failed)]))
         metrics = "; ".join(
             f"v{version}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items())
             for version, values in sorted(window.metrics.items())
