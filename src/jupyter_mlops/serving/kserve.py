@@ -43,6 +43,7 @@ from ..registry.connection import Registry
 
 MODEL_FORMAT = "jupyter-mlops"
 REGISTRY_IN_IMAGE = "/serving/registry"
+REGISTRY_FILE_IN_IMAGE = f"{REGISTRY_IN_IMAGE}/.mlops/registry.db"
 PORT = 8080
 GRPC_PORT = 8081
 
@@ -92,17 +93,23 @@ def write_kserve_bundle(
             f"{directory} exists and is not empty",
             hint="Give another --output folder, or remove this one first.",
         )
-    (directory / "wheels").mkdir(parents=True, exist_ok=True)
-    copied = copy_versions(
-        registry, [(ref, served)] + ([] if shadowed is None else [(shadow or "", shadowed)]),
-        directory / "registry",
-    )  # fmt: skip
-    pins = lock_pins([served] + ([] if shadowed is None else [shadowed]))
-    (directory / "requirements.lock").write_text("\n".join(pins) + "\n")
-    (directory / "Dockerfile").write_text(dockerfile_text(ref, shadow, base, sample_rate))
-    (directory / ".dockerignore").write_text("*\n!requirements.lock\n!wheels/\n!registry/\n")
-    (directory / "kserve.yaml").write_text(kserve_yaml(ref, shadow, name, image, served))
-    (directory / "README.md").write_text(readme_text(ref, name, image, copied))
+    created = not directory.exists()
+    try:
+        (directory / "wheels").mkdir(parents=True, exist_ok=True)
+        copied = copy_versions(
+            registry, [(ref, served)] + ([] if shadowed is None else [(shadow or "", shadowed)]),
+            directory / "registry",
+        )  # fmt: skip
+        pins = lock_pins([served] + ([] if shadowed is None else [shadowed]))
+        (directory / "requirements.lock").write_text("\n".join(pins) + "\n")
+        (directory / "Dockerfile").write_text(dockerfile_text(ref, shadow, base, sample_rate))
+        (directory / ".dockerignore").write_text("*\n!requirements.lock\n!wheels/\n!registry/\n")
+        (directory / "kserve.yaml").write_text(kserve_yaml(ref, shadow, name, image, served))
+        (directory / "README.md").write_text(readme_text(ref, name, image, copied))
+    except BaseException:
+        if created:  # nothing half-written is left behind
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
     files = ("Dockerfile", "requirements.lock", "kserve.yaml", "README.md", "registry/", "wheels/")
     return KServeBundle(directory, files, copied, image, name)
 
@@ -116,12 +123,16 @@ def copy_versions(
     copied = []
     try:
         for ref, version in versions:
-            data = registry.artifacts.read_bytes(version.artifact_sha256)
-            if target.artifacts.put_bytes(data) != version.artifact_sha256:
+            try:
+                data = registry.artifacts.read_bytes(version.artifact_sha256)
+            except ArtifactIntegrityError as exc:
                 raise ArtifactIntegrityError(
-                    f"The stored file of {version.ref} does not match its recorded hash",
-                    hint="Restore it from a backup, or register the model again.",
-                )
+                    f"The stored file of {version.ref} does not match the hash recorded when it"
+                    f" was registered ({version.artifact_sha256[:12]}), so it is not copied",
+                    hint=f"Restore {registry.artifacts.path_of(version.artifact_sha256)} from a"
+                    " backup, or register the model again.",
+                ) from exc
+            target.artifacts.put_bytes(data)
             row = registry.query_one(
                 "SELECT signature, libraries, description, created_at FROM model_versions"
                 " WHERE id = ?",
@@ -165,9 +176,15 @@ def copy_versions(
 def lock_pins(versions: list[ModelVersion]) -> list[str]:
     """The libraries the versions recorded (to load them as they were saved) and the
     MLServer installed here, pinned."""
+    from ..export.environment import module_distributions
+
     pins: dict[str, str] = {}
     for version in versions:
-        pins.update({name.lower(): value for name, value in version.libraries.items()})
+        recorded = {name: value for name, value in version.libraries.items() if name != "python"}
+        distributions = module_distributions(sorted(recorded))  # sklearn -> scikit-learn
+        for module, value in recorded.items():
+            for distribution in distributions.get(module) or [module]:
+                pins[distribution.lower()] = value
     try:
         pins["mlserver"] = importlib.metadata.version("mlserver")
     except importlib.metadata.PackageNotFoundError:
@@ -177,7 +194,7 @@ def lock_pins(versions: list[ModelVersion]) -> list[str]:
 
 
 def dockerfile_text(ref: str, shadow: str | None, base_image: str, sample_rate: float) -> str:
-    command = ["python", "-m", "jupyter_mlops.cli", "serve", ref, "--registry", REGISTRY_IN_IMAGE,
+    command = ["python", "-m", "jupyter_mlops.cli", "serve", ref, "--registry", REGISTRY_FILE_IN_IMAGE,
                "--host", "0.0.0.0", "--port", str(PORT), "--grpc-port", str(GRPC_PORT),
                "--sample-rate", repr(sample_rate)]  # fmt: skip
     if shadow is not None:
