@@ -106,8 +106,8 @@ def serve_command(
     server (the versions copied into a registry of its own) and the KServe ServingRuntime
     and InferenceService that run it (protocol v2)."""
     if target == "kserve":
+        from ..export.kserve import copy_wheel, write_kserve_bundle
         from ..models.refs import parse_ref
-        from ..serving.kserve import copy_wheel, write_kserve_bundle
 
         bundle = write_kserve_bundle(
             open_registry(registry_path),
