@@ -255,7 +255,9 @@ def monitor_model(
             continue
         version = Counter(window_rows["version"]).most_common(1)[0][0]
         reference = reference_for(version)
-        say(f"window {time_text(start)}: {len(window_rows)} prediction(s), version {version}")
+        say(
+            f"window {time_text(start, length)}: {len(window_rows)} prediction(s), version {version}"
+        )
         if reference is None:
             judged = _untested(window_rows, start, length, model_kind, "no training snapshot")
         else:
@@ -328,7 +330,7 @@ def stored_windows(
 
 def window_line(window: StoredWindow) -> str:
     """One line for a stored window, as the terminal and the notebook print it."""
-    head = f"{time_text(window.start)}  {window.n_predictions:>6} req  v{window.version or '-'}"
+    head = f"{time_text(window.start, window.window_seconds)}  {window.n_predictions:>6} req  v{window.version or '-'}"
     if window.decision is None:
         return f"{head}  {window.note}"
     parts = [f"{head}  {window.decision}"]
@@ -419,7 +421,7 @@ def _store_window(
         " WHERE model = ? AND window_seconds = ? AND start = ?",
         (model, length, window.start),
     )
-    label = f"{model} {time_text(window.start)}"
+    label = f"{model} {time_text(window.start, length)}"
     input_id = prediction_id = None
     if window.input_drift is not None:
         input_id = record_drift_report(
@@ -506,7 +508,7 @@ def _retrain_if_decided(
         return None  # this window started its retraining already
     before = aliases_of(registry, model).get(alias)
     say(
-        f"the window of {time_text(deciding.start)} decided retrain"
+        f"the window of {time_text(deciding.start, length)} decided retrain"
         f" ({', '.join(deciding.retrain_columns)}): running {pipeline_dir}"
     )
     started = time.time()
@@ -559,9 +561,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def time_text(start: float) -> str:
-    """A window's start as people read it: ``2026-12-04 13:00`` (UTC)."""
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(start))
+def time_text(start: float, length: float = 3600.0) -> str:
+    """A window's start as people read it, in UTC: ``2026-12-04 13:00``, with the seconds
+    for windows shorter than a minute."""
+    shape = "%Y-%m-%d %H:%M:%S" if length < 60 or start % 60 else "%Y-%m-%d %H:%M"
+    return time.strftime(shape, time.gmtime(start))
 
 
 def length_text(seconds: float) -> str:

@@ -211,7 +211,11 @@ def _judge(
     n_labelled = 0 if labels is None else int(labels.notna().sum())
     metrics = _metrics_per_version(rows, kind) if labels is not None else {}
     comparison = None
-    if labels is not None and "challenger_prediction" in rows.columns:
+    if (
+        labels is not None
+        and "challenger_prediction" in rows.columns
+        and rows["challenger_prediction"].notna().any()  # a shadow scored these rows
+    ):
         comparison = compare_paired(
             kind, rows["label"].to_numpy(), rows["prediction"].to_numpy(),
             rows["challenger_prediction"].to_numpy(), alpha=alpha,
