@@ -420,3 +420,22 @@ def test_a_registry_from_before_the_prediction_log_gets_it_when_opened(tmp_path:
     reopened.close()
 
     assert {"predictions", "prediction_labels"} <= tables
+
+
+def test_serve_without_mlserver_says_how_to_install_it(registry, two_versions, monkeypatch) -> None:
+    import sys
+
+    from jupyter_mlops.cli import main
+
+    from .conftest import cli_runner
+
+    monkeypatch.setitem(sys.modules, "mlserver", None)  # as where the serve extra is missing
+    monkeypatch.delitem(sys.modules, "jupyter_mlops.serving.runtime", raising=False)
+
+    result = cli_runner().invoke(
+        main, ["serve", "cancer@champion", "--registry", str(registry.path)]
+    )
+
+    assert result.exit_code == 1
+    assert "Serving needs MLServer, which is not installed" in result.stderr
+    assert "pip install 'jupyter-mlops[serve]'" in result.stderr
