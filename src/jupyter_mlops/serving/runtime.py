@@ -112,7 +112,7 @@ class RegistryRuntime(MLModel):
         served = self.scorer.served.current
         try:
             columns = request_columns(payload, served.version.signature)
-            scored = self.scorer.score(columns)
+            scored = self.scorer.score(columns, served)  # the version that read the request
         except MlopsError as exc:
             raise MLServerError(exc.describe(), status_code=400) from exc
         response = self._response(payload, scored)
