@@ -214,14 +214,26 @@ def _row(record: PredictionRecord) -> tuple[Any, ...]:
 
 
 def _columns(frame: Any) -> dict[str, list[Any]]:
-    return {str(name): _values(frame[name].to_numpy()) for name in frame.columns}
+    """``{column: [values]}``; a frame of numbers in one step (column by column through pandas
+    costs a request of 30 columns more time, holding the GIL, than its prediction)."""
+    import numpy as np
+
+    names = [str(name) for name in frame.columns]
+    matrix = frame.to_numpy()
+    kind = matrix.dtype.kind
+    if kind in "iub" or (kind == "f" and np.isfinite(matrix).all()):
+        return dict(zip(names, matrix.T.tolist()))
+    return {name: _values(frame.iloc[:, i].to_numpy()) for i, name in enumerate(names)}
 
 
 def _values(values: Any) -> list[Any]:
     """Plain JSON values: numbers, text, booleans; ``None`` for NaN, infinities and missing."""
     import numpy as np
 
-    return [_plain(value) for value in np.asarray(values).tolist()]
+    array = np.asarray(values)
+    if array.dtype.kind in "iub" or (array.dtype.kind == "f" and np.isfinite(array).all()):
+        return array.tolist()
+    return [_plain(value) for value in array.tolist()]
 
 
 def _plain(value: Any) -> Any:
