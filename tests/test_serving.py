@@ -24,6 +24,7 @@ from jupyter_mlops.models.refs import parse_ref
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.models.signatures import ModelSignature, SignatureColumn
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.registry.schema import MIGRATIONS
 from jupyter_mlops.serving.inputs import rows_for_signature
 from jupyter_mlops.serving.plan import ServePlan, check_plan, free_port
 from jupyter_mlops.serving.prediction_log import (
@@ -409,7 +410,7 @@ def test_a_registry_from_before_the_prediction_log_gets_it_when_opened(tmp_path:
     older.conn.executescript(
         "DROP TABLE predictions; DROP TABLE prediction_labels;"
         " DELETE FROM schema_migrations WHERE name = '0014_predictions';"
-        " PRAGMA user_version = 13;"
+        f" PRAGMA user_version = {len(MIGRATIONS) - 1};"
     )
     older.close()
 
@@ -420,3 +421,22 @@ def test_a_registry_from_before_the_prediction_log_gets_it_when_opened(tmp_path:
     reopened.close()
 
     assert {"predictions", "prediction_labels"} <= tables
+
+
+def test_serve_without_mlserver_says_how_to_install_it(registry, two_versions, monkeypatch) -> None:
+    import sys
+
+    from jupyter_mlops.cli import main
+
+    from .conftest import cli_runner
+
+    monkeypatch.setitem(sys.modules, "mlserver", None)  # as where the serve extra is missing
+    monkeypatch.delitem(sys.modules, "jupyter_mlops.serving.runtime", raising=False)
+
+    result = cli_runner().invoke(
+        main, ["serve", "cancer@champion", "--registry", str(registry.path)]
+    )
+
+    assert result.exit_code == 1
+    assert "Serving needs MLServer, which is not installed" in result.stderr
+    assert "pip install 'jupyter-mlops[serve]'" in result.stderr

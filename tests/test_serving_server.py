@@ -29,7 +29,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.tree import DecisionTreeClassifier
 
-from jupyter_mlops.errors import ServingError
+from jupyter_mlops.errors import ArtifactIntegrityError, ServingError
 from jupyter_mlops.gates.evaluation import promote
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.models.versions import resolve_version
@@ -196,6 +196,31 @@ def test_the_shadow_scores_every_request_and_answers_none(shadowed) -> None:
     assert differs, "the two versions must disagree somewhere for this test to mean anything"
 
 
+# MLServer 1.7's gRPC converters still call pydantic's construct(); not ours to change
+@pytest.mark.filterwarnings("ignore:The `construct` method is deprecated:DeprecationWarning")
+def test_grpc_answers_with_the_same_runtime(shadowed) -> None:
+    import grpc
+    from mlserver.grpc import dataplane_pb2_grpc
+    from mlserver.grpc.converters import ModelInferRequestConverter, ModelInferResponseConverter
+    from mlserver.types import InferenceRequest
+
+    server, _, stump, _ = shadowed
+    rows = FEATURES.iloc[200:205]
+    request = InferenceRequest.model_validate(v2_body(rows, "grpc-1"))
+    message = ModelInferRequestConverter.from_types(
+        request, model_name="cancer", model_version=None
+    )
+
+    with grpc.insecure_channel(f"127.0.0.1:{server.plan.ports[1]}") as channel:
+        answer = dataplane_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer(
+            message, timeout=30
+        )
+    response = ModelInferResponseConverter.to_types(answer)
+
+    assert response.id == "grpc-1" and response.parameters.served_version == "cancer@1"
+    assert list(response.outputs[0].data) == stump.predict(rows).tolist()
+
+
 def test_the_prometheus_endpoint_counts_the_requests(shadowed) -> None:
     server, _, _, _ = shadowed
     metrics_port = server.plan.ports[2]
@@ -206,14 +231,18 @@ def test_the_prometheus_endpoint_counts_the_requests(shadowed) -> None:
     assert 'model_infer_request_success_total{model="cancer"' in text
 
 
-def test_a_changed_artifact_is_refused_before_the_server_starts(tmp_path: Path) -> None:
-    registry, _, _ = new_registry(tmp_path)
-    version = resolve_version(registry, "cancer@champion")
-    path = registry.artifacts.path_of(version.artifact_sha256)
+def tamper_file(registry: Registry, ref: str) -> None:
+    """Change one byte of the stored file of ``ref``."""
+    path = registry.artifacts.path_of(resolve_version(registry, ref).artifact_sha256)
     data = bytearray(path.read_bytes())
     data[-10] ^= 0x01
     path.chmod(0o644)
     path.write_bytes(bytes(data))
+
+
+def test_a_changed_artifact_is_refused_before_the_server_starts(tmp_path: Path) -> None:
+    registry, _, _ = new_registry(tmp_path)
+    tamper_file(registry, "cancer@champion")
 
     with pytest.raises(ServingError) as caught:
         start_server_process(fresh_plan(registry, "cancer@champion"), ready_timeout=60)
@@ -221,6 +250,19 @@ def test_a_changed_artifact_is_refused_before_the_server_starts(tmp_path: Path) 
     assert caught.value.message.startswith("The stored file of cancer@1 does not match the hash")
     assert "cancer@1 is not loaded" in caught.value.message
     assert caught.value.hint and "register the model again" in caught.value.hint
+    registry.close()
+
+
+def test_the_runtime_refuses_a_file_changed_after_the_check(tmp_path: Path) -> None:
+    """The server's own load checks the hash too (a file changed between the command's check
+    and the load): MLServer stops, and the error names the version."""
+    from jupyter_mlops.serving.runtime import run_server
+
+    registry, _, _ = new_registry(tmp_path)
+    tamper_file(registry, "cancer@champion")
+
+    with pytest.raises(ArtifactIntegrityError, match="The stored file of cancer@1 does not match"):
+        run_server(fresh_plan(registry, "cancer@champion"))  # in this process, past the check
     registry.close()
 
 

@@ -127,7 +127,8 @@ def serve_command(
     except ModuleNotFoundError as exc:
         raise InvalidInputError(
             f"Serving needs MLServer, which is not installed ({exc.name} is missing)",
-            hint="Install it with: pip install 'jupyter-mlops[serve]'",
+            hint="Install it with: pip install 'jupyter-mlops[serve]' (MLServer 1.7 runs on"
+            " Python 3.10 to 3.12).",
         ) from exc
     registry = open_registry(registry_path)
     plan = ServePlan(

@@ -38,7 +38,7 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 )
 @arguments(_serve_arguments)
 def _serve(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> None:
-    from ..serving.plan import DEFAULT_PORT, ServePlan
+    from ..serving.plan import DEFAULT_PORT, ServePlan, check_plan
     from ..serving.process import SERVERS
 
     if args.stop:
@@ -68,6 +68,7 @@ def _serve(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> N
         port=DEFAULT_PORT if args.port is None else args.port,
         sample_rate=args.sample_rate,
     )
+    check_plan(registry, plan, load=False)  # at once, here: the server checks again and loads
     SERVERS.start(plan)
     print(
         f"Serving {args.ref} at {plan.infer_url}"

@@ -19,7 +19,7 @@ from ..errors import InvalidInputError
 from ..models.refs import parse_ref
 from ..models.versions import ModelVersion, resolve_version
 from ..registry.connection import Registry
-from .served_version import load_version
+from .served_version import load_version, verify_version_file
 
 DEFAULT_PORT = 8080
 
@@ -75,9 +75,12 @@ class ServePlan:
         return cls(**data)
 
 
-def check_plan(registry: Registry, plan: ServePlan) -> tuple[ModelVersion, ModelVersion | None]:
+def check_plan(
+    registry: Registry, plan: ServePlan, *, load: bool = True
+) -> tuple[ModelVersion, ModelVersion | None]:
     """The versions ``plan`` serves now, each loaded once to prove it can be (its file's
-    hash checked first); the ports must be free. Raises what a user must fix, by name."""
+    hash checked first; only the hash without ``load``: a notebook checks before it starts
+    the server, which loads); the ports must be free. Raises what a user must fix, by name."""
     parsed = parse_ref(plan.ref)
     served = resolve_version(registry, parsed)
     shadow = None
@@ -95,9 +98,9 @@ def check_plan(registry: Registry, plan: ServePlan) -> tuple[ModelVersion, Model
             f"The sample rate {plan.sample_rate} is not between 0 and 1",
             hint="Give the share of requests whose inputs are logged, e.g. 0.1.",
         )
-    load_version(registry, served)
-    if shadow is not None:
-        load_version(registry, shadow)
+    for version in (served, shadow):
+        if version is not None:
+            load_version(registry, version) if load else verify_version_file(registry, version)
     ports = plan.ports
     if len(set(ports)) < 3:
         raise InvalidInputError(

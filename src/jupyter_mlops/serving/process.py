@@ -63,11 +63,16 @@ class ServerProcess:
         return int(self.popen.returncode)
 
 
+# ``jupyter mlops`` run by this Python (the kernel's, whose environment may have no scripts
+# on PATH), with the program name its messages use
+_RUN_CLI = "import sys; from jupyter_mlops.cli import main; sys.argv[0] = 'jupyter-mlops'; main()"
+
+
 def serve_command(plan: ServePlan, python: str = sys.executable) -> list[str]:
     """The command line that runs ``plan``."""
     grpc, metrics = plan.ports[1:]
     command = [
-        python, "-m", "jupyter_mlops.cli", "serve", plan.ref,
+        python, "-c", _RUN_CLI, "serve", plan.ref,
         "--registry", plan.registry_path,
         "--host", plan.host,
         "--port", str(plan.port),

@@ -24,6 +24,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from mlserver import MLModel, MLServer
@@ -112,7 +113,7 @@ class RegistryRuntime(MLModel):
         served = self.scorer.served.current
         try:
             columns = request_columns(payload, served.version.signature)
-            scored = self.scorer.score(columns)
+            scored = self.scorer.score(columns, served)  # the version that read the request
         except MlopsError as exc:
             raise MLServerError(exc.describe(), status_code=400) from exc
         response = self._response(payload, scored)
@@ -249,9 +250,8 @@ def run_server(plan: ServePlan) -> None:
 
     Raises the error that kept the model from loading, if one did.
     """
-    _show_our_log()
     LIVE.load_error = None
-    with tempfile.TemporaryDirectory(prefix="mlops-serve-") as scratch:
+    with _our_log_shown(), tempfile.TemporaryDirectory(prefix="mlops-serve-") as scratch:
         asyncio.run(_serve(plan, scratch))
     if LIVE.load_error is not None:
         error = LIVE.load_error
@@ -288,14 +288,18 @@ async def _serve(plan: ServePlan, scratch: str) -> None:
         await LIVE.close_all()
 
 
-def _show_our_log() -> None:
-    """This package's log lines (alias moves, refused versions) on stderr, beside MLServer's."""
+@contextlib.contextmanager
+def _our_log_shown() -> Iterator[None]:
+    """This package's log lines (alias moves, refused versions) on stderr, beside MLServer's,
+    while the server runs."""
     ours = logging.getLogger("jupyter_mlops")
-    if not any(getattr(h, "_mlops_serving", False) for h in ours.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s [jupyter-mlops] %(levelname)s %(message)s")
-        )
-        handler._mlops_serving = True  # type: ignore[attr-defined]
-        ours.addHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s [jupyter-mlops] %(levelname)s %(message)s"))
+    level = ours.level
+    ours.addHandler(handler)
     ours.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        ours.removeHandler(handler)
+        ours.setLevel(level)

@@ -89,10 +89,11 @@ class RequestScorer:
             )
             self._shadow_thread.start()
 
-    def score(self, columns: Any) -> ScoredRequest:
+    def score(self, columns: Any, loaded: LoadedVersion | None = None) -> ScoredRequest:
         """The served version's outputs for the rows of ``columns``: the version current
-        when it starts scores every row, whatever the alias does meanwhile."""
-        return predict(self.served.current, columns)
+        when it starts (or ``loaded``, taken by the caller to read the request) scores every
+        row, whatever the alias does meanwhile."""
+        return predict(self.served.current if loaded is None else loaded, columns)
 
     def record(
         self, request_id: str, columns: Any, scored: ScoredRequest, latency_ms: float

@@ -13,8 +13,10 @@ goes on serving the version it has, and says why in its log.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +46,21 @@ def load_version(registry: Registry, version: ModelVersion) -> LoadedVersion:
 
     A changed or missing file raises an error that names the version and says what to do.
     """
+    with _version_named(registry, version):
+        return LoadedVersion(version, load(registry, version.ref))
+
+
+def verify_version_file(registry: Registry, version: ModelVersion) -> None:
+    """Check that the file of ``version`` is there and still hashes to its recorded sha256."""
+    with _version_named(registry, version):
+        registry.artifacts.verified_path(version.artifact_sha256)
+
+
+@contextlib.contextmanager
+def _version_named(registry: Registry, version: ModelVersion) -> Iterator[None]:
+    """The artifact store's errors, said of the version whose file it is."""
     try:
-        model = load(registry, version.ref)
+        yield
     except ArtifactIntegrityError as exc:
         raise ArtifactIntegrityError(
             f"The stored file of {version.ref} does not match the hash recorded when it was"
@@ -62,7 +77,6 @@ def load_version(registry: Registry, version: ModelVersion) -> LoadedVersion:
                 " new version.",
             ) from exc
         raise
-    return LoadedVersion(version, model)
 
 
 class ServedModel:
