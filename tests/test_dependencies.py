@@ -43,6 +43,7 @@ EXTRA_OF_MODULE = {
 # the reason. Its distribution has the module's name.
 INSTALLS_ON_SOME_PYTHONS = {
     "mlserver": "the serve extra: MLServer 1.7 installs on Python < 3.13 only",
+    "fastapi": "the serve extra, with MLServer: the runtime's feedback route",
 }
 # Declared but imported by no Python module, with the reason.
 NOT_IMPORTED = {

@@ -161,3 +161,27 @@ def test_cli_feedback_and_live_say_what_is_wrong(served: Registry, arguments, me
 
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+def test_live_f1_and_the_shadow_compared_on_the_same_labelled_rows(served: Registry) -> None:
+    from sklearn.metrics import f1_score
+
+    from jupyter_mlops.serving.live_metrics import compare_live
+
+    mlops.feedback(["r1", "r2", "r3"], [1, 1, 1])
+    mlops.feedback("r4", [1, 1, 0])
+
+    metrics = mlops.live_metrics("cancer").set_index(["version", "role"])
+    # served outputs r1..r4: 1, 0, 1, [1, 0, 0]; labels: 1, 1, 1, [1, 1, 0]
+    assert metrics.loc[(1, "served"), "f1"] == pytest.approx(
+        f1_score([1, 1, 1, 1, 1, 0], [1, 0, 1, 1, 0, 0])
+    )
+    comparison = compare_live(served, "cancer")
+    assert comparison is not None
+    assert (comparison.n_pairs, comparison.champion_only_right, comparison.challenger_only_right) == (
+        6, 0, 2,
+    )  # fmt: skip
+    assert comparison.verdict == "too few labels"  # 6 pairs; the test needs 30
+    result = cli_runner().invoke(main, ["live", "cancer", "--registry", str(served.path)])
+    assert result.exit_code == 0, result.output
+    assert "champion against the shadow: too few labels: 6 row(s)" in result.output

@@ -432,3 +432,42 @@ def test_the_magic_shows_why_a_server_did_not_start(shell, registry: Registry) -
     assert not result.success
     assert 'No model named "nothing"' in shown.stderr + shown.stdout
     assert SERVERS.servers == {}
+
+
+def post_feedback(plan: ServePlan, body: object) -> tuple[int, dict[str, Any]]:
+    connection = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=30)
+    try:
+        connection.request("POST", "/v2/feedback", json.dumps(body),
+                           {"Content-Type": "application/json"})  # fmt: skip
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_labels_come_back_through_the_servers_feedback_route(shadowed) -> None:
+    server, registry, _, _ = shadowed
+    client = Client(server.plan)
+    rows = FEATURES.iloc[200:203]
+    status, _, _ = client.infer(v2_body(rows, "labelled-1"))
+    client.close()
+    assert status == 200
+
+    # answered a moment ago: the route writes the log before it looks the request up
+    status, payload = post_feedback(
+        server.plan, {"request_ids": ["labelled-1"], "labels": [TARGET.iloc[200:203].tolist()]}
+    )
+
+    assert (status, payload) == (200, {"recorded": 1})
+    (stored,) = registry.query_tuples(
+        "SELECT labels FROM prediction_labels WHERE request_id = 'labelled-1'"
+    )
+    assert json.loads(stored[0]) == TARGET.iloc[200:203].tolist()
+    status, payload = post_feedback(server.plan, {"request_ids": ["never-sent"], "labels": [1]})
+    assert status == 404 and "never-sent" in payload["error"] and payload["hint"]
+    status, payload = post_feedback(server.plan, {"labels": [1]})
+    assert status == 400 and "request_ids and labels" in payload["error"]
+    status, payload = post_feedback(
+        server.plan, {"request_ids": ["labelled-1"], "labels": [[1, 0]]}
+    )
+    assert status == 400 and "labelled-1" in payload["error"]  # three rows, two labels

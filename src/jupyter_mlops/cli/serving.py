@@ -201,7 +201,7 @@ def live_command(registry_path: str | None, model: str, since: str | None) -> No
     for numbers) on the labels given back, latency p50 and p99, served and shadow."""
     import time
 
-    from ..serving.live_metrics import live_metrics
+    from ..serving.live_metrics import compare_live, live_metrics
 
     registry = open_registry(registry_path)
     start = None if since is None else time.time() - _seconds(since)
@@ -212,14 +212,17 @@ def live_command(registry_path: str | None, model: str, since: str | None) -> No
     rows = [
         [
             f"{model}@{r.version}", r.role, r.requests, r.rows, r.labelled_rows,
-            _rounded(r.accuracy), _rounded(r.mae), _rounded(r.rmse),
+            _rounded(r.accuracy), _rounded(r.f1), _rounded(r.mae), _rounded(r.rmse),
             _rounded(r.latency_p50_ms), _rounded(r.latency_p99_ms),
         ]
         for r in frame.itertuples()
     ]  # fmt: skip
-    headers = ["version", "role", "requests", "rows", "labelled", "accuracy", "mae", "rmse",
-               "p50 ms", "p99 ms"]  # fmt: skip
+    headers = ["version", "role", "requests", "rows", "labelled", "accuracy", "f1", "mae",
+               "rmse", "p50 ms", "p99 ms"]  # fmt: skip
     click.echo(format_table(headers, rows))
+    comparison = compare_live(registry, model, since=start)
+    if comparison is not None:
+        click.echo(f"\nchampion against the shadow: {comparison.summary()}")
 
 
 def _rounded(value: float) -> object:

@@ -5,7 +5,8 @@ scored, from the prediction log and the labels that came back.
     live_metrics(registry, "churn", since=time.time() - 3600)
 
 Columns: ``version``, ``role`` (served / shadow), ``requests``, ``rows``, ``labelled_rows``,
-``accuracy`` (the share of labelled rows whose output equals the label) and, when outputs and
+``accuracy`` (the share of labelled rows whose output equals the label), ``f1`` (when they are
+classes: of the positive class for two, the mean over classes for more) and, when outputs and
 labels are numbers, ``mae`` and ``rmse``; ``latency_p50_ms`` and ``latency_p99_ms``; ``first``
 and ``last`` (when it scored). A version with no labels yet has NaN where labels are needed.
 """
@@ -16,14 +17,18 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..models.versions import model_id
 from ..registry.connection import Registry
+from .comparison import VersionComparison, compare_paired
+from .label_metrics import classification_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS = [
-    "version", "role", "requests", "rows", "labelled_rows", "accuracy", "mae", "rmse",
+    "version", "role", "requests", "rows", "labelled_rows", "accuracy", "f1", "mae", "rmse",
     "latency_p50_ms", "latency_p99_ms", "first", "last",
 ]  # fmt: skip
 
@@ -52,6 +57,7 @@ def live_metrics(registry: Registry, model: str, *, since: float | None = None) 
         latencies = np.array([m[4] for m in members], dtype=float)
         matches = labelled = 0
         errors: list[float] = []
+        pairs: list[tuple[Any, Any]] = []
         for member in members:
             if member[6] is None:
                 continue
@@ -60,6 +66,7 @@ def live_metrics(registry: Registry, model: str, *, since: float | None = None) 
                 if label is None:
                     continue
                 labelled += 1
+                pairs.append((label, output))
                 matches += int(_same(output, label))
                 if _number(output) and _number(label):
                     errors.append(float(output) - float(label))
@@ -71,6 +78,7 @@ def live_metrics(registry: Registry, model: str, *, since: float | None = None) 
                 "rows": int(sum(m[2] for m in members)),
                 "labelled_rows": labelled,
                 "accuracy": matches / labelled if labelled else math.nan,
+                "f1": _f1(pairs),
                 "mae": float(np.mean(np.abs(errors))) if errors else math.nan,
                 "rmse": float(np.sqrt(np.mean(np.square(errors)))) if errors else math.nan,
                 "latency_p50_ms": float(np.percentile(latencies, 50)),
@@ -81,6 +89,45 @@ def live_metrics(registry: Registry, model: str, *, since: float | None = None) 
         )
     found.sort(key=lambda r: (-r["version"], r["role"] != "served"))
     return pd.DataFrame(found, columns=COLUMNS)
+
+
+def _f1(pairs: list[tuple[Any, Any]]) -> float:
+    """F1 of the labelled rows when they are classes (of the positive class for two, the
+    mean over classes for more); NaN for numbers that are not whole (a regressor's)."""
+    if not pairs or any(_number(v) and float(v) != int(v) for pair in pairs for v in pair):
+        return math.nan
+    labels, outputs = zip(*pairs)
+    return classification_metrics(
+        np.asarray(labels, dtype=object), np.asarray(outputs, dtype=object)
+    )["f1"]
+
+
+def compare_live(
+    registry: Registry, model: str, *, since: float | None = None, alpha: float = 0.05
+) -> VersionComparison | None:
+    """The served versions against the shadow's on the same labelled rows (the paired test
+    of :mod:`.comparison`); None when no shadow scored a labelled request."""
+    from .monitoring import live_rows
+
+    rows = live_rows(registry, model, since=since)
+    paired = rows[rows["challenger_prediction"].notna() & rows["label"].notna()]
+    if paired.empty:
+        return None
+    kind = _kind_of(paired)
+    return compare_paired(
+        kind,
+        paired["label"].to_numpy(),
+        paired["prediction"].to_numpy(),
+        paired["challenger_prediction"].to_numpy(),
+        alpha=alpha,
+    )
+
+
+def _kind_of(rows: pd.DataFrame) -> str:
+    values = rows["prediction"].tolist() + rows["label"].tolist()
+    if any(_number(v) and float(v) != int(v) for v in values):
+        return "regressor"
+    return "classifier"
 
 
 def _number(value: Any) -> bool:

@@ -27,13 +27,16 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from mlserver import MLModel, MLServer
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
+from mlserver.handlers import custom_handler
 from mlserver.settings import ModelParameters, ModelSettings, Settings
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 
-from ..errors import MlopsError, RegistryError
+from ..errors import InvalidInputError, MlopsError, NotFoundError, RegistryError
 from ..models.refs import parse_ref
 from ..models.signatures import ModelSignature
 from ..registry.connection import Registry
@@ -45,6 +48,7 @@ from .served_version import ServedModel
 logger = logging.getLogger(__name__)
 
 VERSION_HEADER = "X-Model-Version"
+FEEDBACK_PATH = "/v2/feedback"
 # How long the prediction log's writer waits for another process's write lock before it
 # keeps the batch and tries again later (requests never wait for it).
 LOG_BUSY_TIMEOUT = 0.5
@@ -122,6 +126,39 @@ class RegistryRuntime(MLModel):
         )
         return response
 
+    @custom_handler(rest_path=FEEDBACK_PATH, rest_method="POST")
+    async def feedback(self, request: Request) -> JSONResponse:
+        """``POST /v2/feedback`` with ``{"request_ids": [...], "labels": [...]}``: the true
+        labels of answered requests, as ``mlops.feedback`` takes them. The log is written
+        first, so a request just answered can be labelled at once."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or set(body) != {"request_ids", "labels"}:
+            return _refused(
+                400,
+                InvalidInputError(
+                    "The feedback must be a JSON object with request_ids and labels",
+                    hint='Send {"request_ids": ["r1", "r2"], "labels": [1, 0]}.',
+                ),
+            )
+        try:
+            recorded = await asyncio.to_thread(self._record_feedback, body)
+        except NotFoundError as exc:
+            return _refused(404, exc)
+        except MlopsError as exc:
+            return _refused(400, exc)
+        return JSONResponse({"recorded": recorded})
+
+    def _record_feedback(self, body: dict[str, Any]) -> int:
+        from .feedback import record_feedback
+
+        if self.scorer.log is not None:
+            self.scorer.log.flush()
+        with Registry.open(self.plan.registry_path) as registry:
+            return record_feedback(registry, body["request_ids"], body["labels"])
+
     def _response(self, payload: InferenceRequest, scored: ScoredRequest) -> InferenceResponse:
         version = scored.loaded.version
         return InferenceResponse(
@@ -174,6 +211,10 @@ class RegistryRuntime(MLModel):
                     await asyncio.to_thread(served.refresh)
                 except Exception:  # never let the follower die: the server goes on as it is
                     logger.exception("Could not look whether %s moved", served.ref.text)
+
+
+def _refused(status: int, error: MlopsError) -> JSONResponse:
+    return JSONResponse({"error": error.message, "hint": error.hint}, status_code=status)
 
 
 def _alive(pid: int) -> bool:
