@@ -55,6 +55,7 @@ CONCEPTS = (
     "export",
     "reproduce",
     "runner",
+    "serving",
     "magics",
     "widgets",
     "cli",

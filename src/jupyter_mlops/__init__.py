@@ -22,6 +22,8 @@ From Python::
     mlops.check_drift("train", todays_df)       # monitor / review / retrain, stored
     mlops.promote("churn@2", alias="champion", gates=["f1 >= champion.f1 - 0.01"])
     model = mlops.load_model("churn@champion")
+    mlops.predictions("churn")                  # what `jupyter mlops serve churn@champion` answered
+    mlops.feedback(["order-1"], [0])            # the true label, later; mlops.live_metrics("churn")
 
 Importing the package is cheap: pandas, IPython and ipywidgets are imported by the
 functions that need them.
@@ -41,11 +43,14 @@ if TYPE_CHECKING:
         check_drift,
         compare,
         drift_history,
+        feedback,
         get_run,
         init,
+        live_metrics,
         load_model,
         metrics,
         optuna_callback,
+        predictions,
         promote,
         register_model,
         registered_models,
@@ -96,8 +101,10 @@ __all__ = [
     "end_run",
     "expect",
     "experiment_note",
+    "feedback",
     "get_run",
     "init",
+    "live_metrics",
     "load_model",
     "log",
     "log_artifact",
@@ -111,6 +118,7 @@ __all__ = [
     "note",
     "note_experiment",
     "optuna_callback",
+    "predictions",
     "promote",
     "purge",
     "register_model",
@@ -141,8 +149,10 @@ _HOMES = {
     "end_run": "tracking.session",
     "expect": "gates.expectations",
     "experiment_note": "tracking.housekeeping_api",
+    "feedback": "api",
     "get_run": "api",
     "init": "api",
+    "live_metrics": "api",
     "load_model": "api",
     "log": "tracking.session",
     "log_artifact": "tracking.session",
@@ -156,6 +166,7 @@ _HOMES = {
     "note": "tracking.housekeeping_api",
     "note_experiment": "tracking.housekeeping_api",
     "optuna_callback": "api",
+    "predictions": "api",
     "promote": "api",
     "purge": "tracking.housekeeping_api",
     "register_model": "api",

@@ -246,6 +246,47 @@ def load_model(ref: str) -> Any:
     return load(default_registry(), ref)
 
 
+def predictions(model: str | None = None, *, role: str | None = None) -> pd.DataFrame:
+    """The predictions served models logged (``jupyter mlops serve``), oldest first: one row
+    per request and version, with its inputs (when sampled), outputs, latency and the version
+    that answered. ``role`` is ``"served"`` or ``"shadow"``.
+
+        mlops.predictions("churn", role="shadow")
+    """
+    from .serving.prediction_log import read_predictions
+    from .tracking.session import default_registry
+
+    return read_predictions(default_registry(), model, role=role)
+
+
+def feedback(request_ids: Any, labels: Any) -> int:
+    """Record the true labels of served requests, by request id; return how many requests
+    got labels. One label per request, or a list of one per row for a request of several.
+
+        mlops.feedback(["order-1", "order-2"], [1, 0])
+        mlops.feedback("batch-7", [1, 0, 0])           # a request of three rows
+    """
+    from .serving.feedback import record_feedback
+    from .tracking.session import default_registry
+
+    return record_feedback(default_registry(), request_ids, labels)
+
+
+def live_metrics(model: str, *, since: Any = None) -> pd.DataFrame:
+    """How each version of ``model`` did on live traffic: requests, accuracy (and MAE, RMSE
+    for numbers) on the labels given with :func:`feedback`, latency; served and shadow.
+    ``since``: unix seconds, a datetime or a pandas Timestamp.
+
+        mlops.live_metrics("churn")
+    """
+    from .serving.live_metrics import live_metrics as compute
+    from .tracking.session import default_registry
+
+    if since is not None and hasattr(since, "timestamp"):
+        since = since.timestamp()
+    return compute(default_registry(), model, since=since)
+
+
 def registered_models(name: str | None = None) -> pd.DataFrame:
     """Registered model versions as a DataFrame: aliases, run, flavor and ``metrics.*``.
 

@@ -19,6 +19,7 @@ The whole tree::
     ├── GateFailedError            one or more gate rules failed (.results)
     ├── ExportError                a notebook cannot become a pipeline (.cell_index, ...)
     ├── PipelineError              a pipeline step failed or was stopped (.step)
+    ├── ServingError               a model server did not start, or stopped (.log)
     ├── ReproductionError          a past run cannot be run again as it was (.variable, .paths)
     └── AlreadyRunningError        work that runs one at a time is running already (.job)
 
@@ -118,6 +119,14 @@ class PipelineError(MlopsError):
     def __init__(self, message: str, *, step: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.step = step
+
+
+class ServingError(MlopsError):
+    """A model server did not start or stopped; ``log`` holds the end of its output."""
+
+    def __init__(self, message: str, *, log: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.log = log
 
 
 class ReproductionError(MlopsError):

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ORIGINS = ("notebook", "python", "cli", "gate", "pipeline")
+ORIGINS = ("notebook", "python", "cli", "gate", "pipeline", "monitor")
 """Who asked for a report: a magic, the Python API, the command line, a gate, a pipeline step."""
 
 REFERENCE_KINDS = ("snapshot", "dataframe", "file", "profile")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import artifacts, drift, guard, housekeeping, pipelines, reproduce, runs  # noqa: F401 - register the subcommands
+from . import artifacts, drift, guard, housekeeping, monitor, pipelines, reproduce, runs, serving  # noqa: F401 - register the subcommands
 from .base import COMMANDS, MlopsMagics, arguments, command, parser_for
 
 __all__ = [

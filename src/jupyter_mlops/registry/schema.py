@@ -27,8 +27,10 @@ from .tables.housekeeping import RUN_HOUSEKEEPING
 from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
 from .tables.models import GUARD
+from .tables.monitoring import MONITORING
 from .tables.parents import RUN_PARENTS
 from .tables.pipelines import PIPELINES
+from .tables.predictions import PREDICTIONS
 from .tables.previews import METRIC_PREVIEWS
 from .tables.reproductions import REPRODUCTIONS
 from .tables.runs import CORE
@@ -50,5 +52,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     COLUMN_CHOICES,
     CLOSURES,
     REPRODUCTIONS,
+    PREDICTIONS,
+    MONITORING,
     GATE_GROUPS,
 )

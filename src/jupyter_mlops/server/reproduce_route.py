@@ -97,8 +97,7 @@ class ReproduceRequest:
         env = body.get("env", "current")
         if not isinstance(env, str):
             raise InvalidInputError(
-                f"env must be a name, got {env!r:.60}",
-                hint='Use "current", "venv" or "container".'
+                f"env must be a name, got {env!r:.60}", hint='Use "current", "venv" or "container".'
             )
         check_environment(env)
         snapshots = body.get("data_from_snapshots", False)

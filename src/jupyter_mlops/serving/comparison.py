@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
-from .live_metrics import KINDS, comparable_labels, is_missing
+from .label_metrics import KINDS, comparable_labels, is_missing
 
 VERDICTS = ("challenger better", "challenger worse", "no significant difference", "too few labels")
 MIN_PAIRS = 30

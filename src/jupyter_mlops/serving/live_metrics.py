@@ -1,118 +1,140 @@
-"""How well a served version did on the requests whose labels came back: accuracy, F1 and
-AUC for a classifier, RMSE and MAE for a regressor, on plain arrays (numpy and scipy, no
-scikit-learn: a serving process imports only the core).
+"""Live metrics per version: how each served (and shadow) version did on the requests it
+scored, from the prediction log and the labels that came back.
 
-    metrics_of("classifier", labels=[0, 1, 1, 0], predictions=[0, 1, 0, 0],
-               scores=[0.1, 0.9, 0.4, 0.2])
-    # {'accuracy': 0.75, 'f1': 0.666..., 'auc': 1.0}
+    live_metrics(registry, "churn")             # a DataFrame, one row per version and role
+    live_metrics(registry, "churn", since=time.time() - 3600)
 
-F1 is of the positive class when there are two classes (the greater label, as scikit-learn
-takes ``pos_label=1`` for 0/1), the unweighted mean over the classes when there are more.
-AUC needs a score per row (the probability of the positive class) and both classes among
-the labels; it is left out otherwise.
+Columns: ``version``, ``role`` (served / shadow), ``requests``, ``rows``, ``labelled_rows``,
+``accuracy`` (the share of labelled rows whose output equals the label), ``f1`` (when they are
+classes: of the positive class for two, the mean over classes for more) and, when outputs and
+labels are numbers, ``mae`` and ``rmse``; ``latency_p50_ms`` and ``latency_p99_ms``; ``first``
+and ``last`` (when it scored). A version with no labels yet has NaN where labels are needed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import json
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..models.versions import model_id
+from ..registry.connection import Registry
+from .comparison import VersionComparison, compare_paired
+from .label_metrics import classification_metrics
 
-KINDS = ("classifier", "regressor")
-CLASSIFIER_METRICS = ("accuracy", "f1", "auc")
-REGRESSOR_METRICS = ("rmse", "mae")
-# Which way is better, for comparisons and for drawing.
-HIGHER_IS_BETTER = {"accuracy": True, "f1": True, "auc": True, "rmse": False, "mae": False}
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = [
+    "version", "role", "requests", "rows", "labelled_rows", "accuracy", "f1", "mae", "rmse",
+    "latency_p50_ms", "latency_p99_ms", "first", "last",
+]  # fmt: skip
 
 
-def metrics_of(
-    kind: str,
-    *,
-    labels: Sequence[Any] | np.ndarray,
-    predictions: Sequence[Any] | np.ndarray,
-    scores: Sequence[float] | np.ndarray | None = None,
-) -> dict[str, float]:
-    """The live metrics of ``kind`` ("classifier" or "regressor") for these rows (rows
-    with no label are left out: labels arrive later than predictions, or never)."""
-    if kind not in KINDS:
-        raise InvalidInputError(
-            f'"{kind}" is not a kind of model live metrics are kept for',
-            hint=f"Use one of: {', '.join(KINDS)}.",
+def live_metrics(registry: Registry, model: str, *, since: float | None = None) -> pd.DataFrame:
+    """One row per version of ``model`` and role that scored requests (since ``since``, unix
+    seconds), newest version first, served before shadow."""
+    import numpy as np
+    import pandas as pd
+
+    model_row_id = model_id(registry, model)
+    rows = registry.query_tuples(
+        "SELECT model_versions.version, predictions.role, predictions.n_rows,"
+        " predictions.outputs, predictions.latency_ms, predictions.served_at,"
+        " prediction_labels.labels FROM predictions"
+        " JOIN model_versions ON model_versions.id = predictions.model_version_id"
+        " LEFT JOIN prediction_labels ON prediction_labels.request_id = predictions.request_id"
+        " WHERE model_versions.model_id = ?" + (" AND predictions.served_at >= ?" if since else ""),
+        (model_row_id, since) if since else (model_row_id,),
+    )
+    groups: dict[tuple[int, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault((int(row[0]), str(row[1])), []).append(row)
+    found = []
+    for (version, role), members in groups.items():
+        latencies = np.array([m[4] for m in members], dtype=float)
+        matches = labelled = 0
+        errors: list[float] = []
+        pairs: list[tuple[Any, Any]] = []
+        for member in members:
+            if member[6] is None:
+                continue
+            outputs, labels = json.loads(member[3]), json.loads(member[6])
+            for output, label in zip(outputs, labels):
+                if label is None:
+                    continue
+                labelled += 1
+                pairs.append((label, output))
+                matches += int(_same(output, label))
+                if _number(output) and _number(label):
+                    errors.append(float(output) - float(label))
+        found.append(
+            {
+                "version": version,
+                "role": role,
+                "requests": len(members),
+                "rows": int(sum(m[2] for m in members)),
+                "labelled_rows": labelled,
+                "accuracy": matches / labelled if labelled else math.nan,
+                "f1": _f1(pairs),
+                "mae": float(np.mean(np.abs(errors))) if errors else math.nan,
+                "rmse": float(np.sqrt(np.mean(np.square(errors)))) if errors else math.nan,
+                "latency_p50_ms": float(np.percentile(latencies, 50)),
+                "latency_p99_ms": float(np.percentile(latencies, 99)),
+                "first": pd.Timestamp(min(m[5] for m in members), unit="s", tz="UTC"),
+                "last": pd.Timestamp(max(m[5] for m in members), unit="s", tz="UTC"),
+            }
         )
-    truth, predicted = np.asarray(labels, dtype=object), np.asarray(predictions, dtype=object)
-    if truth.shape != predicted.shape:
-        raise InvalidInputError(
-            f"{len(truth)} label(s) for {len(predicted)} prediction(s)",
-            hint="Give one label per prediction (None where there is none yet).",
-        )
-    known = np.array([not is_missing(value) for value in truth], dtype=bool)
-    if kind == "regressor":
-        return regression_metrics(truth[known].astype(float), predicted[known].astype(float))
-    score_values = None if scores is None else np.asarray(scores, dtype=float)[known]
-    return classification_metrics(truth[known], predicted[known], score_values)
+    found.sort(key=lambda r: (-r["version"], r["role"] != "served"))
+    return pd.DataFrame(found, columns=COLUMNS)
 
 
-def classification_metrics(
-    labels: np.ndarray, predictions: np.ndarray, scores: np.ndarray | None = None
-) -> dict[str, float]:
-    """Accuracy, F1 and (with ``scores``, both classes present) AUC; {} for no rows."""
-    if len(labels) == 0:
-        return {}
-    truth, predicted = comparable_labels(labels), comparable_labels(predictions)
-    values = {"accuracy": float(np.mean(truth == predicted))}
-    classes = sorted(set(truth.tolist()) | set(predicted.tolist()))
-    if len(classes) <= 2:
-        values["f1"] = _f1(truth, predicted, classes[-1])
-    else:
-        values["f1"] = float(np.mean([_f1(truth, predicted, c) for c in classes]))
-    label_classes = sorted(set(truth.tolist()))
-    if scores is not None and len(label_classes) == 2:
-        values["auc"] = binary_auc(truth == label_classes[-1], scores)
-    return values
+def _f1(pairs: list[tuple[Any, Any]]) -> float:
+    """F1 of the labelled rows when they are classes (of the positive class for two, the
+    mean over classes for more); NaN for numbers that are not whole (a regressor's)."""
+    if not pairs or any(_number(v) and float(v) != int(v) for pair in pairs for v in pair):
+        return math.nan
+    labels, outputs = zip(*pairs)
+    return classification_metrics(
+        np.asarray(labels, dtype=object), np.asarray(outputs, dtype=object)
+    )["f1"]
 
 
-def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
-    """RMSE and MAE; {} for no rows."""
-    if len(labels) == 0:
-        return {}
-    errors = predictions - labels
-    return {
-        "rmse": float(np.sqrt(np.mean(errors**2))),
-        "mae": float(np.mean(np.abs(errors))),
-    }
+def compare_live(
+    registry: Registry, model: str, *, since: float | None = None, alpha: float = 0.05
+) -> VersionComparison | None:
+    """The served versions against the shadow's on the same labelled rows (the paired test
+    of :mod:`.comparison`); None when no shadow scored a labelled request."""
+    from .monitoring import live_rows
+
+    rows = live_rows(registry, model, since=since)
+    paired = rows[rows["challenger_prediction"].notna() & rows["label"].notna()]
+    if paired.empty:
+        return None
+    kind = _kind_of(paired)
+    return compare_paired(
+        kind,
+        paired["label"].to_numpy(),
+        paired["prediction"].to_numpy(),
+        paired["challenger_prediction"].to_numpy(),
+        alpha=alpha,
+    )
 
 
-def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
-    """The area under the ROC curve: the chance that a positive row scores above a
-    negative one (ties count half), from the ranks of the scores (Mann-Whitney U)."""
-    from scipy.stats import rankdata
-
-    positive = np.asarray(positive, dtype=bool)
-    n_positive = int(positive.sum())
-    n_negative = len(positive) - n_positive
-    ranks = rankdata(np.asarray(scores, dtype=float))
-    u = ranks[positive].sum() - n_positive * (n_positive + 1) / 2
-    return float(u / (n_positive * n_negative))
+def _kind_of(rows: pd.DataFrame) -> str:
+    values = rows["prediction"].tolist() + rows["label"].tolist()
+    if any(_number(v) and float(v) != int(v) for v in values):
+        return "regressor"
+    return "classifier"
 
 
-def _f1(truth: np.ndarray, predicted: np.ndarray, positive: Any) -> float:
-    says, is_ = predicted == positive, truth == positive
-    true_positive = float(np.sum(says & is_))
-    wrong = float(np.sum(says & ~is_) + np.sum(~says & is_))  # false positives and negatives
-    denominator = 2 * true_positive + wrong
-    return 0.0 if denominator == 0 else 2 * true_positive / denominator
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def comparable_labels(values: np.ndarray) -> np.ndarray:
-    """Labels (or predicted classes) as one type: 1 and 1.0 and True are the same class; "1" stays a string."""
-    if all(isinstance(v, (bool, int, float, np.number, np.bool_)) for v in values.tolist()):
-        return np.asarray(values, dtype=float)
-    return np.asarray([str(v) for v in values.tolist()], dtype=object)
-
-
-def is_missing(value: Any) -> bool:
-    """No label (yet): None or NaN."""
-    return value is None or (isinstance(value, float) and value != value)
+def _same(output: Any, label: Any) -> bool:
+    if _number(output) and _number(label):
+        return math.isclose(float(output), float(label), rel_tol=0, abs_tol=1e-9)
+    return bool(output == label) or str(output) == str(label)

@@ -14,7 +14,7 @@ from sklearn import metrics as sk
 
 from jupyter_mlops.errors import InvalidInputError
 from jupyter_mlops.serving.comparison import compare_paired
-from jupyter_mlops.serving.live_metrics import metrics_of
+from jupyter_mlops.serving.label_metrics import metrics_of
 
 
 def test_binary_classifier_metrics_equal_scikit_learns() -> None:

@@ -1,0 +1,215 @@
+"""``jupyter mlops monitor`` / ``%mlops monitor``: a served model's logged traffic (written
+through the real prediction log) judged window by window against its training snapshot,
+stored, drawn, and retrained through a real exported pipeline whose gate decides whether
+the alias moves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from jupyter_mlops.cli import main
+from jupyter_mlops.models.registering import register
+from jupyter_mlops.models.versions import aliases_of
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.serving.feedback import record_feedback
+from jupyter_mlops.serving.monitoring import live_rows, monitor_model, stored_windows
+from jupyter_mlops.serving.prediction_log import PredictionLog, PredictionRecord
+from jupyter_mlops.snapshots.store import record_snapshot
+
+from .conftest import cli_runner, run_cell
+from .pipelines import code, export_cells
+
+HOUR = 3600.0
+START = 1_790_000_000.0 - (1_790_000_000.0 % HOUR)
+AFTER = START + 4 * HOUR + 1  # every window below has ended
+FEATURES = ["age", "income", "tenure"]
+
+
+def customers(n: int, seed: int, *, shifted: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "income": rng.gamma(2.0, 20_000, n),
+            "tenure": rng.integers(0, 10, n).astype(float),
+        }
+    )
+    if shifted:  # two columns move, age does not
+        frame["income"] = frame["income"] * 1.6
+        frame["tenure"] = frame["tenure"] + 4
+    frame["churned"] = ((frame["age"] < 38) ^ (rng.random(n) < 0.1)).astype(int)
+    return frame
+
+
+@pytest.fixture
+def served(registry: Registry) -> Registry:
+    """churn@1 (champion), trained on a recorded snapshot, answered four hours of requests
+    of five rows each (sampled inputs); the last two hours moved in income and tenure."""
+    train = customers(3000, 0)
+    snapshot = record_snapshot(registry, train[FEATURES], name="churn-train", role="train")
+    model = LogisticRegression(max_iter=1000).fit(train[FEATURES], train["churned"])
+    version = register(registry, model, "churn", snapshot=snapshot.id, alias="champion")
+    log = PredictionLog(registry.another_connection(), flush_seconds=0.01).start()
+    labels: dict[str, list[int]] = {}
+    for hour in range(4):
+        traffic = customers(600, 10 + hour, shifted=hour >= 2)
+        for number, offset in enumerate(range(0, 600, 5)):
+            rows = traffic.iloc[offset : offset + 5]
+            request_id = f"h{hour}-{number}"
+            log.submit(
+                PredictionRecord(
+                    request_id,
+                    version.id,
+                    "served",
+                    "churn@champion",
+                    5,
+                    rows[FEATURES],
+                    model.predict(rows[FEATURES]),
+                    2.0 + hour,
+                    START + hour * HOUR + number * 25,
+                )  # fmt: skip
+            )
+            labels[request_id] = rows["churned"].tolist()
+    log.close()
+    record_feedback(registry, list(labels), list(labels.values()))
+    return registry
+
+
+def test_the_log_becomes_one_row_per_scored_row_with_labels_and_inputs(served: Registry) -> None:
+    rows = live_rows(served, "churn")
+
+    assert len(rows) == 2400 and rows["sampled"].all()
+    assert set(FEATURES) <= set(rows.columns)
+    assert rows["label"].notna().all() and rows["version"].eq("1").all()
+    assert rows["time"].min() == START and rows["challenger_prediction"].isna().all()
+
+
+def test_shifted_traffic_gives_retrain_for_exactly_the_shifted_columns_and_is_stored(
+    served: Registry,
+) -> None:
+    report = monitor_model(served, "churn", window="1h", now=AFTER)
+
+    assert [w.decision for w in report.windows] == ["monitor", "monitor", "retrain", "retrain"]
+    for window in report.windows[2:]:
+        assert sorted(window.retrain_columns) == ["income", "tenure"]
+    assert all(not w.retrain_columns for w in report.windows[:2])
+    assert [w.n_predictions for w in report.windows] == [600] * 4
+    assert report.windows[0].metrics["1"]["accuracy"] > 0.8
+    assert report.windows[3].latency_p50_ms == pytest.approx(5.0)
+    assert stored_windows(served, "churn", window="1h") == report.windows
+    origins = served.query_tuples("SELECT origin, COUNT(*) FROM drift_reports GROUP BY origin")
+    assert dict(origins) == {"monitor": 4 + 3}  # inputs per window, predictions after the first
+    # nothing new: nothing computed again; a label that changes a window: that window alone
+    assert monitor_model(served, "churn", window="1h", now=AFTER).computed == 0
+    record_feedback(served, ["h1-0"], [[1, 1, 1, 1, 1]])
+    again = monitor_model(served, "churn", window="1h", now=AFTER)
+    assert again.computed == 1  # the window of that request, with its new label
+    assert again.windows[1].computed_at > report.windows[1].computed_at
+    assert again.windows[0] == report.windows[0] and again.windows[2:] == report.windows[2:]
+    assert dict(
+        served.query_tuples("SELECT origin, COUNT(*) FROM drift_reports GROUP BY origin")
+    ) == {"monitor": 7}  # the window's earlier reports were replaced
+
+
+RETRAIN_CELLS = [
+    code(
+        "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "import jupyter_mlops as mlops",
+        "setup",
+    ),  # fmt: skip
+    code("min_accuracy = 0.6", "parameters"),
+    code('data = pd.read_csv("fresh.csv")', "step:load"),
+    code(
+        'model = LogisticRegression(max_iter=1000).fit(data[["age", "income", "tenure"]],'
+        ' data["churned"])\n'
+        'accuracy = float(model.score(data[["age", "income", "tenure"]], data["churned"]))\n'
+        "mlops.log(accuracy=accuracy)",
+        "step:train",
+    ),
+    code('mlops.check(["accuracy >= params.min_accuracy"])', "gate"),
+    code('mlops.register_model(model, "churn", alias="champion")', "step:register"),
+]
+
+
+def retraining_pipeline(folder: Path, name: str, min_accuracy: float) -> Path:
+    customers(800, 99, shifted=True).to_csv(folder / "fresh.csv", index=False)
+    cells = list(RETRAIN_CELLS)
+    cells[1] = code(f"min_accuracy = {min_accuracy}", "parameters")
+    return export_cells(folder, name, cells)
+
+
+@pytest.mark.slow
+def test_a_retrain_decision_runs_the_pipeline_and_its_gate_moves_the_alias(
+    served: Registry, tmp_path: Path
+) -> None:
+    pipeline = retraining_pipeline(tmp_path, "retrain", 0.6)
+
+    report = monitor_model(served, "churn", window="1h", now=AFTER, on_retrain=pipeline)
+
+    assert report.retrain is not None
+    assert (report.retrain.status, report.retrain.alias_before, report.retrain.alias_after) == (
+        "ok", "1", "2",
+    )  # fmt: skip
+    assert aliases_of(served, "churn")["champion"] == 2
+    assert report.retrain.window_start == START + 3 * HOUR
+    assert "moved from version 1 to 2" in report.summary()
+    # the same window does not start a second retraining
+    assert (
+        monitor_model(served, "churn", window="1h", now=AFTER, on_retrain=pipeline).retrain is None
+    )
+
+
+@pytest.mark.slow
+def test_a_failing_gate_leaves_the_alias_where_it_was(served: Registry, tmp_path: Path) -> None:
+    pipeline = retraining_pipeline(tmp_path, "strict", 0.999)
+
+    result = cli_runner().invoke(
+        main,
+        ["monitor", "churn", "--registry", str(served.path), "--on-retrain", str(pipeline)],
+    )
+
+    assert result.exit_code == 2, result.output  # the newest window decided retrain
+    assert "stays on version 1" in result.output
+    assert aliases_of(served, "churn")["champion"] == 1
+    (row,) = served.query_tuples("SELECT status, alias_before, alias_after FROM monitor_retrains")
+    assert row == ("gate_failed", "1", "1")
+
+
+def test_the_cli_prints_the_windows_and_exits_with_the_decision(served: Registry) -> None:
+    result = cli_runner().invoke(
+        main, ["monitor", "churn", "--registry", str(served.path), "--json"]
+    )
+
+    assert result.exit_code == 2, result.output
+    printed = json.loads(result.output)
+    assert printed["decision"] == "retrain"
+    assert [w["decision"] for w in printed["windows"]][:2] == ["monitor", "monitor"]
+    missing = cli_runner().invoke(main, ["monitor", "nope", "--registry", str(served.path)])
+    assert missing.exit_code == 4 and 'no model named "nope"' in missing.output.lower()
+    bad = cli_runner().invoke(
+        main, ["monitor", "churn", "--registry", str(served.path), "--window", "soon"]
+    )
+    assert bad.exit_code == 4 and '"soon" is not a window length' in bad.output
+
+
+def test_the_magic_draws_the_windows_and_keeps_a_static_form(
+    shell: object, served: Registry
+) -> None:
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        result = run_cell(shell, "%mlops monitor churn --window 1h")
+
+    assert result.success  # type: ignore[attr-defined]
+    pages = [o.data["text/html"] for o in captured.outputs if "text/html" in o.data]
+    page = pages[-1]
+    assert page.count('class="mlops-monitor-window"') == 4
+    assert page.count('data-decision="retrain"') == 2
+    assert "retrain for income, tenure" in page or "income, tenure" in page
+    assert "<svg" in page and "latency" in page
