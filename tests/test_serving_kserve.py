@@ -22,10 +22,10 @@ from sklearn.linear_model import LogisticRegression
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError
+from jupyter_mlops.export.kserve import REGISTRY_FILE_IN_IMAGE, write_kserve_bundle
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.models.versions import resolve_version
 from jupyter_mlops.registry.connection import Registry
-from jupyter_mlops.export.kserve import REGISTRY_FILE_IN_IMAGE, write_kserve_bundle
 
 from .conftest import cli_runner
 

@@ -16,5 +16,8 @@ Protocol (V2) server of KServe and Seldon, and every prediction kept in the regi
   F1, AUC; RMSE, MAE) and :mod:`.comparison` the champion against the challenger on the
   same rows, with a paired test;
 - :mod:`.windows` logged predictions cut into windows of time, each judged for drift,
-  latency and live metrics.
+  latency, live metrics and fairness;
+- :mod:`.monitoring` the monitor of a served model (``jupyter mlops monitor``): the log as
+  rows (:mod:`.live_rows`), its windows judged and stored (:mod:`.window_store`), and the
+  retraining a window's decision starts (:mod:`.retraining`).
 """

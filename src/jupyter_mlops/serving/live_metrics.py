@@ -107,7 +107,7 @@ def compare_live(
 ) -> VersionComparison | None:
     """The served versions against the shadow's on the same labelled rows (the paired test
     of :mod:`.comparison`); None when no shadow scored a labelled request."""
-    from .monitoring import live_rows
+    from .live_rows import live_rows
 
     rows = live_rows(registry, model, since=since)
     paired = rows[rows["challenger_prediction"].notna() & rows["label"].notna()]

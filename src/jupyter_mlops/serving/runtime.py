@@ -40,6 +40,7 @@ from ..errors import InvalidInputError, MlopsError, NotFoundError, RegistryError
 from ..models.refs import parse_ref
 from ..models.signatures import ModelSignature
 from ..registry.connection import Registry
+from ..registry.liveness import process_alive
 from .plan import ServePlan
 from .prediction_log import PredictionLog
 from .scoring import RequestScorer, ScoredRequest
@@ -200,7 +201,9 @@ class RegistryRuntime(MLModel):
         """Look every ``follow_seconds`` whether the references moved; load and swap."""
         while True:
             await asyncio.sleep(self.plan.follow_seconds)
-            if self.plan.stop_with_pid is not None and not _alive(self.plan.stop_with_pid):
+            if self.plan.stop_with_pid is not None and not process_alive(
+                self.plan.stop_with_pid, None
+            ):
                 logger.info("Process %d is gone: stopping", self.plan.stop_with_pid)
                 os.kill(os.getpid(), signal.SIGTERM)  # MLServer's own graceful stop
                 return
@@ -215,16 +218,6 @@ class RegistryRuntime(MLModel):
 
 def _refused(status: int, error: MlopsError) -> JSONResponse:
     return JSONResponse({"error": error.message, "hint": error.hint}, status_code=status)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _DTYPES = {

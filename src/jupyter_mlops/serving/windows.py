@@ -100,17 +100,35 @@ class MonitorWindow:
         if self.decision is None:
             return f"{head}: {self.note}"
         parts = [f"{head}: {self.decision}"]
-        if self.retrain_columns:
-            parts.append(f"retrain for {', '.join(self.retrain_columns)}")
-        if self.review_columns:
-            parts.append(f"review {', '.join(self.review_columns)}")
-        if self.fairness_failed:
-            parts.append(f"unfair: {'; '.join(self.fairness_failed)}")
-        if self.latency_p50_ms is not None and self.latency_p99_ms is not None:
-            parts.append(
-                f"latency p50 {self.latency_p50_ms:.1f} ms, p99 {self.latency_p99_ms:.1f} ms"
-            )
+        parts += finding_parts(
+            self.retrain_columns,
+            self.review_columns,
+            self.fairness_failed,
+            self.latency_p50_ms,
+            self.latency_p99_ms,
+        )
         return "; ".join(parts)
+
+
+def finding_parts(
+    retrain: tuple[str, ...],
+    review: tuple[str, ...],
+    unfair: tuple[str, ...],
+    p50: float | None,
+    p99: float | None,
+) -> list[str]:
+    """What a tested window found, as the parts of its line: the columns it retrains for or
+    reviews, the fairness rules it broke, its latency."""
+    parts = []
+    if retrain:
+        parts.append(f"retrain for {', '.join(retrain)}")
+    if review:
+        parts.append(f"review {', '.join(review)}")
+    if unfair:
+        parts.append(f"unfair: {'; '.join(unfair)}")
+    if p50 is not None and p99 is not None:
+        parts.append(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    return parts
 
 
 def parse_window(text: str | float | int) -> float:
