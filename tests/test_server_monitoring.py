@@ -145,3 +145,18 @@ async def test_get_with_a_bad_window_is_a_400(jp_fetch, served):
     )
 
     assert code == 400 and "longer than 0" in answer["message"]
+
+
+async def test_browser_stand_in_answers_with_the_servers_keys(jp_fetch, served: Registry):
+    from .browser.contract import ContractStandIn
+    from .test_server_routes import _same_keys, _shape
+
+    stand_in = ContractStandIn()
+    real_run = await run_monitor(jp_fetch, {"window": "1h"})
+    real = await monitoring(jp_fetch)
+    _, answer = stand_in.monitoring("churn")
+    _, answer_run = stand_in.monitoring("churn", "POST", {"window": "15m"})
+
+    assert _same_keys(_shape(answer), _shape(real), "monitoring") == []
+    assert _same_keys(_shape(answer_run), _shape(real_run), "monitoring POST") == []
+    assert stand_in.monitoring("churm")[0] == 404
