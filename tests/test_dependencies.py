@@ -4,7 +4,7 @@ declared requirement is imported by a module it serves.
 
 The core (everything but the Jupyter faces and export) gets ``[project].dependencies``;
 the Jupyter faces, export and reproduce also get the ``jupyter`` extra; the Kubeflow target also the
-``kfp`` extra. Requirements are read from the installed distribution's metadata, which is
+``kfp`` extra; the fairness metrics of gates also the ``fairness`` extra. Requirements are read from the installed distribution's metadata, which is
 what pip honours (``scripts/setup`` reinstalls it after a change to pyproject.toml).
 """
 
@@ -35,6 +35,7 @@ EXTRA_OF_MODULE = {
     "reproduce": "jupyter",
     "export/kfp_target.py": "kfp",
     "serving/runtime.py": "serve",
+    "gates/fairness.py": "fairness",
 }
 # Imported by a module of an extra that installs only on some Pythons (its requirement has
 # a marker): missing from an environment where it cannot install, with the reason.
@@ -154,7 +155,7 @@ def test_every_import_is_declared_for_the_install_that_runs_it(imported, require
 
 def test_every_declared_requirement_is_imported_by_what_it_installs_for(imported, requirements):
     unused = []
-    for extra in ("", "jupyter", "kfp", "serve"):
+    for extra in ("", "jupyter", "kfp", "serve", "fairness"):
         where = f'the "{extra}" extra' if extra else "[project].dependencies"
         used = set(imported[extra]) | set(NOT_IMPORTED)
         unused += [
@@ -185,6 +186,8 @@ def test_core_install_declares_no_jupyter_package(requirements):
         ("export/kfp_target.py", "kfp"),
         ("serving/runtime.py", "serve"),
         ("serving/prediction_log.py", ""),
+        ("gates/fairness.py", "fairness"),
+        ("gates/fairness_rules.py", ""),
     ],
 )
 def test_modules_are_classified_by_the_install_that_runs_them(relative, extra):

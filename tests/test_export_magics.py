@@ -148,6 +148,14 @@ def test_magics_in_tagged_cells_record_in_the_pipeline_what_they_record_in_the_n
          " current_name='today')])"),
         ("%mlops promote churn@2 --alias champion --gate 'f1 >= 0.8'", set(),
          "mlops.promote('churn@2', alias='champion', gates=['f1 >= 0.8'])"),
+        ("%mlops promote churn@2 -a champion -g 'min_by(recall, sex) >= 0.7' --data scored"
+         " --prediction predicted --label churned --positive yes", {"scored"},
+         "mlops.promote('churn@2', alias='champion', gates=['min_by(recall, sex) >= 0.7'],"
+         " data=scored, prediction='predicted', label='churned', positive='yes')"),
+        ('%mlops gate "demographic_parity_difference(sex) <= 0.05" --data scored'
+         " --prediction p --positive 1", {"scored"},
+         "mlops.check(['demographic_parity_difference(sex) <= 0.05'], data=scored,"
+         " prediction='p', positive=1)"),
     ],
 )  # fmt: skip
 def test_magic_line_becomes_the_step_api_call(line: str, defined: set[str], expected: str) -> None:

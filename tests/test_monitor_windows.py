@@ -131,3 +131,38 @@ def test_window_lengths_and_missing_columns_are_checked() -> None:
             training(),
             input_columns=["income"],
         )
+
+
+def test_a_broken_fairness_rule_makes_its_window_ask_for_review() -> None:
+    from fairlearn.metrics import demographic_parity_difference
+
+    fair, biased = traffic(0, 600, shifted=False, seed=12), traffic(1, 600, shifted=False, seed=13)
+    for rows, seed in ((fair, 12), (biased, 13)):
+        rows["sex"] = np.random.default_rng(seed).choice(["F", "M"], len(rows))
+    women = biased["sex"] == "F"
+    biased.loc[women, "prediction"] = np.where(
+        np.random.default_rng(14).random(int(women.sum())) < 0.8, 0, 1
+    )  # women are mostly refused in the second hour
+    rule = "demographic_parity_difference(sex) <= 0.1"
+
+    windows = monitor_windows(
+        pd.concat([fair, biased]), training(), input_columns=["age", "income"], fairness=[rule]
+    )
+
+    assert [w.decision for w in windows] == ["monitor", "review"]
+    assert windows[0].fairness_failed == () and windows[1].fairness_failed == (rule,)
+    assert (
+        demographic_parity_difference(
+            biased["label"], biased["prediction"], sensitive_features=biased["sex"]
+        )
+        > 0.1
+        >= demographic_parity_difference(
+            fair["label"], fair["prediction"], sensitive_features=fair["sex"]
+        )
+    )
+    assert f"unfair: {rule}" in windows[1].summary()
+    unknown = monitor_windows(
+        fair, training(), input_columns=["age"], fairness=["min_by(accuracy, region) >= 0.5"]
+    )
+    (check,) = unknown[0].fairness
+    assert check.passed is None and "region" in check.detail

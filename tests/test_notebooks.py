@@ -198,3 +198,41 @@ def test_sweeps_and_artifacts_notebook_records_children_curves_figures_and_trial
     assert "feature_importance" in "".join(
         o.get("data", {}).get("text/html", "") for o in shown.outputs
     )
+
+
+@pytest.mark.slow
+def test_serve_and_monitor_notebook_retrains_on_drift_and_the_server_follows(
+    tmp_path: Path,
+) -> None:
+    """notebooks/05: the champion served on MLServer, traffic that shifts, labels given
+    back, the monitor deciding retrain for the shifted columns, the retraining pipeline
+    (exported from 05-retrain.ipynb) passing its gate, the alias moving and the server
+    answering with the new version."""
+    from jupyter_mlops.serving.monitoring import stored_windows
+
+    shutil.copy(NOTEBOOKS / "05-retrain.ipynb", tmp_path / "05-retrain.ipynb")
+    notebook = execute("05-serve-and-monitor.ipynb", tmp_path)
+
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
+        assert aliases_of(registry, "cancer")["champion"] == 2
+        windows = [w for w in stored_windows(registry, "cancer") if w.decision is not None]
+        assert [w.decision for w in windows] == ["monitor", "retrain"]
+        assert sorted(windows[-1].retrain_columns) == ["mean concavity", "mean radius"]
+        (retrain,) = registry.query_tuples(
+            "SELECT status, alias_before, alias_after FROM monitor_retrains"
+        )
+        assert retrain == ("ok", "1", "2")
+        answered = registry.query_tuples(
+            "SELECT model_versions.version FROM predictions JOIN model_versions"
+            " ON model_versions.id = predictions.model_version_id"
+            " WHERE predictions.request_id = 'after-retrain'"
+        )
+        assert answered == [(2,)]
+    after = next(c for c in notebook.cells if c.source.startswith("time.sleep(2)"))
+    assert after.outputs[0]["data"]["text/plain"] == "'2'"
+    monitor = next(c for c in notebook.cells if c.source.startswith("%mlops monitor"))
+    saved = "".join(o.get("data", {}).get("text/html", "") for o in monitor.outputs)
+    assert saved.count('data-decision="retrain"') == 1  # drawn, and kept in the notebook
+    assert "moved from version 1 to 2" in saved

@@ -403,6 +403,15 @@ def test_models_show_versions_aliases_and_gate_verdicts(
     )
     screenshot(page, "panel-models")
 
+    # a fairness rule's verdict comes with the rows and rate of each group
+    panel.locator("summary", has_text="Gate evaluations (3)").click()
+    groups = panel.locator('[data-evaluation-id="g2"] .jp-mlops-group-table')
+    expect(groups).to_contain_text("demographic_parity_difference(sex) by sex")
+    expect(groups.locator("th")).to_have_text(["sex", "rows", "selection_rate"])
+    expect(groups.locator("tbody tr")).to_have_text(
+        ["F1,4800.402", "M1,5020.433", "(missing)18n/a"]
+    )
+
     rows.nth(0).get_by_role("button", name="rf-005").click()  # the run that made version 2
 
     expect(_run_page(page).locator(".jp-mlops-run-id")).to_have_text(data.runs[5]["id"])

@@ -326,6 +326,16 @@ export interface IModels {
   models: IModel[];
 }
 
+/** The value of each group behind a fairness rule's number (gates/groups.py). */
+export interface IGroupTable {
+  of: string;
+  column: string;
+  metrics: string[];
+  groups: string[];
+  counts: number[];
+  values: (number | null)[][];
+}
+
 export interface IGateRule {
   rule: string;
   kind?: string;
@@ -333,6 +343,7 @@ export interface IGateRule {
   actual: Value;
   expected: Scalar;
   detail?: string;
+  groups?: IGroupTable[];
 }
 
 export interface IGateEvaluation {

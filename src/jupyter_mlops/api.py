@@ -307,6 +307,9 @@ def check(
     data: Any = None,
     expect: Any = (),
     drift: Any = None,
+    prediction: str | None = None,
+    label: str | None = None,
+    positive: Any = None,
     raise_on_failure: bool = True,
 ) -> GateEvaluation:
     """Evaluate gate rules, data expectations and drift checks; store and return the evaluation.
@@ -317,7 +320,10 @@ def check(
     snapshot's name) is checked against ``expect``. ``drift`` adds drift checks: a
     ``(reference, current)`` pair, a :class:`DriftGate` (critical columns, ``fail_on=
     "review"``), a report from :func:`check_drift`, or a list of those; a line fails on
-    retrain (or review) and on any change in a critical column. A failure raises
+    retrain (or review) and on any change in a critical column. Fairness rules
+    (``demographic_parity_difference(sex) <= 0.05``, ``min_by(accuracy, sex) >= 0.8``) are
+    computed on ``data``: ``prediction`` names its column of the model's predictions,
+    ``label`` its true labels, ``positive`` the positive class. A failure raises
     :class:`~jupyter_mlops.errors.GateFailedError` (its ``results`` list every line), so
     the rest of a script or pipeline does not run; ``raise_on_failure=False`` returns the
     failed evaluation instead.
@@ -325,6 +331,8 @@ def check(
         mlops.check(["accuracy >= 0.85", "f1 > champion.f1 - 0.01"], model="churn")
         mlops.check(data=df, expect=[mlops.expect.not_null("age"), 'between("age", 0, 120)'])
         mlops.check(drift=mlops.DriftGate("train", todays_df, critical=["amount"]))
+        mlops.check("equalized_odds_difference(sex) <= 0.1", data=scored,
+                    prediction="predicted", label="churned")
     """
     from .gates import evaluation
 
@@ -338,6 +346,9 @@ def check(
         data=data,
         expect=expect,
         drift=drift,
+        prediction=prediction,
+        label=label,
+        positive=positive,
         raise_on_failure=raise_on_failure,
         find_run=lambda: evaluation.latest_run(registry),
     )
@@ -352,17 +363,25 @@ def promote(
     data: Any = None,
     expect: Any = (),
     drift: Any = None,
+    prediction: str | None = None,
+    label: str | None = None,
+    positive: Any = None,
 ) -> Promotion:
     """Point ``alias`` at the version ``ref`` names when every gate passes.
 
     Rules read the metrics of that version's run; ``champion.f1`` is the metric of the
     run of the version ``champion`` points at now (with no champion yet, comparisons
     with it pass, marked "no champion yet"). ``drift`` adds drift checks as in
-    :func:`check`, their reports linked to the version. A failed gate raises
-    :class:`~jupyter_mlops.errors.GateFailedError` and leaves the alias where it was.
+    :func:`check`, their reports linked to the version; fairness rules are computed on
+    ``data`` (with ``prediction``, ``label``, ``positive``) as in :func:`check`. A failed
+    gate raises :class:`~jupyter_mlops.errors.GateFailedError` and leaves the alias where
+    it was.
 
         mlops.promote("churn@4", alias="champion", gates=["accuracy >= 0.85",
                       "f1 >= champion.f1 - 0.01"], drift=("churn@4", todays_df))
+        mlops.promote("churn@4", alias="champion",
+                      gates=["demographic_parity_difference(sex) <= 0.05"],
+                      data=scored, prediction="predicted")
     """
     from .gates.evaluation import promote as promote_version
     from .tracking.session import default_registry
@@ -376,6 +395,9 @@ def promote(
         data=data,
         expect=expect,
         drift=drift,
+        prediction=prediction,
+        label=label,
+        positive=positive,
     )
 
 

@@ -479,9 +479,11 @@ class ContractStandIn:
                     [
                         ("accuracy >= 0.85", True, 0.9112, ">= 0.85"),
                         ("accuracy >= champion.accuracy - 0.01", True, 0.9112, ">= 0.83"),
+                        ("demographic_parity_difference(sex) <= 0.05", True, 0.031, "<= 0.05"),
                     ],
                     version=2,
                     alias="champion",
+                    groups={2: [SEX_GROUPS]},
                 ),
                 _evaluation(
                     "g1",
@@ -700,6 +702,17 @@ def _snapshot(
     }  # fmt: skip
 
 
+# The per-group table of a fairness rule, as gates/groups.py's GroupTable sends it.
+SEX_GROUPS: dict[str, Any] = {
+    "of": "demographic_parity_difference(sex)",
+    "column": "sex",
+    "metrics": ["selection_rate"],
+    "groups": ["F", "M", "(missing)"],
+    "counts": [1480, 1502, 18],
+    "values": [[0.402], [0.433], [None]],
+}
+
+
 def _evaluation(
     evaluation_id: str,
     run: dict[str, Any],
@@ -709,6 +722,7 @@ def _evaluation(
     *,
     version: int | None = None,
     alias: str | None = None,
+    groups: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     failed = sum(not passed for _, passed, _, _ in rules)
     return {
@@ -733,8 +747,9 @@ def _evaluation(
                 "expected": expected,
                 "detail": "",
                 "exact": True,
+                "groups": (groups or {}).get(index, []),
             }  # fmt: skip
-            for rule, passed, actual, expected in rules
+            for index, (rule, passed, actual, expected) in enumerate(rules)
         ],
     }
 

@@ -16,7 +16,7 @@ import {
   MISSING,
   shortId
 } from '../format';
-import type { IClosure, IGateEvaluation, IReproduction, IRunDetail } from '../types';
+import type { IClosure, IGateEvaluation, IGroupTable, IReproduction, IRunDetail } from '../types';
 import { renderMarkdown } from '../markdown';
 import { renderArtifacts } from './artifacts';
 import { ReproduceControl } from './reproduce';
@@ -138,6 +138,24 @@ export function renderEvaluation(evaluation: IGateEvaluation, runLink: Child): H
         rule.detail || ''
       ]),
       { className: 'jp-mlops-rules-table' }
+    ),
+    ...evaluation.rules.flatMap(rule => (rule.groups ?? []).map(groupTable))
+  );
+}
+
+/** The rows and rates of each group behind a fairness rule's number. */
+function groupTable(groups: IGroupTable): HTMLElement {
+  return h(
+    'div',
+    { className: 'jp-mlops-group-table' },
+    h('div', null, h('code', null, groups.of), ` by ${groups.column}`),
+    table(
+      [groups.column, 'rows', ...groups.metrics],
+      groups.groups.map((group, index) => [
+        group,
+        formatCount(groups.counts[index]),
+        ...groups.values[index].map(value => (value === null ? 'n/a' : formatNumber(value)))
+      ])
     )
   );
 }

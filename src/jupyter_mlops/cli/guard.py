@@ -10,6 +10,8 @@ after printing the table; other errors exit with 1.
     jupyter mlops gate --data data/new.csv --expect 'not_null("age")'
     jupyter mlops gate --drift train:data/new.csv --critical age
     jupyter mlops promote churn@4 --alias champion --gate "f1 >= champion.f1 - 0.01"
+    jupyter mlops promote churn@4 --alias champion --gate "demographic_parity_difference(sex) <= 0.05" \
+        --data scored.csv --prediction predicted --label churned
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def _cell(value: Any, exact: bool = True) -> Any:
 
 
 def print_results(results: Sequence[gates.GateResult]) -> None:
-    """The pass/fail table: rule, actual, expected, verdict, detail."""
+    """The pass/fail table: rule, actual, expected, verdict, detail; then the value of each
+    group behind the fairness rules."""
     click.echo(
         format_table(
             ["verdict", "rule", "actual", "expected", "detail"],
@@ -53,6 +56,10 @@ def print_results(results: Sequence[gates.GateResult]) -> None:
             ],
         )
     )
+    for result in results:
+        for table in result.groups:
+            click.echo("")
+            click.echo(table.to_text())
 
 
 def _values(items: tuple[str, ...]) -> dict[str, Any]:
@@ -252,10 +259,29 @@ _drift_option = click.option(
 _critical_option = click.option(
     "--critical", default=None, metavar="A,B", help="Drift in these columns fails the gate."
 )
+_prediction_option = click.option(
+    "--prediction", default=None, metavar="COLUMN",
+    help="The column of --data holding the model's predictions, for fairness rules.",
+)  # fmt: skip
+_label_option = click.option(
+    "--label", default=None, metavar="COLUMN",
+    help="The column of --data holding the true labels, for fairness rules that need them.",
+)  # fmt: skip
+_positive_option = click.option(
+    "--positive", default=None, metavar="VALUE",
+    help="The positive class of predictions and labels (default: 1 / true).",
+)  # fmt: skip
 _fail_on_option = click.option(
     "--fail-on", "fail_on", type=click.Choice(["retrain", "review"]), default=None,
     help="The drift decision that fails the gate (default: retrain).",
 )  # fmt: skip
+
+
+def _positive(text: str | None) -> Any:
+    """``--positive``: a number when it reads as one, true/false, else the text."""
+    if text is None:
+        return None
+    return _values((f"positive={text}",))["positive"]
 
 
 def _drift_gates(drift: tuple[str, ...], critical: str | None, fail_on: str | None) -> list[Any]:
@@ -291,6 +317,9 @@ def _drift_gates(drift: tuple[str, ...], critical: str | None, fail_on: str | No
 @_drift_option
 @_critical_option
 @_fail_on_option
+@_prediction_option
+@_label_option
+@_positive_option
 @friendly
 def gate_command(
     registry_path: str | None,
@@ -303,8 +332,14 @@ def gate_command(
     drift: tuple[str, ...],
     critical: str | None,
     fail_on: str | None,
+    prediction: str | None,
+    label: str | None,
+    positive: str | None,
 ) -> None:
-    """Evaluate gate RULEs on a run, data expectations and drift checks; exit 3 when one fails."""
+    """Evaluate gate RULEs on a run, data expectations and drift checks; exit 3 when one fails.
+
+    Fairness rules (demographic_parity_difference(sex) <= 0.05) are computed on --data,
+    with --prediction and --label naming its columns."""
     registry = open_registry(registry_path)
     try:
         evaluation = gates.check(
@@ -317,6 +352,9 @@ def gate_command(
             data_name=data,
             expect=expect,
             drift=_drift_gates(drift, critical, fail_on),
+            prediction=prediction,
+            label=label,
+            positive=_positive(positive),
             find_run=lambda: gates.latest_run(registry),
         )
     except GateFailedError as error:
@@ -337,6 +375,9 @@ def gate_command(
 @_drift_option
 @_critical_option
 @_fail_on_option
+@_prediction_option
+@_label_option
+@_positive_option
 @friendly
 def promote_command(
     registry_path: str | None,
@@ -349,6 +390,9 @@ def promote_command(
     drift: tuple[str, ...],
     critical: str | None,
     fail_on: str | None,
+    prediction: str | None,
+    label: str | None,
+    positive: str | None,
 ) -> None:
     """Point ALIAS at the version REF names when every gate passes; exit 3 when one fails."""
     try:
@@ -362,6 +406,9 @@ def promote_command(
             data_name=data,
             expect=expect,
             drift=_drift_gates(drift, critical, fail_on),
+            prediction=prediction,
+            label=label,
+            positive=_positive(positive),
         )
     except GateFailedError as error:
         _fail_gate(error)

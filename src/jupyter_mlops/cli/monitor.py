@@ -39,6 +39,10 @@ from .drift import EXIT_BAD_INPUT, EXIT_CODES
               " decide whether the alias moves.")  # fmt: skip
 @click.option("--alias", default="champion", show_default=True,
               help="The alias a retraining may move (reported before and after).")  # fmt: skip
+@click.option("--fairness", "fairness", multiple=True, metavar="RULE",
+              help="A fairness rule to check on each window, e.g."
+              " 'demographic_parity_difference(sex) <= 0.05' (repeatable); a broken one makes"
+              " the window's decision at least review.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the windows as JSON.")
 def monitor_command(
     registry_path: str | None,
@@ -49,6 +53,7 @@ def monitor_command(
     min_rows: int,
     on_retrain: str | None,
     alias: str,
+    fairness: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Judge NAME's served traffic window by window: input drift against the training
@@ -69,6 +74,7 @@ def monitor_command(
             min_rows=min_rows,
             on_retrain=on_retrain,
             retrain_alias=alias,
+            fairness=fairness,
             progress=None if as_json else click.echo,
         )
     except MlopsError as exc:

@@ -57,6 +57,22 @@ from .base import format_table, friendly, main, open_registry, registry_option
     help="How often the server looks whether the alias moved.",
 )
 @click.option(
+    "--target",
+    type=click.Choice(["mlserver", "kserve"]),
+    default="mlserver",
+    show_default=True,
+    help="mlserver: serve here; kserve: write an image's folder and the KServe resources"
+    " (ServingRuntime, InferenceService) that serve it on a cluster with the same runtime.",
+)
+@click.option("--output", "-o", default=None, metavar="DIR",
+              help="With --target kserve: the folder to write [default: NAME-kserve].")  # fmt: skip
+@click.option("--image", default=None, metavar="IMAGE",
+              help="With --target kserve: the image the resources run [default: NAME-serving:VERSION].")  # fmt: skip
+@click.option("--base-image", default=None, metavar="IMAGE",
+              help="With --target kserve: the image to build on [default: python:X.Y-slim].")  # fmt: skip
+@click.option("--wheel", default=None, metavar="FILE",
+              help="With --target kserve: a jupyter-mlops wheel for the image to install.")  # fmt: skip
+@click.option(
     "--stop-with-pid",
     type=int,
     default=None,
@@ -75,11 +91,37 @@ def serve_command(
     sample_rate: float,
     no_log: bool,
     follow_seconds: float,
+    target: str,
+    output: str | None,
+    image: str | None,
+    base_image: str | None,
+    wheel: str | None,
     stop_with_pid: int | None,
 ) -> None:
     """Serve the version NAME@ALIAS points at on MLServer (Open Inference Protocol, V2);
     when the alias moves, the new version answers, without downtime. Every prediction is
-    logged to the registry with the version that made it."""
+    logged to the registry with the version that made it.
+
+    With --target kserve nothing is served here: a folder is written with an image of this
+    server (the versions copied into a registry of its own) and the KServe ServingRuntime
+    and InferenceService that run it (protocol v2)."""
+    if target == "kserve":
+        from ..export.kserve import copy_wheel, write_kserve_bundle
+        from ..models.refs import parse_ref
+
+        bundle = write_kserve_bundle(
+            open_registry(registry_path),
+            ref,
+            output or f"{parse_ref(ref).name}-kserve",
+            shadow=shadow,
+            image=image,
+            base_image=base_image,
+            sample_rate=sample_rate,
+        )
+        if wheel is not None:
+            copy_wheel(wheel, bundle.directory)
+        click.echo(bundle.summary())
+        return
     try:
         from ..serving.runtime import run_server
     except ModuleNotFoundError as exc:

@@ -5,6 +5,9 @@
 
 or ``jupyter nbconvert --to mlops-pipeline churn.ipynb`` (the exporter class is
 :class:`jupyter_mlops.export.exporter.PipelineExporter`, imported only by nbconvert).
+
+The same image machinery writes a served model's image and KServe resources
+(:mod:`.kserve`, ``jupyter mlops serve NAME@ALIAS --target kserve``).
 """
 
 from __future__ import annotations

@@ -224,6 +224,11 @@ def _check_options(w: _Words) -> str:
         parts.append(f"data={w.side(w.args.data)[0]}")
     if w.args.expect:
         parts.append(f"expect={list(w.args.expect)!r}")
+    for column in ("prediction", "label"):
+        if getattr(w.args, column) is not None:
+            parts.append(f"{column}={getattr(w.args, column)!r}")
+    if w.args.positive is not None:
+        parts.append(f"positive={w.value('positive', w.args.positive, text_allowed=True)}")
     if not w.args.drift and (w.args.critical is not None or w.args.fail_on is not None):
         raise InvalidInputError(
             "--critical and --fail-on belong to a drift check, and none was given",

@@ -11,7 +11,9 @@ of the run of the version an alias points at); :mod:`jupyter_mlops.gates.rule_na
 A name found nowhere is an :class:`ExpressionError`: a misspelt metric never counts as a
 failed, or passed, rule. With no champion yet, comparisons with it are waived and the
 rule passes with the detail "no champion yet". Drift checks (``drift=``) become lines of
-their own: see :mod:`jupyter_mlops.drift.gate`.
+their own: see :mod:`jupyter_mlops.drift.gate`. Fairness functions in rules
+(``demographic_parity_difference(sex) <= 0.05``) are computed on ``data``, whose columns
+``prediction`` and ``label`` name: see :mod:`jupyter_mlops.gates.fairness_rules`.
 
 Every evaluation is stored (``gate_evaluations`` and ``gate_results``, see
 :mod:`jupyter_mlops.gates.records`) with its inputs and verdict, passed or failed. :func:`check` raises :class:`GateFailedError` on failure unless
@@ -25,6 +27,7 @@ import logging
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ..errors import GateFailedError, InvalidInputError, RecordingError
@@ -36,6 +39,8 @@ from ..registry.connection import Registry
 from ..tracking import expressions as ex
 from ..tracking.session import unrecorded_run
 from .expectations import Expectation, parse_expectations
+from .fairness_functions import FUNCTIONS
+from .fairness_rules import RuleCalls, rule_calls
 from .frame_checks import ExpectationOutcome, check_frame
 from .records import (
     DataChecked,
@@ -46,7 +51,7 @@ from .records import (
     store_evaluation,
 )
 from .rule_names import RuleNames
-from .rules import RuleOutcome, evaluate
+from .rules import Operand, RuleOutcome, evaluate
 from .snapshot_checks import check_snapshot, load_snapshot_facts
 
 logger = logging.getLogger(__name__)
@@ -93,7 +98,7 @@ def _parse_rules(rules: str | Iterable[str]) -> list[tuple[str, ex.Expression]]:
                 f"A rule must be text, got {type(rule).__name__} {rule!r:.60}",
                 hint='Write rules as text: "accuracy >= 0.85". Values go in values={...}.',
             )
-        parsed.append((rule.strip(), ex.parse(rule)))
+        parsed.append((rule.strip(), ex.parse(rule, functions=FUNCTIONS)))
     return parsed
 
 
@@ -122,20 +127,33 @@ def _plain_values(values: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _rule_results(
-    parsed: list[tuple[str, ex.Expression]], scope: RuleNames
+    parsed: list[tuple[str, ex.Expression]],
+    scope: RuleNames,
+    calls: RuleCalls | None = None,
 ) -> tuple[list[GateResult], dict[str, Any]]:
     results = []
     resolved: dict[str, Any] = {}
     for text, tree in parsed:
         scope.source = text
-        outcome: RuleOutcome = evaluate(tree, scope.lookup, source=text)
+        call = None if calls is None else partial(_call_in, calls, text)
+        outcome: RuleOutcome = evaluate(tree, scope.lookup, source=text, call=call)
         resolved.update(outcome.values)
         results.append(
             GateResult(
-                text, "rule", outcome.passed, outcome.actual, outcome.expected, outcome.detail
+                text,
+                "rule",
+                outcome.passed,
+                outcome.actual,
+                outcome.expected,
+                outcome.detail,
+                groups=outcome.groups,
             )
         )
     return results, resolved
+
+
+def _call_in(calls: RuleCalls, rule: str, node: ex.Call) -> Operand:
+    return calls(node, rule)
 
 
 def _expectation_results(
@@ -143,12 +161,17 @@ def _expectation_results(
     expectations: tuple[Expectation, ...],
     data: Any,
     data_name: str | None,
+    *,
+    rules_use_data: bool = False,
 ) -> tuple[list[GateResult], DataChecked | None]:
     if not expectations:
+        if data is not None and rules_use_data:
+            return [], _described(registry, data, data_name)
         if data is not None:
             raise InvalidInputError(
                 "Data was given but no expectation to check it with",
-                hint='Add expect=[expect.not_null("age")] (--expect in magics).',
+                hint='Add expect=[expect.not_null("age")] (--expect in magics), or a fairness'
+                " rule such as demographic_parity_difference(sex) <= 0.05.",
             )
         return [], None
     if data is None:
@@ -183,6 +206,18 @@ def _check_data(
     )
 
 
+def _described(registry: Registry, data: Any, name: str | None) -> DataChecked | None:
+    """Which data fairness rules were computed on, for the record."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return DataChecked("dataframe", name, len(data), data.shape[1])
+    if isinstance(data, str) or hasattr(data, "fingerprint"):
+        facts = load_snapshot_facts(registry, data)
+        return DataChecked("snapshot", facts.name, facts.n_rows, len(facts.columns), facts.id)
+    return None  # the rules say what is wrong with it
+
+
 def _expectation_result(expectation: Expectation, outcome: ExpectationOutcome) -> GateResult:
     return GateResult(
         expectation.text,
@@ -206,6 +241,9 @@ def check(
     data_name: str | None = None,
     expect: Iterable[str | Expectation] = (),
     drift: Any = None,
+    prediction: str | None = None,
+    label: str | None = None,
+    positive: Any = None,
     raise_on_failure: bool = True,
     notebook_path: str | None = None,
     find_run: Callable[[], str | None] | None = None,
@@ -217,10 +255,14 @@ def check(
     ``model`` names the model whose aliases ``champion.x`` refers to. ``drift`` adds drift
     lines (see :mod:`jupyter_mlops.drift.gate`); their reports are stored and linked to
     ``run``. With ``raise_on_failure`` a failed evaluation raises :class:`GateFailedError`
-    after it is stored; its ``results`` hold every line.
+    after it is stored; its ``results`` hold every line. Fairness functions in rules are
+    computed on ``data``: its column ``prediction`` holds the model's predictions,
+    ``label`` the true labels, ``positive`` the positive class (default ``True``/``1``).
 
         check(registry, ["accuracy >= 0.85", "f1 > champion.f1 - 0.01"], run="tuned", model="churn")
         check(registry, drift=("train", todays_df))
+        check(registry, "demographic_parity_difference(sex) <= 0.05", data=scored,
+              prediction="predicted")
     """
     from ..drift.gate import drift_gates
     from ..tracking.queries.refs import resolve_run
@@ -237,9 +279,20 @@ def check(
         model_id_(registry, check_model_name(model))  # NotFoundError if unknown
     plain = _plain_values(values)
     run_id = resolve_run(registry, run) if run is not None else None
-    data_results, described = _expectation_results(registry, expectations, data, data_name)
+    calls = rule_calls(
+        registry,
+        parsed,
+        data,
+        prediction=prediction,
+        label=label,
+        positive=positive,
+        data_name=data_name,
+    )
+    data_results, described = _expectation_results(
+        registry, expectations, data, data_name, rules_use_data=calls is not None
+    )
     scope = RuleNames(registry, plain, run_id, model, find_run=find_run if run_id is None else None)
-    rule_results, resolved = _rule_results(parsed, scope)
+    rule_results, resolved = _rule_results(parsed, scope, calls)
     drift_results = _drift_results(registry, drift_lines, run_id, None, notebook_path)
     evaluation = store_evaluation(
         registry,
@@ -250,7 +303,14 @@ def check(
         version_id=None,
         alias=None,
         data=described,
-        inputs=_inputs(plain, resolved, scope, described, drift=drift_results),
+        inputs=_inputs(
+            plain,
+            resolved,
+            scope,
+            described,
+            drift=drift_results,
+            columns=None if calls is None else calls.columns,
+        ),
         notebook_path=notebook_path,
     )
     if not evaluation.passed and raise_on_failure:
@@ -300,6 +360,9 @@ def promote(
     data_name: str | None = None,
     expect: Iterable[str | Expectation] = (),
     drift: Any = None,
+    prediction: str | None = None,
+    label: str | None = None,
+    positive: Any = None,
     notebook_path: str | None = None,
 ) -> Promotion:
     """Point ``alias`` at the version ``ref`` names, if every gate passes.
@@ -311,10 +374,13 @@ def promote(
     transaction: another process promoting at the same time cannot slip in between. A
     failed gate raises :class:`GateFailedError` naming each failed rule; the alias stays
     where it was. Without gates the alias is simply moved; every move is kept in the alias
-    history.
+    history. Fairness functions in rules are computed on ``data`` as in :func:`check`,
+    before the lock is taken.
 
         promote(registry, "churn@4", "champion", gates=["f1 >= champion.f1 - 0.01"])
         promote(registry, "churn@4", "champion", drift=("churn@4", todays_df))
+        promote(registry, "churn@4", "champion", gates=["equalized_odds_difference(sex) <= 0.1"],
+                data=scored, prediction="predicted", label="churned")
     """
     from ..drift.gate import drift_gates
 
@@ -324,7 +390,20 @@ def promote(
     expectations = parse_expectations(expect)
     drift_lines = drift_gates(drift)
     plain = _plain_values(values)
-    data_results, described = _expectation_results(registry, expectations, data, data_name)
+    calls = rule_calls(
+        registry,
+        parsed,
+        data,
+        prediction=prediction,
+        label=label,
+        positive=positive,
+        data_name=data_name,
+    )
+    data_results, described = _expectation_results(
+        registry, expectations, data, data_name, rules_use_data=calls is not None
+    )
+    if calls is not None:
+        calls.compute_all(parsed)
     drift_results = _drift_results(registry, drift_lines, None, version.ref, notebook_path)
     checked = bool(parsed or expectations or drift_results)
     evaluation = None
@@ -333,7 +412,7 @@ def promote(
         previous = None if current is None else current.version
         if checked:
             scope = RuleNames(registry, plain, version.run_id, version.model)
-            rule_results, resolved = _rule_results(parsed, scope)
+            rule_results, resolved = _rule_results(parsed, scope, calls)
             evaluation = store_evaluation(
                 registry,
                 purpose="promote",
@@ -351,6 +430,7 @@ def promote(
                     current=current,
                     alias=alias,
                     drift=drift_results,
+                    columns=None if calls is None else calls.columns,
                 ),
                 notebook_path=notebook_path,
             )
@@ -390,8 +470,11 @@ def _inputs(
     current: ModelVersion | None = None,
     alias: str | None = None,
     drift: Sequence[GateResult] = (),
+    columns: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     inputs: dict[str, Any] = {"values": values, "resolved": resolved}
+    if columns:
+        inputs["columns"] = columns
     if scope.run_id is not None:
         inputs["run_id"] = scope.run_id
     if scope.model is not None:

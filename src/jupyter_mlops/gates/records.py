@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import NotFoundError
 from ..registry.connection import Registry
 from ..tracking.values import new_id
+from .groups import GroupTable, tables_from_json
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class GateResult:
 
     ``exact`` is false when ``actual`` is an estimate (an expectation checked on a
     snapshot's profile rather than on the data). A drift line's ``actual`` is the report's
-    decision and ``drift_report_id`` the stored report it judged.
+    decision and ``drift_report_id`` the stored report it judged. ``groups`` holds the
+    value of each group behind a fairness rule's number (one table per function called).
     """
 
     rule: str
@@ -42,6 +44,7 @@ class GateResult:
     detail: str = ""
     exact: bool = True
     drift_report_id: str | None = None
+    groups: tuple[GroupTable, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -107,6 +110,8 @@ class GateEvaluation:
             lines.append(
                 f"  {r.verdict:6}  {r.describe()}" + (f" - {r.detail}" if r.detail else "")
             )
+            for table in r.groups:
+                lines.extend("            " + line for line in table.to_text().splitlines())
         return "\n".join(lines)
 
 
@@ -176,7 +181,7 @@ def store_evaluation(
         )
         conn.executemany(
             "INSERT INTO gate_results (evaluation_id, seq, kind, rule, passed, actual, expected,"
-            " detail, exact, drift_report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " detail, exact, drift_report_id, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     evaluation_id,
@@ -189,6 +194,7 @@ def store_evaluation(
                     r.detail,
                     int(r.exact),
                     r.drift_report_id,
+                    json.dumps([t.to_dict() for t in r.groups]) if r.groups else None,
                 )
                 for seq, r in enumerate(results)
             ],
@@ -218,8 +224,9 @@ def record_again(registry: Registry, evaluation_id: str, *, run_id: str) -> Gate
         )
         conn.execute(
             "INSERT INTO gate_results (evaluation_id, seq, kind, rule, passed, actual, expected,"
-            " detail, exact, drift_report_id) SELECT ?, seq, kind, rule, passed, actual,"
-            " expected, detail, exact, drift_report_id FROM gate_results WHERE evaluation_id = ?",
+            " detail, exact, drift_report_id, groups) SELECT ?, seq, kind, rule, passed, actual,"
+            " expected, detail, exact, drift_report_id, groups FROM gate_results"
+            " WHERE evaluation_id = ?",
             (copy_id, evaluation_id),
         )
     return get_evaluation(registry, copy_id)
@@ -289,6 +296,7 @@ def _evaluations(
                 r["detail"],
                 bool(r["exact"]),
                 r["drift_report_id"],
+                tables_from_json(json.loads(r["groups"]) if r["groups"] else None),
             )  # fmt: skip
         )
     found = []

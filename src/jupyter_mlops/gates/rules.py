@@ -16,6 +16,10 @@ Values are numbers, text, booleans or ``None``. A missing value (a metric logged
 a parameter set to None) makes the comparisons it takes part in fail, with a detail
 saying so; ``x == None`` and ``x != None`` test for it. Ordering text against numbers, or
 doing arithmetic on text, is an :class:`ExpressionError`: the rule cannot mean anything.
+
+A rule may call a function (``demographic_parity_difference(sex)``, see
+:mod:`jupyter_mlops.gates.fairness_rules`): ``call`` turns each call into an
+:class:`Operand`, whose ``groups`` table (the value of each group) goes with the verdict.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 from ..errors import ExpressionError
 from ..tracking import expressions as ex
+from .groups import GroupTable
 
 PASS, FAIL, WAIVED = "pass", "fail", "waived"
 
@@ -40,6 +45,7 @@ class Operand:
     value: Any = None
     waived: str | None = None
     note: str = ""
+    groups: GroupTable | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class RuleOutcome:
     accuracy); ``expected`` the condition it had to meet with the other side computed
     (``>= 0.85``, ``> 0.8845 (champion.f1 - 0.01)``). For rules joined with and/or,
     ``actual`` lists each name's value and ``expected`` shows the rule with values put in.
-    ``values`` holds every name's value, for the record.
+    ``values`` holds every name's value, for the record; ``groups`` the value of each
+    group behind each function the rule called.
     """
 
     passed: bool
@@ -59,16 +66,20 @@ class RuleOutcome:
     expected: str
     detail: str
     values: dict[str, Any] = field(default_factory=dict)
+    groups: tuple[GroupTable, ...] = ()
 
 
 Lookup = Callable[[ex.Name], Operand]
+CallLookup = Callable[[ex.Call], Operand]
 
 
 @dataclass
 class _Trace:
     source: str
     lookup: Lookup
+    call: CallLookup | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    groups: list[GroupTable] = field(default_factory=list)
     computed: dict[ex.Expression, Operand] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -80,20 +91,33 @@ class _Trace:
 
 
 def evaluate(
-    expression: ex.Expression, lookup: Lookup, *, source: str | None = None
+    expression: ex.Expression,
+    lookup: Lookup,
+    *,
+    source: str | None = None,
+    call: CallLookup | None = None,
 ) -> RuleOutcome:
-    """Evaluate a parsed rule; ``lookup`` gives the value of each name.
+    """Evaluate a parsed rule; ``lookup`` gives the value of each name, ``call`` the value
+    of each function call (a rule with calls and no ``call`` is an :class:`ExpressionError`).
 
     >>> from jupyter_mlops.tracking.expressions import parse
     >>> evaluate(parse("acc >= 0.9"), lambda name: Operand(0.93)).passed
     True
     """
     text = source or ex.to_text(expression)
-    trace = _Trace(text, lookup)
+    trace = _Trace(text, lookup, call)
     state = _condition(expression, trace)
     actual, expected = _describe(expression, trace)
     detail = "; ".join([*trace.waivers, *trace.failures, *trace.notes])
-    return RuleOutcome(state != FAIL, state == WAIVED, actual, expected, detail, dict(trace.values))
+    return RuleOutcome(
+        state != FAIL,
+        state == WAIVED,
+        actual,
+        expected,
+        detail,
+        dict(trace.values),
+        tuple(trace.groups),
+    )
 
 
 # -- conditions -------------------------------------------------------------------------------------
@@ -207,6 +231,22 @@ def _compute(node: ex.Expression, trace: _Trace) -> Operand:
             trace.values[node.dotted] = operand.value
         trace.note(operand.note)
         return operand
+    if isinstance(node, ex.Call):
+        if trace.call is None:
+            raise ExpressionError(
+                f"{ex.to_text(node)!r} calls a function, and {trace.source!r} is read where"
+                " there are none",
+                expression=trace.source,
+                hint="Functions such as demographic_parity_difference(sex) are for gate rules"
+                " given data (check or promote with data=...).",
+            )
+        operand = trace.call(node)
+        if operand.waived is None:
+            trace.values[ex.to_text(node)] = operand.value
+        if operand.groups is not None and operand.groups not in trace.groups:
+            trace.groups.append(operand.groups)
+        trace.note(operand.note)
+        return operand
     if isinstance(node, ex.Negative):
         inner = _value(node.operand, trace)
         if inner.waived or _missing(inner.value):
@@ -283,7 +323,7 @@ def _show(value: Any) -> str:
 def _describe(node: ex.Expression, trace: _Trace) -> tuple[Any, str]:
     """(actual, expected) for the result table."""
     if isinstance(node, ex.Compare):
-        subject_left = bool(ex.names(node.left)) or not ex.names(node.right)
+        subject_left = _reads(node.left) or not _reads(node.right)
         subject, other = (node.left, node.right) if subject_left else (node.right, node.left)
         op = node.op if subject_left else _FLIPPED[node.op]
         actual = _known(subject, trace)
@@ -296,9 +336,14 @@ def _describe(node: ex.Expression, trace: _Trace) -> tuple[Any, str]:
     if isinstance(node, ex.Membership):
         op = "not in" if node.negated else "in"
         return _known(node.item, trace), f"{op} {tuple(node.values)!r}"
-    names = [n.dotted for n in ex.names(node)]
+    names = [n.dotted for n in ex.names(node)] + [ex.to_text(c) for c in ex.calls_in(node)]
     actual = ", ".join(f"{n}={_show(trace.values[n])}" for n in names if n in trace.values)
     return actual, _substituted(node, trace)
+
+
+def _reads(node: ex.Expression) -> bool:
+    """Whether a side of a comparison reads anything (a name or a call), not only literals."""
+    return bool(ex.names(node) or ex.calls_in(node))
 
 
 def _bare(node: ex.Expression) -> str:
@@ -324,6 +369,9 @@ def _substituted(node: ex.Expression, trace: _Trace) -> str:
         return _show(trace.values[node.dotted])
     if isinstance(node, ex.Literal):
         return _show(node.value)
+    if isinstance(node, ex.Call):
+        text = ex.to_text(node)
+        return _show(trace.values[text]) if text in trace.values else text
     if isinstance(node, ex.Compare):
         return f"{_substituted(node.left, trace)} {node.op} {_substituted(node.right, trace)}"
     if isinstance(node, ex.Membership):

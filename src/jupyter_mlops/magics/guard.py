@@ -8,6 +8,8 @@
     %mlops gate --data train_df --expect 'between("age", 0, 120, mostly=0.99)'
     %mlops gate --drift train:todays_df --critical amount --fail-on review
     %mlops promote churn@4 --alias champion --gate "f1 >= champion.f1 - 0.01"
+    %mlops promote churn@4 --alias champion --gate "demographic_parity_difference(sex) <= 0.05" \
+        --data scored --prediction predicted --label churned
 
 A failed gate shows its table, then one line naming each failed rule, without a traceback.
 The core modules are imported by the subcommands that use them, so %load_ext stays quick.
@@ -156,6 +158,14 @@ def _data(magics: MlopsMagics, text: str | None) -> tuple[Any, str | None]:
     return text, text
 
 
+def _fairness_columns(magics: MlopsMagics, args: argparse.Namespace) -> dict[str, Any]:
+    """``--prediction``, ``--label`` and ``--positive``, for fairness rules on --data."""
+    positive = None
+    if args.positive is not None:
+        positive = magics.pairs([f"positive={args.positive}"], text_allowed=True)["positive"]
+    return {"prediction": args.prediction, "label": args.label, "positive": positive}
+
+
 def _drift_gates(magics: MlopsMagics, args: argparse.Namespace) -> list[Any]:
     """The --drift checks, each side a variable of the notebook or a name the core reads."""
     from ..drift.checks import split_names
@@ -200,7 +210,7 @@ def _show_drift(magics: MlopsMagics, results: Any) -> None:
 @command(
     "gate",
     'Check rules, data expectations and drift: %mlops gate "accuracy >= 0.85" '
-    "[--data VAR --expect ...] [--drift REF:CUR]",
+    "[--data VAR --expect ... --prediction COL --label COL] [--drift REF:CUR]",
 )
 @arguments(line_commands.gate_arguments)
 def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> Any:
@@ -224,6 +234,7 @@ def _gate(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) -> An
         data_name=data_name,
         expect=args.expect,
         drift=_drift_gates(magics, args),
+        **_fairness_columns(magics, args),
         raise_on_failure=False,
         notebook_path=magics.session.notebook_path(),
         find_run=lambda: gates.latest_run(registry),
@@ -256,6 +267,7 @@ def _promote(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
             data_name=data_name,
             expect=args.expect,
             drift=_drift_gates(magics, args),
+            **_fairness_columns(magics, args),
             notebook_path=magics.session.notebook_path(),
         )
     except GateFailedError as failure:

@@ -23,6 +23,8 @@ def _monitor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--on-retrain", default=None, metavar="PIPELINE_DIR",
                         help="run this pipeline when the newest ended window decides retrain")  # fmt: skip
     parser.add_argument("--alias", default="champion", help="the alias a retraining may move")
+    parser.add_argument("--fairness", action="append", default=[], metavar="RULE",
+                        help="a fairness rule checked on each window (repeatable)")  # fmt: skip
 
 
 @command(
@@ -43,6 +45,7 @@ def _monitor(magics: MlopsMagics, args: argparse.Namespace, cell: str | None) ->
         min_rows=args.min_rows,
         on_retrain=args.on_retrain,
         retrain_alias=args.alias,
+        fairness=args.fairness,
         progress=print,
     )
     display(MonitorView(report))

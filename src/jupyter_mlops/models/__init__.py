@@ -12,7 +12,7 @@ load it, and its input signature. Loading checks the file's bytes against the re
 sha256 before unpickling exactly those bytes.
 
 Modules: :mod:`.refs` (naming: ``churn@3``, ``churn@champion``), :mod:`.registering`,
-:mod:`.versions` (reading back, loading), :mod:`.aliases` (moves and their history) and
-:mod:`.signatures`. Moving an alias behind validation gates is
+:mod:`.versions` (reading back, loading), :mod:`.aliases` (moves and their history),
+:mod:`.signatures` and :mod:`.copying` (versions copied into another registry). Moving an alias behind validation gates is
 :func:`jupyter_mlops.gates.evaluation.promote`.
 """

@@ -22,6 +22,7 @@ from .tables.artifact_details import RUN_ARTIFACT_DETAILS
 from .tables.closures import CLOSURES
 from .tables.columns import COLUMN_CHOICES
 from .tables.drift import DRIFT
+from .tables.gate_groups import GATE_GROUPS
 from .tables.housekeeping import RUN_HOUSEKEEPING
 from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
@@ -53,4 +54,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     REPRODUCTIONS,
     PREDICTIONS,
     MONITORING,
+    GATE_GROUPS,
 )

@@ -198,13 +198,17 @@ def check(
     data: Any = None,
     expect: Any = (),
     drift: Any = None,
+    prediction: str | None = None,
+    label: str | None = None,
+    positive: Any = None,
     raise_on_failure: bool = True,
 ) -> GateEvaluation | None:
     """Evaluate gate rules (as :func:`jupyter_mlops.check`) and fail the gate when one fails.
 
     Rules read the pipeline run's metrics and parameters, with this step's own metrics
     first; ``values`` come before both. ``run=`` names another run to read instead.
-    ``data``/``expect`` and ``drift`` are checked as :func:`jupyter_mlops.check` does.
+    ``data``/``expect``, fairness rules on ``data`` (``prediction``, ``label``,
+    ``positive``) and ``drift`` are checked as :func:`jupyter_mlops.check` does.
     ``check(condition, "text")`` with a boolean condition (from code written for the
     phase-1 API) is a gate condition: it fails when the condition is false.
 
@@ -253,6 +257,9 @@ def check(
             data=data,
             expect=expect,
             drift=drift,
+            prediction=prediction,
+            label=label,
+            positive=positive,
             raise_on_failure=raise_on_failure,
         )
     except GateFailedError as exc:

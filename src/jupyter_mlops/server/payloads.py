@@ -71,7 +71,7 @@ EVALUATION_KEYS = (
     "id", "purpose", "run_id", "run_name", "model", "version", "alias", "passed", "summary",
     "evaluated_at", "rules",
 )  # fmt: skip
-RULE_KEYS = ("rule", "kind", "passed", "actual", "expected", "detail", "exact")
+RULE_KEYS = ("rule", "kind", "passed", "actual", "expected", "detail", "exact", "groups")
 PIPELINE_RUN_KEYS = (
     "id", "pipeline", "status", "experiment", "started_at", "duration", "failed_step", "message",
     "parity", "steps", "edges",

@@ -72,6 +72,12 @@ class StoredWindow:
     comparison: dict[str, Any] | None
     note: str
     computed_at: float
+    fairness: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def fairness_failed(self) -> tuple[str, ...]:
+        """The fairness rules the window broke."""
+        return tuple(str(check["rule"]) for check in self.fairness if check["passed"] is False)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__}
@@ -199,6 +205,7 @@ def monitor_model(
     alpha: float = 0.05,
     on_retrain: str | Path | None = None,
     retrain_alias: str = "champion",
+    fairness: tuple[str, ...] | list[str] = (),
     progress: Callable[[str], None] | None = None,
     now: float | None = None,
 ) -> MonitorReport:
@@ -248,7 +255,9 @@ def monitor_model(
             continue
         version = Counter(window_rows["version"]).most_common(1)[0][0]
         reference = reference_for(version)
-        say(f"window {time_text(start)}: {len(window_rows)} prediction(s), version {version}")
+        say(
+            f"window {time_text(start, length)}: {len(window_rows)} prediction(s), version {version}"
+        )
         if reference is None:
             judged = _untested(window_rows, start, length, model_kind, "no training snapshot")
         else:
@@ -263,6 +272,7 @@ def monitor_model(
                 ),
                 min_rows=min_rows,
                 alpha=alpha,
+                fairness=tuple(fairness),
             )
         stored[start] = _store_window(registry, model, length, version, judged, time.time())
         computed += 1
@@ -284,7 +294,7 @@ def stored_windows(
     sql = (
         "SELECT model, window_seconds, start, end, version, n_predictions, n_labelled,"
         " decision, retrain_columns, review_columns, input_report_id, prediction_report_id,"
-        " latency_p50_ms, latency_p99_ms, metrics, comparison, note, computed_at"
+        " latency_p50_ms, latency_p99_ms, metrics, comparison, note, computed_at, fairness"
         " FROM monitor_windows WHERE model = ?"
     )
     params: list[Any] = [model]
@@ -312,6 +322,7 @@ def stored_windows(
             None if row[15] is None else json.loads(row[15]),
             row[16],
             row[17],
+            tuple(json.loads(row[18])),
         )
         for row in rows
     )
@@ -319,7 +330,7 @@ def stored_windows(
 
 def window_line(window: StoredWindow) -> str:
     """One line for a stored window, as the terminal and the notebook print it."""
-    head = f"{time_text(window.start)}  {window.n_predictions:>6} req  v{window.version or '-'}"
+    head = f"{time_text(window.start, window.window_seconds)}  {window.n_predictions:>6} req  v{window.version or '-'}"
     if window.decision is None:
         return f"{head}  {window.note}"
     parts = [f"{head}  {window.decision}"]
@@ -327,6 +338,8 @@ def window_line(window: StoredWindow) -> str:
         parts.append(f"retrain for {', '.join(window.retrain_columns)}")
     if window.review_columns:
         parts.append(f"review {', '.join(window.review_columns)}")
+    if window.fairness_failed:
+        parts.append(f"unfair: {'; '.join(window.fairness_failed)}")
     if window.latency_p50_ms is not None and window.latency_p99_ms is not None:
         parts.append(f"p50 {window.latency_p50_ms:.1f} ms, p99 {window.latency_p99_ms:.1f} ms")
     for version, values in sorted(window.metrics.items()):
@@ -408,7 +421,7 @@ def _store_window(
         " WHERE model = ? AND window_seconds = ? AND start = ?",
         (model, length, window.start),
     )
-    label = f"{model} {time_text(window.start)}"
+    label = f"{model} {time_text(window.start, length)}"
     input_id = prediction_id = None
     if window.input_drift is not None:
         input_id = record_drift_report(
@@ -441,21 +454,22 @@ def _store_window(
         _comparison(window.comparison),
         window.note,
         computed_at,
+        tuple(check.to_dict() for check in window.fairness),
     )
     with registry.transaction("the monitor's window") as connection:
         connection.execute(
             "INSERT OR REPLACE INTO monitor_windows (model, window_seconds, start, end, version,"
             " n_predictions, n_labelled, decision, retrain_columns, review_columns,"
             " input_report_id, prediction_report_id, latency_p50_ms, latency_p99_ms, metrics,"
-            " comparison, note, computed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " comparison, note, computed_at, fairness)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 model, length, stored.start, stored.end, version, stored.n_predictions,
                 stored.n_labelled, stored.decision, json.dumps(list(stored.retrain_columns)),
                 json.dumps(list(stored.review_columns)), input_id, prediction_id,
                 stored.latency_p50_ms, stored.latency_p99_ms, json.dumps(stored.metrics),
                 None if stored.comparison is None else json.dumps(stored.comparison),
-                stored.note, computed_at,
+                stored.note, computed_at, json.dumps(list(stored.fairness)),
             ),
         )  # fmt: skip
         for report_id in old or ():
@@ -494,7 +508,7 @@ def _retrain_if_decided(
         return None  # this window started its retraining already
     before = aliases_of(registry, model).get(alias)
     say(
-        f"the window of {time_text(deciding.start)} decided retrain"
+        f"the window of {time_text(deciding.start, length)} decided retrain"
         f" ({', '.join(deciding.retrain_columns)}): running {pipeline_dir}"
     )
     started = time.time()
@@ -547,9 +561,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def time_text(start: float) -> str:
-    """A window's start as people read it: ``2026-12-04 13:00`` (UTC)."""
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(start))
+def time_text(start: float, length: float = 3600.0) -> str:
+    """A window's start as people read it, in UTC: ``2026-12-04 13:00``, with the seconds
+    for windows shorter than a minute."""
+    shape = "%Y-%m-%d %H:%M:%S" if length < 60 or start % 60 else "%Y-%m-%d %H:%M"
+    return time.strftime(shape, time.gmtime(start))
 
 
 def length_text(seconds: float) -> str:

@@ -12,7 +12,11 @@ same whenever the monitor runs):
   (the model's predictions on its training data), else against the first window's;
 - **latency**: p50 and p99 of the answered requests, in milliseconds;
 - **live metrics** per version on the rows whose labels came back, and the champion against
-  the challenger on the same rows when the shadow scored them (:mod:`.comparison`).
+  the challenger on the same rows when the shadow scored them (:mod:`.comparison`);
+- **fairness rules** (``demographic_parity_difference(sex) <= 0.05``, the gates' language) on
+  the window's sampled rows, their sensitive columns among the inputs: a rule that fails
+  makes the window's decision at least ``review``, and a rule that cannot be computed on
+  the window (no label back yet, one group only) is reported as not checked.
 
 Windows with fewer than ``min_rows`` predictions are listed, with their latency, but not
 tested for drift: a handful of rows says nothing about a distribution. With a ``sampled``
@@ -51,6 +55,19 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
+class FairnessCheck:
+    """A fairness rule on one window: ``passed`` is None when it could not be computed
+    there (``detail`` says why)."""
+
+    rule: str
+    passed: bool | None
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "passed": self.passed, "detail": self.detail}
+
+
+@dataclass(frozen=True)
 class MonitorWindow:
     """One window of served predictions and what the monitor found in it."""
 
@@ -68,6 +85,12 @@ class MonitorWindow:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # per version
     comparison: VersionComparison | None = None
     note: str = ""
+    fairness: tuple[FairnessCheck, ...] = ()
+
+    @property
+    def fairness_failed(self) -> tuple[str, ...]:
+        """The fairness rules the window broke."""
+        return tuple(check.rule for check in self.fairness if check.passed is False)
 
     def summary(self) -> str:
         import time
@@ -81,6 +104,8 @@ class MonitorWindow:
             parts.append(f"retrain for {', '.join(self.retrain_columns)}")
         if self.review_columns:
             parts.append(f"review {', '.join(self.review_columns)}")
+        if self.fairness_failed:
+            parts.append(f"unfair: {'; '.join(self.fairness_failed)}")
         if self.latency_p50_ms is not None and self.latency_p99_ms is not None:
             parts.append(
                 f"latency p50 {self.latency_p50_ms:.1f} ms, p99 {self.latency_p99_ms:.1f} ms"
@@ -119,6 +144,7 @@ def monitor_windows(
     min_rows: int = MIN_ROWS,
     alpha: float = 0.05,
     critical: tuple[str, ...] = (),
+    fairness: tuple[str, ...] | list[str] = (),
 ) -> tuple[MonitorWindow, ...]:
     """The windows of ``predictions`` in time order, each judged (see the module doc)."""
     import pandas as pd
@@ -153,6 +179,7 @@ def monitor_windows(
             min_rows,
             alpha,
             critical,
+            tuple(fairness),
         )
         if reference_outputs is None and window_result.decision is not None:
             reference_outputs = rows[["prediction"]].reset_index(drop=True)
@@ -171,6 +198,7 @@ def _judge(
     min_rows: int,
     alpha: float,
     critical: tuple[str, ...],
+    fairness: tuple[str, ...] = (),
 ) -> MonitorWindow:
     latencies = rows["latency_ms"].to_numpy(dtype=float)
     latencies = latencies[~np.isnan(latencies)]
@@ -183,18 +211,24 @@ def _judge(
     n_labelled = 0 if labels is None else int(labels.notna().sum())
     metrics = _metrics_per_version(rows, kind) if labels is not None else {}
     comparison = None
-    if labels is not None and "challenger_prediction" in rows.columns:
+    if (
+        labels is not None
+        and "challenger_prediction" in rows.columns
+        and rows["challenger_prediction"].notna().any()  # a shadow scored these rows
+    ):
         comparison = compare_paired(
             kind, rows["label"].to_numpy(), rows["prediction"].to_numpy(),
             rows["challenger_prediction"].to_numpy(), alpha=alpha,
         )  # fmt: skip
     tested = rows[rows["sampled"].astype(bool)] if "sampled" in rows.columns else rows
+    checks = _fairness(fairness, tested)
     if len(tested) < min_rows:
         few = "too few predictions" if len(tested) == len(rows) else "too few sampled inputs"
         return MonitorWindow(
             start, end, len(rows), n_labelled, None, (), (), None, None, p50, p99,
             metrics, comparison,
             note=f"{few} to test for drift ({len(tested)}; the monitor needs {min_rows})",
+            fairness=checks,
         )  # fmt: skip
     inputs = tested[input_columns].reset_index(drop=True)
     input_drift = drift_report(reference, inputs, columns=input_columns, alpha=alpha,
@@ -204,12 +238,15 @@ def _judge(
         prediction_drift = drift_report(
             reference_outputs, rows[["prediction"]].reset_index(drop=True), alpha=alpha
         )
+    decision = input_drift.decision
+    if any(check.passed is False for check in checks) and decision == "monitor":
+        decision = "review"
     return MonitorWindow(
         start,
         end,
         len(rows),
         n_labelled,
-        input_drift.decision,
+        decision,
         tuple(c.column for c in input_drift.columns if c.decision == "retrain"),
         tuple(c.column for c in input_drift.columns if c.decision == "review"),
         input_drift,
@@ -218,7 +255,28 @@ def _judge(
         p99,
         metrics,
         comparison,
+        fairness=checks,
     )
+
+
+def _fairness(rules: tuple[str, ...], rows: pd.DataFrame) -> tuple[FairnessCheck, ...]:
+    """Each rule on the rows (labelled ones for the rules that need labels)."""
+    if not rules:
+        return ()
+    from ..errors import MlopsError
+    from ..gates.fairness_rules import fairness_outcomes
+
+    frame = rows.reset_index(drop=True)
+    label = "label" if "label" in frame.columns else None
+    checks = []
+    for rule in rules:
+        try:
+            (outcome,) = fairness_outcomes(rule, frame, prediction="prediction", label=label)
+        except MlopsError as exc:
+            checks.append(FairnessCheck(rule, None, exc.message))
+            continue
+        checks.append(FairnessCheck(rule, bool(outcome.passed), outcome.detail))
+    return tuple(checks)
 
 
 def _metrics_per_version(rows: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:

@@ -9,8 +9,11 @@ Expressions are parsed with Python's own parser into an AST, then every node is
 checked against a short list of allowed kinds before anything else sees it: names,
 dotted names, numbers, strings, ``True``/``False``/``None``, comparisons, ``and`` /
 ``or`` / ``not``, ``+ - * /``, unary minus and ``in`` over a literal tuple or list.
-Calls, attribute access on values, subscripts, lambdas and everything else are
-refused, so nothing is ever evaluated by Python. A lone ``=`` means ``==`` and
+Attribute access on values, subscripts, lambdas and everything else are refused, so
+nothing is ever evaluated by Python. Calls are refused too, except of the functions the
+reader names (``parse(text, functions=("min_by", ...))``, as gate rules do): ``f(a, b)``
+with one of those names and names or literals as arguments becomes a :class:`Call`,
+which the backend computes itself; nothing is called by Python either. A lone ``=`` means ``==`` and
 ``AND`` / ``OR`` / ``NOT`` / ``true`` / ``false`` / ``null`` are accepted; names that are
 not identifiers (``val-loss``) go in backticks.
 
@@ -21,9 +24,11 @@ The result is a tree of frozen dataclasses that a backend turns into something:
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import re
 import tokenize
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..errors import ExpressionError
@@ -86,7 +91,16 @@ class Negative:
     operand: Expression
 
 
-Expression = Name | Literal | Compare | Membership | Logical | Not | Arithmetic | Negative
+@dataclass(frozen=True)
+class Call:
+    """``function(arg, ...)`` of a function the parser was given: each argument is a
+    :class:`Name` or a :class:`Literal`; what the function computes is the backend's."""
+
+    function: str
+    args: tuple[Name | Literal, ...]
+
+
+Expression = Name | Literal | Compare | Membership | Logical | Not | Arithmetic | Negative | Call
 
 _COMPARE_OPS = {
     ast.Eq: "==",
@@ -115,8 +129,11 @@ _MAX_LENGTH = 2000
 MAX_DEPTH = 100
 
 
-def parse(text: str) -> Expression:
+def parse(text: str, *, functions: Collection[str] = ()) -> Expression:
     """Parse ``text`` into an expression tree, or raise :class:`ExpressionError`.
+
+    A call of one of ``functions`` (gate rules name theirs) is read as a :class:`Call`;
+    any other call is refused.
 
     >>> parse("acc > 0.9")
     Compare(op='>', left=Name(parts=('acc',)), right=Literal(value=0.9))
@@ -144,7 +161,7 @@ def parse(text: str) -> Expression:
     source = _normalise_tokens(_BACKTICK.sub(placeholder, text), text)
     try:
         tree = ast.parse(source, mode="eval")
-        expression = _convert(tree.body, text, quoted)
+        expression = _convert(tree.body, text, quoted, functions=functions)
     except SyntaxError as exc:
         column = f" near column {exc.offset}" if exc.offset else ""
         raise ExpressionError(
@@ -189,7 +206,22 @@ def _children(node: object) -> list[object]:
         return list(node.operands)
     if isinstance(node, (Not, Negative)):
         return [node.operand]
+    if isinstance(node, Call):
+        return list(node.args)
     return []
+
+
+def calls_in(expression: Expression) -> list[Call]:
+    """Every call the expression makes, in order of appearance, without repeats."""
+    found: dict[Call, None] = {}
+    stack: list[object] = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call):
+            found.setdefault(node)
+        else:
+            stack.extend(reversed(_children(node)))
+    return list(found)
 
 
 def names(expression: Expression) -> list[Name]:
@@ -233,6 +265,8 @@ def to_text(expression: Expression) -> str:
         return f"({to_text(expression.left)} {expression.op} {to_text(expression.right)})"
     if isinstance(expression, Negative):
         return f"-{to_text(expression.operand)}"
+    if isinstance(expression, Call):
+        return f"{expression.function}({', '.join(to_text(a) for a in expression.args)})"
     raise TypeError(f"not an expression: {expression!r}")
 
 
@@ -262,13 +296,16 @@ def _normalise_tokens(source: str, original: str) -> str:
     return tokenize.untokenize(rewritten).strip()
 
 
-def _convert(node: ast.AST, text: str, quoted: dict[str, str]) -> Expression:
+def _convert(
+    node: ast.AST, text: str, quoted: dict[str, str], *, functions: Collection[str]
+) -> Expression:
     def refuse(what: str) -> ExpressionError:
         return ExpressionError(
             f"{what} is not allowed in {text!r}",
             expression=text,
             hint="Only names, numbers, strings, comparisons, and/or/not, + - * / and "
-            "`in (...)` are allowed.",
+            "`in (...)` are allowed"
+            + (f" (and the functions {', '.join(functions)})." if functions else "."),
         )
 
     def convert(node: ast.AST) -> Expression:
@@ -320,12 +357,36 @@ def _convert(node: ast.AST, text: str, quoted: dict[str, str]) -> Expression:
                 left = right
             return parts[0] if len(parts) == 1 else Logical("and", tuple(parts))
         if isinstance(node, ast.Call):
-            raise refuse("A function call")
+            if not functions or not isinstance(node.func, ast.Name):
+                raise refuse("A function call")
+            return call(node)
         if isinstance(node, ast.Subscript):
             raise refuse("Indexing with []")
         if isinstance(node, ast.Lambda):
             raise refuse("A lambda")
         raise refuse(f"The syntax {type(node).__name__}")
+
+    def call(node: ast.Call) -> Call:
+        assert isinstance(node.func, ast.Name)
+        name = quoted.get(node.func.id, node.func.id)
+        if name not in functions:
+            close = difflib.get_close_matches(name, list(functions), n=1)
+            raise ExpressionError(
+                f"A function call is not allowed in {text!r}: {name} is none of the functions"
+                " a rule may call",
+                expression=text,
+                hint=(f"Did you mean {close[0]}? " if close else "")
+                + f"Functions: {', '.join(functions)}.",
+            )
+        if node.keywords:
+            raise refuse("A keyword argument")
+        args: list[Name | Literal] = []
+        for arg in node.args:
+            converted = convert(arg)
+            if not isinstance(converted, (Name, Literal)):
+                raise refuse(f"The argument {ast.unparse(arg)!r}, not a name or a literal,")
+            args.append(converted)
+        return Call(name, tuple(args))
 
     def _literal_values(node: ast.AST) -> tuple[Value, ...]:
         if not isinstance(node, (ast.Tuple, ast.List)):

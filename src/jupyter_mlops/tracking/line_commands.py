@@ -115,6 +115,13 @@ def check_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["retrain", "review"],
         help="the drift decision that fails the gate (retrain)",
     )
+    parser.add_argument(
+        "--prediction", default=None, metavar="COLUMN", help="--data's column of predictions"
+    )
+    parser.add_argument("--label", default=None, metavar="COLUMN", help="--data's true labels")
+    parser.add_argument(
+        "--positive", default=None, metavar="VALUE", help="the positive class (1 / True)"
+    )
 
 
 def gate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,13 +226,14 @@ def split_pairs(items: list[str], *, example: str, word: str = "name") -> list[t
 def rules_from_words(words: list[str]) -> list[str]:
     """Rules from the words of a command line: each quoted word is a rule; unquoted words
     that only make sense together (``accuracy >= 0.85``) are one rule."""
+    from ..gates.fairness_functions import FUNCTIONS
     from . import expressions
 
     if not words:
         return []
     try:
         for word in words:
-            expressions.parse(word)
+            expressions.parse(word, functions=FUNCTIONS)
     except ExpressionError:
         return [" ".join(words)]
     return words

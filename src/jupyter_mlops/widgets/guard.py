@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 
 from ..gates.evaluation import GateEvaluation, GateResult
+from ..gates.groups import GroupTable
 from ..models.aliases import AliasMove
 from ..models.versions import ModelVersion, RegisteredModel
 from ..tracking.formatting import timestamp
@@ -56,7 +57,8 @@ def _actual(result: GateResult) -> str:
 
 
 def gate_table_html(results: Sequence[GateResult]) -> str:
-    """The pass/fail table: rule, actual, expected, verdict, detail."""
+    """The pass/fail table: rule, actual, expected, verdict, detail; under it the value of
+    each group behind each fairness rule."""
     rows = [
         [
             f"<code>{html.escape(r.rule)}</code>",
@@ -73,7 +75,25 @@ def gate_table_html(results: Sequence[GateResult]) -> str:
         rows,
         [False, True, False, False, False],
         classes,
+    ) + "".join(group_table_html(t) for r in results for t in r.groups)
+
+
+def group_table_html(groups: GroupTable) -> str:
+    """The value of each group behind a fairness rule's number: rows and metrics per group."""
+    caption = (
+        f'<div class="mlops-caption"><code>{html.escape(groups.of)}</code> by'
+        f" {html.escape(groups.column)}</div>"
     )
+    rows = [
+        [
+            html.escape(str(group)),
+            f"{count:,}",
+            *("n/a" if v is None else f"{v:.4g}" for v in values),
+        ]
+        for group, count, values in zip(groups.groups, groups.counts, groups.values)
+    ]
+    headers = [groups.column, "rows", *groups.metrics]
+    return caption + table(headers, rows, [False, True, *[True] * len(groups.metrics)])
 
 
 def gate_caption_html(evaluation: GateEvaluation) -> str:

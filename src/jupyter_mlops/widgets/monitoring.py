@@ -14,6 +14,7 @@ The view is static HTML and SVG (:mod:`.charts`), so a saved or exported noteboo
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import ipywidgets as widgets
 
@@ -25,7 +26,7 @@ from ..serving.monitoring import (
     window_line,
 )
 from .base import TABLE_STYLE, View
-from .charts import line_chart
+from .charts import INK, line_chart
 from .drift import decision_badge
 
 DECISION_COLOURS = {
@@ -54,6 +55,9 @@ def monitor_html(report: MonitorReport) -> str:
         "<p>Newest tested window: "
         + (decision_badge(decision) if decision else "nothing tested yet")
         + f"; {report.computed} window(s) computed now.</p>",
+        "<p>Decisions, oldest first: "
+        + html.escape(" · ".join(w.decision or "not tested" for w in windows[-60:]))
+        + "</p>",
         strip_svg(windows),
         '<div style="display:flex;flex-wrap:wrap;gap:8px">',
         latency_chart(windows),
@@ -68,15 +72,19 @@ def monitor_html(report: MonitorReport) -> str:
 
 
 def strip_svg(windows: tuple[StoredWindow, ...]) -> str:
-    """One coloured cell per window, oldest on the left."""
+    """One coloured cell per window, oldest on the left, after the word "decisions"."""
     shown = windows[-60:]
-    width = max(STRIP_CELL * len(shown) + 2, 120)
-    cells = []
+    left = 64
+    width = left + STRIP_CELL * len(shown) + 2
+    cells = [
+        f'<text x="0" y="14" font-weight="bold" fill="{INK}" style="font-size:11px">'
+        "decisions</text>"
+    ]
     for index, window in enumerate(shown):
         colour = DECISION_COLOURS.get(window.decision, DECISION_COLOURS[None])
         cells.append(
             f'<rect class="mlops-monitor-window" data-decision="{window.decision or "untested"}"'
-            f' x="{1 + index * STRIP_CELL}" y="1" width="{STRIP_CELL - 2}" height="18"'
+            f' x="{left + index * STRIP_CELL}" y="1" width="{STRIP_CELL - 2}" height="18"'
             f' fill="{colour}"><title>{html.escape(window_line(window))}</title></rect>'
         )
     return (
@@ -86,32 +94,28 @@ def strip_svg(windows: tuple[StoredWindow, ...]) -> str:
 
 
 def latency_chart(windows: tuple[StoredWindow, ...]) -> str:
-    """Latency p50 and p99 per window (hours since the first window on the x axis)."""
-    origin = windows[0].start
+    """Latency p50 and p99 per window, against the time since the first window."""
+    at, x_label = _time_axis(windows)
     return line_chart(
         {
-            "p50 ms": [(_hours(w.start, origin), w.latency_p50_ms) for w in windows],
-            "p99 ms": [(_hours(w.start, origin), w.latency_p99_ms) for w in windows],
+            "p50 ms": [(at(w), w.latency_p50_ms) for w in windows],
+            "p99 ms": [(at(w), w.latency_p99_ms) for w in windows],
         },
         title="latency",
-        x_label=f"hours since {time_text(origin)} UTC",
+        x_label=x_label,
     )
 
 
 def metrics_chart(windows: tuple[StoredWindow, ...]) -> str:
     """The first live metric of each version per window (accuracy, or RMSE)."""
-    origin = windows[0].start
+    at, x_label = _time_axis(windows)
     series: dict[str, list[tuple[float, float | None]]] = {}
     for window in windows:
         for version, values in sorted(window.metrics.items()):
             if values:
                 metric, value = next(iter(values.items()))
-                series.setdefault(f"v{version} {metric}", []).append(
-                    (_hours(window.start, origin), value)
-                )
-    return line_chart(
-        series, title="live metrics (labelled rows)", x_label=f"hours since {time_text(origin)} UTC"
-    )
+                series.setdefault(f"v{version} {metric}", []).append((at(window), value))
+    return line_chart(series, title="live metrics (labelled rows)", x_label=x_label)
 
 
 def windows_table(windows: tuple[StoredWindow, ...]) -> str:
@@ -119,6 +123,8 @@ def windows_table(windows: tuple[StoredWindow, ...]) -> str:
     for window in list(reversed(windows))[:MAX_TABLE_ROWS]:
         decision = decision_badge(window.decision) if window.decision else "not tested"
         moved = ", ".join(window.retrain_columns) or ", ".join(window.review_columns)
+        if window.fairness_failed:
+            moved = "; ".join(filter(None, [moved, "unfair: " + "; ".join(window.fairness_failed)]))
         metrics = "; ".join(
             f"v{version}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items())
             for version, values in sorted(window.metrics.items())
@@ -134,7 +140,7 @@ def windows_table(windows: tuple[StoredWindow, ...]) -> str:
             + "".join(
                 f"<td>{cell}</td>"
                 for cell in (
-                    html.escape(time_text(window.start)),
+                    html.escape(time_text(window.start, window.window_seconds)),
                     str(window.n_predictions),
                     str(window.n_labelled),
                     html.escape(str(window.version or "")),
@@ -168,5 +174,15 @@ class MonitorView(View):
         return monitor_html(self.report)
 
 
-def _hours(start: float, origin: float) -> float:
-    return (start - origin) / 3600
+def _time_axis(windows: tuple[StoredWindow, ...]) -> tuple[Callable[[StoredWindow], float], str]:
+    """Where a window goes on the x axis (the time since the first window, in the unit its
+    length reads best in) and the axis's label."""
+    origin, length = windows[0].start, windows[0].window_seconds
+    unit, size = next(
+        (u, s) for u, s in (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
+        if length >= s
+    )  # fmt: skip
+    return (
+        lambda window: (window.start - origin) / size,
+        f"{unit} since {time_text(origin, length)} UTC",
+    )

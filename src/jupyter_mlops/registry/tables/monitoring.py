@@ -6,7 +6,8 @@ epoch, a multiple of the length): the requests and labelled rows in it, the deci
 input drift (NULL when it had too few rows to test) with the columns it asks to retrain for
 or review, the stored drift reports of its inputs and of its predictions, latency p50/p99,
 live metrics per version (JSON ``{version: {metric: value}}``), the champion against the
-challenger (JSON, NULL without a shadow), and when it was computed. A window that has not
+challenger (JSON, NULL without a shadow), the fairness rules checked on it (JSON; ``passed``
+null when a rule could not be computed there), and when it was computed. A window that has not
 ended is computed again by the next monitor; one that has ended and gained no request or
 label is kept as it is.
 
@@ -38,6 +39,7 @@ MONITORING = Migration(
         latency_p99_ms REAL,
         metrics TEXT NOT NULL,           -- JSON {version: {metric: value}}
         comparison TEXT,                 -- JSON, NULL without a shadow
+        fairness TEXT NOT NULL,          -- JSON [{"rule", "passed", "detail"}]
         note TEXT NOT NULL,
         computed_at REAL NOT NULL,
         PRIMARY KEY (model, window_seconds, start)
