@@ -670,6 +670,8 @@ def test_monitoring_draws_each_window_as_sent_and_names_as_text(
     expect(rows.first).to_contain_text("challenger better")
     expect(rows.nth(4)).to_contain_text("not tested")
     expect(rows.nth(5)).to_contain_text("plan")
+    expect(rows.nth(5)).to_contain_text("demographic_parity_difference(sex) <= 0.1")
+    expect(rows.first).not_to_contain_text("demographic_parity_difference")
     expect(view.locator("img")).to_have_count(0)
     # both versions' live accuracy, each only where the version answered
     metrics = view.locator(".jp-mlops-monitor-metrics svg")

@@ -81,6 +81,7 @@ async def test_post_runs_the_monitor_and_get_then_shows_its_windows_newest_first
     assert windows[0]["line"] == window_line(stored_windows(served, "churn")[-1])
     assert "retrain for" in windows[0]["line"] and windows[0]["input_report_id"]
     assert windows[-1]["n_labelled"] == 600 and windows[-1]["x"] == 0
+    assert windows[0]["fairness_failed"] == [] and length["x_name"] == "hour"
     # the charts' series, on hours since the first window
     p50, p99 = length["latency"]
     assert p50["name"] == "p50 ms" and [x for x, _ in p50["points"]] == [0, 1, 2, 3]

@@ -502,7 +502,7 @@ export interface IMonitorWindow {
   end: number;
   /** The window's start as the terminal prints it: "2026-12-04 13:00" (UTC). */
   start_text: string;
-  /** Where the window sits on the charts' x axis (hours since the first window). */
+  /** Where the window sits on the charts' x axis (time since the first window, in x_name units). */
   x: number;
   version: string | null;
   n_predictions: number;
@@ -520,6 +520,10 @@ export interface IMonitorWindow {
   comparison: Record<string, Value> | null;
   /** The champion-challenger verdict of the window's paired rows, if a shadow scored them. */
   verdict: string | null;
+  /** The fairness rules checked on the window: passed is null when not computable there. */
+  fairness: { rule: string; passed: boolean | null; detail: string }[];
+  /** The fairness rules the window broke. */
+  fairness_failed: string[];
   note: string;
   computed_at: number;
   /** The window in one line, as the terminal prints it (the strip's tooltip). */
@@ -541,6 +545,8 @@ export interface IMonitorLength {
   total: number;
   shown: number;
   x_label: string;
+  /** The x axis's unit, as a point's tooltip names it: "hour", "minute", "day". */
+  x_name: string;
   windows: IMonitorWindow[];
   latency: IMonitorSeries[];
   metrics: IMonitorSeries[];

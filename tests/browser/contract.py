@@ -778,7 +778,8 @@ def _version(
 
 def monitor_length(window: str, count: int) -> dict[str, Any]:
     """``count`` windows of ``window``, newest first: the oldest monitor, then five that ask
-    for review, one too small to test, and four that decide retrain; version 2 answers
+    for review (one column moved, a fairness rule broken), one too small to test, and four
+    that decide retrain; version 2 answers
     from the middle on, with a shadow's verdict."""
     seconds = LENGTH_SECONDS[window]
     decisions: list[str | None] = ["monitor"] * count
@@ -801,6 +802,7 @@ def monitor_length(window: str, count: int) -> dict[str, Any]:
         "total": count,
         "shown": count,
         "x_label": f"hours since {_start_text(MONITOR_START)} UTC",
+        "x_name": "hour",
         "windows": list(reversed(windows)),
         "latency": [
             {"name": name, "points": [[w["x"], w[key]] for w in windows]}
@@ -844,6 +846,14 @@ def _monitor_window(
         else None
     )
     note = "too few rows to test (12 < 30)" if decision is None else ""
+    fairness = [
+        {
+            "rule": "demographic_parity_difference(sex) <= 0.1",
+            "passed": decision != "review",
+            "detail": "0.04" if decision != "review" else "0.18",
+        }
+    ]
+    broken = [check["rule"] for check in fairness if check["passed"] is False]
     line = f"{_start_text(start)}     120 req  v{version}  " + (
         note
         if decision is None
@@ -851,6 +861,7 @@ def _monitor_window(
             [decision]
             + ([f"retrain for {', '.join(retrain)}"] if retrain else [])
             + ([f"review {', '.join(review)}"] if review else [])
+            + ([f"unfair: {'; '.join(broken)}"] if broken else [])
         )
     )
     return {
@@ -877,6 +888,8 @@ def _monitor_window(
         "x": (start - MONITOR_START) / 3600,
         "line": line,
         "verdict": None if comparison is None else comparison["verdict"],
+        "fairness": fairness,
+        "fairness_failed": broken,
     }
 
 

@@ -5,8 +5,8 @@
  * - a strip of windows, oldest on the left, each cell coloured by the window's decision
  *   (grey: not tested), its tooltip the window's line as the terminal prints it;
  * - latency p50/p99 and the live metrics of each version per window (chart.ts);
- * - the windows newest first, with the columns a retrain or a review names, the
- *   champion-challenger verdict and the window's drift reports;
+ * - the windows newest first, with the columns a retrain or a review names, the fairness
+ *   rules broken, the champion-challenger verdict and the window's drift reports;
  * - "Run monitor now" with a window length (`POST models/NAME/monitoring`).
  *
  * Like the notebook's view (widgets/monitoring.py), it draws what the server laid out:
@@ -200,7 +200,11 @@ function renderLength(length: IMonitorLength, host: IMonitoringHost): HTMLElemen
     h(
       'figure',
       { className: 'jp-mlops-figure jp-mlops-monitor-latency' },
-      lineChart(length.latency, { title: 'latency (ms)', xLabel: length.x_label, xName: 'hour' })
+      lineChart(length.latency, {
+        title: 'latency (ms)',
+        xLabel: length.x_label,
+        xName: length.x_name
+      })
     )
   ];
   if (length.metrics.length > 0) {
@@ -211,7 +215,7 @@ function renderLength(length: IMonitorLength, host: IMonitoringHost): HTMLElemen
         lineChart(length.metrics, {
           title: 'live metrics (labelled rows)',
           xLabel: length.x_label,
-          xName: 'hour'
+          xName: length.x_name
         })
       )
     );
@@ -265,6 +269,7 @@ function windowsTable(windows: IMonitorWindow[], host: IMonitoringHost): HTMLTab
       'Decision',
       'Retrain for',
       'Review',
+      'Unfair',
       'Latency p50 / p99 ms',
       'Live metrics',
       'Challenger',
@@ -280,6 +285,7 @@ function windowsTable(windows: IMonitorWindow[], host: IMonitoringHost): HTMLTab
         : h('span', { className: 'jp-mlops-note', title: window.note }, 'not tested'),
       window.retrain_columns.join(', ') || MISSING,
       window.review_columns.join(', ') || MISSING,
+      window.fairness_failed.join('; ') || MISSING,
       window.latency_p50_ms === null
         ? MISSING
         : `${formatNumber(window.latency_p50_ms)} / ${formatNumber(window.latency_p99_ms)}`,

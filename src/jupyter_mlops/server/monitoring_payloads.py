@@ -3,15 +3,17 @@ Monitoring view draws them (see :mod:`.monitoring_route`; conventions in :mod:`.
 
 The answer is grouped by window length, since a model can be monitored in hours and in days;
 each length carries its windows newest first, each with the line the terminal prints for it
-(the tooltip of its cell in the decision strip), and the series of the latency and live
-metric charts already laid out on one x axis (hours since the first window), so the panel
-draws what it gets::
+(the tooltip of its cell in the decision strip) and the fairness rules it broke, and the
+series of the latency and live metric charts already laid out on one x axis (the time since
+the first window, in hours for windows of an hour, minutes for windows of minutes), so the
+panel draws what it gets::
 
     {"model": "churn", "aliases": {"champion": 1}, "window": null,
      "decision": "retrain", "decided_by": "1h window of 2026-12-04 13:00",
      "choices": ["15m", "1h", "1d"],
      "lengths": [{"window": "1h", "window_seconds": 3600, "decision": "retrain",
                   "total": 4, "shown": 4, "x_label": "hours since 2026-12-04 10:00 UTC",
+                  "x_name": "hour",
                   "windows": [{...StoredWindow.to_dict(), "line", "start_text", "x"}, ...],
                   "latency": [{"name": "p50 ms", "points": [[0, 2.0], ...]}, ...],
                   "metrics": [{"name": "v1 accuracy", "points": [...]}, ...]}]}
@@ -20,6 +22,7 @@ draws what it gets::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError
@@ -70,7 +73,8 @@ def monitoring_payload(
         "decision": None if newest is None else newest.decision,
         "decided_by": None
         if newest is None
-        else f"{length_text(newest.window_seconds)} window of {time_text(newest.start)}",
+        else f"{length_text(newest.window_seconds)} window of"
+        f" {time_text(newest.start, newest.window_seconds)}",
         "choices": list(WINDOW_CHOICES),
         "lengths": [_length_json(seconds, group) for seconds, group in sorted(by_length.items())],
     }
@@ -115,7 +119,7 @@ def _run_json(report: MonitorReport) -> dict[str, Any]:
 def _length_json(seconds: float, windows: list[StoredWindow]) -> dict[str, Any]:
     """One length's windows (``windows`` oldest first) with its charts' series."""
     shown = windows[-MAX_WINDOWS:]
-    origin = shown[0].start
+    axis = _TimeAxis.of(shown[0].start, seconds)
     tested = [w for w in windows if w.decision is not None]
     return {
         "window": length_text(seconds),
@@ -123,40 +127,58 @@ def _length_json(seconds: float, windows: list[StoredWindow]) -> dict[str, Any]:
         "decision": tested[-1].decision if tested else None,
         "total": len(windows),
         "shown": len(shown),
-        "x_label": f"hours since {time_text(origin)} UTC",
-        "windows": [_window_json(w, origin) for w in reversed(shown)],
+        "x_label": axis.label,
+        "x_name": axis.unit.rstrip("s"),
+        "windows": [_window_json(w, axis) for w in reversed(shown)],
         "latency": [
-            {"name": name, "points": [[_hours(w.start, origin), getattr(w, key)] for w in shown]}
+            {"name": name, "points": [[axis.at(w.start), getattr(w, key)] for w in shown]}
             for name, key in (("p50 ms", "latency_p50_ms"), ("p99 ms", "latency_p99_ms"))
         ],
-        "metrics": _metric_series(shown, origin),
+        "metrics": _metric_series(shown, axis),
     }
 
 
-def _window_json(window: StoredWindow, origin: float) -> dict[str, Any]:
+def _window_json(window: StoredWindow, axis: _TimeAxis) -> dict[str, Any]:
     return {
         **window.to_dict(),
         "window": length_text(window.window_seconds),
-        "start_text": time_text(window.start),
-        "x": _hours(window.start, origin),
+        "start_text": time_text(window.start, window.window_seconds),
+        "x": axis.at(window.start),
+        "fairness_failed": list(window.fairness_failed),
         "line": window_line(window),
         "verdict": None if window.comparison is None else window.comparison.get("verdict"),
     }
 
 
-def _metric_series(windows: list[StoredWindow], origin: float) -> list[dict[str, Any]]:
+def _metric_series(windows: list[StoredWindow], axis: _TimeAxis) -> list[dict[str, Any]]:
     """Each live metric of each version over the windows (a gap where a window has none)."""
     names = sorted({(v, m) for w in windows for v, values in w.metrics.items() for m in values})
     return [
         {
             "name": f"v{version} {metric}",
-            "points": [
-                [_hours(w.start, origin), w.metrics.get(version, {}).get(metric)] for w in windows
-            ],
+            "points": [[axis.at(w.start), w.metrics.get(version, {}).get(metric)] for w in windows],
         }
         for version, metric in names
     ]
 
 
-def _hours(start: float, origin: float) -> float:
-    return round((start - origin) / 3600, 6)
+@dataclass(frozen=True)
+class _TimeAxis:
+    """The charts' x axis: the time since the first window, in the unit the windows' length
+    reads best in (hours for windows of an hour, minutes for windows of 15 minutes)."""
+
+    origin: float
+    unit: str
+    size: float
+    label: str
+
+    @classmethod
+    def of(cls, origin: float, length: float) -> _TimeAxis:
+        unit, size = next(
+            (u, s) for u, s in (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
+            if length >= s
+        )  # fmt: skip
+        return cls(origin, unit, size, f"{unit} since {time_text(origin, length)} UTC")
+
+    def at(self, start: float) -> float:
+        return round((start - self.origin) / self.size, 6)
