@@ -254,7 +254,11 @@ class ContractStandIn:
             "aliases": {"challenger": 1, "champion": 2},
             "window": None,
             "decision": "retrain" if lengths else None,
-            "decided_by": f"1h window of {_start_text(MONITOR_START)}" if lengths else None,
+            "decided_by": (
+                f"{lengths[0]['window']} window of {lengths[0]['windows'][0]['start_text']}"
+                if lengths
+                else None
+            ),
             "choices": list(LENGTH_SECONDS),
             "lengths": lengths,
         }
