@@ -643,3 +643,70 @@ def test_a_run_page_opened_while_its_reproduction_runs_follows_it(
         "data-status", "mismatch"
     )
     expect(trigger).to_be_enabled()
+
+
+def _monitoring(panel: Locator) -> Locator:
+    """churn's Monitoring view, opened in its card of the Models section."""
+    panel.get_by_role("tab", name="Models").click()
+    card = panel.locator('.jp-mlops-model[data-model="churn"]')
+    card.locator(".jp-mlops-monitoring-section > summary").click()
+    return card.locator(".jp-mlops-monitoring")
+
+
+def test_monitoring_draws_each_window_as_sent_and_names_as_text(
+    page: Page, panel: Locator, data: ContractStandIn, page_watch
+):
+    view = _monitoring(panel)
+
+    cells = view.locator(".jp-mlops-monitor-window")
+    expect(cells).to_have_count(30)
+    decisions = [cell.get_attribute("data-decision") for cell in cells.all()]
+    assert decisions == ["monitor"] * 20 + ["review"] * 5 + ["untested"] + ["retrain"] * 4
+    expect(cells.nth(25)).to_have_attribute("title", re.compile("too few rows to test"))
+    expect(cells.last).to_have_attribute("title", re.compile(re.escape(f"tenure, {XSS_NAME}")))
+    rows = view.locator(".jp-mlops-monitor-windows tbody tr")
+    expect(rows).to_have_count(30)
+    expect(rows.first).to_contain_text(f"tenure, {XSS_NAME}")  # the name as its characters
+    expect(rows.first).to_contain_text("challenger better")
+    expect(rows.nth(4)).to_contain_text("not tested")
+    expect(rows.nth(5)).to_contain_text("plan")
+    expect(rows.nth(5)).to_contain_text("demographic_parity_difference(sex) <= 0.1")
+    expect(rows.first).not_to_contain_text("demographic_parity_difference")
+    expect(view.locator("img")).to_have_count(0)
+    # both versions' live accuracy, each only where the version answered
+    metrics = view.locator(".jp-mlops-monitor-metrics svg")
+    expect(metrics).to_have_attribute("aria-label", re.compile(r"v1 accuracy: 15 points"))
+    expect(metrics).to_have_attribute("aria-label", re.compile(r"v2 accuracy: 14 points"))
+    assert page_watch.errors == [] and page_watch.dialogs == []
+
+
+def test_a_refused_monitor_run_shows_the_servers_message_and_hint(
+    panel: Locator, data: ContractStandIn
+):
+    data.monitor_refusal = (
+        400,
+        {"message": '"soon" is not a window length', "hint": 'Write "30m", "1h", "1d".'},
+    )
+    view = _monitoring(panel)
+    expect(view.locator(".jp-mlops-monitor-window")).to_have_count(30)
+
+    view.locator(".jp-mlops-monitor-run-length").select_option("6h")
+    view.get_by_role("button", name="Run monitor now").click()
+
+    error = view.locator(".jp-mlops-monitor-run-status .jp-mlops-notice-error")
+    expect(error).to_contain_text('The monitor did not run: "soon" is not a window length')
+    expect(error).to_contain_text('Write "30m", "1h", "1d".')
+    assert data.monitor_bodies == [{"window": "6h"}]
+    expect(view.locator(".jp-mlops-monitor-window")).to_have_count(30)  # the windows stay
+    expect(view.get_by_role("button", name="Run monitor now")).to_be_enabled()
+
+
+def test_monitoring_redraws_when_the_registry_changes(page: Page, panel: Locator, data):
+    view = _monitoring(panel)
+    expect(view.locator(".jp-mlops-monitor-window")).to_have_count(30)
+
+    data.monitored["1h"] = 31  # the monitor ran elsewhere (a terminal, a notebook)
+    data.marker = "marker-2"
+
+    expect(view.locator(".jp-mlops-monitor-window")).to_have_count(31)
+    assert [seen.item for seen in data.requests_to("monitoring")] == ["churn", "churn"]

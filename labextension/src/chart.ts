@@ -31,6 +31,8 @@ export interface IChartOptions {
   title?: string;
   /** What the x axis counts; "step" by default. */
   xLabel?: string;
+  /** How a point's tooltip names its x ("accuracy at step 3"); "step" by default. */
+  xName?: string;
   /** A few words in the top right corner, such as "downsampled: 1,955 of 1,000,000 points". */
   note?: string;
   /** The note's tooltip. */
@@ -278,7 +280,9 @@ function drawLineChart(
           cy: round(toY(y)),
           r: 2.5
         });
-        dot.appendChild(svg('title', {}, `${one.name} at step ${x}: ${formatNumber(y)}`));
+        dot.appendChild(
+          svg('title', {}, `${one.name} at ${options.xName ?? 'step'} ${x}: ${formatNumber(y)}`)
+        );
         group.appendChild(dot);
       }
     }

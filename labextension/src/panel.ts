@@ -52,14 +52,19 @@ export class MlopsPanel extends Widget {
       copyText: text => this.services.copyText(text),
       openRun: runId => this.openRun(runId),
       compareRuns: runIds => this.services.compareRuns(runIds),
-      refresh: () => void this.watcher.refresh()
+      refresh: () => void this.watcher.refresh(),
+      showDriftReport: reportId => {
+        drift.reveal(reportId);
+        this.select(drift);
+      }
     };
     const runs = new RunsSection(host);
+    const drift = new DriftSection(host);
     this.sections = [
       runs,
       new ModelsSection(host),
       new SnapshotsSection(host),
-      new DriftSection(host),
+      drift,
       new PipelinesSection(host)
     ];
     this.current = runs;

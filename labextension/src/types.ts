@@ -492,3 +492,85 @@ export interface IComparison {
   /** The curves to overlay, one per run that logged the metric more than once. */
   curves: { key: string; runs: ICompareCurveRun[] }[];
 }
+
+/** A stored monitor window of a served model (`GET models/NAME/monitoring`). */
+export interface IMonitorWindow {
+  model: string;
+  window: string;
+  window_seconds: number;
+  start: number;
+  end: number;
+  /** The window's start as the terminal prints it: "2026-12-04 13:00" (UTC). */
+  start_text: string;
+  /** Where the window sits on the charts' x axis (time since the first window, in x_name units). */
+  x: number;
+  version: string | null;
+  n_predictions: number;
+  n_labelled: number;
+  /** monitor, review, retrain; null when the window was not tested. */
+  decision: string | null;
+  retrain_columns: string[];
+  review_columns: string[];
+  input_report_id: string | null;
+  prediction_report_id: string | null;
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
+  /** Live metrics per version: {"1": {"accuracy": 0.91}}. */
+  metrics: Record<string, Record<string, number | null>>;
+  comparison: Record<string, Value> | null;
+  /** The champion-challenger verdict of the window's paired rows, if a shadow scored them. */
+  verdict: string | null;
+  /** The fairness rules checked on the window: passed is null when not computable there. */
+  fairness: { rule: string; passed: boolean | null; detail: string }[];
+  /** The fairness rules the window broke. */
+  fairness_failed: string[];
+  note: string;
+  computed_at: number;
+  /** The window in one line, as the terminal prints it (the strip's tooltip). */
+  line: string;
+}
+
+/** A chart's series as the server lays it out: [x, value] points. */
+export interface IMonitorSeries {
+  name: string;
+  points: Point[];
+}
+
+/** The windows of one length, newest first, with their charts' series. */
+export interface IMonitorLength {
+  window: string;
+  window_seconds: number;
+  decision: string | null;
+  /** Windows stored of this length; `shown` of them, the newest, are sent. */
+  total: number;
+  shown: number;
+  x_label: string;
+  /** The x axis's unit, as a point's tooltip names it: "hour", "minute", "day". */
+  x_name: string;
+  windows: IMonitorWindow[];
+  latency: IMonitorSeries[];
+  metrics: IMonitorSeries[];
+}
+
+/** What the last "Run monitor now" did. */
+export interface IMonitorRun {
+  window: string;
+  computed: number;
+  decision: string | null;
+  notes: string[];
+  message: string;
+}
+
+export interface IMonitoring {
+  model: string;
+  aliases: Record<string, number | string>;
+  window: string | null;
+  /** The newest tested window's decision, over every length. */
+  decision: string | null;
+  decided_by: string | null;
+  /** The lengths offered for "Run monitor now". */
+  choices: string[];
+  lengths: IMonitorLength[];
+  /** Present in the answer of POST: what the monitor did. */
+  run?: IMonitorRun;
+}

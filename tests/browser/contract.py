@@ -34,6 +34,11 @@ DATA_ROUTES = re.compile(
 REPRODUCE_ROUTES = re.compile(
     r"/jupyter-mlops/api/(?:runs/([^/?]+)/reproduce|reproductions/jobs/([^/?]+))$"
 )
+# A served model's monitor windows: GET reads them, POST runs the monitor.
+MONITORING_ROUTE = re.compile(r"/jupyter-mlops/api/models/([^/?]+)/monitoring$")
+MONITOR_START = 1_700_000_000 - 1_700_000_000 % 3600
+LENGTH_SECONDS = {"15m": 900, "1h": 3600, "6h": 21_600, "1d": 86_400}
+
 ENVIRONMENTS = [
     {"name": "current", "title": "The Python of this Jupyter server"},
     {"name": "venv", "title": "A fresh virtual environment with the versions the run recorded"},
@@ -123,6 +128,11 @@ class ContractStandIn:
     reproduce_bodies: list[Any] = field(default_factory=list)
     # how many times each job is asked for while it runs before it ends with a mismatch
     polls_while_running: int = 2
+    # the monitor windows stored per length (see monitor_windows); POST adds a length
+    monitored: dict[str, int] = field(default_factory=lambda: {"1h": 30})
+    # POST models/NAME/monitoring answers this instead of running, when set
+    monitor_refusal: tuple[int, dict[str, Any]] | None = None
+    monitor_bodies: list[Any] = field(default_factory=list)
     _jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     _polls: dict[str, int] = field(default_factory=dict)
 
@@ -140,6 +150,14 @@ class ContractStandIn:
         reproduce = REPRODUCE_ROUTES.search(url.path)
         if reproduce is not None:
             status, body = self._reproduce(route.request.method, *reproduce.groups(), route)
+            route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+            return
+        monitoring = MONITORING_ROUTE.search(url.path)
+        if monitoring is not None:
+            model = urllib.parse.unquote(monitoring.group(1))
+            self.seen.append(SeenRequest("monitoring", model, {}))
+            body = json.loads(route.request.post_data or "null")
+            status, body = self.monitoring(model, route.request.method, body)
             route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
             return
         matched = DATA_ROUTES.search(url.path)
@@ -199,6 +217,52 @@ class ContractStandIn:
             job["lines"].append("  cell 3/3 ran (1.9 s): mlops.log(accuracy=accuracy)")
             job.update(state="done", ended_at=job["started_at"] + 2.0, verdict=_mismatch(job))
         return {**job, "lines": list(job["lines"])}
+
+    def monitoring(
+        self, model: str, method: str = "GET", body: Any = None
+    ) -> tuple[int, dict[str, Any]]:
+        """``GET|POST models/NAME/monitoring``: churn's stored windows; a POST stores
+        windows of the posted length (24 of them when that length had none)."""
+        if model != "churn":
+            return 404, {
+                "message": f'There is no model named "{model}"',
+                "hint": "Registered models: churn.",
+            }
+        run = None
+        if method == "POST":
+            self.monitor_bodies.append(body)
+            if self.monitor_refusal is not None:
+                return self.monitor_refusal
+            window = (body or {}).get("window", "1h")
+            before = self.monitored.get(window, 0)
+            self.monitored[window] = max(before, 24)
+            run = {
+                "window": window,
+                "computed": self.monitored[window] - before,
+                "decision": "retrain",
+                "notes": [],
+                "message": f"monitor of churn: {self.monitored[window]} window(s) of {window},"
+                f" {self.monitored[window] - before} computed now; the newest tested decides"
+                " retrain",
+            }
+        lengths = [
+            monitor_length(window, count)
+            for window, count in sorted(self.monitored.items(), key=lambda i: LENGTH_SECONDS[i[0]])
+        ]
+        answer = {
+            "model": "churn",
+            "aliases": {"challenger": 1, "champion": 2},
+            "window": None,
+            "decision": "retrain" if lengths else None,
+            "decided_by": (
+                f"{lengths[0]['window']} window of {lengths[0]['windows'][0]['start_text']}"
+                if lengths
+                else None
+            ),
+            "choices": list(LENGTH_SECONDS),
+            "lengths": lengths,
+        }
+        return 200, answer if run is None else {**answer, "run": run}
 
     def _changes(self, query: dict[str, str]) -> dict[str, Any]:
         return {"marker": self.marker}
@@ -714,6 +778,127 @@ def _version(
         "metrics": {"accuracy": accuracy},
         "gate": gate,
     }
+
+
+def monitor_length(window: str, count: int) -> dict[str, Any]:
+    """``count`` windows of ``window``, newest first: the oldest monitor, then five that ask
+    for review (one column moved, a fairness rule broken), one too small to test, and four
+    that decide retrain; version 2 answers
+    from the middle on, with a shadow's verdict."""
+    seconds = LENGTH_SECONDS[window]
+    decisions: list[str | None] = ["monitor"] * count
+    for index in range(count):
+        back = count - 1 - index  # 0: the newest
+        if back < 4:
+            decisions[index] = "retrain"
+        elif back == 4:
+            decisions[index] = None
+        elif back < 10:
+            decisions[index] = "review"
+    windows = [
+        _monitor_window(window, seconds, index, decision, count)
+        for index, decision in enumerate(decisions)
+    ]
+    return {
+        "window": window,
+        "window_seconds": seconds,
+        "decision": "retrain",
+        "total": count,
+        "shown": count,
+        "x_label": f"hours since {_start_text(MONITOR_START)} UTC",
+        "x_name": "hour",
+        "windows": list(reversed(windows)),
+        "latency": [
+            {"name": name, "points": [[w["x"], w[key]] for w in windows]}
+            for name, key in (("p50 ms", "latency_p50_ms"), ("p99 ms", "latency_p99_ms"))
+        ],
+        "metrics": [
+            {
+                "name": f"v{version} accuracy",
+                "points": [
+                    [w["x"], w["metrics"].get(version, {}).get("accuracy")] for w in windows
+                ],
+            }
+            for version in ("1", "2")
+        ],
+    }
+
+
+def _monitor_window(
+    window: str, seconds: int, index: int, decision: str | None, count: int
+) -> dict[str, Any]:
+    start = MONITOR_START + index * seconds
+    version = "2" if index >= count // 2 else "1"
+    retrain = ["tenure", XSS_NAME] if decision == "retrain" else []
+    review = ["plan"] if decision == "review" else []
+    metrics = {version: {"accuracy": round(0.9 - 0.004 * index, 4)}}
+    comparison = (
+        {
+            "kind": "classifier",
+            "metric": "accuracy",
+            "champion_value": 0.86,
+            "challenger_value": 0.91,
+            "n_pairs": 40,
+            "test": "mcnemar",
+            "p_value": 0.01,
+            "alpha": 0.05,
+            "verdict": "challenger better",
+            "champion_only_right": 2,
+            "challenger_only_right": 9,
+        }
+        if version == "2"
+        else None
+    )
+    note = "too few rows to test (12 < 30)" if decision is None else ""
+    fairness = [
+        {
+            "rule": "demographic_parity_difference(sex) <= 0.1",
+            "passed": decision != "review",
+            "detail": "0.04" if decision != "review" else "0.18",
+        }
+    ]
+    broken = [check["rule"] for check in fairness if check["passed"] is False]
+    line = f"{_start_text(start)}     120 req  v{version}  " + (
+        note
+        if decision is None
+        else "; ".join(
+            [decision]
+            + ([f"retrain for {', '.join(retrain)}"] if retrain else [])
+            + ([f"review {', '.join(review)}"] if review else [])
+            + ([f"unfair: {'; '.join(broken)}"] if broken else [])
+        )
+    )
+    return {
+        "model": "churn",
+        "window_seconds": seconds,
+        "start": start,
+        "end": start + seconds,
+        "version": version,
+        "n_predictions": 12 if decision is None else 120,
+        "n_labelled": 0 if decision is None else 100,
+        "decision": decision,
+        "retrain_columns": retrain,
+        "review_columns": review,
+        "input_report_id": None if decision is None else f"mon-in-{window}-{index}",
+        "prediction_report_id": None if decision is None else f"mon-out-{window}-{index}",
+        "latency_p50_ms": 2.0 + index % 3,
+        "latency_p99_ms": 9.0 + index % 5,
+        "metrics": {} if decision is None else metrics,
+        "comparison": comparison,
+        "note": note,
+        "computed_at": start + seconds + 60,
+        "window": window,
+        "start_text": _start_text(start),
+        "x": (start - MONITOR_START) / 3600,
+        "line": line,
+        "verdict": None if comparison is None else comparison["verdict"],
+        "fairness": fairness,
+        "fairness_failed": broken,
+    }
+
+
+def _start_text(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def _iso(epoch_seconds: float) -> str:

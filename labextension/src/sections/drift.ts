@@ -4,7 +4,7 @@
  * threshold and one chart per column (reference and current distributions), like the
  * notebook's drift view.
  */
-import { badge, h, section, table } from '../dom';
+import { badge, h, notice, section, table } from '../dom';
 import { distributionChart, drawable, effectChart } from '../drift_chart';
 import { formatNumber, formatTime } from '../format';
 import type { IDriftColumn, IDriftReport, IDriftReports } from '../types';
@@ -13,9 +13,44 @@ import { ISectionHost, requestOptional, Section } from './section';
 export class DriftSection extends Section {
   /** Reports the user opened or closed keep that state across reloads. */
   private readonly openState = new Map<string, boolean>();
+  /** The report another view asked to show (see reveal), scrolled to once drawn. */
+  private revealed: string | null = null;
 
   constructor(host: ISectionHost) {
     super('drift', 'Drift', host);
+  }
+
+  /**
+   * Open the report `reportId` on the next load and bring it into view (the Monitoring
+   * view links each window's reports here); the next load is due at once.
+   */
+  reveal(reportId: string): void {
+    this.openState.set(reportId, true);
+    this.revealed = reportId;
+    this.stale = true;
+  }
+
+  protected onShown(content: Node): void {
+    const wanted = this.revealed;
+    this.revealed = null;
+    if (wanted === null || !(content instanceof HTMLElement)) {
+      return;
+    }
+    const found = Array.from(content.querySelectorAll<HTMLElement>('[data-report-id]')).find(
+      node => node.dataset.reportId === wanted
+    );
+    if (found) {
+      found.scrollIntoView({ block: 'start' });
+      found.querySelector('summary')?.focus();
+    } else {
+      content.prepend(
+        notice(
+          'empty',
+          `Drift report ${wanted} is not among the newest reports listed here`,
+          'Read it in a notebook: mlops.drift_history(model=NAME, limit=500) lists older reports.'
+        )
+      );
+    }
   }
 
   protected async render(): Promise<Node> {

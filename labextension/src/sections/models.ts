@@ -7,6 +7,7 @@ import { badge, button, Child, h, notice, rankedTable, section } from '../dom';
 import { formatNumber, formatScalar, formatTime, MISSING, shortId } from '../format';
 import type { IGateEvaluation, IGates, IModel, IModels, IModelVersion } from '../types';
 import { renderEvaluation } from './run_detail';
+import { MonitoringView } from './monitoring';
 import { ISectionHost, requestOptional, Section } from './section';
 
 /** A verdict badge whose tooltip lists every rule with its actual and expected values. */
@@ -36,6 +37,11 @@ function metricsText(metrics: IModelVersion['metrics']): string {
 }
 
 export class ModelsSection extends Section {
+  /** Each model's Monitoring view, kept across reloads so a redraw does not flicker. */
+  private readonly monitoring = new Map<string, MonitoringView>();
+  /** The models whose Monitoring view the user opened. */
+  private readonly monitoringOpen = new Set<string>();
+
   constructor(host: ISectionHost) {
     super('models', 'Models', host);
     this.node.classList.add('jp-mlops-adaptive');
@@ -77,6 +83,36 @@ export class ModelsSection extends Section {
       className: 'jp-mlops-link',
       title: `Open run ${runId}`
     });
+  }
+
+  /**
+   * The model's Monitoring view, folded until opened; once open it reloads with every
+   * reload of the section, so it follows the registry like the rest of the panel.
+   */
+  private monitoringSection(model: string): HTMLDetailsElement {
+    let view = this.monitoring.get(model);
+    if (view === undefined) {
+      view = new MonitoringView(model, this.host);
+      this.monitoring.set(model, view);
+    }
+    const shown = view;
+    const details = section('Monitoring', this.monitoringOpen.has(model), shown.node);
+    details.classList.add('jp-mlops-monitoring-section');
+    details.addEventListener('toggle', () => {
+      if (details.open === this.monitoringOpen.has(model)) {
+        return; // drawn open: loaded below, not twice
+      }
+      if (details.open) {
+        this.monitoringOpen.add(model);
+        void shown.load();
+      } else {
+        this.monitoringOpen.delete(model);
+      }
+    });
+    if (details.open) {
+      void shown.load();
+    }
+    return details;
   }
 
   private renderModel(model: IModel): HTMLElement {
@@ -123,7 +159,8 @@ export class ModelsSection extends Section {
           version.flavor
         ]),
         'jp-mlops-versions-table'
-      )
+      ),
+      this.monitoringSection(model.name)
     );
   }
 }

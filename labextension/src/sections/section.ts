@@ -18,6 +18,8 @@ export interface ISectionHost {
   compareRuns(runIds: string[]): void;
   /** Ask the registry for changes now (after a write), so every open view redraws. */
   refresh(): void;
+  /** Show a drift report (by id) in the Drift section. */
+  showDriftReport(reportId: string): void;
 }
 
 /** A section's own empty state: what is missing, and how to make some. */

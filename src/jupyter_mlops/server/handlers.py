@@ -64,7 +64,8 @@ _DEFAULT_MESSAGES = {
     403: "Forbidden: the jupyter-mlops API needs Jupyter's authentication "
     "(open JupyterLab with its token, or log in).",
     405: "Method not allowed: this jupyter-mlops route only answers GET"
-    " (the writes are POST export, POST runs/ID/reproduce, PATCH and DELETE runs/ID,"
+    " (the writes are POST export, POST runs/ID/reproduce, POST models/NAME/monitoring,"
+    " PATCH and DELETE runs/ID,"
     " PATCH experiments/NAME).",
 }
 

@@ -12,6 +12,8 @@
 ``GET artifacts/SHA``  an artifact's bytes by sha256, checked, with its media type
 ``GET snapshots``      data snapshots (``limit``, ``offset``)
 ``GET models``         models, versions, aliases, each version's latest gate verdict
+``GET|POST models/NAME/monitoring``  a served model's monitor windows; POST runs the
+                       monitor now (see monitoring_route.py)
 ``GET gates``          gate evaluations (``run``, ``model``, ``limit``)
 ``GET drift``          drift reports, each with its columns' verdicts
 ``GET pipelines``      pipeline runs, each with its steps
@@ -54,6 +56,7 @@ from jupyter_mlops.server.housekeeping_routes import (
     PurgePlanHandler,
     RunWritesHandler,
 )
+from jupyter_mlops.server.monitoring_route import MonitoringHandler
 from jupyter_mlops.server.registry_source import RegistrySource
 from jupyter_mlops.server.reproduce_route import (
     JOBS_SETTING,
@@ -239,6 +242,7 @@ ROUTES: tuple[tuple[str, str, type[MlopsAPIHandler]], ...] = (
     ("export", "export", ExportHandler),
     ("gates", "gates", GatesHandler),
     ("models", "models", ModelsHandler),
+    ("models/NAME/monitoring", r"models/([^/]+)/monitoring", MonitoringHandler),
     ("pipelines", "pipelines", PipelinesHandler),
     ("reproductions/jobs/JOB", r"reproductions/jobs/([^/]+)", ReproductionJobHandler),
     ("runs", "runs", RunsHandler),
