@@ -478,7 +478,7 @@ def report(
             "",
             "Notes:",
             "",
-            "- Both servers serve one process: MLServer with `parallel_workers: 0` (inference in"
+            "- Each server is one process: MLServer with `parallel_workers: 0` (inference in"
             " its event loop), MLflow with `--workers 1` (uvicorn). Ours logs with the default"
             " sample rate of 1: every request's inputs and outputs go to the registry.",
             "- The bodies differ by protocol: V2 sends one named FP64 input per column, MLflow a"
