@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import math
 import os
 import shutil
 import signal
@@ -255,9 +256,9 @@ def run_load(server: Server, body: bytes, clients: int, requests: int) -> LoadRe
 
     def client(index: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        connection.connect()
         mine = latencies[index]
         try:
+            connection.connect()
             barrier.wait()
             for _ in range(per_client[index]):
                 started = time.perf_counter()
@@ -265,13 +266,15 @@ def run_load(server: Server, body: bytes, clients: int, requests: int) -> LoadRe
                 mine.append(time.perf_counter() - started)
         except BaseException as exc:
             errors.append(exc)
+            barrier.abort()  # a client that cannot start must not leave the others waiting
         finally:
             connection.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
-    barrier.wait()
+    with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: raised below
+        barrier.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
@@ -294,7 +297,7 @@ def check_answers(server: Server, body: bytes, expected: list[int]) -> None:
 def percentile(values: list[float] | tuple[float, ...], share: float) -> float:
     """The ``share`` quantile (nearest rank) of ``values``."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(share * len(ordered))))
     return ordered[rank - 1]
 
 
@@ -383,7 +386,7 @@ def result_rows(
                     + (format_seconds(other.p50) if other else "–"),
                     f"{format_seconds(ours.p99)} / {format_seconds(quiet.p99)} / "
                     + (format_seconds(other.p99) if other else "–"),
-                    f"{overhead:+.1%}",
+                    f"{overhead:+.1%} / {ours.throughput / quiet.throughput:.0%}",
                     format_ratio(other.p50, ours.p50) if other else "–",
                     format_ratio(ours.throughput, other.throughput) if other else "–",
                     f"{len(ours.latencies):,}",
@@ -397,7 +400,7 @@ RESULT_HEADERS = [
     "req/s: ours / --no-log / MLflow",
     "p50: ours / --no-log / MLflow",
     "p99: ours / --no-log / MLflow",
-    "log's p50 overhead",
+    "log: p50 overhead / req/s kept",
     "p50 MLflow / ours",
     "req/s ours / MLflow",
     "requests per server",
