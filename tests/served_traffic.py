@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.registry.connection import Registry
@@ -42,7 +44,11 @@ def log_served_traffic(registry: Registry) -> Registry:
     income and tenure. Returns ``registry``."""
     train = customers(3000, 0)
     snapshot = record_snapshot(registry, train[FEATURES], name="churn-train", role="train")
-    model = LogisticRegression(max_iter=1000).fit(train[FEATURES], train["churned"])
+    # scaled: income is in the tens of thousands, and an unscaled fit depends on the solver's
+    # release (the oldest scikit-learn the package allows stops far from the optimum)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(
+        train[FEATURES], train["churned"]
+    )
     version = register(registry, model, "churn", snapshot=snapshot.id, alias="champion")
     log = PredictionLog(registry.another_connection(), flush_seconds=0.01).start()
     labels: dict[str, list[int]] = {}

@@ -193,7 +193,10 @@ def test_a_cell_whose_end_cannot_be_recorded_lets_later_cells_go(
     run_cell(notebook, "another = 1")  # after a cell, the kept end is written
     assert SESSION.unfinished == []
     ended = mlops.get_run("ends-on-a-full-disk")
-    assert ended.run.status == "finished" and ended.run.metrics == {"acc": 0.7}
+    # a notebook run samples system/... metrics a second after it starts, which a slow disk
+    # filling can outlast: the run's own metric is what must be there
+    logged = {k: v for k, v in ended.run.metrics.items() if not k.startswith("system/")}
+    assert ended.run.status == "finished" and logged == {"acc": 0.7}
     assert "unrelated" not in ended.run.params
     assert all("unrelated" not in cell.source for cell in ended.code)
     assert_intact(small_registry)

@@ -66,14 +66,16 @@ def test_shifted_traffic_gives_retrain_for_exactly_the_shifted_columns_and_is_st
 RETRAIN_CELLS = [
     code(
         "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler\n"
         "import jupyter_mlops as mlops",
         "setup",
     ),  # fmt: skip
     code("min_accuracy = 0.6", "parameters"),
     code('data = pd.read_csv("fresh.csv")', "step:load"),
     code(
-        'model = LogisticRegression(max_iter=1000).fit(data[["age", "income", "tenure"]],'
-        ' data["churned"])\n'
+        "model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))\n"
+        'model.fit(data[["age", "income", "tenure"]], data["churned"])\n'
         'accuracy = float(model.score(data[["age", "income", "tenure"]], data["churned"]))\n'
         "mlops.log(accuracy=accuracy)",
         "step:train",

@@ -90,7 +90,7 @@ def test_import_loads_no_heavy_library(python_env: dict[str, str]) -> None:
 
 CORE_WITHOUT_JUPYTER = textwrap.dedent(
     """
-    import sys, tempfile, importlib.abc
+    import sys, tempfile, importlib.abc, importlib.util
     BLOCKED = ("IPython", "ipywidgets", "tornado", "nbconvert", "nbformat", "jupyter_server",
                "jupyterlab", "ipykernel", "traitlets")
     class Block(importlib.abc.MetaPathFinder):
@@ -102,7 +102,12 @@ CORE_WITHOUT_JUPYTER = textwrap.dedent(
     import pandas as pd
     import jupyter_mlops as mlops
     FACES = ("magics", "widgets", "cli", "server", "export", "reproduce")
+    # modules of an optional extra, imported where the extra is installed
+    EXTRA_MODULES = {"jupyter_mlops.serving.runtime": "mlserver"}
     for found in pkgutil.walk_packages(mlops.__path__, "jupyter_mlops."):
+        needs = EXTRA_MODULES.get(found.name)
+        if needs is not None and importlib.util.find_spec(needs) is None:
+            continue
         if found.name.split(".")[1] not in FACES and not found.name.endswith("__main__"):
             importlib.import_module(found.name)
     mlops.init(tempfile.mkdtemp())

@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,21 @@ from jupyter_mlops.serving.served_version import ServedModel
 def cancer() -> tuple[pd.DataFrame, pd.Series]:
     features, target = load_breast_cancer(return_X_y=True, as_frame=True)
     return features, target
+
+
+@pytest.fixture
+def connection(registry: Registry) -> Iterator[Callable[[], Registry]]:
+    """Connections of their own to the registry (what a server's threads use), closed when
+    the test ends."""
+    made: list[Registry] = []
+
+    def another() -> Registry:
+        made.append(registry.another_connection())
+        return made[-1]
+
+    yield another
+    for opened in made:
+        opened.close()
 
 
 @pytest.fixture
@@ -123,8 +139,10 @@ def test_rows_for_signature_checks_the_width_of_an_unnamed_signature() -> None:
 # -- the served version --------------------------------------------------------------------
 
 
-def test_served_model_swaps_in_the_version_the_alias_moves_to(registry, two_versions) -> None:
-    served = ServedModel(registry.another_connection(), parse_ref("cancer@champion"))
+def test_served_model_swaps_in_the_version_the_alias_moves_to(
+    registry, connection, two_versions
+) -> None:
+    served = ServedModel(connection(), parse_ref("cancer@champion"))
     before = served.current
 
     assert served.refresh() is None
@@ -137,9 +155,9 @@ def test_served_model_swaps_in_the_version_the_alias_moves_to(registry, two_vers
 
 
 def test_served_model_refuses_a_changed_file_and_keeps_serving(
-    registry, two_versions, caplog
+    registry, connection, two_versions, caplog
 ) -> None:
-    served = ServedModel(registry.another_connection(), parse_ref("cancer@champion"))
+    served = ServedModel(connection(), parse_ref("cancer@champion"))
     tamper(registry, "cancer@2")
     promote(registry, "cancer@2", "champion")
 
@@ -230,7 +248,9 @@ def record(version_id: int, request_id: str, *, inputs: object = None) -> Predic
     )
 
 
-def test_prediction_log_writes_inputs_outputs_and_version(registry, two_versions) -> None:
+def test_prediction_log_writes_inputs_outputs_and_version(
+    registry, connection, two_versions
+) -> None:
     log = PredictionLog(registry.another_connection(), flush_seconds=0.01).start()
     inputs = pd.DataFrame({"age": [30, 41], "fee": [np.nan, 2.5], "plan": ["a", None]})
 
@@ -269,8 +289,8 @@ def test_prediction_log_never_blocks_while_the_registry_is_locked(registry, two_
     assert read_predictions(registry)["request_id"].tolist() == [f"r{n}" for n in range(300)]
 
 
-def test_prediction_log_bounds_what_waits(registry, two_versions) -> None:
-    log = PredictionLog(registry.another_connection(), max_pending=5)  # never started
+def test_prediction_log_bounds_what_waits(registry, connection, two_versions) -> None:
+    log = PredictionLog(connection(), max_pending=5)  # never started
 
     for number in range(8):
         log.submit(record(1, f"r{number}"))
@@ -282,15 +302,15 @@ def test_prediction_log_bounds_what_waits(registry, two_versions) -> None:
 
 
 def test_scorer_answers_with_the_served_version_and_logs_the_shadow(
-    registry, two_versions, cancer
+    registry, connection, two_versions, cancer
 ) -> None:
     stump, deeper = two_versions
     features = cancer[0]
     log = PredictionLog(registry.another_connection(), flush_seconds=0.01).start()
     scorer = RequestScorer(
-        ServedModel(registry.another_connection(), parse_ref("cancer@champion")),
+        ServedModel(connection(), parse_ref("cancer@champion")),
         log=log,
-        shadow=ServedModel(registry.another_connection(), parse_ref("cancer@challenger")),
+        shadow=ServedModel(connection(), parse_ref("cancer@challenger")),
         sample_rate=0.0,
     )
     batches = [features.iloc[i : i + 40] for i in range(0, 200, 40)]
@@ -325,11 +345,11 @@ def test_predictions_table_comes_with_the_schema(registry) -> None:
 
 
 def test_concurrent_scoring_during_a_move_never_mixes_versions(
-    registry, two_versions, cancer
+    registry, connection, two_versions, cancer
 ) -> None:
     stump, deeper = two_versions
     features = cancer[0].iloc[:50]
-    served = ServedModel(registry.another_connection(), parse_ref("cancer@champion"))
+    served = ServedModel(connection(), parse_ref("cancer@champion"))
     scorer = RequestScorer(served)
     answers: list[tuple[str, list[int]]] = []
     stop = threading.Event()

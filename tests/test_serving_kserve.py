@@ -22,7 +22,11 @@ from sklearn.linear_model import LogisticRegression
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError
-from jupyter_mlops.export.kserve import REGISTRY_FILE_IN_IMAGE, write_kserve_bundle
+from jupyter_mlops.export.kserve import (
+    MLSERVER_WITHOUT_SERVE_EXTRA,
+    REGISTRY_FILE_IN_IMAGE,
+    write_kserve_bundle,
+)
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.models.versions import resolve_version
 from jupyter_mlops.registry.connection import Registry
@@ -50,7 +54,7 @@ def churn(registry: Registry) -> tuple[Registry, LogisticRegression]:
 
 def test_the_folder_holds_the_version_its_image_and_both_resources(churn, tmp_path: Path) -> None:
     registry, _ = churn
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     bundle = write_kserve_bundle(registry, "churn@champion", tmp_path / "out", image="churn:1")
 
@@ -63,10 +67,14 @@ def test_the_folder_holds_the_version_its_image_and_both_resources(churn, tmp_pa
         assert copied.query_one("SELECT COUNT(*) FROM model_versions")[0] == 1
     lock = (tmp_path / "out" / "requirements.lock").read_text().splitlines()
     assert f"scikit-learn=={version('scikit-learn')}" in lock
-    assert f"mlserver=={version('mlserver')}" in lock
+    try:
+        mlserver = version("mlserver")
+    except PackageNotFoundError:  # the serve extra is not installed here
+        mlserver = MLSERVER_WITHOUT_SERVE_EXTRA
+    assert f"mlserver=={mlserver}" in lock
     dockerfile = (tmp_path / "out" / "Dockerfile").read_text()
     entry = json.loads(dockerfile.split("ENTRYPOINT ", 1)[1].splitlines()[0])
-    assert entry[:5] == ["python", "-m", "jupyter_mlops.cli", "serve", "churn@champion"]
+    assert entry[:3] == ["jupyter-mlops", "serve", "churn@champion"]  # the console script
     assert entry[entry.index("--registry") + 1] == REGISTRY_FILE_IN_IMAGE
     assert entry[entry.index("--host") + 1] == "0.0.0.0"
     runtime, service = (tmp_path / "out" / "kserve.yaml").read_text().split("\n---\n")
@@ -95,6 +103,8 @@ def test_a_changed_file_or_a_used_folder_is_refused(churn, tmp_path: Path) -> No
 def kserve_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A Python with the kserve SDK (its pins clash with the test environment's)."""
     uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        pytest.skip("uv is not installed in this environment (scripts/setup installs it in .venv)")
     venv = tmp_path_factory.mktemp("kserve") / "venv"
     subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     done = subprocess.run(
@@ -166,7 +176,7 @@ def test_the_image_serves_the_version_over_the_open_inference_protocol(
     port = free_port()
     name = f"mlops-kserve-{port}"
     subprocess.run(
-        ["podman", "run", "-d", "--rm", "--name", name, "-p", f"127.0.0.1:{port}:8080", tag],
+        ["podman", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", tag],
         check=True, capture_output=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -191,9 +201,8 @@ def test_the_image_serves_the_version_over_the_open_inference_protocol(
                 time.sleep(0.5)
             finally:
                 connection.close()
-        assert payload is not None, subprocess.run(
-            ["podman", "logs", name], capture_output=True, text=True
-        ).stderr[-3000:]
+        logs = subprocess.run(["podman", "logs", name], capture_output=True, text=True)
+        assert payload is not None, (logs.stdout + logs.stderr)[-4000:]
         (output,) = payload["outputs"]
         assert [int(v) for v in output["data"]] == model.predict(rows).tolist()
         assert payload["model_version"] == "1"

@@ -47,6 +47,8 @@ REGISTRY_IN_IMAGE = "/serving/registry"
 REGISTRY_FILE_IN_IMAGE = f"{REGISTRY_IN_IMAGE}/.mlops/registry.db"
 PORT = 8080
 GRPC_PORT = 8081
+# The MLServer an image pins when the one writing it has none (the serve extra not installed).
+MLSERVER_WITHOUT_SERVE_EXTRA = "1.7.1"
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,13 @@ def lock_pins(versions: list[ModelVersion]) -> list[str]:
     try:
         pins["mlserver"] = importlib.metadata.version("mlserver")
     except importlib.metadata.PackageNotFoundError:
-        pins["mlserver"] = "1.7.1"
+        pins["mlserver"] = MLSERVER_WITHOUT_SERVE_EXTRA
     pins.pop("jupyter-mlops", None)
     return [f"{name}=={value}" for name, value in sorted(pins.items())]
 
 
 def dockerfile_text(ref: str, shadow: str | None, base_image: str, sample_rate: float) -> str:
-    command = ["python", "-m", "jupyter_mlops.cli", "serve", ref, "--registry", REGISTRY_FILE_IN_IMAGE,
+    command = ["jupyter-mlops", "serve", ref, "--registry", REGISTRY_FILE_IN_IMAGE,
                "--host", "0.0.0.0", "--port", str(PORT), "--grpc-port", str(GRPC_PORT),
                "--sample-rate", repr(sample_rate)]  # fmt: skip
     if shadow is not None:
