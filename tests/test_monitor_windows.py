@@ -166,3 +166,22 @@ def test_a_broken_fairness_rule_makes_its_window_ask_for_review() -> None:
     )
     (check,) = unknown[0].fairness
     assert check.passed is None and "region" in check.detail
+
+
+def test_auc_comes_from_the_rows_whose_scores_were_logged() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rows = traffic(0, 400, shifted=False, seed=21)
+    rng = np.random.default_rng(22)
+    rows["score"] = np.clip(rows["label"] * 0.4 + rng.normal(0.3, 0.2, len(rows)), 0, 1)
+    rows.loc[rows.index[::3], "score"] = np.nan  # requests not sampled: no score logged
+
+    (window,) = monitor_windows(rows, training(), input_columns=["age"], window="1h")
+
+    scored = rows[rows["score"].notna()]
+    assert window.metrics["3"]["auc"] == pytest.approx(
+        roc_auc_score(scored["label"].astype(int), scored["score"])
+    )
+    assert window.metrics["3"]["accuracy"] == pytest.approx(
+        float((rows["label"] == rows["prediction"]).mean())
+    )  # over every labelled row, scored or not

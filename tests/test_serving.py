@@ -266,6 +266,26 @@ def test_prediction_log_writes_inputs_outputs_and_version(
     assert logged["inputs"].iloc[1] is None
 
 
+def test_the_scorer_logs_a_binary_classifiers_scores_for_sampled_requests(
+    registry, connection, two_versions, cancer
+) -> None:
+    stump, _ = two_versions
+    features = cancer[0]
+    log = PredictionLog(connection(), flush_seconds=0.01).start()
+    scorer = RequestScorer(ServedModel(connection(), parse_ref("cancer@champion")), log=log)
+    batch = features.iloc[:20]
+    scorer.record("kept", batch, scorer.score(batch), latency_ms=1.0)
+    scorer.sample_rate = 0.0
+    scorer.record("not-sampled", batch, scorer.score(batch), latency_ms=1.0)
+    log.close()
+
+    logged = read_predictions(registry).set_index("request_id")
+    np.testing.assert_allclose(logged.loc["kept", "scores"], stump.predict_proba(batch)[:, 1])
+    assert (
+        logged.loc["not-sampled", "scores"] is None and logged.loc["not-sampled", "inputs"] is None
+    )
+
+
 def test_prediction_log_never_blocks_while_the_registry_is_locked(registry, two_versions) -> None:
     log = PredictionLog(registry.another_connection(busy_timeout=0.05), flush_seconds=0.01).start()
     blocker = sqlite3.connect(registry.path, isolation_level=None)
@@ -340,7 +360,7 @@ def test_predictions_table_comes_with_the_schema(registry) -> None:
 
     assert columns == [
         "id", "request_id", "model_version_id", "role", "served_as", "n_rows", "inputs",
-        "outputs", "latency_ms", "served_at",
+        "outputs", "scores", "latency_ms", "served_at",
     ]  # fmt: skip
 
 

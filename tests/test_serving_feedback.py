@@ -185,3 +185,50 @@ def test_live_f1_and_the_shadow_compared_on_the_same_labelled_rows(served: Regis
     result = cli_runner().invoke(main, ["live", "cancer", "--registry", str(served.path)])
     assert result.exit_code == 0, result.output
     assert "champion against the shadow: too few labels: 6 row(s)" in result.output
+
+
+def test_sampled_requests_of_a_binary_classifier_give_a_live_auc(registry: Registry) -> None:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features, target = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(features.iloc[:300], target.iloc[:300])
+    version = register(registry, model, "cancer")
+    live, truth = features.iloc[300:420], target.iloc[300:420]
+    log = PredictionLog(registry.another_connection(), flush_seconds=0.01).start()
+    for number, start in enumerate(range(0, 120, 10)):
+        rows = live.iloc[start : start + 10]
+        sampled = number % 2 == 0  # the others' inputs are not kept, so neither are scores
+        log.submit(
+            PredictionRecord(
+                f"q{number}",
+                version.id,
+                "served",
+                "cancer@1",
+                10,
+                rows if sampled else None,
+                model.predict(rows),
+                1.0,
+                time.time(),
+                model=model if sampled else None,
+            )  # fmt: skip
+        )
+    log.close()
+    mlops.feedback(
+        [f"q{n}" for n in range(12)], [truth.iloc[s : s + 10].tolist() for s in range(0, 120, 10)]
+    )
+
+    metrics = mlops.live_metrics("cancer").set_index(["version", "role"])
+
+    kept = [start for number, start in enumerate(range(0, 120, 10)) if number % 2 == 0]
+    rows = pd.concat([live.iloc[s : s + 10] for s in kept])
+    labels = pd.concat([truth.iloc[s : s + 10] for s in kept])
+    assert metrics.loc[(1, "served"), "auc"] == pytest.approx(
+        roc_auc_score(labels, model.predict_proba(rows)[:, 1])
+    )
+    logged = mlops.predictions("cancer")
+    assert logged["scores"].notna().sum() == 6  # the sampled requests only

@@ -212,13 +212,14 @@ def live_command(registry_path: str | None, model: str, since: str | None) -> No
     rows = [
         [
             f"{model}@{r.version}", r.role, r.requests, r.rows, r.labelled_rows,
-            _rounded(r.accuracy), _rounded(r.f1), _rounded(r.mae), _rounded(r.rmse),
+            _rounded(r.accuracy), _rounded(r.f1), _rounded(r.auc), _rounded(r.mae),
+            _rounded(r.rmse),
             _rounded(r.latency_p50_ms), _rounded(r.latency_p99_ms),
         ]
         for r in frame.itertuples()
     ]  # fmt: skip
-    headers = ["version", "role", "requests", "rows", "labelled", "accuracy", "f1", "mae",
-               "rmse", "p50 ms", "p99 ms"]  # fmt: skip
+    headers = ["version", "role", "requests", "rows", "labelled", "accuracy", "f1", "auc",
+               "mae", "rmse", "p50 ms", "p99 ms"]  # fmt: skip
     click.echo(format_table(headers, rows))
     comparison = compare_live(registry, model, since=start)
     if comparison is not None:

@@ -6,7 +6,8 @@ scored, from the prediction log and the labels that came back.
 
 Columns: ``version``, ``role`` (served / shadow), ``requests``, ``rows``, ``labelled_rows``,
 ``accuracy`` (the share of labelled rows whose output equals the label), ``f1`` (when they are
-classes: of the positive class for two, the mean over classes for more) and, when outputs and
+classes: of the positive class for two, the mean over classes for more), ``auc`` (a binary
+classifier's, on the sampled requests' rows, whose scores the log keeps) and, when outputs and
 labels are numbers, ``mae`` and ``rmse``; ``latency_p50_ms`` and ``latency_p99_ms``; ``first``
 and ``last`` (when it scored). A version with no labels yet has NaN where labels are needed.
 """
@@ -22,13 +23,14 @@ import numpy as np
 from ..models.versions import model_id
 from ..registry.connection import Registry
 from .comparison import VersionComparison, compare_paired
-from .label_metrics import classification_metrics
+from .label_metrics import binary_auc, classification_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS = [
-    "version", "role", "requests", "rows", "labelled_rows", "accuracy", "f1", "mae", "rmse",
+    "version", "role", "requests", "rows", "labelled_rows", "accuracy", "f1", "auc", "mae",
+    "rmse",
     "latency_p50_ms", "latency_p99_ms", "first", "last",
 ]  # fmt: skip
 
@@ -43,7 +45,7 @@ def live_metrics(registry: Registry, model: str, *, since: float | None = None) 
     rows = registry.query_tuples(
         "SELECT model_versions.version, predictions.role, predictions.n_rows,"
         " predictions.outputs, predictions.latency_ms, predictions.served_at,"
-        " prediction_labels.labels FROM predictions"
+        " prediction_labels.labels, predictions.scores FROM predictions"
         " JOIN model_versions ON model_versions.id = predictions.model_version_id"
         " LEFT JOIN prediction_labels ON prediction_labels.request_id = predictions.request_id"
         " WHERE model_versions.model_id = ?" + (" AND predictions.served_at >= ?" if since else ""),
@@ -58,15 +60,19 @@ def live_metrics(registry: Registry, model: str, *, since: float | None = None) 
         matches = labelled = 0
         errors: list[float] = []
         pairs: list[tuple[Any, Any]] = []
+        scored: list[tuple[Any, float]] = []
         for member in members:
             if member[6] is None:
                 continue
             outputs, labels = json.loads(member[3]), json.loads(member[6])
-            for output, label in zip(outputs, labels):
+            scores = json.loads(member[7]) if member[7] is not None else [None] * len(outputs)
+            for output, label, score in zip(outputs, labels, scores):
                 if label is None:
                     continue
                 labelled += 1
                 pairs.append((label, output))
+                if score is not None:
+                    scored.append((label, float(score)))
                 matches += int(_same(output, label))
                 if _number(output) and _number(label):
                     errors.append(float(output) - float(label))
@@ -79,6 +85,7 @@ def live_metrics(registry: Registry, model: str, *, since: float | None = None) 
                 "labelled_rows": labelled,
                 "accuracy": matches / labelled if labelled else math.nan,
                 "f1": _f1(pairs),
+                "auc": _auc(scored),
                 "mae": float(np.mean(np.abs(errors))) if errors else math.nan,
                 "rmse": float(np.sqrt(np.mean(np.square(errors)))) if errors else math.nan,
                 "latency_p50_ms": float(np.percentile(latencies, 50)),
@@ -100,6 +107,19 @@ def _f1(pairs: list[tuple[Any, Any]]) -> float:
     return classification_metrics(
         np.asarray(labels, dtype=object), np.asarray(outputs, dtype=object)
     )["f1"]
+
+
+def _auc(scored: list[tuple[Any, float]]) -> float:
+    """AUC of the labelled rows that have a score (sampled requests of a binary
+    classifier): NaN unless both classes are among their labels."""
+    classes = sorted({str(label) for label, _ in scored})
+    if len(classes) != 2:
+        return math.nan
+    labels = np.array([str(label) == classes[-1] for label, _ in scored])
+    if all(_number(label) for label, _ in scored):  # 0/1 or 1.0/0.0: the greater is positive
+        greatest = max(float(label) for label, _ in scored)
+        labels = np.array([float(label) == greatest for label, _ in scored])
+    return binary_auc(labels, np.array([score for _, score in scored]))
 
 
 def compare_live(

@@ -24,7 +24,8 @@ def live_rows(registry: Registry, model: str, *, since: float | None = None) -> 
     """The prediction log of ``model`` as one row per scored row (see the module doc):
     ``time``, ``request_id``, ``version``, ``latency_ms``, ``prediction``, ``label``,
     ``challenger_prediction``, ``challenger_version``, ``sampled``, ``labelled_at`` (when
-    the label was given) and the input columns."""
+    the label was given), ``score`` (the positive class's probability, for the sampled
+    requests of a binary classifier) and the input columns."""
     import pandas as pd
 
     model_id(registry, model)  # NotFoundError naming the model and its neighbours
@@ -45,7 +46,7 @@ def live_rows(registry: Registry, model: str, *, since: float | None = None) -> 
         name: []
         for name in (
             "time", "request_id", "version", "latency_ms", "prediction", "label",
-            "challenger_prediction", "challenger_version", "sampled", "labelled_at",
+            "challenger_prediction", "challenger_version", "sampled", "labelled_at", "score",
         )
     }  # fmt: skip
     inputs: dict[str, list[Any]] = {}
@@ -71,6 +72,9 @@ def live_rows(registry: Registry, model: str, *, since: float | None = None) -> 
             )
             columns["sampled"].append(sampled)
             columns["labelled_at"].append(labelled_at)
+            columns["score"].append(
+                row.scores[index] if row.scores is not None and index < len(row.scores) else None
+            )
         for name in row.inputs or {}:
             inputs.setdefault(name, [None] * (len(columns["time"]) - n))
         for name, values in inputs.items():
@@ -86,7 +90,7 @@ def live_rows(registry: Registry, model: str, *, since: float | None = None) -> 
 LOG_COLUMNS = frozenset(  # every column but the inputs
     {
         "time", "request_id", "version", "latency_ms", "prediction", "label",
-        "challenger_prediction", "challenger_version", "sampled", "labelled_at",
+        "challenger_prediction", "challenger_version", "sampled", "labelled_at", "score",
     }
 )  # fmt: skip
 

@@ -42,7 +42,9 @@ class PredictionRecord:
     """One request scored by one version; ``inputs`` is ``None`` when it is not sampled.
 
     ``inputs`` (a DataFrame) and ``outputs`` (an array, one value per row) are kept as
-    they are and turned into JSON by the writer, off the request path.
+    they are and turned into JSON by the writer, off the request path. ``model``, the fitted
+    object that answered, lets the writer add the scores of a binary classifier (the
+    probability of its positive class per row) for sampled requests.
     """
 
     request_id: str
@@ -54,11 +56,12 @@ class PredictionRecord:
     outputs: Any
     latency_ms: float
     served_at: float
+    model: Any = None
 
 
 _INSERT = (
     "INSERT INTO predictions (request_id, model_version_id, role, served_as, n_rows, inputs,"
-    " outputs, latency_ms, served_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " outputs, latency_ms, served_at, scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -210,7 +213,23 @@ def _row(record: PredictionRecord) -> tuple[Any, ...]:
         json.dumps(_values(record.outputs), allow_nan=False),
         record.latency_ms,
         record.served_at,
+        _scores(record.model, record.inputs),
     )
+
+
+def _scores(model: Any, rows: Any) -> str | None:
+    """JSON of the positive class's probability per row, for a binary classifier given the
+    rows; None otherwise (no rows kept, no ``predict_proba``, more classes, or a failure:
+    scores are extra, never a reason to lose the record)."""
+    if model is None or rows is None or not hasattr(model, "predict_proba"):
+        return None
+    try:
+        probabilities = model.predict_proba(rows)
+    except Exception:  # a model whose predict_proba fails still had its prediction logged
+        return None
+    if getattr(probabilities, "ndim", 0) != 2 or probabilities.shape[1] != 2:
+        return None
+    return json.dumps(_values(probabilities[:, 1]), allow_nan=False)
 
 
 def _columns(frame: Any) -> dict[str, list[Any]]:
@@ -254,7 +273,8 @@ def read_predictions(
     """The logged predictions (of ``model``, of one ``role``), oldest first, as a DataFrame.
 
     Columns: request_id, model, version, role, served_as, n_rows, inputs (dict or None),
-    outputs (list), latency_ms, served_at (UTC timestamps).
+    outputs (list), latency_ms, served_at (UTC timestamps), scores (list or None: the
+    positive class's probabilities, for the sampled requests of a binary classifier).
 
         read_predictions(registry, "churn", role="shadow")
     """
@@ -271,7 +291,7 @@ def read_predictions(
     rows = registry.query_tuples(
         "SELECT predictions.request_id, models.name, model_versions.version, predictions.role,"
         " predictions.served_as, predictions.n_rows, predictions.inputs, predictions.outputs,"
-        " predictions.latency_ms, predictions.served_at FROM predictions"
+        " predictions.latency_ms, predictions.served_at, predictions.scores FROM predictions"
         " JOIN model_versions ON model_versions.id = predictions.model_version_id"
         " JOIN models ON models.id = model_versions.model_id"
         f"{where} ORDER BY predictions.id",
@@ -279,13 +299,21 @@ def read_predictions(
     )
     columns = [
         "request_id", "model", "version", "role", "served_as", "n_rows", "inputs", "outputs",
-        "latency_ms", "served_at",
+        "latency_ms", "served_at", "scores",
     ]  # fmt: skip
     decoded = [
-        (*row[:6], None if row[6] is None else json.loads(row[6]), json.loads(row[7]), *row[8:])
+        (
+            *row[:6],
+            None if row[6] is None else json.loads(row[6]),
+            json.loads(row[7]),
+            row[8],
+            row[9],
+            None if row[10] is None else json.loads(row[10]),
+        )
         for row in rows
     ]
     frame = pd.DataFrame(decoded, columns=columns)
     frame["inputs"] = pd.Series([row[6] for row in decoded], index=frame.index, dtype=object)
+    frame["scores"] = pd.Series([row[10] for row in decoded], index=frame.index, dtype=object)
     frame["served_at"] = pd.to_datetime(frame["served_at"], unit="s", utc=True)
     return frame

@@ -112,6 +112,7 @@ class RequestScorer:
                     outputs=scored.outputs,
                     latency_ms=latency_ms,
                     served_at=time.time(),
+                    model=scored.loaded.model if keep_inputs else None,
                 )
             )
         if self.shadow is not None:
@@ -175,5 +176,6 @@ class RequestScorer:
                     outputs=scored.outputs,
                     latency_ms=(time.perf_counter() - started) * 1000,
                     served_at=time.time(),
+                    model=loaded.model if keep_inputs else None,
                 )
             )

@@ -303,14 +303,21 @@ def _metrics_per_version(rows: pd.DataFrame, kind: str) -> dict[str, dict[str, f
         labelled = group[group["label"].notna()]
         if labelled.empty:
             continue
-        scores = labelled["score"].to_numpy() if "score" in labelled.columns else None
-        if scores is not None and np.isnan(scores.astype(float)).any():
-            scores = None
         values = metrics_of(
             kind,
             labels=labelled["label"].to_numpy(),
             predictions=labelled["prediction"].to_numpy(),
-            scores=scores,
         )
+        if kind == "classifier" and "score" in labelled.columns:
+            scored = labelled[labelled["score"].notna()]  # the sampled requests' rows
+            if len(scored):
+                with_scores = metrics_of(
+                    kind,
+                    labels=scored["label"].to_numpy(),
+                    predictions=scored["prediction"].to_numpy(),
+                    scores=scored["score"].to_numpy(dtype=float),
+                )
+                if "auc" in with_scores:
+                    values["auc"] = with_scores["auc"]
         found[str(version)] = {key: value for key, value in values.items() if math.isfinite(value)}
     return found

@@ -5,7 +5,9 @@ that answered, ``shadow`` for a version that scored the same rows without answer
 ``served_as`` is the reference the server follows (``churn@champion``), ``model_version_id``
 the version that actually scored the rows, so an alias that moved mid-traffic still says
 which version gave each answer. ``inputs`` is JSON ``{column: [values]}`` (NULL when the
-request was not in the sample), ``outputs`` a JSON list, one value per row. ``latency_ms`` is
+request was not in the sample), ``outputs`` a JSON list, one value per row; ``scores`` the probability a binary classifier gave
+its positive class for each row (computed by the log's writer for the sampled requests, for
+live AUC; NULL otherwise). ``latency_ms`` is
 the time the runtime spent on the request (reading, checking, predicting, answering).
 
 ``prediction_labels`` holds the ground truth that came later (``mlops.feedback``): per
@@ -28,6 +30,7 @@ PREDICTIONS = Migration(
         n_rows INTEGER NOT NULL,
         inputs TEXT,                     -- JSON {column: [values]}; NULL when not sampled
         outputs TEXT NOT NULL,           -- JSON [value per row]
+        scores TEXT,                     -- JSON [positive class's probability per row], or NULL
         latency_ms REAL NOT NULL,
         served_at REAL NOT NULL
     );
