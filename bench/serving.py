@@ -189,7 +189,8 @@ def mlflow_outputs(payload: dict[str, Any]) -> list[int]:
 
 def ours_server(python: Path, registry: str, *, log_predictions: bool) -> Server:
     command = [
-        str(python), "-m", "jupyter_mlops.cli", "serve", f"{MODEL_NAME}@champion",
+        str(python), "-c", "from jupyter_mlops.cli import main; main()",
+        "serve", f"{MODEL_NAME}@champion",
         "--registry", registry, "--host", "127.0.0.1", "--port", "{PORT}",
         "--grpc-port", str(free_port()), "--metrics-port", str(free_port()),
     ]  # fmt: skip

@@ -20,6 +20,10 @@ from jupyter_mlops.tracking.queries.detail import run_detail
 from jupyter_mlops.tracking.queries.listing import list_runs
 from jupyter_mlops.tracking.reproductions import reproductions_of
 
+# seconds this module takes, for tests/sharding.py's order: five example notebooks executed
+# in kernels, two of them reproduced run by run
+EXPECTED_SECONDS = 110
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 

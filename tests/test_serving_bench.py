@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# seconds this module takes, for tests/sharding.py's order: the bench's smoke run starts two
+# servers and loads them
+EXPECTED_SECONDS = 55
+
 pytest.importorskip("mlserver", reason="the serve extra (MLServer) is not installed here")
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "serving.py"

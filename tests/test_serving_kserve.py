@@ -33,6 +33,10 @@ from jupyter_mlops.registry.connection import Registry
 
 from .conftest import cli_runner
 
+# seconds this module takes, for tests/sharding.py's order: building the image installs
+# MLServer and its dependencies from the index
+EXPECTED_SECONDS = 110
+
 REPO = Path(__file__).resolve().parents[1]
 FEATURES = ["age", "income"]
 
