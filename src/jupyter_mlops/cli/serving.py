@@ -201,10 +201,11 @@ def live_command(registry_path: str | None, model: str, since: str | None) -> No
     for numbers) on the labels given back, latency p50 and p99, served and shadow."""
     import time
 
+    from ..runner.spec import parse_duration
     from ..serving.live_metrics import compare_live, live_metrics
 
     registry = open_registry(registry_path)
-    start = None if since is None else time.time() - _seconds(since)
+    start = None if since is None else time.time() - parse_duration(since, what="--since")
     frame = live_metrics(registry, model, since=start)
     if frame.empty:
         click.echo(f'No prediction of "{model}" was logged{" then" if since else ""}.')
@@ -228,19 +229,6 @@ def live_command(registry_path: str | None, model: str, since: str | None) -> No
 
 def _rounded(value: float) -> object:
     return None if value != value else round(float(value), 4)
-
-
-def _seconds(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    number, unit = text[:-1], text[-1:].lower()
-    try:
-        if unit in units and float(number) > 0:
-            return float(number) * units[unit]
-    except ValueError:
-        pass
-    raise InvalidInputError(
-        f'"{text}" is not a duration', hint="Write a number and a unit: 90s, 30m, 6h or 7d."
-    )
 
 
 def _table(file: str) -> Any:

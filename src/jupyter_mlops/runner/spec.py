@@ -41,8 +41,8 @@ DRIFT_STOP_RULES = ("review", "retrain", "never")
 STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 # A step module: a plain module name, the file steps/NAME.py.
 MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|m|h)?\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -350,7 +350,7 @@ class PipelineSpec:
 
 
 def parse_duration(value: str | float | int, *, what: str) -> float:
-    """Seconds from ``600``, ``600s``, ``10m``, ``1.5h``: a positive, finite duration.
+    """Seconds from ``600``, ``600s``, ``10m``, ``1.5h``, ``7d``: a positive, finite duration.
 
     ``what`` names the value in the error (``tag "timeout:soon"``, ``--step-timeout``).
 
@@ -367,7 +367,7 @@ def parse_duration(value: str | float | int, *, what: str) -> float:
     if not (math.isfinite(seconds) and seconds > 0):
         raise InvalidInputError(
             f'{what}: "{value}" is not a duration',
-            hint="Give seconds (600) or a number with s, m or h (90s, 10m, 2h).",
+            hint="Give seconds (600) or a number with s, m, h or d (90s, 10m, 2h, 7d).",
         )
     return seconds
 

@@ -32,7 +32,6 @@ epoch), ``version``, ``latency_ms``, ``prediction``, the input columns, and opti
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ import numpy as np
 from ..drift.deciding import drift_report
 from ..drift.report import DriftReport
 from ..errors import InvalidInputError
+from ..runner.spec import parse_duration
 from .comparison import VersionComparison, compare_paired
 from .label_metrics import metrics_of
 
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 MIN_ROWS = 50
 REQUIRED_COLUMNS = ("time", "version", "latency_ms", "prediction")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -133,22 +132,26 @@ def finding_parts(
 
 def parse_window(text: str | float | int) -> float:
     """A window's length in seconds: ``"1h"``, ``"30m"``, ``"90s"``, ``"1d"`` or a number
-    of seconds."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        seconds = float(text)
-    else:
-        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text))
-        if not found:
+    of seconds (read as :func:`..runner.spec.parse_duration` reads durations)."""
+    try:
+        return parse_duration(text, what="the window")
+    except InvalidInputError:
+        if _is_zero(text):
             raise InvalidInputError(
-                f'"{text}" is not a window length',
-                hint='Write a number and a unit: "30m", "1h", "1d" (s, m, h or d).',
-            )
-        seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
-    if not seconds > 0:
+                f"a window must last longer than 0 s, not {text}", hint='For example "1h".'
+            ) from None
         raise InvalidInputError(
-            f"a window must last longer than 0 s, not {text}", hint='For example "1h".'
-        )
-    return seconds
+            f'"{text}" is not a window length',
+            hint='Write a positive number and a unit: "30m", "1h", "1d" (s, m, h or d).',
+        ) from None
+
+
+def _is_zero(text: str | float | int) -> bool:
+    number = str(text).strip().rstrip("smhdSMHD").strip()
+    try:
+        return float(number) == 0
+    except ValueError:
+        return False
 
 
 def monitor_windows(
