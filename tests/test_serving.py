@@ -305,7 +305,9 @@ def test_prediction_log_never_blocks_while_the_registry_is_locked(registry, two_
     assert log.flush(timeout=10)
     log.close()
 
-    assert slowest < 0.01  # a deque append, whatever the registry does
+    # a deque append: waiting for the lock would take the busy timeout (0.05 s) or more; a
+    # few ms are the machine's load (other suites run beside this one)
+    assert slowest < 0.04
     assert read_predictions(registry)["request_id"].tolist() == [f"r{n}" for n in range(300)]
 
 
