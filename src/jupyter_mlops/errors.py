@@ -20,6 +20,8 @@ The whole tree::
     ├── ExportError                a notebook cannot become a pipeline (.cell_index, ...)
     ├── PipelineError              a pipeline step failed or was stopped (.step)
     ├── ServingError               a model server did not start, or stopped (.log)
+    ├── TrackingServerError        a team's tracking server (MLflow) refused a request or
+    │                              could not be reached (.url, .status)
     ├── ReproductionError          a past run cannot be run again as it was (.variable, .paths)
     └── AlreadyRunningError        work that runs one at a time is running already (.job)
 
@@ -127,6 +129,18 @@ class ServingError(MlopsError):
     def __init__(self, message: str, *, log: str = "", hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.log = log
+
+
+class TrackingServerError(MlopsError):
+    """A team's tracking server (MLflow's) could not be reached, or answered a request with
+    an error; ``url`` is what was asked, ``status`` the HTTP status (None when unreachable)."""
+
+    def __init__(
+        self, message: str, *, url: str = "", status: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+        self.status = status
 
 
 class ReproductionError(MlopsError):
