@@ -1,0 +1,239 @@
+"""Merging registries (jupyter_mlops.sharing.merge): two real registries that each
+recorded runs, metrics, artifacts, snapshots, models and alias moves, merged table by
+table, again (nothing changes), with conflicts reported and tampered files refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jupyter_mlops as mlops
+from jupyter_mlops.errors import ArtifactIntegrityError, InvalidInputError
+from jupyter_mlops.models.aliases import alias_history
+from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.sharing.merge import merge_registries
+from jupyter_mlops.sharing.merge_plan import decision_for
+from jupyter_mlops.sharing.merge_report import MergeProgress
+from jupyter_mlops.tracking.session import SESSION, start_run, use_registry
+
+# Columns whose values are local to a registry file (integer ids), compared through
+# what they stand for instead; see merge_plan.
+LOCAL_ID_TABLES = {"experiments", "environments", "models", "model_versions", "pipelines",
+                   "reproductions", "monitor_retrains", "predictions", "model_alias_history",
+                   "code_cells"}  # fmt: skip
+
+
+def record(folder: Path, who: str, seed: int, *, promote: bool) -> Path:
+    """A registry in ``folder`` with two runs of ``who`` (params, a metric curve, a note,
+    a file, a materialized snapshot, a gate), model versions and alias moves."""
+    SESSION.reset()
+    registry = Registry.init(folder)
+    use_registry(registry)
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"x": rng.normal(size=50), "y": rng.integers(0, 2, size=50)})
+    for attempt in range(2):
+        with start_run(f"{who}-{attempt}", experiment="churn", registry=registry) as run:
+            run.log_params(lr=0.1 * (attempt + 1), who=who)
+            for step in range(5):
+                run.log(loss=float(rng.random()), step=step)
+            run.log(accuracy=0.8 + attempt / 100)
+            run.log_text(f"report of {who} {attempt}", "report.txt")
+            mlops.snapshot(frame, name=f"train-{who}", role="train", materialize=True)
+            run.note(f"{who} tried attempt {attempt}")
+            mlops.check(["accuracy >= 0.5"])
+            mlops.register_model(
+                {"w": seed + attempt}, "churn", alias="champion" if attempt == 0 else None
+            )
+    if promote:
+        mlops.promote("churn@2", alias="champion")
+    registry.close()
+    SESSION.reset()
+    return folder / ".mlops" / "registry.db"
+
+
+def user_tables(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " ORDER BY name"
+            )
+        ]
+
+
+# Tables matched by a natural key: the target keeps its row (its own creation time).
+NATURAL_KEYS = {"artifacts": ("sha256",), "experiments": ("name",), "environments": ("hash",),
+                "models": ("name",)}  # fmt: skip
+
+
+def rows_of(path: Path, table: str) -> set[tuple[object, ...]]:
+    """A table's rows as a set, integer ids replaced by what they stand for."""
+    conn = sqlite3.connect(path)
+    try:
+        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        columns = [c for c in columns if c in NATURAL_KEYS.get(table, columns)]
+        named = {
+            "experiment_id": "(SELECT name FROM experiments WHERE id = t.experiment_id)",
+            "environment_id": "(SELECT hash FROM environments WHERE id = t.environment_id)",
+            "model_id": "(SELECT name FROM models WHERE id = t.model_id)",
+            "pipeline_id": "(SELECT name FROM pipelines WHERE id = t.pipeline_id)",
+        }
+        version = (
+            "(SELECT m.name || ' ' || v.artifact_sha256 || ' ' || v.created_at FROM model_versions v"
+            " JOIN models m ON m.id = v.model_id WHERE v.id = t.{})"
+        )
+        picked = []
+        for column in columns:
+            if column == "id" and table in LOCAL_ID_TABLES:
+                continue
+            if column == "version" and table == "model_versions":
+                continue  # numbers may change on the way in (renumbered)
+            if column.endswith("version_id"):
+                picked.append(version.format(column))
+            else:
+                picked.append(named.get(column, f"t.{column}"))
+        return set(conn.execute(f"SELECT {', '.join(picked)} FROM {table} t").fetchall())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def two_registries(tmp_path: Path) -> tuple[Path, Path]:
+    ours = record(tmp_path / "ours", "ana", seed=1, promote=False)
+    theirs = record(tmp_path / "theirs", "ben", seed=2, promote=True)
+    return ours, theirs
+
+
+def test_merge_gives_every_row_of_both_and_merging_again_changes_nothing(two_registries):
+    ours, theirs = two_registries
+    before = {t: rows_of(ours, t) for t in user_tables(ours)}
+    source = {t: rows_of(theirs, t) for t in user_tables(theirs)}
+    seen: list[MergeProgress] = []
+    with Registry.open(ours) as registry:
+        report = merge_registries(registry, theirs.parent.parent, progress=seen.append)
+    assert report.added["runs"] == 2 and report.added["metrics"] == 12
+    assert report.added["model_versions"] == 2 and report.artifacts_copied >= 4
+    assert sorted(report.model_versions_added) == ["churn 3", "churn 4"]  # 1 and 2 taken here
+    assert seen and seen[-1].done == seen[-1].total and "runs" in [p.stage for p in seen]
+
+    after = {t: rows_of(ours, t) for t in user_tables(ours)}
+    for table, rows in after.items():
+        how = decision_for(table)
+        assert how is not None, table
+        if how.how in ("local-only", "derived"):
+            continue
+        if table in ("model_aliases",):
+            continue  # checked below: the conflicting alias keeps the target's
+        assert before[table] <= rows, table
+        assert source[table] <= rows, f"{table}: {source[table] - rows}"
+        assert rows == before[table] | source[table], table
+
+    with Registry.open(ours) as registry:
+        again = merge_registries(registry, theirs)
+        assert again.total_added == 0 and again.artifacts_copied == 0
+        assert {t: rows_of(ours, t) for t in user_tables(ours)} == after
+        for sha in registry.query("SELECT sha256 FROM artifacts"):
+            registry.artifacts.verified_path(sha[0])  # every file came, intact
+
+
+def test_a_conflicting_alias_is_reported_with_both_sides_and_kept(two_registries):
+    ours, theirs = two_registries
+    with Registry.open(ours) as registry:
+        report = merge_registries(registry, theirs)
+        (alias,) = [c for c in report.conflicts if c.kind == "alias"]
+        assert alias.key == "churn@champion"
+        assert alias.target == "churn 1" and alias.source == "churn 2 (churn 4 here)"
+        assert any(line.startswith("target history: none -> churn 1") for line in alias.details)
+        assert any("churn 1 -> churn 2 (promote" in line for line in alias.details)
+        champion = registry.query_one(
+            "SELECT v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id"
+            " WHERE a.alias = 'champion'"
+        )
+        assert champion[0] == 1
+        moves = [(m.from_version, m.to_version, m.reason) for m in alias_history(registry, "churn")]
+        assert (3, 4, "promote") in moves and (None, 1, "register") in moves
+        renumbered = [c for c in report.conflicts if c.kind == "model version"]
+        assert {c.key for c in renumbered} == {"churn 1", "churn 2"}
+        again = merge_registries(registry, theirs)
+        assert [c.key for c in again.conflicts if c.kind == "alias"] == ["churn@champion"]
+
+
+def test_a_run_recorded_differently_on_each_side_is_reported_and_the_target_kept(
+    two_registries,
+):
+    ours, theirs = two_registries
+    with Registry.open(ours) as registry:
+        merge_registries(registry, theirs)
+    with sqlite3.connect(theirs) as conn:
+        (run_id,) = conn.execute("SELECT id FROM runs ORDER BY started_at LIMIT 1").fetchone()
+        conn.execute("UPDATE runs SET status = 'failed' WHERE id = ?", (run_id,))
+        conn.execute("UPDATE params SET value = 0.5 WHERE run_id = ? AND key = 'lr'", (run_id,))
+    with Registry.open(ours) as registry:
+        report = merge_registries(registry, theirs)
+        (conflict,) = [c for c in report.conflicts if c.kind == "run"]
+        assert conflict.key == run_id and report.total_added == 0
+        assert "status: target 'finished', source 'failed'" in conflict.details
+        assert "params: the two sides differ" in conflict.details
+        status = registry.query_one("SELECT status FROM runs WHERE id = ?", (run_id,))
+        assert status[0] == "finished"
+
+
+def test_a_tampered_artifact_is_refused_naming_the_file_and_nothing_is_merged(two_registries):
+    ours, theirs = two_registries
+    with sqlite3.connect(theirs) as conn:
+        (sha,) = conn.execute(
+            "SELECT sha256 FROM run_artifacts WHERE name = 'report.txt' LIMIT 1"
+        ).fetchone()
+    tampered = theirs.parent / "artifacts" / sha[:2] / sha
+    tampered.write_bytes(b"not the report")
+    before = {t: rows_of(ours, t) for t in user_tables(ours)}
+    with Registry.open(ours) as registry:
+        with pytest.raises(ArtifactIntegrityError, match=str(tampered)) as caught:
+            merge_registries(registry, theirs)
+        assert "nothing was merged" in caught.value.message
+        assert not registry.artifacts.exists(sha)
+    assert {t: rows_of(ours, t) for t in user_tables(ours)} == before
+
+
+def test_a_dry_run_counts_what_would_be_added_and_changes_nothing(two_registries):
+    ours, theirs = two_registries
+    before = {t: rows_of(ours, t) for t in user_tables(ours)}
+    with Registry.open(ours) as registry:
+        dry = merge_registries(registry, theirs, dry_run=True)
+        assert dry.dry_run and dry.added["runs"] == 2 and "would add 2 runs" in dry.summary()
+        assert {t: rows_of(ours, t) for t in user_tables(ours)} == before
+        done = merge_registries(registry, theirs)
+        assert done.added == dry.added
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing", "does not exist"),
+        (lambda p: p, "neither a registry nor a folder of pipeline bundles"),
+        (lambda p: p / "ours" / ".mlops" / "registry.db", "is the registry being merged into"),
+    ],
+)
+def test_a_source_that_cannot_be_merged_is_named(two_registries, tmp_path, make, message):
+    ours, _ = two_registries
+    (tmp_path / "empty").mkdir()
+    source = make(tmp_path / "empty") if "neither" in message else make(tmp_path)
+    with Registry.open(ours) as registry, pytest.raises(InvalidInputError, match=message):
+        merge_registries(registry, source)
+
+
+def test_a_file_that_is_not_a_registry_is_refused(two_registries, tmp_path):
+    ours, _ = two_registries
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE things (x)")
+    with (
+        Registry.open(ours) as registry,
+        pytest.raises(InvalidInputError, match="not a jupyter-mlops registry"),
+    ):
+        merge_registries(registry, other)
