@@ -205,7 +205,7 @@ def test_a_dry_run_counts_what_would_be_added_and_changes_nothing(two_registries
     before = {t: rows_of(ours, t) for t in user_tables(ours)}
     with Registry.open(ours) as registry:
         dry = merge_registries(registry, theirs, dry_run=True)
-        assert dry.dry_run and dry.added["runs"] == 2 and "would add 2 runs" in dry.summary()
+        assert dry.dry_run and dry.added["runs"] == 2 and "would add runs: 2;" in dry.summary()
         assert {t: rows_of(ours, t) for t in user_tables(ours)} == before
         done = merge_registries(registry, theirs)
         assert done.added == dry.added

@@ -92,6 +92,7 @@ COMMAND_MODULES = {
     "gate": "guard",
     "init": "runs",
     "live": "serving",
+    "merge": "merge",
     "models": "guard",
     "monitor": "monitor",
     "move": "housekeeping",

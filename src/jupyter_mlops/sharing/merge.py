@@ -3,7 +3,7 @@
 
     report = merge_registries(registry, Path("../colleague"))    # a project with .mlops
     report = merge_registries(registry, Path("kfp-outputs/run-42"))   # a folder of bundles
-    report.summary()    # 'Merging ../colleague added 12 runs, 3 model versions; 1 conflict'
+    report.summary()    # 'Merging ../colleague added runs: 12; model versions: 3; 1 conflict'
 
 The source is another registry (its ``registry.db`` or the folder holding ``.mlops``)
 or a folder of pipeline bundles (the ``mlops_records`` of Kubeflow tasks; merged as
@@ -50,7 +50,7 @@ def merge_registries(
     """Merge ``source`` (a registry, or a folder of pipeline bundles) into ``target``.
 
     >>> merge_registries(registry, "../colleague").summary()    # doctest: +SKIP
-    'Merging ../colleague added 12 runs, 40 metric points; 0 conflicts'
+    'Merging ../colleague added runs: 12; metric points: 40; 0 conflicts'
     """
     path = Path(source).expanduser()
     if not path.exists():

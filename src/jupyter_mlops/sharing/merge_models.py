@@ -17,6 +17,7 @@ move is lost.
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from .merge_conflicts import KEPT, Conflict
 from .merge_rows import SourceRows
@@ -131,7 +132,7 @@ def _history(conn: sqlite3.Connection, schema: str, name: str, alias: str) -> li
     ).fetchall()
     return [
         f"{_version_label(conn, schema, old)} -> {_version_label(conn, schema, new)}"
-        f" ({reason}, at {moved_at:.0f})"
+        f" ({reason}, {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(moved_at))} UTC)"
         for old, new, reason, moved_at in found
     ]
 

@@ -3,7 +3,7 @@ and the progress a merge reports as it goes.
 
     report = merge_registries(registry, Path("../colleague"))
     report.added["runs"]          # 12
-    report.lines()                # ["12 runs", "3 model versions", ...]
+    report.lines()                # ["runs: 12", "model versions: 3", ...]
     [c.describe() for c in report.conflicts]
 """
 
@@ -54,24 +54,47 @@ class MergeReport:
         return sum(self.added.values())
 
     def lines(self) -> list[str]:
-        """One line per kind of record added, in a stable order: ``"12 runs"``."""
+        """One line per kind of record added, in a stable order: ``"runs: 12"``."""
         listed = [
-            f"{self.added[table]} {label}"
+            f"{label}: {self.added[table]}"
             for table, label in KIND_LABELS.items()
             if self.added.get(table)
         ]
         if self.artifacts_copied:
+            verb = "to copy" if self.dry_run else "copied"
             listed.append(
-                f"{self.artifacts_copied} artifact files ({self.artifact_bytes:,} bytes) copied"
+                f"artifact files {verb}: {self.artifacts_copied} ({self.artifact_bytes:,} bytes)"
             )
         return listed
 
     def summary(self) -> str:
         """One sentence: what was (or would be) added and how many conflicts."""
         verb = "would add" if self.dry_run else "added"
-        what = ", ".join(self.lines()) or "nothing"
+        what = "; ".join(self.lines()) or "nothing"
         found = len(self.conflicts)
         return f"Merging {self.source} {verb} {what}; {found} conflict{'s' if found != 1 else ''}"
+
+    def text(self) -> str:
+        """The report for people, as the command line and ``%mlops merge`` print it."""
+        head = (
+            f"Dry run: merging {self.source} would add"
+            if self.dry_run
+            else f"Merged {self.source}, adding"
+        )
+        lines = [head + (":" if self.total_added or self.artifacts_copied else " nothing")]
+        lines += [f"  {line}" for line in self.lines()]
+        for run_id in self.pipeline_runs:
+            lines.append(f"  pipeline run {run_id}")
+        if self.conflicts:
+            lines.append(
+                f"{len(self.conflicts)} conflict(s): the same record differs on the two sides"
+            )
+            for conflict in self.conflicts:
+                lines.append(f"  {conflict.describe()}")
+                lines += [f"    {detail}" for detail in conflict.details]
+        else:
+            lines.append("No conflicts.")
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
         return {
