@@ -39,7 +39,7 @@ from ..runner.processes import (
 )
 from ..runner.spec import DRIFT_STOP_RULES
 from ..tracking.formatting import duration, timestamp
-from .base import format_table, friendly, main, open_registry, registry_option
+from .base import format_table, friendly, main, open_registry, registry_option, short_id
 
 
 @main.command("export")
@@ -203,7 +203,7 @@ def runs_command(registry_path: str | None, name: str | None, limit: int, fmt: s
         return
     rows = [
         [
-            r.id,
+            short_id(r.id),
             r.pipeline,
             r.status,
             timestamp(r.started_at),
