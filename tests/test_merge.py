@@ -237,3 +237,19 @@ def test_a_file_that_is_not_a_registry_is_refused(two_registries, tmp_path):
         pytest.raises(InvalidInputError, match="not a jupyter-mlops registry"),
     ):
         merge_registries(registry, other)
+
+
+def test_a_merge_interrupted_half_way_leaves_the_target_as_it_was(two_registries):
+    ours, theirs = two_registries
+    before = {t: rows_of(ours, t) for t in user_tables(ours)}
+
+    def interrupt(progress: MergeProgress) -> None:
+        if progress.stage == "models":  # the runs are in, the models not yet
+            raise KeyboardInterrupt
+
+    with Registry.open(ours) as registry:
+        with pytest.raises(KeyboardInterrupt):
+            merge_registries(registry, theirs, progress=interrupt)
+        assert {t: rows_of(ours, t) for t in user_tables(ours)} == before
+        report = merge_registries(registry, theirs)  # and the next merge does it all
+        assert report.added["runs"] == 2 and report.added["model_versions"] == 2

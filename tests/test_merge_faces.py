@@ -48,9 +48,7 @@ def test_cli_merge_prints_what_it_added_and_the_conflicts_and_exits_0(ours, thei
     assert done.stdout.startswith(f"Merged {theirs}, adding:")
     assert "  runs: 2\n  metric points: 12\n" in done.stdout
     assert "artifact files copied: 4" in done.stdout
-    assert (
-        "  alias churn@champion: target churn 1, source churn 2 (churn 4 here)" in done.stdout
-    )
+    assert "  alias churn@champion: target churn 1, source churn 2 (churn 4 here)" in done.stdout
     assert "    source history: churn 1 -> churn 2 (promote, " in done.stdout
     assert "  model version churn 1: target artifact " in done.stdout
     assert len(rows_of(ours, "runs")) == 4
@@ -61,7 +59,9 @@ def test_cli_merge_prints_what_it_added_and_the_conflicts_and_exits_0(ours, thei
 
 
 def test_cli_merge_as_json_and_its_errors(ours, theirs, tmp_path):
-    done = merge(str(theirs / ".mlops" / "registry.db"), "--registry", str(ours), "--format", "json")
+    done = merge(
+        str(theirs / ".mlops" / "registry.db"), "--registry", str(ours), "--format", "json"
+    )
     assert done.exit_code == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["added"]["runs"] == 2 and len(report["runs_added"]) == 2
