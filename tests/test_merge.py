@@ -4,7 +4,9 @@ table, again (nothing changes), with conflicts reported and tampered files refus
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +38,13 @@ def record(folder: Path, who: str, seed: int, *, promote: bool) -> Path:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({"x": rng.normal(size=50), "y": rng.integers(0, 2, size=50)})
     for attempt in range(2):
-        with start_run(f"{who}-{attempt}", experiment="churn", registry=registry) as run:
+        tags = {"team": who}
+        with start_run(f"{who}-{attempt}", experiment="churn", registry=registry, tags=tags) as run:
             run.log_params(lr=0.1 * (attempt + 1), who=who)
             for step in range(5):
                 run.log(loss=float(rng.random()), step=step)
+            with start_run(f"{who}-{attempt}-fold", parent=run, registry=registry) as child:
+                child.log(fold_auc=0.7)
             run.log(accuracy=0.8 + attempt / 100)
             run.log_text(f"report of {who} {attempt}", "report.txt")
             mlops.snapshot(frame, name=f"train-{who}", role="train", materialize=True)
@@ -50,9 +55,85 @@ def record(folder: Path, who: str, seed: int, *, promote: bool) -> Path:
             )
     if promote:
         mlops.promote("churn@2", alias="champion")
+        with start_run(f"{who}-long", experiment="churn", registry=registry) as run:
+            for step in range(3000):  # long enough for a preview of its curve
+                run.log(loss=1.0 / (step + 1), step=step)
+            mlops.check_drift(f"train-{who}", frame.assign(x=frame["x"] + 3), name="shifted")
+        mlops.note_experiment("churn", f"{who}'s notes")
+        add_operational_records(registry)
     registry.close()
     SESSION.reset()
     return folder / ".mlops" / "registry.db"
+
+
+def add_operational_records(registry: Registry) -> None:
+    """Rows the notebook, the pipeline runner, reproductions and the server write, put in
+    by SQL (no kernel, runner or server here), naming this registry's runs and versions."""
+    (run_id,) = registry.query_one("SELECT id FROM runs WHERE name LIKE '%-long'")
+    (version_id,) = registry.query_one("SELECT MAX(id) FROM model_versions")
+    (report_id,) = registry.query_one("SELECT id FROM drift_reports")
+    (experiment_id,) = registry.query_one("SELECT id FROM experiments")
+    now = time.time()
+    with registry.transaction() as conn:
+        conn.execute(
+            "INSERT INTO code_cells (run_id, seq, execution_count, source, executed_at)"
+            " VALUES (?, 0, 3, 'fit(model)', ?)",
+            (run_id, now),
+        )
+        conn.execute("INSERT INTO closures VALUES (?, '[]', '/work', ?)", (run_id, now))
+        conn.execute("INSERT INTO closure_cells VALUES (?, 0, 1, 'x = 1', '[\"x\"]')", (run_id,))
+        conn.execute(
+            "INSERT INTO closure_files VALUES (?, 'data.csv', '/work/data.csv', NULL, NULL, 1)",
+            (run_id,),
+        )
+        conn.execute(
+            "INSERT INTO pipelines (name, spec_sha256, n_steps, spec, created_at)"
+            " VALUES ('churn', 'abc', 1, '{}', ?)",
+            (now,),
+        )
+        conn.execute(
+            "INSERT INTO pipeline_runs (run_id, pipeline_id, status, parameters, started_at)"
+            " VALUES (?, (SELECT id FROM pipelines), 'ok', '{}', ?)",
+            (run_id, now),
+        )
+        conn.execute(
+            "INSERT INTO step_runs (pipeline_run_id, step, seq, status, run_id)"
+            " VALUES (?, 'train', 0, 'ok', ?)",
+            (run_id, run_id),
+        )
+        conn.execute(
+            "INSERT INTO step_cache VALUES ('key', 'churn', 'train', ?, '{}', '[]', '{}', '{}', ?)",
+            (run_id, now),
+        )
+        conn.execute(
+            "INSERT INTO column_choices VALUES (?, '[\"metrics.loss\"]', ?)",
+            (experiment_id, now),
+        )
+        conn.execute(
+            "INSERT INTO reproductions (original_run_id, run_id, environment, status, summary,"
+            " report, started_at, ended_at) VALUES (?, NULL, 'current', 'parity', 'ok', '{}',"
+            " ?, ?)",
+            (run_id, now, now),
+        )
+        conn.execute(
+            "INSERT INTO predictions (request_id, model_version_id, role, served_as, n_rows,"
+            " outputs, latency_ms, served_at) VALUES ('r1', ?, 'served', 'churn@champion', 1,"
+            " '[1]', 2.5, ?)",
+            (version_id, now),
+        )
+        conn.execute("INSERT INTO prediction_labels VALUES ('r1', '[1]', ?)", (now,))
+        conn.execute(
+            "INSERT INTO monitor_windows (model, window_seconds, start, end, version,"
+            " n_predictions, n_labelled, decision, retrain_columns, review_columns,"
+            " input_report_id, metrics, fairness, note, computed_at) VALUES ('churn', 3600,"
+            " 0, 3600, 'churn 2', 1, 1, 'monitor', '[]', '[]', ?, '{}', '{}', '', ?)",
+            (report_id, now),
+        )
+        conn.execute(
+            "INSERT INTO monitor_retrains (model, window_seconds, window_start, pipeline_dir,"
+            " status, started_at, ended_at) VALUES ('churn', 3600, 0, 'retrain', 'ok', ?, ?)",
+            (now, now),
+        )
 
 
 def user_tables(path: Path) -> list[str]:
@@ -102,11 +183,21 @@ def rows_of(path: Path, table: str) -> set[tuple[object, ...]]:
         conn.close()
 
 
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two project folders, ``ours`` (ana's) and ``theirs`` (ben's), recorded once."""
+    folder = tmp_path_factory.mktemp("team")
+    record(folder / "ours", "ana", seed=1, promote=False)
+    record(folder / "theirs", "ben", seed=2, promote=True)
+    return folder
+
+
 @pytest.fixture
-def two_registries(tmp_path: Path) -> tuple[Path, Path]:
-    ours = record(tmp_path / "ours", "ana", seed=1, promote=False)
-    theirs = record(tmp_path / "theirs", "ben", seed=2, promote=True)
-    return ours, theirs
+def two_registries(recorded: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Fresh copies of both registries (files and artifacts) for one test."""
+    for name in ("ours", "theirs"):
+        shutil.copytree(recorded / name, tmp_path / name)
+    return tmp_path / "ours/.mlops/registry.db", tmp_path / "theirs/.mlops/registry.db"
 
 
 def test_merge_gives_every_row_of_both_and_merging_again_changes_nothing(two_registries):
@@ -116,7 +207,7 @@ def test_merge_gives_every_row_of_both_and_merging_again_changes_nothing(two_reg
     seen: list[MergeProgress] = []
     with Registry.open(ours) as registry:
         report = merge_registries(registry, theirs.parent.parent, progress=seen.append)
-    assert report.added["runs"] == 2 and report.added["metrics"] == 12
+    assert report.added["runs"] == 5 and report.added["metrics"] == 12 + 2 + 3000
     assert report.added["model_versions"] == 2 and report.artifacts_copied >= 4
     assert sorted(report.model_versions_added) == ["churn 3", "churn 4"]  # 1 and 2 taken here
     assert seen and seen[-1].done == seen[-1].total and "runs" in [p.stage for p in seen]
@@ -125,8 +216,11 @@ def test_merge_gives_every_row_of_both_and_merging_again_changes_nothing(two_reg
     for table, rows in after.items():
         how = decision_for(table)
         assert how is not None, table
+        if how.how == "local-only" and table != "schema_migrations":
+            assert rows == before[table], f"{table} is local, it must not be merged"
         if how.how in ("local-only", "derived"):
             continue
+        assert rows, f"{table} has no row: the test does not show it is merged"
         if table in ("model_aliases",):
             continue  # checked below: the conflicting alias keeps the target's
         assert before[table] <= rows, table
@@ -205,7 +299,8 @@ def test_a_dry_run_counts_what_would_be_added_and_changes_nothing(two_registries
     before = {t: rows_of(ours, t) for t in user_tables(ours)}
     with Registry.open(ours) as registry:
         dry = merge_registries(registry, theirs, dry_run=True)
-        assert dry.dry_run and dry.added["runs"] == 2 and "would add runs: 2;" in dry.summary()
+        assert dry.dry_run and dry.added["runs"] == 5 and "runs: 5;" in dry.summary()
+        assert " would add " in dry.summary()
         assert {t: rows_of(ours, t) for t in user_tables(ours)} == before
         done = merge_registries(registry, theirs)
         assert done.added == dry.added
@@ -252,4 +347,4 @@ def test_a_merge_interrupted_half_way_leaves_the_target_as_it_was(two_registries
             merge_registries(registry, theirs, progress=interrupt)
         assert {t: rows_of(ours, t) for t in user_tables(ours)} == before
         report = merge_registries(registry, theirs)  # and the next merge does it all
-        assert report.added["runs"] == 2 and report.added["model_versions"] == 2
+        assert report.added["runs"] == 5 and report.added["model_versions"] == 2

@@ -40,18 +40,18 @@ def test_cli_merge_prints_what_it_added_and_the_conflicts_and_exits_0(ours, thei
     dry = merge(str(theirs), "--registry", str(ours), "--dry-run")
     assert dry.exit_code == 0, dry.stderr
     assert dry.stdout.startswith(f"Dry run: merging {theirs} would add:")
-    assert "  runs: 2\n" in dry.stdout and "  model versions: 2\n" in dry.stdout
-    assert rows_of(ours, "runs") == rows_of(ours, "runs") and len(rows_of(ours, "runs")) == 2
+    assert "  runs: 5\n" in dry.stdout and "  model versions: 2\n" in dry.stdout
+    assert len(rows_of(ours, "runs")) == 4  # two runs, each with a child
 
     done = merge(str(theirs), "--registry", str(ours))
     assert done.exit_code == 0, done.stderr
     assert done.stdout.startswith(f"Merged {theirs}, adding:")
-    assert "  runs: 2\n  metric points: 12\n" in done.stdout
+    assert "  runs: 5\n  metric points: 3014\n" in done.stdout
     assert "artifact files copied: 4" in done.stdout
     assert "  alias churn@champion: target churn 1, source churn 2 (churn 4 here)" in done.stdout
     assert "    source history: churn 1 -> churn 2 (promote, " in done.stdout
     assert "  model version churn 1: target artifact " in done.stdout
-    assert len(rows_of(ours, "runs")) == 4
+    assert len(rows_of(ours, "runs")) == 9
 
     again = merge(str(theirs), "--registry", str(ours), "--fail-on-conflict")
     assert again.exit_code == 2  # the alias still differs; nothing else to add
@@ -64,7 +64,7 @@ def test_cli_merge_as_json_and_its_errors(ours, theirs, tmp_path):
     )
     assert done.exit_code == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["added"]["runs"] == 2 and len(report["runs_added"]) == 2
+    assert report["added"]["runs"] == 5 and len(report["runs_added"]) == 5
     assert {c["kind"] for c in report["conflicts"]} == {"alias", "model version"}
 
     missing = merge(str(tmp_path / "nowhere"), "--registry", str(ours))
@@ -79,8 +79,8 @@ def test_magic_merge_in_a_real_shell(theirs: Path, shell: Any, registry: Registr
     assert registry.query_one("SELECT COUNT(*) FROM runs")[0] == 0
     with capture_output() as done:
         run_cell(shell, "%mlops merge theirs")
-    assert "  runs: 2\n" in done.stdout and "No conflicts." in done.stdout
-    assert registry.query_one("SELECT COUNT(*) FROM runs")[0] == 2
+    assert "  runs: 5\n" in done.stdout and "No conflicts." in done.stdout
+    assert registry.query_one("SELECT COUNT(*) FROM runs")[0] == 5
     with capture_output() as wrong:
         run_cell(shell, "%mlops merge missing-folder")
     assert "missing-folder does not exist" in wrong.stdout + wrong.stderr
@@ -89,7 +89,7 @@ def test_magic_merge_in_a_real_shell(theirs: Path, shell: Any, registry: Registr
 
 def test_api_merge_uses_the_session_registry(theirs: Path, registry: Registry) -> None:
     report = mlops.merge(theirs)
-    assert report.added["runs"] == 2 and report.conflicts == ()
+    assert report.added["runs"] == 5 and report.conflicts == ()
     assert mlops.merge(theirs).total_added == 0
     assert {t for t in user_tables(registry.path)} >= {"runs", "model_alias_history"}
 
