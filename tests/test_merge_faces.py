@@ -125,3 +125,17 @@ def test_cli_merge_takes_the_bundles_of_a_kubeflow_run(tmp_path: Path) -> None:
     again = merge(str(tmp_path / "outputs"), "--registry", str(registry_path))
     assert again.exit_code == 0, again.stderr
     assert "adding nothing\n" in again.stdout and "No conflicts." in again.stdout
+
+
+def test_a_backup_with_its_artifacts_merges_into_a_new_registry(theirs, tmp_path):
+    copy = tmp_path / "shared" / "ben.db"
+    made = cli_runner().invoke(
+        main, ["backup", str(copy), "--artifacts", "--registry", str(theirs)]
+    )
+    assert made.exit_code == 0, made.stderr
+    target = tmp_path / "new" / ".mlops" / "registry.db"
+    Registry.open(target, create=True).close()
+    done = merge(str(copy), "--registry", str(target))
+    assert done.exit_code == 0, done.stderr
+    assert "  runs: 5\n" in done.stdout and "No conflicts." in done.stdout
+    assert rows_of(target, "metrics") == rows_of(theirs / ".mlops" / "registry.db", "metrics")
