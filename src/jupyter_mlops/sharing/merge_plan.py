@@ -57,7 +57,11 @@ its artifact's sha256 and its registration time agree, whatever its number. A so
 version not in the target keeps its number when the target's model does not use it;
 otherwise it gets the model's next free number (as ``pipeline collect`` numbers a
 task's versions), and the report gives the mapping ("churn 2 -> churn 4") as a conflict
-resolved that way. Aliases and alias history follow the versions to their numbers here.
+resolved that way. Aliases and alias history, and every row that names a version by its
+id (gate evaluations, drift reports, predictions), follow the versions to their numbers
+here. Text that names a version by its number is copied as it is: a monitoring window's
+``version`` and per-version metrics, a retrain's ``alias_before``/``alias_after``, a gate
+evaluation's inputs; after a renumbering they keep the source's numbers.
 """
 
 from __future__ import annotations
