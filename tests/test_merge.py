@@ -348,3 +348,23 @@ def test_a_merge_interrupted_half_way_leaves_the_target_as_it_was(two_registries
         assert {t: rows_of(ours, t) for t in user_tables(ours)} == before
         report = merge_registries(registry, theirs)  # and the next merge does it all
         assert report.added["runs"] == 5 and report.added["model_versions"] == 2
+
+
+def test_the_source_is_only_read_so_a_writer_holding_its_lock_does_not_stop_a_merge(
+    two_registries,
+):
+    ours, theirs = two_registries
+    source_rows = {t: rows_of(theirs, t) for t in user_tables(theirs)}
+    writer = sqlite3.connect(theirs, isolation_level=None)
+    try:
+        writer.execute("PRAGMA journal_mode=WAL")
+        writer.execute("BEGIN IMMEDIATE")  # a kernel in the middle of writing to it
+        writer.execute("UPDATE registry_info SET value = value")
+        started = time.perf_counter()
+        with Registry.open(ours, busy_timeout=2.0) as registry:
+            report = merge_registries(registry, theirs)
+        assert report.added["runs"] == 5 and time.perf_counter() - started < 2.0
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    assert {t: rows_of(theirs, t) for t in user_tables(theirs)} == source_rows

@@ -1,9 +1,9 @@
 """Merging one registry file into another: the source attached, its files checked and
 copied, its rows merged in one transaction.
 
-The source is only read (attached to the target's connection, never migrated or
-written): a registry made by an older jupyter-mlops merges as it is, one made by a newer
-one is refused. Its artifact files are all checked before anything is written; they are
+The source is only read (attached read-only to the target's connection, never
+migrated or written; a kernel may keep writing to it meanwhile): a registry made by an
+older jupyter-mlops merges as it is, one made by a newer one is refused. Its artifact files are all checked before anything is written; they are
 copied into the target's store before the rows (a stored file no row names is harmless,
 a row whose file is missing is not), then every row is merged in one write transaction,
 so an interrupted merge leaves the target as it was. A dry run does the same work and
@@ -74,13 +74,7 @@ def merge_registry_file(
     ``target``; see the module docstring."""
     name = label or str(source)
     conn = target.conn
-    try:
-        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
-    except sqlite3.DatabaseError as exc:
-        raise InvalidInputError(
-            f"Cannot read {source} as a registry: {exc}",
-            hint="Give a registry file (.mlops/registry.db) or the folder that holds .mlops.",
-        ) from exc
+    _attach_read_only(conn, source)
     try:
         _check_schema(conn, source)
         needed = missing_artifacts(conn, target.artifacts)
@@ -104,6 +98,30 @@ def merge_registry_file(
         artifacts_copied=len(needed),
         artifact_bytes=size,
     )
+
+
+def _attach_read_only(conn: sqlite3.Connection, source: Path) -> None:
+    """Attach ``source`` as ``src``, read-only: the merge's write transaction then takes
+    only a read lock on it (a plain attach would take the write lock of both files, and
+    wait for a kernel writing to the source), and reads one moment of it throughout."""
+    from urllib.parse import quote
+
+    resolved = source.resolve()
+    try:
+        conn.execute("ATTACH DATABASE ? AS src", (f"file:{quote(str(resolved))}?mode=ro",))
+        attached = {row[1]: row[2] for row in conn.execute("PRAGMA database_list")}
+        if attached.get("src") == str(resolved):
+            return
+        conn.execute("DETACH DATABASE src")  # an SQLite that reads no URI here
+    except sqlite3.DatabaseError:
+        pass
+    try:
+        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInputError(
+            f"Cannot read {source} as a registry: {exc}",
+            hint="Give a registry file (.mlops/registry.db) or the folder that holds .mlops.",
+        ) from exc
 
 
 def _merge_rows(
