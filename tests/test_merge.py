@@ -368,3 +368,35 @@ def test_the_source_is_only_read_so_a_writer_holding_its_lock_does_not_stop_a_me
     finally:
         writer.close()
     assert {t: rows_of(theirs, t) for t in user_tables(theirs)} == source_rows
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "kept"),
+    [
+        ("gate evaluation", "UPDATE gate_evaluations SET passed = 0, n_failed = 1",
+         "SELECT COUNT(*) FROM gate_evaluations WHERE passed = 0"),
+        ("drift report", "UPDATE drift_reports SET decision = 'monitor', summary = 'calm'",
+         "SELECT COUNT(*) FROM drift_reports WHERE summary = 'calm'"),
+        ("snapshot", "UPDATE snapshots SET fingerprint = 'f' || fingerprint",
+         "SELECT COUNT(*) FROM snapshots WHERE fingerprint LIKE 'f%'"),
+        ("experiment note", "UPDATE experiment_notes SET note = 'other notes'",
+         "SELECT COUNT(*) FROM experiment_notes WHERE note = 'other notes'"),
+        ("prediction label", "UPDATE prediction_labels SET labels = '[0]'",
+         "SELECT COUNT(*) FROM prediction_labels WHERE labels = '[0]'"),
+    ],
+)  # fmt: skip
+def test_a_record_with_the_same_key_and_other_content_is_a_conflict_and_the_target_kept(
+    two_registries, kind, change, kept
+):
+    ours, theirs = two_registries
+    with Registry.open(ours) as registry:
+        merge_registries(registry, theirs)
+    with sqlite3.connect(theirs) as conn:
+        conn.execute(change)
+    with Registry.open(ours) as registry:
+        report = merge_registries(registry, theirs)
+        found = [c for c in report.conflicts if c.kind == kind]
+        assert found and all(c.resolution == "the target's is kept" for c in found)
+        assert all(": target " in line and ", source " in line for c in found for line in c.details)
+        assert registry.query_one(kept)[0] == 0
+        assert report.total_added == 0
