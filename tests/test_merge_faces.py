@@ -18,6 +18,9 @@ from jupyter_mlops.registry.connection import Registry
 from .conftest import cli_runner, run_cell
 from .test_merge import record, rows_of, user_tables
 
+# measured on 2 busy cores (the bundles of a Kubeflow run, two registries recorded once)
+EXPECTED_SECONDS = 50
+
 
 @pytest.fixture
 def theirs(tmp_path: Path) -> Path:
