@@ -56,6 +56,7 @@ CONCEPTS = (
     "reproduce",
     "runner",
     "serving",
+    "sharing",
     "magics",
     "widgets",
     "cli",

@@ -96,7 +96,7 @@ def test_core_install_runs_an_exported_pipeline_and_records_it(
     assert [line.split()[:2] for line in done.stdout.splitlines()[:2]] == [
         ["load", "ok"], ["summarise", "ok"]
     ]  # fmt: skip
-    run_id = re.search(r"recorded as run ([0-9a-f]{12})", done.stdout)
+    run_id = re.search(r"recorded as run ([0-9a-f]{12,})", done.stdout)
     assert run_id, done.stdout
     with Registry.open(tmp_path / ".mlops" / "registry.db") as registry:
         record = pipeline_run(registry, run_id.group(1))

@@ -114,6 +114,7 @@ def test_collect_merges_the_tasks_records_once_with_model_versions_numbered_here
     out = collect(tmp_path / "outputs", registry_path)
     assert "Collected 3 bundle(s): 3 new run(s), 1 new model version(s) (tiny 2)" in out
     assert "1 gate verdict(s)" in out and pipeline_run_id("run-1") in out
+    assert "conflict: model version tiny 1: " in out and "added as tiny 2" in out
     after = table_counts(registry_path)
     assert after["runs"] == before["runs"] + 4  # three steps and their pipeline run
     assert after["model_versions"] == before["model_versions"] + 1
@@ -148,6 +149,7 @@ def test_collect_merges_the_tasks_records_once_with_model_versions_numbered_here
 
     again = collect(tmp_path / "outputs", registry_path)
     assert "0 new run(s), 0 new model version(s), 0 gate verdict(s)" in again
+    assert "conflict" not in again  # the version is the same one now, whatever its number
     assert table_counts(registry_path) == after
 
 

@@ -38,6 +38,7 @@ PUBLIC_NAMES = (
     "log_params",
     "log_table",
     "log_text",
+    "merge",
     "metrics",
     "move",
     "note",

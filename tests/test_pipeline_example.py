@@ -36,7 +36,7 @@ STEPS = ["load", "features", "train", "train_gate", "register"]
 
 
 def recorded_run_id(stdout: str) -> str:
-    found = re.search(r"recorded as run ([0-9a-f]{12})", stdout)
+    found = re.search(r"recorded as run ([0-9a-f]{12,})", stdout)
     assert found, stdout
     return found.group(1)
 

@@ -76,7 +76,7 @@ def run_in_container(podman_env, workdir: Path, *args: str) -> subprocess.Comple
 
 
 def recorded_run_id(stdout: str) -> str:
-    found = re.search(r"recorded as run ([0-9a-f]{12})", stdout)
+    found = re.search(r"recorded as run ([0-9a-f]{12,})", stdout)
     assert found, stdout
     return found.group(1)
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .gates.evaluation import GateEvaluation, Promotion
     from .models.versions import ModelVersion
     from .registry.connection import Registry
+    from .sharing.merge_report import MergeReport
     from .snapshots.store import SnapshotRecord
     from .tracking.queries.records import Comparison, RunDetail
     from .tracking.run import Run
@@ -244,6 +245,19 @@ def load_model(ref: str) -> Any:
     from .tracking.session import default_registry
 
     return load(default_registry(), ref)
+
+
+def merge(source: str | Path, *, dry_run: bool = False) -> MergeReport:
+    """Merge another registry (its ``registry.db``, or the folder holding ``.mlops``) or a
+    folder of pipeline bundles into this session's registry, by id; see docs/teams.md.
+
+        report = mlops.merge("../colleague")
+        print(report.text())           # what was added, and the conflicts (ours kept)
+    """
+    from .sharing.merge import merge_registries
+    from .tracking.session import default_registry
+
+    return merge_registries(default_registry(), source, dry_run=dry_run)
 
 
 def predictions(model: str | None = None, *, role: str | None = None) -> pd.DataFrame:

@@ -62,6 +62,15 @@ registry_option = click.option(
 )
 
 
+SHORT_ID_DIGITS = 12
+
+
+def short_id(full: str) -> str:
+    """An id as a table shows it: its first 12 digits, which name it anywhere an id is
+    asked for (a unique prefix will do); JSON and CSV keep the whole id."""
+    return full[:SHORT_ID_DIGITS]
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain-text table with aligned columns."""
     cells = [[value_text(v) for v in row] for row in rows]
@@ -92,6 +101,7 @@ COMMAND_MODULES = {
     "gate": "guard",
     "init": "runs",
     "live": "serving",
+    "merge": "merge",
     "models": "guard",
     "monitor": "monitor",
     "move": "housekeeping",

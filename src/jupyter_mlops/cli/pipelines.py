@@ -39,7 +39,7 @@ from ..runner.processes import (
 )
 from ..runner.spec import DRIFT_STOP_RULES
 from ..tracking.formatting import duration, timestamp
-from .base import format_table, friendly, main, open_registry, registry_option
+from .base import format_table, friendly, main, open_registry, registry_option, short_id
 
 
 @main.command("export")
@@ -203,7 +203,7 @@ def runs_command(registry_path: str | None, name: str | None, limit: int, fmt: s
         return
     rows = [
         [
-            r.id,
+            short_id(r.id),
             r.pipeline,
             r.status,
             timestamp(r.started_at),
@@ -226,7 +226,8 @@ def collect_command(outputs: str, registry_path: str | None) -> None:
     """Merge a Kubeflow run's records into the registry: the mlops_records bundle of each
     task found under RUN_OUTPUTS (the run's outputs, downloaded; kfp.local's pipeline
     root). Runs, metrics, model versions and gate verdicts already here are not added
-    again, so collecting twice adds nothing."""
+    again, so collecting twice adds nothing; records that differ from this registry's are
+    reported as conflicts (as jupyter mlops merge does)."""
     from ..runner.collect import collect_outputs
 
     result = collect_outputs(open_registry(registry_path), Path(outputs))
@@ -238,6 +239,8 @@ def collect_command(outputs: str, registry_path: str | None) -> None:
     )
     for run_id in result.pipeline_runs:
         click.echo(f"pipeline run {run_id}")
+    for conflict in result.merged.conflicts:
+        click.echo(f"conflict: {conflict.describe()}")
 
 
 @pipeline.command("show")

@@ -20,7 +20,7 @@ from ..tracking.queries.detail import run_detail
 from ..tracking.queries.listing import best_run, list_runs
 from ..tracking.queries.records import RunDetail, RunRow, RunsPage
 from ..tracking.queries.search import no_match
-from .base import format_table, friendly, main, open_registry, registry_option
+from .base import format_table, friendly, main, open_registry, registry_option, short_id
 
 
 @main.command()
@@ -175,7 +175,7 @@ def runs(
     ]
     rows = [
         [
-            r.id,
+            short_id(r.id),
             r.name,
             *([children_text(r.children)] if with_children else []),
             *([r.experiment] if with_experiment else []),

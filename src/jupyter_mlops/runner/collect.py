@@ -4,16 +4,14 @@
     result.runs_added        # the step runs new to this registry
     collect_outputs(registry, Path("kfp-outputs/run-42")).runs_added    # (): nothing twice
 
-Each task of a Kubeflow run leaves its records as a bundle (:mod:`.bundle`). Collecting
-copies, from every bundle under a folder, what the registry does not hold yet:
-
-- runs by id (a run already here is left as it is, with everything recorded for it:
-  collecting twice adds nothing), with their parameters, tags, metrics, summaries, code
-  cells, notes, artifacts (files copied and verified by their sha256) and snapshots;
-- experiments and environments by name and hash;
-- models by name; a model version gets the next free version number of its model here
-  (the task numbered it in its own registry, where it was the first);
-- gate evaluations with their results and drift reports with their columns, by id.
+Each task of a Kubeflow run leaves its records as a bundle (:mod:`.bundle`), which
+holds a registry of its own. Collecting merges each bundle's registry as
+:mod:`jupyter_mlops.sharing.merge` merges any registry (the same code, one transaction
+per bundle): what the registry does not hold yet is added, runs by id (a run already
+here is left as it is: collecting twice adds nothing) with everything recorded for them,
+artifacts copied and verified by their sha256, models by name. A model version keeps its
+number when the model here has no version of it, else it gets the next free number (the
+task numbered it in its own registry, where it was the first).
 
 The step runs of one Kubeflow run are then grouped under a run of kind ``pipeline``
 whose id is derived from the Kubeflow run's (the same on every collect), holding the
@@ -27,24 +25,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import sqlite3
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from ..registry.artifacts import sha256_file
+from ..registry.artifacts import ArtifactStore
 from ..registry.connection import Registry
+from ..sharing.merge_report import MergeReport, ProgressCallback
+from ..sharing.merge_source import merge_registry_file
 from .bundle import ARTIFACTS_DIR, BundleInfo, find_bundles
 from .records import PIPELINE_RUN_KIND
 
 logger = logging.getLogger(__name__)
-
-# Tables whose rows belong to one run, copied with it (columns matched by name).
-_RUN_TABLES = ("params", "tags", "metrics", "metric_summaries", "metric_previews",
-               "code_cells", "run_notes")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,10 +50,22 @@ class CollectResult:
     model_versions_added: tuple[str, ...]  # "name version", as numbered here
     gate_evaluations_added: int
     pipeline_runs: tuple[str, ...]  # the pipeline run of each Kubeflow run collected
+    merged: MergeReport  # everything merged, conflicts included
 
 
-def collect_outputs(registry: Registry, outputs: Path) -> CollectResult:
-    """Merge every bundle under ``outputs`` into ``registry`` (see the module docstring)."""
+def collect_outputs(
+    registry: Registry,
+    outputs: Path,
+    *,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> CollectResult:
+    """Merge every bundle under ``outputs`` into ``registry`` (see the module docstring).
+
+    Each bundle's registry is merged as any registry is (:mod:`jupyter_mlops.sharing.merge`);
+    ``dry_run`` merges none of them and makes no pipeline run, and reports what each
+    bundle would add.
+    """
     bundles = find_bundles(Path(outputs))
     if not bundles:
         raise InvalidInputError(
@@ -68,195 +74,49 @@ def collect_outputs(registry: Registry, outputs: Path) -> CollectResult:
             " mlops_records artifact), or kfp.local's pipeline root; the pipeline must have"
             " been exported with --target kfp by this version.",
         )
-    runs: list[str] = []
-    versions: list[str] = []
-    evaluations = 0
-    for bundle in bundles:
-        added, made, judged = _merge(registry, bundle)
-        runs += added
-        versions += made
-        evaluations += judged
+    reports = [
+        merge_registry_file(
+            registry,
+            bundle.registry_path,
+            ArtifactStore(bundle.folder / ARTIFACTS_DIR),
+            label=f"step {bundle.step!r} ({bundle.folder})",
+            dry_run=dry_run,
+            progress=progress,
+        )
+        for bundle in bundles
+    ]
     groups: dict[tuple[str, str], list[BundleInfo]] = {}
     for bundle in bundles:
         if bundle.kfp_run and bundle.run_id:
             groups.setdefault((bundle.pipeline, bundle.kfp_run), []).append(bundle)
-    pipeline_runs = [
-        _pipeline_run(registry, pipeline, kfp_run, members)
-        for (pipeline, kfp_run), members in groups.items()
-    ]
-    return CollectResult(
+    pipeline_runs = (
+        []
+        if dry_run
+        else [
+            _pipeline_run(registry, pipeline, kfp_run, members)
+            for (pipeline, kfp_run), members in groups.items()
+        ]
+    )
+    merged = MergeReport.combined(
+        str(outputs),
+        dry_run,
+        reports,
         bundles=tuple(str(b.folder) for b in bundles),
-        runs_added=tuple(runs),
-        model_versions_added=tuple(versions),
-        gate_evaluations_added=evaluations,
         pipeline_runs=tuple(pipeline_runs),
+    )
+    return CollectResult(
+        bundles=merged.bundles,
+        runs_added=merged.runs_added,
+        model_versions_added=merged.model_versions_added,
+        gate_evaluations_added=merged.added.get("gate_evaluations", 0),
+        pipeline_runs=merged.pipeline_runs,
+        merged=merged,
     )
 
 
 def pipeline_run_id(kfp_run: str) -> str:
     """The id of the pipeline run that groups a Kubeflow run's steps: the same each time."""
     return hashlib.sha256(f"kfp:{kfp_run}".encode()).hexdigest()[:12]
-
-
-def _columns(conn: sqlite3.Connection, schema: str, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA {schema}.table_info({table})")]
-
-
-def _shared(conn: sqlite3.Connection, table: str) -> list[str]:
-    here = set(_columns(conn, "main", table))
-    return [c for c in _columns(conn, "b", table) if c in here]
-
-
-def _copy_rows(
-    conn: sqlite3.Connection, table: str, where: str, params: Iterable[object], **replace: str
-) -> int:
-    """INSERT OR IGNORE the bundle's rows of ``table`` matching ``where``; ``replace``
-    gives SQL expressions for some columns (mapped ids)."""
-    columns = _shared(conn, table)
-    if not columns:
-        return 0
-    chosen = ", ".join(replace.get(c, c) for c in columns)
-    cursor = conn.execute(
-        f"INSERT OR IGNORE INTO main.{table} ({', '.join(columns)})"
-        f" SELECT {chosen} FROM b.{table} WHERE {where}",
-        tuple(params),
-    )
-    return cursor.rowcount
-
-
-def _merge(registry: Registry, bundle: BundleInfo) -> tuple[list[str], list[str], int]:
-    """Copy one bundle's new rows into ``registry``; (runs added, versions added, gate
-    evaluations added)."""
-    conn = registry.conn
-    source = bundle.registry_path
-    conn.execute("ATTACH DATABASE ? AS b", (str(source),))
-    try:
-        with registry.transaction(f"the records of step {bundle.step!r} ({bundle.folder})"):
-            new_runs = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT id FROM b.runs WHERE id NOT IN (SELECT id FROM main.runs)"
-                    " ORDER BY started_at"
-                )
-            ]
-            _copy_artifacts(registry, bundle)
-            if not new_runs:
-                return [], [], 0
-            marks = ", ".join("?" * len(new_runs))
-            _copy_rows(conn, "experiments", "name NOT IN (SELECT name FROM main.experiments)",
-                       (), id="NULL")  # fmt: skip
-            _copy_rows(conn, "environments", "hash NOT IN (SELECT hash FROM main.environments)",
-                       (), id="NULL")  # fmt: skip
-            _copy_rows(
-                conn,
-                "runs",
-                f"id IN ({marks})",
-                new_runs,
-                experiment_id="(SELECT m.id FROM main.experiments m JOIN b.experiments e"
-                " ON e.name = m.name WHERE e.id = b.runs.experiment_id)",
-                environment_id="(SELECT m.id FROM main.environments m JOIN b.environments e"
-                " ON e.hash = m.hash WHERE e.id = b.runs.environment_id)",
-                previous_run_id="(SELECT id FROM main.runs WHERE id = b.runs.previous_run_id)",
-                parent_run_id="(SELECT id FROM main.runs WHERE id = b.runs.parent_run_id)",
-            )
-            for table in _RUN_TABLES:
-                _copy_rows(conn, table, f"run_id IN ({marks})", new_runs)
-            _copy_rows(conn, "snapshots", "id NOT IN (SELECT id FROM main.snapshots)"
-                       " AND NOT EXISTS (SELECT 1 FROM main.snapshots m WHERE m.name ="
-                       " b.snapshots.name AND m.fingerprint = b.snapshots.fingerprint)", ())  # fmt: skip
-            snapshot = (
-                "(SELECT m.id FROM main.snapshots m JOIN b.snapshots s ON s.name = m.name"
-                " AND s.fingerprint = m.fingerprint WHERE s.id = {})"
-            )
-            _copy_rows(conn, "run_artifacts", f"run_id IN ({marks})", new_runs)
-            _copy_rows(conn, "run_snapshots", f"run_id IN ({marks})", new_runs,
-                       snapshot_id=snapshot.format("b.run_snapshots.snapshot_id"))  # fmt: skip
-            versions = _copy_model_versions(conn, new_runs)
-            version_id = "(SELECT main_id FROM temp.mlops_versions WHERE bundle_id = {})"
-            drift = _copy_rows(
-                conn,
-                "drift_reports",
-                f"run_id IN ({marks}) AND id NOT IN (SELECT id FROM main.drift_reports)",
-                new_runs,
-                reference_snapshot_id=snapshot.format("b.drift_reports.reference_snapshot_id"),
-                current_snapshot_id=snapshot.format("b.drift_reports.current_snapshot_id"),
-                model_version_id=version_id.format("b.drift_reports.model_version_id"),
-            )
-            if drift:
-                _copy_rows(conn, "drift_columns", "report_id IN (SELECT id FROM b.drift_reports"
-                           f" WHERE run_id IN ({marks}))", new_runs)  # fmt: skip
-            judged = _copy_rows(
-                conn,
-                "gate_evaluations",
-                f"run_id IN ({marks}) AND id NOT IN (SELECT id FROM main.gate_evaluations)",
-                new_runs,
-                snapshot_id=snapshot.format("b.gate_evaluations.snapshot_id"),
-                model_version_id=version_id.format("b.gate_evaluations.model_version_id"),
-            )
-            _copy_rows(conn, "gate_results", "evaluation_id IN (SELECT id FROM"
-                       f" b.gate_evaluations WHERE run_id IN ({marks}))", new_runs)  # fmt: skip
-            conn.execute("DROP TABLE IF EXISTS temp.mlops_versions")
-            return new_runs, versions, max(judged, 0)
-    finally:
-        conn.execute("DETACH DATABASE b")
-
-
-def _copy_model_versions(conn: sqlite3.Connection, new_runs: list[str]) -> list[str]:
-    """Models by name; each version of the new runs numbered after the last one here."""
-    conn.execute("DROP TABLE IF EXISTS temp.mlops_versions")
-    conn.execute("CREATE TEMP TABLE mlops_versions (bundle_id INTEGER PRIMARY KEY, main_id)")
-    marks = ", ".join("?" * len(new_runs))
-    _copy_rows(conn, "models", "name NOT IN (SELECT name FROM main.models)", (), id="NULL")
-    added: list[str] = []
-    rows = conn.execute(
-        "SELECT v.id, m.name FROM b.model_versions v JOIN b.models m ON m.id = v.model_id"
-        f" WHERE v.run_id IN ({marks}) ORDER BY v.id",
-        new_runs,
-    ).fetchall()
-    columns = [c for c in _shared(conn, "model_versions") if c not in ("id", "model_id", "version")]
-    for bundle_id, name in rows:
-        model_id = conn.execute("SELECT id FROM main.models WHERE name = ?", (name,)).fetchone()[0]
-        number = conn.execute(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM main.model_versions WHERE model_id = ?",
-            (model_id,),
-        ).fetchone()[0]
-        picked = ", ".join(
-            "(SELECT m.id FROM main.snapshots m JOIN b.snapshots s ON s.name = m.name AND"
-            " s.fingerprint = m.fingerprint WHERE s.id = b.model_versions.snapshot_id)"
-            if c == "snapshot_id"
-            else c
-            for c in columns
-        )
-        cursor = conn.execute(
-            f"INSERT INTO main.model_versions (model_id, version, {', '.join(columns)})"
-            f" SELECT ?, ?, {picked} FROM b.model_versions WHERE id = ?",
-            (model_id, number, bundle_id),
-        )
-        conn.execute("INSERT INTO temp.mlops_versions VALUES (?, ?)", (bundle_id, cursor.lastrowid))
-        added.append(f"{name} {number}")
-    return added
-
-
-def _copy_artifacts(registry: Registry, bundle: BundleInfo) -> None:
-    """The bundle's files into the store (verified by their sha256), and their rows."""
-    conn = registry.conn
-    for (sha,) in conn.execute("SELECT sha256 FROM b.artifacts").fetchall():
-        if registry.artifacts.exists(sha):
-            continue
-        path = bundle.folder / ARTIFACTS_DIR / sha[:2] / sha
-        if not path.is_file() or sha256_file(path) != sha:
-            raise InvalidInputError(
-                f"The bundle {bundle.folder} lacks the file of artifact {sha[:12]}, or it was"
-                " changed",
-                hint="Download the task's mlops_records artifact again, whole; nothing of"
-                " this bundle was added.",
-            )
-        target = registry.artifacts.path_of(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(target.name + ".collect")
-        shutil.copyfile(path, temporary)
-        temporary.replace(target)
-    _copy_rows(conn, "artifacts", "sha256 NOT IN (SELECT sha256 FROM main.artifacts)", ())
 
 
 def _pipeline_run(

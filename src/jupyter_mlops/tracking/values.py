@@ -24,9 +24,35 @@ STEP_MIN = -(2**63)
 STEP_MAX = 2**63 - 1
 
 
+ID_BITS = 128
+"""Random bits of a fresh id (runs, snapshots, gate evaluations, drift reports).
+
+Registries merge by id, so ids must not collide across a team. By the birthday bound
+the chance that ``n`` ids share a value is about ``n * (n - 1) / 2 / 2**bits``: for 50
+people recording 100,000 runs each (n = 5,000,000) it stays below 1e-12 from 84 bits on
+(:func:`bits_needed`); 128 bits give about 4e-26, and the 48 bits of the ids made before
+gave about 4%. Ids made before stay valid: an id is any text, found whole or by a prefix.
+See docs/teams.md.
+"""
+
+
 def new_id() -> str:
-    """A fresh 12-hex-digit run id (48 random bits)."""
-    return os.urandom(6).hex()
+    """A fresh id: 32 hex digits, :data:`ID_BITS` (128) random bits from the OS."""
+    return os.urandom(ID_BITS // 8).hex()
+
+
+def collision_probability(n: int, bits: int = ID_BITS) -> float:
+    """The chance that ``n`` random ids of ``bits`` bits are not all distinct (birthday
+    bound, ``1 - exp(-n(n-1)/2 / 2**bits)``, exact enough for any n that matters)."""
+    return -math.expm1(-n * (n - 1) / 2 / 2.0**bits)
+
+
+def bits_needed(n: int, probability: float) -> int:
+    """The fewest random bits for which ``n`` ids collide with less than ``probability``."""
+    bits = 1
+    while collision_probability(n, bits) >= probability:
+        bits += 1
+    return bits
 
 
 def metric_value(key: str, value: object) -> float:
