@@ -90,6 +90,7 @@ COMMAND_MODULES = {
     "export": "pipelines",
     "feedback": "serving",
     "gate": "guard",
+    "import": "importing",
     "init": "runs",
     "live": "serving",
     "models": "guard",

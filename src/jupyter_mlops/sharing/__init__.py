@@ -2,4 +2,5 @@
 team already runs, importing a team's MLflow history, and merging registries by id.
 
 - :mod:`.mlflow_api` an MLflow tracking server, spoken to over its REST API.
+- :mod:`.mlflow_import` a team's MLflow history (runs, metrics, models, aliases) imported.
 """
