@@ -110,6 +110,7 @@ def _run_row(run: MlflowRun, parent_run_id: str | None) -> dict[str, Any]:
         "notebook_path": run.notebook_path,
         "git_commit": run.git_commit,
         "git_branch": run.git_branch,
+        "error": None,  # MLflow records none; clears the crash a stale heartbeat marked
     }
 
 
