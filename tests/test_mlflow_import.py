@@ -16,6 +16,7 @@ from jupyter_mlops.errors import InvalidInputError, NotFoundError
 from jupyter_mlops.models.aliases import alias_history
 from jupyter_mlops.models.versions import list_models, load
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.sharing import mlflow_import_store
 from jupyter_mlops.sharing.mlflow_import import import_from_mlflow
 from jupyter_mlops.sharing.mlflow_import_report import ImportProgress
 from jupyter_mlops.tracking.queries.detail import metrics_frame, run_detail
@@ -82,6 +83,15 @@ client.create_registered_model("churn-dir")
 client.create_model_version("churn-dir", f"{second.info.artifact_uri}/model-dir",
                             run_id=second.info.run_id)
 
+client.transition_model_version_stage("churn-dir", "1", "Staging")
+
+@mlflow.trace
+def answer(question):
+    return question.upper()
+
+answer("why")
+mlflow.flush_trace_async_logging()
+
 live = mlflow.set_experiment("live")
 running = client.create_run(live.experiment_id, run_name="still-running")
 series(running.info.run_id, "loss", [0.5] * 100, 1_700_000_000_000)
@@ -139,9 +149,10 @@ def every_row(registry: Registry) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_an_import_gives_the_same_runs_series_parents_notes_and_aliases(
-    tracking, filled, tmp_path: Path
+    tracking, filled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = Registry.init(tmp_path)
+    monkeypatch.setattr(mlflow_import_store, "HISTORY_PAGE", 300)  # 1,000 points: 4 pages
     seen: list[ImportProgress] = []
     report = import_from_mlflow(registry, tracking.uri, progress=seen.append)
 
@@ -198,6 +209,10 @@ def test_an_import_gives_the_same_runs_series_parents_notes_and_aliases(
     assert report.counts["versions"].added == 3
     assert report.counts["aliases"].added == 2
     assert any('dataset input "train-q1"' in item for item in report.not_imported)
+    assert 'experiment "churn": 1 trace(s) (traces have no counterpart here)' in (
+        report.not_imported
+    )
+    assert any("churn-dir@1: stage Staging" in item for item in report.not_imported)
     assert seen[-1].stage == "versions" and seen[-1].done == seen[-1].total == 3
     assert any(p.stage == "runs" and p.done == p.total == every_run for p in seen)
 

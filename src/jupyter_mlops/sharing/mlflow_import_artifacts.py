@@ -80,7 +80,7 @@ def pickled_class(data: bytes) -> str | None:
     try:
         for opcode, argument, _position in pickletools.genops(data):
             name = opcode.name
-            if name in ("PROTO", "FRAME"):
+            if name in ("PROTO", "FRAME", "MARK"):
                 continue
             if name in ("EMPTY_DICT", "DICT"):
                 return "builtins.dict"
