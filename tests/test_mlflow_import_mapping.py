@@ -129,3 +129,14 @@ def test_the_report_names_each_kind_and_what_was_not_imported() -> None:
     assert "runs: 3 added, 0 updated, 1 unchanged" in text
     assert "aliases: 0 added, 0 updated, 0 unchanged" in text
     assert text.endswith('Not imported (1):\n  - experiment "churn": 2 trace(s)')
+
+
+def test_a_long_list_of_what_was_not_imported_is_cut_in_the_summary_only() -> None:
+    tally = Tally("http://mlflow:5000")
+    for i in range(60):
+        tally.skip(f'run "r{i}": dataset input "train"')
+    report = tally.report()
+    assert len(report.not_imported) == 60
+    text = report.summary()
+    assert 'run "r49"' in text and 'run "r50"' not in text
+    assert text.endswith("... and 10 more (the report's not_imported names them all)")

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 KINDS = ("experiments", "runs", "metric series", "artifacts", "models", "versions", "aliases")
 """The kinds an import counts, in the order the report names them."""
 
+SUMMARY_ITEMS = 50
+"""The things not imported that a summary names one by one; the report keeps them all."""
+
 
 @dataclass(frozen=True)
 class KindCounts:
@@ -68,7 +71,12 @@ class ImportReport:
             lines.append(f"  note: {note}")
         if self.not_imported:
             lines.append(f"Not imported ({len(self.not_imported)}):")
-            lines.extend(f"  - {item}" for item in self.not_imported)
+            lines.extend(f"  - {item}" for item in self.not_imported[:SUMMARY_ITEMS])
+            if len(self.not_imported) > SUMMARY_ITEMS:
+                lines.append(
+                    f"  ... and {len(self.not_imported) - SUMMARY_ITEMS} more"
+                    " (the report's not_imported names them all)"
+                )
         return "\n".join(lines)
 
 
@@ -80,7 +88,7 @@ class Tally:
     added: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
-    not_imported: list[str] = field(default_factory=list)
+    not_imported: dict[str, None] = field(default_factory=dict)  # in order, once each
     notes: list[str] = field(default_factory=list)
 
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
@@ -90,8 +98,7 @@ class Tally:
 
     def skip(self, what: str) -> None:
         """Name something that was not imported, with why."""
-        if what not in self.not_imported:
-            self.not_imported.append(what)
+        self.not_imported.setdefault(what)
 
     def report(self) -> ImportReport:
         return ImportReport(
