@@ -28,6 +28,7 @@ PUBLIC_NAMES = (
     "experiment_note",
     "feedback",
     "get_run",
+    "import_from_mlflow",
     "init",
     "live_metrics",
     "load_model",

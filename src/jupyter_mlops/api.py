@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .models.versions import ModelVersion
     from .registry.connection import Registry
     from .sharing.merge_report import MergeReport
+    from .sharing.mlflow_import_report import ImportReport, ProgressCallback
     from .snapshots.store import SnapshotRecord
     from .tracking.queries.records import Comparison, RunDetail
     from .tracking.run import Run
@@ -233,6 +234,25 @@ def register_model(
             unrecorded.reason,
         )
     return version
+
+
+def import_from_mlflow(
+    uri: str,
+    *,
+    experiments: list[str] | tuple[str, ...] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import an MLflow tracking server (every active experiment, or those named) into this
+    session's registry: runs, metric histories, models, versions and aliases; importing
+    again adds what is new and updates what changed. See docs/teams.md.
+
+        report = mlops.import_from_mlflow("http://127.0.0.1:5000", experiments=["churn"])
+        print(report.summary())          # added / updated / unchanged, and what did not map
+    """
+    from .sharing.mlflow_import import import_from_mlflow as import_server
+    from .tracking.session import default_registry
+
+    return import_server(default_registry(), uri, experiments=experiments, progress=progress)
 
 
 def load_model(ref: str) -> Any:

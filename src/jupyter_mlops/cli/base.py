@@ -99,6 +99,7 @@ COMMAND_MODULES = {
     "export": "pipelines",
     "feedback": "serving",
     "gate": "guard",
+    "import": "importing",
     "init": "runs",
     "live": "serving",
     "merge": "merge",

@@ -22,6 +22,7 @@ from . import (  # noqa: F401 - register the subcommands
     drift,
     guard,
     housekeeping,
+    importing,
     merge,
     monitor,
     pipelines,

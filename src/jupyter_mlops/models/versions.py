@@ -127,6 +127,16 @@ def resolve_version(registry: Registry, ref: str | ModelRef) -> ModelVersion:
     return version_by_id(registry, int(row[0]))
 
 
+LOADABLE_FLAVORS = frozenset({"sklearn", "pickle"})
+"""Flavors whose file is a (joblib) pickle; an imported MLflow model directory
+(``mlflow``, a tar archive) or another file (``file``) is stored, not loaded."""
+
+_UNLOADABLE = {
+    "mlflow": "an MLflow model directory, stored as a tar archive",
+    "file": "a file imported from MLflow that is not a pickle",
+}
+
+
 def load(registry: Registry, ref: str) -> Any:
     """The stored object of the version ``ref`` names, after checking its bytes' sha256.
 
@@ -138,6 +148,15 @@ def load(registry: Registry, ref: str) -> Any:
     import joblib
 
     version = resolve_version(registry, ref)
+    if version.flavor not in LOADABLE_FLAVORS:
+        path = registry.artifacts.path_of(version.artifact_sha256)
+        raise InvalidInputError(
+            f"{version.ref} is {_UNLOADABLE.get(version.flavor, 'not a pickled object')}"
+            f" (flavor {version.flavor}), so it cannot be loaded as an object",
+            hint=f"Its file is {path}"
+            + (" (tar -xf it, then mlflow.pyfunc.load_model the folder)."
+               if version.flavor == "mlflow" else "."),
+        )  # fmt: skip
     data = registry.artifacts.read_bytes(version.artifact_sha256)  # ArtifactIntegrityError
     try:
         return joblib.load(io.BytesIO(data))

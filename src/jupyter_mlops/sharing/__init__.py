@@ -6,4 +6,5 @@ colleague's, a container's, the bundles of a Kubeflow run).
 - :mod:`.merge` merging another registry into this one (``jupyter mlops merge``); the
   ``merge_*`` modules beside it hold its plan per table, rows, models, conflicts, files
   and report.
+- :mod:`.mlflow_import` a team's MLflow history (runs, metrics, models, aliases) imported.
 """

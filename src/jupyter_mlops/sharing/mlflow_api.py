@@ -115,6 +115,16 @@ class MlflowServer:
         destination.write_bytes(data)
         return destination
 
+    def list_artifacts(self, artifact_uri: str, relative_path: str = "") -> list[dict[str, Any]]:
+        """The entries (``path``, ``is_dir``, ``file_size``) of the folder at
+        ``relative_path`` under ``artifact_uri``, paths relative to that folder; a file,
+        or nothing there, lists as empty."""
+        url = self._artifact_url(artifact_uri, "")
+        stored = urllib.parse.unquote(url[len(ARTIFACTS_API) :])
+        path = "/".join(part for part in (stored, relative_path.strip("/")) if part)
+        answer = self._json("GET", ARTIFACTS_API.rstrip("/"), query={"path": path})
+        return list(answer.get("files", ()))
+
     def close(self) -> None:
         """Close the kept-alive connection (a later request opens a new one)."""
         if self._connection is not None:
