@@ -156,6 +156,13 @@ def test_runs_frame_has_one_row_per_run_with_typed_columns(populated: Registry) 
     assert mlops.runs(experiment="fraud", where="acc > 0.8")["name"].tolist() == ["b3"]
 
 
+def test_a_filter_that_keeps_no_run_still_gives_the_columns_it_reads(populated: Registry) -> None:
+    frame = mlops.runs(where="acc > 2 and params.depth <= 6", sort="-loss")
+    assert frame.empty
+    assert {"metrics.acc", "params.depth", "metrics.loss"} <= set(frame.columns)
+    assert ((frame["metrics.acc"] > 2) & (frame["params.depth"] <= 6)).all()  # reads, empty
+
+
 def test_empty_registry_gives_an_empty_frame(registry: Registry) -> None:
     frame = mlops.runs()
     assert frame.empty and "run_id" in frame.columns

@@ -21,7 +21,7 @@ from ..housekeeping import has_archived
 from ..secrets import REDACTED_TYPE
 from ..values import decode_param
 from .detail import run_detail
-from .filters import FilterCompiler, sort_keys
+from .filters import FilterCompiler, names_in, sort_keys
 from .pages import (
     DEFAULT_SORT,
     N_RUN_COLUMNS,
@@ -405,6 +405,7 @@ def runs_frame(
         metrics = registry.query_tuples(
             f"SELECT run_id, key, last FROM metric_summaries{clause}", bound
         )
+        referenced = _referenced_values(registry, where, sort) if reader is not None else ()
     columns: dict[str, Any] = {name: by_field[i] for i, name in enumerate(_RUN_COLUMNS)}
     experiment_table = np.empty(max(names, default=0) + 1, dtype=object)
     for experiment_id, name in names.items():
@@ -429,7 +430,22 @@ def runs_frame(
         column = np.full(count, np.nan)
         column[where_to] = np.asarray(values, dtype="float64")  # None (NaN) becomes NaN
         columns[f"metrics.{key}"] = column
+    # The metrics and parameters the filter and the sort read are columns even when no
+    # run in the frame has them (an empty result), so code that reads them never fails.
+    for name in referenced:
+        if name not in columns:
+            columns[name] = np.full(count, np.nan if name.startswith("metrics.") else None)
     return pd.DataFrame(columns)
+
+
+def _referenced_values(
+    registry: Registry, where: str | None, sort: str | Sequence[str] | None
+) -> tuple[str, ...]:
+    """The ``metrics.*`` and ``params.*`` columns a filter and a sort read, in order."""
+    compiler = FilterCompiler(registry, where or "")
+    references = [compiler.resolve(name) for name in names_in(ex.parse(where))] if where else []
+    references += [key.reference for key in sort_keys(compiler, sort)]
+    return tuple(dict.fromkeys(r.text for r in references if r.kind in ("metrics", "params")))
 
 
 def _param_column(count: int, values: Any, *, decoded: bool) -> Any:
