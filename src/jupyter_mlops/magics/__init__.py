@@ -17,7 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import artifacts, drift, guard, housekeeping, monitor, pipelines, reproduce, runs, serving  # noqa: F401 - register the subcommands
+from . import (  # noqa: F401 - register the subcommands
+    artifacts,
+    drift,
+    guard,
+    housekeeping,
+    monitor,
+    pipelines,
+    push,
+    reproduce,
+    runs,
+    serving,
+)
 from .base import COMMANDS, MlopsMagics, arguments, command, parser_for
 
 __all__ = [

@@ -2,4 +2,5 @@
 team already runs, importing a team's MLflow history, and merging registries by id.
 
 - :mod:`.mlflow_api` an MLflow tracking server, spoken to over its REST API.
+- :mod:`.mlflow_push` pushing runs, models and aliases to an MLflow tracking server.
 """
