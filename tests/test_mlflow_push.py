@@ -14,7 +14,6 @@ from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
-from jupyter_mlops.errors import TrackingServerError
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.sharing.mlflow_push import PushProgress, push, since_time
 
@@ -320,8 +319,6 @@ def test_an_unreachable_server_is_named_and_nothing_local_is_lost(registry: Regi
     assert "Nothing was sent, and the registry is as it was" in result.stderr
     assert registry.query_one("SELECT count(*) FROM mlflow_pushes")[0] == 0
     assert registry.query_one("SELECT count(*) FROM metrics WHERE run_id = ?", (kept.id,))[0] == 1
-    with pytest.raises(TrackingServerError, match="cannot be reached"):
-        mlops.push(address)
 
 
 def test_the_magic_pushes_in_a_real_ipython_shell(

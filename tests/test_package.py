@@ -46,6 +46,7 @@ PUBLIC_NAMES = (
     "predictions",
     "promote",
     "purge",
+    "push",
     "register_model",
     "registered_models",
     "rename",
