@@ -14,7 +14,9 @@ from IPython.utils.capture import capture_output
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
+from jupyter_mlops.errors import TrackingServerError
 from jupyter_mlops.registry.connection import Registry
+from jupyter_mlops.sharing.mlflow_api import MlflowServer
 from jupyter_mlops.sharing.mlflow_push import PushProgress, push, since_time
 
 from .conftest import cli_runner, run_cell
@@ -324,15 +326,22 @@ def test_an_unreachable_server_is_named_and_nothing_local_is_lost(registry: Regi
 def test_the_magic_pushes_in_a_real_ipython_shell(
     shell: Any, registry: Registry, tracking: MlflowTrackingServer
 ) -> None:
-    with mlops.start_run("from-notebook", experiment="churn-magic"):
-        mlops.log(accuracy=0.9)
+    run_cell(shell, "%%mlops run from-notebook --experiment churn-magic\nmlops.log(accuracy=0.9)")
     with capture_output() as captured:
         run_cell(shell, f"%mlops push --to mlflow {tracking.uri} --experiment churn-magic")
     assert "runs: 1/1" in captured.stdout
     assert "runs: 1 created, 0 updated, 0 unchanged" in captured.stdout
+    (run_id,) = registry.query_one("SELECT id FROM runs WHERE name = 'from-notebook'")
+    with MlflowServer(tracking.uri) as server:
+        code = server.get(
+            "artifacts/list", run_id=_mlflow_id(registry, tracking.uri, run_id), path="code"
+        )
+    assert [entry["path"] for entry in code["files"]] == ["code/cell-0.py"]
+
     with capture_output() as captured:
         result = run_cell(shell, f"%mlops push --to mlflow http://127.0.0.1:{free_port()}")
-    assert "cannot be reached" in captured.stderr + str(result.error_in_exec)
+    shown = captured.stderr + str(result.error_in_exec)
+    assert "cannot be reached" in shown and "Nothing was sent" in shown
 
 
 @pytest.mark.parametrize(
@@ -344,3 +353,81 @@ def test_since_reads_dates_and_durations(text: str, expected: str) -> None:
 
     assert dt.datetime.fromtimestamp(since_time(text)).isoformat() == expected
     assert abs(since_time("2d") - (time.time() - 2 * 86400)) < 5
+
+
+class CuttingProxy:
+    """A proxy in front of the real server that answers 500 once ``budget`` requests have
+    gone through: a server that fails in the middle of a push."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import http.server
+        import threading
+        import urllib.parse
+
+        target = urllib.parse.urlsplit(upstream)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.budget is not None and proxy.forwarded >= proxy.budget:
+                    status, payload = 500, b'{"error_code": "INTERNAL_ERROR", "message": "down"}'
+                else:
+                    proxy.forwarded += 1
+                    connection = http.client.HTTPConnection(target.hostname, target.port)
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                    connection.request(self.command, self.path, body=body, headers=headers)
+                    answer = connection.getresponse()
+                    status, payload = answer.status, answer.read()
+                    connection.close()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.budget: int | None = None
+        self.forwarded = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_push_cut_short_by_the_server_is_recorded_and_the_next_one_resumes(
+    registry: Registry, tracking: MlflowTrackingServer, python: Path
+) -> None:
+    ids = example_registry("churn-cut", "churn-cut")
+    proxy = CuttingProxy(tracking.uri)
+    try:
+        proxy.budget = 12  # the experiment, the first run and part of its metric points
+        with pytest.raises(TrackingServerError) as cut:
+            push(registry, proxy.uri)
+        assert "HTTP 500" in str(cut.value)
+        assert "The push stopped there; what it sent before" in str(cut.value)
+        recorded = registry.query_one(
+            "SELECT count(*) FROM mlflow_pushes WHERE server = ? AND kind = 'run'", (proxy.uri,)
+        )[0]
+        assert 1 <= recorded < 6
+        proxy.budget = None
+        resumed = push(registry, proxy.uri)
+    finally:
+        proxy.close()
+    assert resumed.created["runs"] + resumed.updated.get("runs", 0) == 6
+    assert resumed.created["runs"] == 6 - recorded
+    back = read_back(python, tracking.uri, "churn-cut", "churn-cut")
+    assert len(back["runs"]) == 6  # no run made twice
+    loss = back["runs"][ids["baseline"]]["histories"]["loss"]
+    assert loss == metric_rows(registry, ids["baseline"], "loss")  # every point, once
+    assert back["champion"][1] == "2"
