@@ -202,6 +202,7 @@ class RunSender:
             held.pop(key, None)
             ours.discard(key)
             pushed = self.record.put(pushed.with_sent(tags=held, our_tags=sorted(ours)))
+            self.tally.add_sent("tags removed", 1)
         return pushed, bool(changed or removed)
 
     def _metrics(self, content: RunContent, pushed: PushedObject) -> tuple[PushedObject, bool]:
