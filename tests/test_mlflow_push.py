@@ -373,6 +373,23 @@ def test_since_reads_dates_and_durations(text: str, expected: str) -> None:
     assert abs(since_time("2d") - (time.time() - 2 * 86400)) < 5
 
 
+def test_a_lost_record_finds_the_runs_already_there_instead_of_copying_them(
+    registry: Registry, tracking: MlflowTrackingServer
+) -> None:
+    with mlops.start_run("kept-once", experiment="churn-lost") as run:
+        for step in range(3):
+            mlops.log(loss=1.0 / (step + 1), step=step)
+    push(registry, tracking.uri)
+    with registry.transaction() as conn:
+        conn.execute("DELETE FROM mlflow_pushes")
+    again = push(registry, tracking.uri)
+    assert again.created == {} and again.updated == {"runs": 1}
+    remote = remote_runs(tracking.uri, "churn-lost")
+    assert list(remote) == [run.id]
+    history = remote_history(tracking.uri, remote[run.id]["info"]["run_id"], "loss")
+    assert [p[0] for p in history] == [0, 1, 2]  # points sent again are kept once
+
+
 class CuttingProxy:
     """A proxy in front of the real server that answers 500 once ``budget`` requests have
     gone through: a server that fails in the middle of a push."""

@@ -84,9 +84,9 @@ class RunSender:
         pushed = self.record.get("run", content.run_id)
         if pushed is not None and pushed.digest == digest:
             return "unchanged"
-        created = pushed is None
+        created = False
         if pushed is None:
-            pushed = self._find_or_create(content, experiment_id)
+            pushed, created = self._find_or_create(content, experiment_id)
         elif pushed.sent.get("experiment_id") not in (None, experiment_id):
             self.tally.unmappable.append(
                 Unmappable(
@@ -113,7 +113,10 @@ class RunSender:
         return "updated" if sent_anything else "unchanged"
 
     # -- the steps --------------------------------------------------------------------
-    def _find_or_create(self, content: RunContent, experiment_id: str) -> PushedObject:
+    def _find_or_create(self, content: RunContent, experiment_id: str) -> tuple[PushedObject, bool]:
+        """The MLflow run of ``content`` and whether it was made now: one with its
+        ``mlops.run_id`` is taken when the server has it (the record of that push was lost,
+        or another copy of this registry pushed it)."""
         found = next(
             self.server.pages(
                 "POST",
@@ -139,7 +142,7 @@ class RunSender:
                 "info": {},
             }
             pushed = PushedObject("run", content.run_id, found["info"]["run_id"], sent)
-            return self.record.put(pushed)
+            return self.record.put(pushed), False
         run = self.server.post(
             "runs/create",
             {
@@ -159,7 +162,7 @@ class RunSender:
             "info": {"name": content.name, "status": "RUNNING", "end_ms": None},
         }
         self.tally.add_sent("runs", 1)
-        return self.record.put(PushedObject("run", content.run_id, run["run_id"], sent))
+        return self.record.put(PushedObject("run", content.run_id, run["run_id"], sent)), True
 
     def _params(self, content: RunContent, pushed: PushedObject) -> tuple[PushedObject, bool]:
         held: dict[str, str] = dict(pushed.sent.get("params", {}))
