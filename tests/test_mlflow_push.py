@@ -23,7 +23,7 @@ from .conftest import cli_runner, run_cell
 from .mlflow_tracking import MlflowTrackingServer, free_port, mlflow_client, mlflow_python
 
 pytestmark = pytest.mark.slow
-EXPECTED_SECONDS = 90  # measured: the server's start (~35 s on a loaded machine), the pushes, reads
+EXPECTED_SECONDS = 60  # measured: 31 s on a quiet machine, 89 s on a loaded one (server start)
 
 LOSS_STEPS = 1500  # more than one log-batch of 1000 points
 
@@ -295,6 +295,8 @@ def test_what_mlflow_cannot_hold_is_reported_by_name_and_the_rest_goes(
     assert [(i.owner, i.item) for i in changed.unmappable if "changed" in i.reason] == [
         (label, 'param "fine"')
     ]
+    still = push(registry, tracking.uri)  # said again at every push, not only once
+    assert still.unmappable == changed.unmappable and still.sent == {}
     remote = remote_runs(tracking.uri, "churn-odd")[odd.id]
     assert remote["params"] == {"fine": "2"} and remote["tags"]["team"] == "growth"
     nan = remote_history(tracking.uri, remote["info"]["run_id"], "nan-metric")[0][1]

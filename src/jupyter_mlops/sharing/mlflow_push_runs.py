@@ -82,20 +82,12 @@ class RunSender:
             tags[PARENT_TAG] = parent
         digest = content.digest() + (parent or "")
         pushed = self.record.get("run", content.run_id)
-        if pushed is not None and pushed.digest == digest:
-            return "unchanged"
         created = False
         if pushed is None:
             pushed, created = self._find_or_create(content, experiment_id)
-        elif pushed.sent.get("experiment_id") not in (None, experiment_id):
-            self.tally.unmappable.append(
-                Unmappable(
-                    content.label,
-                    f'experiment "{content.experiment}"',
-                    "the run was moved to another experiment after it was pushed, and MLflow"
-                    " cannot move a run: it stays in the experiment it was pushed to",
-                )
-            )
+        self._what_cannot_follow(content, pushed, experiment_id)
+        if pushed.digest == digest:
+            return "unchanged"
         sent_anything = False
         pushed, did = self._params(content, pushed)
         sent_anything |= did
@@ -164,13 +156,14 @@ class RunSender:
         self.tally.add_sent("runs", 1)
         return self.record.put(PushedObject("run", content.run_id, run["run_id"], sent)), True
 
-    def _params(self, content: RunContent, pushed: PushedObject) -> tuple[PushedObject, bool]:
-        held: dict[str, str] = dict(pushed.sent.get("params", {}))
-        new = []
+    def _what_cannot_follow(
+        self, content: RunContent, pushed: PushedObject, experiment_id: str
+    ) -> None:
+        """Report, at every push, the changes MLflow cannot take: a param whose value
+        changed after it was sent, a run moved to another experiment."""
+        held: dict[str, str] = pushed.sent.get("params", {})
         for key, value in content.params.items():
-            if key not in held:
-                new.append((key, value))
-            elif held[key] != value:
+            if key in held and held[key] != value:
                 self.tally.unmappable.append(
                     Unmappable(
                         content.label,
@@ -179,6 +172,19 @@ class RunSender:
                         " params cannot change: the server keeps the old value",
                     )
                 )
+        if pushed.sent.get("experiment_id") not in (None, experiment_id):
+            self.tally.unmappable.append(
+                Unmappable(
+                    content.label,
+                    f'experiment "{content.experiment}"',
+                    "the run was moved to another experiment after it was pushed, and MLflow"
+                    " cannot move a run: it stays in the experiment it was pushed to",
+                )
+            )
+
+    def _params(self, content: RunContent, pushed: PushedObject) -> tuple[PushedObject, bool]:
+        held: dict[str, str] = dict(pushed.sent.get("params", {}))
+        new = [(key, value) for key, value in content.params.items() if key not in held]
         for batch in chunks(new, MAX_PARAMS_PER_BATCH):
             self._log_batch(pushed, params=[{"key": k, "value": v} for k, v in batch])
             held.update(batch)
