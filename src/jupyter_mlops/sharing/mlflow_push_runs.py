@@ -218,10 +218,12 @@ class RunSender:
         mark = int(pushed.sent.get("metric_mark", 0))
         if mark >= content.metric_mark:
             return pushed, False
+        # up to the mark the content was read at (points logged meanwhile go next time);
+        # one query, as the index on (run_id, key, step) cannot seek by rowid
         rows = self.registry.query_tuples(
             "SELECT rowid, key, step, value, timestamp FROM metrics"
-            " WHERE run_id = ? AND rowid > ? ORDER BY rowid",
-            (content.run_id, mark),
+            " WHERE run_id = ? AND rowid > ? AND rowid <= ? ORDER BY rowid",
+            (content.run_id, mark, content.metric_mark),
         )
         refused: set[str] = set()
         for batch in chunks(rows, MAX_METRICS_PER_BATCH):
@@ -240,7 +242,7 @@ class RunSender:
                     points = self._without_non_finite(content, points, refused)
                     if points:
                         self._log_batch(pushed, metrics=points)
-            pushed = self.record.put(pushed.with_sent(metric_mark=batch[-1][0]))
+            pushed = self.record.put(pushed.with_sent(metric_mark=int(batch[-1][0])))
             self.tally.add_sent("metric points", len(points))
             self.on_metric_points(len(batch))
         return pushed, True
