@@ -11,6 +11,8 @@ the failure is recorded: pushing again resumes).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TextIO
 
 import click
 
@@ -20,19 +22,19 @@ from .base import friendly, main, open_registry, registry_option
 UNMAPPABLE_STATUS = 2
 
 
-def progress_printer(stream: object = None) -> object:
+def progress_printer(stream: TextIO | None = None) -> Callable[[PushProgress], None]:
     """A progress callback that keeps one line up to date on a terminal, and writes a
     line per finished stage elsewhere (a log keeps no carriage returns)."""
     out = stream or sys.stderr
-    live = bool(getattr(out, "isatty", lambda: False)())
+    live = out.isatty()
 
     def show(progress: PushProgress) -> None:
         if live:
-            click.echo(f"\r{progress.line()}\033[K", file=out, nl=False)  # type: ignore[arg-type]
+            click.echo(f"\r{progress.line()}\033[K", file=out, nl=False)
             if progress.done == progress.total:
-                click.echo("", file=out)  # type: ignore[arg-type]
+                click.echo("", file=out)
         elif progress.done == progress.total:
-            click.echo(progress.line(), file=out)  # type: ignore[arg-type]
+            click.echo(progress.line(), file=out)
 
     return show
 
@@ -84,7 +86,7 @@ def push_command(
         uri,
         experiment=experiment,
         since=start,
-        progress=None if quiet else progress_printer(),  # type: ignore[arg-type]
+        progress=None if quiet else progress_printer(),
     )
     click.echo(report.describe())
     if report.unmappable:
