@@ -320,7 +320,7 @@ def test_the_cli_pushes_prints_progress_and_the_report_and_exits_by_outcome(
     with mlops.start_run("bad", experiment="churn-cli"):
         mlops.log_params({"a<b": 1})
     result = cli_runner().invoke(main, [*args, "--experiment", "churn-cli", "--quiet"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert 'param "a<b"' in result.stdout and result.stderr == ""
 
     wrong = cli_runner().invoke(main, ["push", "--to", "s3", tracking.uri])

@@ -3,7 +3,7 @@
     jupyter mlops push --to mlflow http://mlflow.team.internal:5000
     jupyter mlops push --to mlflow http://127.0.0.1:5000 --experiment churn --since 7d
 
-Exits 0 when everything went, 2 when the push went through but some things could not be
+Exits 0 when everything went, 3 when the push went through but some things could not be
 mapped onto MLflow (the report names them), 1 when the push failed (what was sent before
 the failure is recorded: pushing again resumes).
 """
@@ -19,7 +19,7 @@ import click
 from ..sharing.mlflow_push import PushProgress, push, since_time
 from .base import friendly, main, open_registry, registry_option
 
-UNMAPPABLE_STATUS = 2
+UNMAPPABLE_STATUS = 3  # 2 is click's, for a command line it cannot read
 
 
 def progress_printer(stream: TextIO | None = None) -> Callable[[PushProgress], None]:
@@ -71,7 +71,7 @@ def push_command(
 
     Only what is new since the last push to the same server is sent; a run carries the
     tag mlops.run_id. Params changed after a push, and names or values MLflow refuses,
-    are listed at the end (exit status 2).
+    are listed at the end (exit status 3).
     """
     kind, uri = target
     if kind.lower() != "mlflow":
