@@ -381,11 +381,17 @@ def test_a_lost_record_finds_the_runs_already_there_instead_of_copying_them(
     with mlops.start_run("kept-once", experiment="churn-lost") as run:
         for step in range(3):
             mlops.log(loss=1.0 / (step + 1), step=step)
+        mlops.register_model({"weights": [5]}, "churn-lost", alias="champion")
     push(registry, tracking.uri)
     with registry.transaction() as conn:
         conn.execute("DELETE FROM mlflow_pushes")
     again = push(registry, tracking.uri)
-    assert again.created == {} and again.updated == {"runs": 1}
+    # no run or version made again; the alias is set again, which leaves it as it was
+    assert again.created == {"aliases": 1} and again.updated == {"runs": 1}
+    assert again.unchanged["model versions"] == 1
+    with MlflowServer(tracking.uri) as server:
+        versions = server.get("model-versions/search", filter="name = 'churn-lost'")
+    assert len(versions["model_versions"]) == 1
     remote = remote_runs(tracking.uri, "churn-lost")
     assert list(remote) == [run.id]
     history = remote_history(tracking.uri, remote[run.id]["info"]["run_id"], "loss")

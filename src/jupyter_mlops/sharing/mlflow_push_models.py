@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import TrackingServerError
 from ..registry.connection import Registry
@@ -39,6 +40,7 @@ class ModelSender:
         self.record = record
         self.tally = tally
         self._report = report
+        self._remote: dict[str, dict[tuple[str, str], str]] = {}
 
     def push_versions(self, run_ids: list[str]) -> tuple[dict[int, PushedObject], list[str]]:
         """Versions made from pushed runs, as versions of MLflow registered models; the
@@ -78,40 +80,73 @@ class ModelSender:
                 run = self.record.get("run", row["run_id"])
                 assert run is not None
                 path = model_file_path(row["model"], row["version"], row["format"])
+                there = self._remote_versions(row["model"]).get(
+                    (str(row["version"]), row["run_id"])
+                )
                 if path not in run.sent.get("files", {}):
                     self.tally.unmappable.append(
                         Unmappable(label, "its file", "the file is missing from the registry")
                     )
-                    continue
-                if row["model"] not in models_made:
-                    self._ensure_model(row["model"])
-                    models_made.add(row["model"])
-                made = self.server.post(
-                    "model-versions/create",
-                    {
-                        "name": row["model"],
-                        "source": f"{run.sent['artifact_uri']}/{path.rsplit('/', 1)[0]}",
-                        "run_id": run.remote_id,
-                        "description": row["description"] or "",
-                        "tags": [
-                            {"key": "mlops.version", "value": str(row["version"])},
-                            {"key": "mlops.run_id", "value": row["run_id"]},
-                        ],
-                    },
-                )["model_version"]
-                versions[key] = self.record.put(
-                    PushedObject(
-                        "model_version",
-                        key,
-                        f"{row['model']}/{made['version']}",
-                        {"model": row["model"], "version": str(made["version"])},
+                elif there is not None:  # pushed before, and the record of it was lost
+                    versions[key] = self.record.put(
+                        PushedObject(
+                            "model_version",
+                            key,
+                            f"{row['model']}/{there}",
+                            {"model": row["model"], "version": there},
+                        )
                     )
-                )
-                self.tally.count("created", "model versions")
-                self.tally.add_sent("model versions", 1)
+                    self.tally.count("unchanged", "model versions")
+                else:
+                    if row["model"] not in models_made:
+                        self._ensure_model(row["model"])
+                        models_made.add(row["model"])
+                    versions[key] = self._create_version(row, run, path)
             self._report("model versions", i, len(todo), label)
         models = sorted({row["model"] for row in todo})
         return {int(k): v for k, v in versions.items()}, models
+
+    def _remote_versions(self, model: str) -> dict[tuple[str, str], str]:
+        """The server's versions of ``model`` pushed from here: (our version, our run id)
+        -> MLflow's version; read once per push and model."""
+        if model not in self._remote:
+            found: dict[tuple[str, str], str] = {}
+            if "'" not in model:
+                request = {"filter": f"name = '{model}'", "max_results": 200}
+                for version in self.server.pages(
+                    "GET", "model-versions/search", request, "model_versions"
+                ):
+                    tags = {t["key"]: t["value"] for t in version.get("tags", [])}
+                    if "mlops.version" in tags and "mlops.run_id" in tags:
+                        found[(tags["mlops.version"], tags["mlops.run_id"])] = version["version"]
+            self._remote[model] = found
+        return self._remote[model]
+
+    def _create_version(self, row: Any, run: PushedObject, path: str) -> PushedObject:
+        made = self.server.post(
+            "model-versions/create",
+            {
+                "name": row["model"],
+                "source": f"{run.sent['artifact_uri']}/{path.rsplit('/', 1)[0]}",
+                "run_id": run.remote_id,
+                "description": row["description"] or "",
+                "tags": [
+                    {"key": "mlops.version", "value": str(row["version"])},
+                    {"key": "mlops.run_id", "value": row["run_id"]},
+                ],
+            },
+        )["model_version"]
+        self.tally.count("created", "model versions")
+        self.tally.add_sent("model versions", 1)
+        key = str(row["id"])
+        return self.record.put(
+            PushedObject(
+                "model_version",
+                key,
+                f"{row['model']}/{made['version']}",
+                {"model": row["model"], "version": str(made["version"])},
+            )
+        )
 
     def _ensure_model(self, name: str) -> None:
         if self.record.get("model", name) is not None:
