@@ -186,6 +186,8 @@ def test_a_push_is_read_back_whole_by_mlflows_client(
     assert "artifacts/notes.txt" in files and "snapshots/train.json" in files
     assert any(path.startswith("code/") for path in files) is False  # a script run has no cells
     assert any(path.startswith("models/churn-whole/v1/") for path in files)
+    top = remote_files(tracking.uri, baseline["mlflow_id"], "")
+    assert "environment.json" in top and "artifacts" in top
     for trial in ids["trials"]:
         assert runs[trial]["tags"]["mlflow.parentRunId"] == runs[ids["sweep"]]["mlflow_id"]
         assert runs[trial]["histories"]["val_loss"] == metric_rows(registry, trial, "val_loss")

@@ -5,6 +5,7 @@ sent: params and tags as text, the metric rows still to send (by ``rowid``, the 
 they were written), and files for the run's artifact store:
 
 - ``code/cell-<n>.py``: the cells the run executed, in order;
+- ``environment.json``: the Python, platform and package versions it ran with;
 - ``artifacts/<name>``: what the run logged;
 - ``models/<model>/v<version>/model.<format>``: each model version registered from it;
 - ``snapshots/<name>.json``: the data snapshots it used (fingerprint, schema, profile),
@@ -159,6 +160,18 @@ def run_content(registry: Registry, run_id: str) -> RunContent:
 
     files: dict[str, FileToSend] = {}
     _code_files(registry, run_id, files)
+    environment = registry.query_one(
+        "SELECT python, platform, packages FROM environments WHERE id = ?",
+        (row["environment_id"],),
+    )
+    if environment is not None:
+        files["environment.json"] = _json_file(
+            {
+                "python": environment["python"],
+                "platform": environment["platform"],
+                "packages": json.loads(environment["packages"]),
+            }
+        )
     _artifact_files(registry, run_id, label, files, problems)
     _model_files(registry, run_id, files)
     _snapshot_files(registry, run_id, label, files, tags, problems)
