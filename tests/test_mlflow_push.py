@@ -402,7 +402,8 @@ def test_a_lost_record_finds_the_runs_already_there_instead_of_copying_them(
 
 class CuttingProxy:
     """A proxy in front of the real server that answers 500 once ``budget`` requests have
-    gone through: a server that fails in the middle of a push."""
+    gone through (a server that fails in the middle of a push), and 400 to a request whose
+    body holds ``refused`` (a server with rules of its own)."""
 
     def __init__(self, upstream: str) -> None:
         import http.client
@@ -420,6 +421,9 @@ class CuttingProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if proxy.budget is not None and proxy.forwarded >= proxy.budget:
                     status, payload = 500, b'{"error_code": "INTERNAL_ERROR", "message": "down"}'
+                elif proxy.refused and proxy.refused in body:
+                    status = 400
+                    payload = b'{"error_code": "INVALID_PARAMETER_VALUE", "message": "not here"}'
                 else:
                     proxy.forwarded += 1
                     connection = http.client.HTTPConnection(target.hostname, target.port)
@@ -439,6 +443,7 @@ class CuttingProxy:
                 pass
 
         self.budget: int | None = None
+        self.refused: bytes = b""  # a request whose body holds this is refused (400)
         self.forwarded = 0
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -478,3 +483,25 @@ def test_a_push_cut_short_by_the_server_is_recorded_and_the_next_one_resumes(
     with MlflowServer(tracking.uri) as server:
         champion = server.get("registered-models/alias", name="churn-cut", alias="champion")
     assert {"key": "mlops.version", "value": "2"} in champion["model_version"]["tags"]
+
+
+def test_a_run_the_server_refuses_is_reported_and_the_others_still_go(
+    registry: Registry, tracking: MlflowTrackingServer
+) -> None:
+    with mlops.start_run("refused", experiment="churn-refused") as refused:
+        mlops.log_params(source="poison-value")
+    with mlops.start_run("accepted", experiment="churn-refused") as accepted:
+        mlops.log_params(source="fine")
+    proxy = CuttingProxy(tracking.uri)
+    try:
+        proxy.refused = b"poison-value"
+        report = push(registry, proxy.uri)
+    finally:
+        proxy.close()
+    assert [(i.owner, i.item) for i in report.unmappable] == [
+        (f"run refused ({refused.id})", "the run")
+    ]
+    assert "the server refused it" in report.unmappable[0].reason
+    assert "not here" in report.unmappable[0].reason
+    assert report.created["runs"] == 1
+    assert remote_runs(tracking.uri, "churn-refused")[accepted.id]["params"] == {"source": "fine"}

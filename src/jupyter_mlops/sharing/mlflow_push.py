@@ -176,8 +176,18 @@ class _Push:
             if content.parent_run_id is not None:
                 pushed_parent = self.record.get("run", content.parent_run_id)
                 parent = None if pushed_parent is None else pushed_parent.remote_id
-            outcome = self.sender.push(content, experiments[content.experiment], parent)
-            self.tally.count(outcome, "runs")
+            try:
+                outcome = self.sender.push(content, experiments[content.experiment], parent)
+            except TrackingServerError as exc:
+                if exc.status != 400:  # the server is down or failing: stop, resume later
+                    raise
+                # MLflow refused something of this run that the checks here let through:
+                # said, and the other runs still go (what arrived of this one is recorded)
+                self.tally.unmappable.append(
+                    Unmappable(content.label, "the run", f"the server refused it: {exc.message}")
+                )
+            else:
+                self.tally.count(outcome, "runs")
             self._report("runs", i, len(run_ids), content.name)
         models = ModelSender(self.registry, self.server, self.record, self.tally, self._report)
         versions, names = models.push_versions(run_ids)
