@@ -47,6 +47,7 @@ column_choices              local-only      how this registry's user arranged a 
 step_cache                  local-only      reused only while files on this machine hash
                                             the same; its paths are this machine's
 registry_info               local-only      when and by what this registry file was made
+mlflow_pushes               local-only      what this registry sent to which MLflow server
 schema_migrations           local-only      the schema of this file, applied when opened
 code_cells_fts*,            derived         the full-text index, filled by triggers as
 run_notes_fts*                              cells and notes are inserted
@@ -119,6 +120,9 @@ TABLE_DECISIONS: dict[str, TableDecision] = {
     "column_choices": TableDecision("local-only", "a display preference of this registry's user"),
     "step_cache": TableDecision("local-only", "valid only for this machine's files"),
     "registry_info": TableDecision("local-only", "describes this registry file"),
+    # Another registry's record of its pushes would make this one skip runs it never sent;
+    # a push from here finds runs already on the server by their mlops.run_id tag instead.
+    "mlflow_pushes": TableDecision("local-only", "what this registry sent, and where"),
     "schema_migrations": TableDecision("local-only", "the schema of this file"),
 }
 
