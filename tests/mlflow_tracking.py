@@ -9,10 +9,21 @@ server with this project's code and read back with ``MlflowClient``, run in that
     with MlflowTrackingServer(python, tmp_path) as server:
         push(registry, server.uri)
         runs = mlflow_client(python, server.uri, "print(json.dumps(...))")
+
+Importing MLflow's server costs 20-30 CPU seconds, so the whole suite shares one:
+scripts/test starts it in the background while the rest is set up,
+
+    python -m tests.mlflow_tracking --port PORT FOLDER
+
+and gives its address to pytest in MLOPS_TEST_MLFLOW_URI; ``MlflowTrackingServer`` then
+waits for that server to answer instead of starting its own. Each module keeps to
+experiment and model names of its own and counts only what it made, so modules can share
+it. Without the variable (one module run by hand) each module starts its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import os
@@ -21,9 +32,10 @@ import socket
 import subprocess
 import textwrap
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -32,6 +44,8 @@ from .venvs import REPO, make_venv, pip, uv_tool
 MLFLOW_REQUIREMENT = "mlflow==3.17.2"  # the release bench/ measures against
 VENV = REPO / ".venv-mlflow"
 STARTUP_SECONDS = 240  # importing MLflow's server on a busy 2-core machine takes most of a minute
+SUITE_SERVER = "MLOPS_TEST_MLFLOW_URI"  # the address of the server the whole suite shares
+SUITE_SERVER_LOG = "test-artifacts/mlflow-server.log"  # where scripts/test writes its output
 
 
 def mlflow_python() -> Path:
@@ -60,17 +74,28 @@ def free_port() -> int:
 
 
 class MlflowTrackingServer:
-    """``mlflow server`` over a SQLite store and a served artifact folder under ``folder``."""
+    """``mlflow server`` over a SQLite store and a served artifact folder under ``folder``,
+    or, when MLOPS_TEST_MLFLOW_URI is set, the suite's shared server at that address
+    (``folder`` is then unused and leaving the block leaves that server running)."""
 
-    def __init__(self, python: Path, folder: Path) -> None:
+    def __init__(self, python: Path, folder: Path, *, port: int | None = None) -> None:
         self.python = python
         self.folder = Path(folder)
-        self.port = free_port()
-        self.uri = f"http://127.0.0.1:{self.port}"
+        shared = os.environ.get(SUITE_SERVER, "").rstrip("/")
+        self.shared = bool(shared)
+        if self.shared:
+            self.uri = shared
+            self.port = urllib.parse.urlsplit(shared).port or 80
+        else:
+            self.port = port or free_port()
+            self.uri = f"http://127.0.0.1:{self.port}"
         self.log = self.folder / "mlflow-server.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> MlflowTrackingServer:
+        if self.shared:
+            self._wait_for_shared()
+            return self
         self.folder.mkdir(parents=True, exist_ok=True)
         command = [
             str(self.python), "-m", "mlflow", "server",
@@ -89,12 +114,9 @@ class MlflowTrackingServer:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"mlflow server exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.uri + "/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
+            if self._answers():
+                return self
+            time.sleep(0.3)
         self.__exit__()
         raise RuntimeError(
             f"mlflow server did not answer in {STARTUP_SECONDS} s:\n{self.log.read_text()[-3000:]}"
@@ -108,6 +130,45 @@ class MlflowTrackingServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.uri + "/health", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+    def _wait_for_shared(self) -> None:
+        """The suite's server may still be starting (it starts while the rest is set up)."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not self._answers():
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the suite's MLflow server ({SUITE_SERVER}={self.uri}) did not answer in"
+                    f" {STARTUP_SECONDS} s: see {REPO / SUITE_SERVER_LOG}, or unset"
+                    f" {SUITE_SERVER} so that each module starts its own"
+                )
+            time.sleep(0.5)
+
+
+def serve_for_the_suite(folder: Path, port: int) -> None:
+    """Make the MLflow venv, start a server over ``folder`` on ``port`` and keep it until
+    SIGTERM or SIGINT, or until the process that started this one is gone."""
+
+    def stop(signum: int, frame: object) -> NoReturn:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    os.environ.pop(SUITE_SERVER, None)  # this is the server, not a user of one
+    parent = os.getppid()
+    started = time.monotonic()
+    with MlflowTrackingServer(mlflow_python(), folder, port=port) as server:
+        print(
+            f"{server.uri} answers, {time.monotonic() - started:.0f} s after the start", flush=True
+        )
+        while os.getppid() == parent:
+            time.sleep(1)
 
 
 def mlflow_client(python: Path, uri: str, code: str, timeout: float = 300) -> Any:
@@ -130,3 +191,14 @@ def mlflow_client(python: Path, uri: str, code: str, timeout: float = 300) -> An
         raise RuntimeError(f"MLflow's client failed:\n{done.stderr[-4000:]}")
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     return json.loads(lines[-1]) if lines else None
+
+
+if __name__ == "__main__":
+    arguments = argparse.ArgumentParser(
+        prog="python -m tests.mlflow_tracking",
+        description="One MLflow server for the whole suite (scripts/test starts it).",
+    )
+    arguments.add_argument("--port", type=int, required=True)
+    arguments.add_argument("folder", type=Path, help="its SQLite store and artifacts go here")
+    options = arguments.parse_args()
+    serve_for_the_suite(options.folder, options.port)

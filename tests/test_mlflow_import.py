@@ -27,7 +27,8 @@ from .conftest import cli_runner
 from .mlflow_tracking import MlflowTrackingServer, free_port, mlflow_client, mlflow_python
 
 pytestmark = pytest.mark.slow
-EXPECTED_SECONDS = 95  # measured 83-105 s: the server starts in ~45 s, MLflow's client runs 3 times
+# with the suite's MLflow server: MLflow's client runs 3 times (~95 s when it starts its own)
+EXPECTED_SECONDS = 45
 
 POPULATE = """
 import os, pickle, tempfile
@@ -204,17 +205,25 @@ def test_an_import_gives_the_same_runs_series_parents_notes_and_aliases(
     with pytest.raises(InvalidInputError, match="MLflow model directory"):
         load(registry, "churn-dir@1")
 
+    # The server may hold other modules' experiments and models too (the suite shares one):
+    # everything it held came, and what this module made is all there.
     (every_run,) = registry.query_one("SELECT count(*) FROM runs")
-    assert every_run >= len(filled["runs"]) + 1  # and the live one
+    ours = registry.query_tuples(
+        "SELECT runs.id FROM runs JOIN experiments ON experiments.id = runs.experiment_id"
+        " WHERE experiments.name IN ('churn', 'live')"
+    )
+    assert {run_id for (run_id,) in ours} == {*filled["runs"], filled["running"]}
     assert report.counts["runs"].added == every_run
-    assert report.counts["versions"].added == 3
-    assert report.counts["aliases"].added == 2
+    (every_version,) = registry.query_one("SELECT count(*) FROM model_versions")
+    assert report.counts["versions"].added == every_version
+    assert len(churn.versions) + len(list_models(registry, "churn-dir")[0].versions) == 3
+    assert report.counts["aliases"].added == sum(len(m.aliases) for m in list_models(registry))
     assert any('dataset input "train-q1"' in item for item in report.not_imported)
     assert 'experiment "churn": 1 trace(s) (traces have no counterpart here)' in (
         report.not_imported
     )
     assert any("churn-dir@1: stage Staging" in item for item in report.not_imported)
-    assert seen[-1].stage == "versions" and seen[-1].done == seen[-1].total == 3
+    assert seen[-1].stage == "versions" and seen[-1].done == seen[-1].total >= 3
     assert any(p.stage == "runs" and p.done == p.total == every_run for p in seen)
 
 
