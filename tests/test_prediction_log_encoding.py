@@ -143,6 +143,18 @@ def test_a_request_the_model_cannot_take_loses_only_its_own_scores(cancer) -> No
     np.testing.assert_allclose(json.loads(scores[0]), pipeline.predict_proba(good)[:, 1])
 
 
+def test_inputs_that_are_not_a_frame_leave_the_scores_out_and_the_writer_running(
+    cancer,
+) -> None:
+    features, pipeline = cancer
+    rows = features.iloc[:4]
+    odd = record(1, {"not": "a frame"}, pipeline)
+
+    scores = batch_scores([record(0, rows, pipeline), odd, record(2, rows, pipeline)])
+
+    assert scores[1] is None and scores[0] == scores[2] is not None
+
+
 def test_scores_are_kept_for_binary_classifiers_only() -> None:
     features, target = load_iris(return_X_y=True, as_frame=True)
     three_classes = DecisionTreeClassifier(random_state=0).fit(features, target)

@@ -91,7 +91,7 @@ def _chunks(indexes: list[int], records: Sequence[PredictionRecord]) -> list[lis
     chunks: list[list[int]] = [[]]
     rows = 0
     for index in indexes:
-        n_rows = len(records[index].inputs)
+        n_rows = records[index].n_rows
         if chunks[-1] and rows + n_rows > SCORE_CHUNK_ROWS:
             chunks.append([])
             rows = 0
@@ -107,8 +107,11 @@ def _score_chunk(
 
     model = records[chunk[0]].model
     frames = [records[index].inputs for index in chunk]
-    stacked = _stacked(frames) if len(frames) > 1 else frames[0]
-    positive = None if stacked is None else _positive_probabilities(model, stacked)
+    try:
+        stacked = _stacked(frames) if len(frames) > 1 else frames[0]
+        positive = None if stacked is None else _positive_probabilities(model, stacked)
+    except Exception:  # inputs pandas cannot stack: each record is tried alone
+        positive = None
     if positive is None:
         if len(frames) > 1:  # one record may be the one the model cannot take
             for index in chunk:
