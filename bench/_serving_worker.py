@@ -89,7 +89,9 @@ def prepare_mlflow(directory: Path) -> dict[str, Any]:
 def log_cost(directory: Path, submits: int) -> dict[str, Any]:
     """What logging one request costs the request's own thread: building its record and
     ``PredictionLog.submit`` (a deque append), timed in batches of 1,000; and what the
-    writer thread then spends per record (JSON encoding and the SQLite insert)."""
+    writer thread then spends per record (JSON encoding, the scores of the model that
+    answered, as the server's log computes them for sampled requests, and the SQLite
+    insert)."""
     import json
 
     import numpy as np
@@ -100,6 +102,7 @@ def log_cost(directory: Path, submits: int) -> dict[str, Any]:
 
     request = json.loads((directory / "rows.json").read_text())  # prepare-ours wrote it
     features = pd.DataFrame(request["data"], columns=request["columns"])
+    model, _ = fitted_model()  # the model the server answers with, for the scores
     registry = Registry.init(directory / "registry")  # opens the one prepare-ours made
     version_id = registry.query_tuples("SELECT id FROM model_versions LIMIT 1", [])[0][0]
     result: dict[str, Any] = {}
@@ -123,6 +126,7 @@ def log_cost(directory: Path, submits: int) -> dict[str, Any]:
                         outputs=outputs,
                         latency_ms=1.0,
                         served_at=time.time(),
+                        model=model,
                     )
                 )
             batch_seconds.append((time.perf_counter() - started) / 1000)

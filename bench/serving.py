@@ -475,8 +475,9 @@ def report(
             "What logging one request costs in the request's own thread (building its"
             " `PredictionRecord` and `PredictionLog.submit`, a deque append; the DataFrame and"
             " outputs are kept as they are), timed in batches of 1,000 in one process, and what"
-            " the writer thread then spends per record (JSON encoding, the batched SQLite insert,"
-            " its commit); the writer runs off the request path but shares the process's GIL:",
+            " the writer thread then spends per record (JSON encoding, the positive class's"
+            " probabilities of the sampled rows, the batched SQLite insert, its commit); the"
+            " writer runs off the request path but shares the process's GIL:",
             "",
             markdown_table(SUBMIT_HEADERS, submit_rows(cost)),
             "",
