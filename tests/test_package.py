@@ -48,6 +48,7 @@ PUBLIC_NAMES = (
     "predictions",
     "promote",
     "purge",
+    "push",
     "register_model",
     "registered_models",
     "rename",

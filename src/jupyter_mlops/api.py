@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .registry.connection import Registry
     from .sharing.merge_report import MergeReport
     from .sharing.mlflow_import_report import ImportReport, ProgressCallback
+    from .sharing.mlflow_push import PushReport
     from .snapshots.store import SnapshotRecord
     from .tracking.queries.records import Comparison, RunDetail
     from .tracking.run import Run
@@ -319,6 +320,37 @@ def live_metrics(model: str, *, since: Any = None) -> pd.DataFrame:
     if since is not None and hasattr(since, "timestamp"):
         since = since.timestamp()
     return compute(default_registry(), model, since=since)
+
+
+def push(
+    uri: str,
+    *,
+    experiment: str | None = None,
+    since: Any = None,
+    progress: Any = None,
+) -> PushReport:
+    """Push this registry's runs, experiments, model versions and aliases to the MLflow
+    tracking server at ``uri``; only what is new since the last push there is sent.
+    ``since``: a date (``"2026-11-30"``), a duration back from now (``"7d"``), unix
+    seconds or a datetime. ``progress`` is called with a ``PushProgress`` as it goes.
+
+        report = mlops.push("http://mlflow.team.internal:5000", experiment="churn")
+        print(report.describe())          # created / updated / unchanged, and what MLflow refused
+    """
+    from .sharing.mlflow_push import push as push_to_mlflow
+    from .sharing.mlflow_push import since_time
+    from .tracking.session import active_run, default_registry
+
+    running = active_run()
+    if running is not None and running.status == "running":
+        running.flush()  # its latest points go too
+    if isinstance(since, str):
+        since = since_time(since)
+    elif since is not None and hasattr(since, "timestamp"):
+        since = since.timestamp()
+    return push_to_mlflow(
+        default_registry(), uri, experiment=experiment, since=since, progress=progress
+    )
 
 
 def registered_models(name: str | None = None) -> pd.DataFrame:

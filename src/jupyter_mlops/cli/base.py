@@ -110,6 +110,7 @@ COMMAND_MODULES = {
     "pipeline": "pipelines",
     "promote": "guard",
     "purge": "housekeeping",
+    "push": "push",
     "rename": "housekeeping",
     "reproduce": "reproduce",
     "restore": "housekeeping",

@@ -26,6 +26,7 @@ from . import (  # noqa: F401 - register the subcommands
     merge,
     monitor,
     pipelines,
+    push,
     reproduce,
     runs,
     serving,

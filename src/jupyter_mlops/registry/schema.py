@@ -26,6 +26,7 @@ from .tables.gate_groups import GATE_GROUPS
 from .tables.housekeeping import RUN_HOUSEKEEPING
 from .tables.lists import LIST_INDEXES
 from .tables.migration import Migration
+from .tables.mlflow_pushes import MLFLOW_PUSHES
 from .tables.models import GUARD
 from .tables.monitoring import MONITORING
 from .tables.parents import RUN_PARENTS
@@ -55,4 +56,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     PREDICTIONS,
     MONITORING,
     GATE_GROUPS,
+    MLFLOW_PUSHES,
 )

@@ -7,4 +7,5 @@ colleague's, a container's, the bundles of a Kubeflow run).
   ``merge_*`` modules beside it hold its plan per table, rows, models, conflicts, files
   and report.
 - :mod:`.mlflow_import` a team's MLflow history (runs, metrics, models, aliases) imported.
+- :mod:`.mlflow_push` pushing runs, models and aliases to an MLflow tracking server.
 """

@@ -1,0 +1,178 @@
+"""Model versions and aliases on an MLflow server: a version of a registered model of the
+same name whose source is the model file pushed with its run (``models/NAME/vN/``), and
+MLflow aliases on the versions that were pushed.
+
+MLflow numbers a model's versions its own way (a server that already had versions of the
+name goes on from there), so each version carries the tag ``mlops.version`` with ours and
+the record maps one to the other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..errors import TrackingServerError
+from ..registry.connection import Registry
+from .mlflow_api import MlflowServer
+from .mlflow_push_content import model_file_path
+from .mlflow_push_limits import Unmappable, model_name_problem
+from .mlflow_push_record import PushedObject, PushRecord
+from .mlflow_push_runs import Tally
+
+_ALIAS = re.compile(r"^[\w\-]+$")
+
+
+class ModelSender:
+    """Pushes versions and aliases, counting in ``tally`` and telling ``report`` how far."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        server: MlflowServer,
+        record: PushRecord,
+        tally: Tally,
+        report: Callable[[str, int, int, str], None],
+    ) -> None:
+        self.registry = registry
+        self.server = server
+        self.record = record
+        self.tally = tally
+        self._report = report
+
+    def push_versions(self, run_ids: list[str]) -> tuple[dict[int, PushedObject], list[str]]:
+        """Versions made from pushed runs, as versions of MLflow registered models; the
+        versions pushed so far (this time or before) by our version id, and the models
+        this push was about."""
+        pushed_runs = self.record.all("run")
+        rows = self.registry.query(
+            "SELECT model_versions.id, models.name AS model, model_versions.version,"
+            " model_versions.run_id, model_versions.description, artifacts.format,"
+            " runs.name AS run_name"
+            " FROM model_versions JOIN models ON models.id = model_versions.model_id"
+            " JOIN artifacts ON artifacts.sha256 = model_versions.artifact_sha256"
+            " LEFT JOIN runs ON runs.id = model_versions.run_id"
+            " ORDER BY models.name, model_versions.version"
+        )
+        wanted = set(run_ids)
+        versions = self.record.all("model_version")
+        todo = [row for row in rows if row["run_id"] in wanted or row["run_id"] is None]
+        models_made: set[str] = set()
+        for i, row in enumerate(todo, 1):
+            label = f"model {row['model']} version {row['version']}"
+            key = str(row["id"])
+            if key in versions:
+                self.tally.count("unchanged", "model versions")
+            elif row["run_id"] is None:
+                self.tally.unmappable.append(
+                    Unmappable(
+                        label,
+                        "the version",
+                        "it was registered outside any run, and an MLflow model version's"
+                        " file lives in a run",
+                    )
+                )
+            elif (problem := model_name_problem(row["model"])) is not None:
+                self.tally.unmappable.append(Unmappable(label, "the model's name", problem))
+            elif row["run_id"] in pushed_runs:
+                run = self.record.get("run", row["run_id"])
+                assert run is not None
+                path = model_file_path(row["model"], row["version"], row["format"])
+                if path not in run.sent.get("files", {}):
+                    self.tally.unmappable.append(
+                        Unmappable(label, "its file", "the file is missing from the registry")
+                    )
+                    continue
+                if row["model"] not in models_made:
+                    self._ensure_model(row["model"])
+                    models_made.add(row["model"])
+                made = self.server.post(
+                    "model-versions/create",
+                    {
+                        "name": row["model"],
+                        "source": f"{run.sent['artifact_uri']}/{path.rsplit('/', 1)[0]}",
+                        "run_id": run.remote_id,
+                        "description": row["description"] or "",
+                        "tags": [
+                            {"key": "mlops.version", "value": str(row["version"])},
+                            {"key": "mlops.run_id", "value": row["run_id"]},
+                        ],
+                    },
+                )["model_version"]
+                versions[key] = self.record.put(
+                    PushedObject(
+                        "model_version",
+                        key,
+                        f"{row['model']}/{made['version']}",
+                        {"model": row["model"], "version": str(made["version"])},
+                    )
+                )
+                self.tally.count("created", "model versions")
+                self.tally.add_sent("model versions", 1)
+            self._report("model versions", i, len(todo), label)
+        models = sorted({row["model"] for row in todo})
+        return {int(k): v for k, v in versions.items()}, models
+
+    def _ensure_model(self, name: str) -> None:
+        if self.record.get("model", name) is not None:
+            return
+        try:
+            self.server.post("registered-models/create", {"name": name})
+        except TrackingServerError as exc:
+            if exc.status != 400 or "RESOURCE_ALREADY_EXISTS" not in exc.message:
+                raise
+        self.record.put(PushedObject("model", name, name, {}))
+
+    def push_aliases(self, versions: dict[int, PushedObject], models: list[str]) -> None:
+        """Each model of the push gets the aliases whose version was pushed; an alias on
+        a version that was not is reported."""
+        aliases = self.registry.query(
+            "SELECT models.name AS model, model_aliases.alias, model_aliases.version_id,"
+            " model_versions.version FROM model_aliases"
+            " JOIN models ON models.id = model_aliases.model_id"
+            " JOIN model_versions ON model_versions.id = model_aliases.version_id"
+            " ORDER BY models.name, model_aliases.alias"
+        )
+        for i, model in enumerate(models, 1):
+            wanted: dict[str, str] = {}
+            for row in (row for row in aliases if row["model"] == model):
+                label = f"alias {model}@{row['alias']}"
+                version = versions.get(row["version_id"])
+                if version is None:
+                    self.tally.unmappable.append(
+                        Unmappable(
+                            label, f"version {row['version']}", "that version was not pushed"
+                        )
+                    )
+                elif not _ALIAS.match(row["alias"]) or row["alias"].lower() == "latest":
+                    self.tally.unmappable.append(
+                        Unmappable(
+                            label,
+                            "the alias",
+                            "MLflow takes aliases of letters, digits, _ and -, other than 'latest'",
+                        )
+                    )
+                else:
+                    wanted[row["alias"]] = version.sent["version"]
+            pushed = self.record.get("model_aliases", model) or PushedObject(
+                "model_aliases", model, model, {"aliases": {}}
+            )
+            held: dict[str, str] = dict(pushed.sent.get("aliases", {}))
+            for alias, number in wanted.items():
+                if held.get(alias) == number:
+                    self.tally.count("unchanged", "aliases")
+                    continue
+                self.server.post(
+                    "registered-models/alias",
+                    {"name": model, "alias": alias, "version": number},
+                )
+                self.tally.count("created" if alias not in held else "updated", "aliases")
+                held[alias] = number
+                pushed = self.record.put(pushed.with_sent(aliases=held))
+                self.tally.add_sent("aliases", 1)
+            for alias in sorted(set(held) - set(wanted)):
+                self.server.delete("registered-models/alias", name=model, alias=alias)
+                held.pop(alias)
+                pushed = self.record.put(pushed.with_sent(aliases=held))
+                self.tally.add_sent("aliases removed", 1)
+            self._report("aliases", i, len(models), model)
