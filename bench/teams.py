@@ -268,10 +268,12 @@ def report(figures: dict[str, Any], facts: dict[str, Any]) -> str:
             "",
             "Notes:",
             "",
-            f"- What the first push sent: {_sent(figures['push']['sent'])}. Ours sends more"
-            " requests per run than one `log_batch`: the run, its params, its tags, its"
-            " points (within MLflow's 1,000-per-batch limit) and its end, each in the"
-            " requests MLflow's REST API has for them.",
+            f"- What the first push sent: {_sent(figures['push']['sent'])}. Per run it asks"
+            " the server for a run carrying its `mlops.run_id` tag (so that a lost record of"
+            " an earlier push makes no copy), creates the run, sends its params, tags and"
+            " points in a `log-batch` each and ends it; MLflow's client creates the run, sends"
+            " one `log_batch` and ends it. The import lists each run's files and asks for"
+            " each metric's history; MLflow's read asks for the histories alone.",
             f"- A pushed run carries {len(ours_run['tags'])} tags against MLflow's"
             f" {len(peer_run['tags'])} for the same run; the extra ones:"
             f" {', '.join(f'`{tag}`' for tag in extra_tags) or 'none'}; files:"
