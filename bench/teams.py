@@ -237,8 +237,8 @@ def report(figures: dict[str, Any], facts: dict[str, Any]) -> str:
     extra_tags = sorted(set(ours_run["tags"]) - set(peer_run["tags"]))
     push_first = figures["push"]["first"]
     log_first = figures["mlflow_log"]["first"]
-    server_share_ours = push_first["server_cpu"] / push_first["seconds"]
-    server_share_peer = log_first["server_cpu"] / log_first["seconds"]
+    server_share_ours = push_first["server_cpu"] / (push_first["server_cpu"] + push_first["cpu"])
+    server_share_peer = log_first["server_cpu"] / (log_first["server_cpu"] + log_first["cpu"])
     return "\n".join(
         [
             f"Measured {machine['date']} by `python bench/teams.py` ({facts['minutes']:.0f} min),"
@@ -262,9 +262,10 @@ def report(figures: dict[str, Any], facts: dict[str, Any]) -> str:
             "",
             markdown_table(HEADERS, result_rows(figures, runs)),
             "",
-            f"The server's CPU is {server_share_ours:.0%} of the first push's wall time and"
-            f" {server_share_peer:.0%} of MLflow's logging's: with SQLite and one worker, the"
-            " server is where most of the time of both goes.",
+            "Of the CPU time client and server spent sending the runs, the server's share is"
+            f" {server_share_ours:.0%} for the push and {server_share_peer:.0%} for MLflow's"
+            " client: the work is the server's. The wall time beyond both is waiting: for a"
+            " core on a loaded machine, and for the server's SQLite commits.",
             "",
             "Notes:",
             "",
