@@ -1,0 +1,449 @@
+"""Teams benchmark: ``push`` to and ``import`` from an MLflow server, against MLflow's client.
+
+    python bench/teams.py              # 1,000 runs, about 10 minutes; writes the Teams section
+    python bench/teams.py --smoke      # 20 runs, under a minute (tests/test_teams_bench.py runs it)
+    python bench/teams.py --runs 200 --steps 10000   # other sizes; nothing is written to RESULTS.md
+
+The same content goes to two fresh ``mlflow server`` processes of the same setup (one
+uvicorn worker, a SQLite backend store, served artifacts on the local disk, its job runner
+off), one per side, started side by side:
+
+- **ours**: N runs (10 params, 3 tags, 100 steps of ``loss`` and of ``accuracy`` each,
+  seeded) recorded in a registry through the Python API (untimed), then
+  ``push(registry, URI)`` to a fresh server, then a second push that finds nothing new;
+  then ``import_from_mlflow`` of that server into a fresh registry, then a re-import.
+- **MLflow**: its own client (``MlflowClient``) logging the same runs the way a user does it
+  efficiently: ``create_run`` with the tags, one ``log_batch`` of every param and point,
+  ``set_terminated``; then reading them back, the import's peer: ``search_runs`` (pages of
+  1,000) and ``get_metric_history`` for each run and key.
+
+Each side runs in its own worker process with its own venv's Python; the clock covers the
+calls alone (imports and opening the registry are before it). Each worker checks what it
+timed: runs created and points sent, nothing sent the second time, every run and point
+read back. Besides wall time: the CPU seconds of the worker (the client) and of the
+server's processes during the workload, from ``/proc``: the server is the same for both
+sides, so where most of the time is the server's it shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _harness import (
+    MLFLOW_VENV,
+    OURS_VENV,
+    REPO_ROOT,
+    RESULTS_FILE,
+    BenchError,
+    can_import,
+    ensure_venv,
+    format_ratio,
+    format_seconds,
+    git_commit,
+    load_average,
+    log,
+    machine_info,
+    markdown_table,
+    package_version,
+    plain_table,
+    run_worker,
+    update_results_section,
+)
+
+WORKER = Path(__file__).resolve().with_name("_teams_worker.py")
+TESTS_MLFLOW_VENV = REPO_ROOT / ".venv-mlflow"  # made by tests/mlflow_tracking.py, pinned
+SERVER_START_SECONDS = 240.0  # importing MLflow's server on a busy 2-core machine is slow
+FULL_RUNS = 1_000
+SMOKE_RUNS = 20
+STEPS = 100
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- the servers ------------------------------------------------------------------------------
+
+
+@dataclass
+class MlflowServer:
+    """One ``mlflow server`` process group: SQLite store and artifacts under ``folder``."""
+
+    python: Path
+    folder: Path
+    port: int = 0
+    popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "mlflow-server.log"
+
+    def launch(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        command = [
+            str(self.python), "-m", "mlflow", "server",
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
+            "--artifacts-destination", str(self.folder / "artifacts"),
+        ]  # fmt: skip
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        with open(self.log_path, "wb") as out:
+            self.popen = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, start_new_session=True, cwd=self.folder,
+            )  # fmt: skip
+
+    def wait_ready(self) -> None:
+        assert self.popen is not None
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise BenchError(f"mlflow server exited:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(self.uri + "/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise BenchError(
+            f"mlflow server did not answer in {SERVER_START_SECONDS:.0f} s:\n{self.tail()}"
+        )
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) of the server's processes so far, from ``/proc``."""
+        assert self.popen is not None
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.popen.pid:  # its process group: the server's children too
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+    def requests_served(self) -> int:
+        """Requests to the server's API so far, counted in its access log."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return 0
+        return text.count(" /api/2.0/")
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+def timed_on(server: MlflowServer, python: Path, argv: list[str], work: Path) -> dict[str, Any]:
+    """Run a worker against ``server`` and add the server's CPU seconds and the requests it
+    served meanwhile."""
+    before, served = server.cpu_seconds(), server.requests_served()
+    result = run_worker(python, [str(WORKER), *argv], cwd=work)
+    result["first"]["server_cpu"] = server.cpu_seconds() - before
+    time.sleep(0.2)  # the access log's last line
+    result["first"]["requests"] = server.requests_served() - served
+    return result
+
+
+# -- the report -------------------------------------------------------------------------------
+
+HEADERS = [
+    "workload",
+    "ours",
+    "MLflow's client",
+    "MLflow / ours",
+    "per run: ours / MLflow",
+    "client CPU: ours / MLflow",
+    "server CPU: ours / MLflow",
+    "requests per run: ours / MLflow",
+]
+
+
+def result_rows(figures: dict[str, Any], runs: int) -> list[list[str]]:
+    def cells(label: str, ours: dict[str, Any], peer: dict[str, Any] | None) -> list[str]:
+        ours_s = ours["seconds"]
+        peer_s = peer["seconds"] if peer else None
+        return [
+            label,
+            format_seconds(ours_s),
+            format_seconds(peer_s) if peer else "–",
+            format_ratio(peer_s, ours_s) if peer else "–",
+            f"{format_seconds(ours_s / runs)} / "
+            + (format_seconds(peer_s / runs) if peer_s is not None else "–"),
+            f"{format_seconds(ours['cpu'])} / " + (format_seconds(peer["cpu"]) if peer else "–"),
+            f"{format_seconds(ours['server_cpu'])} / "
+            + (format_seconds(peer["server_cpu"]) if peer else "–"),
+            f"{ours['requests'] / runs:.3g} / "
+            + (f"{peer['requests'] / runs:.3g}" if peer else "–"),
+        ]
+
+    return [
+        cells(
+            f"send {runs:,} runs: first `push` / `log_batch` per run",
+            figures["push"]["first"],
+            figures["mlflow_log"]["first"],
+        ),
+        cells("`push` again, nothing new", figures["push_again"]["first"], None),
+        cells(
+            f"read {runs:,} runs back: `import` into a fresh registry / `search_runs` +"
+            " `get_metric_history`",
+            figures["import"]["first"],
+            figures["mlflow_read"]["first"],
+        ),
+        cells("`import` again, nothing new", figures["import_again"]["first"], None),
+    ]
+
+
+def report(figures: dict[str, Any], facts: dict[str, Any]) -> str:
+    machine = facts["machine"]
+    versions = ", ".join(f"{name} {version}" for name, version in facts["versions"].items())
+    runs, steps = facts["runs"], facts["steps"]
+    ours_run, peer_run = figures["describe_ours"], figures["describe_mlflow"]
+    extra_tags = sorted(set(ours_run["tags"]) - set(peer_run["tags"]))
+    push_first = figures["push"]["first"]
+    log_first = figures["mlflow_log"]["first"]
+    server_share_ours = push_first["server_cpu"] / (push_first["server_cpu"] + push_first["cpu"])
+    server_share_peer = log_first["server_cpu"] / (log_first["server_cpu"] + log_first["cpu"])
+    return "\n".join(
+        [
+            f"Measured {machine['date']} by `python bench/teams.py` ({facts['minutes']:.0f} min),"
+            f" on {machine['cpu']} ({machine['cores']} cores, {machine['memory']}),"
+            f" {machine['os']}, Python {machine['python']}; stores on {machine['filesystem']}"
+            f" (fsync {machine['fsync']}); load average {facts['load_before']} before the run,"
+            f" {facts['load_after']} after it, {facts['loads']} as the workloads started (the"
+            " machine is shared with other jobs; client and server run on the same 2 cores:"
+            " read the ratios, measured side by side, rather than absolute figures)."
+            f" Versions: {versions}; at commit {facts['commit']}.",
+            "",
+            f"{runs:,} runs in one experiment, each with 10 params, 3 tags and {steps} steps of"
+            f" two metrics (`loss`, `accuracy`): {2 * steps} points a run,"
+            f" {2 * steps * runs:,} in all; no files. Each side sends to a fresh `mlflow server`"
+            " of the same setup: one uvicorn worker (`--workers 1`), a SQLite backend store"
+            " and served artifacts on the same disk, `MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false`."
+            " One sample of each workload, in this order: MLflow logs, ours pushes, ours"
+            " pushes again, MLflow reads, ours imports, ours imports again. The clock covers"
+            " the calls alone, in a worker process of each tool's venv; CPU seconds are the"
+            " worker's and the server's processes' (from `/proc`) during the workload.",
+            "",
+            markdown_table(HEADERS, result_rows(figures, runs)),
+            "",
+            "Of the CPU time client and server spent sending the runs, the server's share is"
+            f" {server_share_ours:.0%} for the push and {server_share_peer:.0%} for MLflow's"
+            " client: the work is the server's. The wall time beyond both is waiting: for a"
+            " core on a loaded machine, and for the server's SQLite commits.",
+            "",
+            "Notes:",
+            "",
+            f"- What the first push sent: {_sent(figures['push']['sent'])}. Per run it asks"
+            " the server for a run carrying its `mlops.run_id` tag (so that a lost record of"
+            " an earlier push makes no copy), creates the run, sends its params, tags and"
+            " points in a `log-batch` each and ends it; MLflow's client creates the run, sends"
+            " one `log_batch` and ends it. The import lists each run's files and asks for"
+            " each metric's history; MLflow's read asks for the histories alone.",
+            f"- A pushed run carries {len(ours_run['tags'])} tags against MLflow's"
+            f" {len(peer_run['tags'])} for the same run; the extra ones:"
+            f" {', '.join(f'`{tag}`' for tag in extra_tags) or 'none'}; files:"
+            f" {len(ours_run['files'])} against {len(peer_run['files'])}.",
+            "- The import writes what it reads into a registry (runs, params, tags, every"
+            " point) and records each run's source; MLflow's read keeps the answers in"
+            " memory. Its second run asks the server again for every run and compares.",
+            "- MLflow's client has no counterpart of the second push or re-import: a user"
+            " re-running the logging would make copies of every run.",
+        ]
+    )
+
+
+def _span(loads: list[str]) -> str:
+    known = sorted(float(load) for load in loads if load != "?")
+    return f"{known[0]:.2f} to {known[-1]:.2f}" if known else "?"
+
+
+def _sent(sent: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {what}" for what, n in sorted(sent.items())) or "nothing"
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_RUNS} runs, under a minute")
+    parser.add_argument("--runs", type=int, help=f"runs to send (default {FULL_RUNS:,})")
+    parser.add_argument("--steps", type=int, default=STEPS, help="steps of each metric")
+    parser.add_argument("--python", type=Path, help="the Python whose jupyter-mlops is timed")
+    parser.add_argument("--mlflow-python", type=Path, help="a Python with MLflow installed")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the stores and server logs")
+    parser.add_argument(
+        "--write-results",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write the Teams section of RESULTS.md (default: at the default sizes)",
+    )
+    return parser.parse_args(argv)
+
+
+def python_of_ours(args: argparse.Namespace) -> Path:
+    if args.python is not None:
+        return args.python.absolute()  # not resolve(): a venv python is a symlink
+    if can_import(sys.executable, "jupyter_mlops"):
+        return Path(sys.executable)
+    python = ensure_venv(OURS_VENV, create=True)
+    assert python is not None
+    return python
+
+
+def python_of_mlflow(args: argparse.Namespace) -> Path:
+    """MLflow's Python: ``--mlflow-python``, the bench's venv, the tests' pinned venv, or
+    (not under ``--smoke``) the bench's venv built now."""
+    if args.mlflow_python is not None:
+        return args.mlflow_python.absolute()
+    for python in (MLFLOW_VENV.python, TESTS_MLFLOW_VENV / "bin" / "python"):
+        if python.is_file():
+            return python
+    python = ensure_venv(MLFLOW_VENV, create=not args.smoke)
+    if python is None:
+        raise BenchError(
+            f"No MLflow here: the push needs an MLflow server. Build {MLFLOW_VENV.path}"
+            " (run without --smoke), or pass --mlflow-python."
+        )
+    return python
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    runs = args.runs or (SMOKE_RUNS if args.smoke else FULL_RUNS)
+    steps = args.steps
+    write_results = args.write_results
+    if write_results is None:
+        write_results = not args.smoke and runs == FULL_RUNS and steps == STEPS
+    python = python_of_ours(args)
+    mlflow_python = python_of_mlflow(args)
+    for who, module in ((python, "jupyter_mlops.sharing.mlflow_push"), (mlflow_python, "mlflow")):
+        if not can_import(who, module):
+            raise BenchError(f"{who} cannot import {module}")
+    work = Path(tempfile.mkdtemp(prefix="mlops-bench-teams-"))
+    machine = machine_info(work)
+    load_before = load_average()
+    started = time.perf_counter()
+    servers = {
+        "ours": MlflowServer(mlflow_python, work / "server-ours"),
+        "mlflow": MlflowServer(mlflow_python, work / "server-mlflow"),
+    }
+    figures: dict[str, Any] = {}
+    loads: list[str] = []
+    size = [str(runs), str(steps)]
+    try:
+        log(f"Starting two MLflow servers and recording {runs:,} runs in {work} ...")
+        for server in servers.values():
+            server.launch()
+        figures["record"] = run_worker(
+            python, [str(WORKER), "ours-record", str(work / "ours"), *size], cwd=work
+        )
+        for server in servers.values():
+            server.wait_ready()
+        ours, peer = servers["ours"], servers["mlflow"]
+        steps_in_order = [
+            ("mlflow_log", peer, mlflow_python, ["mlflow-log", peer.uri, *size]),
+            ("push", ours, python, ["ours-push", str(work / "ours"), ours.uri, *size, "first"]),
+            (
+                "push_again",
+                ours,
+                python,
+                ["ours-push", str(work / "ours"), ours.uri, *size, "again"],
+            ),
+            ("mlflow_read", peer, mlflow_python, ["mlflow-read", peer.uri, *size]),
+            (
+                "import",
+                ours,
+                python,
+                ["ours-import", str(work / "imported"), ours.uri, *size, "first"],
+            ),
+            (
+                "import_again",
+                ours,
+                python,
+                ["ours-import", str(work / "imported"), ours.uri, *size, "again"],
+            ),
+        ]
+        for name, server, who, worker_argv in steps_in_order:
+            loads.append(load_average())
+            log(f"  {name} ({time.perf_counter() - started:.0f} s, load {loads[-1]}) ...")
+            figures[name] = timed_on(server, who, worker_argv, work)
+            log(f"    {figures[name]['first']['seconds']:.2f} s")
+        for side, server in servers.items():
+            figures[f"describe_{side}"] = run_worker(
+                mlflow_python, [str(WORKER), "mlflow-describe", server.uri], cwd=work
+            )
+    except BenchError as exc:
+        for side, server in servers.items():
+            log(f"--- the {side} server's log:\n{server.tail()}")
+        raise exc
+    finally:
+        for server in servers.values():
+            server.stop()
+        if args.keep:
+            log(f"Kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    versions = {"jupyter-mlops": package_version(python, "jupyter-mlops") or "?"}
+    versions["mlflow"] = package_version(mlflow_python, "mlflow") or "?"
+    facts = {
+        "machine": machine,
+        "load_before": load_before,
+        "load_after": load_average(),
+        "loads": _span(loads),
+        "commit": git_commit(Path(__file__).resolve().parent),
+        "versions": versions,
+        "minutes": (time.perf_counter() - started) / 60,
+        "runs": runs,
+        "steps": steps,
+        "record_seconds": figures["record"]["seconds"],
+    }
+    print(plain_table(HEADERS, result_rows(figures, runs)))
+    print(f"load average {load_before} before, {facts['load_after']} after")
+    if args.json:
+        args.json.write_text(json.dumps({"figures": figures, **facts}, indent=1))
+    if write_results:
+        update_results_section(RESULTS_FILE, "Teams", report(figures, facts))
+        log(f"Wrote the Teams section of {RESULTS_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

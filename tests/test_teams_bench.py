@@ -1,0 +1,51 @@
+"""The teams benchmark of ``bench/teams.py`` in its short form, end to end: 20 runs pushed to
+a real MLflow server and imported back, and MLflow's own client logging and reading the same
+runs on a second one. It checks that the benchmark still runs and that both sides sent and
+read the same content, never how fast: the figures belong in bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .mlflow_tracking import mlflow_python
+
+# seconds this module takes, for tests/sharding.py's order: two MLflow servers start and the
+# bench's smoke run pushes, imports, logs and reads 20 runs
+EXPECTED_SECONDS = 60
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "teams.py"
+
+
+@pytest.mark.slow
+def test_the_teams_bench_pushes_imports_and_times_mlflows_client_on_the_same_runs(
+    tmp_path: Path, python_env: dict[str, str]
+) -> None:
+    out = tmp_path / "teams.json"
+    done = subprocess.run(
+        [
+            sys.executable, str(BENCH), "--smoke", "--no-write-results", "--json", str(out),
+            "--mlflow-python", str(mlflow_python()), "--python", sys.executable,
+        ],
+        env=python_env, capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    facts = json.loads(out.read_text())
+    figures = facts["figures"]
+    assert facts["runs"] == 20 and facts["steps"] == 100
+    assert figures["push"]["sent"]["metric points"] == 20 * 100 * 2
+    assert figures["push_again"]["sent"] == {}
+    assert figures["import"]["points"] == figures["mlflow_read"]["points"] == 20 * 100 * 2
+    for name in ("mlflow_log", "push", "push_again", "mlflow_read", "import", "import_again"):
+        timing = figures[name]["first"]
+        assert timing["seconds"] > 0 and timing["server_cpu"] >= 0, name
+    ours, theirs = figures["describe_ours"], figures["describe_mlflow"]
+    assert ours["params"] == theirs["params"] == 10
+    assert ours["metrics"] == theirs["metrics"] == ["accuracy", "loss"]
+    assert set(theirs["tags"]) <= set(ours["tags"])
+    assert "send 20 runs" in done.stdout
