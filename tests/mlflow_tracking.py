@@ -60,7 +60,10 @@ def mlflow_python() -> Path:
                     "uv is not installed in this environment (scripts/setup installs it in .venv)"
                 )
             make_venv(VENV)
-            installed = pip(python, "install", "--compile-bytecode", MLFLOW_REQUIREMENT)
+            # no --compile-bytecode: compiling all of MLflow's hundred packages costs half a
+            # CPU minute, and the server and the client scripts import a small part of them,
+            # whose bytecode Python writes on first import
+            installed = pip(python, "install", MLFLOW_REQUIREMENT)
             if installed.returncode != 0:
                 raise RuntimeError(f"installing {MLFLOW_REQUIREMENT} failed:\n{installed.stderr}")
             ready.write_text(MLFLOW_REQUIREMENT)
