@@ -10,7 +10,8 @@ Everything is read through MLflow's REST API (:mod:`.mlflow_api`), so MLflow nee
 be installed. An imported run keeps MLflow's run id as its id, or, when it carries the
 tag ``mlops.run_id`` (it was pushed from a jupyter-mlops registry), that id: then it is
 the same run as the one in the registry it came from, and merging that registry later
-does not make two of it. Importing again adds what is new and brings up to date what
+does not make two of it: its exact record, which the push left in ``mlops/run.json``,
+is restored (:mod:`.mlflow_import_pushed`). Importing again adds what is new and brings up to date what
 changed in MLflow since (a run that ended, a series that grew); what did not change is
 not written. How runs map: :mod:`.mlflow_import_runs`; how they are compared and
 written: :mod:`.mlflow_import_store`; models: :mod:`.mlflow_import_models`.
@@ -31,6 +32,7 @@ from ..errors import NotFoundError, TrackingServerError
 from ..registry.connection import Registry
 from .mlflow_api import MlflowServer
 from .mlflow_import_models import import_models
+from .mlflow_import_pushed import as_pushed
 from .mlflow_import_report import ImportProgress, ImportReport, ProgressCallback, Tally
 from .mlflow_import_runs import MlflowRun, run_from_mlflow
 from .mlflow_import_store import import_run
@@ -63,10 +65,9 @@ def import_from_mlflow(
             _import_experiment(registry, experiment, tally)
             _name_what_does_not_map(server, experiment, tally)
             request = {"experiment_ids": [experiment["experiment_id"]], "max_results": SEARCH_PAGE}
-            runs.extend(
-                run_from_mlflow(answer, experiment["name"])
-                for answer in server.pages("POST", "runs/search", request, "runs")
-            )
+            for answer in server.pages("POST", "runs/search", request, "runs"):
+                run = run_from_mlflow(answer, experiment["name"])
+                runs.append(as_pushed(server, run) if run.pushed else run)
         run_ids = {run.mlflow_id: run.id for run in runs}
         ordered = parents_first(runs)
         for done, run in enumerate(ordered, 1):

@@ -4,7 +4,9 @@ MLflow aliases on the versions that were pushed.
 
 MLflow numbers a model's versions its own way (a server that already had versions of the
 name goes on from there), so each version carries the tag ``mlops.version`` with ours and
-the record maps one to the other.
+the record maps one to the other; ``mlops.run_id`` names its run here and
+``mlops.created_at`` its exact registration time (seconds, as Python writes the float),
+so that an import gives the version back as it is here.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class ModelSender:
         pushed_runs = self.record.all("run")
         rows = self.registry.query(
             "SELECT model_versions.id, models.name AS model, model_versions.version,"
-            " model_versions.run_id, model_versions.description, artifacts.format,"
+            " model_versions.run_id, model_versions.description, model_versions.created_at,"
+            " artifacts.format,"
             " runs.name AS run_name"
             " FROM model_versions JOIN models ON models.id = model_versions.model_id"
             " JOIN artifacts ON artifacts.sha256 = model_versions.artifact_sha256"
@@ -133,6 +136,7 @@ class ModelSender:
                 "tags": [
                     {"key": "mlops.version", "value": str(row["version"])},
                     {"key": "mlops.run_id", "value": row["run_id"]},
+                    {"key": "mlops.created_at", "value": repr(float(row["created_at"]))},
                 ],
             },
         )["model_version"]
