@@ -22,6 +22,7 @@ import pytest
 import jupyter_mlops as mlops
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.sharing.merge import merge_registries
+from jupyter_mlops.sharing.mlflow_api import MlflowServer
 from jupyter_mlops.sharing.mlflow_import import import_from_mlflow
 from jupyter_mlops.sharing.mlflow_push import push
 from jupyter_mlops.tracking.session import use_registry
@@ -169,3 +170,34 @@ def test_a_real_difference_made_on_the_server_side_is_still_a_conflict(
     merged = merge_registries(mine, tmp_path / "colleague")
     assert [(c.kind, c.key) for c in merged.conflicts] == [("run", run.id)]
     assert merged.conflicts[0].details == ("tags: the two sides differ",)
+
+
+def test_versions_pushed_without_their_time_get_it_at_the_next_push(
+    tracking: MlflowTrackingServer, tmp_path: Path
+) -> None:
+    mine = Registry.init(tmp_path / "mine")
+    use_registry(mine)
+    with mlops.start_run("fit", experiment="roundtrip-older") as run:
+        mlops.log(accuracy=0.8)
+        mlops.register_model({"weights": [5]}, "roundtrip-older")
+    push(mine, tracking.uri, experiment="roundtrip-older")
+    # as a push before versions carried their time left them
+    with MlflowServer(tracking.uri) as server:
+        server.delete(
+            "model-versions/delete-tag",
+            {"name": "roundtrip-older", "version": "1", "key": "mlops.created_at"},
+        )
+    with mine.transaction("an older push's record") as conn:
+        conn.execute(
+            "UPDATE mlflow_pushes SET sent = json_remove(sent, '$.created_at')"
+            " WHERE kind = 'model_version'"
+        )
+    again = push(mine, tracking.uri, experiment="roundtrip-older")
+    assert again.sent == {"version tags": 1}
+    assert push(mine, tracking.uri, experiment="roundtrip-older").sent == {}
+
+    colleague = Registry.init(tmp_path / "colleague")
+    import_from_mlflow(colleague, tracking.uri, experiments=["roundtrip-older"])
+    query = "SELECT version, run_id, artifact_sha256, created_at FROM model_versions"
+    assert colleague.query_tuples(query) == mine.query_tuples(query)
+    assert mine.query_tuples("SELECT run_id FROM model_versions") == [(run.id,)]
