@@ -19,7 +19,8 @@ A version keeps MLflow's number when it is free here; a version pushed from a re
 (tagged ``mlops.version``, ``mlops.run_id``, ``mlops.created_at``) that registry's number
 and exact registration time. A version is the one already here
 when the model has a version with the same number, run and time (nothing is downloaded
-again), or with the same bytes (a version pushed from here); a number taken by another
+again), or with the same bytes (a version pushed from here; of a version that carries its
+exact time, with the same bytes and time); a number taken by another
 version here makes the import the next number, and the report says so. An alias points
 at the version it points at in MLflow, each move kept in the alias history with the
 reason ``import``. MLflow's stages (``Staging``, ``Production``) and version tags other
@@ -185,9 +186,14 @@ def _import_version(
         )
         return None
     with registry.transaction(f"the import of version {ref}") as conn:
+        # a version of the same bytes here is this one; of a version that carries its
+        # exact time (pushed from a registry), only at that time: a model may have two
+        # versions of the same bytes, registered apart
+        timed = "mlops.created_at" in tags
         twin = conn.execute(
-            "SELECT id FROM model_versions WHERE model_id = ? AND artifact_sha256 = ?",
-            (model_row_id, stored.sha256),
+            "SELECT id FROM model_versions WHERE model_id = ? AND artifact_sha256 = ?"
+            + (" AND created_at = ?" if timed else ""),
+            (model_row_id, stored.sha256, *((created_at,) if timed else ())),
         ).fetchone()
         if twin is not None:
             tally.count("versions", "unchanged")
