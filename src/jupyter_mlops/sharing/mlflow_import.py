@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 NOTE_TAG = "mlflow.note.content"
 SEARCH_PAGE = 1000
+DEFAULT_ID = "0"
+"""The id of the experiment an MLflow server makes itself ("Default"): not imported while
+it has no runs and experiments are not named."""
 
 
 def import_from_mlflow(
@@ -50,9 +53,10 @@ def import_from_mlflow(
     experiments: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import the MLflow tracking server at ``uri`` (every active experiment, or those
-    named) into ``registry``; ``progress`` is called with an :class:`ImportProgress` as
-    runs and versions are done. Returns what was added, updated and left unchanged.
+    """Import the MLflow tracking server at ``uri`` (every active experiment but the
+    server's own "Default" while it is empty, or those named) into ``registry``;
+    ``progress`` is called with an :class:`ImportProgress` as runs and versions are done.
+    Returns what was added, updated and left unchanged.
 
         report = import_from_mlflow(registry, "http://127.0.0.1:5000")
         report.counts["runs"].added
@@ -62,12 +66,16 @@ def import_from_mlflow(
         chosen = _experiments(server, experiments)
         runs: list[MlflowRun] = []
         for experiment in chosen:
+            request = {"experiment_ids": [experiment["experiment_id"]], "max_results": SEARCH_PAGE}
+            found = [
+                run_from_mlflow(answer, experiment["name"])
+                for answer in server.pages("POST", "runs/search", request, "runs")
+            ]
+            if not found and experiments is None and experiment["experiment_id"] == DEFAULT_ID:
+                continue  # the server's own empty "Default": nobody's work
             _import_experiment(registry, experiment, tally)
             _name_what_does_not_map(server, experiment, tally)
-            request = {"experiment_ids": [experiment["experiment_id"]], "max_results": SEARCH_PAGE}
-            for answer in server.pages("POST", "runs/search", request, "runs"):
-                run = run_from_mlflow(answer, experiment["name"])
-                runs.append(as_pushed(server, run) if run.pushed else run)
+            runs.extend(as_pushed(server, run) if run.pushed else run for run in found)
         run_ids = {run.mlflow_id: run.id for run in runs}
         ordered = parents_first(runs)
         for done, run in enumerate(ordered, 1):
