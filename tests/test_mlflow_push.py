@@ -249,11 +249,13 @@ def test_a_live_run_is_updated_with_exactly_its_new_points_then_its_end(
     run.flush()
     second = push(registry, tracking.uri)
     assert second.updated == {"runs": 1}
-    assert second.sent == {"metric points": 7, "params": 1, "files": 1}
+    # the file logged and the run's record (mlops/run.json: a new param)
+    assert second.sent == {"metric points": 7, "params": 1, "files": 2}
     run.end()
     mlops.untag(run.id, "stage")
     third = push(registry, tracking.uri)
-    assert third.updated == {"runs": 1} and third.sent == {"tags removed": 1}  # and its end
+    # and its end, and its record again (its end, its tags)
+    assert third.updated == {"runs": 1} and third.sent == {"tags removed": 1, "files": 1}
 
     remote = remote_runs(tracking.uri, "churn-live")[run.id]
     mlflow_id = remote["info"]["run_id"]

@@ -49,6 +49,9 @@ KEPT = "the target's is kept"
 # The columns of a run compared between the sides; the others are where the run was
 # recorded (pid, heartbeat) or links a merge or a collect adds (parent, previous).
 RUN_FIELDS = ("name", "status", "kind", "started_at", "ended_at", "error")
+# The tag an MLflow import marks its runs with (the MLflow run's id): where a copy of a
+# run came from, not part of the run, so one side having it is no conflict.
+IMPORT_MARK = "mlops.mlflow_run_id"
 # The tables of a run's records compared between the sides, with the columns compared.
 RUN_RECORDS = {
     "params": ("key", "value", "type"),
@@ -81,11 +84,12 @@ def run_conflicts(conn: sqlite3.Connection, tables: set[str]) -> list[Conflict]:
         if table not in tables:
             continue
         listed = ", ".join(("run_id", *columns))
+        mark = f" AND key != '{IMPORT_MARK}'" if table == "tags" else ""
         found = conn.execute(
             f"SELECT run_id FROM (SELECT {listed} FROM src.{table} WHERE run_id IN ({shared})"
-            f" EXCEPT SELECT {listed} FROM main.{table})"
+            f"{mark} EXCEPT SELECT {listed} FROM main.{table})"
             f" UNION SELECT run_id FROM (SELECT {listed} FROM main.{table}"
-            f" WHERE run_id IN ({shared}) EXCEPT SELECT {listed} FROM src.{table})"
+            f" WHERE run_id IN ({shared}){mark} EXCEPT SELECT {listed} FROM src.{table})"
         ).fetchall()
         for (run_id,) in found:
             differing.setdefault(run_id, []).append(f"{table}: the two sides differ")

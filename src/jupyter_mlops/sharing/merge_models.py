@@ -2,7 +2,11 @@
 number is taken), aliases and every move of them.
 
 A version is the same in both registries when its model's name, its artifact's sha256
-and its registration time agree. A version new to the target keeps its number when the
+and its registration time agree, or, failing that, its model's name, its artifact's
+sha256 and its run (the same registration timed by another clock: an MLflow server
+registers a version at its own time, in milliseconds); the target's version is taken
+once (of two versions of the same bytes from one run, each finds its own, the one of
+the same number first). A version new to the target keeps its number when the
 target's model has no version of that number, else it takes the model's next free
 number and the mapping is reported. ``temp.merge_versions`` maps each source version id
 to the target's, for the gate evaluations, drift reports, aliases and predictions that
@@ -67,17 +71,20 @@ def _merge_versions(rows: SourceRows) -> None:
         for c in columns
     )
     versions = conn.execute(
-        "SELECT v.id, m.name, v.version, v.artifact_sha256, v.created_at FROM src.model_versions v"
-        " JOIN src.models m ON m.id = v.model_id ORDER BY m.name, v.version"
+        "SELECT v.id, m.name, v.version, v.artifact_sha256, v.created_at, v.run_id"
+        " FROM src.model_versions v JOIN src.models m ON m.id = v.model_id"
+        " ORDER BY m.name, v.version"
     ).fetchall()
     added = 0
-    for source_id, name, number, sha, created_at in versions:
+    for source_id, name, number, sha, created_at, run_id in versions:
         (model_id,) = conn.execute("SELECT id FROM main.models WHERE name = ?", (name,)).fetchone()
         same = conn.execute(
             "SELECT id FROM main.model_versions WHERE model_id = ? AND artifact_sha256 = ?"
             " AND created_at = ?",
             (model_id, sha, created_at),
         ).fetchone()
+        if same is None and run_id is not None:
+            same = _same_registration(conn, model_id, sha, run_id, number)
         if same is not None:
             conn.execute("INSERT INTO temp.merge_versions VALUES (?, ?)", (source_id, same[0]))
             continue
@@ -110,6 +117,22 @@ def _merge_versions(rows: SourceRows) -> None:
         rows.added_versions.append(f"{name} {here}")
         added += 1
     rows.count("model_versions", added)
+
+
+def _same_registration(
+    conn: sqlite3.Connection, model_id: int, sha: str, run_id: str, number: int
+) -> tuple[int] | None:
+    """The target's version of the same model, bytes and run that no other source
+    version was taken for (the one of the same number first): the same registration,
+    timed by another clock (an MLflow server's, for a registry imported before pushes
+    carried the time)."""
+    found = conn.execute(
+        "SELECT id FROM main.model_versions WHERE model_id = ? AND artifact_sha256 = ?"
+        " AND run_id = ? AND id NOT IN (SELECT target_id FROM temp.merge_versions)"
+        " ORDER BY version != ?, version LIMIT 1",
+        (model_id, sha, run_id, number),
+    ).fetchone()
+    return None if found is None else (int(found[0]),)
 
 
 def _version_label(conn: sqlite3.Connection, schema: str, version_id: int | None) -> str:

@@ -10,7 +10,8 @@ Everything is read through MLflow's REST API (:mod:`.mlflow_api`), so MLflow nee
 be installed. An imported run keeps MLflow's run id as its id, or, when it carries the
 tag ``mlops.run_id`` (it was pushed from a jupyter-mlops registry), that id: then it is
 the same run as the one in the registry it came from, and merging that registry later
-does not make two of it. Importing again adds what is new and brings up to date what
+does not make two of it: its exact record, which the push left in ``mlops/run.json``,
+is restored (:mod:`.mlflow_import_pushed`). Importing again adds what is new and brings up to date what
 changed in MLflow since (a run that ended, a series that grew); what did not change is
 not written. How runs map: :mod:`.mlflow_import_runs`; how they are compared and
 written: :mod:`.mlflow_import_store`; models: :mod:`.mlflow_import_models`.
@@ -31,6 +32,7 @@ from ..errors import NotFoundError, TrackingServerError
 from ..registry.connection import Registry
 from .mlflow_api import MlflowServer
 from .mlflow_import_models import import_models
+from .mlflow_import_pushed import as_pushed
 from .mlflow_import_report import ImportProgress, ImportReport, ProgressCallback, Tally
 from .mlflow_import_runs import MlflowRun, run_from_mlflow
 from .mlflow_import_store import import_run
@@ -39,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 NOTE_TAG = "mlflow.note.content"
 SEARCH_PAGE = 1000
+DEFAULT_ID = "0"
+"""The id of the experiment an MLflow server makes itself ("Default"): not imported while
+it has no runs and experiments are not named."""
 
 
 def import_from_mlflow(
@@ -48,9 +53,10 @@ def import_from_mlflow(
     experiments: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import the MLflow tracking server at ``uri`` (every active experiment, or those
-    named) into ``registry``; ``progress`` is called with an :class:`ImportProgress` as
-    runs and versions are done. Returns what was added, updated and left unchanged.
+    """Import the MLflow tracking server at ``uri`` (every active experiment but the
+    server's own "Default" while it is empty, or those named) into ``registry``;
+    ``progress`` is called with an :class:`ImportProgress` as runs and versions are done.
+    Returns what was added, updated and left unchanged.
 
         report = import_from_mlflow(registry, "http://127.0.0.1:5000")
         report.counts["runs"].added
@@ -60,13 +66,16 @@ def import_from_mlflow(
         chosen = _experiments(server, experiments)
         runs: list[MlflowRun] = []
         for experiment in chosen:
-            _import_experiment(registry, experiment, tally)
-            _name_what_does_not_map(server, experiment, tally)
             request = {"experiment_ids": [experiment["experiment_id"]], "max_results": SEARCH_PAGE}
-            runs.extend(
+            found = [
                 run_from_mlflow(answer, experiment["name"])
                 for answer in server.pages("POST", "runs/search", request, "runs")
-            )
+            ]
+            if not found and experiments is None and experiment["experiment_id"] == DEFAULT_ID:
+                continue  # the server's own empty "Default": nobody's work
+            _import_experiment(registry, experiment, tally)
+            _name_what_does_not_map(server, experiment, tally)
+            runs.extend(as_pushed(server, run) if run.pushed else run for run in found)
         run_ids = {run.mlflow_id: run.id for run in runs}
         ordered = parents_first(runs)
         for done, run in enumerate(ordered, 1):

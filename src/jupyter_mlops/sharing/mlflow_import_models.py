@@ -15,13 +15,16 @@ model) under that model's artifacts. Then:
   ``python_function``); ``tar -xf`` unpacks it into a folder ``mlflow.pyfunc.load_model``
   reads.
 
-A version keeps MLflow's number when it is free here. A version is the one already here
+A version keeps MLflow's number when it is free here; a version pushed from a registry
+(tagged ``mlops.version``, ``mlops.run_id``, ``mlops.created_at``) that registry's number
+and exact registration time. A version is the one already here
 when the model has a version with the same number, run and time (nothing is downloaded
-again), or with the same bytes (a version pushed from here); a number taken by another
+again), or with the same bytes (a version pushed from here; of a version that carries its
+exact time, with the same bytes and time); a number taken by another
 version here makes the import the next number, and the report says so. An alias points
 at the version it points at in MLflow, each move kept in the alias history with the
-reason ``import``. MLflow's stages (``Staging``, ``Production``) and version tags have no
-counterpart and are named in the report.
+reason ``import``. MLflow's stages (``Staging``, ``Production``) and version tags other
+than the push's have no counterpart and are named in the report.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from .mlflow_import_artifacts import mlmodel_flavors, pickled_class, store_file,
 from .mlflow_import_report import ImportProgress, ProgressCallback, Tally
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
+PUSHED_VERSION_TAGS = frozenset({"mlops.version", "mlops.run_id", "mlops.created_at"})
+"""The tags a push gives a version: its number, run and registration time here."""
 
 
 @dataclass(frozen=True)
@@ -149,10 +154,10 @@ def _import_version(
     stage = version.get("current_stage")
     if stage and stage != "None":
         tally.skip(f"version {ref}: stage {stage} (MLflow stages have no counterpart; aliases do)")
-    for tag in version.get("tags", ()):
-        tally.skip(f"version {ref}: tag {tag['key']} (version tags have no counterpart)")
-    number = int(version["version"])
-    created_at = int(version.get("creation_timestamp") or 0) / 1000
+    tags = {tag["key"]: tag.get("value", "") for tag in version.get("tags", ())}
+    for key in sorted(set(tags) - PUSHED_VERSION_TAGS):
+        tally.skip(f"version {ref}: tag {key} (version tags have no counterpart)")
+    number, created_at = _number_and_time(version, tags)
     mlflow_run = version.get("run_id") or None
     run_id = run_ids.get(mlflow_run) if mlflow_run else None
     if (
@@ -170,7 +175,7 @@ def _import_version(
         tally.count("versions", "unchanged")
         return int(same[0])
     try:
-        stored = _store_artifact(registry, server, version)
+        stored = _store_artifact(registry, server, version, pushed="mlops.run_id" in tags)
     except TrackingServerError as exc:
         tally.skip(f"version {ref}: its artifact could not be downloaded ({exc.message})")
         return None
@@ -181,9 +186,14 @@ def _import_version(
         )
         return None
     with registry.transaction(f"the import of version {ref}") as conn:
+        # a version of the same bytes here is this one; of a version that carries its
+        # exact time (pushed from a registry), only at that time: a model may have two
+        # versions of the same bytes, registered apart
+        timed = "mlops.created_at" in tags
         twin = conn.execute(
-            "SELECT id FROM model_versions WHERE model_id = ? AND artifact_sha256 = ?",
-            (model_row_id, stored.sha256),
+            "SELECT id FROM model_versions WHERE model_id = ? AND artifact_sha256 = ?"
+            + (" AND created_at = ?" if timed else ""),
+            (model_row_id, stored.sha256, *((created_at,) if timed else ())),
         ).fetchone()
         if twin is not None:
             tally.count("versions", "unchanged")
@@ -203,6 +213,20 @@ def _import_version(
         row_id = _insert_version(conn, model_row_id, number, run_id, stored, version, created_at)
     tally.count("versions", "added")
     return row_id
+
+
+def _number_and_time(version: dict[str, Any], tags: dict[str, str]) -> tuple[int, float]:
+    """The version's number and registration time: a version pushed from a registry
+    has its own in its tags (MLflow numbers versions its way and times them by its clock)."""
+    number = int(version["version"])
+    created_at = int(version.get("creation_timestamp") or 0) / 1000
+    if "mlops.run_id" in tags:
+        try:
+            number = int(tags.get("mlops.version", number))
+            created_at = float(tags.get("mlops.created_at", created_at))
+        except ValueError:
+            pass  # not written by a push: MLflow's are kept
+    return number, created_at
 
 
 def _insert_version(
@@ -228,22 +252,30 @@ def _insert_version(
     return int(cursor.lastrowid or 0)
 
 
+def _stored_file(registry: Registry, sha: str, size: int, path: str) -> StoredVersion:
+    name = path.rsplit("/", 1)[-1]
+    if name.lower().endswith(PICKLE_SUFFIXES):
+        data = registry.artifacts.read_bytes(sha)
+        return StoredVersion(sha, size, "pickle", pickled_class(data) or "pickle")
+    return StoredVersion(sha, size, "file", f"file.{name}")
+
+
 def _store_artifact(
-    registry: Registry, server: MlflowServer, version: dict[str, Any]
+    registry: Registry, server: MlflowServer, version: dict[str, Any], *, pushed: bool
 ) -> StoredVersion | None:
     """Download a version's file or folder into the store; ``None`` when its source is
-    not reachable through the artifact proxy."""
+    not reachable through the artifact proxy. A version ``pushed`` from a registry is
+    its one model file."""
     location = _proxied_location(server, str(version.get("source") or ""))
     if location is None:
         return None
     files = walk(server, location)
     if not files:  # a file: the listing of a file is empty
-        sha, size = store_file(server, registry, location, "")
-        name = location.rsplit("/", 1)[-1]
-        if name.lower().endswith(PICKLE_SUFFIXES):
-            data = registry.artifacts.read_bytes(sha)
-            return StoredVersion(sha, size, "pickle", pickled_class(data) or "pickle")
-        return StoredVersion(sha, size, "file", f"file.{name}")
+        return _stored_file(registry, *store_file(server, registry, location, ""), location)
+    if pushed and len(files) == 1 and files[0][0].startswith("model."):
+        # a push's models/NAME/vN/model.EXT: the registry's bytes, as they were there
+        path = files[0][0]
+        return _stored_file(registry, *store_file(server, registry, location, path), path)
     sha, size = store_folder(server, registry, location, files)
     has_mlmodel = any(path == "MLmodel" for path, _ in files)
     flavors = _mlmodel_flavors(server, location) if has_mlmodel else ()

@@ -91,6 +91,7 @@ class MlflowRun:
     latest: dict[str, LatestPoint]
     artifact_uri: str
     not_mapped: tuple[str, ...]  # what the run holds that the registry has no place for
+    error: str | None = None  # why it failed: only a pushed run's record says
 
 
 def run_from_mlflow(answer: dict[str, Any], experiment: str) -> MlflowRun:

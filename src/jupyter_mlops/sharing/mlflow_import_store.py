@@ -9,7 +9,8 @@ What is compared, so that a second import writes nothing:
 - each metric's latest point (step, value, time), which MLflow sends with the run: a
   series whose latest point differs is read again whole (paged, every step and time)
   and replaces the one here, with its summary and preview;
-- each artifact file's path and size, from the listing of the run's artifacts.
+- each artifact file's path and size, from the listing of the run's artifacts (of a run
+  pushed from a registry, only what it logged: ``artifacts/NAME`` is ``NAME`` here).
 
 A run recorded in this registry and pushed to MLflow (it has no ``mlops.mlflow_run_id``
 tag here) is the same run, and is left as it is: this registry is where it came from.
@@ -29,6 +30,7 @@ from ..tracking.previews import SERIES_FULL_UP_TO
 from ..tracking.shared_rows import experiment_id
 from .mlflow_api import PROXIED_SCHEME, MlflowServer
 from .mlflow_import_artifacts import store_file, walk
+from .mlflow_import_pushed import pushed_file_name
 from .mlflow_import_report import Tally
 from .mlflow_import_runs import IMPORTED_TAG, LatestPoint, MlflowRun, metric_point_value
 
@@ -110,7 +112,8 @@ def _run_row(run: MlflowRun, parent_run_id: str | None) -> dict[str, Any]:
         "notebook_path": run.notebook_path,
         "git_commit": run.git_commit,
         "git_branch": run.git_branch,
-        "error": None,  # MLflow records none; clears the crash a stale heartbeat marked
+        # MLflow records none (a pushed run's record may); clears a stale heartbeat's crash
+        "error": run.error,
     }
 
 
@@ -232,12 +235,17 @@ def _new_files(
     here = dict(
         registry.query_tuples("SELECT name, size FROM run_artifacts WHERE run_id = ?", (run.id,))
     )
-    files = walk(server, run.artifact_uri)
-    tally.count("artifacts", "unchanged", sum(1 for path, size in files if here.get(path) == size))
+    listed = walk(server, run.artifact_uri)
+    if run.pushed:  # only what the run logged: the push made the rest from its records
+        files = [(path, pushed_file_name(path), size) for path, size in listed]
+    else:
+        files = [(path, path, size) for path, size in listed]
+    unchanged = sum(1 for _, name, size in files if name is not None and here.get(name) == size)
+    tally.count("artifacts", "unchanged", unchanged)
     return [
-        (path, *store_file(server, registry, run.artifact_uri, path))
-        for path, size in files
-        if here.get(path) != size
+        (name, *store_file(server, registry, run.artifact_uri, path))
+        for path, name, size in files
+        if name is not None and here.get(name) != size
     ]
 
 

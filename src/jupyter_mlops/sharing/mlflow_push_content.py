@@ -11,7 +11,10 @@ they were written), and files for the run's artifact store:
 - ``snapshots/<name>.json``: the data snapshots it used (fingerprint, schema, profile),
   summarised in the tags ``mlops.snapshot.<name>``;
 - ``gates/<id>.json``, ``drift/<id>.json``: gate verdicts and drift reports about it,
-  summarised in the tags ``mlops.gate.<purpose>.<id>`` and ``mlops.drift.<id>``.
+  summarised in the tags ``mlops.gate.<purpose>.<id>`` and ``mlops.drift.<id>``;
+- ``mlops/run.json``: what MLflow cannot hold exactly, for an import to restore (the
+  run's kind, exact start and end, status and error, notebook, params with their types,
+  its own tags and note): :func:`run_record`.
 
 What MLflow's rules refuse is left out and listed as :class:`Unmappable`.
 """
@@ -34,6 +37,8 @@ from .mlflow_push_limits import (
 )
 
 RUN_ID_TAG = "mlops.run_id"
+RUN_RECORD_PATH = "mlops/run.json"
+"""The file of a pushed run holding its exact record (:func:`run_record`)."""
 PARENT_TAG = "mlflow.parentRunId"
 NOTE_TAG = "mlflow.note.content"
 STATUSES = {
@@ -177,6 +182,7 @@ def run_content(registry: Registry, run_id: str) -> RunContent:
     _snapshot_files(registry, run_id, label, files, tags, problems)
     _gate_files(registry, run_id, files, tags)
     _drift_files(registry, run_id, files, tags)
+    files[RUN_RECORD_PATH] = _json_file(run_record(registry, row, note[0] if note else None))
 
     marks = registry.query_one(
         "SELECT coalesce(max(rowid), 0) FROM metrics WHERE run_id = ?", (run_id,)
@@ -206,6 +212,35 @@ def run_content(registry: Registry, run_id: str) -> RunContent:
         files=files,
         unmappable=tuple(problems),
     )
+
+
+def run_record(registry: Registry, row: Any, note: str | None) -> dict[str, Any]:
+    """A run as the registry holds it, where MLflow's model loses something: times in
+    milliseconds, every kind but notebook, crashed runs, param types, which tags are
+    the run's own. An import of the pushed run reads it back (``mlops/run.json``)."""
+    return {
+        "format": 1,
+        "kind": row["kind"],
+        "status": row["status"],
+        "error": row["error"],
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "notebook_path": row["notebook_path"],
+        "git_commit": row["git_commit"],
+        "git_branch": row["git_branch"],
+        "params": {
+            key: [value, type_name]
+            for key, value, type_name in registry.query_tuples(
+                "SELECT key, value, type FROM params WHERE run_id = ? ORDER BY key", (row["id"],)
+            )
+        },
+        "tags": dict(
+            registry.query_tuples(
+                "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (row["id"],)
+            )
+        ),
+        "note": note,
+    }
 
 
 def _made(data: bytes) -> FileToSend:

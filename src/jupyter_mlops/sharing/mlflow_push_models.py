@@ -4,7 +4,9 @@ MLflow aliases on the versions that were pushed.
 
 MLflow numbers a model's versions its own way (a server that already had versions of the
 name goes on from there), so each version carries the tag ``mlops.version`` with ours and
-the record maps one to the other.
+the record maps one to the other; ``mlops.run_id`` names its run here and
+``mlops.created_at`` its exact registration time (seconds, as Python writes the float),
+so that an import gives the version back as it is here.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class ModelSender:
         pushed_runs = self.record.all("run")
         rows = self.registry.query(
             "SELECT model_versions.id, models.name AS model, model_versions.version,"
-            " model_versions.run_id, model_versions.description, artifacts.format,"
+            " model_versions.run_id, model_versions.description, model_versions.created_at,"
+            " artifacts.format,"
             " runs.name AS run_name"
             " FROM model_versions JOIN models ON models.id = model_versions.model_id"
             " JOIN artifacts ON artifacts.sha256 = model_versions.artifact_sha256"
@@ -64,6 +67,7 @@ class ModelSender:
             label = f"model {row['model']} version {row['version']}"
             key = str(row["id"])
             if key in versions:
+                versions[key] = self._with_time(versions[key], row)
                 self.tally.count("unchanged", "model versions")
             elif row["run_id"] is None:
                 self.tally.unmappable.append(
@@ -96,6 +100,7 @@ class ModelSender:
                             {"model": row["model"], "version": there},
                         )
                     )
+                    versions[key] = self._with_time(versions[key], row)
                     self.tally.count("unchanged", "model versions")
                 else:
                     if row["model"] not in models_made:
@@ -133,6 +138,7 @@ class ModelSender:
                 "tags": [
                     {"key": "mlops.version", "value": str(row["version"])},
                     {"key": "mlops.run_id", "value": row["run_id"]},
+                    {"key": "mlops.created_at", "value": _created_at(row)},
                 ],
             },
         )["model_version"]
@@ -144,9 +150,30 @@ class ModelSender:
                 "model_version",
                 key,
                 f"{row['model']}/{made['version']}",
-                {"model": row["model"], "version": str(made["version"])},
+                {
+                    "model": row["model"],
+                    "version": str(made["version"]),
+                    "created_at": _created_at(row),
+                },
             )
         )
+
+    def _with_time(self, pushed: PushedObject, row: Any) -> PushedObject:
+        """A version pushed before versions carried their registration time gets its tag
+        ``mlops.created_at`` (once)."""
+        if pushed.sent.get("created_at") == _created_at(row):
+            return pushed
+        self.server.post(
+            "model-versions/set-tag",
+            {
+                "name": pushed.sent["model"],
+                "version": pushed.sent["version"],
+                "key": "mlops.created_at",
+                "value": _created_at(row),
+            },
+        )
+        self.tally.add_sent("version tags", 1)
+        return self.record.put(pushed.with_sent(created_at=_created_at(row)))
 
     def _ensure_model(self, name: str) -> None:
         if self.record.get("model", name) is not None:
@@ -211,3 +238,8 @@ class ModelSender:
                 pushed = self.record.put(pushed.with_sent(aliases=held))
                 self.tally.add_sent("aliases removed", 1)
             self._report("aliases", i, len(models), model)
+
+
+def _created_at(row: Any) -> str:
+    """A version's registration time as its tag ``mlops.created_at`` holds it (exact)."""
+    return repr(float(row["created_at"]))
