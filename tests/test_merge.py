@@ -4,9 +4,11 @@ table, again (nothing changes), with conflicts reported and tampered files refus
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +141,20 @@ def add_operational_records(registry: Registry) -> None:
         )
 
 
+@contextlib.contextmanager
+def connected(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to ``path`` that commits at the end of the block and is then closed
+    (sqlite3's own context manager commits but leaves the connection open)."""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
 def user_tables(path: Path) -> list[str]:
-    with sqlite3.connect(path) as conn:
+    with connected(path) as conn:
         return [
             row[0]
             for row in conn.execute(
@@ -266,7 +280,7 @@ def test_a_run_recorded_differently_on_each_side_is_reported_and_the_target_kept
     ours, theirs = two_registries
     with Registry.open(ours) as registry:
         merge_registries(registry, theirs)
-    with sqlite3.connect(theirs) as conn:
+    with connected(theirs) as conn:
         (run_id,) = conn.execute("SELECT id FROM runs ORDER BY started_at LIMIT 1").fetchone()
         conn.execute("UPDATE runs SET status = 'failed' WHERE id = ?", (run_id,))
         conn.execute("UPDATE params SET value = 0.5 WHERE run_id = ? AND key = 'lr'", (run_id,))
@@ -282,7 +296,7 @@ def test_a_run_recorded_differently_on_each_side_is_reported_and_the_target_kept
 
 def test_a_tampered_artifact_is_refused_naming_the_file_and_nothing_is_merged(two_registries):
     ours, theirs = two_registries
-    with sqlite3.connect(theirs) as conn:
+    with connected(theirs) as conn:
         (sha,) = conn.execute(
             "SELECT sha256 FROM run_artifacts WHERE name = 'report.txt' LIMIT 1"
         ).fetchone()
@@ -328,7 +342,7 @@ def test_a_source_that_cannot_be_merged_is_named(two_registries, tmp_path, make,
 def test_a_file_that_is_not_a_registry_is_refused(two_registries, tmp_path):
     ours, _ = two_registries
     other = tmp_path / "other.db"
-    with sqlite3.connect(other) as conn:
+    with connected(other) as conn:
         conn.execute("CREATE TABLE things (x)")
     with (
         Registry.open(ours) as registry,
@@ -394,7 +408,7 @@ def test_a_record_with_the_same_key_and_other_content_is_a_conflict_and_the_targ
     ours, theirs = two_registries
     with Registry.open(ours) as registry:
         merge_registries(registry, theirs)
-    with sqlite3.connect(theirs) as conn:
+    with connected(theirs) as conn:
         conn.execute(change)
     with Registry.open(ours) as registry:
         report = merge_registries(registry, theirs)
