@@ -2,8 +2,8 @@
 parts, chosen by a stable hash of each test's id, plus every test marked ``every_python``
 (packaging, dependencies, the architecture: what differs from one Python to the next).
 
-scripts/test runs the whole suite on the main Python and, beside it, a quarter of the
-quick tests (those not marked ``slow``) on each other Python, which quarter chosen by the
+scripts/test runs the whole suite on the main Python and, beside it, an eighth of the
+quick tests (those not marked ``slow``) on each other Python, which eighth chosen by the
 commit, and the version-sensitive ones on all of them.
 
 :func:`longest_first` orders the modules so that the longest start first: pytest-xdist
