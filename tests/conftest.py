@@ -102,6 +102,24 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
 
 
 @pytest.fixture
+def closing_registries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Registries a test makes with ``Registry.init`` are closed when it ends (Python 3.13
+    warns of every SQLite connection left open, and filterwarnings makes that an error)."""
+    made: list[Registry] = []
+    make = Registry.init.__func__  # type: ignore[attr-defined]
+
+    def init(cls: type[Registry], *args: object, **kwargs: object) -> Registry:
+        registry = make(cls, *args, **kwargs)
+        made.append(registry)
+        return registry
+
+    monkeypatch.setattr(Registry, "init", classmethod(init))
+    yield
+    for registry in made:
+        registry.close()
+
+
+@pytest.fixture
 def shell(registry: Registry) -> Iterator[object]:
     """A real IPython InteractiveShell with the extension loaded."""
     from IPython.core.interactiveshell import InteractiveShell

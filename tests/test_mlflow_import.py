@@ -26,7 +26,7 @@ from jupyter_mlops.tracking.session import start_run
 from .conftest import cli_runner
 from .mlflow_tracking import MlflowTrackingServer, free_port, mlflow_client, mlflow_python
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("closing_registries")]
 # with the suite's MLflow server: MLflow's client runs 3 times (~95 s when it starts its own)
 EXPECTED_SECONDS = 45
 

@@ -22,7 +22,7 @@ from jupyter_mlops.sharing.mlflow_push import PushProgress, push, since_time
 from .conftest import cli_runner, run_cell
 from .mlflow_tracking import MlflowTrackingServer, free_port, mlflow_client, mlflow_python
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("closing_registries")]
 EXPECTED_SECONDS = 60  # measured: 31 s on a quiet machine, 89 s on a loaded one (server start)
 
 LOSS_STEPS = 1500  # more than one log-batch of 1000 points

@@ -29,7 +29,7 @@ from jupyter_mlops.tracking.session import use_registry
 
 from .mlflow_tracking import MlflowTrackingServer, mlflow_python
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("closing_registries")]
 EXPECTED_SECONDS = 30  # measured: 20-27 s, of which 9-16 s the MLflow server's start
 
 MODEL = "roundtrip-churn"
