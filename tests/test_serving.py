@@ -291,11 +291,11 @@ def test_prediction_log_never_blocks_while_the_registry_is_locked(registry, two_
     blocker = sqlite3.connect(registry.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
-        slowest = 0.0
+        waits = []
         for number in range(300):
             started = time.perf_counter()
             log.submit(record(1, f"r{number}"))
-            slowest = max(slowest, time.perf_counter() - started)
+            waits.append(time.perf_counter() - started)
             time.sleep(0.001)
         time.sleep(0.3)
         assert log.failed_writes >= 1 and log.pending == 300
@@ -305,9 +305,12 @@ def test_prediction_log_never_blocks_while_the_registry_is_locked(registry, two_
     assert log.flush(timeout=10)
     log.close()
 
-    # a deque append: waiting for the lock would take the busy timeout (0.05 s) or more; a
-    # few ms are the machine's load (other suites run beside this one)
-    assert slowest < 0.04
+    # a deque append: a submit that waited for the lock would take the busy timeout (0.05 s)
+    # or more, every one of them; the slowest few can be the machine's load (other suites
+    # run beside this one, and a thread may wait for a core that long), so the bound is on
+    # the 95th percentile
+    waits.sort()
+    assert waits[len(waits) // 2] < 0.005 and waits[int(len(waits) * 0.95)] < 0.04, waits[-10:]
     assert read_predictions(registry)["request_id"].tolist() == [f"r{n}" for n in range(300)]
 
 
