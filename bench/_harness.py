@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -294,6 +295,13 @@ def memory_directory() -> Path | None:
     """``/dev/shm`` when it is a tmpfs (files in memory: ``fsync`` costs nothing), else ``None``."""
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and _filesystem_of(shm) == "tmpfs" else None
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface now (for a server a benchmark starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def load_average() -> str:

@@ -30,7 +30,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from _harness import (
     can_import,
     ensure_venv,
     format_seconds,
+    free_port,
     git_commit,
     load_average,
     log,
@@ -82,12 +82,6 @@ ROUTES: list[tuple[str, str, str]] = [
      "/jupyter-mlops/api/runs?experiment=bench&page={deep_page}"),
     ("run_detail", "`runs/ID`: one run's page", "/jupyter-mlops/api/runs/{last_run_id}"),
 ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:

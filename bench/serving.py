@@ -38,7 +38,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,6 +60,7 @@ from _harness import (
     ensure_venv,
     format_ratio,
     format_seconds,
+    free_port,
     git_commit,
     load_average,
     log,
@@ -80,12 +80,6 @@ LOG_OVERHEAD_TARGET = 0.10
 ROW_COUNTS = (1, 100)
 FULL_CLIENTS = (1, 4)
 SMOKE_CLIENTS = (1, 4)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- servers ----------------------------------------------------------------------------------

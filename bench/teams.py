@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ from _harness import (
     ensure_venv,
     format_ratio,
     format_seconds,
+    free_port,
     git_commit,
     load_average,
     log,
@@ -69,12 +69,6 @@ SERVER_START_SECONDS = 240.0  # importing MLflow's server on a busy 2-core machi
 FULL_RUNS = 1_000
 SMOKE_RUNS = 20
 STEPS = 100
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- the servers ------------------------------------------------------------------------------
