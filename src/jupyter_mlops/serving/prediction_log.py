@@ -158,6 +158,10 @@ class PredictionLog:
         """Records submitted and not written yet (nor dropped)."""
         return self._unwritten
 
+    def write_soon(self) -> None:
+        """Have the writer write what is pending now rather than at its next turn."""
+        self._wake.set()
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every record submitted so far is written; ``False`` on timeout."""
         deadline = time.monotonic() + timeout
