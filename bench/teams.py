@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,9 +176,11 @@ class MlflowServer:
 class BorrowedMlflowServer:
     """An ``mlflow server`` already running at ``uri``, started by someone else: neither its
     processes nor its access log are known here (:func:`timed_on` reports its CPU seconds and
-    requests as None)."""
+    requests as None). :meth:`stop` deletes the ``experiments`` the bench made there (MLflow
+    keeps them in its trash), so that an import of the whole server elsewhere skips them."""
 
     uri: str
+    experiments: tuple[str, ...] = ()
 
     def launch(self) -> None:
         pass
@@ -201,7 +204,27 @@ class BorrowedMlflowServer:
         return f"(the server at {self.uri} was not started by this bench: its log is elsewhere)"
 
     def stop(self) -> None:
-        pass
+        for name in self.experiments:
+            try:
+                found = self._call("GET", "experiments/get-by-name", {"experiment_name": name})
+                experiment_id = found["experiment"]["experiment_id"]
+                self._call("POST", "experiments/delete", {"experiment_id": experiment_id})
+            except (OSError, KeyError, ValueError) as exc:  # not made (an early failure), or gone
+                log(f"  (experiment {name} left on {self.uri}: {exc})")
+
+    def _call(self, method: str, route: str, body: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.uri}/api/2.0/mlflow/{route}"
+        data = None
+        if method == "GET":
+            url += "?" + urllib.parse.urlencode(body)
+        else:
+            data = json.dumps(body).encode()
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            result: dict[str, Any] = json.loads(answer.read() or b"{}")
+            return result
 
 
 def timed_on(
@@ -424,10 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     servers: dict[str, MlflowServer | BorrowedMlflowServer]
     if args.mlflow_uri:
-        borrowed = BorrowedMlflowServer(args.mlflow_uri.rstrip("/"))
-        servers = {"ours": borrowed, "mlflow": borrowed}
         # names of their own on a server others use too, and that may hold an earlier smoke's
-        experiments = {side: f"teams-bench-{side}-{work.name}" for side in servers}
+        experiments = {side: f"teams-bench-{side}-{work.name}" for side in ("ours", "mlflow")}
+        borrowed = BorrowedMlflowServer(args.mlflow_uri.rstrip("/"), tuple(experiments.values()))
+        servers = {"ours": borrowed, "mlflow": borrowed}
     else:
         servers = {
             "ours": MlflowServer(mlflow_python, work / "server-ours"),
@@ -492,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"--- the {side} server's log:\n{server.tail()}")
         raise exc
     finally:
-        for server in servers.values():
+        for server in {id(server): server for server in servers.values()}.values():
             server.stop()
         if args.keep:
             log(f"Kept {work}")
@@ -510,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": steps,
         "record_seconds": figures["record"]["seconds"],
         "server": args.mlflow_uri or "two fresh servers",
+        "experiments": experiments,
     }
     print(plain_table(HEADERS, result_rows(figures, runs)))
     print(f"load average {load_before} before, {facts['load_after']} after")

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,16 @@ def test_the_teams_bench_pushes_imports_and_times_mlflows_client_on_the_same_run
     assert ours["metrics"] == theirs["metrics"] == ["accuracy", "loss"]
     assert set(theirs["tags"]) <= set(ours["tags"])
     assert "send 20 runs" in done.stdout
+    if suite_server:  # what it made on the borrowed server went to MLflow's trash after it
+        made = set(facts["experiments"].values())
+        assert len(made) == 2 and made.isdisjoint(active_experiments(suite_server))
+
+
+def active_experiments(uri: str) -> set[str]:
+    request = urllib.request.Request(
+        f"{uri}/api/2.0/mlflow/experiments/search",
+        data=json.dumps({"max_results": 1000, "view_type": "ACTIVE_ONLY"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return {experiment["name"] for experiment in json.loads(answer.read())["experiments"]}
