@@ -116,6 +116,27 @@ def can_import(python: Path | str, module: str) -> bool:
     return done.returncode == 0
 
 
+def missing_modules(python: Path | str, modules: Sequence[str]) -> list[str]:
+    """Those of ``modules`` that ``python`` does not have, found without importing them
+    (``importlib.util.find_spec``, in one child process): importing MLServer or scikit-learn
+    only to see that it is there costs seconds of CPU each, and the workers that use a module
+    import it anyway, failing with the reason when it is broken."""
+    code = (
+        "import importlib.util, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n"
+        "        found = importlib.util.find_spec(name) is not None\n"
+        "    except (ImportError, ValueError):\n"
+        "        found = False\n"
+        "    if not found:\n"
+        "        print(name)\n"
+    )
+    done = subprocess.run(
+        [str(python), "-c", code, *modules], capture_output=True, text=True, check=False
+    )
+    return list(modules) if done.returncode != 0 else done.stdout.split()
+
+
 def package_version(python: Path | str, distribution: str) -> str | None:
     """The installed version of ``distribution`` as seen by ``python``, or ``None``."""
     code = (

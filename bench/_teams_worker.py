@@ -3,12 +3,15 @@ logging and reading the same runs, each run in its tool's venv.
 
 The driver, ``bench/teams.py``, starts each worker in a fresh process::
 
-    python bench/_teams_worker.py ours-record STORE RUNS STEPS OUT
+    python bench/_teams_worker.py ours-record STORE EXPERIMENT RUNS STEPS OUT
     python bench/_teams_worker.py ours-push STORE URI RUNS STEPS first|again OUT
-    python bench/_teams_worker.py ours-import STORE URI RUNS STEPS first|again OUT
-    python bench/_teams_worker.py mlflow-log URI RUNS STEPS OUT
-    python bench/_teams_worker.py mlflow-read URI RUNS STEPS OUT
-    python bench/_teams_worker.py mlflow-describe URI OUT
+    python bench/_teams_worker.py ours-import STORE URI EXPERIMENT RUNS STEPS first|again OUT
+    python bench/_teams_worker.py mlflow-log URI EXPERIMENT RUNS STEPS OUT
+    python bench/_teams_worker.py mlflow-read URI EXPERIMENT RUNS STEPS OUT
+    python bench/_teams_worker.py mlflow-describe URI EXPERIMENT [URI EXPERIMENT ...] OUT
+
+Each side has an experiment of its own (``EXPERIMENT``): on a fresh server per side both are
+``teams-bench``; on one borrowed server they get names of their own.
 
 The content is the same seeded content for both tools (:func:`run_content`); each worker
 checks the work it timed and raises when it was not done. Only the standard library is
@@ -37,7 +40,6 @@ class Clock:
         return {"seconds": time.perf_counter() - self.wall, "cpu": time.process_time() - self.cpu}
 
 
-EXPERIMENT = "teams-bench"
 SEED = 20261204
 METRICS = ("loss", "accuracy")
 TAGS_PER_RUN = 3
@@ -78,7 +80,7 @@ def run_content(
 # -- jupyter-mlops ----------------------------------------------------------------------------
 
 
-def ours_record(store: Path, runs: int, steps: int) -> dict[str, Any]:
+def ours_record(store: Path, experiment: str, runs: int, steps: int) -> dict[str, Any]:
     """The runs recorded through the project's API, as a training script would."""
     import jupyter_mlops as mlops
 
@@ -87,7 +89,7 @@ def ours_record(store: Path, runs: int, steps: int) -> dict[str, Any]:
     for i in range(runs):
         name, params, tags, metrics = run_content(i, steps)
         with mlops.start_run(
-            name, experiment=EXPERIMENT, tags=tags, registry=registry, system_metrics=False
+            name, experiment=experiment, tags=tags, registry=registry, system_metrics=False
         ) as run:
             run.log_params(params)
             for step in range(steps):
@@ -118,15 +120,17 @@ def ours_push(store: Path, uri: str, runs: int, steps: int, again: bool) -> dict
     return {"first": figures, "sent": dict(report.sent), "report": report.describe()}
 
 
-def ours_import(store: Path, uri: str, runs: int, steps: int, again: bool) -> dict[str, Any]:
-    """An import of the server into a fresh registry, or (``again``) a re-import into it that
-    finds nothing new."""
+def ours_import(
+    store: Path, uri: str, experiment: str, runs: int, steps: int, again: bool
+) -> dict[str, Any]:
+    """An import of the pushed experiment into a fresh registry, or (``again``) a re-import
+    into it that finds nothing new."""
     import jupyter_mlops as mlops
     from jupyter_mlops.sharing.mlflow_import import import_from_mlflow
 
     registry = mlops.Registry.init(store)
     clock = Clock().start()
-    report = import_from_mlflow(registry, uri)
+    report = import_from_mlflow(registry, uri, experiments=[experiment])
     figures = clock.read()
     if again:
         assert not report.changed, report.summary()
@@ -142,7 +146,7 @@ def ours_import(store: Path, uri: str, runs: int, steps: int, again: bool) -> di
 # -- MLflow's own client ----------------------------------------------------------------------
 
 
-def mlflow_log(uri: str, runs: int, steps: int) -> dict[str, Any]:
+def mlflow_log(uri: str, experiment: str, runs: int, steps: int) -> dict[str, Any]:
     """What a user logging the same runs efficiently does: ``log_batch`` once per run."""
     import mlflow
     from mlflow import MlflowClient
@@ -151,7 +155,7 @@ def mlflow_log(uri: str, runs: int, steps: int) -> dict[str, Any]:
     client = MlflowClient(uri)
     contents = [run_content(i, steps) for i in range(runs)]  # made before the clock
     clock = Clock().start()
-    experiment_id = client.create_experiment(EXPERIMENT)
+    experiment_id = client.create_experiment(experiment)
     for name, params, tags, metrics in contents:
         run = client.create_run(experiment_id, run_name=name, tags=tags)
         points = [
@@ -170,17 +174,19 @@ def mlflow_log(uri: str, runs: int, steps: int) -> dict[str, Any]:
     return {"first": figures, "mlflow": mlflow.__version__}
 
 
-def mlflow_read(uri: str, runs: int, steps: int) -> dict[str, Any]:
+def mlflow_read(uri: str, experiment: str, runs: int, steps: int) -> dict[str, Any]:
     """The import's peer: every run of the experiment and every metric's full history."""
     from mlflow import MlflowClient
 
     client = MlflowClient(uri)
     clock = Clock().start()
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    assert experiment is not None, f"no experiment {EXPERIMENT} on {uri}"
+    found_experiment = client.get_experiment_by_name(experiment)
+    assert found_experiment is not None, f"no experiment {experiment} on {uri}"
     found, token = [], None
     while True:
-        page = client.search_runs([experiment.experiment_id], max_results=1000, page_token=token)
+        page = client.search_runs(
+            [found_experiment.experiment_id], max_results=1000, page_token=token
+        )
         found.extend(page)
         token = page.token
         if not token:
@@ -197,40 +203,44 @@ def mlflow_read(uri: str, runs: int, steps: int) -> dict[str, Any]:
     return {"first": figures, "points": points}
 
 
-def mlflow_describe(uri: str) -> dict[str, Any]:
-    """What one run holds on the server (params, tags, metric keys, files), as a check that
-    both sides sent the same content."""
+def mlflow_describe(places: list[tuple[str, str]]) -> dict[str, Any]:
+    """What one run of each ``(uri, experiment)`` holds (params, tags, metric keys, files),
+    as a check that both sides sent the same content."""
     from mlflow import MlflowClient
 
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    assert experiment is not None, f"no experiment {EXPERIMENT} on {uri}"
-    run = client.search_runs([experiment.experiment_id], max_results=1)[0]
-    files = [item.path for item in client.list_artifacts(run.info.run_id)]
-    return {
-        "params": len(run.data.params),
-        "tags": sorted(run.data.tags),
-        "metrics": sorted(run.data.metrics),
-        "files": files,
-    }
+    described = []
+    for uri, experiment in places:
+        client = MlflowClient(uri)
+        found = client.get_experiment_by_name(experiment)
+        assert found is not None, f"no experiment {experiment} on {uri}"
+        run = client.search_runs([found.experiment_id], max_results=1)[0]
+        described.append(
+            {
+                "params": len(run.data.params),
+                "tags": sorted(run.data.tags),
+                "metrics": sorted(run.data.metrics),
+                "files": [item.path for item in client.list_artifacts(run.info.run_id)],
+            }
+        )
+    return {"runs": described}
 
 
 def main(argv: list[str]) -> None:
     kind, *args, out = argv
     if kind == "ours-record":
-        result = ours_record(Path(args[0]), int(args[1]), int(args[2]))
+        result = ours_record(Path(args[0]), args[1], int(args[2]), int(args[3]))
     elif kind == "ours-push":
         again = args[4] == "again"
         result = ours_push(Path(args[0]), args[1], int(args[2]), int(args[3]), again)
     elif kind == "ours-import":
-        again = args[4] == "again"
-        result = ours_import(Path(args[0]), args[1], int(args[2]), int(args[3]), again)
+        again = args[5] == "again"
+        result = ours_import(Path(args[0]), args[1], args[2], int(args[3]), int(args[4]), again)
     elif kind == "mlflow-log":
-        result = mlflow_log(args[0], int(args[1]), int(args[2]))
+        result = mlflow_log(args[0], args[1], int(args[2]), int(args[3]))
     elif kind == "mlflow-read":
-        result = mlflow_read(args[0], int(args[1]), int(args[2]))
+        result = mlflow_read(args[0], args[1], int(args[2]), int(args[3]))
     elif kind == "mlflow-describe":
-        result = mlflow_describe(args[0])
+        result = mlflow_describe(list(zip(args[::2], args[1::2], strict=True)))
     else:
         raise SystemExit(f"unknown worker {kind!r}")
     write_worker_result(out, result)

@@ -56,7 +56,6 @@ from _harness import (
     RESULTS_FILE,
     BenchError,
     Venv,
-    can_import,
     ensure_venv,
     format_ratio,
     format_seconds,
@@ -66,6 +65,7 @@ from _harness import (
     log,
     machine_info,
     markdown_table,
+    missing_modules,
     package_version,
     plain_table,
     run_worker,
@@ -517,7 +517,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def python_of_ours(args: argparse.Namespace) -> Path:
     if args.python is not None:
         return args.python.absolute()  # not resolve(): a venv python is a symlink
-    if can_import(sys.executable, "jupyter_mlops") and can_import(sys.executable, "mlserver"):
+    if not missing_modules(sys.executable, ["jupyter_mlops", "mlserver"]):
         return Path(sys.executable)
     python = ensure_venv(SERVE_VENV, create=True)
     assert python is not None
@@ -549,9 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     clients_list = SMOKE_CLIENTS if args.smoke else FULL_CLIENTS
     write_results = args.write_results if args.write_results is not None else not args.smoke
     python = python_of_ours(args)
-    for module in ("jupyter_mlops", "mlserver", "sklearn"):
-        if not can_import(python, module):
-            raise BenchError(f"{python} cannot import {module}; pass --python with one that can")
+    missing = missing_modules(python, ["jupyter_mlops", "mlserver", "sklearn"])
+    if missing:
+        raise BenchError(f"{python} has no {missing[0]}; pass --python with one that has it")
     mlflow_python, mlflow_note = python_of_mlflow(args)
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-serving-"))
     machine = machine_info(work)

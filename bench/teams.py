@@ -2,6 +2,7 @@
 
     python bench/teams.py              # 1,000 runs, about 10 minutes; writes the Teams section
     python bench/teams.py --smoke      # 20 runs, under a minute (tests/test_teams_bench.py runs it)
+    python bench/teams.py --smoke --mlflow-uri http://127.0.0.1:5000   # on a running server
     python bench/teams.py --runs 200 --steps 10000   # other sizes; nothing is written to RESULTS.md
 
 The same content goes to two fresh ``mlflow server`` processes of the same setup (one
@@ -23,6 +24,13 @@ timed: runs created and points sent, nothing sent the second time, every run and
 read back. Besides wall time: the CPU seconds of the worker (the client) and of the
 server's processes during the workload, from ``/proc``: the server is the same for both
 sides, so where most of the time is the server's it shows.
+
+``--smoke --mlflow-uri URI`` borrows a server that is already running (the test suite's
+shared one) instead of starting two: starting one costs 20-30 CPU seconds, more than the
+smoke's workloads. Both sides then send to it, each into an experiment of its own named
+for this run, and the import reads back that experiment alone. The server's CPU seconds
+and requests are then unknown (its processes and its access log are not the bench's) and
+reported as such.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,9 +172,70 @@ class MlflowServer:
                 self.popen.wait()
 
 
-def timed_on(server: MlflowServer, python: Path, argv: list[str], work: Path) -> dict[str, Any]:
+@dataclass
+class BorrowedMlflowServer:
+    """An ``mlflow server`` already running at ``uri``, started by someone else: neither its
+    processes nor its access log are known here (:func:`timed_on` reports its CPU seconds and
+    requests as None). :meth:`stop` deletes the ``experiments`` the bench made there (MLflow
+    keeps them in its trash), so that an import of the whole server elsewhere skips them."""
+
+    uri: str
+    experiments: tuple[str, ...] = ()
+
+    def launch(self) -> None:
+        pass
+
+    def wait_ready(self) -> None:
+        """It may still be starting (the test suite starts its server in the background)."""
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.uri + "/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise BenchError(
+            f"the MLflow server at {self.uri} did not answer in"
+            f" {SERVER_START_SECONDS:.0f} s: is it running?"
+        )
+
+    def tail(self, lines: int = 25) -> str:
+        return f"(the server at {self.uri} was not started by this bench: its log is elsewhere)"
+
+    def stop(self) -> None:
+        for name in self.experiments:
+            try:
+                found = self._call("GET", "experiments/get-by-name", {"experiment_name": name})
+                experiment_id = found["experiment"]["experiment_id"]
+                self._call("POST", "experiments/delete", {"experiment_id": experiment_id})
+            except (OSError, KeyError, ValueError) as exc:  # not made (an early failure), or gone
+                log(f"  (experiment {name} left on {self.uri}: {exc})")
+
+    def _call(self, method: str, route: str, body: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.uri}/api/2.0/mlflow/{route}"
+        data = None
+        if method == "GET":
+            url += "?" + urllib.parse.urlencode(body)
+        else:
+            data = json.dumps(body).encode()
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            result: dict[str, Any] = json.loads(answer.read() or b"{}")
+            return result
+
+
+def timed_on(
+    server: MlflowServer | BorrowedMlflowServer, python: Path, argv: list[str], work: Path
+) -> dict[str, Any]:
     """Run a worker against ``server`` and add the server's CPU seconds and the requests it
-    served meanwhile."""
+    served meanwhile (None for a borrowed server: unknown)."""
+    if isinstance(server, BorrowedMlflowServer):
+        result = run_worker(python, [str(WORKER), *argv], cwd=work)
+        result["first"].update(server_cpu=None, requests=None)
+        return result
     before, served = server.cpu_seconds(), server.requests_served()
     result = run_worker(python, [str(WORKER), *argv], cwd=work)
     result["first"]["server_cpu"] = server.cpu_seconds() - before
@@ -189,6 +259,12 @@ HEADERS = [
 
 
 def result_rows(figures: dict[str, Any], runs: int) -> list[list[str]]:
+    def server_cpu(figure: dict[str, Any]) -> str:
+        return "?" if figure["server_cpu"] is None else format_seconds(figure["server_cpu"])
+
+    def per_run(requests: int | None) -> str:
+        return "?" if requests is None else f"{requests / runs:.3g}"
+
     def cells(label: str, ours: dict[str, Any], peer: dict[str, Any] | None) -> list[str]:
         ours_s = ours["seconds"]
         peer_s = peer["seconds"] if peer else None
@@ -200,10 +276,8 @@ def result_rows(figures: dict[str, Any], runs: int) -> list[list[str]]:
             f"{format_seconds(ours_s / runs)} / "
             + (format_seconds(peer_s / runs) if peer_s is not None else "–"),
             f"{format_seconds(ours['cpu'])} / " + (format_seconds(peer["cpu"]) if peer else "–"),
-            f"{format_seconds(ours['server_cpu'])} / "
-            + (format_seconds(peer["server_cpu"]) if peer else "–"),
-            f"{ours['requests'] / runs:.3g} / "
-            + (f"{peer['requests'] / runs:.3g}" if peer else "–"),
+            f"{server_cpu(ours)} / " + (server_cpu(peer) if peer else "–"),
+            f"{per_run(ours['requests'])} / " + (per_run(peer["requests"]) if peer else "–"),
         ]
 
     return [
@@ -301,6 +375,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=STEPS, help="steps of each metric")
     parser.add_argument("--python", type=Path, help="the Python whose jupyter-mlops is timed")
     parser.add_argument("--mlflow-python", type=Path, help="a Python with MLflow installed")
+    parser.add_argument(
+        "--mlflow-uri",
+        help="with --smoke: send both sides to this running MLflow server instead of starting"
+        " two (its CPU seconds and requests are then unknown)",
+    )
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the stores and server logs")
     parser.add_argument(
@@ -309,7 +388,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="write the Teams section of RESULTS.md (default: at the default sizes)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.mlflow_uri and not args.smoke:
+        parser.error(
+            "--mlflow-uri is for --smoke: the figures compare two fresh servers the bench starts"
+            " and whose CPU it reads; drop --mlflow-uri"
+        )
+    return args
 
 
 def python_of_ours(args: argparse.Namespace) -> Path:
@@ -348,32 +433,49 @@ def main(argv: list[str] | None = None) -> int:
         write_results = not args.smoke and runs == FULL_RUNS and steps == STEPS
     python = python_of_ours(args)
     mlflow_python = python_of_mlflow(args)
-    for who, module in ((python, "jupyter_mlops.sharing.mlflow_push"), (mlflow_python, "mlflow")):
-        if not can_import(who, module):
-            raise BenchError(f"{who} cannot import {module}")
+    if not can_import(python, "jupyter_mlops.sharing.mlflow_push"):
+        raise BenchError(f"{python} cannot import jupyter_mlops.sharing.mlflow_push")
+    # MLflow is looked up in its Python's metadata, not imported: an import costs 4 CPU seconds,
+    # and its workers import it anyway (one that cannot says why)
+    versions = {"jupyter-mlops": package_version(python, "jupyter-mlops") or "?"}
+    versions["mlflow"] = package_version(mlflow_python, "mlflow") or "?"
+    if versions["mlflow"] == "?":
+        raise BenchError(f"{mlflow_python} has no MLflow installed: pass --mlflow-python")
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-teams-"))
     machine = machine_info(work)
     load_before = load_average()
     started = time.perf_counter()
-    servers = {
-        "ours": MlflowServer(mlflow_python, work / "server-ours"),
-        "mlflow": MlflowServer(mlflow_python, work / "server-mlflow"),
-    }
+    servers: dict[str, MlflowServer | BorrowedMlflowServer]
+    if args.mlflow_uri:
+        # names of their own on a server others use too, and that may hold an earlier smoke's
+        experiments = {side: f"teams-bench-{side}-{work.name}" for side in ("ours", "mlflow")}
+        borrowed = BorrowedMlflowServer(args.mlflow_uri.rstrip("/"), tuple(experiments.values()))
+        servers = {"ours": borrowed, "mlflow": borrowed}
+    else:
+        servers = {
+            "ours": MlflowServer(mlflow_python, work / "server-ours"),
+            "mlflow": MlflowServer(mlflow_python, work / "server-mlflow"),
+        }
+        experiments = {side: "teams-bench" for side in servers}
     figures: dict[str, Any] = {}
     loads: list[str] = []
     size = [str(runs), str(steps)]
     try:
-        log(f"Starting two MLflow servers and recording {runs:,} runs in {work} ...")
+        where = args.mlflow_uri or "two fresh MLflow servers"
+        log(f"Recording {runs:,} runs in {work} for {where} ...")
         for server in servers.values():
             server.launch()
         figures["record"] = run_worker(
-            python, [str(WORKER), "ours-record", str(work / "ours"), *size], cwd=work
+            python,
+            [str(WORKER), "ours-record", str(work / "ours"), experiments["ours"], *size],
+            cwd=work,
         )
         for server in servers.values():
             server.wait_ready()
         ours, peer = servers["ours"], servers["mlflow"]
+        ours_size, peer_size = [experiments["ours"], *size], [experiments["mlflow"], *size]
         steps_in_order = [
-            ("mlflow_log", peer, mlflow_python, ["mlflow-log", peer.uri, *size]),
+            ("mlflow_log", peer, mlflow_python, ["mlflow-log", peer.uri, *peer_size]),
             ("push", ours, python, ["ours-push", str(work / "ours"), ours.uri, *size, "first"]),
             (
                 "push_again",
@@ -381,18 +483,18 @@ def main(argv: list[str] | None = None) -> int:
                 python,
                 ["ours-push", str(work / "ours"), ours.uri, *size, "again"],
             ),
-            ("mlflow_read", peer, mlflow_python, ["mlflow-read", peer.uri, *size]),
+            ("mlflow_read", peer, mlflow_python, ["mlflow-read", peer.uri, *peer_size]),
             (
                 "import",
                 ours,
                 python,
-                ["ours-import", str(work / "imported"), ours.uri, *size, "first"],
+                ["ours-import", str(work / "imported"), ours.uri, *ours_size, "first"],
             ),
             (
                 "import_again",
                 ours,
                 python,
-                ["ours-import", str(work / "imported"), ours.uri, *size, "again"],
+                ["ours-import", str(work / "imported"), ours.uri, *ours_size, "again"],
             ),
         ]
         for name, server, who, worker_argv in steps_in_order:
@@ -400,23 +502,25 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  {name} ({time.perf_counter() - started:.0f} s, load {loads[-1]}) ...")
             figures[name] = timed_on(server, who, worker_argv, work)
             log(f"    {figures[name]['first']['seconds']:.2f} s")
-        for side, server in servers.items():
-            figures[f"describe_{side}"] = run_worker(
-                mlflow_python, [str(WORKER), "mlflow-describe", server.uri], cwd=work
-            )
+        described = run_worker(  # one worker for both: it imports MLflow once
+            mlflow_python,
+            [str(WORKER), "mlflow-describe"]
+            + [part for side in servers for part in (servers[side].uri, experiments[side])],
+            cwd=work,
+        )
+        for side, description in zip(servers, described["runs"], strict=True):
+            figures[f"describe_{side}"] = description
     except BenchError as exc:
         for side, server in servers.items():
             log(f"--- the {side} server's log:\n{server.tail()}")
         raise exc
     finally:
-        for server in servers.values():
+        for server in {id(server): server for server in servers.values()}.values():
             server.stop()
         if args.keep:
             log(f"Kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    versions = {"jupyter-mlops": package_version(python, "jupyter-mlops") or "?"}
-    versions["mlflow"] = package_version(mlflow_python, "mlflow") or "?"
     facts = {
         "machine": machine,
         "load_before": load_before,
@@ -428,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "steps": steps,
         "record_seconds": figures["record"]["seconds"],
+        "server": args.mlflow_uri or "two fresh servers",
+        "experiments": experiments,
     }
     print(plain_table(HEADERS, result_rows(figures, runs)))
     print(f"load average {load_before} before, {facts['load_after']} after")

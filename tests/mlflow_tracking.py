@@ -113,14 +113,25 @@ class MlflowTrackingServer:
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=env, start_new_session=True, cwd=self.folder,
             )  # fmt: skip
+        try:
+            self._wait_for_own()
+        except BaseException:
+            # a failed start, or a stop asked for meanwhile (SIGTERM from scripts/test, ^C):
+            # `with` calls no __exit__ when __enter__ raises, and the server has a session of
+            # its own, so nothing else would stop it
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_for_own(self) -> None:
+        assert self._process is not None
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"mlflow server exited:\n{self.log.read_text()[-3000:]}")
             if self._answers():
-                return self
+                return
             time.sleep(0.3)
-        self.__exit__()
         raise RuntimeError(
             f"mlflow server did not answer in {STARTUP_SECONDS} s:\n{self.log.read_text()[-3000:]}"
         )
