@@ -12,6 +12,7 @@ rest are put in the order the model was fitted with.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +79,18 @@ def _frame(columns: dict[str, Any]) -> pd.DataFrame:
     if values and all(isinstance(v, np.ndarray) and v.ndim == 1 for v in values):
         dtypes = {v.dtype for v in values}
         if len(dtypes) == 1 and next(iter(dtypes)).kind in _NUMERIC_KINDS:
-            return pd.DataFrame(np.column_stack(values), columns=list(columns))
+            return pd.DataFrame(np.column_stack(values), columns=_column_index(tuple(columns)))
     return pd.DataFrame(columns)
+
+
+@functools.lru_cache(maxsize=64)
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    """One column index per signature, shared by the frames of its requests (an index is
+    immutable): building it costs each request less, and the prediction log hands it to
+    its writer once per batch rather than once per record."""
+    import pandas as pd
+
+    return pd.Index(names)
 
 
 def _with_expected_kind(values: Any, name: str, dtype: str | None, model_ref: str) -> Any:

@@ -1,11 +1,10 @@
-"""The prediction log's rows: what its writer thread turns a batch of records into.
+"""The prediction log's rows: what its writer turns a batch of records into.
 
     scores = batch_scores(records)        # one predict_proba per model for the whole batch
     rows = [record_row(record, score) for record, score in zip(records, scores)]
 
-The writer shares the server's interpreter lock, so what it spends per record is time the
-server's event loop may wait for. Two choices keep it small (measured on 100-row requests
-of 30 columns; see docs/serving.md):
+Two choices keep what the writer spends per record small (measured on 100-row requests of
+30 columns; see docs/serving.md):
 
 - **JSON in one call per value**: inputs, outputs and scores go to orjson as numpy arrays
   (``{column: array}``), which it writes in C, about 15 times faster than ``tolist`` and
@@ -26,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -62,13 +61,10 @@ def record_row(record: PredictionRecord, scores: str | None) -> tuple[Any, ...]:
     )
 
 
-def batch_scores(
-    records: Sequence[PredictionRecord], *, between: Callable[[], None] = lambda: None
-) -> list[str | None]:
+def batch_scores(records: Sequence[PredictionRecord]) -> list[str | None]:
     """Per record, JSON of its positive class's probability per row (a binary classifier's,
     for a record with inputs), else ``None``: scores are extra, never a reason to lose a
-    record. One ``predict_proba`` per model and per chunk of rows; ``between`` is called
-    between two (the writer lets the server's threads run there)."""
+    record. One ``predict_proba`` per model and per chunk of rows."""
     scores: list[str | None] = [None] * len(records)
     by_model: dict[int, list[int]] = {}
     for index, record in enumerate(records):
@@ -80,7 +76,6 @@ def batch_scores(
             by_model.setdefault(id(record.model), []).append(index)
     for indexes in by_model.values():
         for chunk in _chunks(indexes, records):
-            between()
             _score_chunk(chunk, records, scores)
     return scores
 

@@ -6,36 +6,17 @@ a thread of its own, never on the request path.
     log.submit(PredictionRecord(...))     # a deque append: microseconds, never blocks
     log.close()                           # writes what is pending, then stops
 
-A request's answer never waits for the registry. When the registry is busy (another
-process holds its write lock), the batch stays in memory and is tried again, with growing
-pauses; the requests meanwhile go on. Past ``max_pending`` unwritten records (a registry
-locked for very long under heavy traffic) the oldest are dropped and counted, so memory
-stays bounded.
+A server does not run this in its own process: its log is a
+:class:`.log_process.PredictionLogProcess`, whose writer process runs one of these, so that
+the encoding, the scores and the inserts take none of the server's interpreter lock. Here
+is what a writer does, wherever it runs.
 
-The writer shares the server's process, and so the interpreter lock its event loop needs:
-every millisecond it spends in Python is one a request may wait for. So it spends little,
-and in short pieces (:mod:`.log_encoding`):
-
-- inputs, outputs and scores are written as JSON by orjson from the numpy arrays, in one C
-  call per value: about 15 times less than ``tolist`` and ``json.dumps`` for 100 rows of
-  30 columns, and the same JSON values, so every reader reads them as before;
-- the scores (a binary classifier's positive-class probability for the sampled requests)
-  come from one ``predict_proba`` per model for the whole batch, not one per request:
-  scikit-learn's checks cost a few hundred microseconds a call, whatever its rows;
-- after each half millisecond of work (between two records, two ``predict_proba`` calls)
-  it pauses for a tenth of one, so that the event loop, if it waits for the lock, takes it
-  there rather than after the interpreter's switch interval (5 ms).
-
-For a 100-row request of 30 columns, scores included, that is about a tenth of the
-processor time it was (docs/serving.md, "The prediction log").
-
-The other ways were weighed and left: scoring in the request path (``predict_proba`` once,
-``predict`` derived from it) lengthens the answer, and is not the same prediction for every
-model (``SVC(probability=True)``); scoring later, at monitoring time, needs the model
-loadable wherever the monitor runs; a writer process of its own needs each record pickled
-across (in the request's thread or another that holds the lock) and the model loaded
-twice. Each is more machinery than the two changes above, which bring the writer's work to
-a small share of a request's.
+A submit never waits for the registry. When the registry is busy (another process holds its
+write lock), the batch stays in memory and is tried again, with growing pauses. Past
+``max_pending`` unwritten records (a registry locked for very long under heavy traffic) the
+oldest are dropped and counted, so memory stays bounded. The rows are made by
+:mod:`.log_encoding`: JSON written by orjson from the numpy arrays, and the scores of a
+binary classifier from one ``predict_proba`` per model for the whole batch.
 
     read_predictions(registry, "churn")   # a DataFrame, one row per request and model
 """
@@ -58,12 +39,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 logger = logging.getLogger(__name__)
-
-# The writer pauses after this much work in a row, long enough for a thread waiting for the
-# interpreter lock (the server's event loop) to take it. time.sleep(0) is not enough: the
-# writer takes the lock back before the waiting thread has woken, and that thread waits on.
-WORK_SLICE_SECONDS = 0.0005
-PAUSE_SECONDS = 0.0001
 
 ROLES = ("served", "shadow")
 
@@ -127,7 +102,6 @@ class PredictionLog:
         self._lock = threading.Lock()  # the deque and the count change together
         self._wake = threading.Event()
         self._closing = False
-        self._sliced_since = 0.0  # when the writer last let the other threads run
         self._thread = threading.Thread(target=self._run, name="mlops-prediction-log", daemon=True)
 
     def start(self) -> PredictionLog:
@@ -157,6 +131,10 @@ class PredictionLog:
     def pending(self) -> int:
         """Records submitted and not written yet (nor dropped)."""
         return self._unwritten
+
+    def write_soon(self) -> None:
+        """Have the writer write what is pending now rather than at its next turn."""
+        self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every record submitted so far is written; ``False`` on timeout."""
@@ -207,11 +185,9 @@ class PredictionLog:
         with self._lock:
             count = min(self.batch_size, len(self._pending))
             records = [self._pending.popleft() for _ in range(count)]
-        self._sliced_since = time.perf_counter()
-        scores = batch_scores(records, between=self._pause_if_due)
+        scores = batch_scores(records)
         rows: list[tuple[Any, ...]] = []
         for record, record_scores in zip(records, scores):
-            self._pause_if_due()
             try:
                 rows.append(record_row(record, record_scores))
             except Exception as exc:  # a value JSON cannot hold: the record is not logged
@@ -222,12 +198,6 @@ class PredictionLog:
                     "A prediction of request %s is not logged: %s", record.request_id, exc
                 )
         return rows
-
-    def _pause_if_due(self) -> None:
-        """Let the other threads run, once the writer has worked ``WORK_SLICE_SECONDS``."""
-        if time.perf_counter() - self._sliced_since >= WORK_SLICE_SECONDS:
-            time.sleep(PAUSE_SECONDS)
-            self._sliced_since = time.perf_counter()
 
     def _write(self, rows: list[tuple[Any, ...]]) -> bool:
         if not rows:

@@ -41,8 +41,8 @@ from ..models.refs import parse_ref
 from ..models.signatures import ModelSignature
 from ..registry.connection import Registry
 from ..registry.liveness import process_alive
+from .log_process import PredictionLogProcess
 from .plan import ServePlan
-from .prediction_log import PredictionLog
 from .scoring import RequestScorer, ScoredRequest
 from .served_version import ServedModel
 
@@ -97,8 +97,8 @@ class RegistryRuntime(MLModel):
             shadow = ServedModel(self._registry.another_connection(), parse_ref(self.plan.shadow))
         log = None
         if self.plan.log_predictions:
-            log = PredictionLog(
-                self._registry.another_connection(busy_timeout=LOG_BUSY_TIMEOUT)
+            log = PredictionLogProcess(
+                self.plan.registry_path, busy_timeout=LOG_BUSY_TIMEOUT
             ).start()
         self.scorer = RequestScorer(
             served, log=log, shadow=shadow, sample_rate=self.plan.sample_rate

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import InvalidInputError, MlopsError
 from .inputs import rows_for_signature
+from .log_process import PredictionLogProcess
 from .prediction_log import PredictionLog, PredictionRecord
 from .served_version import LoadedVersion, ServedModel
 
@@ -63,7 +64,7 @@ class RequestScorer:
         self,
         served: ServedModel,
         *,
-        log: PredictionLog | None = None,
+        log: PredictionLog | PredictionLogProcess | None = None,
         shadow: ServedModel | None = None,
         sample_rate: float = 1.0,
         max_shadow_pending: int = 10_000,
