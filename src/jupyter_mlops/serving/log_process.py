@@ -220,8 +220,9 @@ class PredictionLogProcess:
                 if not batch:
                     break
                 self._send(writer, batch, last=last)
-            if self._closing and (not self._pending or self._writer is None):
-                return
+            writer = self._writer
+            if self._closing and (not self._pending or writer is None or writer.ended):
+                return  # all handed over, or no writer left: close() reports the rest
 
     def _take_message(self) -> list[PredictionRecord]:
         """The oldest records, as many as one message holds (the lock held)."""
