@@ -5,6 +5,7 @@ only its own scores."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from typing import Any
@@ -21,7 +22,13 @@ from sklearn.tree import DecisionTreeClassifier
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.serving import log_encoding
-from jupyter_mlops.serving.log_encoding import batch_scores, columns_json, values_json
+from jupyter_mlops.serving.inputs_npy import stored_inputs
+from jupyter_mlops.serving.log_encoding import (
+    batch_scores,
+    columns_json,
+    stored_columns,
+    values_json,
+)
 from jupyter_mlops.serving.prediction_log import PredictionLog, PredictionRecord, read_predictions
 
 
@@ -199,3 +206,86 @@ def test_the_log_writes_each_requests_scores_from_one_call_per_batch(
     for rows, inputs, scores in zip(requests, logged["inputs"], logged["scores"]):
         assert inputs == {str(name): rows[name].tolist() for name in rows.columns}
         np.testing.assert_allclose(scores, pipeline.predict_proba(rows)[:, 1])
+
+
+# -- numeric inputs stored as .npy --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"age": [30.0, np.nan, np.inf], "fee": [1.5, 2.5, -np.inf]}),
+        pd.DataFrame({"age": np.array([30, 41, -2], dtype=np.int64), "n": [1, 2, 3]}),
+        pd.DataFrame({"a": np.array([1, 2, 3], dtype=np.uint8), "b": [4, 5, 6]}).astype("uint8"),
+        pd.DataFrame({"yes": [True, False, True], "no": [False, False, True]}),
+        pd.DataFrame(np.arange(6.0).reshape(3, 2)),  # columns 0 and 1: a model fitted on an array
+    ],
+    ids=["float64 with NaN and infinities", "int64", "uint8", "bool", "unnamed columns"],
+)
+def test_numeric_inputs_are_stored_as_npy_and_read_as_their_json_would_be(
+    registry, frame: pd.DataFrame
+) -> None:
+    stored = stored_columns(frame)
+
+    assert isinstance(stored, bytes)
+    assert stored_inputs(stored) == json.loads(columns_json(frame))  # what readers always had
+    # anyone's NumPy reads it, with the columns' names and dtype
+    array = np.load(io.BytesIO(stored), allow_pickle=False)
+    assert array.dtype.names == tuple(map(str, frame.columns))
+    for name, column in zip(array.dtype.names, frame.columns):
+        np.testing.assert_array_equal(array[name], frame[column].to_numpy())
+        assert array[name].dtype == frame[column].dtype
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"age": [30, 41], "plan": ["a", "b"]}),  # text
+        pd.DataFrame({"age": [30, 41], "ok": [True, False]}),  # numbers and booleans
+        pd.DataFrame({"x": np.array([0.1, 0.2], dtype=np.float32)}),  # JSON keeps 0.1
+        pd.DataFrame([[1.0, 2.0]], columns=["x", "x"]),  # a name twice
+    ],
+    ids=["text", "numbers and booleans", "float32", "repeated name"],
+)
+def test_other_inputs_stay_json(frame: pd.DataFrame) -> None:
+    stored = stored_columns(frame)
+
+    assert isinstance(stored, str) and stored == columns_json(frame)
+
+
+def test_integers_beside_floats_are_stored_as_floats_as_their_json_has_them() -> None:
+    frame = pd.DataFrame({"age": [30, 41], "fee": [1.5, 2.5]})
+
+    stored = stored_columns(frame)
+
+    assert isinstance(stored, bytes)
+    assert (
+        stored_inputs(stored)
+        == json.loads(columns_json(frame))
+        == {
+            "age": [30.0, 41.0],
+            "fee": [1.5, 2.5],
+        }
+    )
+
+
+def test_the_log_stores_numeric_inputs_as_blobs_and_reads_them_back(registry) -> None:
+    from sklearn.dummy import DummyClassifier
+
+    numbers = pd.DataFrame(
+        np.random.default_rng(0).random((50, 30)), columns=[f"c{i}" for i in range(30)]
+    )
+    numbers.iloc[3, 4] = np.nan
+    register(registry, DummyClassifier().fit(numbers.fillna(0), np.arange(50) % 2), "m")
+    log = PredictionLog(registry.another_connection(), flush_seconds=3600).start()
+    for request_id, inputs in (("numbers", numbers), ("text", pd.DataFrame({"plan": ["a"]}))):
+        log.submit(PredictionRecord(request_id, 1, "served", "m@1", len(inputs), inputs,
+                                    np.zeros(len(inputs), dtype=np.int64), 1.0, 0.0))  # fmt: skip
+    log.close()
+
+    kinds = dict(registry.query_tuples("SELECT request_id, typeof(inputs) FROM predictions", []))
+    assert kinds == {"numbers": "blob", "text": "text"}
+    logged = read_predictions(registry).set_index("request_id")["inputs"]
+    expected = {name: numbers[name].tolist() for name in numbers}
+    expected["c4"][3] = None
+    assert logged["numbers"] == expected and logged["text"] == {"plan": ["a"]}

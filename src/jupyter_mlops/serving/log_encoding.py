@@ -3,10 +3,13 @@
     scores = batch_scores(records)        # one predict_proba per model for the whole batch
     rows = [record_row(record, score) for record, score in zip(records, scores)]
 
-Two choices keep what the writer spends per record small (measured on 100-row requests of
+Three choices keep what the writer spends per record small (measured on 100-row requests of
 30 columns; see docs/serving.md):
 
-- **JSON in one call per value**: inputs, outputs and scores go to orjson as numpy arrays
+- **Numbers stored as numbers**: inputs of one numeric dtype (float64, integers, booleans)
+  are stored as a NumPy ``.npy`` of their bytes (:mod:`.inputs_npy`), about 5 µs where
+  their JSON takes about 200.
+- **JSON in one call per value**: other inputs, outputs and scores go to orjson as numpy arrays
   (``{column: array}``), which it writes in C, about 15 times faster than ``tolist`` and
   ``json.dumps``: the same JSON values (NaN and infinities as ``null``; float32 numbers in
   their shortest float32 form, 0.1 rather than 0.10000000149011612). Columns of text or
@@ -17,8 +20,9 @@ Two choices keep what the writer spends per record small (measured on 100-row re
   (at most ``SCORE_CHUNK_ROWS`` rows), then cut back per record. A call that fails is
   retried record by record, so one bad request loses only its own scores.
 
-The stored form is the one readers always had: ``inputs`` JSON ``{column: [values]}``,
-``outputs`` and ``scores`` JSON lists.
+The stored forms: ``inputs`` a ``.npy`` structured array or JSON ``{column: [values]}``
+(:func:`.inputs_npy.stored_inputs` reads either as the latter), ``outputs`` and ``scores``
+JSON lists.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from .inputs_npy import columns_npy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +59,7 @@ def record_row(record: PredictionRecord, scores: str | None) -> tuple[Any, ...]:
         record.role,
         record.served_as,
         record.n_rows,
-        None if record.inputs is None else columns_json(record.inputs),
+        None if record.inputs is None else stored_columns(record.inputs),
         values_json(record.outputs),
         record.latency_ms,
         record.served_at,
@@ -149,6 +155,13 @@ def _positive_probabilities(model: Any, rows: Any) -> np.ndarray | None:
     if getattr(probabilities, "ndim", 0) != 2 or probabilities.shape != (len(rows), 2):
         return None
     return probabilities[:, 1]
+
+
+def stored_columns(frame: Any) -> str | bytes:
+    """What ``predictions.inputs`` holds for ``frame``: ``.npy`` bytes for inputs of one
+    numeric dtype (:mod:`.inputs_npy`, 40 times cheaper than their JSON), else JSON."""
+    stored = columns_npy(frame)
+    return stored if stored is not None else columns_json(frame)
 
 
 def columns_json(frame: Any) -> str:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MlopsError
 from ..registry.connection import Registry
+from .inputs_npy import stored_inputs
 from .log_encoding import batch_scores, record_row
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def read_predictions(
     decoded = [
         (
             *row[:6],
-            None if row[6] is None else json.loads(row[6]),
+            stored_inputs(row[6]),
             json.loads(row[7]),
             row[8],
             row[9],

@@ -4,11 +4,14 @@ One row per request and per model that scored it: ``role`` is ``served`` for the
 that answered, ``shadow`` for a version that scored the same rows without answering.
 ``served_as`` is the reference the server follows (``churn@champion``), ``model_version_id``
 the version that actually scored the rows, so an alias that moved mid-traffic still says
-which version gave each answer. ``inputs`` is JSON ``{column: [values]}`` (NULL when the
-request was not in the sample), ``outputs`` a JSON list, one value per row; ``scores`` the probability a binary classifier gave
-its positive class for each row (computed by the log's writer for the sampled requests, for
-live AUC; NULL otherwise). ``latency_ms`` is
-the time the runtime spent on the request (reading, checking, predicting, answering).
+which version gave each answer. ``inputs`` is JSON ``{column: [values]}``, or for inputs of
+one numeric dtype a NumPy ``.npy`` of one structured array, a field per column (a BLOB: a
+column declared TEXT keeps bytes as bytes; :mod:`jupyter_mlops.serving.inputs_npy` reads
+either); NULL when the request was not in the sample. ``outputs`` is a JSON list, one value
+per row; ``scores`` the probability a binary classifier gave its positive class for each
+row (computed by the log's writer for the sampled requests, for live AUC; NULL otherwise).
+``latency_ms`` is the time the runtime spent on the request (reading, checking, predicting,
+answering).
 
 ``prediction_labels`` holds the ground truth that came later (``mlops.feedback``): per
 request id, a JSON list with one label per row; a new label for a request replaces the old.
