@@ -87,6 +87,26 @@ def prepare_mlflow(directory: Path) -> dict[str, Any]:
     }
 
 
+def logged(
+    request_id: str, version_id: int, n_rows: int, inputs: Any, outputs: Any, model: Any
+) -> Any:
+    """The record a server's runtime makes of one request it answered."""
+    from jupyter_mlops.serving.prediction_log import PredictionRecord
+
+    return PredictionRecord(
+        request_id=request_id,
+        model_version_id=version_id,
+        role="served",
+        served_as=f"{MODEL_NAME}@champion",
+        n_rows=n_rows,
+        inputs=inputs,
+        outputs=outputs,
+        latency_ms=1.0,
+        served_at=time.time(),
+        model=model,
+    )
+
+
 def log_cost(directory: Path, submits: int) -> dict[str, Any]:
     """What logging one request costs the server's process, as its log works: building the
     record and ``PredictionLogProcess.submit`` (a deque append) in the request's own thread,
@@ -101,7 +121,6 @@ def log_cost(directory: Path, submits: int) -> dict[str, Any]:
 
     from jupyter_mlops.registry.connection import Registry
     from jupyter_mlops.serving.log_process import PredictionLogProcess
-    from jupyter_mlops.serving.prediction_log import PredictionRecord
 
     request = json.loads((directory / "rows.json").read_text())  # prepare-ours wrote it
     features = pd.DataFrame(request["data"], columns=request["columns"])
@@ -114,32 +133,19 @@ def log_cost(directory: Path, submits: int) -> dict[str, Any]:
         outputs = np.zeros(n_rows, dtype=np.int64)
         log = PredictionLogProcess(registry.path, busy_timeout=0.5, flush_seconds=3600)
         log.start()
-
-        def logged(request_id: str) -> PredictionRecord:
-            return PredictionRecord(
-                request_id=request_id,
-                model_version_id=version_id,
-                role="served",
-                served_as=f"{MODEL_NAME}@champion",
-                n_rows=n_rows,
-                inputs=inputs,
-                outputs=outputs,
-                latency_ms=1.0,
-                served_at=time.time(),
-                model=model,
-            )
+        request = (version_id, n_rows, inputs, outputs, model)
 
         # a warm-up: the writer process starts and loads the model for the scores once,
         # which is not what a record costs
         for i in range(WARMUP_RECORDS):
-            log.submit(logged(f"{n_rows}-warm-up-{i}"))
+            log.submit(logged(f"{n_rows}-warm-up-{i}", *request))
         if not log.flush(timeout=120):
             raise SystemExit("The log's writer did not take the warm-up records in 120 s")
         batch_seconds = []
         for batch in range(submits // 1000):
             started = time.perf_counter()
             for i in range(1000):
-                log.submit(logged(f"{n_rows}-{batch}-{i}"))
+                log.submit(logged(f"{n_rows}-{batch}-{i}", *request))
             batch_seconds.append((time.perf_counter() - started) / 1000)
         started, cpu_started = time.perf_counter(), time.process_time()
         flushed = log.flush(timeout=600)

@@ -183,7 +183,7 @@ class BorrowedMlflowServer:
     experiments: tuple[str, ...] = ()
 
     def launch(self) -> None:
-        pass
+        """Nothing to start: the server runs already (:meth:`wait_ready` waits for it)."""
 
     def wait_ready(self) -> None:
         """It may still be starting (the test suite starts its server in the background)."""

@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ def stump(registry: Registry, cancer: pd.DataFrame) -> DecisionTreeClassifier:
 
 
 def record(request_id: str, *, inputs: object = None, model: object = None) -> PredictionRecord:
-    n_rows = 2 if inputs is None else len(inputs)  # type: ignore[arg-type]
+    n_rows = 2 if not isinstance(inputs, pd.DataFrame) else len(inputs)
     return PredictionRecord(
         request_id=request_id,
         model_version_id=1,
@@ -72,7 +73,7 @@ def exited(pid: int) -> bool:
         return True
 
 
-def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
