@@ -31,6 +31,9 @@ def metric_rows(registry: Registry, run_id: str, key: str) -> list[tuple[int, fl
 
 
 def test_log_buffers_until_flush_then_writes_every_point(registry: Registry) -> None:
+    # no background flush (every second by default), which on a loaded machine can come
+    # while the loop still runs: this test is about what a run holds until it is flushed
+    mlops.configure(flush_interval=0)
     with mlops.start_run("loop") as run:
         for step in range(100):
             mlops.log(loss=1 / (step + 1))
