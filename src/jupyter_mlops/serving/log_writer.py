@@ -18,6 +18,7 @@ server that stops (or dies) loses nothing already handed over.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -97,11 +98,10 @@ class CountsReporter:
     def report(self) -> None:
         counts = WireCounts(self.log.written, self.log.dropped, self.log.failed_writes)
         if counts != self._sent:
-            try:
+            # a server that is gone has nobody to tell: the writer goes on writing
+            with contextlib.suppress(BrokenPipeError, ValueError):
                 self.out.write(counts.line())
                 self.out.flush()
-            except (BrokenPipeError, ValueError):  # the server is gone: nobody to tell
-                pass
             self._sent = counts
 
 
