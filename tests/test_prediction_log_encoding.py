@@ -22,12 +22,18 @@ from sklearn.tree import DecisionTreeClassifier
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.serving import log_encoding
-from jupyter_mlops.serving.inputs_npy import stored_inputs
+from jupyter_mlops.serving.inputs_npy import NumericInputs, stored_inputs
 from jupyter_mlops.serving.log_encoding import (
     batch_scores,
     columns_json,
     stored_columns,
     values_json,
+)
+from jupyter_mlops.serving.log_wire import (
+    read_message,
+    record_wire,
+    records_from_wire,
+    write_message,
 )
 from jupyter_mlops.serving.prediction_log import PredictionLog, PredictionRecord, read_predictions
 
@@ -289,3 +295,84 @@ def test_the_log_stores_numeric_inputs_as_blobs_and_reads_them_back(registry) ->
     expected = {name: numbers[name].tolist() for name in numbers}
     expected["c4"][3] = None
     assert logged["numbers"] == expected and logged["text"] == {"plan": ["a"]}
+
+
+# -- the writer process's form of the inputs ----------------------------------------------------
+
+
+def through_the_pipe(records: list[PredictionRecord]) -> list[PredictionRecord]:
+    """``records`` as the log's writer process receives them: pickled by the server's
+    sender into a message, read back, made records again (each model loaded as itself)."""
+    models = {record.model_version_id: record.model for record in records}
+    pipe = io.BytesIO()
+    write_message(pipe, ("records", [record_wire(record) for record in records], True))
+    pipe.seek(0)
+    message = read_message(pipe)
+    assert message is not None
+    return records_from_wire(message[1], models.__getitem__)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"age": [30.0, np.nan, np.inf], "fee": [1.5, 2.5, -np.inf]}),
+        pd.DataFrame({"age": np.array([30, 41, -2], dtype=np.int64), "n": [1, 2, 3]}),
+        pd.DataFrame({"yes": [True, False, True], "no": [False, False, True]}),
+        pd.DataFrame(np.arange(6.0).reshape(3, 2)),
+        pd.DataFrame({"x": np.array([0.1, 0.2], dtype=np.float32)}),
+        pd.DataFrame([[1.0, 2.0]], columns=["x", "x"]),
+    ],
+    ids=["float64", "int64", "bool", "unnamed columns", "float32", "repeated name"],
+)
+def test_the_writer_stores_numbers_it_never_made_a_frame_of_as_the_server_would(
+    frame: pd.DataFrame,
+) -> None:
+    (received,) = through_the_pipe([record(0, frame)])
+
+    assert isinstance(received.inputs, NumericInputs)  # no DataFrame built in the writer
+    assert stored_columns(received.inputs) == stored_columns(frame)
+    pd.testing.assert_frame_equal(received.inputs.frame(), frame)
+
+
+def test_requests_sharing_a_column_index_have_its_labels_read_once() -> None:
+    index = pd.Index([f"c{i}" for i in range(30)])
+    frames = [pd.DataFrame(np.full((2, 30), float(n)), columns=index) for n in range(3)]
+
+    received = through_the_pipe([record(n, frame) for n, frame in enumerate(frames)])
+
+    labels = [one.inputs.labels for one in received]
+    assert labels[0] == tuple(index) and labels[0] is labels[1] is labels[2]
+
+
+def test_the_writer_scores_its_form_of_the_inputs_in_one_call_as_the_frames_were(
+    cancer,
+) -> None:
+    features, pipeline = cancer
+    model = CountedPipeline(pipeline)
+    requests = [features.iloc[start : start + 100] for start in range(0, 400, 100)]
+    records = [record(n, rows, model) for n, rows in enumerate(requests)]
+
+    received = through_the_pipe(records)
+    scores = batch_scores(received)
+
+    assert all(isinstance(one.inputs, NumericInputs) for one in received)
+    assert model.calls == [400]
+    # equal to the last bits a different memory order of the same numbers may change
+    for ours, as_frames in zip(scores, batch_scores(records)):
+        assert ours is not None and as_frames is not None
+        np.testing.assert_allclose(json.loads(ours), json.loads(as_frames), rtol=1e-12)
+
+
+def test_the_writers_form_beside_a_frame_of_text_is_scored_record_by_record(cancer) -> None:
+    features, pipeline = cancer
+    model = CountedPipeline(pipeline)
+    numbers = features.iloc[:10]
+    text = numbers.astype(str)  # a frame the writer receives as it is
+
+    received = through_the_pipe([record(0, numbers, model), record(1, text, model)])
+    scores = batch_scores(received)
+
+    assert isinstance(received[0].inputs, NumericInputs)
+    assert isinstance(received[1].inputs, pd.DataFrame)
+    assert scores[0] is not None
+    np.testing.assert_allclose(json.loads(scores[0]), pipeline.predict_proba(numbers)[:, 1])

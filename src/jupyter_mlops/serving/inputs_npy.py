@@ -2,6 +2,7 @@
 structured array, a field per column.
 
     blob = columns_npy(frame)          # bytes, or None for inputs JSON must hold
+    NumericInputs(labels, matrix).npy()  # the same, from the writer's form of a request
     stored_inputs(blob)                # {column: [values]}, as from the JSON of other inputs
     numpy.load(io.BytesIO(blob))       # anyone's NumPy reads it: arr["age"], arr.dtype.names
 
@@ -24,6 +25,7 @@ import functools
 import io
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 # float64, signed and unsigned integers, booleans: their values read back exactly as the JSON
@@ -35,20 +37,46 @@ _MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 10_000_000
 
 
+@dataclass(frozen=True, eq=False)
+class NumericInputs:
+    """A request's inputs as the log's writer process receives them: the column labels and
+    one 2-D array of numbers, rows by columns. A DataFrame costs the writer more to build (about
+    35 µs for 100 rows) than everything else it does with the inputs but the insert; this
+    form goes to :meth:`npy` as it is, and to a model as :meth:`frame`."""
+
+    labels: tuple[Any, ...]
+    matrix: Any
+
+    def __len__(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def npy(self) -> bytes | None:
+        """The ``.npy`` bytes of these inputs (see :func:`columns_npy`)."""
+        return _matrix_npy(self.labels, self.matrix)
+
+    def frame(self) -> Any:
+        """These inputs as the DataFrame the server had (a model checks the names)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.matrix, columns=list(self.labels), copy=False)
+
+
 def columns_npy(frame: Any) -> bytes | None:
     """The ``.npy`` bytes of a DataFrame whose columns share one numeric dtype; ``None`` for
     any other inputs (and for column names a structured array cannot hold: repeated ones)."""
-    import numpy as np
-
     to_numpy = getattr(frame, "to_numpy", None)
     columns = getattr(frame, "columns", None)
     if to_numpy is None or columns is None or getattr(frame, "ndim", 0) != 2:
         return None
-    matrix = to_numpy()
+    return _matrix_npy(tuple(columns.tolist()), to_numpy())
+
+
+def _matrix_npy(labels: tuple[Any, ...], matrix: Any) -> bytes | None:
+    import numpy as np
+
     if matrix.ndim != 2 or matrix.shape[1] == 0 or not _stored(matrix.dtype):
         return None
-    names = tuple(map(str, columns.tolist()))
-    header = _header(names, matrix.dtype.str, matrix.shape[0])
+    header = _header(tuple(map(str, labels)), matrix.dtype.str, matrix.shape[0])
     if header is None:
         return None
     return header + np.ascontiguousarray(matrix).tobytes()

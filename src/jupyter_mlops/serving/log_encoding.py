@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .inputs_npy import columns_npy
+from .inputs_npy import NumericInputs, columns_npy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -109,7 +109,7 @@ def _score_chunk(
     model = records[chunk[0]].model
     frames = [records[index].inputs for index in chunk]
     try:
-        stacked = _stacked(frames) if len(frames) > 1 else frames[0]
+        stacked = _stacked(frames)
         positive = None if stacked is None else _positive_probabilities(model, stacked)
     except Exception:  # inputs pandas cannot stack: each record is tried alone
         positive = None
@@ -124,11 +124,25 @@ def _score_chunk(
 
 
 def _stacked(frames: list[Any]) -> Any:
-    """The rows of ``frames`` in one DataFrame, or ``None`` if their columns differ. Frames
-    of one numeric dtype are stacked as arrays (pandas' concat costs more than the model)."""
+    """The rows of ``frames`` (DataFrames or :class:`.NumericInputs`) in one DataFrame, or
+    ``None`` if their columns differ. Inputs of one numeric dtype are stacked as arrays
+    (pandas' concat costs more than the model)."""
     import numpy as np
     import pandas as pd
 
+    if all(isinstance(frame, NumericInputs) for frame in frames):
+        first = frames[0]
+        if len(frames) == 1:
+            return first.frame()
+        if all(
+            frame.labels == first.labels and frame.matrix.dtype == first.matrix.dtype
+            for frame in frames[1:]
+        ):
+            stacked = np.vstack([frame.matrix for frame in frames])
+            return NumericInputs(first.labels, stacked).frame()
+    frames = [frame.frame() if isinstance(frame, NumericInputs) else frame for frame in frames]
+    if len(frames) == 1:
+        return frames[0]
     if not all(isinstance(frame, pd.DataFrame) for frame in frames):
         return None
     first = frames[0]
@@ -158,8 +172,12 @@ def _positive_probabilities(model: Any, rows: Any) -> np.ndarray | None:
 
 
 def stored_columns(frame: Any) -> str | bytes:
-    """What ``predictions.inputs`` holds for ``frame``: ``.npy`` bytes for inputs of one
-    numeric dtype (:mod:`.inputs_npy`, 40 times cheaper than their JSON), else JSON."""
+    """What ``predictions.inputs`` holds for ``frame`` (a DataFrame or
+    :class:`.NumericInputs`): ``.npy`` bytes for inputs of one numeric dtype
+    (:mod:`.inputs_npy`, 40 times cheaper than their JSON), else JSON."""
+    if isinstance(frame, NumericInputs):
+        stored = frame.npy()
+        return stored if stored is not None else columns_json(frame.frame())
     stored = columns_npy(frame)
     return stored if stored is not None else columns_json(frame)
 

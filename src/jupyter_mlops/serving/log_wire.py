@@ -2,7 +2,7 @@
 
     write_message(pipe, ("records", [record_wire(record) for record in batch], True))
     _, wires, last = read_message(pipe)          # None at the end of the stream
-    record = record_from_wire(wires[0], model_for)   # a PredictionRecord again
+    records = records_from_wire(wires, model_for)    # PredictionRecords again
 
 A message is a pickle (protocol 5) whose arrays travel beside it, uncopied: its header
 gives the pickle's length and each array's. The server pickles a batch in one call, which
@@ -10,7 +10,9 @@ costs it about 10 µs a record: a record's inputs travel as their column index a
 array when they are numbers of one dtype (what a server reads from a request; the index
 is one object per version, pickled once per message), as the DataFrame itself otherwise.
 The fitted model does not travel: a record says whether its scores are wanted, and the
-writer loads the version that answered from the registry (``model_for``).
+writer loads the version that answered from the registry (``model_for``). The writer does
+not make those inputs a DataFrame again: it keeps them as a
+:class:`.inputs_npy.NumericInputs`, which is what it stores.
 
 The server sends ``("records", [wire, ...], last)`` messages (``last``: no more follow for
 now, so write what is pending). The writer answers on its own pipe with lines of counts,
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from .inputs_npy import NumericInputs
 from .prediction_log import PredictionRecord
 
 _LENGTH = struct.Struct("<Q")
@@ -139,9 +142,19 @@ class WireCounts:
         return cls(written, dropped, failed)
 
 
-def record_from_wire(wire: tuple[Any, ...], model_for: Callable[[int], Any]) -> PredictionRecord:
-    """The :class:`PredictionRecord` ``wire`` was made from; ``model_for(version_id)`` gives
-    the fitted model for a record whose scores are wanted (``None``: no scores)."""
+def records_from_wire(
+    wires: list[tuple[Any, ...]], model_for: Callable[[int], Any]
+) -> list[PredictionRecord]:
+    """The :class:`PredictionRecord` each of a message's ``wires`` was made from;
+    ``model_for(version_id)`` gives the fitted model for a record whose scores are wanted
+    (``None``: no scores). The labels of a column index the records share are read once."""
+    labels: dict[int, tuple[Any, ...]] = {}  # id of an index of this message: its labels
+    return [_record_from_wire(wire, model_for, labels) for wire in wires]
+
+
+def _record_from_wire(
+    wire: tuple[Any, ...], model_for: Callable[[int], Any], labels: dict[int, tuple[Any, ...]]
+) -> PredictionRecord:
     (request_id, version_id, role, served_as, n_rows, inputs, outputs, latency_ms, served_at,
      wants_scores) = wire  # fmt: skip
     return PredictionRecord(
@@ -150,7 +163,7 @@ def record_from_wire(wire: tuple[Any, ...], model_for: Callable[[int], Any]) -> 
         role=role,
         served_as=served_as,
         n_rows=n_rows,
-        inputs=_inputs_from_wire(inputs),
+        inputs=_inputs_from_wire(inputs, labels),
         outputs=outputs,
         latency_ms=latency_ms,
         served_at=served_at,
@@ -158,12 +171,12 @@ def record_from_wire(wire: tuple[Any, ...], model_for: Callable[[int], Any]) -> 
     )
 
 
-def _inputs_from_wire(inputs: Any) -> Any:
+def _inputs_from_wire(inputs: Any, labels: dict[int, tuple[Any, ...]]) -> Any:
     if inputs is None:
         return None
     if inputs[0] == "matrix":
-        import pandas as pd
-
-        _, names, matrix = inputs
-        return pd.DataFrame(matrix, columns=names, copy=False)
+        _, index, matrix = inputs
+        if id(index) not in labels:  # the message holds the index, so its id stays its own
+            labels[id(index)] = tuple(index.tolist())
+        return NumericInputs(labels[id(index)], matrix)
     return inputs[1]

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import MlopsError
 from ..registry.connection import Registry
-from .log_wire import WireCounts, read_message, record_from_wire
+from .log_wire import WireCounts, read_message, records_from_wire
 from .prediction_log import PredictionLog
 
 logger = logging.getLogger(__name__)
@@ -117,8 +117,8 @@ def serve_log(registry_path: str, *, busy_timeout: float, flush_seconds: float) 
     try:
         while (message := read_message(source)) is not None:
             _, wires, last = message  # ("records", ...), the one kind the server sends
-            for wire in wires:
-                log.submit(record_from_wire(wire, models.model_for))
+            for record in records_from_wire(wires, models.model_for):
+                log.submit(record)
             if last:  # one transaction for a burst of messages, not one each
                 log.write_soon()
     finally:
