@@ -116,16 +116,16 @@ def test_a_registry_that_cannot_be_counted_leaves_the_cell_and_the_id(
 ) -> None:
     damage = (
         "%%mlops run damaged --no-system-metrics\n"
-        "import sqlite3\n"
-        f"sqlite3.connect({str(registry.path)!r}, isolation_level=None)"
-        '.execute("DROP TABLE run_artifacts")\n'
+        "import contextlib, sqlite3\n"
+        f"with contextlib.closing(sqlite3.connect({str(registry.path)!r}, isolation_level=None))"
+        " as damaging:\n"
+        '    damaging.execute("DROP TABLE run_artifacts")\n'
         "42"
     )
     result, out, err = cell(shell, damage)
     assert result.error_in_exec is None and result.result == 42
-    run_id = Registry.open(registry.path).query_one("SELECT id FROM runs WHERE name = 'damaged'")[
-        "id"
-    ]
+    with Registry.open(registry.path) as reopened:
+        run_id = reopened.query_one("SELECT id FROM runs WHERE name = 'damaged'")["id"]
     # the counts could not be read: left out, and the cell's value is shown as ever
     assert out.splitlines() == [f'run {run_id} "damaged"', f"Out[{result.execution_count}]: 42"]
     assert "Traceback" not in err
