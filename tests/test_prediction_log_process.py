@@ -5,6 +5,7 @@ that is killed leaves nothing it handed over unwritten."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -26,7 +27,7 @@ from sklearn.tree import DecisionTreeClassifier
 from jupyter_mlops.models.registering import register
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.registry.liveness import process_alive
-from jupyter_mlops.serving.log_process import PredictionLogProcess
+from jupyter_mlops.serving.log_process import PIPE_BYTES, PredictionLogProcess
 from jupyter_mlops.serving.prediction_log import PredictionRecord, read_predictions
 
 # seconds this module takes, for tests/sharding.py's order: each test starts writer processes
@@ -91,6 +92,10 @@ def test_the_writer_process_logs_inputs_outputs_and_the_models_scores(
     log.submit(record("scored", inputs=numbers, model=stump))
     log.submit(record("no-inputs"))
     writer = log.writer_pid
+    # its pipe takes a message of megabytes in a call or two (Linux lets it be widened)
+    assert log._writer is not None and log._writer.process.stdin is not None
+    pipe = log._writer.process.stdin.fileno()
+    assert fcntl.fcntl(pipe, fcntl.F_GETPIPE_SZ) == PIPE_BYTES
     assert log.flush(timeout=20)
     log.close()
 
@@ -213,7 +218,7 @@ SERVER = textwrap.dedent(
     """
     import os, signal, sys, time
     import numpy as np
-    from jupyter_mlops.serving.log_process import PredictionLogProcess
+    from jupyter_mlops.serving.log_process import PIPE_BYTES, PredictionLogProcess
     from jupyter_mlops.serving.prediction_log import PredictionRecord
 
     log = PredictionLogProcess(sys.argv[1], busy_timeout=0.05, flush_seconds=0.01).start()

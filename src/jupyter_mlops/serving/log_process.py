@@ -11,8 +11,12 @@ request's inputs as JSON, scoring them with the model for live AUC and inserting
 tens to hundreds of microseconds a record; in a thread of the server they showed in every
 request's latency (+32% to +39% at the median in bench/serving.py). Here the server only
 hands records over: a sender thread pickles each batch in one call (about 3 µs a record,
-the inputs as one array) and writes it to the writer's pipe, every ``flush_seconds`` or
-when asked to flush. The writer (:mod:`.log_writer`) does the rest, with a
+the inputs as one array) and writes it to the writer's pipe in one system call, every
+``flush_seconds`` or when asked to flush. One call, because a thread takes the interpreter
+lock back after each write to a pipe, and each time it interrupts the event loop: written
+piece by piece to a pipe of 64 KB, batches of 100-row records did so dozens of times each,
+and showed in the median latency as much as the writer's work had (see
+:func:`.log_wire.write_message`; the pipe is widened to ``PIPE_BYTES``). The writer (:mod:`.log_writer`) does the rest, with a
 :class:`.prediction_log.PredictionLog` of its own; it loads each version that answered once
 for the scores, so a served model is in memory twice.
 
@@ -40,6 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 from .log_wire import WireCounts, record_wire, write_message
 from .prediction_log import PredictionRecord
 
@@ -50,6 +59,8 @@ logger = logging.getLogger(__name__)
 # pickle's buffer grows by copies)
 MESSAGE_RECORDS = 1000
 MESSAGE_ROWS = 2000
+# the writer's pipe's size where it can be set: about two messages of 100-row records
+PIPE_BYTES = 1 << 20
 
 
 @dataclass
@@ -296,6 +307,7 @@ class PredictionLogProcess:
             )
             return None
         self.writers_started += 1
+        _widen(process.stdin)
         writer = _Writer(process)
         writer.reader = threading.Thread(
             target=self._read_counts, args=(writer,), name="mlops-log-counts", daemon=True
@@ -351,6 +363,17 @@ class PredictionLogProcess:
             writer.process.wait()
         if writer.reader is not None:
             writer.reader.join(timeout=5)
+
+
+def _widen(pipe: IO[bytes] | None) -> None:
+    """Let ``pipe`` hold ``PIPE_BYTES`` (Linux; elsewhere, or past the system's limit, it
+    keeps its size): a message of megabytes then goes in one or two calls, each of which
+    takes the interpreter lock back once."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if pipe is None or set_size is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(pipe.fileno(), set_size, PIPE_BYTES)
 
 
 def _close_quietly(pipe: IO[bytes] | None) -> None:

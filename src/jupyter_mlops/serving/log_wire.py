@@ -21,6 +21,7 @@ now, so write what is pending). The writer answers on its own pipe with lines of
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 from collections.abc import Callable
@@ -33,21 +34,60 @@ from .prediction_log import PredictionRecord
 _LENGTH = struct.Struct("<Q")
 _COUNT = struct.Struct("<QQ")  # the pickle's length, the number of arrays
 _NUMBER_KINDS = frozenset("iufb")
+# arrays smaller than this are pickled with the message rather than beside it
+IN_BAND_BYTES = 4096
+# the pieces one writev call takes (Linux's IOV_MAX)
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 Message = tuple[Any, ...]
 
 
 def write_message(pipe: IO[bytes], message: Message) -> None:
-    """Write ``message`` to ``pipe`` and flush it (``BrokenPipeError`` if the reader is gone)."""
+    """Write ``message`` to ``pipe`` and flush it (``BrokenPipeError`` if the reader is gone).
+
+    To a pipe, the message goes in one system call (``writev``, at most ``IOV_MAX`` pieces a
+    call): a thread that writes releases the interpreter lock for the call and must take it
+    back after, and when the writer process is slower than the server each taking back
+    interrupts the server's event loop. Arrays under ``IN_BAND_BYTES`` travel inside the
+    pickle: one piece less each."""
     buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+
+    def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+        if buffer.raw().nbytes < IN_BAND_BYTES:
+            return True  # in the pickle
+        buffers.append(buffer)
+        return False
+
+    data = pickle.dumps(message, protocol=5, buffer_callback=out_of_band)
     views = [buffer.raw() for buffer in buffers]
-    pipe.write(_COUNT.pack(len(data), len(views)))
-    pipe.write(b"".join(_LENGTH.pack(view.nbytes) for view in views))
-    pipe.write(data)
-    for view in views:
-        pipe.write(view)
-    pipe.flush()
+    pieces: list[Any] = [
+        _COUNT.pack(len(data), len(views)),
+        b"".join(_LENGTH.pack(view.nbytes) for view in views),
+        data,
+        *views,
+    ]
+    try:
+        descriptor = pipe.fileno()
+    except (AttributeError, OSError):  # a file in memory
+        for piece in pieces:
+            pipe.write(piece)
+        pipe.flush()
+        return
+    pipe.flush()  # nothing of this message waits in its buffer: it was never used
+    _write_all(descriptor, pieces)
+
+
+def _write_all(descriptor: int, pieces: list[Any]) -> None:
+    """Write every byte of ``pieces`` to ``descriptor``, in as few calls as it takes."""
+    views = [memoryview(piece).cast("B") for piece in pieces]
+    first = 0  # the first piece not written whole
+    while first < len(views):
+        written = os.writev(descriptor, views[first : first + _IOV_MAX])
+        while first < len(views) and written >= views[first].nbytes:
+            written -= views[first].nbytes
+            first += 1
+        if written:  # a piece written in part (a signal came): its rest next
+            views[first] = views[first][written:]
 
 
 def read_message(pipe: IO[bytes]) -> Message | None:
