@@ -473,10 +473,11 @@ def report(
             " append; the DataFrame and outputs are kept as they are), timed in batches of"
             " 1,000; then the processor time the server's process spends handing each record"
             " to the log's writer process (its sender thread pickles a batch in one call and"
-            " writes it to a pipe). The writer process does the rest, per record: JSON"
-            " encoding, the positive class's probabilities of the sampled rows (the model"
-            " loaded from the registry), the batched SQLite insert, its commit; its time is"
-            " wall time, and takes none of the server's interpreter lock:",
+            " writes it to a pipe in one more). The writer process does the rest, per record:"
+            " the inputs as a `.npy` (numbers) or JSON, the positive class's probabilities of"
+            " the sampled rows (the model loaded from the registry), the batched SQLite insert,"
+            " its commit; its time is wall time, and takes none of the server's interpreter"
+            " lock:",
             "",
             markdown_table(SUBMIT_HEADERS, submit_rows(cost)),
             "",
