@@ -4,7 +4,9 @@ after the monitor runs from the route, and the 404/400 answers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,26 @@ async def test_post_runs_the_monitor_and_get_then_shows_its_windows_newest_first
     # the route stored what the monitor stores: a second run computes nothing new
     again = await run_monitor(jp_fetch, {"window": "1h"})
     assert again["run"]["computed"] == 0
+
+
+async def test_the_panel_is_answered_while_a_posted_monitor_runs(jp_fetch, served: Registry):
+    # another process holds the registry's write lock: the monitor, which stores its
+    # windows, waits for it as long as the lock is held
+    blocker = sqlite3.connect(served.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        posted = asyncio.ensure_future(run_monitor(jp_fetch, {"window": "1h"}))
+        await asyncio.sleep(1.0)  # the monitor has read the log and waits to write
+        answer = await asyncio.wait_for(monitoring(jp_fetch), timeout=10)
+        marker = await asyncio.wait_for(jp_fetch("jupyter-mlops", "api", "changes"), timeout=10)
+        assert not posted.done()  # answered while the monitor still ran
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    ran = await asyncio.wait_for(posted, timeout=60)
+
+    assert answer["lengths"] == [] and marker.code == 200
+    assert ran["run"]["computed"] == 4 and ran["lengths"][0]["total"] == 4
 
 
 async def test_get_of_one_length_leaves_the_others_out(jp_fetch, served: Registry):

@@ -118,6 +118,21 @@ class MlopsAPIHandler(APIHandler):
 
         return await self.in_thread(call)
 
+    async def long_work(self, build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``build(registry, *args, **kwargs)`` on a connection of its own, in a worker thread:
+        for work of seconds (running the monitor), which under :meth:`read`'s lock would
+        hold every other request of the panel, its polling included, until it ended."""
+
+        def call() -> T:
+            with self.source.registry() as registry:
+                own = registry.another_connection()
+            try:
+                return build(own, *args, **kwargs)
+            finally:
+                own.close()
+
+        return await self.in_thread(call)
+
     async def in_thread(self, work: Callable[..., T], *args: Any) -> T:
         """Run blocking ``work`` off the event loop and wait for its result."""
         loop = asyncio.get_running_loop()

@@ -10,7 +10,8 @@ Monitoring view, and "Run monitor now".
 
 The POST is :func:`~jupyter_mlops.serving.monitoring.monitor_model` without retraining (a
 retraining pipeline is started from the terminal or a notebook, where its output is seen):
-it reads the prediction log and takes seconds, in a worker thread. An unknown model is a
+it reads the prediction log and takes seconds, in a worker thread, on a connection of its
+own: the panel's other requests are answered meanwhile. An unknown model is a
 404 naming it, a window length that cannot be read a 400, through the handlers' one
 translation of core errors. The JSON is built in :mod:`.monitoring_payloads`.
 """
@@ -38,7 +39,7 @@ class MonitoringHandler(MlopsAPIHandler):
     @tornado.web.authenticated
     async def post(self, model: str) -> None:
         body = self.json_body()
-        self.reply(await self.read(run_monitor_payload, model, body))
+        self.reply(await self.long_work(run_monitor_payload, model, body))
 
     def json_body(self) -> Any:
         if not self.request.body:
