@@ -428,6 +428,7 @@ class CuttingProxy:
                     payload = b'{"error_code": "INVALID_PARAMETER_VALUE", "message": "not here"}'
                 else:
                     proxy.forwarded += 1
+                    proxy.requests.append(f"{self.command} {self.path.split('?')[0]}")
                     connection = http.client.HTTPConnection(target.hostname, target.port)
                     headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                     connection.request(self.command, self.path, body=body, headers=headers)
@@ -447,6 +448,7 @@ class CuttingProxy:
         self.budget: int | None = None
         self.refused: bytes = b""  # a request whose body holds this is refused (400)
         self.forwarded = 0
+        self.requests: list[str] = []  # method and path of each forwarded request
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -457,13 +459,53 @@ class CuttingProxy:
         self.server.server_close()
 
 
+def test_a_new_run_takes_three_requests_and_what_passes_one_batch_follows(
+    registry: Registry, tracking: MlflowTrackingServer
+) -> None:
+    params: dict[str, dict[str, int]] = {}
+    for number in range(3):
+        with mlops.start_run(f"trial-{number}", experiment="churn-requests") as run:
+            mlops.log_params(**{f"p{i}": i * number for i in range(10)})
+            for step in range(100):
+                mlops.log(loss=1 / (step + 1), accuracy=step / 100, step=step)
+        params[run.id] = {f"p{i}": i * number for i in range(10)}
+    with mlops.start_run("wide", experiment="churn-requests") as wide:  # past one batch
+        mlops.log_params(**{f"p{i}": i for i in range(150)})
+        for step in range(600):
+            mlops.log(loss=1 / (step + 1), accuracy=step / 600, step=step)
+    params[wide.id] = {f"p{i}": i for i in range(150)}
+    proxy = CuttingProxy(tracking.uri)
+    try:
+        pushed = push(registry, proxy.uri, experiment="churn-requests")
+    finally:
+        proxy.close()
+
+    # the experiment: asked for, then created; per run: create, one log-batch (params, tags
+    # and points), its two files, its end; no search for runs in an experiment just made.
+    # The wide run: its 50 more params and the points past the first batch, one batch each
+    assert pushed.created["runs"] == 4
+    sent = [request.rsplit("/", 1)[1] for request in proxy.requests]
+    one_run = ["create", "log-batch", "environment.json", "run.json", "update"]
+    wide_run = ["create", "log-batch", "log-batch", "log-batch", *one_run[2:]]
+    assert sent == ["get-by-name", "create", *one_run * 3, *wide_run]
+    remote = remote_runs(tracking.uri, "churn-requests")
+    for run_id, logged in params.items():
+        assert remote[run_id]["params"] == {key: str(value) for key, value in logged.items()}
+        assert remote[run_id]["info"]["status"] == "FINISHED"
+        for key in ("loss", "accuracy"):
+            history = remote_history(tracking.uri, remote[run_id]["info"]["run_id"], key)
+            assert history == metric_rows(registry, run_id, key)
+
+
 def test_a_push_cut_short_by_the_server_is_recorded_and_the_next_one_resumes(
     registry: Registry, tracking: MlflowTrackingServer
 ) -> None:
     ids = example_registry("churn-cut", "churn-cut")
     proxy = CuttingProxy(tracking.uri)
     try:
-        proxy.budget = 12  # the experiment, the first run and part of its metric points
+        # the experiment (asked for, created), the first run and its first batch: part of
+        # its metric points
+        proxy.budget = 4
         with pytest.raises(TrackingServerError) as cut:
             push(registry, proxy.uri)
         assert "HTTP 500" in str(cut.value)

@@ -152,6 +152,7 @@ class _Push:
         self.record = PushRecord(registry, server.uri)
         self.tally = Tally()
         self.metric_points = 0
+        self.new_experiments: set[str] = set()  # created by this push: none of its runs is there
         self.sender = RunSender(registry, server, self.record, self.tally, self._points_sent)
 
     def stopped(self) -> str:
@@ -177,7 +178,12 @@ class _Push:
                 pushed_parent = self.record.get("run", content.parent_run_id)
                 parent = None if pushed_parent is None else pushed_parent.remote_id
             try:
-                outcome = self.sender.push(content, experiments[content.experiment], parent)
+                outcome = self.sender.push(
+                    content,
+                    experiments[content.experiment],
+                    parent,
+                    new_experiment=content.experiment in self.new_experiments,
+                )
             except TrackingServerError as exc:
                 if exc.status != 400:  # the server is down or failing: stop, resume later
                     raise
@@ -276,6 +282,7 @@ class _Push:
                         "experiment_id"
                     ]
                     outcome = "created"
+                    self.new_experiments.add(name)
                 pushed = self.record.put(PushedObject("experiment", name, experiment_id, {}))
             note_row = self.registry.query_one(
                 "SELECT experiment_notes.note FROM experiment_notes"

@@ -5,7 +5,8 @@ each key and value here first and reports what cannot go (:class:`Unmappable`) i
 of losing the batch around it. The rules are MLflow's own (``mlflow.utils.validation``):
 keys of letters, digits, ``_ . - / : `` and spaces, at most 250 characters, no path that
 normalises to another (``a//b``, ``./a``, ``/a``); a param's value at most 6000
-characters, a tag's 8000; a batch of at most 1000 metrics, 100 params and 100 tags.
+characters, a tag's 8000; a batch of at most 1000 metrics, 100 params and 100 tags, 1000
+items in all, and a request body of at most 1,000,000 bytes of JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
+MAX_ITEMS_PER_BATCH = 1000
+MAX_BATCH_BYTES = 1_000_000
 MAX_MODEL_NAME_LENGTH = 256
 
 _KEY = re.compile(r"^[/\w.\- :]*$")

@@ -1,14 +1,18 @@
 """Sending one run to an MLflow tracking server: only what the server does not hold yet.
 
 A run is created once (or found, when an earlier push created it and its record was
-lost: MLflow is searched for the tag ``mlops.run_id``), then brought up to date in
-steps, each recorded when the server confirmed it: new params, changed tags, metric
-points above the recorded mark (``runs/log-batch`` within MLflow's limits), files whose
-content changed, and the run's status, end time and name.
+lost: MLflow is searched for the tag ``mlops.run_id``, except in an experiment this push
+created), then brought up to date in steps, each recorded when the server confirmed it:
+new params, changed tags, metric points above the recorded mark (``runs/log-batch``
+within MLflow's limits), files whose content changed, and the run's status, end time and
+name. A run created now gets its params, tags and first points in one ``log-batch``, as
+MLflow's own client sends a run: a run of the usual size takes three requests (create,
+the batch, its end).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import tempfile
@@ -22,6 +26,8 @@ from ..registry.connection import Registry
 from .mlflow_api import MlflowServer
 from .mlflow_push_content import PARENT_TAG, RUN_ID_TAG, RunContent
 from .mlflow_push_limits import (
+    MAX_BATCH_BYTES,
+    MAX_ITEMS_PER_BATCH,
     MAX_METRICS_PER_BATCH,
     MAX_PARAMS_PER_BATCH,
     MAX_TAGS_PER_BATCH,
@@ -73,9 +79,17 @@ class RunSender:
         self.tally = tally
         self.on_metric_points = on_metric_points
 
-    def push(self, content: RunContent, experiment_id: str, parent: str | None) -> str:
+    def push(
+        self,
+        content: RunContent,
+        experiment_id: str,
+        parent: str | None,
+        *,
+        new_experiment: bool = False,
+    ) -> str:
         """Send what ``content`` adds to what the server holds; return the outcome:
-        ``created``, ``updated`` or ``unchanged``."""
+        ``created``, ``updated`` or ``unchanged``. ``new_experiment``: this push created the
+        experiment, so no run of it can be on the server yet (none is searched for)."""
         self.tally.unmappable.extend(content.unmappable)
         tags = dict(content.tags)
         if parent is not None:
@@ -84,10 +98,14 @@ class RunSender:
         pushed = self.record.get("run", content.run_id)
         created = False
         if pushed is None:
-            pushed, created = self._find_or_create(content, experiment_id)
+            pushed, created = self._find_or_create(
+                content, experiment_id, search=not new_experiment
+            )
         self._what_cannot_follow(content, pushed, experiment_id)
         if pushed.digest == digest:
             return "unchanged"
+        if created:
+            pushed = self._first_batch(content, tags, pushed)
         sent_anything = False
         pushed, did = self._params(content, pushed)
         sent_anything |= did
@@ -105,23 +123,27 @@ class RunSender:
         return "updated" if sent_anything else "unchanged"
 
     # -- the steps --------------------------------------------------------------------
-    def _find_or_create(self, content: RunContent, experiment_id: str) -> tuple[PushedObject, bool]:
+    def _find_or_create(
+        self, content: RunContent, experiment_id: str, *, search: bool = True
+    ) -> tuple[PushedObject, bool]:
         """The MLflow run of ``content`` and whether it was made now: one with its
         ``mlops.run_id`` is taken when the server has it (the record of that push was lost,
-        or another copy of this registry pushed it)."""
-        found = next(
-            self.server.pages(
-                "POST",
-                "runs/search",
-                {
-                    "experiment_ids": [experiment_id],
-                    "filter": f"tags.`{RUN_ID_TAG}` = '{content.run_id}'",
-                    "max_results": 1,
-                },
-                "runs",
-            ),
-            None,
-        )
+        or another copy of this registry pushed it); ``search=False`` skips the search."""
+        found = None
+        if search:
+            found = next(
+                self.server.pages(
+                    "POST",
+                    "runs/search",
+                    {
+                        "experiment_ids": [experiment_id],
+                        "filter": f"tags.`{RUN_ID_TAG}` = '{content.run_id}'",
+                        "max_results": 1,
+                    },
+                    "runs",
+                ),
+                None,
+            )
         if found is not None:
             data = found.get("data", {})
             sent = {
@@ -155,6 +177,44 @@ class RunSender:
         }
         self.tally.add_sent("runs", 1)
         return self.record.put(PushedObject("run", content.run_id, run["run_id"], sent)), True
+
+    def _first_batch(
+        self, content: RunContent, tags: dict[str, str], pushed: PushedObject
+    ) -> PushedObject:
+        """A run created now: its params, tags and first metric points in one log-batch,
+        within MLflow's limits (the steps after send what did not fit). Long values that
+        would pass the request's size, or points MLflow may refuse (NaN, infinities), are
+        left to the steps, which send and report them on their own."""
+        params = list(content.params.items())[:MAX_PARAMS_PER_BATCH]
+        held_tags: dict[str, str] = dict(pushed.sent.get("tags", {}))
+        new_tags = [(k, v) for k, v in tags.items() if held_tags.get(k) != v][:MAX_TAGS_PER_BATCH]
+        room = MAX_ITEMS_PER_BATCH - len(params) - len(new_tags)
+        rows = self._metric_rows(content, int(pushed.sent.get("metric_mark", 0)), limit=room)
+        points = _points(content, rows)
+        if not all(_finite(point["value"]) for point in points):
+            rows, points = [], []
+        batch = {
+            "params": [{"key": k, "value": v} for k, v in params],
+            "tags": [{"key": k, "value": v} for k, v in new_tags],
+            "metrics": points,
+        }
+        if len(json.dumps(batch)) > MAX_BATCH_BYTES // 2:  # the server measures its own JSON
+            return pushed
+        if not (params or new_tags or points):
+            return pushed
+        self._log_batch(pushed, **batch)
+        held_tags.update(new_tags)
+        ours = set(pushed.sent.get("our_tags", ())) | {k for k, _ in new_tags}
+        sent: dict[str, Any] = {"params": dict(params), "tags": held_tags, "our_tags": sorted(ours)}
+        if rows:
+            sent["metric_mark"] = int(rows[-1][0])
+        pushed = self.record.put(pushed.with_sent(**sent))
+        self.tally.add_sent("params", len(params))
+        self.tally.add_sent("tags", len(new_tags))
+        self.tally.add_sent("metric points", len(points))
+        if rows:
+            self.on_metric_points(len(rows))
+        return pushed
 
     def _what_cannot_follow(
         self, content: RunContent, pushed: PushedObject, experiment_id: str
@@ -218,21 +278,10 @@ class RunSender:
         mark = int(pushed.sent.get("metric_mark", 0))
         if mark >= content.metric_mark:
             return pushed, False
-        # up to the mark the content was read at (points logged meanwhile go next time);
-        # one query, as the index on (run_id, key, step) cannot seek by rowid
-        rows = self.registry.query_tuples(
-            "SELECT rowid, key, step, value, timestamp FROM metrics"
-            " WHERE run_id = ? AND rowid > ? AND rowid <= ? ORDER BY rowid",
-            (content.run_id, mark, content.metric_mark),
-        )
+        rows = self._metric_rows(content, mark)
         refused: set[str] = set()
         for batch in chunks(rows, MAX_METRICS_PER_BATCH):
-            points = [
-                {"key": key, "value": _metric_value(value), "timestamp": int(ts * 1000),
-                 "step": int(step)}
-                for _, key, step, value, ts in batch
-                if key in content.metric_keys and key not in refused
-            ]  # fmt: skip
+            points = [p for p in _points(content, batch) if p["key"] not in refused]
             if points:
                 try:
                     self._log_batch(pushed, metrics=points)
@@ -246,6 +295,19 @@ class RunSender:
             self.tally.add_sent("metric points", len(points))
             self.on_metric_points(len(batch))
         return pushed, True
+
+    def _metric_rows(
+        self, content: RunContent, mark: int, limit: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The run's points above ``mark`` (rowid, key, step, value, timestamp), up to the
+        mark the content was read at (points logged meanwhile go next time); one query, as
+        the index on (run_id, key, step) cannot seek by rowid."""
+        return self.registry.query_tuples(
+            "SELECT rowid, key, step, value, timestamp FROM metrics"
+            " WHERE run_id = ? AND rowid > ? AND rowid <= ? ORDER BY rowid"
+            + ("" if limit is None else f" LIMIT {int(limit)}"),
+            (content.run_id, mark, content.metric_mark),
+        )
 
     def _without_non_finite(
         self, content: RunContent, points: list[dict[str, Any]], refused: set[str]
@@ -293,6 +355,16 @@ class RunSender:
 
     def _log_batch(self, pushed: PushedObject, **items: list[dict[str, Any]]) -> None:
         self.server.post("runs/log-batch", {"run_id": pushed.remote_id, **items})
+
+
+def _points(content: RunContent, rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The points of ``rows`` as ``log-batch`` takes them, of the metrics ``content`` sends."""
+    return [
+        {"key": key, "value": _metric_value(value), "timestamp": int(ts * 1000),
+         "step": int(step)}
+        for _, key, step, value, ts in rows
+        if key in content.metric_keys
+    ]  # fmt: skip
 
 
 def _metric_value(value: float | None) -> float | str:
