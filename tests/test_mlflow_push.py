@@ -497,6 +497,31 @@ def test_a_new_run_takes_three_requests_and_what_passes_one_batch_follows(
             assert history == metric_rows(registry, run_id, key)
 
 
+def test_params_and_tags_too_long_for_one_request_go_in_batches_of_their_own(
+    registry: Registry, tracking: MlflowTrackingServer
+) -> None:
+    long = {f"p{i}": str(i) * 6000 for i in range(1, 10)} | {"notes": "x" * 6000}
+    tags = {f"t{i}": "z" * 8000 for i in range(60)}  # 480 KB, and 600 KB of params
+    with mlops.start_run("long", experiment="churn-long", tags=tags) as run:
+        mlops.log_params(**{f"q{i}": "y" * 6000 for i in range(90)}, **long)
+        for step in range(10):
+            mlops.log(loss=1 / (step + 1), step=step)
+    proxy = CuttingProxy(tracking.uri)
+    try:
+        push(registry, proxy.uri, experiment="churn-long")
+    finally:
+        proxy.close()
+
+    sent = [request.rsplit("/", 1)[1] for request in proxy.requests]
+    # params, tags and points each in a batch of its own: together, past MLflow's 1 MB
+    assert sent[2:6] == ["create", "log-batch", "log-batch", "log-batch"]
+    remote = remote_runs(tracking.uri, "churn-long")[run.id]
+    assert len(remote["params"]) == 100 and remote["params"]["notes"] == "x" * 6000
+    assert all(remote["tags"][key] == value for key, value in tags.items())
+    history = remote_history(tracking.uri, remote["info"]["run_id"], "loss")
+    assert history == metric_rows(registry, run.id, "loss")
+
+
 def test_a_push_cut_short_by_the_server_is_recorded_and_the_next_one_resumes(
     registry: Registry, tracking: MlflowTrackingServer
 ) -> None:
