@@ -320,7 +320,8 @@ def report(figures: dict[str, Any], facts: dict[str, Any]) -> str:
             "",
             f"{runs:,} runs in one experiment, each with 10 params, 3 tags and {steps} steps of"
             f" two metrics (`loss`, `accuracy`): {2 * steps} points a run,"
-            f" {2 * steps * runs:,} in all; no files. Each side sends to a fresh `mlflow server`"
+            f" {2 * steps * runs:,} in all; no files logged (a push adds two of its own a run,"
+            " `environment.json` and `mlops/run.json`). Each side sends to a fresh `mlflow server`"
             " of the same setup: one uvicorn worker (`--workers 1`), a SQLite backend store"
             " and served artifacts on the same disk, `MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false`."
             " One sample of each workload, in this order: MLflow logs, ours pushes, ours"
@@ -337,12 +338,14 @@ def report(figures: dict[str, Any], facts: dict[str, Any]) -> str:
             "",
             "Notes:",
             "",
-            f"- What the first push sent: {_sent(figures['push']['sent'])}. Per run it asks"
-            " the server for a run carrying its `mlops.run_id` tag (so that a lost record of"
-            " an earlier push makes no copy), creates the run, sends its params, tags and"
-            " points in a `log-batch` each and ends it; MLflow's client creates the run, sends"
-            " one `log_batch` and ends it. The import lists each run's files and asks for"
-            " each metric's history; MLflow's read asks for the histories alone.",
+            f"- What the first push sent: {_sent(figures['push']['sent'])}. Per run it"
+            " creates the run, sends its params, tags and first points in one `log-batch`,"
+            " uploads its two files and ends it (in an experiment that was already on the"
+            " server it first asks for a run carrying its `mlops.run_id` tag, so that a lost"
+            " record of an earlier push makes no copy; this one created the experiment);"
+            " MLflow's client creates the run, sends one `log_batch` and ends it. The import"
+            " lists each run's files, downloads those it does not hold (here the push's two)"
+            " and asks for each metric's history; MLflow's read asks for the histories alone.",
             f"- A pushed run carries {len(ours_run['tags'])} tags against MLflow's"
             f" {len(peer_run['tags'])} for the same run; the extra ones:"
             f" {', '.join(f'`{tag}`' for tag in extra_tags) or 'none'}; files:"
