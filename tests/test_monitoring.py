@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from jupyter_mlops.cli import main
@@ -15,6 +16,8 @@ from jupyter_mlops.models.versions import aliases_of
 from jupyter_mlops.registry.connection import Registry
 from jupyter_mlops.serving.feedback import record_feedback
 from jupyter_mlops.serving.monitoring import live_rows, monitor_model, stored_windows
+from jupyter_mlops.serving.prediction_log import PredictionLog, PredictionRecord
+from jupyter_mlops.serving.window_counts import window_counts
 
 from .conftest import cli_runner, run_cell
 from .pipelines import code, export_cells
@@ -61,6 +64,80 @@ def test_shifted_traffic_gives_retrain_for_exactly_the_shifted_columns_and_is_st
     assert dict(
         served.query_tuples("SELECT origin, COUNT(*) FROM drift_reports GROUP BY origin")
     ) == {"monitor": 7}  # the window's earlier reports were replaced
+
+
+def test_rows_since_a_time_are_those_of_the_requests_served_from_then(served: Registry) -> None:
+    since = START + 2 * HOUR + 100
+    everything = live_rows(served, "churn")
+
+    later = live_rows(served, "churn", since=since)
+
+    expected = everything[everything["time"] >= since].reset_index(drop=True)
+    assert 0 < len(later) < len(everything)
+    pd.testing.assert_frame_equal(later, expected)
+
+
+def test_the_counts_of_each_window_are_what_its_rows_say(served: Registry) -> None:
+    # labels that leave rows out: nulls, a list shorter than the request (written by hand:
+    # feedback refuses one), none at all
+    record_feedback(served, ["h0-1"], [[1, None, 0, None, None]])
+    with served.transaction() as conn:
+        conn.execute("UPDATE prediction_labels SET labels = '[0, 1]' WHERE request_id = 'h2-7'")
+        conn.execute("DELETE FROM prediction_labels WHERE request_id = 'h3-4'")
+
+    counted = window_counts(served, "churn", HOUR)
+    rows = live_rows(served, "churn")
+    starts = (rows["time"] // HOUR) * HOUR
+    expected = {
+        start: (len(group), int(group["label"].notna().sum()), group["labelled_at"].max())
+        for start, group in rows.groupby(starts)
+    }
+
+    assert list(counted) == [START + h * HOUR for h in range(4)] == list(expected)
+    for start, counts in counted.items():
+        assert (counts.n_predictions, counts.n_labelled, counts.newest_label) == expected[start]
+    assert [c.n_labelled for c in counted.values()] == [600 - 3, 600, 600 - 3, 600 - 5]
+
+
+def test_traffic_added_to_a_window_is_judged_as_a_monitor_from_scratch_judges_it(
+    served: Registry,
+) -> None:
+    first = monitor_model(served, "churn", window="1h", now=AFTER)
+    model = served.query_one("SELECT id FROM model_versions")[0]
+    log = PredictionLog(served.another_connection(), flush_seconds=0.01).start()
+    late = customers(50, 99, shifted=True)
+    log.submit(PredictionRecord("late", model, "served", "churn@champion", 50, late[FEATURES],
+                                late["churned"].to_numpy(), 9.0, START + 3 * HOUR + 3000))  # fmt: skip
+    log.close()
+
+    again = monitor_model(served, "churn", window="1h", now=AFTER)
+    with served.transaction() as conn:
+        conn.execute("DELETE FROM monitor_windows")
+    scratch = monitor_model(served, "churn", window="1h", now=AFTER)
+
+    assert again.computed == 1 and scratch.computed == 4
+    assert again.windows[:3] == first.windows[:3]
+    late_window, from_scratch = again.windows[3], scratch.windows[3]
+    assert late_window.n_predictions == 650 and late_window.latency_p99_ms == pytest.approx(9.0)
+    # its predictions compared with the window before it, as from scratch
+    assert drift_columns(served, late_window.prediction_report_id) == drift_columns(
+        served, from_scratch.prediction_report_id
+    )
+    assert drift_columns(served, late_window.input_report_id) == drift_columns(
+        served, from_scratch.input_report_id
+    )
+    ignored = {"computed_at", "input_report_id", "prediction_report_id"}
+    for field in late_window.__dataclass_fields__.keys() - ignored:
+        assert getattr(late_window, field) == getattr(from_scratch, field), field
+
+
+def drift_columns(registry: Registry, report_id: str | None) -> list[tuple[object, ...]]:
+    assert report_id is not None
+    return registry.query_tuples(
+        "SELECT column_name, test, statistic, p_value, effect FROM drift_columns"
+        " WHERE report_id = ? ORDER BY seq",
+        (report_id,),
+    )
 
 
 RETRAIN_CELLS = [

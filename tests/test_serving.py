@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,13 @@ def test_prediction_log_writes_inputs_outputs_and_version(
     assert logged["outputs"].tolist() == [[1, 0], [1, 0]]
     assert logged["inputs"].iloc[0] == {"age": [30, 41], "fee": [None, 2.5], "plan": ["a", None]}
     assert logged["inputs"].iloc[1] is None
+    # since: unix seconds or a datetime, the requests served from then on
+    second = logged["served_at"].iloc[1]
+    assert jupyter_mlops.predictions("cancer", since=second)["request_id"].tolist() == [
+        r for r, t in zip(logged["request_id"], logged["served_at"]) if t >= second
+    ]
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    assert jupyter_mlops.predictions("cancer", since=tomorrow).empty
 
 
 def test_the_scorer_logs_a_binary_classifiers_scores_for_sampled_requests(

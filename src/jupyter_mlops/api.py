@@ -281,17 +281,23 @@ def merge(source: str | Path, *, dry_run: bool = False) -> MergeReport:
     return merge_registries(default_registry(), source, dry_run=dry_run)
 
 
-def predictions(model: str | None = None, *, role: str | None = None) -> pd.DataFrame:
+def predictions(
+    model: str | None = None, *, role: str | None = None, since: Any = None
+) -> pd.DataFrame:
     """The predictions served models logged (``jupyter mlops serve``), oldest first: one row
     per request and version, with its inputs (when sampled), outputs, latency and the version
-    that answered. ``role`` is ``"served"`` or ``"shadow"``.
+    that answered. ``role`` is ``"served"`` or ``"shadow"``; ``since`` (unix seconds, a
+    datetime or a pandas Timestamp) keeps the requests served from then on.
 
         mlops.predictions("churn", role="shadow")
+        mlops.predictions("churn", since=datetime.now() - timedelta(hours=1))
     """
     from .serving.prediction_log import read_predictions
     from .tracking.session import default_registry
 
-    return read_predictions(default_registry(), model, role=role)
+    if since is not None and hasattr(since, "timestamp"):
+        since = since.timestamp()
+    return read_predictions(default_registry(), model, role=role, since=since)
 
 
 def feedback(request_ids: Any, labels: Any) -> int:

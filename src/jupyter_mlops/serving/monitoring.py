@@ -12,7 +12,8 @@ stored, and the retraining pipeline started when a window decides retrain.
 3. Each window is stored (:mod:`.window_store`, ``monitor_windows``) with its drift reports (``drift_reports``,
    origin ``monitor``), so the notebook, the terminal and the panel draw the same history.
    A window that ended and gained no request or label since it was stored is not computed
-   again.
+   again; which windows changed is counted in SQL (:mod:`.window_counts`), and the log is
+   read from the first of them only.
 4. With ``on_retrain`` (:mod:`.retraining`), the newest ended window that decided retrain (and has not started a
    retraining before) runs that pipeline (:func:`..runner.pipeline.run_pipeline`); its gates
    decide whether the alias moves, and a server following the alias picks the new version up.
@@ -40,6 +41,7 @@ from ..models.versions import resolve_version
 from ..registry.connection import Registry
 from .live_rows import LOG_COLUMNS, live_rows
 from .retraining import RetrainOutcome, retrain_if_decided
+from .window_counts import WindowCounts, still_holds, window_counts
 from .window_store import (
     StoredWindow,
     length_text,
@@ -109,11 +111,52 @@ def monitor_model(
     say = progress or (lambda line: None)
     length = parse_window(window)
     current_time = time.time() if now is None else now
-    rows = live_rows(registry, model, since=since)
     stored = {w.start: w for w in stored_windows(registry, model, window=length)}
-    if rows.empty:
+    counts = window_counts(registry, model, length, since=since)
+    if not counts:
         return MonitorReport(model, length, tuple(stored.values()), 0,
                              notes=(f"no prediction of {model} is logged yet",))  # fmt: skip
+    changed = [
+        start for start, count in counts.items() if not still_holds(stored.get(start), count)
+    ]
+    computed = 0
+    notes: tuple[str, ...] = ()
+    if changed:
+        computed, notes = _judge_changed(registry, model, length, stored, changed, since=since,
+                                         kind=kind, min_rows=min_rows, alpha=alpha,
+                                         fairness=tuple(fairness), say=say)  # fmt: skip
+    windows = tuple(stored[s] for s in sorted(stored))
+    retrain = None
+    if on_retrain is not None:
+        retrain = retrain_if_decided(
+            registry, model, length, windows, Path(on_retrain), retrain_alias, current_time, say
+        )
+    return MonitorReport(model, length, windows, computed, retrain, notes)
+
+
+def _judge_changed(
+    registry: Registry,
+    model: str,
+    length: float,
+    stored: dict[float, StoredWindow],
+    changed: list[float],
+    *,
+    since: float | None,
+    kind: str | None,
+    min_rows: int,
+    alpha: float,
+    fairness: tuple[str, ...],
+    say: Callable[[str], None],
+) -> tuple[int, tuple[str, ...]]:
+    """Read the log from the first window that ``changed`` (and the decided window before it,
+    whose predictions the first one's are compared with), judge each window that changed and
+    store it in ``stored``; the number judged, and what kept some from being tested."""
+    first = min(changed)
+    decided_before = [
+        start for start, kept in stored.items() if start < first and kept.decision is not None
+    ]
+    read_from = max(decided_before) if decided_before else first
+    rows = live_rows(registry, model, since=read_from if since is None else max(since, read_from))
     input_columns = [c for c in rows.columns if c not in LOG_COLUMNS]
     model_kind = kind or _kind(registry, model, rows)
     references: dict[str, Any] = {}
@@ -134,17 +177,16 @@ def monitor_model(
     starts = np.floor(rows["time"].to_numpy(dtype=float) / length) * length
     computed = 0
     previous_outputs = None
-    for start in sorted(set(starts.tolist())):
-        window_rows = rows[starts == start]
-        labelled = int(window_rows["label"].notna().sum())
+    for start, window_rows in rows.groupby(starts, sort=True):
+        counted = WindowCounts(
+            start,
+            len(window_rows),
+            int(window_rows["label"].notna().sum()),
+            float(window_rows["labelled_at"].max()),
+        )
         kept = stored.get(start)
-        newest_label = float(window_rows["labelled_at"].max())
-        if (
-            kept is not None
-            and kept.end <= kept.computed_at  # it had ended when it was computed
-            and (kept.n_predictions, kept.n_labelled) == (len(window_rows), labelled)
-            and not newest_label > kept.computed_at  # no label given since (NaN: none)
-        ):
+        if still_holds(kept, counted):
+            assert kept is not None
             if kept.decision is not None:
                 previous_outputs = window_rows[["prediction"]].reset_index(drop=True)
             continue
@@ -173,13 +215,7 @@ def monitor_model(
         computed += 1
         if judged.decision is not None:
             previous_outputs = window_rows[["prediction"]].reset_index(drop=True)
-    windows = tuple(stored[s] for s in sorted(stored))
-    retrain = None
-    if on_retrain is not None:
-        retrain = retrain_if_decided(
-            registry, model, length, windows, Path(on_retrain), retrain_alias, current_time, say
-        )
-    return MonitorReport(model, length, windows, computed, retrain, tuple(notes))
+    return computed, tuple(notes)
 
 
 def _kind(registry: Registry, model: str, rows: pd.DataFrame) -> str:

@@ -215,29 +215,42 @@ class PredictionLog:
 
 
 def read_predictions(
-    registry: Registry, model: str | None = None, *, role: str | None = None
+    registry: Registry,
+    model: str | None = None,
+    *,
+    role: str | None = None,
+    since: float | None = None,
+    with_inputs: bool = True,
 ) -> pd.DataFrame:
-    """The logged predictions (of ``model``, of one ``role``), oldest first, as a DataFrame.
+    """The logged predictions (of ``model``, of one ``role``, served at or after ``since``:
+    unix seconds, to the microsecond), oldest first, as a DataFrame.
 
     Columns: request_id, model, version, role, served_as, n_rows, inputs (dict or None),
     outputs (list), latency_ms, served_at (UTC timestamps), scores (list or None: the
     positive class's probabilities, for the sampled requests of a binary classifier).
+    ``with_inputs=False`` leaves the inputs unread (``None``): their decoding is most of
+    the reading.
 
         read_predictions(registry, "churn", role="shadow")
     """
     import pandas as pd
 
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[Any] = []
     if model is not None:
         conditions.append("models.name = ?")
         params.append(model)
     if role is not None:
         conditions.append("predictions.role = ?")
         params.append(role)
+    if since is not None:  # to the microsecond: a served_at read back finds its own request
+        conditions.append("predictions.served_at >= ?")
+        params.append(since - 1e-6)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    inputs = "predictions.inputs" if with_inputs else "NULL"
     rows = registry.query_tuples(
         "SELECT predictions.request_id, models.name, model_versions.version, predictions.role,"
-        " predictions.served_as, predictions.n_rows, predictions.inputs, predictions.outputs,"
+        f" predictions.served_as, predictions.n_rows, {inputs}, predictions.outputs,"
         " predictions.latency_ms, predictions.served_at, predictions.scores FROM predictions"
         " JOIN model_versions ON model_versions.id = predictions.model_version_id"
         " JOIN models ON models.id = model_versions.model_id"
