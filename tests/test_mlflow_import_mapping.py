@@ -30,6 +30,7 @@ EXPECTED_SECONDS = 2
         ("gini", ("gini", "str")),
         ("[1, 2]", ("[1, 2]", "str")),
         ("", ("", "str")),
+        ("1" * 6000, ("1" * 6000, "str")),  # past Python's 4,300 digits for int()
     ],
 )
 def test_a_parameter_becomes_a_number_only_when_it_reads_back_exactly(

@@ -22,6 +22,7 @@ which tells it from a run recorded here (and pushed), which an import leaves as 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -136,10 +137,13 @@ def run_from_mlflow(answer: dict[str, Any], experiment: str) -> MlflowRun:
 
 def param_value(text: str) -> tuple[Any, str]:
     """An MLflow parameter (text) as the registry stores it: a number, boolean or None
-    when the text is exactly how Python writes that value, else the text."""
+    when the text is exactly how Python writes that value, else the text (so also digits
+    past Python's limit for turning text into an integer, 4,300 by default)."""
     value: Any = text
-    if _INTEGER.fullmatch(text) and str(int(text)) == text:
-        value = int(text)
+    if _INTEGER.fullmatch(text):
+        with contextlib.suppress(ValueError):  # too many digits: kept as text
+            if str(int(text)) == text:
+                value = int(text)
     elif text in ("True", "False"):
         value = text == "True"
     elif text == "None":
