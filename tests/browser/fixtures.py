@@ -24,8 +24,17 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Dialog, Page
 
 
+# how long an expectation waits for the page: what the panel shows comes from the Jupyter
+# server, which on a loaded 2-core machine (CI runs three test processes, two other Pythons'
+# suites and Chromium at once) has taken more than Playwright's default 5 s to answer a search
+EXPECT_TIMEOUT_MS = 15_000
+
+
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     if installed_labextension_dir() is None:
         pytest.fail(
             "The jupyter-mlops panel is not installed in this environment, so JupyterLab "
